@@ -1,0 +1,1 @@
+"""Ports: the Protocols the steps talk to (chat, channel, post queue) and their in-process defaults."""

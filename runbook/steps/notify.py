@@ -1,0 +1,51 @@
+"""`notify`: posts a message (inline text or a template file) to the incident channel, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import model_validator
+
+from runbook.spec import expressions
+from runbook.spec.models import TemplatePath
+from runbook.steps.base import Outputs, Params, StepContext, StepKind
+
+
+class NotifyParams(Params):
+    message: str | None = None
+    template: TemplatePath | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NotifyParams:
+        if (self.message is None) == (self.template is None):
+            raise ValueError("give either `message` or `template`")
+        return self
+
+
+class NotifyOutputs(Outputs):
+    text: str
+    ref: str | None = None
+
+
+def run(ctx: StepContext, params: NotifyParams) -> NotifyOutputs:
+    variables = expressions.expression_context(
+        inputs=ctx.inputs, steps=ctx.steps, incident={"id": ctx.incident_id, "slug": ctx.incident_slug}
+    )
+    if params.template is not None:
+        folder = Path(ctx.services.get("templates_dir", "templates"))
+        source = (folder / params.template).read_text(encoding="utf-8")
+    else:
+        source = params.message or ""
+    text = expressions.render_text(source, variables)
+    ref = ctx.chat.post(ctx.channel, text, key=ctx.key("notify")) if ctx.chat is not None else None
+    return NotifyOutputs(text=text, ref=str(ref) if ref is not None else None)
+
+
+KIND = StepKind(
+    name="notify",
+    params=NotifyParams,
+    outputs=NotifyOutputs,
+    run=run,
+    side_effects=True,
+    description="Post a message to the incident channel",
+)
