@@ -7,6 +7,7 @@ against itself, the step-kind registry, the roster and the templates folder.
 from __future__ import annotations
 
 import difflib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,24 @@ from runbook.spec.source import Document, Loc
 # Decision fields the engine owns; a sign-off's extra input may not reuse them.
 RESERVED_DECISION_FIELDS = {"approve", "person", "channel", "comment", "escalate", "decision_id"}
 
-_KNOWN_FIELDS = sorted(
-    {f.alias or n for m in (Playbook, Step, Signoff, InputField) for n, f in m.model_fields.items()}
-)
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """Which playbook model owns the mapping at `loc` (for 'did you mean' suggestions)."""
+    shape = tuple("#" if isinstance(p, int) else p for p in loc)
+    if shape == ():
+        return Playbook
+    if shape == ("steps", "#"):
+        return Step
+    if shape == ("steps", "#", "signoff"):
+        return Signoff
+    if len(shape) == 2 and shape[0] == "inputs" or shape[:3] == ("steps", "#", "signoff") and len(shape) == 5:
+        return InputField
+    return None
 
 
 def validate_playbook(
@@ -50,15 +66,21 @@ def validate_playbook(
     return playbook
 
 
-def pydantic_issues(doc: Document, exc: ValidationError, prefix: Loc = ()) -> list[SpecIssue]:
+def pydantic_issues(
+    doc: Document, exc: ValidationError, prefix: Loc = (), *, model: type[BaseModel] | None = None
+) -> list[SpecIssue]:
+    """Pydantic errors as positioned issues; `model` is the one validated at `prefix` (for hints)."""
     out = []
     for err in exc.errors(include_url=False):
         loc = prefix + tuple(err["loc"])
         kind = err["type"]
         if kind == "extra_forbidden":
             name = str(loc[-1])
-            hint = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
-            message = f"unknown field '{name}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+            owner = model if len(err["loc"]) == 1 and model is not None else _model_at(loc[:-1])
+            known = _field_names(owner) if owner is not None else []
+            message = f"unknown field '{name}'{_suggest(name, known)}"
+            if known:
+                message += f"; known: {', '.join(sorted(known))}"
             out.append(doc.issue(loc, message, at_key=True))
             continue
         out.append(doc.issue(loc, _message(err)))
@@ -81,8 +103,12 @@ def _message(err: Mapping[str, Any]) -> str:
         if pattern.startswith("^[a-z_]"):
             return f"must be a snake_case name (lowercase letters, digits, _), got {got!r}"
         return f"{got!r} is not in the expected form"
-    if kind in ("string_too_short", "too_short"):
-        return "must not be empty"
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must be at least {n} characters"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return "must not be empty" if n == 1 else f"must have at least {n} items"
     if kind in ("string_too_long", "too_long"):
         return f"is too long (at most {ctx.get('max_length')})"
     if kind == "value_error":
@@ -98,8 +124,19 @@ def _valid_steps(data: Any) -> list[tuple[int, Step]]:
     for index, item in enumerate(raw if isinstance(raw, list) else []):
         try:
             out.append((index, Step.model_validate(item)))
-        except ValidationError:
-            continue
+        except ValidationError as exc:
+            # Drop the broken fields (already reported) so the rest of the step is still checked.
+            if not isinstance(item, dict):
+                continue
+            broken = {e["loc"][0] for e in exc.errors() if e["loc"]}
+            if broken & {"id", "uses"}:
+                continue
+            try:
+                partial = Step.model_validate({k: v for k, v in item.items() if k not in broken})
+                partial.__pydantic_fields_set__.update(broken)  # marks the dropped fields as given
+                out.append((index, partial))
+            except ValidationError:
+                continue
     return out
 
 
@@ -192,7 +229,7 @@ class _Context:
             errors = [e for e in exc.errors() if not (e["loc"] and e["loc"][0] in templated)]
             if errors:
                 rebuilt = ValidationError.from_exception_data(exc.title, errors)
-                self.issues.extend(pydantic_issues(self.doc, rebuilt, loc + ("with",)))
+                self.issues.extend(pydantic_issues(self.doc, rebuilt, loc + ("with",), model=kind.params))
             return
         self._template_files(loc, kind.params, params)
 
@@ -200,7 +237,7 @@ class _Context:
         if self.templates_dir is None:
             return
         for name, info in model.model_fields.items():
-            if any(isinstance(m, TemplateRef) for m in info.metadata):
+            if _marked(info.annotation, info.metadata):
                 value = getattr(params, name)
                 if value and not (self.templates_dir / value).is_file():
                     self.error(loc + ("with", info.alias or name),
@@ -252,7 +289,7 @@ class _Context:
     def _signoff(self, loc: Loc, step: Step, index: int, kind) -> None:
         gate = step.signoff
         if gate is None:
-            if kind is not None and kind.human:
+            if kind is not None and kind.human and "signoff" not in step.model_fields_set:
                 self.error(loc, f"a '{step.uses}' step needs a signoff naming who answers it (signoff: {{roles: [...]}})")
             return
         loc = loc + ("signoff",)
@@ -264,7 +301,7 @@ class _Context:
             if name not in self.roles and not known_person:
                 what = "a role of this playbook or a person in the roster" if self.roster else "a role of this playbook"
                 self.error(loc + ("escalate_to", n), f"'{name}' is not {what}")
-        if self.roster is not None:
+        if self.roster is not None and set(gate.roles) <= set(self.roles):
             holders = self.roster.holders(gate.roles)
             if gate.quorum > len(holders):
                 names = ", ".join(p.id for p in holders) or "nobody"
@@ -295,6 +332,15 @@ def _strings(value: Any, path: tuple) -> list[tuple[tuple, str]]:
     if isinstance(value, dict):
         return [hit for k, v in value.items() for hit in _strings(v, path + (k,))]
     return []
+
+
+def _marked(annotation: Any, metadata: list[Any]) -> bool:
+    """Whether a field is a TemplatePath, also inside `TemplatePath | None`."""
+    if any(isinstance(m, TemplateRef) for m in metadata):
+        return True
+    if any(isinstance(m, TemplateRef) for m in getattr(annotation, "__metadata__", ())):
+        return True
+    return any(_marked(arg, []) for arg in typing.get_args(annotation))
 
 
 def _suggest(name: str, known) -> str:

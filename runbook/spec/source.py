@@ -153,7 +153,7 @@ def _walk(node: yaml.Node, loc: Loc, doc: Document, errors: list[SpecIssue]) -> 
             if key in seen:
                 first = seen[key]
                 errors.append(SpecIssue(doc.file, *key_pos, format_path(child),
-                                        f"duplicate key (first defined at line {first[0]})"))
+                                        f"duplicate key (first defined at line {first[0]}, column {first[1]})"))
                 continue
             seen[key] = key_pos
             doc.keys[child] = key_pos
