@@ -1,0 +1,38 @@
+"""The audit trail: incidents and their append-only, hash-chained, checkpointed event log.
+
+Public names are re-exported here from small private-by-convention modules.
+"""
+
+from __future__ import annotations
+
+from runbook.audit.chain import GENESIS_HASH, canonical_json
+from runbook.audit.errors import IncidentNotFound
+from runbook.audit.export import event_record, write_events
+from runbook.audit.incidents import create_incident, get_incident, list_incidents, update_incident
+from runbook.audit.models import CHANNELS, STATUSES, AuditCheckpoint, AuditEvent, Incident
+from runbook.audit.store import append, checkpoint, checkpoints, events
+from runbook.audit.verify import Problem, VerifyReport, verify
+
+__all__ = [
+    "AuditCheckpoint",
+    "AuditEvent",
+    "CHANNELS",
+    "GENESIS_HASH",
+    "Incident",
+    "IncidentNotFound",
+    "Problem",
+    "STATUSES",
+    "VerifyReport",
+    "append",
+    "canonical_json",
+    "checkpoint",
+    "checkpoints",
+    "create_incident",
+    "event_record",
+    "events",
+    "get_incident",
+    "list_incidents",
+    "update_incident",
+    "verify",
+    "write_events",
+]

@@ -1,0 +1,15 @@
+"""Exceptions of the audit package.
+
+    LookupError
+     └── IncidentNotFound    an id or slug that names no incident
+
+Bad arguments (unknown channel, empty actor, details that are not JSON) raise ValueError.
+"""
+
+from __future__ import annotations
+
+
+class IncidentNotFound(LookupError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no incident {ref!r}")
+        self.ref = ref

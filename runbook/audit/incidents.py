@@ -1,0 +1,164 @@
+"""Incidents: creation with a readable unique slug, look-up by id or slug, status updates.
+
+The incident row is mutable (status, flow run, channel); closing one records a checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from runbook.audit.chain import canonical_json
+from runbook.audit.errors import IncidentNotFound
+from runbook.audit.models import STATUSES, TERMINAL_STATUSES, Incident, as_utc
+from runbook.audit.store import record_checkpoint
+from runbook.db import write_transaction
+
+SLUG_MAX = 60
+UPDATABLE = frozenset({"status", "flow_run_id", "channel", "closed_at", "severity"})
+_incidents = Incident.__table__
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by dashes ("incident" when nothing is left)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "incident"
+
+
+def _slug_candidate(date: str, words: str, n: int) -> str:
+    suffix = "" if n == 1 else f"-{n}"
+    room = SLUG_MAX - len(date) - 1 - len(suffix)
+    if len(words) > room:
+        cut = words[:room]
+        # Cut at a word boundary unless that would lose most of the title.
+        words = cut.rsplit("-", 1)[0] if "-" in cut[room // 2 :] else cut.rstrip("-")
+    return f"{date}-{words}{suffix}"
+
+
+def _free_slug(connection: Connection, date: str, words: str) -> str:
+    # Every candidate keeps at least this much of the title, so one query finds all rivals.
+    prefix = f"{date}-{words[:15]}"
+    taken = set(connection.execute(sa.select(_incidents.c.slug).where(_incidents.c.slug.startswith(prefix))).scalars())
+    n = 1
+    while (slug := _slug_candidate(date, words, n)) in taken:
+        n += 1
+    return slug
+
+
+def _row_to_incident(row: sa.Row) -> Incident:
+    return Incident(**row._mapping)
+
+
+def create_incident(
+    engine: Engine,
+    *,
+    playbook_id: str,
+    playbook_version: int,
+    inputs: dict[str, Any],
+    requester: str,
+    title: str,
+    severity: str | None = None,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> Incident:
+    """Create an open incident; its slug is the UTC date plus the slugified title."""
+    if not isinstance(inputs, dict):
+        raise ValueError(f"inputs must be a dict, got {type(inputs).__name__}")
+    canonical_json(inputs)  # the ValueError for non-JSON inputs, before touching the database
+    if not isinstance(requester, str) or not requester.strip():
+        raise ValueError("requester must be a non-empty string")
+    created_at = as_utc(now)
+    date, words = created_at.strftime("%Y-%m-%d"), slugify(title)
+    row = {
+        "id": uuid4().hex,
+        "title": title,
+        "playbook_id": playbook_id,
+        "playbook_version": playbook_version,
+        "inputs": inputs,
+        "requester": requester,
+        "severity": severity,
+        "status": "open",
+        "flow_run_id": None,
+        "channel": channel,
+        "created_at": created_at,
+        "closed_at": None,
+    }
+
+    def work(connection: Connection) -> Incident:
+        row["slug"] = _free_slug(connection, date, words)
+        connection.execute(_incidents.insert(), row)
+        return Incident(**row)
+
+    # On PostgreSQL two creators may pick the same free slug; the unique index refuses the
+    # second, which then looks again.
+    for attempt in range(20):
+        try:
+            return write_transaction(engine, work)
+        except IntegrityError:
+            if attempt == 19:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _by_ref(ref: str) -> sa.ColumnElement[bool]:
+    return sa.or_(_incidents.c.id == ref, _incidents.c.slug == ref)
+
+
+def get_incident(engine: Engine, ref: str) -> Incident | None:
+    """The incident whose id or slug is `ref`, or None."""
+    with engine.connect() as connection:
+        row = connection.execute(sa.select(_incidents).where(_by_ref(ref))).first()
+    return None if row is None else _row_to_incident(row)
+
+
+def list_incidents(engine: Engine, *, status: str | None = None) -> list[Incident]:
+    """Incidents, oldest first, optionally only those with `status`."""
+    query = sa.select(_incidents).order_by(_incidents.c.created_at, _incidents.c.id)
+    if status is not None:
+        _check_status(status)
+        query = query.where(_incidents.c.status == status)
+    with engine.connect() as connection:
+        return [_row_to_incident(row) for row in connection.execute(query)]
+
+
+def _check_status(status: object) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
+
+
+def update_incident(engine: Engine, incident_id: str, **fields: Any) -> Incident:
+    """Change status, flow_run_id, channel, closed_at or severity.
+
+    Moving into completed/failed/cancelled sets closed_at (unless given) and checkpoints the
+    chain's head in the same transaction, so the close is anchored.
+    """
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise TypeError(f"update_incident() cannot change {sorted(unknown)}; allowed: {sorted(UPDATABLE)}")
+    if "status" in fields:
+        _check_status(fields["status"])
+    if fields.get("closed_at") is not None:
+        fields["closed_at"] = as_utc(fields["closed_at"])
+
+    def work(connection: Connection) -> Incident:
+        current = connection.execute(sa.select(_incidents).where(_by_ref(incident_id)).with_for_update()).first()
+        if current is None:
+            raise IncidentNotFound(incident_id)
+        changes = dict(fields)
+        closing = changes.get("status") in TERMINAL_STATUSES and current.status not in TERMINAL_STATUSES
+        if closing and "closed_at" not in changes and current.closed_at is None:
+            changes["closed_at"] = as_utc(None)
+        if changes:
+            connection.execute(_incidents.update().where(_incidents.c.id == current.id).values(**changes))
+        if closing:
+            record_checkpoint(connection, current.id, reason=f"incident {changes['status']}")
+        return Incident(**{**current._mapping, **changes})
+
+    return write_transaction(engine, work)

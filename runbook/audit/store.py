@@ -1,0 +1,136 @@
+"""Appending to and reading an incident's chain of audit events, and recording checkpoints.
+
+Each append is one short write transaction that locks the incident, reads the head and inserts
+the next link; nothing is cached between calls, so any number of processes may append.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
+from runbook.audit.errors import IncidentNotFound
+from runbook.audit.models import CHANNELS, AuditCheckpoint, AuditEvent, Incident, as_utc
+from runbook.db import write_transaction
+
+_events = AuditEvent.__table__
+_checkpoints = AuditCheckpoint.__table__
+_incidents = Incident.__table__
+
+# Built once: SQLAlchemy's compiled cache then makes each append three cheap statements.
+# FOR UPDATE serialises appenders on PostgreSQL (SQLite drops it: BEGIN IMMEDIATE already
+# holds the database's single write lock); it also proves the incident exists.
+_LOCK_INCIDENT = sa.select(_incidents.c.id).where(_incidents.c.id == sa.bindparam("incident_id")).with_for_update()
+_HEAD = (
+    sa.select(_events.c.seq, _events.c.hash)
+    .where(_events.c.incident_id == sa.bindparam("incident_id"))
+    .order_by(_events.c.seq.desc())
+    .limit(1)
+)
+_INSERT_EVENT = _events.insert()
+
+
+def _require_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _lock_and_read_head(connection: Connection, incident_id: str) -> tuple[int, str]:
+    """(seq, hash) of the incident's last event, (0, genesis) if none; the incident is locked."""
+    params = {"incident_id": incident_id}
+    sqlite = connection.dialect.name == "sqlite"
+    # PostgreSQL: lock before reading the head. SQLite: the transaction already holds the
+    # write lock, and an existing head proves the incident exists, so the look-up is only
+    # needed for a first event.
+    if not sqlite and connection.execute(_LOCK_INCIDENT, params).first() is None:
+        raise IncidentNotFound(incident_id)
+    head = connection.execute(_HEAD, params).first()
+    if head is not None:
+        return head.seq, head.hash
+    if sqlite and connection.execute(_LOCK_INCIDENT, params).first() is None:
+        raise IncidentNotFound(incident_id)
+    return 0, GENESIS_HASH
+
+
+def append(
+    engine: Engine,
+    *,
+    incident_id: str,
+    actor: str,
+    channel: str,
+    action: str,
+    step: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the incident's chain and return it with its seq and hash."""
+    _require_text("actor", actor)
+    _require_text("action", action)
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {channel!r}")
+    if step is not None and not isinstance(step, str):
+        raise ValueError(f"step must be a string or None, got {step!r}")
+    details = {} if details is None else details
+    if not isinstance(details, dict):
+        raise ValueError(f"details must be a dict, got {type(details).__name__}")
+    details_json = canonical_json(details)
+    ts = as_utc(now)
+
+    def work(connection: Connection) -> AuditEvent:
+        last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
+        row = {
+            "incident_id": incident_id,
+            "seq": last_seq + 1,
+            "ts": ts,
+            "actor": actor,
+            "channel": channel,
+            "action": action,
+            "step": step,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = digest(canonical_row(**row, details_json=details_json))
+        # The column's serializer is canonical_json too (see runbook.db), so the stored text
+        # is the hashed text; the returned details are the JSON round trip of what was given.
+        row["details"] = json.loads(details_json)
+        result = connection.execute(_INSERT_EVENT, row)
+        return AuditEvent(id=result.inserted_primary_key[0], **row)
+
+    return write_transaction(engine, work)
+
+
+def events(engine: Engine, incident_id: str) -> list[AuditEvent]:
+    """The incident's events ordered by seq (empty if it has none or does not exist)."""
+    query = sa.select(_events).where(_events.c.incident_id == incident_id).order_by(_events.c.seq)
+    with engine.connect() as connection:
+        return [AuditEvent(**row._mapping) for row in connection.execute(query)]
+
+
+def record_checkpoint(
+    connection: Connection, incident_id: str, *, reason: str, now: datetime | None = None
+) -> AuditCheckpoint | None:
+    """Within the caller's write transaction: record the head hash; None if there are no events."""
+    _require_text("reason", reason)
+    last_seq, head_hash = _lock_and_read_head(connection, incident_id)
+    if last_seq == 0:
+        return None
+    row = {"incident_id": incident_id, "seq": last_seq, "hash": head_hash, "ts": as_utc(now), "reason": reason}
+    result = connection.execute(_checkpoints.insert(), row)
+    return AuditCheckpoint(id=result.inserted_primary_key[0], **row)
+
+
+def checkpoint(engine: Engine, incident_id: str, *, reason: str) -> AuditCheckpoint | None:
+    """Record the current head (seq, hash) of the incident's chain, e.g. at a sign-off."""
+    return write_transaction(engine, lambda connection: record_checkpoint(connection, incident_id, reason=reason))
+
+
+def checkpoints(engine: Engine, incident_id: str) -> list[AuditCheckpoint]:
+    """The incident's checkpoints in the order they were recorded."""
+    query = sa.select(_checkpoints).where(_checkpoints.c.incident_id == incident_id).order_by(_checkpoints.c.id)
+    with engine.connect() as connection:
+        return [AuditCheckpoint(**row._mapping) for row in connection.execute(query)]

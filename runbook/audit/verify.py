@@ -1,0 +1,215 @@
+"""Verification of the audit trail: recompute every hash, follow every link, check checkpoints.
+
+Streams rows in (incident, seq) order inside one read transaction (a consistent snapshot) and
+works on plain tuples, so it checks well over 100,000 events a second.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
+from runbook.audit.errors import IncidentNotFound
+from runbook.audit.models import AuditCheckpoint, AuditEvent, Incident
+
+KINDS = ("hash_mismatch", "broken_link", "gap", "order", "checkpoint_mismatch", "missing_checkpoint_event")
+_STREAM_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    incident_id: str
+    seq: int
+    kind: str
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    checked: int
+    incidents: int
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "incidents": self.incidents,
+            "problems": [vars(problem) for problem in self.problems],
+        }
+
+
+# Row layout of the streamed query (see _event_query).
+_INCIDENT, _SEQ, _TS, _ACTOR, _CHANNEL, _ACTION, _STEP, _DETAILS, _PREV, _HASH = range(10)
+
+
+def _event_query(incident_id: str | None) -> sa.Select:
+    e = AuditEvent.__table__.c
+    # Details as stored text: written canonically, it can be hashed without parsing.
+    # ts without the UTC-aware wrapper type: canonical_ts treats naive as UTC anyway, and
+    # skipping a conversion per row is measurable at 100,000 rows.
+    query = sa.select(
+        e.incident_id,
+        e.seq,
+        sa.type_coerce(e.ts, sa.DateTime()),
+        e.actor,
+        e.channel,
+        e.action,
+        e.step,
+        sa.cast(e.details, sa.Text),
+        e.prev_hash,
+        e.hash,
+    ).order_by(e.incident_id, e.seq)
+    return query if incident_id is None else query.where(e.incident_id == incident_id)
+
+
+def _recompute(row: Sequence[Any], seq: int | None = None) -> str:
+    """The hash `row` should carry (at `seq`, if given, instead of its own)."""
+    incident_id, own_seq, ts, actor, channel, action, step, details, prev_hash, stored = row
+
+    def hash_with(details_json: str) -> str:
+        return digest(
+            canonical_row(
+                incident_id=incident_id,
+                seq=own_seq if seq is None else seq,
+                ts=ts,
+                actor=actor,
+                channel=channel,
+                action=action,
+                step=step,
+                details_json=details_json,
+                prev_hash=prev_hash,
+            )
+        )
+
+    expected = hash_with(details)
+    if expected == stored:
+        return expected
+    # Slow path, only for rows that do not match as stored: the text may be valid JSON in a
+    # non-canonical spelling (another writer); what is hashed is its canonical form.
+    try:
+        return hash_with(canonical_json(json.loads(details)))
+    except (TypeError, ValueError):
+        return expected
+
+
+def _is_swapped_pair(row: Sequence[Any], nxt: Sequence[Any] | None, prev_hash: str) -> bool:
+    """True when `row` and `nxt` are intact links whose seq numbers were exchanged."""
+    return (
+        nxt is not None
+        and nxt[_PREV] == prev_hash
+        and row[_PREV] == nxt[_HASH]
+        and _recompute(row, nxt[_SEQ]) == row[_HASH]
+        and _recompute(nxt, row[_SEQ]) == nxt[_HASH]
+    )
+
+
+class _IncidentWalk:
+    """Walks one incident's rows in seq order, collecting problems."""
+
+    def __init__(self, incident_id: str, checkpoints: dict[int, list[str]]) -> None:
+        self.incident_id = incident_id
+        self.checkpoints = checkpoints
+        self.problems: list[Problem] = []
+        self.checked = 0
+
+    def problem(self, seq: int, kind: str, message: str) -> None:
+        self.problems.append(Problem(self.incident_id, seq, kind, message))
+
+    def run(self, rows: Iterator[Sequence[Any]]) -> None:
+        expected_seq, prev_hash = 1, GENESIS_HASH
+        row = next(rows, None)
+        while row is not None:
+            nxt = next(rows, None)
+            seq, consumed = row[_SEQ], [row]
+            if seq != expected_seq:
+                self._gap_or_duplicate(seq, expected_seq)
+                if _recompute(row) != row[_HASH]:
+                    self._altered(seq)
+            elif row[_PREV] != prev_hash or _recompute(row) != row[_HASH]:
+                if _is_swapped_pair(row, nxt, prev_hash):
+                    self.problem(seq, "order", f"events {seq} and {nxt[_SEQ]} were swapped")
+                    consumed.append(nxt)
+                    seq, nxt = nxt[_SEQ], next(rows, None)
+                elif _recompute(row) != row[_HASH]:
+                    self._altered(seq)
+                else:
+                    self.problem(seq, "broken_link", f"event {seq} does not link to event {seq - 1}: prev_hash differs")
+            for done in consumed:
+                self._check_checkpoint(done)
+            self.checked += len(consumed)
+            # Carry on from this row as stored, so a later, separate tampering is reported too;
+            # after a swapped pair the first row is the one the rest of the chain hangs from.
+            expected_seq, prev_hash = seq + 1, row[_HASH]
+            row = nxt
+        for seq in sorted(self.checkpoints):
+            self.problem(seq, "missing_checkpoint_event", f"a checkpoint names event {seq}, which no longer exists")
+
+    def _altered(self, seq: int) -> None:
+        self.problem(seq, "hash_mismatch", f"event {seq} was altered: its hash does not match its content")
+
+    def _gap_or_duplicate(self, seq: int, expected_seq: int) -> None:
+        if seq > expected_seq:
+            missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
+            self.problem(expected_seq, "gap", f"event(s) {missing} missing: seq jumps from {expected_seq - 1} to {seq}")
+        else:
+            self.problem(seq, "order", f"event {seq} appears again after event {expected_seq - 1}")
+
+    def _check_checkpoint(self, row: Sequence[Any]) -> None:
+        for recorded in self.checkpoints.pop(row[_SEQ], ()):
+            if recorded != row[_HASH]:
+                self.problem(
+                    row[_SEQ],
+                    "checkpoint_mismatch",
+                    f"event {row[_SEQ]} hash {row[_HASH][:12]}… differs from the checkpoint's {recorded[:12]}…",
+                )
+
+
+def _load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dict[str, dict[int, list[str]]]:
+    c = AuditCheckpoint.__table__.c
+    query = sa.select(c.incident_id, c.seq, c.hash)
+    if incident_id is not None:
+        query = query.where(c.incident_id == incident_id)
+    found: dict[str, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for owner, seq, recorded in connection.execute(query):
+        found[owner][seq].append(recorded)
+    return found
+
+
+def verify(engine: Engine, incident_id: str | None = None) -> VerifyReport:
+    """Check every incident's chain (or one incident's, by id or slug); see `runbook audit verify`."""
+    i = Incident.__table__.c
+    with engine.connect() as connection, connection.begin():
+        query = sa.select(i.id).order_by(i.created_at, i.id)
+        if incident_id is not None:
+            query = query.where(sa.or_(i.id == incident_id, i.slug == incident_id))
+        order = {owner: position for position, owner in enumerate(connection.execute(query).scalars())}
+        if incident_id is not None:
+            if not order:
+                raise IncidentNotFound(incident_id)
+            (incident_id,) = order
+        checkpoints = _load_checkpoints(connection, incident_id)
+        stream = connection.execution_options(yield_per=_STREAM_BATCH).execute(_event_query(incident_id))
+        checked, problems = 0, []
+        for owner, rows in itertools.groupby(stream, key=itemgetter(_INCIDENT)):
+            walk = _IncidentWalk(owner, checkpoints.pop(owner, {}))
+            walk.run(iter(rows))
+            checked += walk.checked
+            problems += walk.problems
+    # Checkpoints of incidents that have no events left at all.
+    for owner, recorded in checkpoints.items():
+        walk = _IncidentWalk(owner, recorded)
+        walk.run(iter(()))
+        problems += walk.problems
+    problems.sort(key=lambda problem: (order.get(problem.incident_id, len(order)), problem.seq))
+    return VerifyReport(ok=not problems, checked=checked, incidents=len(order), problems=problems)

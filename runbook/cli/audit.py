@@ -1,0 +1,156 @@
+"""Audit commands: verify, show, export.
+
+Database and rich imports stay inside the commands so `runbook --help` and `runbook check`
+start fast; nothing here imports Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from runbook.audit import Incident
+
+DETAILS_WIDTH = 48
+PIPED_WIDTH = 160  # a file or pipe has no width; wide enough that no column is cut
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def _engine() -> Engine:
+    from sqlalchemy.exc import OperationalError
+
+    from runbook.db import init_db, make_engine
+    from runbook.settings import Settings
+
+    settings = Settings()
+    if settings.database_url is None:
+        settings.ensure_home()  # the default SQLite file lives there
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        init_db(engine)
+    except OperationalError as exc:
+        raise _fail(f"cannot open the database {engine.url!r}: {str(exc.orig).strip().splitlines()[0]}") from None
+    return engine
+
+
+def _incident(engine: Engine, ref: str) -> Incident:
+    from runbook.audit import get_incident
+
+    incident = get_incident(engine, ref)
+    if incident is None:
+        raise _fail(f"no incident {ref!r} (give its id or slug)")
+    return incident
+
+
+def verify_command(
+    incident: Annotated[str | None, typer.Option("--incident", "-i", help="Only this incident (id or slug)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Recompute every hash and check links, contiguity and checkpoints. Exit 1 if anything is wrong."""
+    from runbook.audit import get_incident, verify
+
+    engine = _engine()
+    incident_id = _incident(engine, incident).id if incident else None
+    report = verify(engine, incident_id)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    elif report.ok:
+        typer.echo(f"OK: {report.checked} events in {report.incidents} incidents verified")
+    else:
+        first = report.problems[0]
+        owner = get_incident(engine, first.incident_id)
+        name = owner.slug if owner else first.incident_id
+        typer.echo(f"FAILED: incident {name} seq {first.seq}: {first.kind}: {first.message}", err=True)
+        if len(report.problems) > 1:
+            typer.echo(f"({len(report.problems) - 1} more problem(s); use --json for all)", err=True)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _short(details: dict) -> str:
+    from runbook.audit import canonical_json
+
+    text = "" if not details else canonical_json(details)
+    return text if len(text) <= DETAILS_WIDTH else text[: DETAILS_WIDTH - 1] + "…"
+
+
+def show_command(
+    incident: Annotated[str, typer.Argument(help="Incident id or slug")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the events as JSON")] = False,
+) -> None:
+    """The incident's timeline: one row per audit event."""
+    from runbook.audit import checkpoints, event_record, events
+
+    engine = _engine()
+    found = _incident(engine, incident)
+    trail = events(engine, found.id)
+    if as_json:
+        typer.echo(json.dumps([event_record(event) for event in trail], indent=2, ensure_ascii=False))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{found.slug} ({found.status}): {found.title}", title_justify="left")
+    table.add_column("seq", justify="right")
+    table.add_column("time (UTC)", no_wrap=True)
+    for column in ("actor", "channel", "action", "step"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("details", overflow="ellipsis", no_wrap=True)
+    for event in trail:
+        table.add_row(
+            str(event.seq),
+            event.ts.strftime("%Y-%m-%d %H:%M:%S"),
+            event.actor,
+            event.channel,
+            event.action,
+            event.step or "",
+            _short(event.details),
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=PIPED_WIDTH)
+    console.print(table)
+    for mark in checkpoints(engine, found.id):
+        console.print(f"checkpoint at seq {mark.seq} ({mark.reason}, {mark.ts:%Y-%m-%d %H:%M:%S}): {mark.hash}")
+
+
+def export_command(
+    incident: Annotated[str, typer.Argument(help="Incident id or slug")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+) -> None:
+    """Write the incident's full audit trail, hashes included, for archiving or offline checks."""
+    from runbook.audit import events, write_events
+    from runbook.audit.export import FORMATS
+
+    if fmt not in FORMATS:
+        raise _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    engine = _engine()
+    found = _incident(engine, incident)
+    trail = events(engine, found.id)
+    if output is None:
+        write_events(trail, sys.stdout, fmt)
+        return
+    with output.open("w", encoding="utf-8", newline="") as out:
+        count = write_events(trail, out, fmt)
+    typer.echo(f"wrote {count} events of {found.slug} to {output}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    audit_app = typer.Typer(name="audit", help="Check and read the hash-chained audit trail.", no_args_is_help=True)
+    audit_app.command("verify")(verify_command)
+    audit_app.command("show")(show_command)
+    audit_app.command("export")(export_command)
+    app.add_typer(audit_app, name="audit")

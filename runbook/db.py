@@ -1,0 +1,184 @@
+"""Database engines and schema initialisation shared by the whole product.
+
+Owns how an engine talks to SQLite (WAL, explicit BEGIN) or PostgreSQL, the write-transaction
+helper with its lock/retry policy, and `init_db`, which runs the Alembic migrations to head.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["alembic_config", "dispose_engines", "init_db", "make_engine", "write_transaction"]
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Arbitrary constant: serialises concurrent `init_db` calls against one PostgreSQL database.
+_MIGRATION_LOCK_KEY = 0x72756E626F6F6B  # "runbook"
+_MIGRATIONS = Path(__file__).parent / "audit" / "migrations"
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _canonical_json(value: object) -> str:
+    # Imported lazily: the chain module is the single definition of canonical JSON, and
+    # JSON columns stored in canonical form let `verify` hash the stored text directly.
+    from runbook.audit.chain import canonical_json
+
+    return canonical_json(value)
+
+
+def make_engine(url: str) -> Engine:
+    """Return the process-wide engine for `url`, creating it on first use."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create_engine(url)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's pool (tests dropping databases, processes shutting down)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _forget_engines_in_child() -> None:
+    # A forked child must not reuse the parent's pooled sockets/file handles.
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines_in_child)
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(
+            parsed,
+            json_serializer=_canonical_json,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(parsed, json_serializer=_canonical_json, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        # pysqlite's own implicit BEGIN is deferred and skipped before DDL; we emit BEGIN
+        # ourselves (below) so every transaction, DDL included, is explicit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            _retry_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so "read head, insert next" cannot
+        # interleave with another process, and a reader never has to upgrade to a writer
+        # (which SQLite answers with an immediate "database is locked").
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _is_locked(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _retry_locked(fn: Callable[[], T], *, attempts: int = 8) -> T:
+    delay = 0.01
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:  # sqlite3.OperationalError or SQLAlchemy's wrapper
+            if attempt == attempts - 1 or not _is_locked(exc):
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def _write_connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            yield connection
+
+
+def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 8) -> T:
+    """Run `work(connection)` in one short write transaction and commit.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE and is retried with jittered backoff
+    if the database stays locked past the busy timeout; `work` must therefore be safe to rerun.
+    """
+
+    def once() -> T:
+        with _write_connection(engine) as connection:
+            return work(connection)
+
+    if engine.dialect.name != "sqlite":
+        return once()
+    return _retry_locked(once, attempts=attempts)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic configuration for the product's migrations, with no alembic.ini.
+
+    With a connection, env.py runs on it, inside its transaction (and any lock it holds).
+    """
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def init_db(engine: Engine) -> None:
+    """Migrate the schema to head and make sure the append-only triggers exist.
+
+    Idempotent; concurrent callers serialise on the SQLite write lock or a PostgreSQL advisory
+    lock, so the second one finds the schema at head and does nothing.
+    """
+    from alembic import command
+
+    from runbook.audit import triggers
+
+    def migrate(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+        command.upgrade(alembic_config(connection), "head")
+        triggers.install(connection)
+
+    write_transaction(engine, migrate)

@@ -1,0 +1,1 @@
+"""Tests of the audit trail: chain, store, triggers, verification, concurrency, CLI."""
