@@ -22,6 +22,8 @@ app = typer.Typer(
 
 for module in (check_cli, engine_cli, audit_cli):
     module.register(app)
+__import__("runbook.cli.posts", fromlist=["register"]).register(app)  # post queue commands (issue 4)
+__import__("runbook.cli.postmortem", fromlist=["register"]).register(app)  # post-mortem commands (issue 8)
 
 
 def main() -> None:

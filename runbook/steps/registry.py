@@ -18,6 +18,9 @@ BUILTIN_MODULES = (
     "runbook.steps.checklist",
     "runbook.steps.decide",
     "runbook.steps.wait",
+    "runbook.steps.freeze_posts",
+    "runbook.steps.thaw_posts",
+    "runbook.steps.postmortem",
 )
 ENTRY_POINT_GROUP = "runbook.steps"
 
