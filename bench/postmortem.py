@@ -1,0 +1,117 @@
+"""Post-mortem benchmark: report time for 1,000, 100,000 and 1,000,000 audit events (target < 2 s for
+100,000). Not a test: `.venv/bin/python bench/postmortem.py [--sizes ...]`; writes bench/results/postmortem.json. Trails are written
+in bulk with the real hash chain: a DiGiorno-like incident whose bulk is individual replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from runbook import audit
+from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
+from runbook.db import dispose_engines, init_db, make_engine, write_transaction
+from runbook.postmortem import build_report, render
+
+T0 = datetime(2014, 9, 8, 20, 15, tzinfo=UTC)
+_events = audit.AuditEvent.__table__
+
+
+def _trail(n: int) -> list[tuple[float, str, str, str | None, dict[str, Any]]]:
+    """(offset s, actor, action, step, details) for an incident of about `n` events."""
+    head: list[tuple[float, str, str, str | None, dict[str, Any]]] = [
+        (0, "sam", "incident.started", None, {"playbook": "hashtag-misuse", "version": 1, "title": "bench",
+                                               "steps": ["freeze", "statement", "publish", "replies", "thaw"]}),
+        (1, "sam", "freeze.created", "freeze", {"freeze": "f", "frozen": 3, "posts": ["a", "b", "c"]}),
+        (2, "system", "signoff.requested", "statement", {"quorum": 2, "signers": ["ana", "lena"]}),
+        (600, "lena", "signoff.approved", "statement", {"fields": {"text": "We are sorry."}}),
+        (900, "ana", "signoff.approved", "statement", {"fields": {}}),
+        (900, "system", "signoff.granted", "statement", {"approvers": ["lena", "ana"], "fields": {}}),
+        (1000, "system", "statement.published", "publish", {"platforms": ["x"]}),
+        (1001, "system", "step.started", "replies", {"uses": "reply_individually"}),
+    ]
+    people = max((n - len(head) - 4) // 2, 1)
+    body = []
+    for start in range(0, people, 1000):
+        chunk = range(start, min(start + 1000, people))
+        body.append((1002, "system", "replies.planned", "replies",
+                     {"people": [{"person": f"u{i}", "mentioned_at": (T0 + timedelta(seconds=i % 900)).isoformat()}
+                                 for i in chunk]}))
+    for i in range(people):
+        at = 1010 + i * 0.05
+        body.append((at, "system", "reply.drafted", "replies", {"person": f"u{i}"}))
+        body.append((at + 0.01, "system", "reply.sent", "replies", {"person": f"u{i}", "ref": f"x:{i}"}))
+    tail = [(1010 + people * 0.05 + 1, "system", "step.finished", "replies", {"outputs": {}}),
+            (1010 + people * 0.05 + 2, "ana", "thaw.applied", "thaw", {"outcomes": {"released": 3}}),
+            (1010 + people * 0.05 + 3, "system", "incident.completed", None, {"outcome": "completed"})]
+    return head + body + tail
+
+
+def write_trail(engine, incident_id: str, n: int) -> int:  # noqa: ANN001
+    rows, prev = [], GENESIS_HASH
+    for seq, (offset, actor, action, step, details) in enumerate(_trail(n), start=1):
+        ts = T0 + timedelta(seconds=offset)
+        channel = "flow" if actor == "system" else "slack"
+        row = {"incident_id": incident_id, "seq": seq, "ts": ts, "actor": actor, "channel": channel,
+               "action": action, "step": step, "prev_hash": prev}
+        row["hash"] = prev = digest(canonical_row(**row, details_json=canonical_json(details)))
+        row["details"] = details
+        rows.append(row)
+    for start in range(0, len(rows), 20_000):
+        write_transaction(engine, lambda c, batch=rows[start:start + 20_000]: c.execute(_events.insert(), batch))
+    return len(rows)
+
+
+def measure(url: str, n: int, repeat: int = 3) -> dict[str, float]:
+    engine = make_engine(url)
+    init_db(engine)
+    incident = audit.create_incident(engine, playbook_id="hashtag-misuse", playbook_version=1, inputs={},
+                                     requester="sam", title=f"bench {n}", now=T0)
+    count = write_trail(engine, incident.id, n)
+    out: dict[str, float] = {"events": count}
+    times, cpu = [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        report = build_report(engine, incident.id)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    # Best of `repeat`, and CPU time beside wall time: on a shared machine the wall clock also
+    # measures the neighbours.
+    out["report_s"], out["report_worst_s"], out["report_cpu_s"] = min(times), max(times), min(cpu)
+    assert report.state == "final", report.notices
+    for fmt in ("md", "html", "json"):
+        start = time.perf_counter()
+        text = render(report, fmt)
+        out[f"{fmt}_s"] = time.perf_counter() - start
+        out[f"{fmt}_mb"] = len(text.encode()) / 1e6
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Post-mortem report time for incidents of growing size.")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in args.sizes:
+            url = f"sqlite:///{Path(folder) / f'bench-{n}.db'}"
+            r = measure(url, n, repeat=1 if n > 200_000 else 3)
+            print(f"{r['events']:>9,.0f} events: report {r['report_s']:.2f} s wall, {r['report_cpu_s']:.2f} s CPU "
+                  f"(worst wall {r['report_worst_s']:.2f} s; verify + read + compute); render md "
+                  f"{r['md_s']:.2f} s ({r['md_mb']:.1f} MB), html {r['html_s']:.2f} s ({r['html_mb']:.1f} MB), "
+                  f"json {r['json_s']:.2f} s ({r['json_mb']:.1f} MB)", flush=True)
+            results.append(r)
+            dispose_engines()
+    target = Path(__file__).parent / "results" / "postmortem.json"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps({"target_s_for_100k": 2.0, "runs": results}, indent=2) + "\n")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
