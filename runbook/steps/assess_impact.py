@@ -1,0 +1,145 @@
+"""`assess_impact`: how badly the incident hurts, from the stored mentions (runbook.listen.assess):
+typed outputs (severity, factors, involves_staff, ...) for later `when:` conditions and templates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from runbook.spec.durations import Duration
+from runbook.steps.base import Outputs, Params, StepContext, StepKind
+
+
+class AssessParams(Params):
+    accounts: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        default=["all"], description="Brand accounts: handle or platform:handle; [all] for every stored mention")
+    offending_post: str | None = Field(default=None, description="Link or ref of the post that caused it")
+    since: str | None = Field(default=None, description="Start of the incident window (ISO time); default: "
+                                                        "the offending post's time, else `lookback` before until")
+    until: str | None = Field(default=None, description="End of the window (ISO time); default now")
+    lookback: Duration = timedelta(hours=24)
+    window: Duration = timedelta(hours=1)
+    baseline: Duration = timedelta(days=7)
+    involves_staff: bool | None = Field(default=None, description="Override the rule-based staff detection")
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        if value:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return value or None
+
+
+class AssessOutputs(Outputs):
+    severity: Literal["low", "medium", "high", "critical"]
+    score: int
+    factors: list[str]
+    factor_points: dict[str, int]
+    involves_staff: bool
+    audiences: list[str]
+    audience_counts: dict[str, int]
+    volume: int
+    peak_window: int
+    velocity: float
+    baseline: float
+    ratio: float
+    negative_share: float
+    reach: int
+    top_reach: int
+    authors: int
+    top_authors: list[dict[str, Any]]
+    most_engaged: list[dict[str, Any]]
+    platforms: dict[str, int]
+    languages: dict[str, int]
+    offending_post: dict[str, Any] | None
+    post_live: bool | None
+    spread: int
+    harm_share: float
+    since: str
+    until: str
+    summary: str
+
+
+def _pairs(accounts: list[str]) -> list[tuple[str | None, str]] | None:
+    if not accounts or any(a.lower() == "all" for a in accounts):
+        return None
+    pairs = []
+    for account in accounts:
+        platform, _, handle = account.rpartition(":")
+        pairs.append((platform or None, handle.lstrip("@")))
+    return pairs
+
+
+def _time(value: str | None) -> datetime | None:
+    from runbook.audit.models import as_utc
+
+    return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
+
+
+def markdown(result: Any) -> str:
+    lines = [f"### Impact: {result.severity} ({result.score} points)", "", result.summary, "", "**Factors**", ""]
+    lines += [f"- {f}" for f in result.factors] or ["- none"]
+    lines += ["", "| measure | value |", "|---|---|",
+              f"| mentions | {result.volume} |", f"| peak per window | {result.peak_window} |",
+              f"| baseline per window | {result.baseline} |", f"| ratio | {result.ratio}x |",
+              f"| negative | {result.negative_share:.0%} |", f"| reach | {result.reach:,} |",
+              f"| audiences | {', '.join(result.audiences) or '-'} |",
+              f"| staff involved | {'yes' if result.involves_staff else 'no'} |",
+              f"| platforms | {', '.join(f'{k} {v}' for k, v in result.platforms.items()) or '-'} |"]
+    post = result.offending_post
+    if post:
+        state = {True: "still live", False: "deleted", None: "unknown"}[post.get("live")]
+        lines += ["", f"Offending post {post['ref']}: {state}; {post['answers']} answers, {post['reposts']} reposts, "
+                      f"{post['quotes']} quotes, {post['screenshots']} mentions of screenshots"]
+    return "\n".join(lines)
+
+
+def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
+    from runbook import audit
+    from runbook.listen.assess import assess
+    from runbook.listen.evidence import find_post
+    from runbook.listen.refs import post_ref
+    from runbook.listen.stepsupport import artifacts_hook, channel_of, db_of, now_of
+
+    engine = db_of(ctx, "assess_impact")
+    channel = channel_of(ctx, "assess_impact")
+    ref = post_ref(params.offending_post)
+    until = _time(params.until) or now_of(ctx)
+    since = _time(params.since)
+    if since is None:
+        post = find_post(channel, ref)
+        posted = post.get("at") if post else None
+        since = _time(posted.isoformat()) if isinstance(posted, datetime) else until - params.lookback
+    result = assess(engine, accounts=_pairs(params.accounts), since=since, until=until, window=params.window,
+                    baseline=params.baseline, offending_ref=ref, channel=channel,
+                    involves_staff=params.involves_staff)
+    audit.update_incident(engine, ctx.incident_id, severity=result.severity)
+    hook = artifacts_hook(ctx)
+    if hook is not None:
+        try:
+            hook(kind="markdown", key=f"{ctx.incident_slug}-{ctx.step_id}-impact", data=markdown(result),
+                 description=f"Impact assessment: {result.severity}")
+            hook(kind="table", key=f"{ctx.incident_slug}-{ctx.step_id}-authors", data=result.top_authors,
+                 description="Top authors by reach")
+        except Exception:  # noqa: BLE001 - the UI view is not worth failing the assessment for
+            ctx.audit("assess.artifact_failed", {})
+    if ctx.chat is not None:
+        ctx.chat.post(ctx.channel, "Impact assessment\n" + result.summary + "\n" + "\n".join(
+            f"- {f}" for f in result.factors), key=ctx.key("summary"))
+    return AssessOutputs(**result.to_dict())
+
+
+KIND = StepKind(
+    name="assess_impact",
+    params=AssessParams,
+    outputs=AssessOutputs,
+    run=run,
+    description="Assess the incident from its mentions: severity with factors, audiences, staff, spread",
+)
