@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -34,6 +34,8 @@ class Policy(BaseModel):
     link_timeout: Annotated[float, Field(gt=0, le=30)] = 3.0
     link_shorteners: list[str] = ["t.co", "bit.ly", "buff.ly", "ow.ly", "lnkd.in", "tinyurl.com"]
     spelling_ignore: list[str] = []
+    # The brand's identity (name, values, voice): read and validated by runbook.messaging.brand.
+    brand: dict[str, Any] = {}
 
     @cached_property
     def reviewed(self) -> frozenset[str]:

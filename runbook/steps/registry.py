@@ -21,6 +21,12 @@ BUILTIN_MODULES = (
     "runbook.steps.freeze_posts",
     "runbook.steps.thaw_posts",
     "runbook.steps.postmortem",
+    "runbook.steps.assess_impact",
+    "runbook.steps.convene_teams",
+    "runbook.steps.delete_post",
+    "runbook.steps.draft_statement",
+    "runbook.steps.publish",
+    "runbook.steps.reply_individually",
 )
 ENTRY_POINT_GROUP = "runbook.steps"
 

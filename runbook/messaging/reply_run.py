@@ -1,0 +1,334 @@
+"""One call of `reply_individually`: gather new people, draft what is pending, apply the
+approvers' decision to the batch they saw, send what is approved, present the next batch.
+Every phase reads and writes the tracking table, so any call may be the one after a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from runbook.audit.models import as_utc
+from runbook.messaging import tracking as tr
+from runbook.messaging.errors import ReviewError
+from runbook.messaging.tracking import Scope
+
+PLANNED_CHUNK = 500
+REVIEW_CHARS = 15_000  # under the engine's 20,000-character limit on a rendered prompt
+
+
+def run(ctx: Any, params: Any) -> Any:
+    from runbook.messaging.brand import resolve_brand
+    from runbook.messaging.doctrine import MessageChecker
+
+    engine = ctx.services.get("db")
+    if engine is None:
+        raise RuntimeError("reply_individually needs the database: ctx.services['db'] is missing")
+    channel = ctx.services.get("channel")
+    if channel is None:
+        from runbook.sandbox import SandboxChannel
+
+        channel = SandboxChannel(engine)
+    scope = Scope(ctx.incident_id, ctx.step_id)
+    brand = resolve_brand(ctx.services.get("brand"))
+    with MessageChecker(brand, checker=ctx.services.get("checker")) as checker:
+        drafter = _drafter(ctx, params, brand, checker)
+        added = gather(ctx, params, engine, scope, brand)
+        draft_pending(engine, scope, drafter)
+        flag(engine, scope, params.near_duplicate)
+        error = ""
+        if ctx.decision is not None:
+            try:
+                decide(ctx, engine, scope, drafter)
+            except ReviewError as exc:  # shown at the next sign-off; nothing of the batch changed
+                error = str(exc)
+        sent = send(ctx, params, engine, scope, channel)
+        settle_audits(ctx, engine, scope)
+        batch = tr.open_batch(engine, scope) if error else (tr.open_batch(engine, scope) or tr.present(
+            engine, scope, params.batch_size))
+    return outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error)
+
+
+def _drafter(ctx: Any, params: Any, brand: Any, checker: Any) -> Any:
+    from runbook.messaging.context import base_context, incident_info
+    from runbook.messaging.replies import ReplyDrafter
+    from runbook.messaging.templates import Templates
+
+    statement = {}
+    if params.statement and params.statement in ctx.steps:
+        published = (ctx.steps[params.statement] or {}).get("outputs") or {}
+        statement = {"url": published.get("url", ""), "urls": published.get("urls", [])}
+    base = base_context(incident=incident_info(ctx.services.get("db"), ctx.incident_id, ctx.incident_slug),
+                        inputs=ctx.inputs, steps=ctx.steps, brand=brand, language=params.language, extra=params.vars)
+    base["statement"] = statement or {"url": "", "urls": []}
+    names = {params.language: params.template}
+    if params.template_nl:
+        names["nl"] = params.template_nl
+    return ReplyDrafter(templates=Templates(ctx.services.get("templates_dir") or "templates"), template_for=names,
+                        checker=checker, base=base)
+
+
+# -- gather -----------------------------------------------------------------------------------
+def window(ctx: Any, params: Any) -> tuple[datetime, datetime]:
+    until = as_utc(params.until) if params.until else as_utc(None)
+    if params.since:
+        return as_utc(params.since), until
+    from runbook.audit import get_incident
+
+    incident = get_incident(ctx.services["db"], ctx.incident_id)
+    start = as_utc(incident.created_at) if incident is not None else until
+    return start - params.lookback, until
+
+
+def gather(ctx: Any, params: Any, engine: Any, scope: Scope, brand: Any) -> list[Any]:
+    from runbook.messaging.audience import AudienceFilter, heard_in_window, people_from
+
+    since, until = window(ctx, params)
+    own = brand.own_accounts()
+    accounts = params.accounts or brand.own_handles() or None
+    heard = heard_in_window(ctx.services, accounts=accounts, platforms=params.platforms, since=since, until=until)
+    keep = AudienceFilter.build(own_accounts=own | {a.casefold() for a in (params.accounts or [])},
+                                bots=[*params.bots, *brand.profile.bots], about=params.about,
+                                in_reply_to=params.in_reply_to, languages=params.languages,
+                                min_followers=params.min_followers, exclude=params.exclude)
+    people = people_from(heard, keep, default_language=params.language)
+    added = tr.add_people(engine, scope, people, key_prefix=ctx.key(""))
+    for start in range(0, len(added), PLANNED_CHUNK):
+        chunk = added[start:start + PLANNED_CHUNK]
+        ctx.audit("replies.planned", {"people": [{"person": p.key, "mentioned_at": as_utc(p.first_at).isoformat()}
+                                                 for p in chunk], "window": [since.isoformat(), until.isoformat()]})
+    return added
+
+
+# -- draft and flag ---------------------------------------------------------------------------
+def draft_pending(engine: Any, scope: Scope, drafter: Any) -> int:
+    rows = tr.select(engine, scope, statuses=["pending"])
+    changes = []
+    for row in rows:
+        drafted = drafter.draft(row)
+        flags = {"blocked": [f["rule"] for f in drafted.findings if f["severity"] == "block"]} if drafted.blocked else {}
+        changes.append({"id": row.id, "draft": drafted.text, "text": drafted.text, "findings": drafted.findings,
+                        "flags": flags, "status": "drafted"})
+    return tr.update_rows(engine, changes, only_status="pending")
+
+
+def flag(engine: Any, scope: Scope, threshold: float) -> int:
+    from runbook.messaging.replies import flag_near_duplicates
+
+    rows = tr.select(engine, scope, statuses=["drafted", "approved", "sent"])
+    found = flag_near_duplicates(rows, threshold=threshold)
+    changes = []
+    for row in rows:
+        if row.status != "drafted":
+            continue
+        flags = dict(row.flags or {})
+        wanted = found.get(row.id)
+        if flags.get("near_duplicate") != wanted:
+            flags.pop("near_duplicate", None)
+            if wanted:
+                flags["near_duplicate"] = wanted
+            changes.append({"id": row.id, "flags": flags})
+    tr.update_rows(engine, changes, only_status="drafted")
+    return len(found)
+
+
+# -- decide -----------------------------------------------------------------------------------
+def _reviewed_batch(ctx: Any, engine: Any, scope: Scope) -> int | None:
+    shown = ((ctx.steps.get(ctx.step_id) or {}).get("outputs") or {}).get("batch")
+    return int(shown) if shown else tr.open_batch(engine, scope)
+
+
+def _approver(decision: dict[str, Any]) -> str:
+    approvers = decision.get("approvers") or []
+    return str(decision.get("person") or (approvers[-1] if approvers else "") or "unknown")
+
+
+def decide(ctx: Any, engine: Any, scope: Scope, drafter: Any) -> None:
+    from runbook.messaging.review import parse_actions
+
+    batch = _reviewed_batch(ctx, engine, scope)
+    if batch is None or tr.batch_decided(engine, scope, batch):
+        return  # a rerun of a decision already applied
+    decision = dict(ctx.decision or {})
+    actions = parse_actions(decision.get("actions"))
+    rows = tr.select(engine, scope, statuses=["drafted"], batch=batch)
+    by_ref = {f"r{r.id}": r for r in rows} | {r.author.casefold(): r for r in rows}
+    unknown = [a.ref for a in actions.values() if a.ref not in by_ref]
+    if unknown:
+        raise ReviewError(f"not in batch {batch}: {', '.join(unknown)}")
+    approve_flagged = bool(decision.get("approve_flagged"))
+    by = _approver(decision)
+    changes, summary, edits = [], {"approved": 0, "skipped": 0, "held": 0, "edited": 0, "edit_blocked": 0}, []
+    for row in rows:
+        action = actions.get(f"r{row.id}") or actions.get(row.author.casefold())
+        flags = dict(row.flags or {})
+        verb = action.verb if action else ("approve" if _clean(flags) or (approve_flagged and not _blocked(flags))
+                                           else "hold")
+        if verb == "approve" and _blocked(flags):
+            verb = "hold"  # a blocked draft is never sent as is: it needs an edit
+        if verb == "edit":
+            findings = drafter.check(row, action.text)
+            if any(f["severity"] == "block" for f in findings):
+                flags["edit_blocked"] = [f["rule"] for f in findings if f["severity"] == "block"]
+                changes.append({"id": row.id, "text": action.text, "findings": findings, "flags": flags, "batch": None})
+                summary["edit_blocked"] += 1
+                continue
+            flags.pop("edit_blocked", None)
+            flags.pop("blocked", None)
+            changes.append({"id": row.id, "text": action.text, "findings": findings, "flags": flags,
+                            "status": "approved", "decided_by": by})
+            edits.append({"person": row.person, "by": by})
+            summary["edited"] += 1
+        elif verb == "approve":
+            changes.append({"id": row.id, "status": "approved", "decided_by": by})
+            summary["approved"] += 1
+        elif verb == "skip":
+            changes.append({"id": row.id, "status": "skipped", "decided_by": by, "audited": False})
+            summary["skipped"] += 1
+        else:
+            changes.append({"id": row.id, "batch": None})
+            summary["held"] += 1
+    if tr.close_batch(engine, scope, batch, changes=changes, by=by, summary=summary):
+        ctx.audit("replies.reviewed", {"batch": batch, "by": by, **summary})
+        for edit in edits:
+            ctx.audit("reply.edited", edit)
+
+
+def _blocked(flags: dict[str, Any]) -> bool:
+    return bool(flags.get("blocked") or flags.get("edit_blocked"))
+
+
+def _clean(flags: dict[str, Any]) -> bool:
+    return not _blocked(flags) and not flags.get("near_duplicate")
+
+
+# -- send -------------------------------------------------------------------------------------
+def send(ctx: Any, params: Any, engine: Any, scope: Scope, channel: Any) -> int:
+    from runbook.messaging.sending import Limiter, RateLimit
+
+    limit = RateLimit.parse(params.rate_limit)
+    due = tr.select(engine, scope, statuses=["approved"]) + [
+        r for r in tr.select(engine, scope, statuses=["failed"]) if r.attempts < params.max_attempts]
+    limiters: dict[tuple[str, str], Limiter] = {}
+    sent = 0
+    for row in due:
+        group = (row.platform, row.account)
+        if group not in limiters:
+            limiters[group] = Limiter(limit, tr.send_history(engine, platform=row.platform, account=row.account,
+                                                             count=limit.count))
+        if send_one(ctx, engine, channel, row, limiters[group]):
+            sent += 1
+    return sent
+
+
+def send_one(ctx: Any, engine: Any, channel: Any, row: Any, limiter: Any) -> bool:
+    # A receipt under this person's key means an earlier run reached the network: no second send.
+    receipt = channel.find(row.key)
+    recovered = receipt is not None
+    if receipt is None:
+        limiter.wait()
+        tr.set_row(engine, row.id, attempts=row.attempts + 1, attempt_at=as_utc(None))
+        try:
+            receipt = channel.reply(account=row.account, platform=row.platform, to_ref=row.to_ref, text=row.text,
+                                    key=row.key)
+        except Exception as exc:  # noqa: BLE001 - recorded on the person, retried on a later call
+            limiter.done()
+            tr.set_row(engine, row.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:1000], audited=False)
+            return False
+        limiter.done()
+    # The event first, then the row (sent and audited in one write): a crash in between leaves the
+    # row to a later call, which finds the receipt and, after a crash, the event too.
+    if not (recovered and _in_trail(engine, row, "reply.sent")):
+        ctx.audit("reply.sent", _details(row, "sent", ref=receipt.ref))
+    tr.set_row(engine, row.id, status="sent", ref=receipt.ref, error=None, audited=True,
+               sent_at=as_utc(receipt.at) if receipt.at else as_utc(None))
+    return True
+
+
+def _in_trail(engine: Any, row: Any, action: str) -> bool:
+    from runbook.audit import events
+
+    return any(e.action == action and (e.details or {}).get("reply") == f"r{row.id}"
+               for e in events(engine, row.incident_id) if e.step == row.step_id)
+
+
+def settle_audits(ctx: Any, engine: Any, scope: Scope) -> None:
+    """Terminal states whose event a crash kept from the trail get it now, once: a crash between
+    the append and marking the row audited left the event there already."""
+    unsettled = [r for r in tr.select(engine, scope, statuses=["sent", "skipped", "failed"]) if not r.audited]
+    if not unsettled:
+        return
+    from runbook.audit import events
+
+    recorded = {(e.action, (e.details or {}).get("reply"), (e.details or {}).get("attempts"))
+                for e in events(engine, scope.incident_id) if e.step == scope.step_id and e.action.startswith("reply.")}
+    for row in unsettled:
+        attempts = row.attempts if row.status == "failed" else None
+        if (f"reply.{row.status}", f"r{row.id}", attempts) not in recorded:
+            ctx.audit(f"reply.{row.status}", _details(row, row.status))
+        tr.set_row(engine, row.id, audited=True)
+
+
+def _details(row: Any, status: str, *, ref: str | None = None) -> dict[str, Any]:
+    details = {"person": row.person, "platform": row.platform, "mentioned_at": as_utc(row.mentioned_at).isoformat(),
+               "reply": f"r{row.id}"}
+    if status == "sent":
+        details |= {"ref": ref or row.ref, "key": row.key, "to": row.to_ref, "by": row.decided_by}
+    elif status == "failed":
+        details |= {"error": row.error, "attempts": row.attempts}
+    else:
+        details |= {"by": row.decided_by}
+    return details
+
+
+# -- outputs ----------------------------------------------------------------------------------
+def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str) -> Any:
+    from runbook.messaging.templates import slack_escape
+    from runbook.steps.reply_individually import ReplyOutputs
+
+    counts = tr.counts(engine, scope)
+    rows = tr.select(engine, scope, statuses=["drafted"], batch=batch) if batch else []
+    items = [item(r) for r in rows]
+    people = sum(counts.values())
+    flagged = sum(1 for r in tr.select(engine, scope, statuses=["drafted"]) if (r.flags or {}).get("near_duplicate"))
+    review = review_text(batch, items, counts, error)
+    table = [{"status": s, "people": n} for s, n in counts.items()]
+    return ReplyOutputs(phase="review" if batch else "done", awaiting_review=batch is not None, batch=batch,
+                        items=items, review=review, review_slack=slack_escape(review), coverage=counts,
+                        people=people, answered=counts["sent"],
+                        coverage_percent=round(100.0 * counts["sent"] / people, 1) if people else 100.0,
+                        near_duplicates=flagged, added=added, sent=sent, table=table, error=error)
+
+
+def item(row: Any) -> dict[str, Any]:
+    flags = row.flags or {}
+    return {"id": f"r{row.id}", "person": row.person, "handle": row.author, "platform": row.platform,
+            "language": row.language, "concern": row.concern, "said": row.said, "draft": row.text,
+            "near_duplicate": flags.get("near_duplicate"), "blocked": flags.get("edit_blocked") or flags.get("blocked"),
+            "warnings": sorted({f["rule"] for f in (row.findings or []) if f["severity"] == "warn"})}
+
+
+def review_text(batch: int | None, items: list[dict[str, Any]], counts: dict[str, int], error: str) -> str:
+    head = (f"Answered {counts['sent']} of {sum(counts.values())} people; skipped {counts['skipped']}, "
+            f"failed {counts['failed']}.")
+    if batch is None:
+        return head + " Nothing left to review."
+    lines = ([f"Your last lines could not be applied: {error}", ""] if error else []) + [
+        head, f"Batch {batch}: {len(items)} replies. Unlisted replies are approved, except flagged ones "
+              "(tick approve_flagged, or list them: 'r17 approve'). 'r17 skip', 'r17 hold', 'r17: new text'.", ""]
+    for it in items:
+        marks = []
+        if it["near_duplicate"]:
+            marks.append(f"NEAR-DUPLICATE of {it['near_duplicate']['of']} ({it['near_duplicate']['score']:.2f})")
+        if it["blocked"]:
+            marks.append(f"BLOCKED {', '.join(it['blocked'])}")
+        lines.append(f"{it['id']} @{it['handle']} ({it['platform']}, {it['language']}, {it['concern']})"
+                     + (f" [{'; '.join(marks)}]" if marks else ""))
+        lines.append(f"   said:  {it['said']}")
+        lines.append(f"   reply: {it['draft']}")
+    text = "\n".join(lines)
+    if len(text) > REVIEW_CHARS:  # a sign-off prompt is rendered with a size limit: the items hold it all
+        cut = text[:REVIEW_CHARS].rsplit("\nr", 1)[0]
+        shown = cut.count("\n   reply: ")
+        text = cut + f"\n... and {len(items) - shown} more replies: see the step's outputs (items)"
+    return text
