@@ -1,0 +1,4 @@
+"""The Prefect flows: `respond` runs an incident's playbook; `signoff-deadline` escalates a gate.
+
+Composition only: the logic lives in `runbook.engine`.
+"""

@@ -1,0 +1,299 @@
+"""Engine commands: plan, start, approve, status, cancel, demo, server, worker, recover.
+
+Prefect, the database and rich are imported inside the commands: `runbook --help` and
+`runbook check` stay fast. Every refusal is one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from runbook.engine.services import Services
+    from runbook.settings import Settings
+
+DEFAULT_API = "http://127.0.0.1:4200/api"
+
+Inputs = Annotated[list[str] | None, typer.Option("--input", "-i", help="A playbook input, name=value (repeatable)")]
+Person = Annotated[str, typer.Option("--as", help="Who you are: a person id from the roster")]
+
+
+def register(app: typer.Typer) -> None:
+    for name, fn in (("plan", plan), ("start", start), ("approve", approve), ("status", status), ("cancel", cancel),
+                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover)):
+        app.command(name)(fn)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _settings() -> Settings:
+    from runbook.settings import Settings
+
+    return Settings()
+
+
+def _services(*, migrate: bool = True) -> Services:
+    from sqlalchemy.exc import OperationalError
+
+    from runbook.engine.services import build_services
+    from runbook.spec import SpecError
+
+    settings = _settings()
+    try:
+        services = build_services(settings, migrate=migrate)
+        services.roster()
+    except FileNotFoundError as exc:
+        _fail(f"no roster at {exc.filename or settings.resolved_roster} (set RUNBOOK_ROSTER)")
+    except SpecError as exc:
+        _fail(f"the roster is invalid:\n{exc}")
+    except OperationalError as exc:
+        _fail(f"cannot open the database {settings.resolved_database_url}: {str(exc.orig).strip().splitlines()[0]}")
+    return services
+
+
+def prefect_environment(settings: Settings) -> str:
+    """Point this process at the Prefect server (before Prefect is imported); returns the API URL.
+
+    Without PREFECT_API_URL, Prefect would start a throw-away server per process, which no worker
+    shares; the product's default is the server `runbook server` runs on this machine.
+    """
+    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
+    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    return os.environ["PREFECT_API_URL"]
+
+
+def _require_prefect(settings: Settings) -> str:
+    url = prefect_environment(settings)
+    from runbook.engine.localserver import healthy
+
+    if not healthy(url):
+        _fail(f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
+              "(or `runbook demo` for a self-contained run)")
+    return url
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    from runbook.plan import parse_assignments
+
+    try:
+        return parse_assignments(values or [], what=what)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def plan(
+    playbook: Annotated[str, typer.Argument(help="Playbook id (in playbooks/) or file")],
+    inputs: Inputs = None,
+    person: Annotated[str | None, typer.Option("--as", help="Requester (default: the first person in the roster)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
+) -> None:
+    """Show what a playbook would do with these inputs: steps, conditions, who signs, deadlines."""
+    from runbook.engine.commands import CommandError, plan_for
+
+    services = _services(migrate=False)
+    roster = services.roster()
+    requester = person or roster.people[0].id
+    try:
+        resolved = plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
+                            requester=requester)
+    except CommandError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(resolved.model_dump(mode="json", by_alias=True), indent=2))
+        return
+    from runbook.plan import render_plan
+
+    typer.echo(render_plan(resolved, roster=roster))
+
+
+def start(
+    playbook: Annotated[str, typer.Argument(help="Playbook id (in playbooks/) or file")],
+    person: Person,
+    inputs: Inputs = None,
+    title: Annotated[str | None, typer.Option(help="Incident title (default: the summary input)")] = None,
+    channel: Annotated[str | None, typer.Option(help="Incident chat channel")] = None,
+) -> None:
+    """Start an incident: run its immediate steps, create its flow run, print its slug."""
+    services = _services()
+    prefect_environment(services.settings)
+    from runbook.engine.commands import CommandError, plan_for
+    from runbook.engine.commands import start as start_incident
+
+    try:
+        if services.roster().person(person) is None:
+            raise CommandError(f"{person!r} is not in the roster ({services.settings.resolved_roster})")
+        plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"), requester=person)
+        _require_prefect(services.settings)
+        started = start_incident(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
+                                 requester=person, title=title, channel=channel)
+    except CommandError as exc:
+        _fail(str(exc))
+    typer.echo(started.incident.slug)
+    typer.echo(f"flow run {started.flow_run_id}; follow it with: runbook status {started.incident.slug}", err=True)
+
+
+def approve(
+    incident: Annotated[str, typer.Argument(help="Incident slug or id")],
+    step: Annotated[str, typer.Argument(help="The step whose sign-off you give")],
+    person: Person,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approving")] = False,
+    comment: Annotated[str, typer.Option(help="A comment for the audit trail")] = "",
+    fields: Annotated[list[str] | None, typer.Option("--field", "-f", help="A sign-off field, name=value (repeatable)")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the run to reach this sign-off")] = 30.0,
+) -> None:
+    """Give (or refuse) a sign-off; the flow checks your role before counting it."""
+    services = _services()
+    prefect_environment(services.settings)
+    from runbook.engine.commands import CommandError, prepare_decision, send
+
+    try:
+        decision = prepare_decision(services=services, incident_ref=incident, step_id=step, person=person,
+                                    approve=not reject, comment=comment, fields=_pairs(fields, "--field"),
+                                    channel="cli")
+        _require_prefect(services.settings)
+        sent = send(decision, wait=wait)
+    except CommandError as exc:
+        _fail(str(exc))
+    verb = "rejection" if reject else "approval"
+    typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} (decision {sent['decision_id'][:8]}); "
+               f"`runbook status {sent['incident']}` shows whether it counted")
+
+
+def status(
+    incident: Annotated[str | None, typer.Argument(help="Incident slug or id (default: all)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Incidents, their current step, pending sign-offs and who may give them."""
+    from runbook.engine.commands import CommandError
+    from runbook.engine.commands import status as read_status
+
+    services = _services()
+    try:
+        rows = read_status(services=services, incident_ref=incident)
+    except CommandError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    if not rows:
+        typer.echo("no incidents")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=None, show_lines=False)
+    table.add_column("incident", no_wrap=True)
+    for column in ("status", "playbook", "current step", "pending sign-off", "may sign"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        pending = row.pending[0] if row.pending else None
+        needs = ""
+        who = ""
+        if pending:
+            needs = pending.step + (f" ({len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else "")
+            needs += " escalated" if pending.escalated else ""
+            who = ", ".join(p for p in pending.signers if p not in pending.approvals)
+        table.add_row(row.slug, row.status, row.playbook, row.current_step or "", needs, who)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+
+
+def cancel(
+    incident: Annotated[str, typer.Argument(help="Incident slug or id")],
+    person: Person,
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail)")],
+) -> None:
+    """Cancel an incident: audited, and its flow run is cancelled."""
+    services = _services()
+    prefect_environment(services.settings)
+    from runbook.engine.commands import CommandError
+    from runbook.engine.commands import cancel as cancel_incident
+
+    try:
+        closed = cancel_incident(services=services, incident_ref=incident, person=person, reason=reason)
+    except CommandError as exc:
+        _fail(str(exc))
+    typer.echo(f"{closed.slug} cancelled")
+
+
+def demo(
+    scenario: Annotated[str, typer.Option(help="us-airways, red-cross or digiorno")] = "us-airways",
+    interactive: Annotated[bool, typer.Option("--interactive", help="You answer each sign-off")] = False,
+) -> None:
+    """Run a doctrine scenario end to end on the embedded defaults (local Prefect server, SQLite)."""
+    from runbook.engine.demo import SCENARIOS, DemoError, run_demo
+
+    if scenario not in SCENARIOS:
+        _fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
+    services = _services()
+    try:
+        ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive)
+    except DemoError as exc:
+        _fail(str(exc))
+    raise typer.Exit(0 if ok else 1)
+
+
+def server(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 4200,
+) -> None:
+    """Run the Prefect server (API and UI). Its database: PREFECT_API_DATABASE_CONNECTION_URL
+    (PostgreSQL in production), else SQLite under RUNBOOK_HOME/prefect."""
+    import subprocess
+    import sys
+
+    settings = _settings()
+    settings.ensure_home()
+    env = dict(os.environ)
+    env.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.pop("PREFECT_API_URL", None)  # the server itself needs none
+    typer.echo(f"Prefect server on http://{host}:{port} (UI and API); PREFECT_HOME={env['PREFECT_HOME']}", err=True)
+    code = subprocess.call([sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
+                           env=env)
+    raise typer.Exit(code)
+
+
+def worker(
+    limit: Annotated[int | None, typer.Option(help="Most flow runs at once (default: Prefect's)")] = None,
+    poll: Annotated[float, typer.Option(help="Seconds between polls for new runs")] = 1.0,
+    stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run is rescheduled")] = 120.0,
+) -> None:
+    """Serve the respond and deadline deployments until stopped; recover runs whose process died."""
+    import logging
+
+    settings = _settings()
+    url = _require_prefect(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from runbook.engine.worker import run_worker
+
+    typer.echo(f"worker for {url}", err=True)
+    run_worker(settings=settings, limit=limit, poll_seconds=poll, stale_after=stale_after)
+
+
+def recover(
+    stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")] = 120.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be rescheduled")] = False,
+) -> None:
+    """Reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
+    services = _services()
+    _require_prefect(services.settings)
+    from runbook.engine.recovery import recover as sweep
+
+    found = sweep(db=services.db, stale_after=stale_after, dry_run=dry_run)
+    for stale in found:
+        verb = "closed the incident of" if stale.reason.startswith("its flow run ended") else "rescheduled"
+        typer.echo(f"{'would have ' if dry_run else ''}{verb} {stale.flow} run {stale.flow_run_id}: {stale.reason}")
+    if not found:
+        typer.echo("nothing to recover")
+

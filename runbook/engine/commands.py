@@ -1,0 +1,230 @@
+"""The verbs behind `runbook start / approve / cancel / status`, also used by the demo, the tests
+and (later) the Slack app. Keyword-only; every refusal is a CommandError with one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runbook.audit import IncidentNotFound, append, create_incident, events, get_incident, list_incidents, update_incident
+from runbook.engine.context import Run
+from runbook.engine.execute import execute_step
+from runbook.engine.record import Recorder
+from runbook.engine.services import Services
+from runbook.engine.status import IncidentStatus, incident_status
+from runbook.plan import Plan, PlanError, build_plan
+from runbook.spec.expressions import evaluate_when
+from runbook.spec.models import InputError, coerce_field_value
+
+CLOSED = ("completed", "failed", "cancelled")
+
+
+class CommandError(RuntimeError):
+    """A refusal the user can act on; str() is one line."""
+
+
+@dataclass
+class Started:
+    incident: Any
+    plan: Plan
+    flow_run_id: str | None
+    immediate: list[str] = field(default_factory=list)
+
+
+def _person(services: Services, person_id: str):
+    person = services.roster().person(person_id)
+    if person is None:
+        raise CommandError(f"{person_id!r} is not in the roster ({services.settings.resolved_roster})")
+    return person
+
+
+def _incident(services: Services, ref: str):
+    incident = get_incident(services.db, ref)
+    if incident is None:
+        raise CommandError(f"no incident {ref!r} (see `runbook status`)")
+    return incident
+
+
+def plan_for(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requester: str) -> Plan:
+    try:
+        playbook = services.playbook(playbook_ref)
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        return build_plan(playbook=playbook, roster=services.roster(), kinds=services.kinds, inputs=inputs,
+                          requester=requester)
+    except (InputError, PlanError) as exc:
+        problems = getattr(exc, "problems", [str(exc)])
+        raise CommandError("; ".join(problems)) from None
+
+
+def start(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requester: str,
+          via: str = "cli", title: str | None = None, channel: str | None = None,
+          create_run: bool = True) -> Started:
+    """Create the incident, run its immediate steps at once, then create the respond flow run."""
+    person = _person(services, requester)
+    if not person.can_start:
+        raise CommandError(f"{requester} may not start incidents (can_start: false in the roster)")
+    plan = plan_for(services=services, playbook_ref=playbook_ref, inputs=inputs, requester=requester)
+    summary = str(plan.inputs.get("summary") or "").strip().splitlines()
+    title = (title or (summary[0] if summary else "") or plan.title)[:300]
+    incident = create_incident(services.db, playbook_id=plan.playbook_id, playbook_version=plan.playbook_version,
+                               inputs=plan.inputs, requester=requester, title=title, channel=channel)
+    record = Recorder(db=services.db, incident_id=incident.id)
+    # The resolved plan is part of the evidence (who could sign what, when it started) and the
+    # flow runs exactly this plan, whatever happens to the playbook file meanwhile.
+    record("incident.started", {"playbook": plan.playbook_id, "version": plan.playbook_version,
+                                "inputs": plan.inputs, "title": title, "steps": [s.id for s in plan.steps],
+                                "plan": plan.model_dump(mode="json", by_alias=True)},
+           actor=requester, channel=via, once="incident.started")
+    immediate = _run_immediate(services=services, incident=incident, plan=plan, record=record)
+    flow_run_id = None
+    if create_run:
+        flow_run_id = launch(services=services, incident=incident)
+    return Started(incident=get_incident(services.db, incident.id), plan=plan, flow_run_id=flow_run_id,
+                   immediate=immediate)
+
+
+def launch(*, services: Services, incident: Any) -> str:
+    """Create the respond flow run for `incident` (idempotent per incident)."""
+    from runbook.engine.prefect_io import start_respond_run
+
+    try:
+        flow_run_id = start_respond_run(incident_id=incident.id, slug=incident.slug)
+    except Exception as exc:  # noqa: BLE001 - say what to do, keep the incident
+        if type(exc).__name__ == "ObjectNotFound":
+            exc = RuntimeError("the respond deployment is not registered (no `runbook worker` has run)")
+        append(services.db, incident_id=incident.id, actor="system", channel="flow", action="flow.start_failed",
+               details={"error": f"{type(exc).__name__}: {exc}"[:1000]})
+        raise CommandError(f"incident {incident.slug} created, but its flow run could not be created "
+                           f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?") from None
+    update_incident(services.db, incident.id, flow_run_id=flow_run_id)
+    return flow_run_id
+
+
+def _run_immediate(*, services: Services, incident: Any, plan: Plan, record: Recorder) -> list[str]:
+    """Immediate steps (the freeze) run now, in this process, before any worker is involved; the
+    flow later finds them finished in the audit trail and does not run them again."""
+    done: list[str] = []
+    candidates = [s for s in plan.steps if s.immediate and (s.gate is None or s.gate.at == "after")]
+    if not candidates:
+        return done
+    run = Run(services=services, incident=incident, plan=plan, record=record, chat=services.chat(incident.id))
+    for step in candidates:
+        try:
+            if step.when and not evaluate_when(step.when, run.expressions()):
+                continue
+            outputs = execute_step(run, step, decision=None, last_attempt=False, immediate=True)
+        except Exception:  # noqa: BLE001 - audited; the flow tries the step again with its retries
+            continue
+        run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": {}}
+        done.append(step.id)
+    from runbook.engine.artifacts import flush
+
+    flush(timeout=5)  # artifacts an immediate kind published, before this process ends
+    return done
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision checked against the incident, the roster and the step's fields: ready to send."""
+
+    incident: Any
+    step_id: str
+    run_input: dict[str, Any]
+
+
+def prepare_decision(*, services: Services, incident_ref: str, step_id: str, person: str, approve: bool = True,
+                     comment: str = "", fields: dict[str, Any] | None = None, channel: str = "cli") -> Decision:
+    """Everything that can be refused without Prefect: unknown incident, person, step or field.
+
+    Whether the person may sign is the flow's call (it sees the current roster and quorum).
+    """
+    from runbook.engine.prefect_io import decision_input
+
+    incident = _incident(services, incident_ref)
+    _person(services, person)
+    if incident.status in CLOSED:
+        raise CommandError(f"incident {incident.slug} is {incident.status}; nothing awaits sign-off")
+    plan = plan_for(services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs,
+                    requester=incident.requester)
+    try:
+        step = plan.step(step_id)
+    except KeyError:
+        raise CommandError(f"no step {step_id!r} in {plan.playbook_id} (steps: {', '.join(s.id for s in plan.steps)})") from None
+    if step.gate is None:
+        raise CommandError(f"step {step_id} has no sign-off")
+    typed: dict[str, Any] = {}
+    for name, value in (fields or {}).items():
+        spec = step.gate.fields.get(name)
+        if spec is None:
+            known = ", ".join(step.gate.fields) or "none"
+            raise CommandError(f"step {step_id} asks for no field {name!r} (fields: {known})")
+        try:
+            typed[name] = coerce_field_value(spec, value)
+        except ValueError as exc:
+            raise CommandError(f"field {name}: {exc}") from None
+    if not incident.flow_run_id:
+        raise CommandError(f"incident {incident.slug} has no flow run yet")
+    # Built from the validated scalars above, never from a dict a user sent (Prefect hydrates it).
+    run_input = decision_input(approve=approve, person=person, channel=channel, comment=comment, fields=typed)
+    return Decision(incident=incident, step_id=step_id, run_input=run_input)
+
+
+def send(decision: Decision, *, wait: float = 30.0) -> dict[str, Any]:
+    """Resume the run with the decision once it waits on that step (up to `wait` seconds)."""
+    from runbook.engine.prefect_io import NotAwaiting, send_decision
+
+    try:
+        send_decision(flow_run_id=decision.incident.flow_run_id, step_id=decision.step_id,
+                      run_input=decision.run_input, wait=wait)
+    except NotAwaiting as exc:
+        raise CommandError(str(exc)) from None
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return {"incident": decision.incident.slug, "step": decision.step_id,
+            "decision_id": decision.run_input["decision_id"], "approve": decision.run_input["approve"],
+            "person": decision.run_input["person"]}
+
+
+def approve(*, services: Services, incident_ref: str, step_id: str, person: str, approve: bool = True,
+            comment: str = "", fields: dict[str, Any] | None = None, channel: str = "cli",
+            wait: float = 30.0) -> dict[str, Any]:
+    """Send one decision to the run; the flow authorises and records it."""
+    decision = prepare_decision(services=services, incident_ref=incident_ref, step_id=step_id, person=person,
+                                approve=approve, comment=comment, fields=fields, channel=channel)
+    return send(decision, wait=wait)
+
+
+def cancel(*, services: Services, incident_ref: str, person: str, reason: str, channel: str = "cli") -> Any:
+    incident = _incident(services, incident_ref)
+    _person(services, person)
+    if not reason.strip():
+        raise CommandError("give a --reason")
+    if incident.status in CLOSED:
+        raise CommandError(f"incident {incident.slug} is already {incident.status}")
+    append(services.db, incident_id=incident.id, actor=person, channel=channel, action="incident.cancelled",
+           details={"reason": reason, "flow_run_id": incident.flow_run_id})
+    closed = update_incident(services.db, incident.id, status="cancelled")
+    if incident.flow_run_id:
+        try:
+            from runbook.engine.prefect_io import cancel_run
+
+            cancel_run(incident.flow_run_id)
+        except Exception as exc:  # noqa: BLE001 - the incident is cancelled; the run checks it on resume
+            append(services.db, incident_id=incident.id, actor="system", channel="flow", action="flow.cancel_failed",
+                   details={"error": f"{type(exc).__name__}: {exc}"[:500]})
+    return closed
+
+
+def status(*, services: Services, incident_ref: str | None = None) -> list[IncidentStatus]:
+    if incident_ref is not None:
+        incidents = [_incident(services, incident_ref)]
+    else:
+        incidents = list_incidents(services.db)
+    return [incident_status(i, events(services.db, i.id)) for i in incidents]
+
+
+__all__ = ["CommandError", "Decision", "IncidentNotFound", "Started", "approve", "cancel", "launch", "plan_for",
+           "prepare_decision", "send", "start", "status"]

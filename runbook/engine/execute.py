@@ -1,0 +1,41 @@
+"""Running one step's kind: render its parameters, call it, validate its outputs, audit it.
+No Prefect: the flow's step task calls it, and so does `runbook start` for immediate steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runbook.engine.context import Run
+from runbook.plan import StepPlan
+from runbook.spec.expressions import render_params
+
+
+def execute_step(run: Run, step: StepPlan, *, decision: dict[str, Any] | None, attempt: int = 1,
+                 last_attempt: bool = True, immediate: bool = False) -> dict[str, Any]:
+    """Run one step's kind and audit it. Shared by the flow's step task and `runbook start`
+    (immediate steps). A step the trail shows as finished is not run again: its outputs are
+    read back, so a rerun after a crash between the side effect and the task's end repeats nothing.
+    """
+    done = run.record.find_once(f"{step.id}:finished")
+    if done is not None:
+        return dict((done.details or {}).get("outputs") or {})
+    kind = run.services.kinds[step.uses]
+    run.record("step.started", {"attempt": attempt, "uses": step.uses, "title": step.title,
+                                **({"immediate": True} if immediate else {})}, step=step.id)
+    try:
+        raw = render_params(step.with_, run.expressions())
+        params = kind.params.model_validate(raw)
+        produced = kind.run(run.step_context(step, decision=decision), params)
+        outputs = kind.outputs.model_validate(
+            produced.model_dump() if hasattr(produced, "model_dump") else produced).model_dump(mode="json")
+    except Exception as exc:
+        run.record("step.failed" if last_attempt else "step.attempt_failed",
+                   {"attempt": attempt, "retries": step.retries, "error": f"{type(exc).__name__}: {exc}"[:2000],
+                    **({"immediate": True} if immediate else {})},
+                   step=step.id, once=f"{step.id}:failed" if last_attempt else None)
+        raise
+    run.record("step.finished", {"attempt": attempt, "outputs": outputs,
+                                 **({"immediate": True} if immediate else {})},
+               step=step.id, once=f"{step.id}:finished")
+    return outputs

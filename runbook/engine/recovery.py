@@ -1,0 +1,164 @@
+"""Finding runs whose process died mid-step and rescheduling them, so nothing stays Running
+forever; and closing incidents whose run ended outside the product. The worker does this at
+start and then periodically; `runbook recover` does it once.
+
+A run is judged by the labels its flow process set (host, pid): on the same host a dead pid is
+proof; from another host the run's Prefect heartbeats (every 30 s) must have stopped for
+`stale_after` seconds. A rescheduled run reruns from the top: completed steps come back from
+their persisted results, the interrupted one runs again (its side effects are idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from runbook.engine.prefect_io import DEADLINE_FLOW, RESPOND_FLOW
+
+log = logging.getLogger(__name__)
+
+# A fresh run sets its labels within a second of going Running; before that they may still
+# name the previous (dead) process of the same run.
+LABEL_GRACE = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class Stale:
+    flow_run_id: str
+    flow: str
+    state: str
+    reason: str
+    incident_id: str | None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped) counts as dead
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _last_heartbeat(client, flow_run_id: str, since: datetime) -> datetime | None:
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+
+    try:
+        page = client.read_events(filter=EventFilter(
+            occurred=EventOccurredFilter(since=since),
+            event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+            resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+        ), limit=1)
+    except Exception:  # noqa: BLE001 - no events API: treat as no heartbeat
+        return None
+    return max((e.occurred for e in page.events), default=None)
+
+
+def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = None) -> list[Stale]:
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    now = now or datetime.now(UTC)
+    host = socket.gethostname()
+    runs = client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[RESPOND_FLOW, DEADLINE_FLOW])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
+            type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))),
+        limit=200,
+    )
+    flow_names = {}
+    out: list[Stale] = []
+    for run in runs:
+        state = run.state
+        since = state.timestamp if state is not None else now
+        age = now - since
+        labels = dict(run.labels or {})
+        reason = None
+        if state.type == StateType.PENDING:
+            if age > timedelta(seconds=stale_after):
+                reason = f"pending for {int(age.total_seconds())} s with no process started"
+        elif age > LABEL_GRACE:
+            pid = labels.get("runbook.pid")
+            if labels.get("runbook.host") == host and pid and str(pid).isdigit():
+                if not _pid_alive(int(pid)):
+                    reason = f"its process {pid} on {host} is gone"
+            elif age > timedelta(seconds=stale_after):
+                beat = _last_heartbeat(client, str(run.id), now - timedelta(seconds=stale_after))
+                if beat is None:
+                    reason = f"no heartbeat for {int(stale_after)} s"
+        if reason is None:
+            continue
+        if run.flow_id not in flow_names:
+            flow_names[run.flow_id] = client.read_flow(run.flow_id).name
+        out.append(Stale(flow_run_id=str(run.id), flow=flow_names[run.flow_id], state=state.name, reason=reason,
+                         incident_id=(run.parameters or {}).get("incident_id")))
+    return out
+
+
+def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
+    """Open incidents whose flow run ended outside the product (cancelled in the Prefect UI,
+    crashed): closed in our records too, with an audit entry, instead of showing as waiting forever."""
+    from runbook.audit import append, list_incidents, update_incident
+
+    out: list[Stale] = []
+    for incident in list_incidents(db):
+        if incident.status in ("completed", "failed", "cancelled") or not incident.flow_run_id:
+            continue
+        try:
+            run = client.read_flow_run(UUID(incident.flow_run_id))
+        except Exception:  # noqa: BLE001 - unknown to this server: leave it alone
+            continue
+        state = run.state
+        if state is None or state.type.value not in ("CANCELLED", "FAILED", "CRASHED"):
+            continue
+        status = "cancelled" if state.type.value == "CANCELLED" else "failed"
+        out.append(Stale(flow_run_id=incident.flow_run_id, flow=RESPOND_FLOW, state=state.name,
+                         reason=f"its flow run ended {state.name.lower()} outside runbook", incident_id=incident.id))
+        if dry_run:
+            continue
+        append(db, incident_id=incident.id, actor="system", channel="flow", action=f"incident.{status}",
+               details={"outcome": state.name.lower(), "reason": state.message or f"flow run {state.name.lower()}",
+                        "flow_run_id": incident.flow_run_id})
+        update_incident(db, incident.id, status=status)
+    return out
+
+
+def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False) -> list[Stale]:
+    """Reschedule every stale run (and audit it on its incident); returns what was found."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    with get_client(sync_client=True) as client:
+        found = find_stale(client=client, stale_after=stale_after)
+        if dry_run:
+            return found
+        for stale in found:
+            client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
+                                      message=f"rescheduled by runbook: {stale.reason}"), force=True)
+            log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
+            if db is not None and stale.incident_id:
+                from runbook.audit import append
+
+                try:
+                    append(db, incident_id=stale.incident_id, actor="system", channel="flow", action="flow.recovered",
+                           details={"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state})
+                except Exception:  # noqa: BLE001 - the run is rescheduled either way
+                    log.warning("could not audit the recovery of %s", stale.flow_run_id, exc_info=True)
+        if db is not None:
+            found += reconcile(client=client, db=db, dry_run=dry_run)
+    return found

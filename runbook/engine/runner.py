@@ -1,0 +1,214 @@
+"""The respond flow's body: load the incident and its plan, then run each step as a Prefect task
+named after the step, with `when:` skips, sign-off gates, retries and an audit entry for every
+start, finish, skip and failure. The body itself has no side effects: it reruns from the top
+after every resume, and everything it causes happens in tasks whose results are persisted.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextvars import ContextVar
+from typing import Any
+
+from prefect import task
+from prefect.states import Completed, Failed
+
+from runbook.audit import get_incident, update_incident
+from runbook.engine import artifacts
+from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
+from runbook.engine.execute import execute_step
+from runbook.engine.record import Recorder
+from runbook.engine.services import Services, build_services
+from runbook.engine.signoff import await_gate
+from runbook.plan import Plan, StepPlan, build_plan
+from runbook.spec.expressions import evaluate_when
+
+CLOSED = ("completed", "failed", "cancelled")
+_services: ContextVar[Services | None] = ContextVar("runbook_services", default=None)
+
+
+@task(**TASK_OPTIONS)
+def load_plan(once: str, incident_id: str) -> dict[str, Any]:
+    """The plan recorded when the incident started (else resolved now), persisted: later reruns
+    of the flow (after each resume) use the same plan even if the playbook file changes."""
+    services = _services.get() or build_services()
+    started = Recorder(db=services.db, incident_id=incident_id).find_once("incident.started")
+    if started is not None and isinstance((started.details or {}).get("plan"), dict):
+        return Plan.model_validate(started.details["plan"]).model_dump(mode="json", by_alias=True)
+    incident = get_incident(services.db, incident_id)
+    playbook = services.playbook(incident.playbook_id)
+    if playbook.version != incident.playbook_version:
+        raise RuntimeError(f"playbook {playbook.id} is at version {playbook.version}, "
+                           f"the incident started on version {incident.playbook_version}")
+    plan = build_plan(playbook=playbook, roster=services.roster(), kinds=services.kinds,
+                      inputs=incident.inputs, requester=incident.requester)
+    return plan.model_dump(mode="json", by_alias=True)
+
+
+@task(**TASK_OPTIONS)
+def begin(once: str) -> dict[str, Any]:
+    run = current_run()
+    run.record("flow.started", {"steps": [s.id for s in run.plan.steps]}, once="flow.started")
+    update_incident(run.services.db, run.incident.id, status="running")
+    artifacts.publish_progress(run, force=True)
+    return {"ok": True}
+
+
+@task(**TASK_OPTIONS)
+def run_step(once: str, step_id: str, decision: dict[str, Any] | None) -> dict[str, Any]:
+    from prefect.runtime import task_run
+
+    run = current_run()
+    step = run.plan.step(step_id)
+    attempt = max(int(task_run.run_count or 1), 1)
+    try:
+        outputs = execute_step(run, step, decision=decision, attempt=attempt,
+                               last_attempt=attempt > step.retries)
+    except Exception as exc:
+        if attempt > step.retries:
+            artifacts.publish_step(run, step_id=step_id, outcome="failed", detail=f"{type(exc).__name__}: {exc}")
+        raise
+    run.steps[step_id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
+    artifacts.publish_step(run, step_id=step_id, outcome="completed", outputs=outputs, decision=decision)
+    artifacts.publish_progress(run, current=step_id)
+    return outputs
+
+
+@task(**TASK_OPTIONS)
+def skip_step(once: str, step_id: str, reason: str) -> dict[str, Any]:
+    run = current_run()
+    run.record("step.skipped", {"reason": reason}, step=step_id, once=f"{step_id}:skipped")
+    run.steps[step_id] = {"outputs": {}, "status": "skipped", "decision": {}}
+    artifacts.publish_step(run, step_id=step_id, outcome="skipped", detail=reason)
+    artifacts.publish_progress(run, current=step_id)
+    return {"skipped": True}
+
+
+@task(**TASK_OPTIONS)
+def close(once: str, status: str, outcome: str, reason: str, step_id: str | None) -> dict[str, Any]:
+    run = current_run()
+    run.record(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id},
+               once=f"incident.{status}")
+    closed = update_incident(run.services.db, run.incident.id, status=status)
+    run.chat.post(run.incident.channel, f"{run.incident.slug}: {outcome}" + (f" ({reason})" if reason else ""),
+                  key=f"{run.incident.id}:closed")
+    artifacts.publish_progress(run, note=outcome, force=True)
+    return {"status": closed.status, "outcome": outcome}
+
+
+def _label_process() -> None:
+    """Which host and process execute the run now: `runbook recover` uses it to tell a run whose
+    process died from one still working."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run_labels(ctx.flow_run.id, {"runbook.host": socket.gethostname(),
+                                                            "runbook.pid": str(os.getpid())})
+    except Exception:  # noqa: BLE001 - recovery then falls back to heartbeats
+        pass
+
+
+def run_incident(*, incident_id: str, services: Services | None = None):
+    """Body of `flows.respond.respond`."""
+    services = services or build_services()
+    incident = get_incident(services.db, incident_id)
+    if incident is None:
+        raise LookupError(f"no incident {incident_id}")
+    if incident.status in CLOSED:
+        return Completed(message=f"incident already {incident.status}", name=incident.status.capitalize())
+    _label_process()
+    reset = _services.set(services)
+    try:
+        plan = Plan.model_validate(load_plan.with_options(task_run_name="plan")(once="plan", incident_id=incident_id))
+    finally:
+        _services.reset(reset)
+    run = Run(services=services, incident=incident, plan=plan,
+              record=Recorder(db=services.db, incident_id=incident.id), chat=services.chat(incident.id))
+    token = enter(run)
+    try:
+        return _run_steps(run)
+    finally:  # also on a suspend: the process ends right after
+        leave(token)
+        artifacts.flush()
+
+
+def _run_steps(run: Run):
+    begin.with_options(task_run_name="begin")(once="begin")
+    for step in run.plan.steps:
+        if step.when:
+            try:
+                wanted = evaluate_when(step.when, run.expressions())
+            except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the step
+                return _fail(run, step, f"its condition could not be evaluated: {exc}")
+            if not wanted:
+                skip_step.with_options(task_run_name=step.id)(
+                    once=f"{step.id}-skip", step_id=step.id, reason=f"condition is false: {step.when}")
+                run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
+                continue
+        decision: dict[str, Any] | None = None
+        gate = step.gate
+        if gate is not None and gate.at == "before":
+            result = await_gate(run, step)
+            verdict = _after_gate(run, step, result)
+            if verdict is not None:
+                if verdict == "skip":
+                    continue
+                return verdict
+            decision = result.fields if result.outcome == "granted" else None
+        try:
+            outputs = run_step.with_options(
+                name=f"step-{step.uses}", task_run_name=step.id, retries=step.retries,
+                retry_delay_seconds=[min(2 ** n, 30) for n in range(step.retries)] or 0,
+                timeout_seconds=step.timeout_seconds,
+            )(once=f"{step.id}-run", step_id=step.id, decision=decision)
+        except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
+            return _fail(run, step, f"{type(exc).__name__}: {exc}")
+        run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
+        if gate is not None and gate.at == "after":
+            result = await_gate(run, step)
+            verdict = _after_gate(run, step, result)
+            if verdict == "skip":
+                run.steps[step.id]["status"] = "skipped"
+                continue
+            if verdict is not None:
+                return verdict
+            if result.outcome == "granted":
+                # What the approver gave (an edited statement) supersedes what the step drafted.
+                merged = {**outputs, **{k: v for k, v in result.fields.items() if v is not None}}
+                run.steps[step.id] = {"outputs": merged, "status": "completed", "decision": result.fields}
+    close.with_options(task_run_name="close")(once="close", status="completed", outcome="completed", reason="",
+                                              step_id=None)
+    return Completed(message=f"{run.incident.slug} completed")
+
+
+def _after_gate(run: Run, step: StepPlan, result) -> Any:
+    """None to go on; "skip" to skip the step; otherwise the flow's final state."""
+    from prefect.states import Completed, Failed
+
+    if result.outcome == "granted":
+        return None
+    if result.outcome == "rejected":
+        close.with_options(task_run_name="close")(once="close", status="failed", outcome="rejected",
+                                                  reason=f"{step.id}: {result.reason}", step_id=step.id)
+        return Completed(message=f"{step.id} rejected: {result.reason}", name="Rejected")
+    on_timeout = step.gate.on_timeout
+    if on_timeout == "skip":
+        skip_step.with_options(task_run_name=step.id)(once=f"{step.id}-skip", step_id=step.id,
+                                                      reason="sign-off timed out (on_timeout: skip)")
+        run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
+        return "skip"
+    if on_timeout == "continue":
+        return None
+    return _fail(run, step, "sign-off timed out (on_timeout: fail)")
+
+
+def _fail(run: Run, step: StepPlan, reason: str):
+    close.with_options(task_run_name="close")(once="close", status="failed", outcome="failed",
+                                              reason=f"{step.id}: {reason}", step_id=step.id)
+    return Failed(message=f"{step.id}: {reason}")

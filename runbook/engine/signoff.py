@@ -1,0 +1,226 @@
+"""Sign-off gates: the typed decision form Prefect shows, the request/verdict tasks, and the loop
+the flow runs at a gate (suspend, authorise, suspend again) until it is granted, rejected or
+times out. Every wait is a `suspend_flow_run` with a stable key: a suspended run holds no process
+and survives a worker restart; on resume the flow reruns from the top and each earlier wait
+returns its stored decision at once, each earlier verdict comes back from its persisted result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from prefect import suspend_flow_run, task
+from pydantic import Field, create_model
+
+from runbook.audit import checkpoint, update_incident
+from runbook.engine import artifacts, prefect_io
+from runbook.engine.authorize import Ballot, Tally, judge
+from runbook.engine.context import TASK_OPTIONS, Run, current_run
+from runbook.plan import GatePlan, StepPlan
+from runbook.ports.chat import SignoffRequest
+from runbook.spec.expressions import render_text
+from runbook.spec.models import FieldType, InputField
+
+# No Prefect timeout on the wait itself: it cannot be caught (the server fails the run later
+# and no hook runs). Deadlines are scheduled runs of the deadline flow instead.
+SUSPEND_TIMEOUT = None
+
+_BASE_FIELDS: dict[str, Any] = {
+    "approve": (bool, Field(True, title="Approve", description="Untick to reject")),
+    "person": (str, Field("", title="Your roster id", description="Who decides: an id from the roster")),
+    "channel": (Literal["slack", "cli", "ui", "flow"], Field("ui", title="Channel")),
+    "comment": (str, Field("", title="Comment")),
+    "escalate": (bool, Field(False, title="Escalate", description="Sent by the deadline timer; refused before the deadline")),
+    "decision_id": (str, Field("", title="Decision id", description="Optional; a repeated id is ignored")),
+}
+
+
+def _annotation(spec: InputField) -> Any:
+    if spec.type is FieldType.choice:
+        return Literal[tuple(spec.options or ())]
+    return {FieldType.list: list[str], FieldType.bool: bool, FieldType.int: int}.get(spec.type, str)
+
+
+def decision_model(gate: GatePlan):
+    """The RunInput subclass of one gate: the decision plus the gate's typed fields."""
+    from prefect.input import RunInput
+
+    fields = dict(_BASE_FIELDS)
+    for name, spec in gate.fields.items():
+        fields[name] = (_annotation(spec) | None,
+                        Field(spec.default, title=spec.title or name, description=spec.description))
+    return create_model("SignoffDecision", __base__=RunInput, **fields)
+
+
+def ballot_from(decision: Any, gate: GatePlan) -> dict[str, Any]:
+    """Plain scalars out of the model Prefect returned (already validated against the schema)."""
+    data = decision.model_dump() if hasattr(decision, "model_dump") else dict(decision)
+    return {
+        "approve": bool(data.get("approve", True)),
+        "person": str(data.get("person") or "").strip(),
+        "channel": data.get("channel") if data.get("channel") in prefect_io.DECISION_CHANNELS else "ui",
+        "comment": str(data.get("comment") or "")[:2000],
+        "escalate": bool(data.get("escalate", False)),
+        "decision_id": str(data.get("decision_id") or "")[:100],
+        "fields": {name: data.get(name) for name in gate.fields},
+    }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    outcome: Literal["granted", "rejected", "timeout"]
+    fields: dict[str, Any] = field(default_factory=dict)
+    approvers: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _prompt(run: Run, step: StepPlan) -> str:
+    source = step.gate.prompt if step.gate and step.gate.prompt else None
+    if source is None:
+        return f"Approve: {step.title}" if step.gate.at == "before" else f"Approve the result of: {step.title}"
+    try:
+        return render_text(source, run.expressions())
+    except Exception as exc:  # noqa: BLE001 - a broken prompt must not block the gate
+        return f"{source}\n(the prompt could not be rendered: {exc})"
+
+
+def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None) -> str:
+    """Markdown shown above the Prefect UI's form."""
+    gate = step.gate
+    who = gate.signers + (gate.escalation if tally.escalated else [])
+    lines = [f"**{run.incident.slug}** · step `{step.id}`: {step.title}", "", prompt, "",
+             f"May sign: {', '.join(who)}" + (" (escalated)" if tally.escalated else "")]
+    if gate.quorum > 1:
+        lines.append(f"Approvals: {len(tally.approvals)} of {gate.quorum}"
+                     + (f" ({', '.join(tally.approvals)})" if tally.approvals else ""))
+    if deadline:
+        lines.append(f"Deadline: {deadline}")
+    lines += ["", "Fill in `person` with your roster id; untick `approve` to reject. "
+              "The flow checks your role before counting the decision."]
+    return "\n".join(lines)
+
+
+@task(**TASK_OPTIONS)
+def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any]) -> dict[str, Any]:
+    """Ask for the sign-off (phase 0) or escalate it (phase 1): audit, chat, deadline."""
+    run = current_run()
+    step = run.plan.step(step_id)
+    gate = step.gate
+    prompt = _prompt(run, step)
+    deadline = _now() + timedelta(seconds=gate.timeout_seconds) if gate.timeout_seconds else None
+    asked = gate.signers + (gate.escalation if phase else [])
+    details = {"prompt": prompt, "roles": gate.roles, "quorum": gate.quorum, "signers": asked,
+               "not_requester": gate.not_requester, "at": gate.at, "phase": phase,
+               "deadline": deadline.isoformat() if deadline else None, "fields": list(gate.fields)}
+    if phase == 0:
+        run.record("signoff.requested", details, step=step_id, once=f"{step_id}:requested")
+    else:
+        run.record("signoff.escalated", {**details, "to": gate.escalation}, step=step_id, once=f"{step_id}:escalated")
+    request = SignoffRequest(
+        incident_id=run.incident.id, incident_slug=run.incident.slug, step_id=step_id, title=step.title,
+        prompt=prompt, signers=asked, quorum=gate.quorum, approvals=list(tally.get("approvals", [])),
+        deadline=deadline, escalated=bool(phase), fields={k: v.title or k for k, v in gate.fields.items()},
+    )
+    run.chat.request_signoff(run.incident.channel, request, key=f"{run.incident.id}:{step_id}:signoff:{phase}")
+    deadline_run = None
+    if deadline is not None:
+        deadline_run = prefect_io.schedule_deadline(flow_run_id=str(_flow_run_id()), step_id=step_id, phase=phase,
+                                                    at=deadline, slug=run.incident.slug)
+    update_incident(run.services.db, run.incident.id, status="waiting")
+    artifacts.publish_progress(run, current=step_id, note="waiting for sign-off", force=True)
+    return {"prompt": prompt, "deadline": deadline.isoformat() if deadline else None,
+            "deadline_run": deadline_run, "phase": phase}
+
+
+def _flow_run_id() -> str:
+    from prefect.context import TaskRunContext
+
+    return str(TaskRunContext.get().task_run.flow_run_id)
+
+
+_ACTIONS = {"approved": "signoff.approved", "granted": "signoff.approved", "rejected": "signoff.rejected",
+            "refused": "signoff.refused", "timeout": "signoff.timed_out"}
+
+
+@task(**TASK_OPTIONS)
+def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], tally: dict[str, Any],
+                   request: dict[str, Any]) -> dict[str, Any]:
+    """Authorise one decision against the current roster and record what it did."""
+    run = current_run()
+    step = run.plan.step(step_id)
+    gate = step.gate
+    before = Tally.from_dict(tally)
+    deadline = datetime.fromisoformat(request["deadline"]) if request.get("deadline") else None
+    verdict = judge(gate=gate, roster=run.services.roster(), requester=run.incident.requester, tally=before,
+                    ballot=Ballot(**ballot), now=_now(), deadline=deadline)
+    roster = run.services.roster()
+    person = ballot["person"]
+    actor = "system" if ballot["escalate"] else (person or "unknown")
+    channel = ballot["channel"]
+    details = {"wait": wait, "decision_id": ballot["decision_id"], "reason": verdict.reason,
+               "approvals": list(verdict.tally.approvals), "quorum": gate.quorum, "phase": request.get("phase", 0),
+               "claimed_person": person, "in_roster": roster.person(person) is not None if person else False}
+    if ballot["comment"]:
+        details["comment"] = ballot["comment"]
+    if verdict.outcome in ("approved", "granted"):
+        details["fields"] = {k: v for k, v in ballot["fields"].items() if v is not None}
+    run.record(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel, once=f"{once}:decision")
+    chat_key = f"{run.incident.id}:{step_id}:{once}"
+    if verdict.outcome == "refused":
+        run.chat.post(run.incident.channel, f"{step_id}: decision from {person or 'unknown'} not counted: {verdict.reason}",
+                      key=chat_key)
+    elif verdict.outcome == "approved":
+        run.chat.post(run.incident.channel, f"{step_id}: {person} approved ({verdict.reason})", key=chat_key)
+    if verdict.final:
+        if verdict.outcome == "granted":
+            run.record("signoff.granted", {"approvers": list(verdict.tally.approvals),
+                                           "fields": dict(verdict.tally.fields), "escalated": verdict.tally.escalated},
+                       step=step_id, once=f"{step_id}:granted")
+        if verdict.outcome != "timeout" or not (gate.escalation and not before.escalated):
+            prefect_io.drop_deadline(request.get("deadline_run"))
+            mark = checkpoint(run.services.db, run.incident.id, reason=f"sign-off {step_id}: {verdict.outcome}")
+            head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
+            run.chat.post(run.incident.channel,
+                          f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
+                          key=f"{run.incident.id}:{step_id}:checkpoint")
+            update_incident(run.services.db, run.incident.id, status="running")
+    return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict()}
+
+
+def await_gate(run: Run, step: StepPlan) -> GateResult:
+    """Runs in the flow body: wait, authorise, repeat. Deterministic, so a rerun replays it."""
+    gate = step.gate
+    tally = Tally()
+    request = open_gate.with_options(task_run_name=f"{step.id}-signoff")(
+        once=f"{step.id}-open-0", step_id=step.id, phase=0, tally=tally.to_dict())
+    n = 0
+    while True:
+        key = prefect_io.wait_key(step.id, n)
+        model = decision_model(gate).with_initial_data(
+            description=description(run, step, prompt=request["prompt"], tally=tally, deadline=request["deadline"]))
+        decision = suspend_flow_run(wait_for_input=model, key=key, timeout=SUSPEND_TIMEOUT)
+        result = record_verdict.with_options(task_run_name=f"{step.id}-decision-{n}")(
+            once=f"{step.id}-verdict-{n}", step_id=step.id, wait=key, ballot=ballot_from(decision, gate),
+            tally=tally.to_dict(), request=request)
+        n += 1
+        tally = Tally.from_dict(result["tally"])
+        outcome = result["outcome"]
+        if outcome == "granted":
+            return GateResult("granted", fields=dict(tally.fields), approvers=list(tally.approvals),
+                              reason=result["reason"])
+        if outcome == "rejected":
+            return GateResult("rejected", approvers=list(tally.approvals), reason=result["reason"])
+        if outcome == "timeout":
+            if gate.escalation and not tally.escalated:
+                tally = Tally(approvals=tally.approvals, escalated=True, decision_ids=tally.decision_ids,
+                              fields=tally.fields)
+                request = open_gate.with_options(task_run_name=f"{step.id}-escalation")(
+                    once=f"{step.id}-open-1", step_id=step.id, phase=1, tally=tally.to_dict())
+                continue
+            return GateResult("timeout", approvers=list(tally.approvals), reason=result["reason"])

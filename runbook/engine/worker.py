@@ -1,0 +1,76 @@
+"""The long-lived worker: serves the respond and deadline deployments (polling about every
+second), recovers runs whose process died, and keeps doing so until stopped.
+
+`python -m runbook.engine.worker` is what `runbook worker` runs; tests start it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+
+from runbook.engine.prefect_io import DEPLOYMENT_NAME
+from runbook.engine.services import build_services, export_settings
+from runbook.settings import Settings
+
+log = logging.getLogger("runbook.worker")
+
+HEARTBEAT_SECONDS = 30  # Prefect's minimum; used to judge runs of workers on other hosts
+
+
+def run_worker(*, settings: Settings | None = None, name: str | None = None, limit: int | None = None,
+               poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
+               ready: threading.Event | None = None) -> None:
+    settings = settings or Settings()
+    export_settings(settings)  # flow processes inherit the same settings, with absolute paths
+    services = build_services(settings, migrate=True)
+
+    from prefect.runner import Runner
+
+    from flows.respond import respond, signoff_deadline
+
+    runner = Runner(name=name or f"runbook-{socket.gethostname()}-{os.getpid()}", query_seconds=poll_seconds,
+                    limit=limit, pause_on_shutdown=False, heartbeat_seconds=HEARTBEAT_SECONDS)
+    runner.add_deployment(respond.to_deployment(name=DEPLOYMENT_NAME, tags=["runbook"]))
+    runner.add_deployment(signoff_deadline.to_deployment(name=DEPLOYMENT_NAME, tags=["runbook"]))
+
+    stop = threading.Event()
+
+    def sweep() -> None:
+        from runbook.engine.recovery import recover
+
+        while not stop.is_set():
+            try:
+                recover(db=services.db, stale_after=stale_after)
+            except Exception:  # noqa: BLE001 - try again next round
+                log.warning("recovery sweep failed", exc_info=True)
+            stop.wait(recover_every)
+
+    threading.Thread(target=sweep, name="runbook-recover", daemon=True).start()
+    print(f"runbook worker {runner.name}: serving {DEPLOYMENT_NAME} deployments of respond and signoff-deadline",
+          flush=True)
+    if ready is not None:
+        ready.set()
+    try:
+        asyncio.run(runner.start())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # One SIGTERM is enough to stop (Prefect's own worker wants two).
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    run_worker(limit=int(os.environ["RUNBOOK_WORKER_LIMIT"]) if os.environ.get("RUNBOOK_WORKER_LIMIT") else None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The Chat port: how the product talks to the incident channel (messages, sign-off requests).
+
+`ConsoleChat` is the embedded default: it prints to the console and records each message once,
+by its idempotency key, in the audit trail (or in memory when it has no database), so a retried
+task or a restarted worker never posts the same message twice.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from collections.abc import Callable
+from typing import IO, Any, Protocol, runtime_checkable
+
+__all__ = ["Chat", "ConsoleChat", "SignoffRequest"]
+
+
+@dataclass(frozen=True)
+class SignoffRequest:
+    """What a sign-off asks of people; a Slack adapter renders it with buttons."""
+
+    incident_id: str
+    incident_slug: str
+    step_id: str
+    title: str
+    prompt: str
+    signers: list[str]
+    quorum: int = 1
+    approvals: list[str] = field(default_factory=list)
+    deadline: datetime | None = None
+    escalated: bool = False
+    fields: dict[str, str] = field(default_factory=dict)  # name -> title of the extra fields asked
+
+    def text(self) -> str:
+        head = "ESCALATED sign-off" if self.escalated else "Sign-off needed"
+        lines = [f"{head} for {self.incident_slug} / {self.step_id}: {self.title}", self.prompt]
+        need = self.quorum - len(self.approvals)
+        lines.append(f"may sign: {', '.join(self.signers) or 'nobody'}"
+                     + (f" ({need} more approval{'s' if need != 1 else ''} needed)" if self.quorum > 1 else ""))
+        if self.deadline is not None:
+            lines.append(f"deadline: {self.deadline.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+        if self.fields:
+            lines.append("fields: " + ", ".join(f"{k} ({v})" for k, v in self.fields.items()))
+        lines.append(f"answer: runbook approve {self.incident_slug} {self.step_id} --as PERSON [--reject]")
+        return "\n".join(lines)
+
+
+@runtime_checkable
+class Chat(Protocol):
+    def post(self, channel: str | None, text: str, *, key: str) -> str:
+        """Post `text` once per `key` (a repeat returns the first message's reference)."""
+        ...
+
+    def request_signoff(self, channel: str | None, request: SignoffRequest, *, key: str) -> str:
+        """Ask for a sign-off once per `key`."""
+        ...
+
+
+class ConsoleChat:
+    """Prints to a stream; records messages by key in the audit trail of `incident_id`.
+
+    Without `engine` the record is in memory (one process), enough for previews and tests.
+    """
+
+    def __init__(self, *, engine: Any = None, incident_id: str | None = None, out: IO[str] | None = None,
+                 annotate: Callable[[], dict[str, Any]] | None = None):
+        self._engine = engine
+        self._incident_id = incident_id
+        self._out = out
+        self._annotate = annotate  # extra audit details, e.g. the Prefect run ids of the poster
+        self._seen: dict[str, str] = {}
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def post(self, channel: str | None, text: str, *, key: str) -> str:
+        return self._once(channel=channel, text=text, key=key, kind="message")
+
+    def request_signoff(self, channel: str | None, request: SignoffRequest, *, key: str) -> str:
+        return self._once(channel=channel, text=request.text(), key=key, kind="signoff_request")
+
+    def _once(self, *, channel: str | None, text: str, key: str, kind: str) -> str:
+        if not key:
+            raise ValueError("a chat message needs an idempotency key")
+        with self._lock:
+            ref = self._lookup(key)
+            if ref is not None:
+                return ref
+            ref = f"console:{key}"
+            out = self._out or sys.stdout
+            where = f"#{channel}" if channel else "#incident"
+            for n, line in enumerate(text.splitlines() or [""]):
+                print(f"[chat {where}] {line}" if n == 0 else f"[chat {where}]   {line}", file=out)
+            out.flush()
+            self._record(key=key, channel=channel, text=text, kind=kind)
+            self._seen[key] = ref
+            return ref
+
+    def _lookup(self, key: str) -> str | None:
+        if not self._loaded and self._engine is not None and self._incident_id is not None:
+            # What earlier processes posted for this incident (a rerun after a resume or a crash),
+            # read once; this instance records its own posts as it makes them.
+            from runbook.audit import events
+
+            for event in events(self._engine, self._incident_id):
+                if event.action == "chat.posted" and (event.details or {}).get("key"):
+                    self._seen.setdefault(event.details["key"], f"console:{event.details['key']}")
+        self._loaded = True
+        return self._seen.get(key)
+
+    def _record(self, *, key: str, channel: str | None, text: str, kind: str) -> None:
+        if self._engine is None or self._incident_id is None:
+            return
+        from runbook.audit import append
+
+        details = {"key": key, "channel": channel, "kind": kind, "text": text[:4000]}
+        if self._annotate is not None:
+            details.update(self._annotate())
+        append(self._engine, incident_id=self._incident_id, actor="system", channel="flow", action="chat.posted",
+               details=details)

@@ -1,0 +1,220 @@
+"""Engine test fixtures: ONE Prefect test harness per session and one worker process serving the
+respond and deadline deployments against it, exactly as in production (sign-offs are suspends,
+so a flow run needs a deployment and a worker). Only tests that ask for `engine` pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Before Prefect is imported anywhere in this session: a private home, no telemetry.
+_PREFECT_HOME = Path(tempfile.mkdtemp(prefix="runbook-engine-prefect-"))
+os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+
+HERE = Path(__file__).parent
+REPO = HERE.parent.parent
+# Test-only step kinds: the worker finds them through the `runbook.steps` entry point group (the
+# plugin folder is on its PYTHONPATH); this process loads them by path, so that other test
+# packages in the session never see them in the registry.
+PLUGIN = HERE / "plugin"
+
+CLOSED = ("completed", "failed", "cancelled")
+
+
+@dataclass
+class EngineEnv:
+    services: object
+    workdir: Path
+    worker_log: Path
+    env: dict
+
+    # -- driving -----------------------------------------------------------------------------
+    def start(self, playbook: str, inputs: dict | None = None, *, requester: str = "ron", title: str | None = None):
+        from runbook.engine import commands
+
+        started = commands.start(services=self.services, playbook_ref=playbook, inputs=inputs or {},
+                                 requester=requester, title=title or playbook)
+        return started.incident
+
+    def approve(self, incident, step: str, person: str, **kwargs):
+        from runbook.engine import commands
+
+        kwargs.setdefault("wait", 90)
+        return commands.approve(services=self.services, incident_ref=incident.id, step_id=step, person=person, **kwargs)
+
+    # -- observing ---------------------------------------------------------------------------
+    def events(self, incident):
+        from runbook.audit import events
+
+        return events(self.services.db, incident.id)
+
+    def trail(self, incident) -> list[tuple[str, str | None, str]]:
+        """(action, step, actor) of every event but the chat messages."""
+        return [(e.action, e.step, e.actor) for e in self.events(incident) if e.action != "chat.posted"]
+
+    def wait_for(self, incident, action: str, *, step: str | None = None, count: int = 1, timeout: float = 90):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            hits = [e for e in self.events(incident) if e.action == action and (step is None or e.step == step)]
+            if len(hits) >= count:
+                return hits[-1]
+            time.sleep(0.2)
+        raise AssertionError(f"no {action} ({step}) within {timeout}s; trail: {self.trail(incident)}\n{self.tail()}")
+
+    def wait_closed(self, incident, *, timeout: float = 120):
+        from runbook.audit import get_incident
+
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            current = get_incident(self.services.db, incident.id)
+            if current.status in CLOSED:
+                return current
+            time.sleep(0.25)
+        raise AssertionError(f"{incident.slug} still {current.status} after {timeout}s; trail: {self.trail(incident)}\n"
+                             f"{self.tail()}")
+
+    def flow_state(self, incident) -> str:
+        from runbook.audit import get_incident
+        from runbook.engine.prefect_io import view
+
+        current = get_incident(self.services.db, incident.id)
+        end = time.monotonic() + 30
+        while True:  # the run reaches its final state a moment after the incident closes
+            state = view(current.flow_run_id)
+            if state.final or time.monotonic() > end:
+                return state.state_name
+            time.sleep(0.2)
+
+    def tail(self, lines: int = 60) -> str:
+        text = self.worker_log.read_text(errors="replace") if self.worker_log.exists() else ""
+        kept = [line for line in text.splitlines() if "httpx" not in line]
+        return "--- worker log ---\n" + "\n".join(kept[-lines:])
+
+
+def engine_kinds() -> dict:
+    import importlib.util
+
+    from runbook.steps.base import StepKind
+    from runbook.steps.registry import load_kinds
+
+    spec = importlib.util.spec_from_file_location("engine_test_kinds", PLUGIN / "engine_test_kinds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    kinds = dict(load_kinds())
+    kinds.update({k.name: k for k in vars(module).values() if isinstance(k, StepKind)})
+    return kinds
+
+
+def settings_env(workdir: Path) -> dict[str, str]:
+    """RUNBOOK_* for a session: its own database and home, the test roster, and every playbook
+    (the shipped ones and the tests' own) in one folder."""
+    playbooks = workdir / "playbooks"
+    playbooks.mkdir(parents=True, exist_ok=True)
+    for source in [*(REPO / "playbooks").glob("*.yaml"), *(HERE / "playbooks").glob("*.yaml")]:
+        shutil.copy(source, playbooks / source.name)
+    roster = merged_roster(workdir / "roster.yaml")
+    return {
+        "RUNBOOK_HOME": str(workdir / "home"),
+        "RUNBOOK_DATABASE_URL": f"sqlite:///{workdir / 'home' / 'runbook.db'}",
+        "RUNBOOK_ROSTER": str(roster),
+        "RUNBOOK_PLAYBOOKS_DIR": str(playbooks),
+        "RUNBOOK_TEMPLATES_DIR": str(REPO / "templates"),
+    }
+
+
+def merged_roster(target: Path) -> Path:
+    """The shipped roster (the doctrine scenarios sign as its people) plus the tests' own people."""
+    import yaml
+
+    shipped = yaml.safe_load((REPO / "roster.yaml").read_text())
+    ours = yaml.safe_load((HERE / "roster.yaml").read_text())
+    clash = {p["id"] for p in shipped["people"]} & {p["id"] for p in ours["people"]}
+    assert not clash, f"test people {clash} also in roster.yaml: rename them in tests/engine/roster.yaml"
+    shipped["people"] = shipped["people"] + ours["people"]
+    target.write_text(yaml.safe_dump(shipped, sort_keys=False))
+    return target
+
+
+def start_worker(*, env: dict, cwd: Path, log: Path) -> subprocess.Popen:
+    handle = open(log, "ab")
+    # Its own session, so teardown can stop the worker and the flow processes it spawned.
+    return subprocess.Popen([sys.executable, "-m", "runbook.engine.worker"], cwd=cwd, env=env, stdout=handle,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_worker(process: subprocess.Popen, *, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    else:  # the worker is gone; its flow processes may not be
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for_deployments(timeout: float = 60) -> None:
+    from prefect.client.orchestration import get_client
+
+    from runbook.engine.prefect_io import DEADLINE_DEPLOYMENT, RESPOND_DEPLOYMENT
+
+    end = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            try:
+                client.read_deployment_by_name(RESPOND_DEPLOYMENT)
+                client.read_deployment_by_name(DEADLINE_DEPLOYMENT)
+                return
+            except Exception:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.3)
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
+def engine(prefect_api, tmp_path_factory):
+    from runbook.engine.services import build_services
+    from runbook.settings import Settings
+
+    workdir = tmp_path_factory.mktemp("engine")
+    runbook_env = settings_env(workdir)
+    env = {**os.environ, **runbook_env, "PREFECT_API_URL": prefect_api,
+           "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    services = build_services(Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}),
+                              migrate=True)
+    services.kinds = engine_kinds()
+    log = workdir / "worker.log"
+    worker = start_worker(env=env, cwd=workdir, log=log)
+    try:
+        wait_for_deployments()
+        yield EngineEnv(services=services, workdir=workdir, worker_log=log, env=env)
+    finally:
+        stop_worker(worker)
