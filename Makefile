@@ -24,7 +24,7 @@ check: $(STAMP)
 	$(BIN)/runbook check playbooks/
 
 bench: $(STAMP)
-	$(BIN)/python bench/audit.py
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .runbook
