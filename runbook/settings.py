@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,21 @@ class Settings(BaseSettings):
     roster: Path | None = Field(default=None, description="Roster file; default ./roster.yaml")
     playbooks_dir: Path = Field(default=Path("playbooks"))
     templates_dir: Path = Field(default=Path("templates"))
+
+    # Slack (runbook serve). Secrets are SecretStr so no repr or log line shows them; each also
+    # answers to Slack's conventional variable name.
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("RUNBOOK_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN", "slack_bot_token"),
+        description="Bot token (xoxb-...)")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RUNBOOK_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET", "slack_signing_secret"),
+        description="Signing secret: verifies requests in HTTP mode")
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("RUNBOOK_SLACK_APP_TOKEN", "SLACK_APP_TOKEN", "slack_app_token"),
+        description="App-level token (xapp-...) for Socket Mode")
+    slack_api_url: str | None = Field(
+        default=None, description="Base URL of the Slack Web API (a proxy, or a fake in tests); default Slack's")
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from runbook.cli import audit as audit_cli
-from runbook.cli import check as check_cli
-from runbook.cli import engine as engine_cli
+from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
 
 app = typer.Typer(
     name="runbook",
@@ -20,10 +18,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (check_cli, engine_cli, audit_cli):
+# Order is the order of `runbook --help`: the playbook language, the engine, then each domain.
+for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
     module.register(app)
-__import__("runbook.cli.posts", fromlist=["register"]).register(app)  # post queue commands (issue 4)
-__import__("runbook.cli.postmortem", fromlist=["register"]).register(app)  # post-mortem commands (issue 8)
 
 
 def main() -> None:

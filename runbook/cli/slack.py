@@ -1,0 +1,85 @@
+"""`runbook serve`: the Slack app, in Socket Mode (default: outbound only, no public URL) or in
+HTTP mode with `--http HOST:PORT` (events at /slack/events)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def _address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not (0 <= int(port) < 65536):  # 0: any free port
+        raise typer.BadParameter("write it as HOST:PORT, e.g. 0.0.0.0:3000")
+    return host or "0.0.0.0", int(port)
+
+
+def serve(
+    http: Annotated[str | None, typer.Option("--http", metavar="HOST:PORT",
+                                             help="HTTP mode on this address instead of Socket Mode")] = None,
+    relay: Annotated[bool, typer.Option(help="Mirror audit trails into war rooms (one process per workspace)")] = True,
+    timeline: Annotated[bool, typer.Option(help="Echo every audit event into the war room")] = True,
+    public_rooms: Annotated[bool, typer.Option(help="Create public war rooms instead of private ones")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Debug logging (secrets are redacted)")] = False,
+) -> None:
+    """Serve the Slack app: /crisis, war rooms, sign-off buttons and forms."""
+    from runbook.engine.services import build_services
+    from runbook.settings import Settings
+    from runbook.slack import create_app, make_server
+    from runbook.slack.client import install_redaction
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings()
+    install_redaction(settings)
+    address = _address(http) if http else None
+    if settings.slack_bot_token is None:
+        _fail("no bot token: set SLACK_BOT_TOKEN (xoxb-...) or RUNBOOK_SLACK_BOT_TOKEN")
+    if address is not None and settings.slack_signing_secret is None:
+        _fail("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+    if address is None and settings.slack_app_token is None:
+        _fail("Socket Mode needs SLACK_APP_TOKEN (xapp-..., scope connections:write); or use --http HOST:PORT")
+    services = build_services(settings, migrate=True)
+    slack = create_app(settings=settings, services=services, relay=relay, echo=timeline,
+                       private_rooms=not public_rooms)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if address is not None:
+            server = make_server(slack.bolt, signing_secret=settings.slack_signing_secret.get_secret_value(),
+                                 host=address[0], port=address[1], quiet=slack.quiet)
+            server.start_background()
+            typer.echo(f"runbook serve: HTTP mode, Slack events at {server.url}")
+            _wait(stop)
+            server.shutdown()
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
+            handler.connect()
+            typer.echo("runbook serve: Socket Mode, connected to Slack")
+            _wait(stop)
+            handler.close()
+    finally:
+        slack.close()
+
+
+def _wait(stop: threading.Event) -> None:
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)

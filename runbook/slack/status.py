@@ -1,0 +1,118 @@
+"""Rendering an incident for Slack from its audit trail alone: the pinned status message (steps with
+their state, pending sign-offs, who may sign) and one timeline line per event.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from runbook.slack import blocks as bk
+
+MARKS = {"pending": "▫️", "running": "⏳", "waiting": "✋", "completed": "✅", "skipped": "⏭️", "failed": "❌"}
+STATUS_MARKS = {"open": "🟡", "running": "🔵", "waiting": "✋", "completed": "✅", "failed": "❌", "cancelled": "⛔"}
+# Our own bookkeeping and the chat messages (posted on their own) are not echoed.
+QUIET = ("chat.posted", "slack.")
+
+
+def _hm(ts: datetime | None) -> str:
+    return (ts or datetime.now(UTC)).astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
+def step_states(evts: list[Any]) -> tuple[list[str], dict[str, str], dict[str, dict[str, Any]]]:
+    """(step ids in plan order, state of each, open sign-off details by step)."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+    pending: dict[str, dict[str, Any]] = {}
+    for e in evts:
+        d = e.details or {}
+        if e.action == "incident.started":
+            order = list(d.get("steps") or [])
+            state = {s: "pending" for s in order}
+        elif e.step is None:
+            continue
+        elif e.action == "step.started":
+            state[e.step] = "running"
+        elif e.action in ("step.finished", "step.applied"):
+            state[e.step] = "completed"
+        elif e.action == "step.skipped":
+            state[e.step] = "skipped"
+            pending.pop(e.step, None)
+        elif e.action == "step.failed":
+            state[e.step] = "failed"
+        elif e.action in ("signoff.requested", "signoff.escalated"):
+            state[e.step] = "waiting"
+            pending[e.step] = {**pending.get(e.step, {}), **d, "approvals": pending.get(e.step, {}).get("approvals", [])}
+        elif e.action == "signoff.approved" and e.step in pending:
+            pending[e.step]["approvals"] = list(d.get("approvals", []))
+        elif e.action in ("signoff.granted", "signoff.rejected"):
+            pending.pop(e.step, None)
+            if state.get(e.step) == "waiting":
+                state[e.step] = "pending" if e.action == "signoff.granted" else "failed"
+    return order, state, pending
+
+
+def who(ids: list[str], roster: Any) -> str:
+    """Roster ids as Slack mentions where the person has a Slack id (mentions notify them)."""
+    out = []
+    for person_id in ids:
+        person = roster.person(person_id) if roster is not None else None
+        out.append(f"<@{person.slack_id}>" if person is not None and person.slack_id else bk.escape(person_id))
+    return ", ".join(out) or "nobody"
+
+
+def status_blocks(incident: Any, evts: list[Any], roster: Any = None) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) of the pinned status message."""
+    order, state, pending = step_states(evts)
+    mark = STATUS_MARKS.get(incident.status, "•")
+    head = f"{mark} {incident.slug}: {incident.status}"
+    out: list[dict] = [bk.header(f"{mark} {incident.title or incident.slug}")]
+    out.append({"type": "section", "fields": [
+        bk.mrkdwn(f"*Status*\n{bk.escape(incident.status)}"),
+        bk.mrkdwn(f"*Playbook*\n{bk.escape(incident.playbook_id)} v{incident.playbook_version}"),
+        bk.mrkdwn(f"*Started by*\n{who([incident.requester], roster)}"),
+        bk.mrkdwn(f"*Incident*\n`{bk.escape(incident.slug)}`"),
+    ]})
+    lines = [f"{MARKS.get(state.get(s, 'pending'), '▫️')} `{bk.escape(s)}`" for s in order]
+    if lines:
+        out.extend(bk.section(chunk) for chunk in _join(lines))
+    for step, d in pending.items():
+        need = int(d.get("quorum", 1))
+        got = d.get("approvals", [])
+        text = (f"✋ *Sign-off for `{bk.escape(step)}`*" + (" (escalated)" if d.get("phase") else "")
+                + f"\nmay sign: {who(list(d.get('signers', [])), roster)}"
+                + (f"\napprovals: {len(got)} of {need}" if need > 1 else "")
+                + (f"\ndeadline: {bk.escape(d['deadline'])}" if d.get("deadline") else ""))
+        out.append(bk.section(text))
+    last = evts[-1] if evts else None
+    out.append(bk.context(f"Updated {_hm(None)} · {len(evts)} audit events"
+                          + (f" · last: `{bk.escape(last.action)}`" if last is not None else "")))
+    return head, bk.fit(out, keep_tail=1)
+
+
+def _join(lines: list[str]) -> list[str]:
+    chunks, current = [], ""
+    for line in lines:
+        if len(current) + len(line) + 1 > bk.MAX_SECTION:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    return chunks + ([current] if current else [])
+
+
+def timeline_line(event: Any) -> str | None:
+    """One mrkdwn line for an audit event, or None for events not echoed."""
+    if event.action.startswith(QUIET):
+        return None
+    d = event.details or {}
+    bits = [f"`#{event.seq}` {_hm(event.ts)}", bk.escape(event.actor)]
+    if event.channel != "flow":
+        bits[-1] += f" ({event.channel})"
+    what = f"*{bk.escape(event.action)}*" + (f" `{bk.escape(event.step)}`" if event.step else "")
+    bits.append(what)
+    note = d.get("reason") or d.get("error") or d.get("title") or ""
+    if event.action == "signoff.approved" and d.get("approvals"):
+        note = f"{len(d['approvals'])} of {d.get('quorum', 1)} approvals"
+    if note:
+        bits.append(bk.escape(bk.clip(str(note), 300)))
+    return " · ".join(bits)
