@@ -266,8 +266,10 @@ def worker(
     limit: Annotated[int | None, typer.Option(help="Most flow runs at once (default: Prefect's)")] = None,
     poll: Annotated[float, typer.Option(help="Seconds between polls for new runs")] = 1.0,
     stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run is rescheduled")] = 120.0,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not host the post queue scheduler (run `runbook scheduler` instead)")] = False,
 ) -> None:
-    """Serve the respond and deadline deployments until stopped; recover runs whose process died."""
+    """Serve the respond and deadline deployments until stopped; recover runs whose process died;
+    host the post queue scheduler unless --no-scheduler."""
     import logging
 
     settings = _settings()
@@ -278,7 +280,7 @@ def worker(
     from runbook.engine.worker import run_worker
 
     typer.echo(f"worker for {url}", err=True)
-    run_worker(settings=settings, limit=limit, poll_seconds=poll, stale_after=stale_after)
+    run_worker(settings=settings, limit=limit, poll_seconds=poll, stale_after=stale_after, scheduler=not no_scheduler)
 
 
 def recover(

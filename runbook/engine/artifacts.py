@@ -111,12 +111,27 @@ def _submit(*, kind: str, key: str, description: str, data: Any) -> None:
 
 def hook(*, kind: str, key: str, data: Any, description: str | None = None) -> None:
     """What step kinds get as `ctx.services["artifacts"]` (they must not import Prefect):
-    markdown (text), table (a list of rows) or progress (a number), attached to the current task run."""
+    markdown (text), table (a list of rows) or progress (a number), attached to the current task run.
+    Outside a Prefect flow run (an immediate step at `runbook start`, a test calling a kind) it does
+    nothing: a Prefect client there would start a temporary server."""
+    if not in_flow_run():
+        return
     if kind == "table" and not isinstance(data, str):
         data = json.dumps(data, default=str)
     elif kind == "markdown":
         data = str(data)
     _submit(kind=kind, key=artifact_key(key), description=description or "", data=data)
+
+
+def in_flow_run() -> bool:
+    import sys
+
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    flow_ctx = FlowRunContext.get()
+    return TaskRunContext.get() is not None or (flow_ctx is not None and flow_ctx.flow_run is not None)
 
 
 def publish_step(run: Run, *, step_id: str, outcome: str, **kwargs: Any) -> None:

@@ -183,7 +183,7 @@ def cancel_run(flow_run_id: str) -> None:
 
 # -- deadlines -------------------------------------------------------------------------------
 
-def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetime, slug: str) -> str:
+def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetime, slug: str, review: int = 0) -> str:
     """A run of the deadline flow, scheduled at `at`; idempotent per (run, step, phase).
 
     Prefect holds it (it survives worker restarts, and any worker may fire it); it resumes the
@@ -196,9 +196,9 @@ def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetim
         parameters={"flow_run_id": flow_run_id, "step_id": step_id, "phase": phase},
         scheduled_time=at,
         timeout=0,
-        flow_run_name=f"deadline-{slug}-{step_id}-{phase}"[:120],
+        flow_run_name=(f"deadline-{slug}-{step_id}-{phase}" + (f"-review-{review}" if review else ""))[:120],
         tags=["runbook", "deadline"],
-        idempotency_key=f"deadline-{flow_run_id}-{step_id}-{phase}",
+        idempotency_key=f"deadline-{flow_run_id}-{step_id}-{phase}" + (f"-review-{review}" if review else ""),
         as_subflow=False,
     )
     return str(run.id)

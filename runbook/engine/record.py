@@ -10,7 +10,13 @@ from runbook.audit import AuditEvent, append, events
 
 
 def prefect_ids() -> dict[str, str]:
-    """The current flow run and task run ids, when called inside Prefect."""
+    """The current flow run and task run ids, when called inside Prefect. Outside it (Prefect not
+    even imported, e.g. `runbook start` running the freeze) nothing is imported: importing
+    Prefect costs about a second."""
+    import sys
+
+    if "prefect" not in sys.modules:
+        return {}
     try:
         from prefect.context import FlowRunContext, TaskRunContext
     except ImportError:  # pragma: no cover - prefect is a dependency

@@ -17,7 +17,7 @@ from prefect.states import Completed, Failed
 from runbook.audit import get_incident, update_incident
 from runbook.engine import artifacts
 from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
-from runbook.engine.execute import execute_step
+from runbook.engine.execute import apply_decision, execute_step
 from runbook.engine.record import Recorder
 from runbook.engine.services import Services, build_services
 from runbook.engine.signoff import await_gate
@@ -41,9 +41,11 @@ def load_plan(once: str, incident_id: str) -> dict[str, Any]:
     if playbook.version != incident.playbook_version:
         raise RuntimeError(f"playbook {playbook.id} is at version {playbook.version}, "
                            f"the incident started on version {incident.playbook_version}")
+    from runbook.engine.commands import with_kind_gate_fields
+
     plan = build_plan(playbook=playbook, roster=services.roster(), kinds=services.kinds,
                       inputs=incident.inputs, requester=incident.requester)
-    return plan.model_dump(mode="json", by_alias=True)
+    return with_kind_gate_fields(plan, services.kinds).model_dump(mode="json", by_alias=True)
 
 
 @task(**TASK_OPTIONS)
@@ -73,6 +75,35 @@ def run_step(once: str, step_id: str, decision: dict[str, Any] | None) -> dict[s
     artifacts.publish_step(run, step_id=step_id, outcome="completed", outputs=outputs, decision=decision)
     artifacts.publish_progress(run, current=step_id)
     return outputs
+
+
+@task(**TASK_OPTIONS)
+def apply_step(once: str, step_id: str, decision: dict[str, Any], review: int) -> dict[str, Any]:
+    """The kind called again with its granted "after" sign-off (`rerun_after_signoff`)."""
+    from prefect.runtime import task_run
+
+    run = current_run()
+    step = run.plan.step(step_id)
+    attempt = max(int(task_run.run_count or 1), 1)
+    try:
+        outputs = apply_decision(run, step, decision=decision, review=review, attempt=attempt,
+                                 last_attempt=attempt > step.retries)
+    except Exception as exc:
+        if attempt > step.retries:
+            artifacts.publish_step(run, step_id=step_id, outcome="failed", detail=f"{type(exc).__name__}: {exc}")
+        raise
+    run.steps[step_id] = {"outputs": outputs, "status": "completed", "decision": decision}
+    artifacts.publish_step(run, step_id=step_id, outcome=f"applied (review {review})", outputs=_shown(outputs),
+                           decision=decision)
+    if isinstance(outputs.get("table"), list) and outputs["table"]:
+        artifacts.hook(kind="table", key=f"{run.incident.slug}-{step_id}-table", data=outputs["table"],
+                       description=f"{step_id}: coverage")
+    artifacts.publish_progress(run, current=step_id)
+    return outputs
+
+
+def _shown(outputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in outputs.items() if k not in ("review_slack", "items", "table")}
 
 
 @task(**TASK_OPTIONS)
@@ -171,20 +202,53 @@ def _run_steps(run: Run):
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
         if gate is not None and gate.at == "after":
-            result = await_gate(run, step)
-            verdict = _after_gate(run, step, result)
+            verdict = _review(run, step, outputs)
             if verdict == "skip":
                 run.steps[step.id]["status"] = "skipped"
                 continue
             if verdict is not None:
                 return verdict
-            if result.outcome == "granted":
-                # What the approver gave (an edited statement) supersedes what the step drafted.
-                merged = {**outputs, **{k: v for k, v in result.fields.items() if v is not None}}
-                run.steps[step.id] = {"outputs": merged, "status": "completed", "decision": result.fields}
     close.with_options(task_run_name="close")(once="close", status="completed", outcome="completed", reason="",
                                               step_id=None)
     return Completed(message=f"{run.incident.slug} completed")
+
+
+def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
+    """An "after" gate: approve what the step produced. For a kind with `rerun_after_signoff`, each
+    grant is applied by calling the kind again (task `<step>-apply-<n>`), and while its outputs say
+    `awaiting_review` the gate opens again on them (review round n+1). Returns like `_after_gate`."""
+    kind = run.services.kinds[step.uses]
+    rerun = bool(getattr(kind, "rerun_after_signoff", False))
+    review, waits = 0, 0
+    while True:
+        result = await_gate(run, step, review=review, first_wait=waits)
+        waits = result.waits
+        verdict = _after_gate(run, step, result)
+        if verdict is not None:
+            return verdict
+        if result.outcome != "granted":  # timed out with on_timeout: continue
+            return None
+        if not rerun:
+            # What the approver gave (an edited text) supersedes what the step produced.
+            merged = {**outputs, **{k: v for k, v in result.fields.items() if v is not None}}
+            run.steps[step.id] = {"outputs": merged, "status": "completed", "decision": result.fields}
+            return None
+        decision = {**{k: v for k, v in result.fields.items() if v is not None},
+                    "approvers": list(result.approvers),
+                    "person": result.approvers[-1] if result.approvers else "",
+                    "channel": result.channel}
+        try:
+            outputs = apply_step.with_options(
+                name=f"apply-{step.uses}", task_run_name=f"{step.id}-apply-{review}", retries=step.retries,
+                retry_delay_seconds=[min(2 ** n, 30) for n in range(step.retries)] or 0,
+                timeout_seconds=step.timeout_seconds,
+            )(once=f"{step.id}-apply-{review}", step_id=step.id, decision=decision, review=review)
+        except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
+            return _fail(run, step, f"{type(exc).__name__}: {exc}")
+        run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision}
+        if not outputs.get("awaiting_review"):
+            return None
+        review += 1
 
 
 def _after_gate(run: Run, step: StepPlan, result) -> Any:

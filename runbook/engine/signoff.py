@@ -16,11 +16,11 @@ from pydantic import Field, create_model
 
 from runbook.audit import checkpoint, update_incident
 from runbook.engine import artifacts, prefect_io
-from runbook.engine.authorize import Ballot, Tally, judge
+from runbook.engine.authorize import Ballot, Tally, Verdict, judge
 from runbook.engine.context import TASK_OPTIONS, Run, current_run
 from runbook.plan import GatePlan, StepPlan
 from runbook.ports.chat import SignoffRequest
-from runbook.spec.expressions import render_text
+from runbook.spec.expressions import render_params, render_text
 from runbook.spec.models import FieldType, InputField
 
 # No Prefect timeout on the wait itself: it cannot be caught (the server fails the run later
@@ -74,6 +74,8 @@ class GateResult:
     fields: dict[str, Any] = field(default_factory=dict)
     approvers: list[str] = field(default_factory=list)
     reason: str = ""
+    channel: str = "flow"  # where the last counted decision came from
+    waits: int = 0  # wait keys used so far at this step (the next review round continues from here)
 
 
 def _now() -> datetime:
@@ -107,8 +109,9 @@ def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline
 
 
 @task(**TASK_OPTIONS)
-def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any]) -> dict[str, Any]:
-    """Ask for the sign-off (phase 0) or escalate it (phase 1): audit, chat, deadline."""
+def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review: int = 0) -> dict[str, Any]:
+    """Ask for the sign-off (phase 0) or escalate it (phase 1): audit, chat, deadline. `review`
+    counts the rounds of an "after" gate reopened on new outputs (docs/engine.md)."""
     run = current_run()
     step = run.plan.step(step_id)
     gate = step.gate
@@ -118,24 +121,29 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any]) -> dic
     details = {"prompt": prompt, "roles": gate.roles, "quorum": gate.quorum, "signers": asked,
                "not_requester": gate.not_requester, "at": gate.at, "phase": phase,
                "deadline": deadline.isoformat() if deadline else None, "fields": list(gate.fields)}
+    suffix = f":review-{review}" if review else ""
+    if review:
+        details["review"] = review
     if phase == 0:
-        run.record("signoff.requested", details, step=step_id, once=f"{step_id}:requested")
+        run.record("signoff.requested", details, step=step_id, once=f"{step_id}:requested{suffix}")
     else:
-        run.record("signoff.escalated", {**details, "to": gate.escalation}, step=step_id, once=f"{step_id}:escalated")
+        run.record("signoff.escalated", {**details, "to": gate.escalation}, step=step_id,
+                   once=f"{step_id}:escalated{suffix}")
     request = SignoffRequest(
         incident_id=run.incident.id, incident_slug=run.incident.slug, step_id=step_id, title=step.title,
         prompt=prompt, signers=asked, quorum=gate.quorum, approvals=list(tally.get("approvals", [])),
         deadline=deadline, escalated=bool(phase), fields={k: v.title or k for k, v in gate.fields.items()},
     )
-    run.chat.request_signoff(run.incident.channel, request, key=f"{run.incident.id}:{step_id}:signoff:{phase}")
+    run.chat.request_signoff(run.incident.channel, request,
+                             key=f"{run.incident.id}:{step_id}:signoff:{phase}" + (f":{review}" if review else ""))
     deadline_run = None
     if deadline is not None:
         deadline_run = prefect_io.schedule_deadline(flow_run_id=str(_flow_run_id()), step_id=step_id, phase=phase,
-                                                    at=deadline, slug=run.incident.slug)
+                                                    at=deadline, slug=run.incident.slug, review=review)
     update_incident(run.services.db, run.incident.id, status="waiting")
     artifacts.publish_progress(run, current=step_id, note="waiting for sign-off", force=True)
     return {"prompt": prompt, "deadline": deadline.isoformat() if deadline else None,
-            "deadline_run": deadline_run, "phase": phase}
+            "deadline_run": deadline_run, "phase": phase, "review": review}
 
 
 def _flow_run_id() -> str:
@@ -159,6 +167,11 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
     deadline = datetime.fromisoformat(request["deadline"]) if request.get("deadline") else None
     verdict = judge(gate=gate, roster=run.services.roster(), requester=run.incident.requester, tally=before,
                     ballot=Ballot(**ballot), now=_now(), deadline=deadline)
+    if verdict.outcome in ("approved", "granted"):
+        problems = _check_decision(run, step, ballot)
+        if problems:
+            verdict = Verdict(outcome="refused", reason="the step refuses these fields: " + "; ".join(problems),
+                              tally=before)
     roster = run.services.roster()
     person = ballot["person"]
     actor = "system" if ballot["escalate"] else (person or "unknown")
@@ -177,29 +190,51 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
                       key=chat_key)
     elif verdict.outcome == "approved":
         run.chat.post(run.incident.channel, f"{step_id}: {person} approved ({verdict.reason})", key=chat_key)
+    review = int(request.get("review") or 0)
+    suffix = f":review-{review}" if review else ""
     if verdict.final:
         if verdict.outcome == "granted":
             run.record("signoff.granted", {"approvers": list(verdict.tally.approvals),
-                                           "fields": dict(verdict.tally.fields), "escalated": verdict.tally.escalated},
-                       step=step_id, once=f"{step_id}:granted")
+                                           "fields": dict(verdict.tally.fields), "escalated": verdict.tally.escalated,
+                                           **({"review": review} if review else {})},
+                       step=step_id, once=f"{step_id}:granted{suffix}")
         if verdict.outcome != "timeout" or not (gate.escalation and not before.escalated):
             prefect_io.drop_deadline(request.get("deadline_run"))
             mark = checkpoint(run.services.db, run.incident.id, reason=f"sign-off {step_id}: {verdict.outcome}")
             head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
             run.chat.post(run.incident.channel,
                           f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
-                          key=f"{run.incident.id}:{step_id}:checkpoint")
+                          key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else ""))
             update_incident(run.services.db, run.incident.id, status="running")
-    return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict()}
+    return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict(),
+            "channel": channel}
 
 
-def await_gate(run: Run, step: StepPlan) -> GateResult:
-    """Runs in the flow body: wait, authorise, repeat. Deterministic, so a rerun replays it."""
+def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[str]:
+    """The kind's own objections to an approval at its "after" gate (draft_statement: the blocking
+    findings of the edited text), before the approval counts. [] when it has none or no check."""
+    kind = run.services.kinds.get(step.uses)
+    check = getattr(kind, "check_decision", None)
+    if check is None or step.gate.at != "after" or ballot.get("escalate") or not ballot.get("approve", True):
+        return []
+    outputs = (run.steps.get(step.id) or {}).get("outputs") or {}
+    fields = {k: v for k, v in (ballot.get("fields") or {}).items() if v is not None}
+    try:
+        params = kind.params.model_validate(render_params(step.with_, run.expressions()))
+        return [str(p) for p in check(params, outputs, fields, run.step_context(step, decision=None).services)]
+    except Exception as exc:  # noqa: BLE001 - a check that cannot run must not approve silently
+        return [f"the fields could not be checked: {type(exc).__name__}: {exc}"]
+
+
+def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0) -> GateResult:
+    """Runs in the flow body: wait, authorise, repeat. Deterministic, so a rerun replays it.
+    `review` > 0 reopens an "after" gate on new outputs: new request and wait keys, same step."""
     gate = step.gate
     tally = Tally()
-    request = open_gate.with_options(task_run_name=f"{step.id}-signoff")(
-        once=f"{step.id}-open-0", step_id=step.id, phase=0, tally=tally.to_dict())
-    n = 0
+    suffix = f"-review-{review}" if review else ""
+    request = open_gate.with_options(task_run_name=f"{step.id}-signoff{suffix}")(
+        once=f"{step.id}-open-0{suffix}", step_id=step.id, phase=0, tally=tally.to_dict(), review=review)
+    n = first_wait
     while True:
         key = prefect_io.wait_key(step.id, n)
         model = decision_model(gate).with_initial_data(
@@ -213,14 +248,14 @@ def await_gate(run: Run, step: StepPlan) -> GateResult:
         outcome = result["outcome"]
         if outcome == "granted":
             return GateResult("granted", fields=dict(tally.fields), approvers=list(tally.approvals),
-                              reason=result["reason"])
+                              reason=result["reason"], channel=str(result.get("channel") or "flow"), waits=n)
         if outcome == "rejected":
-            return GateResult("rejected", approvers=list(tally.approvals), reason=result["reason"])
+            return GateResult("rejected", approvers=list(tally.approvals), reason=result["reason"], waits=n)
         if outcome == "timeout":
             if gate.escalation and not tally.escalated:
                 tally = Tally(approvals=tally.approvals, escalated=True, decision_ids=tally.decision_ids,
                               fields=tally.fields)
-                request = open_gate.with_options(task_run_name=f"{step.id}-escalation")(
-                    once=f"{step.id}-open-1", step_id=step.id, phase=1, tally=tally.to_dict())
+                request = open_gate.with_options(task_run_name=f"{step.id}-escalation{suffix}")(
+                    once=f"{step.id}-open-1{suffix}", step_id=step.id, phase=1, tally=tally.to_dict(), review=review)
                 continue
-            return GateResult("timeout", approvers=list(tally.approvals), reason=result["reason"])
+            return GateResult("timeout", approvers=list(tally.approvals), reason=result["reason"], waits=n)

@@ -61,6 +61,8 @@ def incident_status(incident: Any, events: list[Any]) -> IncidentStatus:
             pending[step].deadline = None
         elif action == "step.started":
             running[step] = True
+        elif action == "step.applied":  # a granted "after" gate applied (docs/engine.md)
+            running.pop(step, None)
         elif action in ("step.finished", "step.failed", "step.skipped"):
             running.pop(step, None)
             pending.pop(step, None)

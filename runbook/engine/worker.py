@@ -24,10 +24,18 @@ HEARTBEAT_SECONDS = 30  # Prefect's minimum; used to judge runs of workers on ot
 
 def run_worker(*, settings: Settings | None = None, name: str | None = None, limit: int | None = None,
                poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
-               ready: threading.Event | None = None) -> None:
+               ready: threading.Event | None = None, scheduler: bool = True) -> None:
+    """`scheduler`: also host the post queue's scheduler (docs/freeze.md): run exactly one per
+    database, here or as `runbook scheduler` (then pass False: `runbook worker --no-scheduler`)."""
     settings = settings or Settings()
     export_settings(settings)  # flow processes inherit the same settings, with absolute paths
     services = build_services(settings, migrate=True)
+    queue = None
+    if scheduler:
+        from runbook.queue.service import QueueScheduler
+
+        queue = QueueScheduler(services.db)
+        queue.start()
 
     from prefect.runner import Runner
 
@@ -51,8 +59,8 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
             stop.wait(recover_every)
 
     threading.Thread(target=sweep, name="runbook-recover", daemon=True).start()
-    print(f"runbook worker {runner.name}: serving {DEPLOYMENT_NAME} deployments of respond and signoff-deadline",
-          flush=True)
+    print(f"runbook worker {runner.name}: serving {DEPLOYMENT_NAME} deployments of respond and signoff-deadline"
+          + ("; hosting the post queue scheduler" if queue is not None else ""), flush=True)
     if ready is not None:
         ready.set()
     try:
@@ -61,6 +69,8 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
         pass
     finally:
         stop.set()
+        if queue is not None:
+            queue.shutdown(wait=False)
 
 
 def main() -> None:
@@ -69,7 +79,8 @@ def main() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # One SIGTERM is enough to stop (Prefect's own worker wants two).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    run_worker(limit=int(os.environ["RUNBOOK_WORKER_LIMIT"]) if os.environ.get("RUNBOOK_WORKER_LIMIT") else None)
+    run_worker(limit=int(os.environ["RUNBOOK_WORKER_LIMIT"]) if os.environ.get("RUNBOOK_WORKER_LIMIT") else None,
+               scheduler=os.environ.get("RUNBOOK_WORKER_SCHEDULER", "1").lower() not in ("0", "false", "no"))
 
 
 if __name__ == "__main__":

@@ -77,3 +77,10 @@ class StepKind:
     gate_fields: Callable[[Any], dict[str, InputField]] | None = None
     # Runs as the incident starts, before any worker picks the flow run up (freeze).
     immediate: bool = False
+    # "after" gate only: once granted, the engine calls `run` again with the decision (the granted
+    # fields plus approvers, person, channel) to apply it; while the new outputs say
+    # `awaiting_review: true` it reopens the gate on them and repeats (thaw, statement, replies).
+    rerun_after_signoff: bool = False
+    # "after" gate only: (params, outputs shown, fields given, services) -> problems; an approval
+    # whose fields have any is refused before it counts (draft_statement: a blocked edit).
+    check_decision: Callable[[Any, Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]], list[str]] | None = None

@@ -166,6 +166,8 @@ KIND = StepKind(
     side_effects=False,
     signoff_at="after",
     gate_fields=gate_fields,
+    rerun_after_signoff=True,
+    check_decision=check_decision,
     description="Draft the statement and its platform variants from a template, checked against the doctrine; "
                 "approvers may edit it (checked again)",
 )

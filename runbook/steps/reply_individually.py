@@ -90,6 +90,7 @@ KIND = StepKind(
     side_effects=True,
     signoff_at="after",
     gate_fields=gate_fields,
+    rerun_after_signoff=True,
     description="Answer every person personally: one checked draft per person, reviewed in batches, sent once "
                 "within the rate limit, tracked to done",
 )

@@ -107,5 +107,6 @@ KIND = StepKind(
     side_effects=True,
     signoff_at="after",
     gate_fields=gate_fields,
+    rerun_after_signoff=True,
     description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once approved",
 )

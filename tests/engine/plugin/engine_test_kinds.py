@@ -80,3 +80,54 @@ def note(ctx: StepContext, params: NoteParams) -> NoteOutputs:
 
 IMMEDIATE_NOTE = StepKind(name="immediate_note", params=NoteParams, outputs=NoteOutputs, run=note, immediate=True,
                           signoff_at="after", description="runs as the incident starts, like the freeze")
+
+
+# A kind reviewed in rounds, like reply_individually: each granted "after" sign-off is applied by
+# a second call (rerun_after_signoff); `note: again` asks for one more round; `note: bad` is
+# refused by check_decision before it counts.
+class ReviewParams(Params):
+    target: str
+
+
+class ReviewOutputs(Outputs):
+    phase: str
+    awaiting_review: bool
+    round: int
+    applied: list[str] = []
+    review: str = ""
+
+
+def _review_fields(params: ReviewParams) -> dict:
+    from runbook.spec.models import FieldType, InputField
+
+    return {"note": InputField(type=FieldType.text, title="Note")}
+
+
+def review_effect(ctx: StepContext, params: ReviewParams) -> ReviewOutputs:
+    if ctx.decision is None:
+        return ReviewOutputs(phase="drafted", awaiting_review=True, round=0, review=f"draft for {params.target}")
+    shown = dict((ctx.steps.get(ctx.step_id) or {}).get("outputs") or {})
+    note = str(ctx.decision.get("note") or "")
+    key = ctx.key(f"{params.target}:{shown.get('round', 0)}")
+    ledger = _home(ctx) / "reviews.jsonl"
+    seen = {json.loads(line)["key"] for line in ledger.read_text().splitlines()} if ledger.exists() else set()
+    if key not in seen:
+        with open(ledger, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"key": key, "note": note, "person": ctx.decision.get("person"),
+                                  "approvers": ctx.decision.get("approvers"),
+                                  "channel": ctx.decision.get("channel")}) + "\n")
+    again = note == "again"
+    return ReviewOutputs(phase="review" if again else "done", awaiting_review=again,
+                         round=int(shown.get("round", 0)) + 1, applied=[*shown.get("applied", []), note],
+                         review=f"round {int(shown.get('round', 0)) + 1} for {params.target}")
+
+
+def _check_review(params: ReviewParams, outputs, fields, services) -> list[str]:
+    assert outputs.get("review"), "the engine passes the outputs the approvers saw"
+    return ["a bad note"] if fields.get("note") == "bad" else []
+
+
+REVIEW_EFFECT = StepKind(name="review_effect", params=ReviewParams, outputs=ReviewOutputs, run=review_effect,
+                         side_effects=True, signoff_at="after", gate_fields=_review_fields,
+                         rerun_after_signoff=True, check_decision=_check_review,
+                         description="reviewed and applied in rounds")
