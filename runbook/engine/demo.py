@@ -43,6 +43,12 @@ class Scenario:
     # Per step, the decisions in the order they are given; steps not listed are approved by the
     # first person who may sign, with every checklist item ticked.
     script: dict[str, list[Answer]]
+    # What the sandbox holds before the incident starts (`seed`): the storm scenario of
+    # runbook.sandbox (its brand account, the offending post, `mentions` people wrote back) and
+    # `scheduled` posts in the queue for the freeze to hold.
+    storm: str = ""
+    mentions: int = 50
+    scheduled: int = 3
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -52,23 +58,24 @@ SCENARIOS: dict[str, Scenario] = {
         playbook="social-media-mistake",
         title="Offensive image in a reply to a customer",
         requester="ana",
-        inputs={"summary": "Our reply to a customer complaint contained an offensive image",
-                "offending_post": "https://social.example/brand/status/1001"},
+        inputs={"summary": "Our reply to a customer complaint contained an offensive image"},
         script={
-            "freeze": [Answer("noor", comment="Queue paused in the scheduler; team told to stop posting")],
-            "assess": [Answer("ana", {"choice": "high", "involves_staff": False,
-                                      "affected": "The customer who complained, and everyone who saw the reply"})],
+            "freeze": [Answer("noor", comment="Queue frozen; team told to stop posting")],
             "delete-decision": [Answer("bram", {"choice": "delete"},
                                        "Delete: it keeps spreading; screenshots survive, so the apology must own it")],
             "statement": [
                 Answer("ana", comment="I started this incident: my approval must not count (two-person rule)"),
-                Answer("lena", {"text": "We apologise for an offensive image sent from our account in reply to a "
-                                        "customer. It was our mistake; it has been removed and we are reviewing "
-                                        "how replies are sent."}),
+                Answer("lena", {"text": "We are sorry if anyone was offended by a glitch in our replies."},
+                       "An excuse and a conditional apology: the step refuses it before it counts"),
+                Answer("lena", {"text": "We are deeply sorry for the offensive image we sent in a reply to a "
+                                        "customer today. It was our mistake. We removed the reply and we are "
+                                        "reviewing how every reply is checked."}),
                 Answer("bram", comment="Approved as edited by legal"),
             ],
+            "replies": [Answer("noor", {"approve_flagged": True}, "Read them all: send")],
             "review": [Answer("ana", {"follow_ups": "Second-person check on media in replies (owner: Bram, 2 weeks)"})],
         },
+        storm="us-airways", mentions=60,
     ),
     "red-cross": Scenario(
         name="red-cross",
@@ -76,14 +83,18 @@ SCENARIOS: dict[str, Scenario] = {
         playbook="wrong-account-post",
         title="Personal post on the brand account",
         requester="noor",
-        inputs={"summary": "A personal post about beers went out on the brand account",
-                "offending_post": "https://social.example/brand/status/2002", "account": "@brand"},
+        inputs={"summary": "A personal post about beers went out on the brand account"},
         script={
             "delete-decision": [Answer("sam", {"choice": "delete"}, "Personal post: delete at once")],
-            "statement": [Answer("ana", {"text": "We've deleted the rogue post. Rest assured we're sober and "
-                                                 "we've confiscated the keys."})],
+            "statement": [
+                Answer("ana", {"text": "We've deleted the rogue post. Rest assured we're sober and "
+                                       "we've confiscated the keys."},
+                       "The 2011 tweet: no apology, so the step refuses it"),
+                Answer("ana", comment="The drafted apology, as shown"),
+            ],
             "review": [Answer("ana", {"follow_ups": "Separate phones for brand accounts (owner: Sam, 1 week)"})],
         },
+        storm="red-cross", mentions=30,
     ),
     "digiorno": Scenario(
         name="digiorno",
@@ -92,7 +103,7 @@ SCENARIOS: dict[str, Scenario] = {
         title="Pizza joke on #WhyIStayed",
         requester="sam",
         inputs={"summary": "We used #WhyIStayed for a pizza joke without reading what it was about",
-                "hashtag": "#WhyIStayed", "offending_post": "https://social.example/brand/status/3003"},
+                "hashtag": "#WhyIStayed"},
         script={
             "delete-decision": [Answer("bram", {"choice": "delete"})],
             "statement": [
@@ -100,11 +111,56 @@ SCENARIOS: dict[str, Scenario] = {
                                         "posting. It was wrong."}),
                 Answer("ana"),
             ],
-            "replies": [Answer("noor", {"answered": 120}, "Every person who interacted got a personal answer")],
+            "replies": [Answer("noor", {"approve_flagged": True}, "Every person gets their own answer")],
             "review": [Answer("ana", {"follow_ups": "Read every trending hashtag before use (owner: Noor, now)"})],
         },
+        storm="digiorno", mentions=80,
     ),
 }
+
+
+@dataclass(frozen=True)
+class Seeded:
+    account: str
+    offending_post: str
+    scheduled: list[str]
+
+
+def seed(services: Services, scenario: Scenario) -> Seeded:
+    """What the step kinds act on, in the sandbox: the brand account's offending post and the
+    storm of mentions after it (ingested into the listening store), and a few scheduled posts.
+    One storm per scenario and day (seeded by the date): a rerun the same day finds it."""
+    from datetime import UTC, datetime, timedelta
+
+    from runbook.checks import Checker
+    from runbook.listen.ingest import ingest_channel
+    from runbook.listen.refs import post_url
+    from runbook.queue import NewPost, schedule_posts
+    from runbook.queue.jobs import JobBook
+    from runbook.sandbox import SandboxChannel, load_storm
+
+    db = services.db
+    now = datetime.now(UTC)
+    day = int(now.strftime("%Y%m%d"))
+    # Most of a storm comes in its first hours: started 20 h ago, nearly all of it is heard by now.
+    storm = load_storm(db, scenario.storm, mentions_count=scenario.mentions, seed=day,
+                       start=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=20))
+    ingest_channel(db, SandboxChannel(db), source="sandbox", account=storm.account)
+    scheduled: list[str] = []
+    if scenario.scheduled:
+        checker, jobs = Checker(), JobBook(db)
+        try:
+            posts = schedule_posts(db, [NewPost(account=storm.account, platform=storm.platform,
+                                                text=f"Scheduled update {i + 1} from the {storm.account} team.",
+                                                run_at=now + timedelta(hours=2 + i), author=scenario.requester)
+                                        for i in range(scenario.scheduled)],
+                                   checker=checker, jobs=jobs, actor=scenario.requester, channel="cli")
+            scheduled = [p.id for p in posts]
+        finally:
+            jobs.close()
+            checker.close()
+    return Seeded(account=storm.account, offending_post=post_url(storm.account, storm.offending_ref),
+                  scheduled=scheduled)
 
 
 def default_fields(gate: Any) -> dict[str, Any]:
@@ -315,8 +371,14 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
     from runbook.audit import get_incident
     from runbook.engine import commands
 
+    inputs = dict(scenario.inputs)
+    if scenario.storm:
+        seeded = seed(services, scenario)
+        known = set(services.playbook(scenario.playbook).inputs)
+        found = {"account": seeded.account, "accounts": [seeded.account], "offending_post": seeded.offending_post}
+        inputs = {**{k: v for k, v in found.items() if k in known}, **inputs}
     try:
-        begun = commands.start(services=services, playbook_ref=scenario.playbook, inputs=dict(scenario.inputs),
+        begun = commands.start(services=services, playbook_ref=scenario.playbook, inputs=inputs,
                                requester=scenario.requester, title=scenario.title, via="cli")
     except commands.CommandError as exc:
         raise DemoError(str(exc)) from None

@@ -166,7 +166,8 @@ def test_start_through_the_engine_start_verb(sqlite_engine, tmp_path: Path) -> N
     assert incident.inputs["summary"].startswith("Mention spike: usair: ")
     assert incident.inputs["offending_post"].endswith(f"/status/{world.offending_ref}")
     actions = [e.action for e in audit.events(sqlite_engine, incident.id)]
-    assert actions[:2] == ["incident.started", "listen.alert_linked"]
+    # the playbook's immediate freeze runs inside start, so its events may come between
+    assert actions[0] == "incident.started" and "listen.alert_linked" in actions
     from runbook.engine.commands import CommandError
 
     with pytest.raises(CommandError, match="may not start incidents"):

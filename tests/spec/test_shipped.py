@@ -26,8 +26,14 @@ def test_social_media_mistake_follows_the_doctrine_order():
     playbook = load_playbook(ROOT / "playbooks/social-media-mistake.yaml", kinds=load_kinds(),
                              roster=load_roster(ROOT / "roster.yaml"), templates_dir=ROOT / "templates")
     order = [s.id for s in playbook.steps]
-    doctrine = ["freeze", "assess", "delete-decision", "convene", "statement", "publish", "replies", "thaw", "review"]
+    doctrine = ["freeze", "assess", "delete-decision", "delete", "convene", "statement", "publish", "replies", "thaw",
+                "review"]
     assert [s for s in order if s in doctrine] == doctrine
+    uses = {s.id: s.uses for s in playbook.steps}
+    assert uses == {"freeze": "freeze_posts", "assess": "assess_impact", "delete-decision": "decide",
+                    "delete": "delete_post", "convene": "convene_teams", "statement": "draft_statement",
+                    "publish": "publish", "replies": "reply_individually", "thaw": "thaw_posts",
+                    "review": "postmortem"}
     statement = playbook.step("statement").signoff
     assert statement.quorum == 2 and statement.not_requester and set(statement.roles) == {"comms_lead", "legal"}
 
