@@ -28,20 +28,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine() -> Engine:
-    from sqlalchemy.exc import OperationalError
+    from runbook.cli.common import database
 
-    from runbook.db import init_db, make_engine
-    from runbook.settings import Settings
-
-    settings = Settings()
-    if settings.database_url is None:
-        settings.ensure_home()  # the default SQLite file lives there
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        init_db(engine)
-    except OperationalError as exc:
-        raise _fail(f"cannot open the database {engine.url!r}: {str(exc.orig).strip().splitlines()[0]}") from None
-    return engine
+    return database()
 
 
 def _incident(engine: Engine, ref: str) -> Incident:

@@ -7,17 +7,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import typer
+from runbook.cli.common import database, fail  # noqa: F401  (re-exported for the queue commands)
 
 T = TypeVar("T")
 DEFAULT_POLICY = Path("brand.yaml")
-
-
-def fail(message: str, *, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def parse_or_exit(parse: Callable[[str], T], value: str, option: str) -> T:
@@ -25,18 +21,6 @@ def parse_or_exit(parse: Callable[[str], T], value: str, option: str) -> T:
         return parse(value)
     except ValueError as exc:
         fail(f"{option}: {exc}", code=2)
-
-
-def database():  # noqa: ANN201 - sqlalchemy Engine, imported lazily
-    from runbook.db import init_db, make_engine
-    from runbook.settings import Settings
-
-    settings = Settings()
-    if settings.database_url is None:
-        settings.ensure_home()
-    engine = make_engine(settings.resolved_database_url)
-    init_db(engine)
-    return engine
 
 
 def require_person(person: str) -> None:

@@ -1,0 +1,33 @@
+"""What every command group shares: one-line failures and opening our database from settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def database() -> Engine:
+    """The configured database, migrated to head; a one-line error when it cannot be opened."""
+    from sqlalchemy.exc import OperationalError
+
+    from runbook.db import init_db, make_engine
+    from runbook.settings import Settings
+
+    settings = Settings()
+    if settings.database_url is None:
+        settings.ensure_home()  # the default SQLite file lives there
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        init_db(engine)
+    except OperationalError as exc:
+        fail(f"cannot open the database {engine.url!r}: {str(exc.orig).strip().splitlines()[0]}")
+    return engine
