@@ -151,16 +151,26 @@ def _titles(fields: dict[str, InputField], inputs: Mapping[str, Any]) -> dict[st
     return out
 
 
+def _kind_gate_fields(kind: StepKind, params: Mapping[str, Any]) -> dict[str, InputField]:
+    """The fields a kind asks the approver for. Templated parameters (`accounts: "{{ ... }}"`)
+    are only validated when the step runs, so the fields are then derived from the parameters
+    as written: they depend on the parameters' shape, not on the rendered values."""
+    try:
+        return kind.gate_fields(kind.params.model_validate(params))
+    except Exception:  # noqa: BLE001 - templated: validated when the step runs
+        try:
+            return kind.gate_fields(kind.params.model_construct(**dict(params)))
+        except Exception:  # noqa: BLE001 - the fields depend on what only the run knows
+            return {}
+
+
 def _gate(*, step_id, step, kind: StepKind, roster: Roster, requester: str, inputs: Mapping[str, Any]):
     signoff = step.signoff
     problems: list[str] = []
     warnings: list[str] = []
     fields: dict[str, InputField] = {}
     if kind.gate_fields is not None:
-        try:
-            fields.update(kind.gate_fields(kind.params.model_validate(step.with_)))
-        except Exception:  # templated params are validated when the step runs
-            pass
+        fields.update(_kind_gate_fields(kind, step.with_ or {}))
     for name, spec in signoff.input.items():
         if name in fields:
             problems.append(f"{step_id}: sign-off field '{name}' is already provided by '{step.uses}'")

@@ -57,30 +57,7 @@ def plan_for(*, services: Services, playbook_ref: str, inputs: dict[str, Any], r
     except (InputError, PlanError) as exc:
         problems = getattr(exc, "problems", [str(exc)])
         raise CommandError("; ".join(problems)) from None
-    return with_kind_gate_fields(plan, services.kinds)
-
-
-def with_kind_gate_fields(plan: Plan, kinds: Any) -> Plan:
-    """The kind's gate fields for steps whose parameters are templated (`accounts: "{{ ... }}"`):
-    the plan could not validate those parameters before the run, and left the kind's fields out,
-    so the approver could not give them. They are derived here from the unvalidated parameters.
-    (Belongs in runbook.plan; kept here until it moves.)"""
-    steps = []
-    changed = False
-    for step in plan.steps:
-        kind = kinds.get(step.uses)
-        if step.gate is not None and kind is not None and kind.gate_fields is not None:
-            try:
-                derived = kind.gate_fields(kind.params.model_construct(**dict(step.with_ or {})))
-            except Exception:  # noqa: BLE001 - the fields depend on what only the run knows
-                derived = {}
-            missing = {k: v for k, v in derived.items() if k not in step.gate.fields}
-            if missing:
-                gate = step.gate.model_copy(update={"fields": {**missing, **step.gate.fields}})
-                step = step.model_copy(update={"gate": gate})
-                changed = True
-        steps.append(step)
-    return plan.model_copy(update={"steps": steps}) if changed else plan
+    return plan
 
 
 def start(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requester: str,

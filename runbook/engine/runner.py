@@ -41,11 +41,9 @@ def load_plan(once: str, incident_id: str) -> dict[str, Any]:
     if playbook.version != incident.playbook_version:
         raise RuntimeError(f"playbook {playbook.id} is at version {playbook.version}, "
                            f"the incident started on version {incident.playbook_version}")
-    from runbook.engine.commands import with_kind_gate_fields
-
     plan = build_plan(playbook=playbook, roster=services.roster(), kinds=services.kinds,
                       inputs=incident.inputs, requester=incident.requester)
-    return with_kind_gate_fields(plan, services.kinds).model_dump(mode="json", by_alias=True)
+    return plan.model_dump(mode="json", by_alias=True)
 
 
 @task(**TASK_OPTIONS)
