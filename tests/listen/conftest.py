@@ -17,7 +17,7 @@ from runbook.listen.ingest import ingest_channel
 from runbook.listen.simulate import Traffic, load_traffic
 from runbook.sandbox import SandboxChannel, load_storm
 from runbook.sandbox.scenarios import SCENARIOS
-from tests.queue.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
+from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent

@@ -16,7 +16,7 @@ from runbook.audit.models import as_utc
 from runbook.checks import Checker, Policy
 from runbook.messaging.brand import Brand, brand_from_policy
 from runbook.steps.base import StepContext
-from tests.queue.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
+from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
 
 REPO = Path(__file__).parents[2]
 TEMPLATES = REPO / "templates"

@@ -1,4 +1,4 @@
-"""Queue test fixtures: databases (tests/queue/dbfixtures.py), a checker without network, a job
+"""Queue test fixtures: databases (tests/dbfixtures.py), a checker without network, a job
 book, helpers to make posts and to wait for the queue to settle, and a slow recording channel."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from runbook.checks import Checker
 from runbook.queue import NewPost, schedule_posts
 from runbook.queue.jobs import JobBook
 from runbook.queue.times import utcnow
-from tests.queue.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
+from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
 
 
 @pytest.fixture
