@@ -227,24 +227,6 @@ def _stop(process: subprocess.Popen | None) -> None:
             pass
 
 
-def _wait_for_deployments(timeout: float = 60) -> None:
-    from prefect.client.orchestration import get_client
-
-    from runbook.engine.prefect_io import DEADLINE_DEPLOYMENT, RESPOND_DEPLOYMENT
-
-    end = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while True:
-            try:
-                client.read_deployment_by_name(RESPOND_DEPLOYMENT)
-                client.read_deployment_by_name(DEADLINE_DEPLOYMENT)
-                return
-            except Exception:  # noqa: BLE001 - not registered yet
-                if time.monotonic() > end:
-                    raise DemoError("the worker did not register its deployments in time") from None
-                time.sleep(0.3)
-
-
 # -- display ---------------------------------------------------------------------------------
 
 _MARK = {"done": "[green]done[/]", "skipped": "[dim]skipped[/]", "failed": "[red]failed[/]",
@@ -337,7 +319,12 @@ def run_demo(*, services: Services, scenario: Scenario, interactive: bool = Fals
         os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
         with console.status("starting a worker..."):
             worker = _start_worker(services, api_url, home / "demo-worker.log")
-            _wait_for_deployments()
+            from runbook.engine.prefect_io import wait_for_deployments
+
+            try:
+                wait_for_deployments()
+            except TimeoutError:
+                raise DemoError("the worker did not register its deployments in time") from None
         return _drive(services=services, scenario=scenario, interactive=interactive, console=console,
                       started=started, api_url=api_url, server_started=server is not None)
     finally:

@@ -231,3 +231,20 @@ def fire_deadline(*, flow_run_id: str, step_id: str, phase: int) -> str:
     except NotAwaiting as exc:
         return f"nothing to do: {exc}"
     return f"escalated {step_id} (phase {phase})"
+
+
+def wait_for_deployments(timeout: float = 60) -> None:
+    """Block until a worker has registered the respond and deadline deployments; TimeoutError if not."""
+    from prefect.client.orchestration import get_client
+
+    end = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            try:
+                client.read_deployment_by_name(RESPOND_DEPLOYMENT)
+                client.read_deployment_by_name(DEADLINE_DEPLOYMENT)
+                return
+            except Exception:  # noqa: BLE001 - not registered yet
+                if time.monotonic() > end:
+                    raise TimeoutError(f"no worker registered its deployments within {timeout:.0f} s") from None
+                time.sleep(0.3)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from runbook.engine.prefect_io import wait_for_deployments  # noqa: F401 - also used by test_production
 
 # Before Prefect is imported anywhere in this session: a private home, no telemetry.
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="runbook-engine-prefect-"))
@@ -170,24 +171,6 @@ def stop_worker(process: subprocess.Popen, *, sig: int = signal.SIGTERM) -> None
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def wait_for_deployments(timeout: float = 60) -> None:
-    from prefect.client.orchestration import get_client
-
-    from runbook.engine.prefect_io import DEADLINE_DEPLOYMENT, RESPOND_DEPLOYMENT
-
-    end = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while True:
-            try:
-                client.read_deployment_by_name(RESPOND_DEPLOYMENT)
-                client.read_deployment_by_name(DEADLINE_DEPLOYMENT)
-                return
-            except Exception:
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.3)
 
 
 @pytest.fixture(scope="session")
