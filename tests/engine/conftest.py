@@ -22,6 +22,9 @@ from runbook.engine.prefect_io import wait_for_deployments  # noqa: F401 - also 
 _PREFECT_HOME = Path(tempfile.mkdtemp(prefix="runbook-engine-prefect-"))
 os.environ.setdefault("PREFECT_HOME", str(_PREFECT_HOME))
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# The harness server keeps its state in SQLite; under a loaded CI machine its default 10 s wait on a
+# locked database was once not enough (a state transition failed, so did the run). Wait longer.
+os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "30")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 HERE = Path(__file__).parent
