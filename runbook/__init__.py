@@ -1,3 +1,60 @@
-"""Crisis-response runbook orchestrator: playbooks, sign-offs and an audit trail for brand crises."""
+"""Crisis-response runbook orchestrator: playbooks, sign-offs and an audit trail for brand crises.
+
+The names below are the supported public API; a third-party step kind imports only from here
+(`docs/plugins.md`). They load lazily, so `import runbook` stays cheap for `runbook check`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# name -> module that defines it
+_EXPORTS = {
+    "ChannelFailure": "runbook.errors",
+    "Conflict": "runbook.errors",
+    "ConfigurationError": "runbook.errors",
+    "InvalidSpec": "runbook.errors",
+    "NoParams": "runbook.steps.base",
+    "NotAuthorised": "runbook.errors",
+    "NotFound": "runbook.errors",
+    "Outputs": "runbook.steps.base",
+    "Params": "runbook.steps.base",
+    "Playbook": "runbook.spec.models",
+    "Roster": "runbook.spec.roster",
+    "RunbookError": "runbook.errors",
+    "SpecError": "runbook.spec.errors",
+    "SpecIssue": "runbook.spec.errors",
+    "StepContext": "runbook.steps.base",
+    "StepKind": "runbook.steps.base",
+    "load_kinds": "runbook.steps.registry",
+    "load_playbook": "runbook.spec.loader",
+    "load_roster": "runbook.spec.loader",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from runbook.errors import (ChannelFailure, ConfigurationError, Conflict, InvalidSpec, NotAuthorised, NotFound,
+                                RunbookError)
+    from runbook.spec.errors import SpecError, SpecIssue
+    from runbook.spec.loader import load_playbook, load_roster
+    from runbook.spec.models import Playbook
+    from runbook.spec.roster import Roster
+    from runbook.steps.base import NoParams, Outputs, Params, StepContext, StepKind
+    from runbook.steps.registry import load_kinds
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runbook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

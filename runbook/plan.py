@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from runbook.errors import InvalidSpec
 from runbook.spec.durations import format_duration
 from runbook.spec.models import FieldType, InputField, Playbook
 from runbook.spec.roster import Roster
@@ -19,7 +20,7 @@ from runbook.steps.base import StepKind
 DECISION_FIELDS = ("approve", "person", "channel", "comment", "escalate", "decision_id")
 
 
-class PlanError(ValueError):
+class PlanError(InvalidSpec, ValueError):
     """The playbook cannot run as asked: unknown requester, a gate nobody can ever sign, ..."""
 
     def __init__(self, problems: list[str]):

@@ -7,9 +7,10 @@ Bad arguments (unknown channel, empty actor, details that are not JSON) raise Va
 """
 
 from __future__ import annotations
+from runbook.errors import NotFound
 
 
-class IncidentNotFound(LookupError):
+class IncidentNotFound(NotFound, LookupError):
     def __init__(self, ref: str) -> None:
         super().__init__(f"no incident {ref!r}")
         self.ref = ref

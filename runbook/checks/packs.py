@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from runbook.errors import InvalidSpec
 from runbook.checks.matchers import BUILTINS, compile_patterns, compile_words
 
 RULES_DIR = Path(__file__).parent / "rules"
@@ -73,7 +74,7 @@ class Pack:
     rules: tuple[CompiledRule, ...]
 
 
-class PackError(ValueError):
+class PackError(InvalidSpec, ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))

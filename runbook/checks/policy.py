@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from runbook.errors import InvalidSpec
 from runbook.checks.media import library_hashes
 
 
@@ -54,7 +55,7 @@ class Policy(BaseModel):
         return account.kind if account else "brand"
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidSpec, ValueError):
     pass
 
 

@@ -64,9 +64,10 @@ def schema(
 ) -> None:
     """Write the JSON Schema of a playbook (editors validate as you type)."""
     from runbook.spec.schema import playbook_schema
+    from runbook.steps.registry import load_kinds
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(playbook_schema(), indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    output.write_text(json.dumps(playbook_schema(load_kinds()), indent=2, sort_keys=False) + "\n", encoding="utf-8")
     typer.echo(f"wrote {output}")
 
 

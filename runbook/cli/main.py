@@ -6,8 +6,11 @@ command functions so that `runbook check` starts fast.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
+from runbook.errors import RunbookError, exit_code
 from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
 
 app = typer.Typer(
@@ -23,8 +26,20 @@ for module in (check, engine, audit, posts, listen, statements, postmortem, slac
     module.register(app)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. A `RunbookError` that no command handled becomes one line on stderr and its
+    family's exit code (`runbook.errors`); `--debug` anywhere on the line shows the traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        app(args=args, prog_name="runbook")
+    except RunbookError as error:
+        if debug:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(exit_code(error)) from None
 
 
 if __name__ == "__main__":

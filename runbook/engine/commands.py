@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from runbook.errors import RunbookError
 from runbook.audit import IncidentNotFound, append, create_incident, events, get_incident, list_incidents, update_incident
 from runbook.engine.context import Run
 from runbook.engine.execute import execute_step
@@ -20,7 +21,7 @@ from runbook.spec.models import InputError, coerce_field_value
 CLOSED = ("completed", "failed", "cancelled")
 
 
-class CommandError(RuntimeError):
+class CommandError(RunbookError, RuntimeError):
     """A refusal the user can act on; str() is one line."""
 
 

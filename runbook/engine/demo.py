@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runbook.errors import RunbookError
 from runbook.engine.services import Services, absolute_settings_env
 from runbook.engine.status import incident_status
 
 CLOSED = ("completed", "failed", "cancelled")
 
 
-class DemoError(RuntimeError):
+class DemoError(RunbookError, RuntimeError):
     pass
 
 

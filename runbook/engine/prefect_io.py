@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
+from runbook.errors import Conflict
 
 RESPOND_FLOW = "respond"
 DEADLINE_FLOW = "signoff-deadline"
@@ -25,7 +26,7 @@ _WAIT_KEY = re.compile(r"^signoff-(?P<step>[a-z0-9]+(?:-[a-z0-9]+)*)-(?P<round>\
 DECISION_CHANNELS = ("slack", "cli", "ui", "flow")
 
 
-class NotAwaiting(RuntimeError):
+class NotAwaiting(Conflict, RuntimeError):
     """The run does not wait for a sign-off of that step (now, or within the wait allowed)."""
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from runbook.errors import Conflict
 from runbook import audit
 from runbook.audit.models import as_utc
 from runbook.db import write_transaction
@@ -91,7 +92,7 @@ class Alert:
         return out
 
 
-class AlertBusy(RuntimeError):
+class AlertBusy(Conflict, RuntimeError):
     """Someone else is starting a playbook from this alert at this moment."""
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from runbook.errors import ConfigurationError
 from runbook.listen.spikes import SpikeRule
 from runbook.spec.durations import Duration, parse_duration
 
@@ -22,7 +23,7 @@ Handle = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     pass
 
 

@@ -8,9 +8,10 @@
 """
 
 from __future__ import annotations
+from runbook.errors import RunbookError
 
 
-class MessagingError(RuntimeError):
+class MessagingError(RunbookError, RuntimeError):
     pass
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+from runbook.errors import ChannelFailure
 
 __all__ = ["AccountInfo", "Channel", "ChannelError", "Mention", "MentionPage", "Receipt"]
 
 PLATFORMS = ("x", "instagram", "linkedin", "facebook", "mastodon", "bluesky")
 
 
-class ChannelError(RuntimeError):
+class ChannelError(ChannelFailure, RuntimeError):
     """The network refused or failed a call (unknown account, deleted target, outage)."""
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from runbook.errors import NotFound, RunbookError
 
 SCHEDULED, NEEDS_REVIEW, FROZEN, PUBLISHING = "scheduled", "needs_review", "frozen", "publishing"
 PUBLISHED, KILLED, FAILED = "published", "killed", "failed"
@@ -22,21 +23,21 @@ Action = Literal["release", "reschedule", "kill"]
 ACTIONS: tuple[str, ...] = ("release", "reschedule", "kill")
 
 
-class QueueError(ValueError):
+class QueueError(RunbookError, ValueError):
     pass
 
 
-class PostNotFound(QueueError):
+class PostNotFound(QueueError, NotFound):
     def __init__(self, post_id: str):
         super().__init__(f"no post {post_id!r}")
 
 
-class FreezeNotFound(QueueError):
+class FreezeNotFound(QueueError, NotFound):
     def __init__(self, ref: str):
         super().__init__(f"no freeze {ref!r}")
 
 
-class ThawNotFound(QueueError):
+class ThawNotFound(QueueError, NotFound):
     def __init__(self, ref: str):
         super().__init__(f"no thaw {ref!r}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from runbook.errors import InvalidSpec
 
 COMMAND = "/crisis"
 _PLAYBOOK_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -44,7 +45,7 @@ class Help:
 Command = Start | Freeze | Status | ListPlaybooks | Help
 
 
-class ParseError(ValueError):
+class ParseError(InvalidSpec, ValueError):
     """str() says what was wrong and what to type instead."""
 
 

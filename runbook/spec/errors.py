@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+from runbook.errors import InvalidSpec
 
 
 @dataclass(frozen=True, order=True)
@@ -27,7 +28,7 @@ class SpecIssue:
         return asdict(self)
 
 
-class SpecError(ValueError):
+class SpecError(InvalidSpec, ValueError):
     def __init__(self, errors: Iterable[SpecIssue]):
         self.errors = sorted(set(errors))
         super().__init__("\n".join(str(e) for e in self.errors))

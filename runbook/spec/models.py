@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from runbook.errors import InvalidSpec
 from runbook.spec.durations import Duration
 
 KEBAB = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -178,7 +179,7 @@ class Playbook(Strict):
         return resolved
 
 
-class InputError(ValueError):
+class InputError(InvalidSpec, ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("; ".join(problems))

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from runbook.spec.models import Playbook
 
 
-def playbook_schema(kinds: dict[str, Any] | None = None) -> dict[str, Any]:
+def playbook_schema(kinds: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema with `uses:` limited to `kinds` (name -> StepKind); the caller loads the registry,
+    so the language layer never imports the step kinds above it."""
     schema = Playbook.model_json_schema(by_alias=True, mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Runbook playbook"
-    if kinds is None:
-        from runbook.steps.registry import load_kinds
-
-        kinds = load_kinds()
     step = schema["$defs"]["Step"]
     step["properties"]["uses"]["enum"] = sorted(kinds)
     # Each kind's parameters, selected by `uses`, so editors complete `with:` too.

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
+from runbook.errors import NotAuthorised
 from runbook.steps.base import Outputs, Params, StepContext, StepKind
 
 
@@ -26,7 +27,7 @@ class PublishOutputs(Outputs):
     through_freeze: list[str]  # freeze ids the statement passed through
 
 
-class NotApproved(RuntimeError):
+class NotApproved(NotAuthorised, RuntimeError):
     pass
 
 

@@ -9,6 +9,7 @@ import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 
+from runbook.errors import ConfigurationError
 from runbook.steps.base import StepKind
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ BUILTIN_MODULES = (
 ENTRY_POINT_GROUP = "runbook.steps"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(ConfigurationError, RuntimeError):
     pass
 
 
