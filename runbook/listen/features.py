@@ -125,3 +125,54 @@ def cues(text: str, language: str) -> Cues:
     question = bool(_QUESTION.search(text)) and bool(_HANDLE.search(text))
     return Cues(complaint=tuple(found), sarcasm=sarcasm, help=help_, question=question,
                 negative_emoji=len(_NEG_EMOJI.findall(text)), positive_emoji=len(_POS_EMOJI.findall(text)))
+
+
+# -- the trained model's inputs ---------------------------------------------------------------
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_WORDS = re.compile(r"[@#]?\w+(?:'\w+)?|[!?.,;]|[\U0001F300-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
+_NEGATORS = frozenset("not no never nothing nobody none cannot can't don't didn't doesn't won't isn't wasn't aren't "
+                      "weren't haven't hasn't couldn't shouldn't wouldn't niet geen nooit niets niks niemand".split())
+_CLAUSE_END = frozenset("! ? but maar".split())
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words, handles as "@user", links as "url", numbers as "0"; words after a negator
+    up to the clause's end carry a "neg_" prefix (so "not happy" and "happy" differ)."""
+    lowered = _URL.sub(" url ", text.lower()).replace("\u2019", "'")
+    out: list[str] = []
+    negated = 0
+    for word in _WORDS.findall(lowered):
+        if word[0] == "@":
+            word = "@user"
+        elif word[0] == "#":
+            word = word[1:] or "#"
+        elif word.isdigit():
+            word = "0"
+        if word in _CLAUSE_END or word in ".,;":
+            negated = 0
+            if word in _CLAUSE_END:
+                out.append(word)
+            continue
+        out.append("neg_" + word if negated else word)
+        if word in _NEGATORS or word.endswith("n't"):
+            negated = 3
+        elif negated:
+            negated -= 1
+    return out
+
+
+def lexical(text: str) -> list[str]:
+    """Unigrams and bigrams of `tokens`: the sparse part of the trained model's input."""
+    words = tokens(text)
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def dense(c: Cues, lexicon_score: float, text: str) -> dict[str, float]:
+    """The dense part: the lexicon analyser's score and the customer-care cues."""
+    out = {"lex": lexicon_score, "lex_neg": max(0.0, -lexicon_score), "lex_pos": max(0.0, lexicon_score),
+           "complaints": float(min(len(c.complaint), 3)), "sarcasm": float(c.sarcasm), "help": float(c.help),
+           "question": float(c.question), "emoji_neg": float(min(c.negative_emoji, 3)),
+           "emoji_pos": float(min(c.positive_emoji, 3)), "bang": float(min(text.count("!"), 3))}
+    for name in c.complaint:
+        out[f"complaint:{name}"] = 1.0
+    return out

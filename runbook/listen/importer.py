@@ -24,7 +24,7 @@ from runbook.listen.model import KINDS, NewMention
 from runbook.listen.sentiment import SentimentAnalyzer
 from runbook.listen.store import store_mentions
 
-__all__ = ["FIELDS", "ImportReport", "parse_map", "import_mentions"]
+__all__ = ["FIELDS", "ImportFileError", "ImportReport", "import_mentions", "parse_map", "read_text"]
 
 FIELDS = ("ref", "text", "author", "author_followers", "created_at", "platform", "account", "url",
           "in_reply_to", "language", "engagement", "kind")
@@ -78,6 +78,50 @@ class ImportReport:
         return {"file": self.file, "format": self.format, "header_line": self.header_line, "columns": self.columns,
                 "rows": self.rows, "good": self.good, "inserted": self.inserted, "duplicates": self.duplicates,
                 "bad": [{"line": line, "error": error} for line, error in self.bad]}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (encoding, no header): one line naming the file."""
+
+
+def read_text(path: Path, encoding: str | None = None) -> tuple[str, str | None]:
+    """The file's text and a warning when its encoding was guessed from a fallback.
+
+    Detects a UTF-8 or UTF-16 byte-order mark, BOM-less UTF-16, then UTF-8; anything else is read as
+    Windows-1252 (Latin-1 for its five undefined bytes) with a warning. An explicit `encoding` is
+    strict: undecodable bytes are an error naming the line and byte.
+    """
+    data = path.read_bytes()
+    if encoding:
+        try:
+            return data.decode(encoding), None
+        except LookupError:
+            raise ImportFileError(f"--encoding {encoding!r}: unknown encoding") from None
+        except UnicodeDecodeError as exc:
+            line = data[:exc.start].count(b"\n") + 1
+            raise ImportFileError(f"{path}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+                                  f"{encoding} ({exc.reason}); give the file's real --encoding") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), None
+    head = data[:4000]
+    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4 * 3 // 2 and not head[0::2].count(0):
+        return data.decode("utf-16-le", errors="replace"), None
+    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4 * 3 // 2 and not head[1::2].count(0):
+        return data.decode("utf-16-be", errors="replace"), None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        text = "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252")
+                       for b in data) if _has_undefined_cp1252(data) else data.decode("cp1252")
+        return text, (f"{path}: not UTF-8 (first at line {line}, byte 0x{data[exc.start]:02x}): read as "
+                      "Windows-1252/Latin-1; give --encoding to choose")
+
+
+def _has_undefined_cp1252(data: bytes) -> bool:
+    return any(b in data for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d"))
 
 
 def parse_map(pairs: list[str] | None) -> dict[str, str]:
