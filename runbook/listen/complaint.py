@@ -27,10 +27,12 @@ MODEL_PATH = Path(__file__).with_name("complaint_model.json.gz")  # rebuilt by `
 # has almost no complaints to a brand, so these weights are set by hand (docs/listening.md says how
 # they were checked): a service-failure marker or sarcasm is a complaint whatever the words' valence.
 CARE: dict[str, tuple[float, float, float]] = {
+    "prior": (0.6, 0.0, 0.0),  # every mention: people who address a brand mostly complain
     "complaint": (1.4, 0.0, -0.6),  # per marker, up to three
     "sarcasm": (2.5, 0.0, -2.0),
-    "help": (1.2, 0.3, -0.8),
+    "help": (1.6, 0.3, -0.8),
     "question": (0.2, 0.2, -0.3),
+    "info": (-1.2, 1.0, 0.0),  # a plain question for information
 }
 
 
@@ -88,8 +90,9 @@ class ComplaintAnalyzer:
                 out[0] += w[0] * value
                 out[1] += w[1] * value
                 out[2] += w[2] * value
-        for name, times in (("complaint", min(len(cues.complaint), 3)), ("sarcasm", int(cues.sarcasm)),
-                            ("help", int(cues.help)), ("question", int(cues.question))):
+        for name, times in (("prior", 1), ("complaint", min(len(cues.complaint), 3)), ("sarcasm", int(cues.sarcasm)),
+                            ("help", int(cues.help)), ("question", int(cues.question)),
+                            ("info", int(cues.info))):
             if times:
                 for k in range(3):
                     out[k] += CARE[name][k] * times
