@@ -82,10 +82,16 @@ def import_command(
     maps: Annotated[list[str] | None, typer.Option("--map", help="column=field (repeat); fields: ref, text, author, "
                                                                    "author_followers, created_at, platform, account, url, "
                                                                    "in_reply_to, language, engagement, kind")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding; undecodable bytes are an "
+                                                                      "error (default: detected, UTF-8/UTF-16, "
+                                                                      "else Windows-1252 with a warning)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Store every good row (deduplicated like live ingestion); report each bad row by line (exit 1 if any)."""
-    from runbook.listen.importer import import_mentions, parse_map
+    """Store every good row (deduplicated like live ingestion); report each bad row by line (exit 1 if any).
+
+    --account overrides the file's account column; accounts are stored as handles ("US Airways" ->
+    USAirways). Columns with no field are kept in each mention's meta, and listed."""
+    from runbook.listen.importer import ImportFileError, import_mentions, parse_map
 
     if not file.exists():
         _fail(f"{file}: no such file", code=2)
@@ -94,13 +100,20 @@ def import_command(
     except ValueError as exc:
         _fail(str(exc), code=2)
     services = _services()
-    report = import_mentions(services.db, file, platform=platform.lower() if platform else None,
-                             account=account, mapping=mapping)
+    try:
+        report = import_mentions(services.db, file, platform=platform.lower() if platform else None,
+                                 account=account, mapping=mapping, encoding=encoding)
+    except ImportFileError as exc:
+        _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         typer.echo(f"{report.inserted} new mentions from {report.good} good rows of {report.rows} "
                    f"({report.duplicates} already stored, {len(report.bad)} bad) in {file}")
+        if report.kept_in_meta:
+            typer.echo(f"columns kept in meta (no field of their own): {', '.join(report.kept_in_meta)}")
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         for line, error in report.bad:
             typer.echo(f"{file}:{line}: {error}", err=True)
     if report.bad:
