@@ -92,7 +92,7 @@ _QUESTION = re.compile(r"\?")
 # A plain request for information ("do you fly to Boise?"): neutral unless something else says otherwise.
 _INFO = {
     "en": r"^\W*(?:@\w+\W*)*(?:hi|hello|hey)?\W*(?:do|does|is|are|can (?:i|we|my)|could (?:i|we)|will|would|what|when|"
-          r"which|who|how (?:do|can|much|many|early|long does|often)|where (?:do|can|does)|any chance|should i|may i)\b",
+          r"which|how (?:do|can|much|many|early|long does|often)|where (?:do|can|does)|any chance|should i|may i)\b",
     "nl": r"^\W*(?:@\w+\W*)*(?:hoi|hallo)?\W*(?:is|zijn|kan ik|kunnen wij|mag|wat|wanneer|hoe (?:vraag|kan|lang duurt|"
           r"laat)|hoeveel|vanaf|op welk|rijdt|rijden|vliegen|vliegt|bezorgen|bezorgt|geldt|welke|moet ik)\b",
 }
