@@ -33,7 +33,7 @@ CARE: dict[str, tuple[float, float, float]] = {
     "help": (1.6, 0.3, -0.8),
     "question": (0.2, 0.2, -0.3),
     "info": (-1.2, 1.0, 0.0),  # a plain question for information
-    "emoji_neg": (0.8, -0.2, -0.6),  # per angry or sad emoji, up to three
+    "emoji_neg": (0.4, 0.0, -0.4),  # per angry or sad emoji, up to three
     "emoji_pos": (-0.4, -0.2, 0.6),
 }
 

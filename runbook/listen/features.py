@@ -64,7 +64,7 @@ _COMPLAINT_NL = [
 _HELP = {
     "en": r"\b(?:can|could|will|would) (?:some ?one|anyone|any ?body|you(?: guys)?|u) (?:please )?(?:help|assist|"
           r"tell|explain|fix|look|check|call|dm|get back)\b|\bhelp(?: me| us)?\s*[?!]|\bplease help\b|\bneed help\b"
-          r"|\bhelp me\b|\bany (?:update|news|info\w*)\b|\bwhat (?:is|'s) going on\b|\bwhere is my\b"
+          r"|\bhelp me\b|\bany (?:updates?|news|info\w*) (?:on|about) (?:my|our|flight|the status|when)\b|\bwhat (?:is|'s) going on\b|\bwhere is my\b"
           r"|\bwhy (?:is|are|was|were|did|do|does|can'?t|won'?t|would|hasn'?t|haven'?t|isn'?t)\b",
     "nl": r"\bkan (?:iemand|je|jij|u|jullie) (?:mij |me |ons )?(?:helpen|uitleggen|vertellen|kijken|bellen)\b"
           r"|\bhelp(?:en)?\s*[?!]|\bhelp (?:mij|me|ons)\b|\bwaar blijft\b|\bwaarom\b"
@@ -99,8 +99,9 @@ _INFO = {
 _HANDLE = re.compile(r"@\w+")
 
 
-def _compile(pairs: list[tuple[str, str]]) -> list[tuple[str, re.Pattern[str]]]:
-    return [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in pairs]
+def _compile(pairs: list[tuple[str, str]]) -> re.Pattern[str]:
+    """One pattern with a named group per marker: a single scan of the text finds them all."""
+    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in pairs), re.IGNORECASE)
 
 
 _BY_LANGUAGE = {"en": _compile(_COMPLAINT_EN), "nl": _compile(_COMPLAINT_NL)}
@@ -141,8 +142,9 @@ def cues(text: str, language: str) -> Cues:
     languages = (language,) if language in _BY_LANGUAGE else ("en", "nl")
     found: list[str] = []
     for lang in languages:
-        for name, pattern in _BY_LANGUAGE[lang]:
-            if name not in found and pattern.search(text):
+        for match in _BY_LANGUAGE[lang].finditer(text):
+            name = match.lastgroup
+            if name is not None and name not in found:
                 found.append(name)
     sarcasm = any(_SARCASM_RE[lang].search(text) for lang in languages)
     help_ = any(_HELP_RE[lang].search(text) for lang in languages)

@@ -23,7 +23,7 @@ from runbook.listen.complaint import CLASSES, MODEL_PATH
 __all__ = ["load_tweeteval", "main", "split", "train"]
 
 MIN_COUNT = 3  # an n-gram seen fewer times in training gets no weight
-L2 = 2e-4
+L2 = 1e-3
 STEPS = 400
 
 
