@@ -27,14 +27,18 @@ _COMPLAINT_EN = [
                   r"|\bnot answering\b|\bignor(?:ed|ing)\b|\bget through\b|\btrying to (?:reach|call|contact)\b"
                   r"|\bno (?:announcement|call ?back|email|notice)s?\b|\bpromised (?:a|me a) call ?back\b"),
     ("missed", r"\bmiss(?:ed|ing) (?:my |our |the )?(?:connection|flight|meeting|wedding|funeral)\b"
-               r"|\bmisconnect|\bstranded\b|\bstuck (?:in|at|on)\b|\brebook"),
-    ("broken", r"\b(?:broken|not working|doesn'?t work|didn'?t work|won'?t (?:let|load|work)|down again|outage|"
+               r"|\bmisconnect|\bstranded\b|\bstuck (?:in|at|on)\b|\brebook|\boverbook|\bbumped\b"
+               r"|\bsitting (?:on|at|in) (?:the )?(?:plane|tarmac|runway|gate|airport)\b|\bstill (?:at|on) the\b"),
+    ("broken", r"\b(?:can'?t|cannot|couldn'?t|unable to) (?:check in|log ?in|book|pay|change|print|select|"
+               r"access|use)\b|\b(?:broken|not working|doesn'?t work|didn'?t work|won'?t (?:let|load|work)|down again|outage|"
                r"errors?|crash(?:ed|es|ing)?|filthy|dirty)\b|\b(?:is|are|been|was) (?:down|out) (?:since|for|again)\b"),
     ("repeat", r"\bagain\b|\byet another\b|\b(?:second|2nd|third|3rd|fourth|4th) (?:time|day|delay|week|trip)\b"
                r"|\bevery (?:single )?(?:time|day|morning|week)\b"),
     ("frustration", r"\bcan'?t believe\b|\bhad one job\b|\bhow hard is it\b|\bcome on\b|\bunbelievable\b"
                     r"|\bdisappoint\w*|\b(?:fed up|sick of|tired of)\b|\bis a joke\b|\bwhat am i supposed to\b"
-                    r"|\bpaid (?:extra|for)\b[^.!?]{0,30}\b(?:nothing|didn'?t|never|not)\b|\bwas promised\b"),
+                    r"|\bpaid (?:extra|for)\b[^.!?]{0,30}\b(?:nothing|didn'?t|never|not)\b|\bwas promised\b"
+                    r"|#\w*fail\b|#neveragain\b|\bwaste of (?:time|money)\b|\bdo better\b|\bwhat a joke\b"
+                    r"|\bfix (?:this|it|your)\b|\bnot acceptable\b|\bshame on\b"),
     ("service", r"\b(?:worst|terrible|horrible|awful|pathetic|unacceptable|ridiculous|useless|rude)\b"
                 r"|\bcustomer (?:service|care)\b[^.!?]{0,20}\b(?:sucks|is a joke|fail)"),
     ("never_again", r"\bnever (?:again|flying|fly|using|use|ordering|order|buying)\b|\bswitch(?:ing)? to\b"),
@@ -51,12 +55,13 @@ _COMPLAINT_NL = [
     ("no_answer", r"\bniemand (?:neemt op|reageert|helpt|antwoordt)\b|\bgeen (?:reactie|antwoord|hulp|response)\b"
                   r"|\bniet bereikbaar\b|\bonbereikbaar\b|\bgenegeerd\b|\bgeen (?:informatie|info|update|"
                   r"omroep|bericht|mens)\b|\bhangt (?:gewoon )?op\b"),
-    ("missed", r"\b(?:aansluiting|vlucht|trein) gemist\b|\bgestrand\b|\bvast (?:op|in|bij)\b|\bstaan stil\b"),
+    ("missed", r"\b(?:aansluiting|vlucht|trein) gemist\b|\bgestrand\b|\boverboekt\b|\bvast (?:op|in|bij)\b|\bstaan stil\b"),
     ("broken", r"\b(?:kapot|werkt niet|doet het niet|deed het niet|storing|defect|storingen|ligt (?:er )?"
                r"(?:al \w+ \w+ )?uit)\b|\b(?:staat|stond|staan|stonden) stil\b"),
     ("repeat", r"\b(?:alweer|weer eens|elke (?:dag|ochtend|keer|week)|derde keer|tweede keer)\b"),
     ("frustration", r"\bklaar mee\b|\bteleurstell\w*|\bteleurgesteld\b|\bniet normaal\b|\bhoe moeilijk\b"
-                    r"|\bwaar slaat dit op\b"),
+                    r"|\bwaar slaat dit op\b|#\w*fail\b|\bzonde van (?:mijn|de) (?:tijd|geld)\b|\bdoe (?:eens )?beter\b"
+                    r"|\bschaam je\b|\bniet acceptabel\b"),
     ("service", r"\b(?:slechtste|waardeloos|waardeloze|belachelijk|schandalig|onacceptabel|klantonvriendelijk|"
                 r"bagger|onbeschoft)\b"),
     ("never_again", r"\bnooit meer\b|\bover(?:stappen|gestapt) naar\b|\bopzeggen\b|\bzeg\b[^.!?]{0,20}\bop\b"),
