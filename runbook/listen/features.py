@@ -93,7 +93,6 @@ _NEG_EMOJI = re.compile("[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F62D\U00
 _POS_EMOJI = re.compile("[\U0001F60A\U0001F60D\U0001F970\u2764\U0001F499\U0001F49A\U0001F49C\U0001F44D"
                         "\U0001F64F\U0001F389\U0001F600\U0001F601\U0001F603\U0001F604\U0001F642\U0001F929\u263A"
                         "\U0001F917\U0001F4AF\u2708]")
-_QUESTION = re.compile(r"\?")
 # A plain request for information ("do you fly to Boise?"): neutral unless something else says otherwise.
 _INFO = {
     "en": r"^\W*(?:@\w+\W*)*(?:hi|hello|hey)?\W*(?:do|does|is|are|can (?:i|we|my)|could (?:i|we)|will|would|what|when|"
@@ -104,15 +103,16 @@ _INFO = {
 _HANDLE = re.compile(r"@\w+")
 
 
-def _compile(pairs: list[tuple[str, str]]) -> re.Pattern[str]:
-    """One pattern with a named group per marker: a single scan of the text finds them all."""
-    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in pairs), re.IGNORECASE)
+def _compile(pairs: list[tuple[str, str]]) -> list[tuple[str, re.Pattern[str]]]:
+    # Searched in the lower-cased text (faster than IGNORECASE), one pattern per marker: measured
+    # faster than one big alternation, which the regex engine tries branch by branch at every position.
+    return [(name, re.compile(pattern)) for name, pattern in pairs]
 
 
 _BY_LANGUAGE = {"en": _compile(_COMPLAINT_EN), "nl": _compile(_COMPLAINT_NL)}
-_HELP_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _HELP.items()}
-_SARCASM_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _SARCASM.items()}
-_INFO_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _INFO.items()}
+_HELP_RE = {k: re.compile(v) for k, v in _HELP.items()}
+_SARCASM_RE = {k: re.compile(v) for k, v in _SARCASM.items()}
+_INFO_RE = {k: re.compile(v) for k, v in _INFO.items()}
 
 
 @dataclass(frozen=True)
@@ -145,17 +145,17 @@ class Cues:
 def cues(text: str, language: str) -> Cues:
     """Every cue of `text`; a language other than en/nl is read with both languages' patterns."""
     languages = (language,) if language in _BY_LANGUAGE else ("en", "nl")
+    lowered = text.lower()
     found: list[str] = []
     for lang in languages:
-        for match in _BY_LANGUAGE[lang].finditer(text):
-            name = match.lastgroup
-            if name is not None and name not in found:
+        for name, pattern in _BY_LANGUAGE[lang]:
+            if name not in found and pattern.search(lowered):
                 found.append(name)
-    sarcasm = any(_SARCASM_RE[lang].search(text) for lang in languages)
-    help_ = any(_HELP_RE[lang].search(text) for lang in languages)
-    question = bool(_QUESTION.search(text)) and bool(_HANDLE.search(text))
+    sarcasm = any(_SARCASM_RE[lang].search(lowered) for lang in languages)
+    help_ = any(_HELP_RE[lang].search(lowered) for lang in languages)
+    question = "?" in text and "@" in text and bool(_HANDLE.search(text))
     info = (question and not (found or sarcasm or help_)
-            and any(_INFO_RE[lang].search(text) for lang in languages))
+            and any(_INFO_RE[lang].search(lowered) for lang in languages))
     return Cues(complaint=tuple(found), sarcasm=sarcasm, help=help_, question=question, info=info,
                 negative_emoji=len(_NEG_EMOJI.findall(text)), positive_emoji=len(_POS_EMOJI.findall(text)))
 
