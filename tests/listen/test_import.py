@@ -137,9 +137,18 @@ def test_first_error_names_what_is_missing_lists_columns_and_suggests_a_map(sqli
     report = import_mentions(sqlite_engine, path)
     assert report.rows == 0 and len(report.bad) == 1
     line, error = report.bad[0]
-    assert line == 1 and error.startswith("missing platform, account: no column for platform or account")
+    assert line == 1 and error.startswith("missing account: no column for account")
     assert "(columns seen: post_id, mood, mood_reason, carrier, name, retweet_count, text, tweet_created)" in error
+    assert error.endswith("give --account NAME") and report.inferred_platform == "x"  # from "tweet_created"
+    plain = write(tmp_path, "plain.csv", CARE_EXPORT.replace("tweet_created", "created"))
+    [(_, error)] = import_mentions(sqlite_engine, plain).bad
+    assert error.startswith("missing platform, account: no column for platform or account")
     assert "--platform NAME" in error and "--account NAME" in error
+
+    tweets = write(tmp_path, "tweets.csv", CARE_EXPORT.replace("post_id", "tweet_id").replace("carrier", "airline"))
+    report = import_mentions(sqlite_engine, tweets)
+    assert report.warnings == ["platform: x, from the column 'tweet_id' (give --platform to choose)"]
+    assert report.inserted == 2 and {m.account for m in mentions_in_window(sqlite_engine, **WIDE)} == {"SkyJetAir"}
 
     no_text = write(tmp_path, "no_text.csv", "id,message_body,when\n1,hello,2024-01-01\n")
     [(_, error)] = import_mentions(sqlite_engine, no_text, platform="x", account="SkyJetAir").bad
