@@ -47,23 +47,27 @@ _COMPLAINT_NL = [
     ("delay", r"\bvertraa?g(?:d|ing|ingen)?\b|\bte laat\b|\buur later\b"),
     ("cancelled", r"\bgeannuleerd\b|\bannuler\w*\b|\bgeschrapt\b|\brijdt niet\b|\bvalt uit\b|\buitgevallen\b"),
     ("lost", r"\b(?:kwijt|zoekgeraakt|verloren|vermist|nooit (?:aangekomen|bezorgd|geleverd)|niet (?:bezorgd|geleverd|"
-             r"aangekomen|ontvangen))\b|\bbeschadigd\b"),
+             r"aangekomen|ontvangen|meegekomen|gekomen))\b|\bbeschadigd\b|\b(?:reed|reden) (?:me|mij|ons) voorbij\b"),
     ("refund", r"\bterugbetal\w*\b|\bgeld terug\b|\brestitutie\b|\bdubbel (?:afgeschreven|betaald)\b|\bcompensatie\b"),
     ("waiting", r"\bwacht(?:en|te)?\b[^.!?]{0,40}\b(?:uur|uren|minuten|dagen|weken|nog steeds|al)\b|\bnog steeds\b"
-                r"|\bal (?:een|twee|drie|vier|\d+) (?:uur|dagen|weken)\b|\banderhalf uur\b"),
+                r"|\bal (?:een|twee|drie|vier|vijf|zes|tien|half|\d+) (?:uur|dagen|weken|kwartier)\b|\banderhalf uur\b"
+                r"|\b(?:sta|staan|zit|zitten) (?:hier )?al\b|\b(?:minuten|uur|dagen) gewacht\b"),
     ("on_hold", r"\bin de wacht\b|\bwachtrij\b|\bopgehangen\b|\bverbinding verbroken\b"),
     ("no_answer", r"\bniemand (?:neemt op|reageert|helpt|antwoordt)\b|\bgeen (?:reactie|antwoord|hulp|response)\b"
                   r"|\bniet bereikbaar\b|\bonbereikbaar\b|\bgenegeerd\b|\bgeen (?:informatie|info|update|"
-                  r"omroep|bericht|mens)\b|\bhangt (?:gewoon )?op\b"),
+                  r"omroep|bericht|mens|uitleg)\b|\bhangt (?:gewoon )?op\b|\bbelt? niet (?:terug|op)\b"
+                  r"|\bkrijg (?:maar |nog steeds |nog )?geen\b|\bdoorverbonden\b|\bnergens (?:staat|te vinden|vermeld)"),
     ("missed", r"\b(?:aansluiting|vlucht|trein) gemist\b|\bgestrand\b|\boverboekt\b|\bvast (?:op|in|bij)\b|\bstaan stil\b"),
-    ("broken", r"\b(?:kapot|werkt niet|doet het niet|deed het niet|storing|defect|storingen|ligt (?:er )?"
+    ("broken", r"\b(?:foutmelding|valt (?:steeds |elke \w+ |telkens )?weg|viel weg|kapot|werkt niet|doet het niet|"
+               r"deed het niet|storing|defect|storingen|ligt (?:er )?"
                r"(?:al \w+ \w+ )?uit)\b|\b(?:staat|stond|staan|stonden) stil\b"),
     ("repeat", r"\b(?:alweer|weer eens|elke (?:dag|ochtend|keer|week)|derde keer|tweede keer)\b"),
     ("frustration", r"\bklaar mee\b|\bteleurstell\w*|\bteleurgesteld\b|\bniet normaal\b|\bhoe moeilijk\b"
                     r"|\bwaar slaat dit op\b|#\w*fail\b|\bzonde van (?:mijn|de) (?:tijd|geld)\b|\bdoe (?:eens )?beter\b"
                     r"|\bschaam je\b|\bniet acceptabel\b"),
     ("service", r"\b(?:slechtste|waardeloos|waardeloze|belachelijk|schandalig|onacceptabel|klantonvriendelijk|"
-                r"bagger|onbeschoft)\b"),
+                r"bagger|onbeschoft|vervelend|chaos)\b|\bklopte? (?:weer |alweer |wederom )?niet\b"
+                r"|\bverkeerde (?:factuur|rekening|bestelling|levering|pakket|adres)\b|\bwat nu\b"),
     ("never_again", r"\bnooit meer\b|\bover(?:stappen|gestapt) naar\b|\bopzeggen\b|\bzeg\b[^.!?]{0,20}\bop\b"),
 ]
 _HELP = {

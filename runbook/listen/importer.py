@@ -92,7 +92,8 @@ class ImportReport:
         return {"file": self.file, "format": self.format, "header_line": self.header_line, "columns": self.columns,
                 "rows": self.rows, "good": self.good, "inserted": self.inserted, "duplicates": self.duplicates,
                 "bad": [{"line": line, "error": error} for line, error in self.bad], "warnings": self.warnings,
-                "kept_in_meta": self.kept_in_meta, "encoding": self.encoding}
+                "kept_in_meta": self.kept_in_meta, "encoding": self.encoding,
+                "inferred_platform": self.inferred_platform}
 
 
 class ImportFileError(ValueError):
