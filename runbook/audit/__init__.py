@@ -11,7 +11,7 @@ from runbook.audit.export import event_record, write_events
 from runbook.audit.incidents import create_incident, get_incident, list_incidents, update_incident
 from runbook.audit.ledger import ledger, ledger_slug
 from runbook.audit.models import CHANNELS, KINDS, STATUSES, AuditCheckpoint, AuditEvent, Incident
-from runbook.audit.store import append, checkpoint, checkpoints, events
+from runbook.audit.store import append, append_in, checkpoint, checkpoints, events
 from runbook.audit.verify import Problem, VerifyReport, verify
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "STATUSES",
     "VerifyReport",
     "append",
+    "append_in",
     "canonical_json",
     "checkpoint",
     "checkpoints",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from runbook import audit
 
@@ -25,3 +25,15 @@ def record(engine: Engine, *, incident_id: str | None, actor: str, channel: str,
     target = incident_id or ledger_incident(engine)
     return audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
                         details=details).seq
+
+
+def target(engine: Engine, incident_id: str | None) -> str:
+    """The incident an event goes to; resolve it before a transaction that records in it."""
+    return incident_id or ledger_incident(engine)
+
+
+def record_in(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str,
+              details: dict[str, Any], step: str | None = None) -> int:
+    """Append one event inside the caller's transaction (the change and its audit commit together)."""
+    return audit.append_in(connection, incident_id=incident_id, actor=actor, channel=channel, action=action,
+                           step=step, details=details).seq
