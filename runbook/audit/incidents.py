@@ -147,11 +147,14 @@ def _check_status(status: object) -> None:
         raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
 
 
-def update_incident(engine: Engine, incident_id: str, **fields: Any) -> Incident:
+def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] | None = None,
+                    **fields: Any) -> Incident:
     """Change status, flow_run_id, channel, closed_at or severity.
 
     Moving into completed/failed/cancelled sets closed_at (unless given) and checkpoints the
-    chain's head in the same transaction, so the close is anchored.
+    chain's head in the same transaction, so the close is anchored. `event` (append's keyword
+    arguments but the incident) is appended in that same transaction, before the checkpoint: the
+    change and its audit event commit together or not at all.
     """
     unknown = set(fields) - UPDATABLE
     if unknown:
@@ -171,6 +174,10 @@ def update_incident(engine: Engine, incident_id: str, **fields: Any) -> Incident
             changes["closed_at"] = as_utc(None)
         if changes:
             connection.execute(_incidents.update().where(_incidents.c.id == current.id).values(**changes))
+        if event is not None:
+            from runbook.audit.store import append_in
+
+            append_in(connection, incident_id=current.id, **event)
         if closing:
             record_checkpoint(connection, current.id, reason=f"incident {changes['status']}")
         return Incident(**{**current._mapping, **changes})

@@ -172,8 +172,9 @@ def status(
     incident: Annotated[str | None, typer.Argument(help="Incident slug or id (default: all)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Incidents, their current step, pending sign-offs and who may give them."""
-    from runbook.engine.commands import CommandError
+    """Incidents, their current step, pending sign-offs and who may give them; every active freeze
+    and its age (flagged when its incident ended); incidents whose playbook changed since they started."""
+    from runbook.engine.commands import CommandError, freezes_status
     from runbook.engine.commands import status as read_status
 
     services = _services()
@@ -184,8 +185,10 @@ def status(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
+    active = freezes_status(services=services) if incident is None else []
     if not rows:
         typer.echo("no incidents")
+        _print_freezes(active)
         return
     from rich.console import Console
     from rich.table import Table
@@ -202,8 +205,30 @@ def status(
             needs = pending.step + (f" ({len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else "")
             needs += " escalated" if pending.escalated else ""
             who = ", ".join(p for p in pending.signers if p not in pending.approvals)
-        table.add_row(row.slug, row.status, row.playbook, row.current_step or "", needs, who)
+        table.add_row(row.slug + (f" ({row.kind})" if row.kind != "incident" else ""), row.status, row.playbook,
+                      row.current_step or "", needs, who)
     Console(width=None if sys.stdout.isatty() else 160).print(table)
+    for row in rows:
+        if row.playbook_changed:
+            typer.echo(f"note: {row.slug} keeps the plan it started with: {row.playbook_changed} "
+                       "(the edit applies to new incidents only)")
+        if incident is not None and row.freeze:
+            active.append(row.freeze)
+    _print_freezes(active)
+
+
+def _print_freezes(active: list) -> None:
+    """Every active freeze with its age; one whose incident ended is flagged."""
+    for f in active:
+        f = f if isinstance(f, dict) else f.to_dict()
+        owner = f"incident {f['incident']} ({f['incident_status']})" if f["incident"] else "no incident (manual)"
+        mark = "ORPHANED " if f["orphaned"] else ""
+        kept = f"; kept by {f['kept_by']}: {f['kept_reason']}" if f["kept_by"] else ""
+        typer.echo(f"{mark}active freeze {f['id']}: {f['age']} old, holds {f['holding']} post(s), "
+                   f"scope {','.join(f['scope'])}, {owner}{kept}")
+        if f["orphaned"]:
+            typer.echo(f"  its incident ended: `runbook thaw {f['id']} --as PERSON` or "
+                       f"`runbook freeze keep {f['id']} --as PERSON --reason ...`")
 
 
 def cancel(

@@ -34,6 +34,8 @@ class IncidentStatus:
     pending: list[Pending]
     last_event: str | None
     kind: str = "incident"
+    playbook_changed: str | None = None  # why the playbook file differs from the plan this incident runs
+    freeze: dict[str, Any] | None = None  # its active freeze: id, age, posts held, orphaned
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

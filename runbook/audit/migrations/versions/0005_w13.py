@@ -18,6 +18,7 @@ down_revision: str | None = "0004_messaging"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TS = sa.DateTime(timezone=True)
 # The playbook ids the three ledgers used before this revision.
 LEDGERS = ("post-queue", "listening", "slack-access")
 
@@ -42,7 +43,18 @@ def upgrade() -> None:
             bind.execute(incident.update().where(incident.c.id == chosen).values(slug=f"ledger-{name}"))
 
 
+    # A freeze kept on purpose after its incident ended, and when its orphaning was flagged.
+    with op.batch_alter_table("queue_freeze") as batch:
+        batch.add_column(sa.Column("kept_by", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("kept_at", TS, nullable=True))
+        batch.add_column(sa.Column("kept_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("flagged_at", TS, nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("queue_freeze") as batch:
+        for column in ("flagged_at", "kept_reason", "kept_at", "kept_by"):
+            batch.drop_column(column)
     with op.batch_alter_table("incident") as batch:
         batch.drop_index("ix_incident_kind")
         batch.drop_column("kind")
