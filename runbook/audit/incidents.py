@@ -148,13 +148,14 @@ def _check_status(status: object) -> None:
 
 
 def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] | None = None,
-                    **fields: Any) -> Incident:
+                    expect_status: str | None = None, **fields: Any) -> Incident:
     """Change status, flow_run_id, channel, closed_at or severity.
 
     Moving into completed/failed/cancelled sets closed_at (unless given) and checkpoints the
     chain's head in the same transaction, so the close is anchored. `event` (append's keyword
     arguments but the incident) is appended in that same transaction, before the checkpoint: the
-    change and its audit event commit together or not at all.
+    change and its audit event commit together or not at all. `expect_status`: a compare-and-set,
+    ValueError when the incident's status is another (two people resuming it at once).
     """
     unknown = set(fields) - UPDATABLE
     if unknown:
@@ -168,6 +169,8 @@ def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] |
         current = connection.execute(sa.select(_incidents).where(_by_ref(incident_id)).with_for_update()).first()
         if current is None:
             raise IncidentNotFound(incident_id)
+        if expect_status is not None and current.status != expect_status:
+            raise ValueError(f"incident {current.slug} is {current.status}, not {expect_status}")
         changes = dict(fields)
         closing = changes.get("status") in TERMINAL_STATUSES and current.status not in TERMINAL_STATUSES
         if closing and "closed_at" not in changes and current.closed_at is None:

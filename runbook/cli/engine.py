@@ -1,4 +1,4 @@
-"""Engine commands: plan, start, approve, status, cancel, demo, server, worker, recover.
+"""Engine commands: plan, start, approve, status, cancel, resume, demo, server, worker, recover.
 
 Prefect, the database and rich are imported inside the commands: `runbook --help` and
 `runbook check` stay fast. Every refusal is one line on stderr and exit code 1.
@@ -25,7 +25,8 @@ Person = Annotated[str, typer.Option("--as", help="Who you are: a person id from
 
 def register(app: typer.Typer) -> None:
     for name, fn in (("plan", plan), ("start", start), ("approve", approve), ("status", status), ("cancel", cancel),
-                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover)):
+                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover),
+                     ("resume", resume)):
         app.command(name)(fn)
 
 
@@ -247,6 +248,32 @@ def cancel(
     except CommandError as exc:
         _fail(str(exc))
     typer.echo(f"{closed.slug} cancelled")
+
+
+def resume(
+    incident: Annotated[str, typer.Argument(help="Incident slug or id (a failed one)")],
+    person: Person,
+    from_step: Annotated[str | None, typer.Option("--from", help="Resume at this step (default: the failed one)")] = None,
+    reason: Annotated[str, typer.Option(help="What was fixed (recorded in the audit trail)")] = "",
+) -> None:
+    """Carry a failed incident on after a fix: same incident and audit trail, a new flow run from
+    the failed step (or --from); steps with side effects that finished are not repeated."""
+    services = _services()
+    prefect_environment(services.settings)
+    from runbook.engine.commands import CommandError
+    from runbook.engine.resume import check
+    from runbook.engine.resume import resume as resume_incident
+
+    try:
+        check(services=services, incident_ref=incident, person=person, from_step=from_step)
+        _require_prefect(services.settings)
+        resumed = resume_incident(services=services, incident_ref=incident, person=person, from_step=from_step,
+                                  reason=reason)
+    except CommandError as exc:
+        _fail(str(exc))
+    kept = f"; results kept: {', '.join(resumed.kept)}" if resumed.kept else ""
+    typer.echo(f"{resumed.incident.slug} resumed from {resumed.start_at} (resume {resumed.generation}, flow run "
+               f"{resumed.flow_run_id}){kept}")
 
 
 def demo(

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from runbook import audit
 from runbook.db import dispose_engines
 from runbook.steps.base import StepContext
+from tests.engine.conftest import engine, prefect_api  # noqa: F401 - the session's harness and worker
 
 REPO = Path(__file__).parents[2]
 
