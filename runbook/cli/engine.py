@@ -339,8 +339,14 @@ def recover(
     stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")] = 120.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be rescheduled")] = False,
 ) -> None:
-    """Reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
+    """Repair missing audit events (freezes and thaws committed before their audit), then
+    reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
     services = _services()
+    if not dry_run:
+        from runbook.queue.repair import repair_audit
+
+        for line in repair_audit(services.db):
+            typer.echo(f"audit repaired: {line}")
     _require_prefect(services.settings)
     from runbook.engine.recovery import recover as sweep
 

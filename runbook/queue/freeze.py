@@ -135,7 +135,7 @@ def _ensure_audited(engine: Engine, result: FreezeResult, *, step: str | None) -
                "posts": result.post_ids, "publishing": [p.to_dict() for p in result.publishing],
                "commit_ms": result.commit_ms}
     seq = ledger.record(engine, incident_id=result.incident_id, actor=result.actor, channel=result.channel,
-                        action="freeze.created", details=details, step=step)
+                        action="freeze.created", details={**details, "repaired": True}, step=step)
     write_transaction(engine, lambda c: c.execute(
         freezes.update().where(freezes.c.id == result.id, freezes.c.audit_seq.is_(None)).values(audit_seq=seq)))
     return result
