@@ -117,8 +117,11 @@ def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker
                        "findings": [f"{f['severity']}:{f['rule']}" for f in row["findings"]]}
             ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="post.scheduled",
                              details=details)
-            if row["status"] == FROZEN:
-                ledger.record_in(connection, incident_id=_freeze_trail(connection, trail, row["freeze_id"]),
+            frozen_trail = _freeze_trail(connection, trail, row["freeze_id"]) if row["status"] == FROZEN else trail
+            # The incident of the freeze sees the post join it; a manual freeze's is the ledger, where
+            # post.scheduled (status frozen) already says so: one change, one event.
+            if frozen_trail != trail:
+                ledger.record_in(connection, incident_id=frozen_trail,
                                  actor=actor, channel=channel, action="post.frozen",
                                  details={"post": row["id"], "freeze": row["freeze_id"],
                                           "why": "scheduled while the freeze is active"})
