@@ -99,6 +99,8 @@ class QueueMachine(RuleBasedStateMachine):
         self.state = self._snapshot()
         self.seen = 0  # ledger events already accounted for
         self.thaws: list[str] = []
+        self.created: list[str] = []
+        self.freezes: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------------
     def _snapshot(self) -> dict[str, tuple[str, str | None]]:
@@ -107,12 +109,17 @@ class QueueMachine(RuleBasedStateMachine):
                 sa.select(posts.c.id, posts.c.status, posts.c.freeze_id))}
 
     def _ids(self, *statuses: str) -> list[str]:
-        return sorted(i for i, (s, _) in self._snapshot().items() if not statuses or s in statuses)
+        """Post ids in the order they were created (ids are random: sorting them would make the
+        machine's choices differ between runs of the same example)."""
+        now = self._snapshot()
+        return [i for i in self.created if not statuses or now[i][0] in statuses]
 
     def _active(self) -> list[str]:
+        return [f for f in self.freezes if self._freeze_status(f) == "active"]
+
+    def _freeze_status(self, freeze_id: str) -> str:
         with self.engine.connect() as connection:
-            return list(connection.execute(sa.select(freezes.c.id).where(freezes.c.status == "active")
-                                           .order_by(freezes.c.id)).scalars())
+            return connection.execute(sa.select(freezes.c.status).where(freezes.c.id == freeze_id)).scalar()
 
     def _new(self, n: int, account: int, minutes: int, text: int) -> list[NewPost]:
         return [NewPost(account=ACCOUNTS[(account + i) % 2], platform="x", text=f"{TEXTS[(text + i) % 3]} {i}",
@@ -121,13 +128,16 @@ class QueueMachine(RuleBasedStateMachine):
     # -- rules -------------------------------------------------------------------------------------
     @rule(account=st.integers(0, 1), minutes=st.integers(1, 600), text=st.integers(0, 2))
     def schedule(self, account: int, minutes: int, text: int) -> None:
-        schedule_posts(self.engine, self._new(1, account, minutes, text), checker=self.checker, jobs=self.jobs,
-                       actor="sam", channel="cli", now=self.clock)
+        self._schedule(1, account, minutes, text)
+
+    def _schedule(self, n: int, account: int, minutes: int, text: int) -> None:
+        made = schedule_posts(self.engine, self._new(n, account, minutes, text), checker=self.checker, jobs=self.jobs,
+                              actor="sam", channel="cli", now=self.clock)
+        self.created += [p.id for p in made]
 
     @rule(n=st.integers(1, 4), account=st.integers(0, 1), minutes=st.integers(1, 600), text=st.integers(0, 2))
     def import_calendar(self, n: int, account: int, minutes: int, text: int) -> None:
-        schedule_posts(self.engine, self._new(n, account, minutes, text), checker=self.checker, jobs=self.jobs,
-                       actor="sam", channel="cli", now=self.clock)
+        self._schedule(n, account, minutes, text)
 
     @precondition(lambda self: self._ids())
     @rule(pick=st.integers(0, 10_000), mode=st.sampled_from(["ok", "ok", "ok", "error", "crash_before", "crash_after"]))
@@ -143,7 +153,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(scope=st.sampled_from(["all", "brand", "brand_nl"]))
     def freeze(self, scope: str) -> None:
-        freeze_now(self.engine, incident_id=None, actor="ana", channel="cli", accounts=scope)
+        self.freezes.append(freeze_now(self.engine, incident_id=None, actor="ana", channel="cli", accounts=scope).id)
 
     @precondition(lambda self: self._active())
     @rule(pick=st.integers(0, 100))
