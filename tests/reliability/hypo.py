@@ -1,10 +1,14 @@
 """Hypothesis settings for the state machines: a bounded profile for CI (RUNBOOK_HYPOTHESIS unset or
-"ci") and a long one (RUNBOOK_HYPOTHESIS=long) for a soak before a release."""
+"ci") and a long one (RUNBOOK_HYPOTHESIS=long) for a soak before a release:
+
+    RUNBOOK_HYPOTHESIS=long .venv/bin/python -m pytest tests/reliability -k machine
+"""
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 PROFILES = {
@@ -21,3 +25,7 @@ def machine_settings() -> settings:
     return settings(deadline=None, derandomize=name == "ci", database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
                     **PROFILES[name])
+
+
+# The long profile runs for many minutes: no per-test timeout then (pytest-timeout's 0).
+TIMEOUT = pytest.mark.timeout(0 if os.environ.get("RUNBOOK_HYPOTHESIS") == "long" else 600)

@@ -28,7 +28,7 @@ from runbook.queue.jobs import JobBook
 from runbook.queue.ledger import ledger_incident
 from runbook.queue.tables import freezes, posts
 from runbook.queue.times import utcnow
-from tests.reliability.hypo import machine_settings
+from tests.reliability.hypo import TIMEOUT, machine_settings
 
 ACCOUNTS = ["brand", "brand_nl"]
 TEXTS = ["Autumn menu is here", "New store opening", "Why I stayed: pizza #WhyIStayed"]  # the last one blocks
@@ -238,3 +238,4 @@ class QueueMachine(RuleBasedStateMachine):
 
 QueueMachine.TestCase.settings = machine_settings()
 TestQueueMachine = QueueMachine.TestCase
+pytestmark = TIMEOUT

@@ -14,7 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from runbook.engine.authorize import Ballot, Tally, judge
 from runbook.plan import GatePlan
 from runbook.spec.roster import Roster
-from tests.reliability.hypo import machine_settings
+from tests.reliability.hypo import TIMEOUT, machine_settings
 
 PEOPLE = ["ana", "ben", "lea", "dan", "ron", "eve"]
 REQUESTER = "ron"
@@ -124,3 +124,4 @@ class SignoffMachine(RuleBasedStateMachine):
 
 SignoffMachine.TestCase.settings = machine_settings()
 TestSignoffMachine = SignoffMachine.TestCase
+pytestmark = TIMEOUT
