@@ -43,7 +43,10 @@ def test_escalated_people_are_invited_and_can_decide(online, engine) -> None:  #
                                  str(c.params.get("text", ""))], timeout=60, what="escalated request")
     channel, ts, token, blocks = _latest_request(fake, "legal-check")
     assert agent.click(APPROVE, token, user="U0BEN", channel=room, ts=ts, response="ben").status == 200
-    granted = online.wait_event(incident.id, "signoff.granted", step="legal-check", timeout=90)
+    try:
+        granted = online.wait_event(incident.id, "signoff.granted", step="legal-check", timeout=90)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nanswers: {[p.get('text') for _, p, _ in fake.responses]}") from None
     assert granted.details["approvers"] == ["ben"] and granted.details["escalated"] is True
     online.wait_event(incident.id, "incident.completed", timeout=90)
     assert verify(online.services.db, incident.id).ok

@@ -37,7 +37,7 @@ def test_a_worker_killed_mid_apply_is_recovered_without_repeating_side_effects(t
     from runbook.engine.services import build_services
     from runbook.settings import Settings
 
-    server = start_local_server(prefect_home=tmp_path / "prefect", log=tmp_path / "server.log")
+    server = start_local_server(prefect_home=tmp_path / "prefect", log=tmp_path / "server.log", timeout=300)
     runbook_env = settings_env(tmp_path)
     shutil.copy(HERE / "playbooks" / "t-review-kill.yaml", Path(runbook_env["RUNBOOK_PLAYBOOKS_DIR"]))
     env = {**os.environ, **runbook_env, "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(tmp_path / "prefect"),
