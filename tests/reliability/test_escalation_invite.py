@@ -38,10 +38,10 @@ def test_escalated_people_are_invited_and_can_decide(online, engine) -> None:  #
         return {"U0BEN", "U0DAN"} <= users and users
 
     fake.wait_for(invited, timeout=60, what="escalation invites")
-    # The escalated request (phase 1) is the one answered; wait for it to be posted.
-    fake.wait_for(lambda calls: [c for c in calls if c.method == "chat.postMessage" and "scalated" in
-                                 str(c.params.get("text", ""))], timeout=60, what="escalated request")
-    channel, ts, token, blocks = _latest_request(fake, "legal-check")
+    # The escalated request (phase 1) is the one answered: its message and token, from the trail.
+    posted = online.wait_event(incident.id, "slack.signoff_posted", step="legal-check", count=2, timeout=60)
+    assert int(posted.details["phase"]) == 1
+    token, ts = posted.details["token"], posted.details["ts"]
     assert agent.click(APPROVE, token, user="U0BEN", channel=room, ts=ts, response="ben").status == 200
     try:
         granted = online.wait_event(incident.id, "signoff.granted", step="legal-check", timeout=90)
@@ -51,17 +51,3 @@ def test_escalated_people_are_invited_and_can_decide(online, engine) -> None:  #
     online.wait_event(incident.id, "incident.completed", timeout=90)
     assert verify(online.services.db, incident.id).ok
 
-
-def _latest_request(fake, step: str):  # noqa: ANN001, ANN202
-    import json
-
-    found = None
-    for call in fake.of("chat.postMessage"):
-        blocks = call.params.get("blocks") or []
-        if call.status == 200 and any(f"step `{step}`" in json.dumps(b) for b in blocks) and any(
-                b["type"] == "actions" for b in blocks):
-            action = next(b for b in blocks if b["type"] == "actions")
-            found = (call.params["channel"], action["elements"][0]["value"], blocks)
-    channel, token, blocks = found
-    ts = next(ts for (ch, ts), m in fake.messages.items() if ch == channel and m["blocks"] == blocks)
-    return channel, ts, token, blocks
