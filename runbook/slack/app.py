@@ -168,6 +168,19 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
     for action_id in (APPROVE, EDIT, REJECT):
         bolt.action(action_id)(ack=ack_click, lazy=[run_click])
 
+    def run_resume(body):
+        from runbook.slack.resume import on_resume_click
+
+        action = (body.get("actions") or [{}])[0]
+        user = (body.get("user") or {}).get("id", "")
+        reply = _ephemeral(body.get("response_url"), client, channel=(body.get("channel") or {}).get("id"), user=user)
+        on_resume_click(services=signoffs.services, access=signoffs.access, token=str(action.get("value", "")),
+                        slack_user=user, reply=reply, resume=getattr(signoffs.verbs, "resume", None))
+
+    from runbook.slack.resume import RESUME
+
+    bolt.action(RESUME)(ack=ack_click, lazy=[run_resume])
+
     def ack_signoff_form(ack, body):
         view = body.get("view") or {}
         ref, _, errors = signoffs.validate(view.get("private_metadata", ""), view.get("state", {}).get("values", {}))

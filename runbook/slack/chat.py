@@ -136,12 +136,25 @@ class SlackChat:
         return self._once(channel, key, "signoff_request", request.text(),
                           lambda ch: self.signoffs.post_request(ch, request, key=key))
 
+    def post_failure(self, channel: str | None, text: str, *, incident_id: str, step_id: str | None,
+                     key: str) -> str:
+        """The incident's failure message, with a Resume button (runbook.slack.resume)."""
+        from runbook.slack.resume import failure_blocks, new_token
+
+        token = new_token()
+
+        def send(ch: str) -> dict[str, Any]:
+            response = self.outbox.post(ch, text=bk.escape(text), blocks=failure_blocks(text, token))
+            return {"channel": response["channel"], "ts": response["ts"]}
+
+        return self._once(channel, key, "failure", text, send, extra={"resume_token": token, "step": step_id})
+
     def _post_text(self, channel: str, text: str) -> dict[str, Any]:
         response = self.outbox.post(channel, text=bk.escape(text), blocks=message_blocks(text))
         return {"channel": response["channel"], "ts": response["ts"]}
 
     def _once(self, channel: str | None, key: str, kind: str, text: str,
-              send: Callable[[str], dict[str, Any]]) -> str:
+              send: Callable[[str], dict[str, Any]], extra: dict[str, Any] | None = None) -> str:
         if not key:
             raise ValueError("a chat message needs an idempotency key")
         with self._lock:
@@ -151,7 +164,8 @@ class SlackChat:
             if seen:
                 return f"pending:{key}"  # recorded undelivered earlier: the relay posts it
             target = self._channel(channel)
-            details: dict[str, Any] = {"key": key, "channel": target or channel, "kind": kind, "text": text[:4000]}
+            details: dict[str, Any] = {"key": key, "channel": target or channel, "kind": kind, "text": text[:4000],
+                                       **(extra or {})}
             if self._annotate is not None:
                 details.update(self._annotate())
             if target is None:

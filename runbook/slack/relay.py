@@ -181,7 +181,12 @@ class Relay:
         from runbook.slack.chat import message_blocks
 
         text = str(d.get("text") or "")
-        response = self.outbox.post(room.channel, text=bk.escape(text), blocks=message_blocks(text))
+        blocks = message_blocks(text)
+        if d.get("kind") == "failure" and d.get("resume_token"):  # recorded before the war room existed
+            from runbook.slack.resume import failure_blocks
+
+            blocks = failure_blocks(text, str(d["resume_token"]))
+        response = self.outbox.post(room.channel, text=bk.escape(text), blocks=blocks)
         refs.record(self.db, incident.id, refs.DELIVERED,
                     {"key": key, "channel": response["channel"], "ts": response["ts"], "kind": d.get("kind")},
                     step=event.step)
