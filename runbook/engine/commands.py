@@ -219,11 +219,13 @@ def cancel(*, services: Services, incident_ref: str, person: str, reason: str, c
     return closed
 
 
-def status(*, services: Services, incident_ref: str | None = None) -> list[IncidentStatus]:
+def status(*, services: Services, incident_ref: str | None = None,
+           kinds: tuple[str, ...] = ("incident", "drill")) -> list[IncidentStatus]:
+    """One incident (any kind), or every incident and drill; standing ledgers only when asked."""
     if incident_ref is not None:
         incidents = [_incident(services, incident_ref)]
     else:
-        incidents = list_incidents(services.db)
+        incidents = list_incidents(services.db, kind=kinds)
     return [incident_status(i, events(services.db, i.id)) for i in incidents]
 
 
