@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
+from runbook.cli import drill
 
 app = typer.Typer(
     name="runbook",
@@ -21,6 +22,7 @@ app = typer.Typer(
 # Order is the order of `runbook --help`: the playbook language, the engine, then each domain.
 for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
     module.register(app)
+drill.register(app)
 
 
 def main() -> None:

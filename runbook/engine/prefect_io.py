@@ -74,7 +74,7 @@ def view(flow_run_id: str, *, client=None) -> RunView:
         return read(c)
 
 
-def start_respond_run(*, incident_id: str, slug: str) -> str:
+def start_respond_run(*, incident_id: str, slug: str, tags: tuple[str, ...] = ()) -> str:
     """Create the respond flow run for a worker to pick up; returns at once (~0.1 s)."""
     from prefect.deployments import run_deployment
 
@@ -83,7 +83,7 @@ def start_respond_run(*, incident_id: str, slug: str) -> str:
         parameters={"incident_id": incident_id},
         timeout=0,
         flow_run_name=slug,
-        tags=["runbook"],
+        tags=["runbook", *tags],
         idempotency_key=f"respond-{incident_id}",
         as_subflow=False,
     )
