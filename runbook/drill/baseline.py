@@ -16,6 +16,17 @@ from runbook.drill.score import Curve, Score, compute, curve_of
 __all__ = ["baselines", "rehearse"]
 
 _CACHE: dict[tuple[str, int], dict[str, Curve]] = {}
+_PLAYED: dict[tuple[str, str, int], tuple[Public, list[Action]]] = {}
+
+
+def played(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge) -> tuple[Public, list[Action]]:
+    """`play_offline`, once per (scenario, policy, seed) in this process: it is deterministic."""
+    key = (scenario.model_dump_json(), policy.model_dump_json(), seed)
+    if key not in _PLAYED:
+        if len(_PLAYED) > 64:
+            _PLAYED.clear()
+        _PLAYED[key] = play_offline(scenario, policy, seed=seed, judge=judge)
+    return _PLAYED[key]
 
 
 def baselines(scenario: Scenario, *, seed: int, judge: Judge | None = None) -> dict[str, Curve]:
@@ -24,7 +35,7 @@ def baselines(scenario: Scenario, *, seed: int, judge: Judge | None = None) -> d
         judge = judge or Judge(scenario.language)
         out = {}
         for name in ("do-nothing", "textbook"):
-            public, _ = play_offline(scenario, load_policy(find_policy(name)), seed=seed, judge=judge)
+            public, _ = played(scenario, load_policy(find_policy(name)), seed=seed, judge=judge)
             out[name] = curve_of([(m.t, m.negative) for m in public.mentions], scenario.minutes)
         _CACHE[key] = out
     return _CACHE[key]
@@ -32,7 +43,7 @@ def baselines(scenario: Scenario, *, seed: int, judge: Judge | None = None) -> d
 
 def rehearse(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge | None = None) -> tuple[Score, Public, list[Action]]:
     judge = judge or Judge(scenario.language)
-    public, actions = play_offline(scenario, policy, seed=seed, judge=judge)
+    public, actions = played(scenario, policy, seed=seed, judge=judge)
     score = compute(scenario=scenario, actions=actions, mentions=mentions_json(public),
                     baselines=baselines(scenario, seed=seed, judge=judge), judge=judge)
     return score, public, actions

@@ -49,19 +49,22 @@ class DrillRun:
     actions: list[Action] = field(default_factory=list)
     seen: Seen = field(default_factory=lambda: Seen(events=set(), posts=set()))
     posted: set[int] = field(default_factory=set)  # the policy's own posts already published
+    on_start: Any = None  # on_start(incident): e.g. open the Slack war room (`drill-<slug>`)
 
     # -- the public --------------------------------------------------------------------------
     def tick(self, incident: Any, trail: list[Any] | None = None) -> None:
         if self.incident is None:
             self.incident = incident
             self.public = Public(scenario=self.scenario, seed=self.seed)
-            append(self.services.db, incident_id=incident.id, actor="system:drill", channel="drill",
+            append(self.services.db, incident_id=incident.id, actor="system:drill", channel="flow",
                    action="drill.started", details={
                        "scenario": self.scenario.id, "seed": self.seed, "speed": self.speed,
                        "policy": self.policy.name if self.policy else None,
                        "wall_start": self.clock.wall_start.isoformat(), "offending_ref": self.offending_ref,
                        "scenario_spec": self.scenario.model_dump(mode="json")})
             self._banner()
+            if self.on_start is not None:
+                self.on_start(incident)
         assert self.public is not None
         self._policy_posts()
         now = min(int(self.clock.now()) + 1, self.scenario.minutes)
@@ -76,7 +79,7 @@ class DrillRun:
         if new:
             self.actions.extend(new)
             # What the public saw, and from which minute: the evidence a replay needs.
-            append(self.services.db, incident_id=self.incident.id, actor="system:drill", channel="drill",
+            append(self.services.db, incident_id=self.incident.id, actor="system:drill", channel="flow",
                    action="drill.observed", details={"actions": actions_to_json(new)})
         if until > self.public.t:
             written = self.public.advance(until, self.actions)
@@ -161,7 +164,7 @@ def seed_sandbox(services: Services, scenario: Scenario, *, nonce: str, requeste
 
 def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: float = 12.0,
               playbook: str | None = None, policy: Policy | None = None, requester: str | None = None,
-              timeout: float = 1800, on_tick: Any = None) -> DrillRun:
+              timeout: float = 1800, on_tick: Any = None, on_start: Any = None) -> DrillRun:
     """Start the drill and run it until the incident closes (a policy answers the sign-offs when
     given; else people do, through Slack, the CLI or the Prefect UI); returns the finished run."""
     import uuid
@@ -191,7 +194,7 @@ def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: f
     inputs = {k: v for k, v in found.items() if k in known_inputs}
     run = DrillRun(services=services, scenario=scenario, seed=seed, speed=speed,
                    clock=Clock(wall_start=as_utc(created), speed=speed), offending_key=offending_key,
-                   offending_ref=offending_ref, policy=policy)
+                   offending_ref=offending_ref, policy=policy, on_start=on_start)
     script = demo.Scenario(name=scenario.id, story=scenario.title, playbook=playbook_ref,
                            title=TITLE_PREFIX + scenario.title, requester=requester, inputs=inputs, script={})
 
