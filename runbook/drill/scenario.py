@@ -108,18 +108,35 @@ def load_scenario(path: str | Path) -> Scenario:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         issues.extend(pydantic_issues(doc, exc, model=Scenario))
-    if scenario is not None:
-        for n, inject in enumerate(scenario.injects):
-            if inject.at >= scenario.duration:
-                issues.append(doc.issue(("injects", n, "at"), f"is after the scenario ends ({doc.data.get('duration', '6h')})"))
-            if inject.kind in ("journalist", "staff_post") and not inject.text:
-                issues.append(doc.issue(("injects", n, "text"), f"a {inject.kind} inject needs a text"))
-            if inject.kind in ("journalist", "staff_post") and not inject.author:
-                issues.append(doc.issue(("injects", n, "author"), f"a {inject.kind} inject needs an author"))
+    issues.extend(_inject_checks(doc))
     if issues:
         raise SpecError(issues)
     assert scenario is not None
     return scenario
+
+
+def _inject_checks(doc) -> list[SpecIssue]:
+    """Each inject that validates on its own is checked against the scenario, whatever else is wrong."""
+    from runbook.spec.durations import parse_duration
+
+    data = doc.data if isinstance(doc.data, dict) else {}
+    try:
+        duration = parse_duration(data.get("duration", "6h"))
+    except ValueError:
+        duration = None
+    out: list[SpecIssue] = []
+    items = data.get("injects") if isinstance(data.get("injects"), list) else []
+    for n, item in enumerate(items):
+        try:
+            inject = Inject.model_validate(item)
+        except ValidationError:
+            continue  # reported with the rest by the model
+        if duration is not None and inject.at >= duration:
+            out.append(doc.issue(("injects", n, "at"), f"is after the scenario ends ({data.get('duration', '6h')})"))
+        for name in ("text", "author"):
+            if inject.kind in ("journalist", "staff_post") and not getattr(inject, name):
+                out.append(doc.issue(("injects", n), f"a {inject.kind} inject needs {name!r}"))
+    return out
 
 
 SHIPPED = Path(__file__).resolve().parent.parent.parent / "drills"
