@@ -21,6 +21,10 @@ class Action:
     to: str = ""  # reply: the author answered
     ref: str = ""  # the network's reference of what was written (sandbox post ref)
 
+    def order(self) -> tuple[int, str, str, str, str]:
+        """The sort key (the dataclass order, as a tuple: sorting thousands of replies stays cheap)."""
+        return (self.at, self.kind, self.text, self.to, self.ref)
+
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in ("", None)}
 

@@ -138,6 +138,7 @@ class Public:
     _statement_ok: int | None = None
     _statement_any: int | None = None
     _replied_journalist: set[str] = field(default_factory=set)
+    _ordered: list[Action] = field(default_factory=list)
     _duplicates: Duplicates = field(default_factory=lambda: Duplicates())
 
     def __post_init__(self) -> None:
@@ -244,7 +245,9 @@ class Public:
         """Generate minutes [self.t, until); `actions` is everything seen so far (sorted by time)."""
         until = min(until, self.scenario.minutes)
         out: list[Mention] = []
-        ordered = sorted(actions)
+        if len(actions) != len(self._ordered):  # new actions only ever come after the applied ones
+            self._ordered = sorted(actions, key=Action.order)
+        ordered = self._ordered
         while self.t < until:
             t = self.t
             while self._applied < len(ordered) and ordered[self._applied].at <= t:
@@ -280,10 +283,12 @@ class Public:
                 if inject.kind == "staff_post":
                     self._flares.append(_Flare(t, heat=0.4, mood=0.1))
                     self._note(t, "inject", f"a staff member (@{inject.author}) posts about it", good=False)
+        activity = [a.activity / 60 * attention for a in sc.audiences]
+        negative0 = [min(0.97, n * mood) for n in self._neg0]
         for person in self.people:
             audience = sc.audiences[person.audience]
-            rate = audience.activity / 60 * attention * person.factor
-            negative_p = min(0.97, self._neg0[person.audience] * mood)
+            rate = activity[person.audience] * person.factor
+            negative_p = negative0[person.audience]
             kind = "post"
             if person.answered == "good":
                 rate *= 0.4
@@ -297,7 +302,7 @@ class Public:
                 rate *= 2.5
                 negative_p = max(negative_p, 0.85)
                 kind = "repost"
-            if rng.random() >= min(rate, 0.9):
+            if rng.random() >= (rate if rate < 0.9 else 0.9):
                 continue
             negative = rng.random() < negative_p
             if negative and kind in ("copy", "wrong") and person.reposted:

@@ -90,7 +90,7 @@ def _better(value: int, nothing: int, textbook: int) -> float:
 
 
 def first(actions: list[Action], kind: str) -> int | None:
-    return next((a.at for a in sorted(actions) if a.kind == kind), None)
+    return next((a.at for a in sorted(actions, key=Action.order) if a.kind == kind), None)
 
 
 def compute(*, scenario: Scenario, actions: list[Action], mentions: list[dict[str, Any]],

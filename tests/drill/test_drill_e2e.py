@@ -5,6 +5,7 @@ war room and banner), the public reacting, the score and the report."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -33,14 +34,16 @@ def test_auto_drill_on_us_airways_end_to_end(engine, fake, scenarios):
         opened.append(app.crisis.warrooms.open(incident, people=["ana", "lena", "bram", "noor"]))
         app.relay.watch(incident.id)
 
-    # The US Airways scenario with a tenth of its people: every person fits one review batch of the
-    # reply step, so the run has one sign-off round per gate (each round is a flow process restart).
+    # The US Airways scenario with a tenth of its people over its first 90 minutes: the reply step
+    # re-gathers new people every round and ends once the public is quiet, and each sign-off round is
+    # a flow process restart; the full scenario at --speed 60 takes its 6 simulated hours.
     full = scenarios["us-airways"]
-    scenario = full.model_copy(update={"audiences": [a.model_copy(update={"size": max(1, a.size // 10)})
-                                                     for a in full.audiences]})
+    scenario = full.model_copy(update={
+        "duration": timedelta(minutes=90), "injects": [i for i in full.injects if i.at < timedelta(minutes=90)],
+        "audiences": [a.model_copy(update={"size": max(1, a.size // 10)}) for a in full.audiences]})
     try:
         run = run_drill(services=services, scenario=scenario, seed=3, speed=60,
-                        policy=load_policy(find_policy("textbook")), requester="ana", timeout=300, on_start=open_room)
+                        policy=load_policy(find_policy("textbook")), requester="ana", timeout=420, on_start=open_room)
     finally:
         app.close()
     incident = run.incident
