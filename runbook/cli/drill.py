@@ -81,8 +81,11 @@ def start(
     prefect_environment(services.settings)
     _require_prefect(services.settings)
 
+    shown: set[int] = set()
+
     def progress(run, plan, incident, trail) -> None:  # noqa: ANN001 - the driver's tick
-        if run.public is not None and run.public.t % 30 == 0 and run.public.series:
+        if run.public is not None and run.public.t % 30 == 0 and run.public.series and run.public.t not in shown:
+            shown.add(run.public.t)
             last = run.public.series[-1]
             typer.echo(f"[drill {incident.slug}] T+{run.public.t} min, {len(run.public.mentions)} mentions "
                        f"({last['negative']}/{last['total']} negative this minute)", err=True)

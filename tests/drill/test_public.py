@@ -180,3 +180,27 @@ def test_moments_say_what_moved_the_negative_share(scenarios, judges):
     assert statement["text"].startswith("statement at T+25 min: negative share fell from ")
     assert statement["after"] < statement["before"]
     assert [m["what"] for m in found][:2] == ["freeze", "statement"]
+
+
+def test_the_drill_report_section_is_byte_for_byte_the_same_for_the_same_seed_and_actions(scenarios):
+    from runbook.drill.report import drill_section_html, drill_section_md
+    from runbook.drill.result import DrillResult
+
+    scenario = scenarios["versmarkt-nl"]
+    policy = load_policy(find_policy("copy-paste"))
+
+    def report(judge):
+        public, actions = play_offline(scenario, policy, seed=9, judge=judge)
+        mentions = [m.to_json() for m in public.mentions]
+        score = compute(scenario=scenario, actions=actions, mentions=mentions,
+                        baselines=baselines(scenario, seed=9, judge=judge), judge=judge)
+        result = DrillResult(incident=None, scenario=scenario, seed=9, speed=60, policy=policy.name, actions=actions,
+                             mentions=mentions, score=score,
+                             moments=moments(scenario=scenario, actions=actions, mentions=mentions),
+                             verified=True, replay_identical=True)
+        return drill_section_md(result), str(drill_section_html(result))
+
+    first, second = report(Judge("nl")), report(Judge("nl"))
+    assert first == second
+    md, html = first
+    assert "| replies |" in md and "near-duplicates" in md and "<svg" in html
