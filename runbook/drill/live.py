@@ -129,7 +129,7 @@ class DrillRun:
     def finish(self) -> None:
         """After the incident closed: the public runs on to the scenario's end."""
         self.advance(self.public.t, None)  # the last actions, seen where the public is now
-        self.advance(self.scenario.minutes, [])
+        self.advance(self.scenario.minutes, None)
 
 
 def seed_sandbox(services: Services, scenario: Scenario, *, nonce: str, requester: str) -> tuple[str, str, list[str]]:

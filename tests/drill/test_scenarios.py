@@ -81,3 +81,25 @@ def test_the_drill_package_starts_without_prefect_or_slack():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'slack_sdk', 'slack_bolt')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_report_and_history_refuse_what_is_not_a_drill_in_one_line(tmp_path, monkeypatch):
+    from runbook.audit import create_incident
+    from runbook.db import dispose_engines, init_db, make_engine
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    monkeypatch.setenv("RUNBOOK_DATABASE_URL", url)
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "home"))
+    db = make_engine(url)
+    init_db(db)
+    real = create_incident(db, playbook_id="social-media-mistake", playbook_version=1, inputs={}, requester="ana",
+                           title="a real one")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["drill", "report", real.slug])
+    assert refused.exit_code == 1 and f"{real.slug} is not a drill" in refused.output
+    assert "Traceback" not in refused.output
+    missing = runner.invoke(app, ["drill", "report", "nope"])
+    assert missing.exit_code == 1 and "no incident 'nope'" in missing.output
+    empty = runner.invoke(app, ["drill", "history", "-f", "json"])
+    assert empty.exit_code == 0 and json.loads(empty.output) == []
+    dispose_engines()
