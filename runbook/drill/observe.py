@@ -60,8 +60,12 @@ def observe(db: Any, *, incident_id: str, brand: str, offending_key: str, events
         elif e.action == "statement.published":
             seen.events.add(e.seq)  # its text comes with the sandbox post below
     with db.connect() as connection:
-        rows = connection.execute(sa.select(post_table).where(post_table.c.account == brand,
-                                                             post_table.c.created_at >= clock.wall_start)
+        # The brand's posts and replies, and the statement wherever the publish step put it (the
+        # brand profile may name other accounts per platform).
+        mine = post_table.c.account == brand
+        if statement_keys:
+            mine = sa.or_(mine, post_table.c.key.in_(sorted(statement_keys)))
+        rows = connection.execute(sa.select(post_table).where(mine, post_table.c.created_at >= clock.wall_start)
                                   .order_by(post_table.c.id)).all()
         authors: dict[str, str] = {}
         refs = [r.in_reply_to for r in rows if r.in_reply_to and r.id not in seen.posts]
