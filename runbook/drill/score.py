@@ -206,7 +206,7 @@ def moments(*, scenario: Scenario, actions: list[Action], mentions: list[dict[st
                  "staff_post": "staff member posts"}[inject.kind]
         events.append((int(inject.at.total_seconds() // 60), label))
     out = []
-    for at, label in sorted(events):
+    for at, label in sorted(set(events)):  # a statement on three platforms is one moment
         before, n_before = share(at - window, at)
         after, n_after = share(at, at + window)
         if before is None or after is None:

@@ -74,8 +74,8 @@ def test_auto_drill_on_us_airways_end_to_end(engine, fake, scenarios):
     assert {c.name for c in result.score.components} == {"freeze", "statement", "first_reply", "doctrine", "replies",
                                                           "freeze_held", "peak", "area"}
     md = render_drill(result, "md", postmortem=build_report(services.db, incident.id))
-    assert md.startswith("# Post-mortem: [DRILL] ") and "## Drill score" in md and "### Moments that moved it" in md
-    assert "statement at T+" in md
+    assert md.startswith("# Post-mortem: \\[DRILL\\] ") and "## Drill score" in md and "### Moments that moved it" in md
+    assert md.count("- statement at T+") == 1
     html = render_drill(result, "html", postmortem=build_report(services.db, incident.id))
     assert "<svg" in html and "do-nothing" in html
     data = json.loads(render_drill(result, "json"))
