@@ -293,3 +293,13 @@ def _seconds(value: float) -> str:
     from datetime import timedelta
 
     return format_duration(timedelta(seconds=value))
+
+
+def scale_deadlines(plan: Plan, factor: float) -> Plan:
+    """The plan with every sign-off deadline divided by `factor` (a drill's compressed time)."""
+    if factor <= 0:
+        raise ValueError("the time scale must be positive")
+    steps = [step.model_copy(update={"gate": step.gate.model_copy(update={
+        "timeout_seconds": step.gate.timeout_seconds / factor})})
+        if step.gate is not None and step.gate.timeout_seconds else step for step in plan.steps]
+    return plan.model_copy(update={"steps": steps})

@@ -12,6 +12,7 @@ import typer
 
 from runbook.errors import RunbookError, exit_code
 from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
+from runbook.cli import drill
 
 app = typer.Typer(
     name="runbook",
@@ -24,6 +25,7 @@ app = typer.Typer(
 # Order is the order of `runbook --help`: the playbook language, the engine, then each domain.
 for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
     module.register(app)
+drill.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -63,16 +63,24 @@ def plan_for(*, services: Services, playbook_ref: str, inputs: dict[str, Any], r
 
 def start(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requester: str,
           via: str = "cli", title: str | None = None, channel: str | None = None,
-          create_run: bool = True) -> Started:
-    """Create the incident, run its immediate steps at once, then create the respond flow run."""
+          create_run: bool = True, kind: str = "incident", time_scale: float = 1.0) -> Started:
+    """Create the incident, run its immediate steps at once, then create the respond flow run.
+
+    `kind="drill"`: a rehearsal (sandbox only, tagged `drill`); `time_scale`: its gates' deadlines
+    run that many times faster (a drill at --speed 60 escalates a 30m gate after 30 s)."""
     person = _person(services, requester)
     if not person.can_start:
         raise CommandError(f"{requester} may not start incidents (can_start: false in the roster)")
     plan = plan_for(services=services, playbook_ref=playbook_ref, inputs=inputs, requester=requester)
+    if time_scale != 1.0:
+        from runbook.plan import scale_deadlines
+
+        plan = scale_deadlines(plan, time_scale)
     summary = str(plan.inputs.get("summary") or "").strip().splitlines()
     title = (title or (summary[0] if summary else "") or plan.title)[:300]
     incident = create_incident(services.db, playbook_id=plan.playbook_id, playbook_version=plan.playbook_version,
-                               inputs=plan.inputs, requester=requester, title=title, channel=channel)
+                               inputs=plan.inputs, requester=requester, title=title, channel=channel,
+                               kind=kind)
     record = Recorder(db=services.db, incident_id=incident.id)
     # The resolved plan is part of the evidence (who could sign what, when it started) and the
     # flow runs exactly this plan, whatever happens to the playbook file meanwhile.
@@ -83,17 +91,17 @@ def start(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requ
     immediate = _run_immediate(services=services, incident=incident, plan=plan, record=record)
     flow_run_id = None
     if create_run:
-        flow_run_id = launch(services=services, incident=incident)
+        flow_run_id = launch(services=services, incident=incident, tags=("drill",) if kind == "drill" else ())
     return Started(incident=get_incident(services.db, incident.id), plan=plan, flow_run_id=flow_run_id,
                    immediate=immediate)
 
 
-def launch(*, services: Services, incident: Any) -> str:
+def launch(*, services: Services, incident: Any, tags: tuple[str, ...] = ()) -> str:
     """Create the respond flow run for `incident` (idempotent per incident)."""
     from runbook.engine.prefect_io import start_respond_run
 
     try:
-        flow_run_id = start_respond_run(incident_id=incident.id, slug=incident.slug)
+        flow_run_id = start_respond_run(incident_id=incident.id, slug=incident.slug, tags=tags)
     except Exception as exc:  # noqa: BLE001 - say what to do, keep the incident
         if type(exc).__name__ == "ObjectNotFound":
             exc = RuntimeError("the respond deployment is not registered (no `runbook worker` has run)")

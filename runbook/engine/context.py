@@ -48,8 +48,16 @@ class Run:
             chat=self.chat,
             channel=self.incident.channel,
             decision=decision,
-            services={**self.services.step_services(), "artifacts": _artifacts_hook},
+            services={**self.services.step_services(), "artifacts": _artifacts_hook, **self._isolation()},
         )
+
+    def _isolation(self) -> dict[str, Any]:
+        """A drill never reaches a real network: its steps get the sandbox, whatever channels are configured."""
+        if getattr(self.incident, "kind", "incident") != "drill":
+            return {}
+        from runbook.sandbox import SandboxChannel
+
+        return {"channel": SandboxChannel(self.services.db)}
 
 
 def _artifacts_hook(**kwargs: Any) -> None:

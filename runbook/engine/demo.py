@@ -349,7 +349,7 @@ def _awaits(flow_run_id: str | None, step_id: str, rounds: int) -> bool:
 
 
 def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: Any = None,
-         timeout: float = 600) -> Any:
+         timeout: float = 600, start_options: dict[str, Any] | None = None) -> Any:
     """Start the scenario's incident and answer its sign-offs until it closes; returns the incident.
 
     `ask(step, pending, suggestion) -> Answer` replaces the script (interactive); `on_tick(plan,
@@ -367,7 +367,8 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
         inputs = {**{k: v for k, v in found.items() if k in known}, **inputs}
     try:
         begun = commands.start(services=services, playbook_ref=scenario.playbook, inputs=inputs,
-                               requester=scenario.requester, title=scenario.title, via="cli")
+                               requester=scenario.requester, title=scenario.title, via="cli",
+                               **(start_options or {}))
     except commands.CommandError as exc:
         raise DemoError(str(exc)) from None
     incident, plan = begun.incident, begun.plan

@@ -75,9 +75,10 @@ def view(flow_run_id: str, *, client=None) -> RunView:
         return read(c)
 
 
-def start_respond_run(*, incident_id: str, slug: str, key: str | None = None) -> str:
+def start_respond_run(*, incident_id: str, slug: str, key: str | None = None, tags: tuple[str, ...] = ()) -> str:
     """Create the respond flow run for a worker to pick up; returns at once (~0.1 s). `key`: the
-    idempotency key (one run per incident; a resume passes its own, one run per resume)."""
+    idempotency key (one run per incident; a resume passes its own, one run per resume); `tags`:
+    extra Prefect tags (a drill's `drill`)."""
     from prefect.deployments import run_deployment
 
     run = run_deployment(
@@ -85,7 +86,7 @@ def start_respond_run(*, incident_id: str, slug: str, key: str | None = None) ->
         parameters={"incident_id": incident_id},
         timeout=0,
         flow_run_name=slug,
-        tags=["runbook"],
+        tags=["runbook", *tags],
         idempotency_key=key or f"respond-{incident_id}",
         as_subflow=False,
     )

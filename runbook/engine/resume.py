@@ -114,7 +114,8 @@ def resume(*, services: Services, incident_ref: str, person: str, from_step: str
 
         try:
             flow_run_id = start_respond_run(incident_id=incident.id, slug=incident.slug,
-                                            key=f"respond-{incident.id}-resume-{generation}")
+                                            key=f"respond-{incident.id}-resume-{generation}",
+                                            tags=("drill",) if getattr(incident, "kind", "") == "drill" else ())
         except Exception as exc:  # noqa: BLE001 - put the incident back as it was, audited
             update_incident(services.db, incident.id, status="failed", event={
                 "actor": "system", "channel": "flow", "action": "incident.resume_failed",

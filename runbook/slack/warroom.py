@@ -22,11 +22,14 @@ log = logging.getLogger(__name__)
 MAX_NAME = 80
 MAX_ATTEMPTS = 20
 _INVALID = re.compile(r"[^a-z0-9_-]+")
+DRILL_BANNER = (":rotating_light: *DRILL - this is a rehearsal, not a real incident.* Everything is published "
+                "to the sandbox network only; the public is simulated and the drill is scored.")
 
 
-def channel_name(slug: str, n: int = 1) -> str:
-    """`crisis-<slug>` (the slug starts with the date) cut to Slack's limit, `-n` from the second."""
-    base = "crisis-" + _INVALID.sub("-", slug.lower()).strip("-")
+def channel_name(slug: str, n: int = 1, *, prefix: str = "crisis") -> str:
+    """`crisis-<slug>` (the slug starts with the date) cut to Slack's limit, `-n` from the second;
+    a drill's room is `drill-<slug>`, so nobody mistakes a rehearsal for the real thing."""
+    base = f"{prefix}-" + _INVALID.sub("-", slug.lower()).strip("-")
     base = re.sub(r"-{2,}", "-", base)
     suffix = "" if n == 1 else f"-{n}"
     return base[: MAX_NAME - len(suffix)].rstrip("-_") + suffix
@@ -50,8 +53,11 @@ class WarRooms:
             existing = self.get(incident.id)
             if existing is not None:
                 return existing
-            channel, name = self._create(incident.slug)
+            drill = getattr(incident, "kind", "incident") == "drill"
+            channel, name = self._create(incident.slug, prefix="drill" if drill else "crisis")
             invited = self.invite(channel, people)
+            if drill:
+                self.outbox.post(channel, text=DRILL_BANNER)
             update_incident(self.db, incident.id, channel=channel)
             current = get_incident(self.db, incident.id)
             text, blocks = status_blocks(current, events(self.db, incident.id), self.roster())
@@ -66,9 +72,9 @@ class WarRooms:
                          "private": self.private})
             return refs.WarRoom(incident_id=incident.id, channel=channel, name=name, status_ts=status_ts)
 
-    def _create(self, slug: str) -> tuple[str, str]:
+    def _create(self, slug: str, *, prefix: str = "crisis") -> tuple[str, str]:
         for n in range(1, MAX_ATTEMPTS + 1):
-            name = channel_name(slug, n)
+            name = channel_name(slug, n, prefix=prefix)
             try:
                 response = self.client.conversations_create(name=name, is_private=self.private)
             except SlackApiError as exc:
