@@ -55,7 +55,7 @@ def test_one_alert_per_spike_audited_announced_and_closed_when_quiet(sqlite_engi
     assert {action for at, action in actions if opened[0] < at < resolved[0]} == {"still_open", "quiet"}
 
     [alert] = list_alerts(sqlite_engine, status=None)
-    assert alert.status == "resolved" and alert.reasons == ["volume", "negative"]
+    assert alert.status == "resolved" and alert.reasons == ["volume", "negative", "sustained"]
     assert alert.peak_volume >= alert.volume and alert.checks > 4
     trigger = alert.details["trigger"]
     assert trigger["ref"] == world.offending_ref and trigger["live"] is True and trigger["answers"] > 100
