@@ -1,4 +1,4 @@
-"""Listening commands: `mentions` (import, ingest, list), `monitor` (the spike watcher, or one check
+"""Listening commands: `mentions` (import, evaluate, ingest, list), `monitor` (the spike watcher, or one check
 with --once), `alerts` (list, start a playbook, resolve), `ack` and `acks` (convened people).
 
 Heavy imports stay inside the commands, so `runbook check` does not pay for them.
@@ -86,10 +86,16 @@ def import_command(
     maps: Annotated[list[str] | None, typer.Option("--map", help="column=field (repeat); fields: ref, text, author, "
                                                                    "author_followers, created_at, platform, account, url, "
                                                                    "in_reply_to, language, engagement, kind")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding; undecodable bytes are an "
+                                                                      "error (default: detected, UTF-8/UTF-16, "
+                                                                      "else Windows-1252 with a warning)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Store every good row (deduplicated like live ingestion); report each bad row by line (exit 1 if any)."""
-    from runbook.listen.importer import import_mentions, parse_map
+    """Store every good row (deduplicated like live ingestion); report each bad row by line (exit 1 if any).
+
+    --account overrides the file's account column; accounts are stored as handles ("US Airways" ->
+    USAirways). Columns with no field are kept in each mention's meta, and listed."""
+    from runbook.listen.importer import ImportFileError, import_mentions, parse_map
 
     if not file.exists():
         _fail(f"{file}: no such file", code=2)
@@ -98,17 +104,73 @@ def import_command(
     except ValueError as exc:
         _fail(str(exc), code=2)
     services = _services()
-    report = import_mentions(services.db, file, platform=platform.lower() if platform else None,
-                             account=account, mapping=mapping)
+    try:
+        report = import_mentions(services.db, file, platform=platform.lower() if platform else None,
+                                 account=account, mapping=mapping, encoding=encoding)
+    except ImportFileError as exc:
+        _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         typer.echo(f"{report.inserted} new mentions from {report.good} good rows of {report.rows} "
                    f"({report.duplicates} already stored, {len(report.bad)} bad) in {file}")
+        if report.kept_in_meta:
+            typer.echo(f"columns kept in meta (no field of their own): {', '.join(report.kept_in_meta)}")
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         for line, error in report.bad:
             typer.echo(f"{file}:{line}: {error}", err=True)
     if report.bad:
         raise typer.Exit(1)
+
+
+@mentions_app.command("evaluate")
+def evaluate_command(
+    file: Annotated[Path, typer.Argument(help="Labelled export: .csv (header row) or .jsonl")],
+    label_column: Annotated[str, typer.Option("--label-column", help="Column with the human label")],
+    maps: Annotated[list[str] | None, typer.Option("--map", help="The file's labels: negative=neg,neutral=neu,... "
+                                                                   "(repeat or comma-separate)")] = None,
+    text_column: Annotated[str | None, typer.Option("--text-column", help="Column with the text (default: text)")] = None,
+    language_column: Annotated[str | None, typer.Option("--language-column",
+                                                        help="Column with the language (default: detected)")] = None,
+    analyzer: Annotated[str | None, typer.Option("--analyzer", help="package.module:factory (default: the "
+                                                                      "complaint model)")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding (default: detected)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a labelled export: precision, recall, F1 per class, macro-F1 and the confusion matrix,
+    for the model and for plain VADER on the same rows."""
+    from runbook.listen.evaluate import EvaluationError, evaluate_file, format_scores, parse_label_map
+    from runbook.listen.importer import ImportFileError
+    from runbook.listen.sentiment import load_analyzer
+
+    if not file.exists():
+        _fail(f"{file}: no such file", code=2)
+    try:
+        label_map = parse_label_map(maps)
+        model = load_analyzer(analyzer) if analyzer else None
+    except (EvaluationError, ValueError, ImportError) as exc:
+        _fail(str(exc), code=2)
+    big = file.stat().st_size > 1_000_000
+
+    def progress(count: int) -> None:
+        if big and count % 5000 == 0:
+            typer.echo(f"... {count:,} rows scored", err=True)
+
+    try:
+        report = evaluate_file(file, label_column=label_column, text_column=text_column, label_map=label_map,
+                               language_column=language_column, analyzer=model, encoding=encoding, progress=progress)
+    except (EvaluationError, ImportFileError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    typer.echo(f"{report.rows} labelled rows in {file}" + (f" ({len(report.skipped)} without a label skipped)"
+                                                          if report.skipped else ""))
+    for line in [*format_scores(f"model ({report.model})", report.scores), "", *format_scores("plain VADER", report.vader)]:
+        typer.echo(line)
+    gain = report.scores.macro_f1 - report.vader.macro_f1
+    typer.echo(f"macro-F1 {report.scores.macro_f1:.3f} vs plain VADER {report.vader.macro_f1:.3f} ({gain:+.3f})")
 
 
 @mentions_app.command("ingest")

@@ -174,6 +174,44 @@ briljant 2.9
 perfect 2.7
 aanrader 2.3
 verrassend 1.2
+keurig 1.8
+heerlijk 2.5
+heerlijke 2.5
+lekker 1.8
+lekkere 1.8
+lekkerste 2.4
+vriendelijke 2.0
+complimenten 2.2
+compliment 2.0
+comfortabel 1.6
+snel 0.6
+snelle 1.0
+snelste 1.4
+aardig 1.6
+aardige 1.6
+chapeau 2.2
+dankbaar 2.2
+uitstekend 2.8
+uitstekende 2.8
+onbeschofte -2.5
+verspild -1.8
+verspilling -1.8
+kapot -1.8
+stuk -0.6
+storing -1.5
+vertraging -1.4
+vertraagd -1.4
+geannuleerd -1.6
+kwijt -1.4
+onbereikbaar -1.8
+teleurgestelde -2.2
+ontevreden -2.2
+verbrand -1.4
+koud -0.8
+koude -0.8
+ellende -2.4
+ellendig -2.4
+klaar_mee -2.0
 😡 -3.0
 😠 -2.6
 🤬 -3.4
@@ -209,4 +247,5 @@ PHRASES: list[tuple[str, str]] = [
     (r"\bkan (?:echt |gewoon |écht |toch )?niet\b", "kan_niet"),  # "dit kan echt niet": unacceptable
     (r"\bkan (?:gebeuren|gebeurd)\b", "kan_gebeuren"),
     (r"\bhet zwaar\b", "het_zwaar"),
+    (r"\bklaar mee\b", "klaar_mee"),  # "ik ben er klaar mee": fed up
 ]

@@ -1,8 +1,9 @@
 """Sentiment scoring behind a small interface: a score in -1..1 per text and language.
 
 English uses VADER (its lexicon ships inside the vaderSentiment package); Dutch uses the lexicon
-in `lexicon_nl` with VADER's rules for negation, boosters and punctuation. A team plugs in a
-better model with `load_analyzer("package.module:factory")`.
+in `lexicon_nl` with VADER's rules for negation, boosters and punctuation. The default analyser is
+the customer-care model of `complaint`, which uses both as one signal. A team plugs in another
+model with `load_analyzer("package.module:factory")`; "vader" names the plain lexicon routing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Protocol, runtime_checkable
 from runbook.listen import lexicon_nl
 
 __all__ = ["DutchLexiconAnalyzer", "NEGATIVE_BELOW", "RoutingAnalyzer", "SentimentAnalyzer", "VaderAnalyzer",
-           "default_analyzer", "is_negative", "load_analyzer"]
+           "default_analyzer", "is_negative", "lexicon_analyzer", "load_analyzer"]
 
 # VADER's own convention: a compound score at or below -0.05 reads as negative.
 NEGATIVE_BELOW = -0.05
@@ -101,15 +102,25 @@ class RoutingAnalyzer:
 
 
 @lru_cache(maxsize=1)
-def default_analyzer() -> RoutingAnalyzer:
+def lexicon_analyzer() -> RoutingAnalyzer:
+    """Plain VADER for English (and other languages), the Dutch lexicon for Dutch: the baseline."""
     vader = VaderAnalyzer()
     return RoutingAnalyzer({"en": vader, "nl": DutchLexiconAnalyzer()}, fallback=vader)
+
+
+def default_analyzer() -> SentimentAnalyzer:
+    """The customer-care model (`runbook.listen.complaint`), loaded once."""
+    from runbook.listen.complaint import default_complaint_analyzer
+
+    return default_complaint_analyzer()
 
 
 def load_analyzer(spec: str | None) -> SentimentAnalyzer:
     """The default analyser, or the one a `module:attribute` spec names (a class or factory)."""
     if not spec:
         return default_analyzer()
+    if spec.strip().lower() in ("vader", "lexicon"):
+        return lexicon_analyzer()
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"sentiment analyser must look like package.module:factory, got {spec!r}")

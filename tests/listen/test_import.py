@@ -71,7 +71,7 @@ def test_map_names_columns_and_jsonl_reaches_into_objects(sqlite_engine, tmp_pat
     mapping = parse_map(["user.screen_name=author", "user.followers_count=author_followers", "retweets=engagement"])
     report = import_mentions(sqlite_engine, path, platform="x", account="USAirways", mapping=mapping)
     assert [line for line, _ in report.bad] == [3, 4, 5]
-    assert report.bad[0][1].startswith("not JSON") and report.bad[2][1] == "text: missing"
+    assert report.bad[0][1].startswith("not JSON") and report.bad[2][1] == "text: missing; created_at: missing"
     stored = {m.ref: m for m in mentions_in_window(sqlite_engine, **WIDE)}
     assert stored["9001"].author == "zed" and stored["9001"].author_followers == 5400
     assert stored["9001"].engagement == 3

@@ -1,0 +1,204 @@
+"""Customer-care cues in a mention, English and Dutch: complaint markers, help requests, questions to
+the brand, sarcasm and negated thanks, emoji. Hand-written patterns (no word list copied); they feed
+both the rules and the trained model in `complaint`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Cues", "cues"]
+
+# Service failures people complain about, as (name, pattern). Names show up in a verdict's reasons.
+_COMPLAINT_EN = [
+    ("delay", r"\bdelay(?:ed|s|ing)?\b|\blate (?:flight|again|arrival|departure)\b|\brunning late\b"),
+    ("cancelled", r"\bcancell?(?:ed|ing|ation|ations)\b|\bcanceled\b"),
+    ("lost", r"\blost (?:my|our|the|his|her)?\s*(?:bag|bags|luggage|suitcase|baggage|package|parcel|order)"
+             r"|\b(?:bag|bags|luggage|baggage|suitcase|parcel|package|order)\b[^.!?]{0,30}\b(?:lost|missing|"
+             r"never (?:arrived|came|showed)|still not here|damaged|broken)\b|\blosing my\b"),
+    ("refund", r"\brefund(?:ed|s)?\b|\bmoney back\b|\bcharged (?:me )?twice\b|\bovercharg"),
+    ("waiting", r"\bwait(?:ed|ing)?\b[^.!?]{0,40}\b(?:hours?|hrs?|minutes?|mins?|days?|weeks?|forever|still)\b"
+                r"|\bstill waiting\b|\band counting\b|\b(?:hours?|days|weeks) later\b|\bhours? (?:on|in) (?:the )?(?:tarmac|line|queue|phone)\b"),
+    ("on_hold", r"\bon hold\b|\bhold (?:time|music)\b|\bhung up\b|\bhang up\b|\bdisconnected\b"),
+    ("no_answer", r"\bno(?: ?one|body) (?:answers?|is answering|picks? up|responds?|helps?|cares?)\b"
+                  r"|\b(?:nobody|no one) (?:at|from) \b|\bno (?:response|reply|answer|help|update|info\w*)\b"
+                  r"|\b(?:can'?t|cannot|couldn'?t|unable to) (?:get through|reach|get (?:a|any)(?:one| human| hold))"
+                  r"|\bnot answering\b|\bignor(?:ed|ing)\b|\bget through\b|\btrying to (?:reach|call|contact)\b"
+                  r"|\bno (?:announcement|call ?back|email|notice)s?\b|\bpromised (?:a|me a) call ?back\b"),
+    ("missed", r"\bmiss(?:ed|ing) (?:my |our |the )?(?:connection|flight|meeting|wedding|funeral)\b"
+               r"|\bmisconnect|\bstranded\b|\bstuck (?:in|at|on)\b|\brebook"),
+    ("broken", r"\b(?:broken|not working|doesn'?t work|didn'?t work|won'?t (?:let|load|work)|down again|outage|"
+               r"errors?|crash(?:ed|es|ing)?|filthy|dirty)\b|\b(?:is|are|been|was) (?:down|out) (?:since|for|again)\b"),
+    ("repeat", r"\bagain\b|\byet another\b|\b(?:second|2nd|third|3rd|fourth|4th) (?:time|day|delay|week|trip)\b"
+               r"|\bevery (?:single )?(?:time|day|morning|week)\b"),
+    ("frustration", r"\bcan'?t believe\b|\bhad one job\b|\bhow hard is it\b|\bcome on\b|\bunbelievable\b"
+                    r"|\bdisappoint\w*|\b(?:fed up|sick of|tired of)\b|\bis a joke\b|\bwhat am i supposed to\b"
+                    r"|\bpaid (?:extra|for)\b[^.!?]{0,30}\b(?:nothing|didn'?t|never|not)\b|\bwas promised\b"),
+    ("service", r"\b(?:worst|terrible|horrible|awful|pathetic|unacceptable|ridiculous|useless|rude)\b"
+                r"|\bcustomer (?:service|care)\b[^.!?]{0,20}\b(?:sucks|is a joke|fail)"),
+    ("never_again", r"\bnever (?:again|flying|fly|using|use|ordering|order|buying)\b|\bswitch(?:ing)? to\b"),
+]
+_COMPLAINT_NL = [
+    ("delay", r"\bvertraa?g(?:d|ing|ingen)?\b|\bte laat\b|\buur later\b"),
+    ("cancelled", r"\bgeannuleerd\b|\bannuler\w*\b|\bgeschrapt\b|\brijdt niet\b|\bvalt uit\b|\buitgevallen\b"),
+    ("lost", r"\b(?:kwijt|zoekgeraakt|verloren|vermist|nooit (?:aangekomen|bezorgd|geleverd)|niet (?:bezorgd|geleverd|"
+             r"aangekomen|ontvangen))\b|\bbeschadigd\b"),
+    ("refund", r"\bterugbetal\w*\b|\bgeld terug\b|\brestitutie\b|\bdubbel (?:afgeschreven|betaald)\b|\bcompensatie\b"),
+    ("waiting", r"\bwacht(?:en|te)?\b[^.!?]{0,40}\b(?:uur|uren|minuten|dagen|weken|nog steeds|al)\b|\bnog steeds\b"
+                r"|\bal (?:een|twee|drie|vier|\d+) (?:uur|dagen|weken)\b|\banderhalf uur\b"),
+    ("on_hold", r"\bin de wacht\b|\bwachtrij\b|\bopgehangen\b|\bverbinding verbroken\b"),
+    ("no_answer", r"\bniemand (?:neemt op|reageert|helpt|antwoordt)\b|\bgeen (?:reactie|antwoord|hulp|response)\b"
+                  r"|\bniet bereikbaar\b|\bonbereikbaar\b|\bgenegeerd\b|\bgeen (?:informatie|info|update|"
+                  r"omroep|bericht|mens)\b|\bhangt (?:gewoon )?op\b"),
+    ("missed", r"\b(?:aansluiting|vlucht|trein) gemist\b|\bgestrand\b|\bvast (?:op|in|bij)\b|\bstaan stil\b"),
+    ("broken", r"\b(?:kapot|werkt niet|doet het niet|deed het niet|storing|defect|storingen|ligt (?:er )?"
+               r"(?:al \w+ \w+ )?uit)\b|\b(?:staat|stond|staan|stonden) stil\b"),
+    ("repeat", r"\b(?:alweer|weer eens|elke (?:dag|ochtend|keer|week)|derde keer|tweede keer)\b"),
+    ("frustration", r"\bklaar mee\b|\bteleurstell\w*|\bteleurgesteld\b|\bniet normaal\b|\bhoe moeilijk\b"
+                    r"|\bwaar slaat dit op\b"),
+    ("service", r"\b(?:slechtste|waardeloos|waardeloze|belachelijk|schandalig|onacceptabel|klantonvriendelijk|"
+                r"bagger|onbeschoft)\b"),
+    ("never_again", r"\bnooit meer\b|\bover(?:stappen|gestapt) naar\b|\bopzeggen\b|\bzeg\b[^.!?]{0,20}\bop\b"),
+]
+_HELP = {
+    "en": r"\b(?:can|could|will|would) (?:some ?one|anyone|any ?body|you(?: guys)?|u) (?:please )?(?:help|assist|"
+          r"tell|explain|fix|look|check|call|dm|get back)\b|\bhelp(?: me| us)?\s*[?!]|\bplease help\b|\bneed help\b"
+          r"|\bhelp me\b|\bany (?:update|news|info\w*)\b|\bwhat (?:is|'s) going on\b|\bwhere is my\b"
+          r"|\bwhy (?:is|are|was|were|did|do|does|can'?t|won'?t|would|hasn'?t|haven'?t|isn'?t)\b",
+    "nl": r"\bkan (?:iemand|je|jij|u|jullie) (?:mij |me |ons )?(?:helpen|uitleggen|vertellen|kijken|bellen)\b"
+          r"|\bhelp(?:en)?\s*[?!]|\bhelp (?:mij|me|ons)\b|\bwaar blijft\b|\bwaarom\b"
+          r"|\bwat is er aan de hand\b|\bhoe lang nog\b|\bwie helpt\b",
+}
+_SARCASM = {
+    "en": r"\bthanks? (?:a lot |so much )?for (?:nothing|ruining|losing|making me wait|the delay|cancell?ing|"
+          r"leaving|stranding|ignoring|wasting)\b|\b(?:great|good|nice|awesome|fantastic|wonderful|amazing|brilliant)"
+          r" (?:job|work|going|service)\b[^.!?]{0,25}\b(?:losing|lost|delay|cancel|ruin|strand|ignor|wait|again)"
+          r"|\bjust (?:great|perfect|wonderful|lovely|fantastic)\b|\byeah right\b|\bso much for\b"
+          r"|\bthanks? (?:again )?(?:@\w+ )?for (?:another|yet another)\b|\bnot (?:happy|impressed|cool|ok|okay)\b"
+          r"|\bno thanks to\b|\b(?:love|loving) (?:how|that|when) (?:you|u|my)\b[^.!?]{0,40}\b(?:delay|cancel|lost|"
+          r"wait|hours|late|strand|charge)",
+    "nl": r"\bbedankt voor (?:niets|niks|de vertraging|het wachten)\b|\b(?:lekker|goed|mooi) (?:bezig|geregeld|"
+          r"gedaan)\b[^.!?]{0,25}\b(?:weer|kwijt|vertraging|te laat|niet)\b|\btop hoor\b|\bniet (?:blij|tevreden|oké)\b"
+          r"|\bdank je wel (?:weer )?voor niks\b|\bgoed geregeld(?: weer)?\b",
+}
+_NEG_EMOJI = re.compile("[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F62D\U0001F622\U0001F61E\U0001F61F"
+                        "\U0001F612\U0001F644\U0001F44E\U0001F4A9\U0001F629\U0001F62B\U0001F92F\U0001F926"
+                        "\U0001F937\u2639\U0001F641\U0001F615]")
+_POS_EMOJI = re.compile("[\U0001F60A\U0001F60D\U0001F970\u2764\U0001F499\U0001F49A\U0001F49C\U0001F44D"
+                        "\U0001F64F\U0001F389\U0001F600\U0001F601\U0001F603\U0001F604\U0001F642\U0001F929\u263A"
+                        "\U0001F917\U0001F4AF\u2708]")
+_QUESTION = re.compile(r"\?")
+# A plain request for information ("do you fly to Boise?"): neutral unless something else says otherwise.
+_INFO = {
+    "en": r"^\W*(?:@\w+\W*)*(?:hi|hello|hey)?\W*(?:do|does|is|are|can (?:i|we|my)|could (?:i|we)|will|would|what|when|"
+          r"which|who|how (?:do|can|much|many|early|long does|often)|where (?:do|can|does)|any chance|should i|may i)\b",
+    "nl": r"^\W*(?:@\w+\W*)*(?:hoi|hallo)?\W*(?:is|zijn|kan ik|kunnen wij|mag|wat|wanneer|hoe (?:vraag|kan|lang duurt|"
+          r"laat)|hoeveel|vanaf|op welk|rijdt|rijden|vliegen|vliegt|bezorgen|bezorgt|geldt|welke|moet ik)\b",
+}
+_HANDLE = re.compile(r"@\w+")
+
+
+def _compile(pairs: list[tuple[str, str]]) -> list[tuple[str, re.Pattern[str]]]:
+    return [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in pairs]
+
+
+_BY_LANGUAGE = {"en": _compile(_COMPLAINT_EN), "nl": _compile(_COMPLAINT_NL)}
+_HELP_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _HELP.items()}
+_SARCASM_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _SARCASM.items()}
+_INFO_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _INFO.items()}
+
+
+@dataclass(frozen=True)
+class Cues:
+    complaint: tuple[str, ...]  # names of the complaint markers found
+    sarcasm: bool
+    help: bool  # a request for help or an explanation
+    question: bool  # a question mark in a text addressed to a handle
+    info: bool  # a plain question for information, with no complaint, sarcasm or call for help
+    negative_emoji: int
+    positive_emoji: int
+
+    def reasons(self) -> tuple[str, ...]:
+        out = [f"complaint:{name}" for name in self.complaint]
+        if self.sarcasm:
+            out.append("sarcasm")
+        if self.help:
+            out.append("help")
+        if self.question:
+            out.append("question")
+        if self.info:
+            out.append("info")
+        if self.negative_emoji:
+            out.append("emoji:negative")
+        if self.positive_emoji:
+            out.append("emoji:positive")
+        return tuple(out)
+
+
+def cues(text: str, language: str) -> Cues:
+    """Every cue of `text`; a language other than en/nl is read with both languages' patterns."""
+    languages = (language,) if language in _BY_LANGUAGE else ("en", "nl")
+    found: list[str] = []
+    for lang in languages:
+        for name, pattern in _BY_LANGUAGE[lang]:
+            if name not in found and pattern.search(text):
+                found.append(name)
+    sarcasm = any(_SARCASM_RE[lang].search(text) for lang in languages)
+    help_ = any(_HELP_RE[lang].search(text) for lang in languages)
+    question = bool(_QUESTION.search(text)) and bool(_HANDLE.search(text))
+    info = (question and not (found or sarcasm or help_)
+            and any(_INFO_RE[lang].search(text) for lang in languages))
+    return Cues(complaint=tuple(found), sarcasm=sarcasm, help=help_, question=question, info=info,
+                negative_emoji=len(_NEG_EMOJI.findall(text)), positive_emoji=len(_POS_EMOJI.findall(text)))
+
+
+# -- the trained model's inputs ---------------------------------------------------------------
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_WORDS = re.compile(r"[@#]?\w+(?:'\w+)?|[!?.,;]|[\U0001F300-\U0001FAFF\u2600-\u27BF]", re.UNICODE)
+_NEGATORS = frozenset("not no never nothing nobody none cannot can't don't didn't doesn't won't isn't wasn't aren't "
+                      "weren't haven't hasn't couldn't shouldn't wouldn't niet geen nooit niets niks niemand".split())
+_CLAUSE_END = frozenset("! ? but maar".split())
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words, handles as "@user", links as "url", numbers as "0"; words after a negator
+    up to the clause's end carry a "neg_" prefix (so "not happy" and "happy" differ)."""
+    lowered = _URL.sub(" url ", text.lower()).replace("\u2019", "'")
+    out: list[str] = []
+    negated = 0
+    for word in _WORDS.findall(lowered):
+        if word[0] == "@":
+            word = "@user"
+        elif word[0] == "#":
+            word = word[1:] or "#"
+        elif word.isdigit():
+            word = "0"
+        if word in _CLAUSE_END or word in ".,;":
+            negated = 0
+            if word in _CLAUSE_END:
+                out.append(word)
+            continue
+        out.append("neg_" + word if negated else word)
+        if word in _NEGATORS or word.endswith("n't"):
+            negated = 3
+        elif negated:
+            negated -= 1
+    return out
+
+
+def lexical(text: str) -> list[str]:
+    """Unigrams and bigrams of `tokens`: the sparse part of the trained model's input."""
+    words = tokens(text)
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def dense(c: Cues, lexicon_score: float, text: str) -> dict[str, float]:
+    """The dense part: the lexicon analyser's score and the customer-care cues."""
+    out = {"lex": lexicon_score, "lex_neg": max(0.0, -lexicon_score), "lex_pos": max(0.0, lexicon_score),
+           "complaints": float(min(len(c.complaint), 3)), "sarcasm": float(c.sarcasm), "help": float(c.help),
+           "question": float(c.question), "info": float(c.info), "emoji_neg": float(min(c.negative_emoji, 3)),
+           "emoji_pos": float(min(c.positive_emoji, 3)), "bang": float(min(text.count("!"), 3))}
+    for name in c.complaint:
+        out[f"complaint:{name}"] = 1.0
+    return out
