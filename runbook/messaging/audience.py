@@ -83,6 +83,7 @@ class Person:
     language: str
     mentions: list[Heard]
     primary: Heard  # the mention answered and quoted: the one that says most, latest on a tie
+    groups: list[dict[str, Any]] = field(default_factory=list)  # concern groups (runbook.messaging.grouping)
 
     @property
     def said(self) -> str:
@@ -97,8 +98,10 @@ class Person:
         return concern_of(self.said, self.language)
 
     def for_template(self) -> dict[str, Any]:
+        terms = tuple(self.groups[0]["terms"]) if self.groups else ()
         return {"handle": self.author, "platform": self.platform, "language": self.language,
-                "concern": self.concern, "said": cleaned(self.said), "quote": quote_of(self.said),
+                "concern": self.concern, "said": cleaned(self.said),
+                "quote": quote_of(self.said, language=self.language, terms=terms),
                 "mentions": len(self.mentions), "followers": max(m.followers for m in self.mentions),
                 "key": self.key}
 

@@ -20,6 +20,15 @@ from runbook.steps.base import Outputs, Params, StepContext, StepKind
 class ReplyParams(Params):
     template: TemplatePath = Field(description="Reply template for the default language (replies/*.j2)")
     template_nl: TemplatePath | None = Field(None, description="Reply template for people writing Dutch")
+    templates: dict[str, TemplatePath] = Field(default_factory=dict, description="A template per concern topic "
+                                               "(delay, cancellation, baggage, service, staff, refund, outage, post)")
+    templates_nl: dict[str, TemplatePath] = Field(default_factory=dict, description="The same for Dutch")
+    answer: Literal["needs_answer", "negative", "all"] = Field(
+        "needs_answer", description="Whom to answer: people with a mention that needs an answer (complaint, "
+                                    "question, distress), only negative ones, or everyone")
+    group_by_concern: bool = Field(True, description="Group people by the window's concerns (runbook.listen.concerns)")
+    topics: dict[str, list[str]] = Field(default_factory=dict, description="Topic -> words, to replace the "
+                                                                           "built-in topics of concerns")
     language: Literal["en", "nl"] = "en"
     accounts: list[str] | None = Field(None, description="Brand accounts whose mentions count (default: brand.yaml's)")
     platforms: list[str] | None = None
@@ -64,6 +73,8 @@ class ReplyOutputs(Outputs):
     sent: int
     table: list[dict[str, Any]]  # coverage rows for a table artifact
     error: str = ""
+    filtered: dict[str, Any] = {}  # who the answer filter kept and left out
+    groups: list[dict[str, Any]] = []  # concern groups: id, label, topic, people (handles)
 
 
 def gate_fields(params: ReplyParams) -> dict[str, InputField]:
