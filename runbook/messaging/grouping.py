@@ -1,5 +1,6 @@
 """Who needs an answer and about what: keeps only the people whose mentions need a personal answer
-(a complaint, a question to the brand, distress: runbook.listen.complaint), and puts each person in
+(by default complaints: what runbook.listen.complaint reads as negative; `needs_answer` adds
+questions and requests for help), and puts each person in
 the concern groups of the window (runbook.listen.concerns) that their mentions belong to, with the
 complaint sentence of each and the topic a reply template is chosen by.
 """
@@ -14,7 +15,7 @@ from typing import Any, Literal
 from runbook.messaging.audience import Heard, Person
 from runbook.messaging.concerns import quote_of, topic_of
 
-Answer = Literal["needs_answer", "negative", "all"]
+Answer = Literal["complaints", "needs_answer", "all"]
 OTHER = {"id": "other", "label": "other", "terms": [], "topic": "general"}
 
 
@@ -40,7 +41,7 @@ def _needs(heard: Heard, language: str, rule: Answer) -> bool:
     from runbook.listen.complaint import assess_text
 
     verdict = assess_text(heard.text, language)
-    return verdict.label == "negative" if rule == "negative" else verdict.needs_answer
+    return verdict.label == "negative" if rule == "complaints" else verdict.needs_answer
 
 
 def keep_needing_answer(people: Sequence[Person], rule: Answer) -> tuple[list[Person], Filtered]:

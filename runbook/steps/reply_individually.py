@@ -23,9 +23,9 @@ class ReplyParams(Params):
     templates: dict[str, TemplatePath] = Field(default_factory=dict, description="A template per concern topic "
                                                "(delay, cancellation, baggage, service, staff, refund, outage, post)")
     templates_nl: dict[str, TemplatePath] = Field(default_factory=dict, description="The same for Dutch")
-    answer: Literal["needs_answer", "negative", "all"] = Field(
-        "needs_answer", description="Whom to answer: people with a mention that needs an answer (complaint, "
-                                    "question, distress), only negative ones, or everyone")
+    answer: Literal["complaints", "needs_answer", "all"] = Field(
+        "complaints", description="Whom to answer: people with a complaint (a negative mention), also people "
+                                  "with a question or a request for help (needs_answer), or everyone (all)")
     group_by_concern: bool = Field(True, description="Group people by the window's concerns (runbook.listen.concerns)")
     topics: dict[str, list[str]] = Field(default_factory=dict, description="Topic -> words, to replace the "
                                                                            "built-in topics of concerns")
