@@ -23,7 +23,7 @@ from runbook.audit.models import as_utc
 from runbook.listen.store import epoch_of
 from runbook.listen.tables import mentions
 
-__all__ = ["Check", "SpikeRule", "account_filter", "check_spike", "expected_counts", "robust", "window_counts"]
+__all__ = ["Check", "SpikeRule", "account_filter", "against_usual", "check_spike", "robust", "window_counts"]
 
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
@@ -35,7 +35,7 @@ class SpikeRule:
     window: timedelta = timedelta(hours=1)
     baseline: timedelta = timedelta(days=28)  # how far back same-weekday windows are looked for
     recent_days: int = 7  # same-time-of-day windows come from this many recent days (a trend lags less)
-    k: float = 3.0  # alert above usual + k robust deviations ...
+    k: float = 3.5  # alert above usual + k robust deviations ...
     min_ratio: float = 1.5  # ... and at least this many times the usual volume
     k_low: float = 1.0  # hysteresis: "still elevated" above usual + k_low deviations
     min_volume: int = 30  # a quiet brand does not alert on a handful of mentions
@@ -195,25 +195,6 @@ def _offsets(series: _Series, rule: SpikeRule, n: int, days: int) -> tuple[list[
     return daily, "hour_of_day"
 
 
-def expected_counts(engine: Engine, accounts: Sequence[tuple[str | None, str]], *, until: datetime,
-                    span: timedelta, rule: SpikeRule | None = None) -> dict[str, Any]:
-    """The brand's usual volume and negatives for the windows of [until - span, until), from the
-    same times on earlier days: what severity compares an incident with."""
-    rule = rule or SpikeRule()
-    at = as_utc(until)
-    n = max(1, math.ceil(span / rule.window))
-    days = int(rule.baseline / DAY)
-    series = _series(engine, accounts, at, rule, days * int(DAY / rule.window) + n)
-    offsets, mode = _offsets(series, rule, n, days)
-    vols = [series.span("volumes", j, n) for j in offsets]
-    negs = [series.span("negatives", j, n) for j in offsets]
-    usual, deviation = robust(vols)
-    neg_usual, _ = robust(negs)
-    return {"mode": mode, "samples": len(vols), "usual": usual, "deviation": deviation, "usual_negative": neg_usual,
-            "negative_share": sum(negs) / sum(vols) if sum(vols) else 0.0, "volume": series.span("volumes", 0, n),
-            "negative": series.span("negatives", 0, n)}
-
-
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
@@ -264,10 +245,14 @@ def check_spike(engine: Engine, *, brand: str, accounts: Sequence[tuple[str | No
         reasons.append("volume")
     neg_threshold = max(neg_usual + rule.k * neg_deviation, rule.min_ratio * neg_usual, float(rule.min_negative))
     share = negative / volume if volume else 0.0
-    if negative >= neg_threshold and share >= base_share + rule.negative_rise:
+    # The share must rise too (sentiment turning), unless negatives flood in at three times their
+    # alert level while the share is still above usual (a storm big enough to drown its own share).
+    if negative >= neg_threshold and (share >= base_share + rule.negative_rise
+                                      or (share > base_share and negative >= 3 * neg_threshold)):
         reasons.append("negative")
     why.append(f"negative {negative} ({share:.0%}); usual {_fmt(neg_usual)} ({base_share:.0%} of mentions); alert at "
-               f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%}")
+               f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%} (or "
+               f"{_fmt(3 * neg_threshold)} with any rise in share)")
     # Sustained elevation: the last hours together against the same hours on earlier days.
     s_offsets, _ = _offsets(series, rule, s, days)
     s_samples = [series.span("volumes", j, s) for j in s_offsets]
@@ -286,3 +271,30 @@ def check_spike(engine: Engine, *, brand: str, accounts: Sequence[tuple[str | No
                  baseline_negative_share=base_share, reasons=reasons, mode=mode, lower_threshold=lower,
                  history_hours=history, sustained_volume=s_volume, sustained_expected=s_usual,
                  sustained_threshold=s_threshold, explanation=why)
+
+
+def against_usual(engine: Engine, accounts: Sequence[tuple[str | None, str]], *, since: datetime, until: datetime,
+                  rule: SpikeRule | None = None) -> dict[str, Any]:
+    """The windows of [since, until) each against its usual (the same time on earlier days), and the
+    period as a whole against the same period on earlier days: what severity is measured by."""
+    rule = rule or SpikeRule()
+    at = as_utc(until)
+    n = max(1, math.ceil((at - as_utc(since)) / rule.window))
+    days = int(rule.baseline / DAY)
+    series = _series(engine, accounts, at, rule, days * int(DAY / rule.window) + n)
+    offsets, mode = _offsets(series, rule, n, days)
+    totals = [series.span("volumes", j, n) for j in offsets]
+    negatives = [series.span("negatives", j, n) for j in offsets]
+    usual, deviation = robust(totals)
+    usual_negative, _ = robust(negatives)
+    peak_ratio, peak, peak_usual = 0.0, 0, 0.0
+    for i in range(n):
+        window_usual, _ = robust([series.volumes[i + j] for j in offsets]) if offsets else (0.0, 0.0)
+        volume = series.volumes[i]
+        if volume >= rule.min_volume and volume / max(window_usual, 1.0) > peak_ratio:
+            peak_ratio, peak, peak_usual = volume / max(window_usual, 1.0), volume, window_usual
+    return {"mode": mode if len(offsets) >= rule.min_samples else "warm-up", "samples": len(offsets),
+            "windows": n, "volume": series.span("volumes", 0, n), "negative": series.span("negatives", 0, n),
+            "usual": usual, "deviation": deviation, "usual_negative": usual_negative,
+            "usual_negative_share": sum(negatives) / sum(totals) if sum(totals) else 0.0,
+            "peak": peak, "peak_usual": peak_usual, "peak_ratio": peak_ratio}

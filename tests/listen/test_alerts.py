@@ -206,13 +206,15 @@ def test_check_alert_and_assessment_on_both_databases(engine) -> None:  # noqa: 
     world = build_world(engine, "digiorno", days=8, storm=600)
     quiet = check_spike(engine, brand="d", accounts=world.pairs, now=world.t0 - timedelta(hours=3))
     storm = check_spike(engine, brand="d", accounts=world.pairs, now=world.t0 + timedelta(minutes=30))
-    assert not quiet.spike and storm.reasons == ["volume", "negative"] and quiet.baseline_windows >= 167
+    assert not quiet.spike and storm.reasons == ["volume", "negative", "sustained"] and quiet.baseline_windows == 7
     config = config_for(world)
     for minutes in (30, 40):
         tick = run_once(engine, config, now=world.t0 + timedelta(minutes=minutes), chat=RecordingChat())
         assert not tick.errors, tick.errors
     [alert] = list_alerts(engine)
     assert alert.checks == 2 and alert.peak_volume >= alert.volume
+    concerns = alert.details["concerns"]
+    assert concerns and concerns[0]["size"] > 10 and "what people are upset about:" in alert.text()
     result = assess(engine, accounts=world.pairs, since=world.t0, until=world.t0 + timedelta(hours=2),
                     offending_ref=world.offending_ref)
     assert result.severity in ("high", "critical") and result.ratio > 20

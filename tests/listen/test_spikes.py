@@ -126,12 +126,13 @@ def seasonal_week(engine) -> None:  # noqa: ANN001
     rows, hour = [], MONDAY
     while hour < MONDAY + timedelta(days=9):
         rate = 40 * (1 + 0.6 * math.sin((hour.hour - 9) / 24 * 2 * math.pi)) * (0.7 if hour.weekday() >= 5 else 1.0)
+        angry = 0.3
         for start, factor in SURGES:
             if start <= hour < start.replace(hour=0) + timedelta(days=1):
-                rate *= factor
+                rate, angry = rate * factor, 0.6  # a surge of complaints
         for _ in range(_poisson(rng, rate)):
             at = hour + timedelta(seconds=rng.uniform(0, 3600))
-            negative = rng.random() < 0.3
+            negative = rng.random() < angry
             rows.append(NewMention(platform="x", ref=f"w{len(rows)}", account="Seasonal", author=f"p{rng.randint(1, 5000)}",
                                    text="@Seasonal " + ("still waiting, awful" if negative else "hello"),
                                    created_at=at, sentiment=-0.5 if negative else 0.3, language="en"))
@@ -169,4 +170,5 @@ def test_a_seasonal_week_alerts_both_surge_days_once_each_and_never_in_warm_up(s
     ordinary = [o.check for at, o in events if MONDAY + timedelta(days=3, hours=2) < at < SURGES[0][0]]
     assert all(not c.spike and c.mode == "hour_of_day" for c in ordinary)
     first = next(o.check for at, o in events if at == opened[0])
-    assert first.ratio >= 1.5 and "median of 4 windows at the same time of day" in first.explanation[0]
+    assert first.ratio >= 1.5 or "negative" in first.reasons  # the surge of complaints may show first
+    assert "median of 4 windows at the same time of day" in first.explanation[0]
