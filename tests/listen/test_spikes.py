@@ -119,16 +119,17 @@ MONDAY = datetime.fromisoformat("2025-02-03T00:00:00+00:00")
 SURGES = [(MONDAY + timedelta(days=4, hours=8), 3.0), (MONDAY + timedelta(days=5, hours=9), 2.5)]  # Fri, Sat
 
 
-def seasonal_week(engine) -> None:  # noqa: ANN001
+def seasonal_week(engine, surges=SURGES, until_hour: int = 24) -> None:  # noqa: ANN001
     """Nine days of a brand's rhythm: busy afternoons, quiet nights, quieter weekends; Friday and
-    Saturday from the morning until midnight at 3x and 2.5x their usual hours."""
+    Saturday from the morning until midnight (or `until_hour` the next day) at 3x and 2.5x their
+    usual hours."""
     rng = random.Random(11)
     rows, hour = [], MONDAY
     while hour < MONDAY + timedelta(days=9):
         rate = 40 * (1 + 0.6 * math.sin((hour.hour - 9) / 24 * 2 * math.pi)) * (0.7 if hour.weekday() >= 5 else 1.0)
         angry = 0.3
-        for start, factor in SURGES:
-            if start <= hour < start.replace(hour=0) + timedelta(days=1):
+        for start, factor in surges:
+            if start <= hour < start.replace(hour=0) + timedelta(hours=until_hour):
                 rate, angry = rate * factor, 0.6  # a surge of complaints
         for _ in range(_poisson(rng, rate)):
             at = hour + timedelta(seconds=rng.uniform(0, 3600))
