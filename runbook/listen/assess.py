@@ -171,9 +171,11 @@ def assess(engine: Engine, *, accounts: Sequence[tuple[str | None, str]] | None,
         usual_negative_share=round(usual["usual_negative_share"], 4), negative_ratio=round(negative_ratio, 2),
         baseline_mode=usual["mode"], media_mentions=len(by_media), media_authors=sorted(set(by_media))[:20],
         concerns=found)
-    result.summary = (f"Severity {severity} ({score} points): {volume} mentions ({volume_ratio:.1f}x the usual "
-                      f"{usual['usual']:.0f} for these hours), {negative_share:.0%} negative (usually "
-                      f"{usual['usual_negative_share']:.0%}), reach {reach:,}; audiences: "
+    against = ("no usual yet: too little history" if usual["mode"] == "warm-up" else
+               f"{volume_ratio:.1f}x the usual {usual['usual']:.0f} for these hours")
+    share = ("" if usual["mode"] == "warm-up" else f" (usually {usual['usual_negative_share']:.0%})")
+    result.summary = (f"Severity {severity} ({score} points): {volume} mentions ({against}), "
+                      f"{negative_share:.0%} negative{share}, reach {reach:,}; audiences: "
                       f"{', '.join(groups) or 'none identified'}" + ("; staff involved" if staff else "")
                       + (f"; concerns: {'; '.join(c['label'] for c in found[:4])}" if found else ""))
     return result

@@ -21,6 +21,7 @@ __all__ = ["Concern", "ConcernReport", "Doc", "MEDIA", "concerns_in_window", "fi
 MAX_CONCERNS = 8
 SAMPLE = 1500  # k is chosen on at most this many documents (the final grouping uses all)
 ITERATIONS = 12
+MERGE_AT = 0.5  # two groups whose centroids are this alike are one concern split in two
 ASSIGN_AT = 0.25  # a non-negative mention joins a concern at this cosine similarity (for its negative share)
 
 # Newsrooms by handle or link domain ("press" means these, not the word "says"). A team sets its
@@ -201,6 +202,27 @@ def _silhouette(vectors: Sequence[dict[str, float]], labels: Sequence[int], cent
     return total / len(vectors) if vectors else 0.0
 
 
+def _merge_alike(vectors: Sequence[dict[str, float]], labels: list[int],
+                 centroids: list[dict[str, float]]) -> tuple[list[int], list[dict[str, float]]]:
+    """Merge the most alike pair of groups while their centroids' cosine is at least MERGE_AT:
+    k-means with a generous k may split one concern ("cancelled flight" / "cancelled, seat")."""
+    while len(centroids) > 2:
+        best, pair = MERGE_AT, None
+        for i in range(len(centroids)):
+            for j in range(i + 1, len(centroids)):
+                sim = _dot(centroids[i], centroids[j])
+                if sim >= best:
+                    best, pair = sim, (i, j)
+        if pair is None:
+            break
+        keep, gone = pair
+        labels = [keep if label == gone else (label - 1 if label > gone else label) for label in labels]
+        del centroids[gone]
+        centroids[keep if keep < gone else keep - 1] = _centroid(
+            [v for v, label in zip(vectors, labels) if label == (keep if keep < gone else keep - 1)])
+    return labels, centroids
+
+
 def _coherence(vectors: Sequence[dict[str, float]], docs: set[int]) -> float:
     """How alike the documents holding a term are: the length of their mean unit vector (its
     square is about their average cosine similarity). "flight" is everywhere and scores low;
@@ -283,6 +305,8 @@ def find_concerns(docs: Sequence[Doc], *, background: Sequence[Doc] = (), max_co
         if score >= best_score - 0.01:  # near-ties go to more, finer concerns
             best_k, best_score = k, max(score, best_score)
     labels, centroids = _kmeans(vectors, start(seeds[:best_k], range(n)))
+    labels, centroids = _merge_alike(vectors, labels, centroids)
+    best_k = len(centroids)
     model.centroids = centroids
     background_labels = [model.nearest(d.text, d.language) for d in background]
     min_size = min_size if min_size is not None else max(2, math.ceil(0.01 * n))

@@ -81,7 +81,7 @@ class AlertRule(_Strict):
     auto_start: bool = False
     requester: str | None = None  # a roster person allowed to start incidents (needed for auto_start)
     inputs: dict[str, Any] = {}  # extra playbook inputs; summary is filled from the alert
-    reasons: list[Literal["volume", "negative"]] = ["volume", "negative"]  # which spikes it answers
+    reasons: list[Literal["volume", "negative", "sustained"]] = ["volume", "negative", "sustained"]  # which spikes it answers
 
 
 class Source(_Strict):
