@@ -42,7 +42,7 @@ class Brand(_Strict):
     window: Duration = parse_duration("1h")
     baseline: Duration = parse_duration("28d")
     recent_days: Annotated[int, Field(ge=1, le=60)] = 7
-    k: Annotated[float, Field(gt=0, le=20)] = 3.5
+    k: Annotated[float, Field(gt=0, le=20)] = 3.0
     min_ratio: Annotated[float, Field(ge=1, le=100)] = 1.5
     k_low: Annotated[float, Field(ge=0, le=20)] = 1.0
     min_volume: Annotated[int, Field(ge=1)] = 30

@@ -35,7 +35,7 @@ class SpikeRule:
     window: timedelta = timedelta(hours=1)
     baseline: timedelta = timedelta(days=28)  # how far back same-weekday windows are looked for
     recent_days: int = 7  # same-time-of-day windows come from this many recent days (a trend lags less)
-    k: float = 3.5  # alert above usual + k robust deviations ...
+    k: float = 3.0  # alert above usual + k robust deviations ...
     min_ratio: float = 1.5  # ... and at least this many times the usual volume
     k_low: float = 1.0  # hysteresis: "still elevated" above usual + k_low deviations
     min_volume: int = 30  # a quiet brand does not alert on a handful of mentions
