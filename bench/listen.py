@@ -4,9 +4,13 @@
    and stored per second (target >= 5,000/s on SQLite);
 2. spike check over 1,000,000 stored mentions (target < 1 s per check): the worst case puts all of
    them in one brand's 7-day baseline; the spread case spreads them over 20 brands and 30 days;
-3. impact assessment of a 50,000-mention incident.
+3. impact assessment of a 50,000-mention incident;
+4. scoring throughput of the complaint model (the default analyser: language detection, VADER, the
+   customer-care cues and the trained weights) beside plain VADER, on storm and customer-care texts
+   (target >= 2,000 mentions/s on a 2-core machine).
 
-Usage: .venv/bin/python bench/listen.py [--ingest N] [--stored N] [--incident N] [--pg-url URL]
+Usage: .venv/bin/python bench/listen.py [--ingest N] [--stored N] [--incident N] [--scoring N] [--pg-url URL]
+       .venv/bin/python bench/listen.py --only-scoring
 Uses a temporary SQLite file (or the given PostgreSQL database, which must be empty).
 """
 
@@ -26,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGETS = {"ingest_per_s": 5000, "spike_check_s": 1.0}
+TARGETS = {"ingest_per_s": 5000, "spike_check_s": 1.0, "scoring_per_s": 2000}
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -154,11 +158,40 @@ def bench_assess(engine, count: int) -> dict:  # noqa: ANN001
             "severity": result.severity, "factors": result.factor_points}
 
 
+def bench_scoring(count: int) -> dict:
+    """Mentions scored per second, text to verdict, single-threaded (what ingestion does per row)."""
+    import csv
+
+    from runbook.listen.complaint import default_complaint_analyzer
+    from runbook.listen.language import detect_language
+    from runbook.listen.sentiment import lexicon_analyzer
+    from runbook.sandbox.storm import generate
+
+    texts = [m.text for m in generate("us-airways", mentions_count=count // 2, seed=3)]
+    for name in ("care_en", "care_nl", "care_en_holdout"):
+        with (ROOT / "tests" / "listen" / "data" / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+            texts += [row["text"] for row in csv.DictReader(handle)]
+    texts = (texts * (count // len(texts) + 1))[:count]
+    model, vader = default_complaint_analyzer(), lexicon_analyzer()
+    model.assess("warm up", "en")  # load the weights and VADER's lexicon before the clock starts
+    out = {"mentions": count}
+    for name, score in (("model", lambda t, lang: model.assess(t, lang)), ("vader", vader.score)):
+        began, cpu = time.perf_counter(), time.process_time()
+        for text in texts:
+            score(text, detect_language(text))
+        out[f"{name}_per_s"] = round(count / (time.perf_counter() - began))
+        # Per CPU second of this process: what a core gives when other work shares the machine.
+        out[f"{name}_per_cpu_s"] = round(count / max(time.process_time() - cpu, 1e-9))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ingest", type=int, default=50_000)
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--incident", type=int, default=50_000)
+    parser.add_argument("--scoring", type=int, default=20_000)
+    parser.add_argument("--only-scoring", action="store_true", help="Measure scoring throughput only")
     parser.add_argument("--pg-url", default=None, help="An empty PostgreSQL database (default: SQLite files)")
     args = parser.parse_args()
     from runbook.db import dispose_engines
@@ -166,6 +199,15 @@ def main() -> None:
     results: dict = {"machine": {"python": platform.python_version(), "platform": platform.platform()},
                      "database": "postgresql" if args.pg_url else "sqlite", "targets": TARGETS,
                      "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    results["scoring"] = sc = bench_scoring(args.scoring)
+    print(f"scoring: {sc['model_per_s']} mentions/s with the complaint model (target >= {TARGETS['scoring_per_s']}/s), "
+          f"{sc['model_per_cpu_s']} per CPU second; plain VADER {sc['vader_per_s']}/s, {sc['vader_per_cpu_s']} per CPU "
+          "second", flush=True)
+    if args.only_scoring:
+        out = ROOT / "bench" / "results" / "listen-scoring.json"
+        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"written {out.relative_to(ROOT)}")
+        return
     with tempfile.TemporaryDirectory(prefix="runbook-bench-listen-") as tmp:
         work = Path(tmp)
         results["ingest"] = bench_ingest(_engine(_url(args.pg_url, work, "ingest")), args.ingest)

@@ -33,6 +33,8 @@ CARE: dict[str, tuple[float, float, float]] = {
     "help": (1.6, 0.3, -0.8),
     "question": (0.2, 0.2, -0.3),
     "info": (-1.2, 1.0, 0.0),  # a plain question for information
+    "emoji_neg": (0.4, 0.0, -0.4),  # per angry or sad emoji, up to three
+    "emoji_pos": (-0.4, -0.2, 0.6),
 }
 
 
@@ -92,7 +94,8 @@ class ComplaintAnalyzer:
                 out[2] += w[2] * value
         for name, times in (("prior", 1), ("complaint", min(len(cues.complaint), 3)), ("sarcasm", int(cues.sarcasm)),
                             ("help", int(cues.help)), ("question", int(cues.question)),
-                            ("info", int(cues.info))):
+                            ("info", int(cues.info)), ("emoji_neg", min(cues.negative_emoji, 3)),
+                            ("emoji_pos", min(cues.positive_emoji, 3))):
             if times:
                 for k in range(3):
                     out[k] += CARE[name][k] * times

@@ -152,6 +152,9 @@ def evaluate_file(path: Path, *, label_column: str, text_column: str | None = No
                                           "give --text-column")
             elif text_col not in record:
                 raise EvaluationError(f"{path}: no column {text_col!r} (columns: {', '.join(map(str, columns))})")
+            if language_column is not None and language_column not in record:
+                raise EvaluationError(f"{path}: no column {language_column!r} (columns: "
+                                      f"{', '.join(map(str, columns))})")
         raw = str(record.get(label_column) or "").strip()
         label = label_map.get(raw.lower()) or LABEL_ALIASES.get(raw.lower())
         if label is None:

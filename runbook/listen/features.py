@@ -27,14 +27,18 @@ _COMPLAINT_EN = [
                   r"|\bnot answering\b|\bignor(?:ed|ing)\b|\bget through\b|\btrying to (?:reach|call|contact)\b"
                   r"|\bno (?:announcement|call ?back|email|notice)s?\b|\bpromised (?:a|me a) call ?back\b"),
     ("missed", r"\bmiss(?:ed|ing) (?:my |our |the )?(?:connection|flight|meeting|wedding|funeral)\b"
-               r"|\bmisconnect|\bstranded\b|\bstuck (?:in|at|on)\b|\brebook"),
-    ("broken", r"\b(?:broken|not working|doesn'?t work|didn'?t work|won'?t (?:let|load|work)|down again|outage|"
+               r"|\bmisconnect|\bstranded\b|\bstuck (?:in|at|on)\b|\brebook|\boverbook|\bbumped\b"
+               r"|\bsitting (?:on|at|in) (?:the )?(?:plane|tarmac|runway|gate|airport)\b|\bstill (?:at|on) the\b"),
+    ("broken", r"\b(?:can'?t|cannot|couldn'?t|unable to) (?:check in|log ?in|book|pay|change|print|select|"
+               r"access|use)\b|\b(?:broken|not working|doesn'?t work|didn'?t work|won'?t (?:let|load|work)|down again|outage|"
                r"errors?|crash(?:ed|es|ing)?|filthy|dirty)\b|\b(?:is|are|been|was) (?:down|out) (?:since|for|again)\b"),
     ("repeat", r"\bagain\b|\byet another\b|\b(?:second|2nd|third|3rd|fourth|4th) (?:time|day|delay|week|trip)\b"
                r"|\bevery (?:single )?(?:time|day|morning|week)\b"),
     ("frustration", r"\bcan'?t believe\b|\bhad one job\b|\bhow hard is it\b|\bcome on\b|\bunbelievable\b"
                     r"|\bdisappoint\w*|\b(?:fed up|sick of|tired of)\b|\bis a joke\b|\bwhat am i supposed to\b"
-                    r"|\bpaid (?:extra|for)\b[^.!?]{0,30}\b(?:nothing|didn'?t|never|not)\b|\bwas promised\b"),
+                    r"|\bpaid (?:extra|for)\b[^.!?]{0,30}\b(?:nothing|didn'?t|never|not)\b|\bwas promised\b"
+                    r"|#\w*fail\b|#neveragain\b|\bwaste of (?:time|money)\b|\bdo better\b|\bwhat a joke\b"
+                    r"|\bfix (?:this|it|your)\b|\bnot acceptable\b|\bshame on\b"),
     ("service", r"\b(?:worst|terrible|horrible|awful|pathetic|unacceptable|ridiculous|useless|rude)\b"
                 r"|\bcustomer (?:service|care)\b[^.!?]{0,20}\b(?:sucks|is a joke|fail)"),
     ("never_again", r"\bnever (?:again|flying|fly|using|use|ordering|order|buying)\b|\bswitch(?:ing)? to\b"),
@@ -43,28 +47,33 @@ _COMPLAINT_NL = [
     ("delay", r"\bvertraa?g(?:d|ing|ingen)?\b|\bte laat\b|\buur later\b"),
     ("cancelled", r"\bgeannuleerd\b|\bannuler\w*\b|\bgeschrapt\b|\brijdt niet\b|\bvalt uit\b|\buitgevallen\b"),
     ("lost", r"\b(?:kwijt|zoekgeraakt|verloren|vermist|nooit (?:aangekomen|bezorgd|geleverd)|niet (?:bezorgd|geleverd|"
-             r"aangekomen|ontvangen))\b|\bbeschadigd\b"),
+             r"aangekomen|ontvangen|meegekomen|gekomen))\b|\bbeschadigd\b|\b(?:reed|reden) (?:me|mij|ons) voorbij\b"),
     ("refund", r"\bterugbetal\w*\b|\bgeld terug\b|\brestitutie\b|\bdubbel (?:afgeschreven|betaald)\b|\bcompensatie\b"),
     ("waiting", r"\bwacht(?:en|te)?\b[^.!?]{0,40}\b(?:uur|uren|minuten|dagen|weken|nog steeds|al)\b|\bnog steeds\b"
-                r"|\bal (?:een|twee|drie|vier|\d+) (?:uur|dagen|weken)\b|\banderhalf uur\b"),
+                r"|\bal (?:een|twee|drie|vier|vijf|zes|tien|half|\d+) (?:uur|dagen|weken|kwartier)\b|\banderhalf uur\b"
+                r"|\b(?:sta|staan|zit|zitten) (?:hier )?al\b|\b(?:minuten|uur|dagen) gewacht\b"),
     ("on_hold", r"\bin de wacht\b|\bwachtrij\b|\bopgehangen\b|\bverbinding verbroken\b"),
     ("no_answer", r"\bniemand (?:neemt op|reageert|helpt|antwoordt)\b|\bgeen (?:reactie|antwoord|hulp|response)\b"
                   r"|\bniet bereikbaar\b|\bonbereikbaar\b|\bgenegeerd\b|\bgeen (?:informatie|info|update|"
-                  r"omroep|bericht|mens)\b|\bhangt (?:gewoon )?op\b"),
-    ("missed", r"\b(?:aansluiting|vlucht|trein) gemist\b|\bgestrand\b|\bvast (?:op|in|bij)\b|\bstaan stil\b"),
-    ("broken", r"\b(?:kapot|werkt niet|doet het niet|deed het niet|storing|defect|storingen|ligt (?:er )?"
+                  r"omroep|bericht|mens|uitleg)\b|\bhangt (?:gewoon )?op\b|\bbelt? niet (?:terug|op)\b"
+                  r"|\bkrijg (?:maar |nog steeds |nog )?geen\b|\bdoorverbonden\b|\bnergens (?:staat|te vinden|vermeld)"),
+    ("missed", r"\b(?:aansluiting|vlucht|trein) gemist\b|\bgestrand\b|\boverboekt\b|\bvast (?:op|in|bij)\b|\bstaan stil\b"),
+    ("broken", r"\b(?:foutmelding|valt (?:steeds |elke \w+ |telkens )?weg|viel weg|kapot|werkt niet|doet het niet|"
+               r"deed het niet|storing|defect|storingen|ligt (?:er )?"
                r"(?:al \w+ \w+ )?uit)\b|\b(?:staat|stond|staan|stonden) stil\b"),
     ("repeat", r"\b(?:alweer|weer eens|elke (?:dag|ochtend|keer|week)|derde keer|tweede keer)\b"),
     ("frustration", r"\bklaar mee\b|\bteleurstell\w*|\bteleurgesteld\b|\bniet normaal\b|\bhoe moeilijk\b"
-                    r"|\bwaar slaat dit op\b"),
+                    r"|\bwaar slaat dit op\b|#\w*fail\b|\bzonde van (?:mijn|de) (?:tijd|geld)\b|\bdoe (?:eens )?beter\b"
+                    r"|\bschaam je\b|\bniet acceptabel\b"),
     ("service", r"\b(?:slechtste|waardeloos|waardeloze|belachelijk|schandalig|onacceptabel|klantonvriendelijk|"
-                r"bagger|onbeschoft)\b"),
+                r"bagger|onbeschoft|vervelend|chaos)\b|\bklopte? (?:weer |alweer |wederom )?niet\b"
+                r"|\bverkeerde (?:factuur|rekening|bestelling|levering|pakket|adres)\b|\bwat nu\b"),
     ("never_again", r"\bnooit meer\b|\bover(?:stappen|gestapt) naar\b|\bopzeggen\b|\bzeg\b[^.!?]{0,20}\bop\b"),
 ]
 _HELP = {
     "en": r"\b(?:can|could|will|would) (?:some ?one|anyone|any ?body|you(?: guys)?|u) (?:please )?(?:help|assist|"
           r"tell|explain|fix|look|check|call|dm|get back)\b|\bhelp(?: me| us)?\s*[?!]|\bplease help\b|\bneed help\b"
-          r"|\bhelp me\b|\bany (?:update|news|info\w*)\b|\bwhat (?:is|'s) going on\b|\bwhere is my\b"
+          r"|\bhelp me\b|\bany (?:updates?|news|info\w*) (?:on|about) (?:my|our|flight|the status|when)\b|\bwhat (?:is|'s) going on\b|\bwhere is my\b"
           r"|\bwhy (?:is|are|was|were|did|do|does|can'?t|won'?t|would|hasn'?t|haven'?t|isn'?t)\b",
     "nl": r"\bkan (?:iemand|je|jij|u|jullie) (?:mij |me |ons )?(?:helpen|uitleggen|vertellen|kijken|bellen)\b"
           r"|\bhelp(?:en)?\s*[?!]|\bhelp (?:mij|me|ons)\b|\bwaar blijft\b|\bwaarom\b"
@@ -88,11 +97,10 @@ _NEG_EMOJI = re.compile("[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F62D\U00
 _POS_EMOJI = re.compile("[\U0001F60A\U0001F60D\U0001F970\u2764\U0001F499\U0001F49A\U0001F49C\U0001F44D"
                         "\U0001F64F\U0001F389\U0001F600\U0001F601\U0001F603\U0001F604\U0001F642\U0001F929\u263A"
                         "\U0001F917\U0001F4AF\u2708]")
-_QUESTION = re.compile(r"\?")
 # A plain request for information ("do you fly to Boise?"): neutral unless something else says otherwise.
 _INFO = {
     "en": r"^\W*(?:@\w+\W*)*(?:hi|hello|hey)?\W*(?:do|does|is|are|can (?:i|we|my)|could (?:i|we)|will|would|what|when|"
-          r"which|who|how (?:do|can|much|many|early|long does|often)|where (?:do|can|does)|any chance|should i|may i)\b",
+          r"which|how (?:do|can|much|many|early|long does|often)|where (?:do|can|does)|any chance|should i|may i)\b",
     "nl": r"^\W*(?:@\w+\W*)*(?:hoi|hallo)?\W*(?:is|zijn|kan ik|kunnen wij|mag|wat|wanneer|hoe (?:vraag|kan|lang duurt|"
           r"laat)|hoeveel|vanaf|op welk|rijdt|rijden|vliegen|vliegt|bezorgen|bezorgt|geldt|welke|moet ik)\b",
 }
@@ -100,13 +108,15 @@ _HANDLE = re.compile(r"@\w+")
 
 
 def _compile(pairs: list[tuple[str, str]]) -> list[tuple[str, re.Pattern[str]]]:
-    return [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in pairs]
+    # Searched in the lower-cased text (faster than IGNORECASE), one pattern per marker: measured
+    # faster than one big alternation, which the regex engine tries branch by branch at every position.
+    return [(name, re.compile(pattern)) for name, pattern in pairs]
 
 
 _BY_LANGUAGE = {"en": _compile(_COMPLAINT_EN), "nl": _compile(_COMPLAINT_NL)}
-_HELP_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _HELP.items()}
-_SARCASM_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _SARCASM.items()}
-_INFO_RE = {k: re.compile(v, re.IGNORECASE) for k, v in _INFO.items()}
+_HELP_RE = {k: re.compile(v) for k, v in _HELP.items()}
+_SARCASM_RE = {k: re.compile(v) for k, v in _SARCASM.items()}
+_INFO_RE = {k: re.compile(v) for k, v in _INFO.items()}
 
 
 @dataclass(frozen=True)
@@ -139,16 +149,17 @@ class Cues:
 def cues(text: str, language: str) -> Cues:
     """Every cue of `text`; a language other than en/nl is read with both languages' patterns."""
     languages = (language,) if language in _BY_LANGUAGE else ("en", "nl")
+    lowered = text.lower()
     found: list[str] = []
     for lang in languages:
         for name, pattern in _BY_LANGUAGE[lang]:
-            if name not in found and pattern.search(text):
+            if name not in found and pattern.search(lowered):
                 found.append(name)
-    sarcasm = any(_SARCASM_RE[lang].search(text) for lang in languages)
-    help_ = any(_HELP_RE[lang].search(text) for lang in languages)
-    question = bool(_QUESTION.search(text)) and bool(_HANDLE.search(text))
+    sarcasm = any(_SARCASM_RE[lang].search(lowered) for lang in languages)
+    help_ = any(_HELP_RE[lang].search(lowered) for lang in languages)
+    question = "?" in text and "@" in text and bool(_HANDLE.search(text))
     info = (question and not (found or sarcasm or help_)
-            and any(_INFO_RE[lang].search(text) for lang in languages))
+            and any(_INFO_RE[lang].search(lowered) for lang in languages))
     return Cues(complaint=tuple(found), sarcasm=sarcasm, help=help_, question=question, info=info,
                 negative_emoji=len(_NEG_EMOJI.findall(text)), positive_emoji=len(_POS_EMOJI.findall(text)))
 

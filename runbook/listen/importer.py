@@ -82,6 +82,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     kept_in_meta: list[str] = field(default_factory=list)  # columns with no field: kept in each mention's meta
     encoding: str | None = None
+    inferred_platform: str | None = None  # from tweet-style column names, when no --platform was given
 
     @property
     def duplicates(self) -> int:
@@ -91,7 +92,8 @@ class ImportReport:
         return {"file": self.file, "format": self.format, "header_line": self.header_line, "columns": self.columns,
                 "rows": self.rows, "good": self.good, "inserted": self.inserted, "duplicates": self.duplicates,
                 "bad": [{"line": line, "error": error} for line, error in self.bad], "warnings": self.warnings,
-                "kept_in_meta": self.kept_in_meta, "encoding": self.encoding}
+                "kept_in_meta": self.kept_in_meta, "encoding": self.encoding,
+                "inferred_platform": self.inferred_platform}
 
 
 class ImportFileError(ValueError):
@@ -169,7 +171,7 @@ def import_mentions(engine: Engine, path: Path, *, platform: str | None = None, 
     for line, record in records:
         report.rows += 1
         try:
-            mention = _mention(record, mapping, platform=platform, account=account)
+            mention = _mention(record, mapping, platform=platform or report.inferred_platform, account=account)
         except ValueError as exc:
             report.bad.append((line, str(exc)))
             continue
@@ -246,7 +248,12 @@ def _csv(text: str, report: ImportReport, mapping: Mapping[str, str], *, platfor
             if "text" in fields:
                 header, report.header_line = row, start
                 report.columns = {f: c for c in row if (f := _field_of(c, mapping))}
-                problem = _missing_columns(row, report.columns, platform=platform, account=account)
+                tweety = next((c for c in row if "tweet" in _normal(c).split()), None)
+                if platform is None and "platform" not in report.columns and tweety is not None:
+                    report.inferred_platform = "x"
+                    report.warnings.append(f"platform: x, from the column {tweety!r} (give --platform to choose)")
+                problem = _missing_columns(row, report.columns, platform=platform or report.inferred_platform,
+                                           account=account)
                 if problem:
                     report.bad.append((start, problem))
                     return

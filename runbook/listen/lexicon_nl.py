@@ -175,6 +175,14 @@ perfect 2.7
 aanrader 2.3
 verrassend 1.2
 keurig 1.8
+vervelend -1.8
+vervelende -1.8
+foutmelding -1.4
+lauw -0.8
+verkeerd -1.2
+verkeerde -1.2
+behulpzame 1.9
+supersnel 1.8
 heerlijk 2.5
 heerlijke 2.5
 lekker 1.8

@@ -52,6 +52,8 @@ class StoredMention:
     engagement: int
     source: str
     meta: dict[str, Any]
+    label: str = "neutral"  # the complaint model's class: negative | neutral | positive
+    needs_answer: bool = False  # a complaint, a question to the brand or a call for help
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)

@@ -49,7 +49,7 @@ def score_rows(items: Iterable[NewMention], *, source: str, analyzer: SentimentA
     for m in items:
         text = m.text[:_MAX_TEXT]
         language = m.language or detect(text)
-        score = m.sentiment if m.sentiment is not None else analyzer.score(text, language)
+        label, score, needs = _verdict(analyzer, m, text, language)
         kind = m.kind or ("reply" if m.in_reply_to else "mention")
         if kind not in KINDS:
             raise ValueError(f"mention kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -60,9 +60,21 @@ def score_rows(items: Iterable[NewMention], *, source: str, analyzer: SentimentA
             "sentiment": round(float(score), 4), "negative": 1 if is_negative(score) else 0,
             "epoch": int(created.timestamp()), "created_at": created, "in_reply_to": m.in_reply_to,
             "url": m.url, "kind": kind, "engagement": max(0, int(m.engagement or 0)), "source": source[:200],
-            "ingested_at": ingested_at, "meta": m.meta or {},
+            "ingested_at": ingested_at, "meta": m.meta or {}, "label": label, "needs_answer": int(needs),
         })
     return rows
+
+
+def _verdict(analyzer: SentimentAnalyzer, m: NewMention, text: str, language: str) -> tuple[str, float, bool]:
+    """(label, score, needs_answer): the analyser's verdict when it gives one (the complaint model),
+    else a label from the score; a score carried by an export wins over the analyser's."""
+    assess = getattr(analyzer, "assess", None)
+    if m.sentiment is None and assess is not None:
+        verdict = assess(text, language)
+        return verdict.label, verdict.score, verdict.needs_answer
+    score = m.sentiment if m.sentiment is not None else analyzer.score(text, language)
+    label = "negative" if is_negative(score) else ("positive" if score >= 0.05 else "neutral")
+    return label, score, label == "negative"
 
 
 def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -117,7 +129,8 @@ def _row_to_mention(row: sa.Row) -> StoredMention:
         author_followers=data["author_followers"], text=data["text"], language=data["language"],
         sentiment=data["sentiment"], negative=bool(data["negative"]), created_at=data["created_at"],
         in_reply_to=data["in_reply_to"], url=data["url"], kind=data["kind"], engagement=data["engagement"],
-        source=data["source"], meta=dict(data["meta"] or {}))
+        source=data["source"], meta=dict(data["meta"] or {}), label=data["label"],
+        needs_answer=bool(data["needs_answer"]))
 
 
 def window_filter(*, since: datetime, until: datetime, accounts: Sequence[str] | None = None,

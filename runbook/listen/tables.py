@@ -36,10 +36,14 @@ mentions = sa.Table(
     sa.Column("source", sa.String(200), nullable=False),  # channel name or import:<file>
     sa.Column("ingested_at", UTCDateTime(), nullable=False),
     sa.Column("meta", sa.JSON(), nullable=False),
+    # The complaint model's verdict (revision 0005_w11a): negative | neutral | positive, and 0/1.
+    sa.Column("label", sa.String(8), nullable=False, server_default="neutral"),
+    sa.Column("needs_answer", sa.SmallInteger(), nullable=False, server_default="0"),
     sa.UniqueConstraint("platform", "ref", name="uq_mention_platform_ref"),
     sa.Index("ix_mention_account_epoch", "account", "epoch", "platform", "negative"),
     sa.Index("ix_mention_epoch", "epoch"),
     sa.Index("ix_mention_in_reply_to", "in_reply_to"),
+    sa.Index("ix_mention_account_epoch_answer", "account", "epoch", "needs_answer"),
 )
 
 cursors = sa.Table(

@@ -23,7 +23,7 @@ from runbook.listen.complaint import CLASSES, MODEL_PATH
 __all__ = ["load_tweeteval", "main", "split", "train"]
 
 MIN_COUNT = 3  # an n-gram seen fewer times in training gets no weight
-L2 = 2e-4
+L2 = 1e-3
 STEPS = 400
 
 
@@ -120,9 +120,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=_default_data(),
                         help="TweetEval sentiment folder (default: shared/data/tweeteval-sentiment beside the repo)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--l2", type=float, default=L2, help=f"L2 penalty (default {L2})")
     args = parser.parse_args(argv)
     training, held = split(args.data)
-    model = train(training)
+    model = train(training, l2=args.l2)
     save(model, args.out)
     print(f"trained on {len(training)} tweets ({model['trained_on']['kept']} n-grams kept), "
           f"{len(held)} held out; written {args.out}")

@@ -121,3 +121,106 @@ def test_cli_import_reports_bad_lines_and_exits_1(tmp_path, monkeypatch) -> None
     listed = CliRunner().invoke(app, ["mentions", "list", "--since", "2014-09-08T00:00:00", "--until",
                                       "2014-09-09T00:00:00", "--json"])
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == 4
+
+
+# -- an export that helps (issue 11) and keeps every good row (issue 17) ----------------------
+CARE_EXPORT = '''\
+post_id,mood,mood_reason,carrier,name,retweet_count,text,tweet_created
+71,negative,Lost Luggage,Sky Jet Air,ann,0,"@SkyJetAir my bag never arrived, third day now",2024-03-04 08:00:00 -0800
+72,positive,,Sky Jet Air,bob,2,"@SkyJetAir lovely crew this morning",2024-03-04 08:05:00 -0800
+73,neutral,,Sky Jet Air,cid,many,,yesterday-ish
+'''
+
+
+def test_first_error_names_what_is_missing_lists_columns_and_suggests_a_map(sqlite_engine, tmp_path) -> None:  # noqa: ANN001
+    path = write(tmp_path, "care.csv", CARE_EXPORT)
+    report = import_mentions(sqlite_engine, path)
+    assert report.rows == 0 and len(report.bad) == 1
+    line, error = report.bad[0]
+    assert line == 1 and error.startswith("missing account: no column for account")
+    assert "(columns seen: post_id, mood, mood_reason, carrier, name, retweet_count, text, tweet_created)" in error
+    assert error.endswith("give --account NAME") and report.inferred_platform == "x"  # from "tweet_created"
+    plain = write(tmp_path, "plain.csv", CARE_EXPORT.replace("tweet_created", "created"))
+    [(_, error)] = import_mentions(sqlite_engine, plain).bad
+    assert error.startswith("missing platform, account: no column for platform or account")
+    assert "--platform NAME" in error and "--account NAME" in error
+
+    tweets = write(tmp_path, "tweets.csv", CARE_EXPORT.replace("post_id", "tweet_id").replace("carrier", "airline"))
+    report = import_mentions(sqlite_engine, tweets)
+    assert report.warnings == ["platform: x, from the column 'tweet_id' (give --platform to choose)"]
+    assert report.inserted == 2 and {m.account for m in mentions_in_window(sqlite_engine, **WIDE)} == {"SkyJetAir"}
+
+    no_text = write(tmp_path, "no_text.csv", "id,message_body,when\n1,hello,2024-01-01\n")
+    [(_, error)] = import_mentions(sqlite_engine, no_text, platform="x", account="SkyJetAir").bad
+    assert "columns seen: id, message_body, when" in error and "--map 'message_body=text'" in error
+
+
+def test_all_problems_of_a_row_handles_and_columns_kept_in_meta(sqlite_engine, tmp_path) -> None:  # noqa: ANN001
+    path = write(tmp_path, "care.csv", CARE_EXPORT)
+    report = import_mentions(sqlite_engine, path, platform="x", mapping=parse_map(["carrier=account"]))
+    assert report.bad == [(4, "text: missing; created_at: cannot read 'yesterday-ish' as a date; "
+                              "engagement: not a number: 'many'")]
+    assert report.kept_in_meta == ["mood", "mood_reason"]
+    stored = {m.author: m for m in mentions_in_window(sqlite_engine, **WIDE)}
+    assert stored["ann"].account == "SkyJetAir" and stored["ann"].meta["mood_reason"] == "Lost Luggage"
+    assert stored["ann"].label == "negative" and stored["ann"].needs_answer
+    assert stored["bob"].label == "positive" and not stored["bob"].needs_answer and stored["bob"].engagement == 2
+
+    other = write(tmp_path, "other.csv", CARE_EXPORT.replace("7", "8"))
+    import_mentions(sqlite_engine, other, platform="x", account="@skyjet_help",
+                    mapping=parse_map(["carrier=account"]))
+    overridden = [m for m in mentions_in_window(sqlite_engine, **WIDE) if m.account == "skyjet_help"]
+    assert len(overridden) == 2 and overridden[0].meta["account_in_file"] == "Sky Jet Air"
+
+
+def test_a_mixed_import_stores_every_good_row(engine, tmp_path) -> None:  # noqa: ANN001
+    huge = "x" * 131_073
+    csv_text = ("id,text,created_at\n"
+                "1,@SkyJetAir fine,2024-03-04T08:00:00Z\n"
+                f'2,"@SkyJetAir {huge}",2024-03-04T08:01:00Z\n'
+                "3,@SkyJetAir a NUL \x00 here,2024-03-04T08:02:00Z\n"
+                "4,@SkyJetAir also fine,2024-03-04T08:03:00Z\n")
+    report = import_mentions(engine, write(tmp_path, "mixed.csv", csv_text), platform="x", account="SkyJetAir")
+    assert [line for line, _ in report.bad] == [3, 4]
+    assert "longer than 131,072 characters" in report.bad[0][1] and report.bad[1][1] == "text: contains a NUL byte"
+    assert report.inserted == 2
+
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    lines = [json.dumps({"id": "j1", "text": "@SkyJetAir json fine", "created_at": "2024-03-04T09:00:00Z"}), deep,
+             json.dumps({"id": "j2", "text": "@SkyJetAir nested", "created_at": "2024-03-04T09:01:00Z",
+                         "x": json.loads('{"a":' * 40 + "1" + "}" * 40)}),
+             json.dumps({"id": "j3", "text": "@SkyJetAir nul \u0000", "created_at": "2024-03-04T09:02:00Z"}),
+             json.dumps({"id": "j4", "text": "@SkyJetAir json also fine", "created_at": "2024-03-04T09:03:00Z"})]
+    report = import_mentions(engine, write(tmp_path, "mixed.jsonl", "\n".join(lines) + "\n"), platform="x",
+                             account="SkyJetAir")
+    assert report.bad == [(2, "nested deeper than 32 levels"), (3, "nested deeper than 32 levels"),
+                          (4, "text: contains a NUL byte")]
+    assert report.inserted == 2
+    stored = sorted(m.ref for m in mentions_in_window(engine, **WIDE))
+    assert stored == ["1", "4", "j1", "j4"]
+
+
+def test_encodings_detected_or_refused(sqlite_engine, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from runbook.cli.main import app
+    from runbook.listen.importer import ImportFileError
+
+    body = "id,text,created_at\n1,@SkyJetAir café crème was cold,2024-03-04T08:00:00Z\n"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(body.encode("cp1252"))
+    report = import_mentions(sqlite_engine, latin, platform="x", account="SkyJetAir")
+    assert report.inserted == 1 and "not UTF-8 (first at line 2" in report.warnings[0]
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(body.replace("1,", "2,").encode("utf-16"))
+    assert import_mentions(sqlite_engine, utf16, platform="x", account="SkyJetAir").warnings == []
+    texts = {m.ref: m.text for m in mentions_in_window(sqlite_engine, **WIDE)}
+    assert texts == {"1": "@SkyJetAir café crème was cold", "2": "@SkyJetAir café crème was cold"}
+    with pytest.raises(ImportFileError, match=r"latin.csv:2: byte 0xe9 .* is not utf-8"):
+        import_mentions(sqlite_engine, latin, platform="x", account="SkyJetAir", encoding="utf-8")
+
+    monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RUNBOOK_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["mentions", "import", str(latin), "--platform", "x", "--account", "SkyJetAir",
+                                      "--encoding", "utf-8"])
+    assert result.exit_code == 1 and "is not utf-8" in result.output and "Traceback" not in result.output
+    warned = CliRunner().invoke(app, ["mentions", "import", str(latin), "--platform", "x", "--account", "SkyJetAir"])
+    assert warned.exit_code == 0 and "warning:" in warned.output and "Windows-1252" in warned.output

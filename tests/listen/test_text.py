@@ -30,7 +30,7 @@ def test_language_matches_the_storm_simulator_on_nearly_every_mention() -> None:
     assert sum(detect_language(m.text) == "nl" for m in dutch) / len(dutch) > 0.95
 
 
-def test_english_goes_to_vader_and_dutch_to_the_lexicon() -> None:
+def test_the_default_model_reads_english_and_dutch() -> None:
     analyzer = default_analyzer()
     assert is_negative(analyzer.score("@brand this is disgusting. Explain yourselves.", "en"))
     assert analyzer.score("Great service from @brand today, thanks!", "en") > 0.5
@@ -65,3 +65,17 @@ def test_a_team_plugs_in_its_own_analyser() -> None:
         load_analyzer("no-colon")
     with pytest.raises(ValueError, match="gives no analyser"):
         load_analyzer(f"{__name__}:not_an_analyser")
+
+
+def test_a_plugged_in_analyser_fills_the_verdict_columns_from_its_score(sqlite_engine) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime
+
+    from runbook.listen import NewMention, mentions_in_window, store_mentions
+
+    at = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
+    items = [NewMention(platform="x", ref=ref, account="SkyJet", author="amy", text=text, created_at=at)
+             for ref, text in (("1", "WHERE IS MY BAG"), ("2", "thanks for nothing"))]
+    store_mentions(sqlite_engine, items, source="t", analyzer=load_analyzer(f"{__name__}:UpperIsAngry"))
+    stored = {m.ref: m for m in mentions_in_window(sqlite_engine, since=at, until=datetime(2025, 1, 1, tzinfo=UTC))}
+    assert (stored["1"].label, stored["1"].needs_answer, stored["1"].negative) == ("negative", True, True)
+    assert (stored["2"].label, stored["2"].needs_answer) == ("positive", False)  # what the plug-in said
