@@ -81,7 +81,9 @@ def gate_fields(params: ReplyParams) -> dict[str, InputField]:
     return {
         "actions": InputField(type=FieldType.text, title="Change any reply",
                               description="One line per reply: 'r17 skip', 'r17 hold', 'r17 approve', or "
-                                          "'r17: new text'. Unlisted replies are approved, except flagged ones."),
+                                          "'r17: new text'; per concern group: 'c2 skip' or 'c2: new text' "
+                                          "({handle} and {quote} filled per person). Unlisted replies are "
+                                          "approved, except flagged ones."),
         "approve_flagged": InputField(type=FieldType.bool, default=False, title="Approve flagged near-duplicates",
                                       description="Also approve the unlisted replies flagged as near-duplicates"),
     }
