@@ -240,9 +240,9 @@ def _factors(*, volume: int, usual: dict[str, Any], volume_ratio: float, negativ
         by_negative = 0 if negatives < 10 else _points(negative_share, [(0.5, 3), (0.35, 2), (0.25, 1)])
     else:
         by_negative = 0 if negatives < 10 else _points(rise, [(0.35, 3), (0.2, 2), (0.1, 1)])
-    # More complaints than usual, growing at least as fast as the conversation (not mockery that
+    # More complaints than usual, growing clearly faster than the conversation (not mockery that
     # merely rides a big, friendly wave).
-    complaints = 0 if warm or negatives < 10 or rise < 0 else _points(negative_ratio, [(6, 2), (3, 1)])
+    complaints = 0 if warm or negatives < 10 or rise < 0.1 else _points(negative_ratio, [(6, 2), (3, 1)])
     by_harm = _points(harm, [(0.2, 3), (0.1, 2), (0.03, 1)])
     live = post is not None and bool(post.get("live")) and post.get("spread", 0) >= 50
     press = len(media) >= 2 or (len(media) >= 1 and volume < 50)

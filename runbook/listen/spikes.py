@@ -245,14 +245,14 @@ def check_spike(engine: Engine, *, brand: str, accounts: Sequence[tuple[str | No
         reasons.append("volume")
     neg_threshold = max(neg_usual + rule.k * neg_deviation, rule.min_ratio * neg_usual, float(rule.min_negative))
     share = negative / volume if volume else 0.0
-    # The share must rise too (sentiment turning), unless negatives flood in at three times their
-    # alert level while the share is still above usual (a storm big enough to drown its own share).
-    if negative >= neg_threshold and (share >= base_share + rule.negative_rise
-                                      or (share > base_share and negative >= 3 * neg_threshold)):
+    # The share must rise too (sentiment turning); negatives flooding in at three times their alert
+    # level need half that rise (a storm big enough to drown its own share).
+    if negative >= neg_threshold and (share >= base_share + rule.negative_rise or (
+            share >= base_share + rule.negative_rise / 2 and negative >= 3 * neg_threshold)):
         reasons.append("negative")
     why.append(f"negative {negative} ({share:.0%}); usual {_fmt(neg_usual)} ({base_share:.0%} of mentions); alert at "
                f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%} (or "
-               f"{_fmt(3 * neg_threshold)} with any rise in share)")
+               f"{_fmt(3 * neg_threshold)} and {base_share + rule.negative_rise / 2:.0%})")
     # Sustained elevation: the last hours together against the same hours on earlier days.
     s_offsets, _ = _offsets(series, rule, s, days)
     s_samples = [series.span("volumes", j, s) for j in s_offsets]

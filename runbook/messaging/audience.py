@@ -31,6 +31,8 @@ class Heard:
     followers: int = 0
     kind: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    negative: bool | None = None  # as stored by the listening store's analyser (None: not scored)
+    needs_answer: bool | None = None  # the stored verdict: a complaint, a question, a call for help
 
 
 def heard_in_window(services: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,
@@ -47,7 +49,8 @@ def from_listening(engine: Any, *, accounts: Sequence[str] | None, platforms: Se
     found = mentions_in_window(engine, since=since, until=until, accounts=accounts, platforms=platforms)
     return [Heard(ref=m.ref, platform=m.platform, account=m.account, author=m.author, text=m.text,
                   created_at=m.created_at, language=m.language if m.language not in (None, "", "und") else None,
-                  in_reply_to=m.in_reply_to, followers=m.author_followers, kind=m.kind, meta=dict(m.meta or {}))
+                  in_reply_to=m.in_reply_to, followers=m.author_followers, kind=m.kind, meta=dict(m.meta or {}),
+                  negative=m.negative, needs_answer=getattr(m, "needs_answer", None))
             for m in found]
 
 

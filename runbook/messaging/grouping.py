@@ -36,12 +36,20 @@ class Filtered:
 
 
 def _needs(heard: Heard, language: str, rule: Answer) -> bool:
+    """A complaint is what the listening store scored negative (the same mentions the concerns
+    group); a mention never scored is read by the customer-care model."""
     if rule == "all":
         return True
+    if rule == "complaints" and heard.negative is not None:
+        return heard.negative
+    if rule == "needs_answer" and heard.needs_answer is not None:
+        return heard.needs_answer or bool(heard.negative)
     from runbook.listen.complaint import assess_text
 
     verdict = assess_text(heard.text, language)
-    return verdict.label == "negative" if rule == "complaints" else verdict.needs_answer
+    if rule == "complaints":
+        return verdict.label == "negative"
+    return bool(heard.negative) or verdict.needs_answer
 
 
 def keep_needing_answer(people: Sequence[Person], rule: Answer) -> tuple[list[Person], Filtered]:

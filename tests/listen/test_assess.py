@@ -17,9 +17,9 @@ from tests.listen.conftest import RecordingChat, build_world, make_incident, ste
 EXPECTED = {
     # scenario: severity, staff involved, hostility points
     "us-airways": ("critical", False, 6),
-    # The complaint model reads the jokes' eye-rolls and "not to your bar tab" as negative (18%, VADER
-    # said under 15%), one hostility band up on this fixed scale.
-    "red-cross": ("high", True, 2),
+    # The complaint model reads the jokes' eye-rolls as negative (18%), but against the brand's usual
+    # 12% that is no clear rise: no hostility, and the beer tweet stays medium.
+    "red-cross": ("medium", True, 0),
     "digiorno": ("critical", False, 6),
 }
 
@@ -87,16 +87,15 @@ def test_the_step_kind_outputs_drive_later_conditions(sqlite_engine) -> None:  #
                                           f"https://social.example/RedCross/status/{world.offending_ref}"})
     produced = run(ctx, params)
     outputs = AssessOutputs.model_validate(produced.model_dump()).model_dump(mode="json")
-    assert outputs["severity"] == "high" and outputs["involves_staff"] is True
+    assert outputs["severity"] == "medium" and outputs["involves_staff"] is True
     assert outputs["since"].startswith(world.t0.isoformat()[:16])  # from the offending post's own time
-    assert audit.get_incident(sqlite_engine, incident.id).severity == "high"
+    assert audit.get_incident(sqlite_engine, incident.id).severity == "medium"
     [(_, summary, key)] = chat.messages
-    assert summary.startswith("Impact assessment\nSeverity high") and key.endswith(":assess:summary")
+    assert summary.startswith("Impact assessment\nSeverity medium") and key.endswith(":assess:summary")
 
     variables = expression_context(inputs={}, steps={"assess": {"outputs": outputs}})
     assert evaluate_when("steps.assess.outputs.involves_staff", variables)
-    assert evaluate_when("steps.assess.outputs.severity in ['high', 'critical']", variables)
-    assert not evaluate_when("steps.assess.outputs.severity == 'critical'", variables)
+    assert not evaluate_when("steps.assess.outputs.severity in ['high', 'critical']", variables)
 
 
 def test_artifacts_hook_gets_markdown_and_table(sqlite_engine) -> None:  # noqa: ANN001

@@ -133,3 +133,13 @@ def test_the_brand_s_own_words_are_compared_not_the_echoes() -> None:
                                       "nobody answers the phone at all"])]
     assert brand_words(rows[0].text, rows[0]) == "We hear you: . We are sorry, DM us and we will fix it."
     assert set(flag_near_duplicates(rows, threshold=0.8)) == {0, 1, 2}
+
+
+def test_needs_answer_also_answers_questions(engine, incident, brand, checker) -> None:  # noqa: ANN001
+    kinds = load_week(engine)
+    out = REPLY.run(step_context(engine, incident, "replies", brand=brand, checker=checker,
+                                 channel=SandboxChannel(engine)), params(answer="needs_answer"))
+    handles = {i["handle"] for i in out.items}
+    asked = set(kinds["neutral"]) & handles  # "what time does boarding start for SL 500?"
+    assert asked and not set(kinds["positive"]) & handles
+    assert out.filtered["rule"] == "needs_answer" and out.filtered["kept"] == len(handles)
