@@ -26,6 +26,7 @@ MODEL_PATH = Path(__file__).with_name("complaint_model.json.gz")  # rebuilt by `
 # Customer-care cues added to the trained model's logits (negative, neutral, positive). TweetEval
 # has almost no complaints to a brand, so these weights are set by hand (docs/listening.md says how
 # they were checked): a service-failure marker or sarcasm is a complaint whatever the words' valence.
+THANKED = 0.35  # the weight of a complaint marker in a thankful text
 CARE: dict[str, tuple[float, float, float]] = {
     "prior": (0.6, 0.0, 0.0),  # every mention: people who address a brand mostly complain
     "complaint": (1.4, 0.0, -0.6),  # per marker, up to three
@@ -35,6 +36,8 @@ CARE: dict[str, tuple[float, float, float]] = {
     "info": (-1.2, 1.0, 0.0),  # a plain question for information
     "emoji_neg": (0.4, 0.0, -0.4),  # per angry or sad emoji, up to three
     "emoji_pos": (-0.4, -0.2, 0.6),
+    "thanks": (-0.8, -0.2, 1.0),  # gratitude or praise (not sarcastic): complaint markers then count less
+
 }
 
 
@@ -92,10 +95,11 @@ class ComplaintAnalyzer:
                 out[0] += w[0] * value
                 out[1] += w[1] * value
                 out[2] += w[2] * value
-        for name, times in (("prior", 1), ("complaint", min(len(cues.complaint), 3)), ("sarcasm", int(cues.sarcasm)),
+        complaints = min(len(cues.complaint), 3) * (THANKED if cues.thanks else 1.0)
+        for name, times in (("prior", 1), ("complaint", complaints), ("sarcasm", int(cues.sarcasm)),
                             ("help", int(cues.help)), ("question", int(cues.question)),
                             ("info", int(cues.info)), ("emoji_neg", min(cues.negative_emoji, 3)),
-                            ("emoji_pos", min(cues.positive_emoji, 3))):
+                            ("emoji_pos", min(cues.positive_emoji, 3)), ("thanks", int(cues.thanks))):
             if times:
                 for k in range(3):
                     out[k] += CARE[name][k] * times

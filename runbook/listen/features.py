@@ -86,10 +86,21 @@ _SARCASM = {
           r"|\bjust (?:great|perfect|wonderful|lovely|fantastic)\b|\byeah right\b|\bso much for\b"
           r"|\bthanks? (?:again )?(?:@\w+ )?for (?:another|yet another)\b|\bnot (?:happy|impressed|cool|ok|okay)\b"
           r"|\bno thanks to\b|\b(?:love|loving) (?:how|that|when) (?:you|u|my)\b[^.!?]{0,40}\b(?:delay|cancel|lost|"
-          r"wait|hours|late|strand|charge)",
+          r"wait|hours|late|strand|charge)"
+          # A bare "Thanks." closing a story of trouble: "Ruined our vacation. Thanks a lot"
+          r"|\b(?:ruin\w*|wast\w*|lost|cancel\w*|delay\w*|strand\w*|stuck|spent (?:my|our|the) (?:whole|entire))\b"
+          r"(?:(?!\bbut\b|\bfound\b|\bfixed\b)[^!?]){0,80}[.!]\s*thanks(?: a lot| again| for that)?\W*$",
     "nl": r"\bbedankt voor (?:niets|niks|de vertraging|het wachten)\b|\b(?:lekker|goed|mooi) (?:bezig|geregeld|"
           r"gedaan)\b[^.!?]{0,25}\b(?:weer|kwijt|vertraging|te laat|niet)\b|\btop hoor\b|\bniet (?:blij|tevreden|oké)\b"
           r"|\bdank je wel (?:weer )?voor niks\b|\bgoed geregeld(?: weer)?\b",
+}
+# Gratitude or praise ("thanks for rebooking me", "you rock"): with it, a complaint marker is usually
+# the problem that was solved. Ignored when the text is sarcastic.
+_THANKS = {
+    "en": r"\b(?:thanks?|thank you|thx|appreciate\w*|kudos|you rock|you guys rock|shout ?out to|grateful|well done|"
+          r"great job|awesome|amazing|excellent|fantastic service|love (?:you|the|this|it|my))\b",
+    "nl": r"\b(?:bedankt|dank(?:je| je| jullie)?(?: wel)?|dankjewel|complimenten|chapeau|top|super|fijn|netjes opgelost|"
+          r"goed geholpen|heel fijn)\b",
 }
 _NEG_EMOJI = re.compile("[\U0001F620\U0001F621\U0001F624\U0001F92C\U0001F62D\U0001F622\U0001F61E\U0001F61F"
                         "\U0001F612\U0001F644\U0001F44E\U0001F4A9\U0001F629\U0001F62B\U0001F92F\U0001F926"
@@ -117,6 +128,7 @@ _BY_LANGUAGE = {"en": _compile(_COMPLAINT_EN), "nl": _compile(_COMPLAINT_NL)}
 _HELP_RE = {k: re.compile(v) for k, v in _HELP.items()}
 _SARCASM_RE = {k: re.compile(v) for k, v in _SARCASM.items()}
 _INFO_RE = {k: re.compile(v) for k, v in _INFO.items()}
+_THANKS_RE = {k: re.compile(v) for k, v in _THANKS.items()}
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ class Cues:
     help: bool  # a request for help or an explanation
     question: bool  # a question mark in a text addressed to a handle
     info: bool  # a plain question for information, with no complaint, sarcasm or call for help
+    thanks: bool  # gratitude or praise, not sarcastic
     negative_emoji: int
     positive_emoji: int
 
@@ -139,6 +152,8 @@ class Cues:
             out.append("question")
         if self.info:
             out.append("info")
+        if self.thanks:
+            out.append("thanks")
         if self.negative_emoji:
             out.append("emoji:negative")
         if self.positive_emoji:
@@ -160,7 +175,8 @@ def cues(text: str, language: str) -> Cues:
     question = "?" in text and "@" in text and bool(_HANDLE.search(text))
     info = (question and not (found or sarcasm or help_)
             and any(_INFO_RE[lang].search(lowered) for lang in languages))
-    return Cues(complaint=tuple(found), sarcasm=sarcasm, help=help_, question=question, info=info,
+    thanks = not sarcasm and any(_THANKS_RE[lang].search(lowered) for lang in languages)
+    return Cues(complaint=tuple(found), sarcasm=sarcasm, help=help_, question=question, info=info, thanks=thanks,
                 negative_emoji=len(_NEG_EMOJI.findall(text)), positive_emoji=len(_POS_EMOJI.findall(text)))
 
 

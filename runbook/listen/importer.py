@@ -1,8 +1,9 @@
 """Import of mentions exported from a listening tool (CSV with a header row, or JSON Lines).
 
 Columns map to fields by common export names (Brandwatch, Meltwater and similar) or by explicit
-`column=field` pairs; each bad row is reported by its line and the good ones are kept, stored
-and deduplicated exactly like live ingestion (platform + ref).
+`column=field` pairs; each bad row is reported by its line with all its problems and the good ones
+are kept, stored and deduplicated exactly like live ingestion (platform + ref). The encoding is
+detected (or given, then strict); accounts are stored as handles.
 """
 
 from __future__ import annotations

@@ -63,3 +63,12 @@ def test_cli_prints_both_tables_and_fails_clearly(tmp_path: Path, monkeypatch: p
     assert missing.exit_code == 1
     assert "no column 'sentiment' (columns: label, text)" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_progress_is_reported_on_long_files(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    rows = ["label,text"] + [f"negative,@SkyJet delayed again {i}" for i in range(2500)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    seen: list[int] = []
+    report = evaluate_file(path, label_column="label", progress=seen.append)
+    assert seen == [1000, 2000] and report.rows == 2500

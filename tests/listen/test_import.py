@@ -224,3 +224,8 @@ def test_encodings_detected_or_refused(sqlite_engine, tmp_path, monkeypatch) -> 
     assert result.exit_code == 1 and "is not utf-8" in result.output and "Traceback" not in result.output
     warned = CliRunner().invoke(app, ["mentions", "import", str(latin), "--platform", "x", "--account", "SkyJetAir"])
     assert warned.exit_code == 0 and "warning:" in warned.output and "Windows-1252" in warned.output
+    care = write(tmp_path, "care.csv", CARE_EXPORT)
+    listed = CliRunner().invoke(app, ["mentions", "import", str(care), "--platform", "x", "--map", "carrier=account"])
+    assert listed.exit_code == 1  # the bad row 4
+    assert "columns kept in meta (no field of their own): mood, mood_reason" in listed.output
+    assert f"{care}:4: text: missing; created_at: cannot read" in listed.output
