@@ -35,7 +35,7 @@ SAMPLES = Path(__file__).parents[1] / "listen" / "samples"
 T0 = as_utc(None) - timedelta(hours=6)
 TWO_CONCERNS = ["@SkyLark you lost my bag on the way out and nobody at the baggage desk knows where it is",
                 "@SkyLark and now my flight home is cancelled too, with no rebooking offered"]
-FIRST_IS_THANKS = "@SkyLark Thanks for the quick check in. You lost my luggage again and nobody calls back."
+FIRST_IS_THANKS = "@SkyLark I flew with you to Denver on Monday. You lost my luggage again and nobody calls back."
 
 
 def load_week(engine) -> dict[str, list[str]]:  # noqa: ANN001
@@ -93,9 +93,9 @@ def test_complaints_only_grouped_by_concern_each_answered_on_their_own_complaint
     bag_people = [i for i in out.items if i["topic"] == "baggage" and len(i["groups"]) == 1]
     assert bag_people and all(any(w in i["draft"] for w in ("trace", "file reference", "reference from the baggage"))
                               for i in bag_people)
-    # The complaint sentence, not the opening thanks.
+    # The complaint sentence, not the opening one.
     assert "You lost my luggage again and nobody calls back" in by_handle["kai"]["draft"]
-    assert "Thanks for the quick check in" not in by_handle["kai"]["draft"]
+    assert "I flew with you to Denver" not in by_handle["kai"]["draft"]
     # Two concerns, one reply that covers both.
     mia = by_handle["mia"]
     assert len(mia["groups"]) == 2 and sum(1 for i in out.items if i["handle"] == "mia") == 1
