@@ -1,6 +1,8 @@
 """Individual replies benchmark: personal drafts rendered and checked per second (target: 10,000
-in under 10 s), near-duplicate detection time for those 10,000 drafts, and send throughput against
-the sandbox network under a configured rate limit (checked: never more than N in any window).
+in under 10 s; the complaint sentence is chosen by the customer-care model), near-duplicate
+detection time for those 10,000 drafts, the first round of the step (gather with the answer
+filter and the concern grouping, draft, flag), and send throughput against the sandbox network
+under a configured rate limit (checked: never more than N in any window).
 Prints the figures and writes bench/results/replies.json.
 
     .venv/bin/python bench/replies.py [--drafts 10000] [--rate 50/1s] [--sends 500]
@@ -122,7 +124,9 @@ def bench_send(rate: str, sends: int) -> dict:
                                                                 details=dict(d or {})),
                            services={"db": engine, "templates_dir": str(TEMPLATES), "brand": brand()})
 
+    started = time.perf_counter()
     first = KIND.run(ctx(), params)
+    first_seconds = time.perf_counter() - started
     started = time.perf_counter()
     done = KIND.run(ctx({"actions": "", "approve_flagged": True, "person": "bench"}), params)
     seconds = time.perf_counter() - started
@@ -133,7 +137,8 @@ def bench_send(rate: str, sends: int) -> dict:
             sa.select(posts.c.created_at).where(posts.c.in_reply_to.is_not(None))).scalars()]
     dispose_engines()
     sent = done.sent
-    return {"rate_limit": rate, "people": first.people, "sent": sent, "seconds": round(seconds, 3),
+    return {"rate_limit": rate, "people": first.people, "filtered": first.filtered, "concern_groups": len(first.groups),
+            "first_round_seconds": round(first_seconds, 3), "sent": sent, "seconds": round(seconds, 3),
             "sends_per_s": round(sent / seconds, 2), "limit_per_s": round(limit.count / limit.per, 2),
             "max_in_any_window": max_in_window(stored, limit.per), "window_seconds": limit.per,
             "limit_respected": max_in_window(stored, limit.per) <= limit.count}
@@ -156,6 +161,9 @@ def main() -> None:
           f"{d['near_duplicates_flagged']} flagged")
     results["send"] = bench_send(args.rate, args.sends)
     s = results["send"]
+    f = s["filtered"]
+    print(f"first round: {s['first_round_seconds']} s to gather {f.get('people')} people (filter "
+          f"'{f.get('rule')}' kept {f.get('kept')}), group them into {s['concern_groups']} concerns, draft and flag")
     print(f"send: {s['sent']} replies in {s['seconds']} s = {s['sends_per_s']}/s with limit {s['rate_limit']} "
           f"({s['limit_per_s']}/s); at most {s['max_in_any_window']} in any {s['window_seconds']:g} s window: "
           f"{'respected' if s['limit_respected'] else 'EXCEEDED'}")

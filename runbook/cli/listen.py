@@ -32,6 +32,10 @@ def register(app: typer.Typer) -> None:
     app.command("monitor")(monitor)
     app.command("ack")(ack)
     app.command("acks")(acks)
+    # issue 11 (concerns): its own module, registered here.
+    from runbook.cli.listen_concerns import concerns_command
+
+    mentions_app.command("concerns")(concerns_command)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

@@ -67,6 +67,13 @@ class Alert:
 
     def text(self, *, playbook: str | None = None) -> str:
         lines = [f"ALERT {self.id[:8]}: mention spike ({', '.join(self.reasons)}) for {self.headline()}"]
+        lines += [f"why: {line}" for line in (self.details.get("explanation") or [])[:3]]
+        concerns = [c for c in (self.details.get("concerns") or []) if "label" in c]
+        if concerns:
+            lines.append("what people are upset about:")
+            lines += [f"  {i}. {c['label']}: {c['size']} mentions, {c['negative_share']:.0%} negative"
+                      + (f' (e.g. "{c["samples"][0][:100]}")' if c.get("samples") else "")
+                      for i, c in enumerate(concerns[:5], start=1)]
         authors = self.details.get("top_authors") or []
         if authors:
             lines.append("top authors by reach: " + ", ".join(
@@ -159,18 +166,35 @@ def _record(engine: Engine, action: str, details: dict[str, Any], *, actor: str 
 
 def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule | None,
                   resolve_after: Any, chat: Any = None, alerts_channel: str | None = None,
-                  starter: Starter | None = None, channel: Any = None, via: str = "flow") -> AlertOutcome:
-    """Open, keep or close the brand's alert after a check; start the playbook if the rule says so."""
+                  starter: Starter | None = None, channel: Any = None, via: str = "flow",
+                  renotify_after: Any = None, media: Any = None) -> AlertOutcome:
+    """Open, keep or close the brand's alert after a check; start the playbook if the rule says so.
+
+    Hysteresis: an open alert stays open while the volume is above the check's lower threshold,
+    and closes only after `resolve_after` below it, so one surge is one alert. An open alert that
+    spikes again `renotify_after` after it was opened or last announced (day two of a surge) is
+    announced again, as the same alert."""
     now = check.at
     current = open_alert_of(engine, brand.id)
-    if not check.spike:
-        if current is not None and as_utc(current.last_seen_at) + resolve_after <= now:
+    if current is not None and not check.spike:
+        if check.elevated:
+            return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=_seen(engine, current, check))
+        if as_utc(current.last_seen_at) + resolve_after <= now:
             resolved = resolve_alert(engine, current.id, actor=ACTOR, reason="quiet", now=now, chat=chat,
                                      alerts_channel=alerts_channel, via=via)
             return AlertOutcome(brand=brand.id, action="resolved", check=check, alert=resolved)
         return AlertOutcome(brand=brand.id, action="quiet", check=check, alert=current)
+    if not check.spike:
+        return AlertOutcome(brand=brand.id, action="quiet", check=check, alert=None)
     if current is not None:
-        return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=_seen(engine, current, check))
+        seen = _seen(engine, current, check)
+        announced = seen.details.get("announced_at")
+        last = as_utc(datetime.fromisoformat(announced)) if announced else as_utc(seen.opened_at)
+        if renotify_after is not None and now - last >= renotify_after:
+            return AlertOutcome(brand=brand.id, action="sustained", check=check,
+                                alert=_announce_again(engine, seen, check, chat=chat, alerts_channel=alerts_channel,
+                                                      via=via))
+        return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=seen)
     since, until = check.window_start, check.at
     pairs = brand.pairs()
     details = {
@@ -180,6 +204,9 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
         "trigger": evidence.trigger_post(engine, pairs, since=since, until=until, channel=channel),
         "baseline_windows": check.baseline_windows,
         "negative_threshold": round(check.negative_threshold, 3),
+        "mode": check.mode,
+        "explanation": check.explanation,
+        "concerns": _concerns(engine, pairs, since=since, until=until, media=media),
     }
     row = {
         "id": uuid.uuid4().hex, "brand": brand.id, "status": "open", "reasons": list(check.reasons),
@@ -217,7 +244,36 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
     return outcome
 
 
+def _concerns(engine: Engine, pairs: Any, *, since: datetime, until: datetime, media: Any) -> list[dict[str, Any]]:
+    """What the spike's negative mentions are about (runbook.listen.concerns), for the message."""
+    from runbook.listen.concerns import concerns_in_window
+
+    try:
+        found = concerns_in_window(engine, accounts=pairs, since=since, until=until, media=media)
+    except Exception as exc:  # noqa: BLE001 - the alert matters more than its summary
+        return [{"error": f"{type(exc).__name__}: {exc}"[:300]}]
+    return [c.summary(samples=2) for c in found.concerns[:5]]
+
+
+def _announce_again(engine: Engine, current: Alert, check: Check, *, chat: Any, alerts_channel: str | None,
+                    via: str) -> Alert:
+    """Day two of a surge: the same alert, announced again with today's numbers."""
+    details = {**current.details, "announced_at": check.at.isoformat(),
+               "announcements": int(current.details.get("announcements", 1)) + 1}
+    write_transaction(engine, lambda c: c.execute(alerts.update().where(alerts.c.id == current.id)
+                                                  .values(details=details)))
+    _record(engine, "listen.alert_sustained", {"alert": current.id, "brand": current.brand,
+                                               "reasons": check.reasons, "check": check.to_dict()}, via=via)
+    if chat is not None:
+        chat.post(alerts_channel, f"ALERT {current.id[:8]} still open and spiking again ({', '.join(check.reasons)}): "
+                                  f"{check.volume} mentions in the window, usual {check.baseline_mean:.1f}; "
+                                  + "; ".join(check.explanation[:1]),
+                  key=f"listen-alert:{current.id}:again:{details['announcements']}")
+    return get_alert(engine, current.id) or current
+
+
 def _seen(engine: Engine, current: Alert, check: Check) -> Alert:
+    """Elevated: the alert's 'last seen' moves on (what resolve_after counts from)."""
     def work(connection: Connection) -> None:
         connection.execute(alerts.update().where(alerts.c.id == current.id).values(
             last_seen_at=check.at, checks=alerts.c.checks + 1,

@@ -73,7 +73,9 @@ def run_once(engine: Engine, config: ListeningConfig, *, now: datetime | None = 
         try:
             result = check_spike(engine, brand=brand.id, accounts=brand.pairs(), rule=brand.rule(), now=tick.at)
             tick.outcomes.append(process_check(
-                engine, result, brand=brand, rule=config.rule_for(brand.id), resolve_after=config.resolve_after,
+                engine, result, brand=brand, rule=config.rule_for(brand.id),
+                resolve_after=config.resolve_after_for(brand.id), renotify_after=config.renotify_after_for(brand.id),
+                media=config.media,
                 chat=chat, alerts_channel=config.alerts_channel, starter=starter,
                 channel=_channel_for(config.sources[0], engine, channels) if config.sources else None, via=via))
         except Exception as exc:  # noqa: BLE001

@@ -31,6 +31,8 @@ class Heard:
     followers: int = 0
     kind: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    negative: bool | None = None  # as stored by the listening store's analyser (None: not scored)
+    needs_answer: bool | None = None  # the stored verdict: a complaint, a question, a call for help
 
 
 def heard_in_window(services: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,
@@ -47,7 +49,8 @@ def from_listening(engine: Any, *, accounts: Sequence[str] | None, platforms: Se
     found = mentions_in_window(engine, since=since, until=until, accounts=accounts, platforms=platforms)
     return [Heard(ref=m.ref, platform=m.platform, account=m.account, author=m.author, text=m.text,
                   created_at=m.created_at, language=m.language if m.language not in (None, "", "und") else None,
-                  in_reply_to=m.in_reply_to, followers=m.author_followers, kind=m.kind, meta=dict(m.meta or {}))
+                  in_reply_to=m.in_reply_to, followers=m.author_followers, kind=m.kind, meta=dict(m.meta or {}),
+                  negative=m.negative, needs_answer=getattr(m, "needs_answer", None))
             for m in found]
 
 
@@ -83,6 +86,7 @@ class Person:
     language: str
     mentions: list[Heard]
     primary: Heard  # the mention answered and quoted: the one that says most, latest on a tie
+    groups: list[dict[str, Any]] = field(default_factory=list)  # concern groups (runbook.messaging.grouping)
 
     @property
     def said(self) -> str:
@@ -97,8 +101,10 @@ class Person:
         return concern_of(self.said, self.language)
 
     def for_template(self) -> dict[str, Any]:
+        terms = tuple(self.groups[0]["terms"]) if self.groups else ()
         return {"handle": self.author, "platform": self.platform, "language": self.language,
-                "concern": self.concern, "said": cleaned(self.said), "quote": quote_of(self.said),
+                "concern": self.concern, "said": cleaned(self.said),
+                "quote": quote_of(self.said, language=self.language, terms=terms),
                 "mentions": len(self.mentions), "followers": max(m.followers for m in self.mentions),
                 "key": self.key}
 

@@ -6,6 +6,7 @@ reply can reflect back: their own phrase, without handles, links, tags' # signs 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from runbook.messaging.templates import clip
@@ -73,10 +74,55 @@ def cleaned(text: str) -> str:
     return text.strip(" .,;:-–")
 
 
-def quote_of(text: str, limit: int = 80) -> str:
-    """A short phrase of theirs: the first sentence that says something, clipped at a word."""
+def quote_of(text: str, limit: int = 80, *, language: str = "en", terms: tuple[str, ...] = ()) -> str:
+    """A short phrase of theirs: the complaint sentence (the most negative one, or the one naming
+    their concern's words), not merely the first; clipped at a word."""
     clean = cleaned(text)
-    for sentence in re.split(r"(?<=[.!?])\s+", clean):
-        if len(re.findall(r"\w+", sentence)) >= 3:
-            return clip(sentence.rstrip(".!? "), limit)
-    return clip(clean.rstrip(".!? "), limit)
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", clean) if len(re.findall(r"\w+", s)) >= 3]
+    if not sentences:
+        return clip(clean.rstrip(".!? "), limit)
+    if len(sentences) == 1:
+        return clip(sentences[0].rstrip(".!? "), limit)
+    return clip(max(sentences, key=lambda s: _complaint_weight(s, language, terms)).rstrip(".!? "), limit)
+
+
+def _complaint_weight(sentence: str, language: str, terms: tuple[str, ...]) -> float:
+    from runbook.listen.complaint import assess_text
+
+    verdict = assess_text(sentence, language)
+    named = sum(1 for t in terms if t and t.casefold() in sentence.casefold())
+    # Negative first, then what names the concern; a thank-you opener weighs nothing.
+    return -verdict.score + (0.5 if verdict.label == "negative" else 0.0) + 0.4 * named
+
+
+# What a concern is about, for choosing a reply template: matched against the concern's words
+# (English and Dutch). First match wins; a team adds topics with `topics:` on the reply step.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "cancellation": ("cancel", "canceled", "cancelled", "cancellation", "rebook", "geannuleerd", "annulering",
+                     "uitgevallen", "rijdt niet"),
+    "delay": ("delay", "delayed", "late", "waiting", "wait", "vertraging", "vertraagd", "te laat"),
+    "baggage": ("bag", "bags", "luggage", "baggage", "suitcase", "koffer", "bagage"),
+    "refund": ("refund", "money back", "charged", "fee", "terugbetaling", "geld terug"),
+    "staff": ("rude", "agent", "attendant", "crew", "staff", "unprofessional", "onbeschoft", "medewerker",
+              "conducteur"),
+    "service": ("customer service", "hold", "phone", "call", "callback", "no reply", "nobody answers", "email",
+                "klantenservice", "wacht", "bellen", "antwoord"),
+    "outage": ("down", "outage", "app", "website", "crash", "error", "storing", "werkt niet"),
+    "post": ("hashtag", "tweet", "post", "image", "joke", "whyistayed", "offensive", "disgusting"),
+}
+
+
+def topic_of(words: Iterable[str], topics: dict[str, tuple[str, ...]] | None = None) -> str:
+    """The topic whose words the concern's words name most (in their order of weight); "general"."""
+    table = topics or TOPICS
+    ranked = list(words)
+    best, best_score = "general", 0.0
+    for topic, cues in table.items():
+        score = 0.0
+        for rank, word in enumerate(ranked):
+            low = word.casefold()
+            if any(low == c or low.startswith(c) or c in low.split() or (" " in c and c in low) for c in cues):
+                score += 1.0 / (1 + rank)
+        if score > best_score:
+            best, best_score = topic, score
+    return best

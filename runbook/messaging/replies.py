@@ -5,6 +5,7 @@ and near-identical drafts flagged for a person to rewrite.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +18,19 @@ from runbook.messaging.templates import Templates
 
 
 def person_context(row: Any) -> dict[str, Any]:
-    """What a reply template knows about the person (a tracking row or anything with its fields)."""
+    """What a reply template knows about the person (a tracking row or anything with its fields):
+    their words, their tone (`concern`), and their concern groups (`group`, `groups`, `topic`),
+    each with the complaint sentence to address (`quote`)."""
+    flags = getattr(row, "flags", None) or {}
+    group = flags.get("group") or {}
+    groups = flags.get("groups") or ([group] if group else [])
+    terms = tuple(group.get("terms") or ())
+    quote = group.get("quote") or quote_of(row.said, language=row.language, terms=terms)
     return {"handle": row.author, "platform": row.platform, "language": row.language, "concern": row.concern,
-            "said": cleaned(row.said), "quote": quote_of(row.said), "key": row.person,
-            "mentions": len(row.mention_refs or [])}
+            "said": cleaned(row.said), "quote": quote, "key": row.person,
+            "mentions": len(row.mention_refs or []), "topic": group.get("topic", "general"),
+            "group": group.get("label", ""), "groups": [{"topic": g.get("topic", "general"), "label": g.get("label", ""),
+                                                         "quote": g.get("quote", "")} for g in groups]}
 
 
 @dataclass
@@ -36,10 +46,13 @@ class Drafted:
 
 class ReplyDrafter:
     def __init__(self, *, templates: Templates, template_for: Mapping[str, str], checker: MessageChecker,
-                 base: Mapping[str, Any]):
+                 base: Mapping[str, Any], by_topic: Mapping[str, Mapping[str, str]] | None = None):
         self.templates = templates
         self.compiled = {lang: templates.get(name) for lang, name in template_for.items()}
         self.names = dict(template_for)
+        # A template per concern topic (and language), beside the incident type's default.
+        self.by_topic = {(topic, lang): (name, templates.get(name))
+                         for topic, names in (by_topic or {}).items() for lang, name in names.items()}
         self.checker = checker
         self.base = dict(base)
 
@@ -51,7 +64,10 @@ class ReplyDrafter:
             person["quote"] = ""  # their words would put blame or an excuse in OUR mouth ("hacked?")
         context = {**self.base, "language": language, "person": person,
                    "platform": {"name": row.platform, "max_chars": spec.max_chars if spec else None}}
-        text = self.templates.render_template(self.compiled[language], context, name=self.names[language])
+        compiled, name = self.compiled[language], self.names[language]
+        if (person["topic"], language) in self.by_topic:
+            name, compiled = self.by_topic[(person["topic"], language)]
+        text = self.templates.render_template(compiled, context, name=name)
         return " ".join(text.split())  # a reply is one paragraph
 
     def _quote_blocks(self, quote: str, row: Any, language: str) -> bool:
@@ -67,11 +83,31 @@ class ReplyDrafter:
         return Drafted(row_id=row.id, text=text, findings=self.check(row, text))
 
 
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”|„[^“”]*[“”]|‘[^’]*’|«[^»]*»')
+
+
+def brand_words(text: str, row: Any) -> str:
+    """The brand's own words of a reply: without quotes, the person's handle and name, and any
+    phrase of theirs echoed verbatim. Echoing each person's words must not hide a fixed text."""
+    out = _QUOTED.sub(" ", text)
+    out = re.sub(r"(?<![\w.])@\w+", " ", out)
+    author = (getattr(row, "author", "") or "").lstrip("@")
+    if author:
+        out = re.sub(re.escape(author), " ", out, flags=re.IGNORECASE)
+    said = cleaned(getattr(row, "said", "") or "")
+    for sentence in re.split(r"(?<=[.!?])\s+", said):
+        sentence = sentence.strip(" .!?")
+        if len(sentence.split()) >= 3:
+            out = out.replace(sentence, " ")
+    return " ".join(out.split())
+
+
 def flag_near_duplicates(rows: Iterable[Any], *, threshold: float) -> dict[int, dict[str, Any]]:
     """{row id: {"of": other reply id, "score": s}} for drafts (status drafted) too similar to any
-    other reply of the step, sent ones included: a copy of an answer already given is one too."""
+    other reply of the step, sent ones included: a copy of an answer already given is one too.
+    Only the brand's own words are compared (`brand_words`)."""
     rows = list(rows)
-    texts = [(r.id, r.text or r.draft or "") for r in rows if (r.text or r.draft)]
+    texts = [(r.id, brand_words(r.text or r.draft or "", r)) for r in rows if (r.text or r.draft)]
     drafting = {r.id for r in rows if r.status == "drafted"}
     found = near_duplicates(texts, threshold=threshold, only=drafting)
     return {row_id: {"of": f"r{m.of}", "score": m.score} for row_id, m in found.items()}

@@ -33,7 +33,7 @@ def run(ctx: Any, params: Any) -> Any:
     brand = resolve_brand(ctx.services.get("brand"))
     with MessageChecker(brand, checker=ctx.services.get("checker")) as checker:
         drafter = _drafter(ctx, params, brand, checker)
-        added = gather(ctx, params, engine, scope, brand)
+        added, filtered = gather(ctx, params, engine, scope, brand)
         draft_pending(engine, scope, drafter)
         flag(engine, scope, params.near_duplicate)
         error = ""
@@ -46,7 +46,7 @@ def run(ctx: Any, params: Any) -> Any:
         settle_audits(ctx, engine, scope)
         batch = tr.open_batch(engine, scope) if error else (tr.open_batch(engine, scope) or tr.present(
             engine, scope, params.batch_size))
-    return outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error)
+    return outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error, filtered=filtered)
 
 
 def _drafter(ctx: Any, params: Any, brand: Any, checker: Any) -> Any:
@@ -64,8 +64,13 @@ def _drafter(ctx: Any, params: Any, brand: Any, checker: Any) -> Any:
     names = {params.language: params.template}
     if params.template_nl:
         names["nl"] = params.template_nl
+    by_topic: dict[str, dict[str, str]] = {}
+    for topic, name in params.templates.items():
+        by_topic.setdefault(topic, {})[params.language] = name
+    for topic, name in params.templates_nl.items():
+        by_topic.setdefault(topic, {})["nl"] = name
     return ReplyDrafter(templates=Templates(ctx.services.get("templates_dir") or "templates"), template_for=names,
-                        checker=checker, base=base)
+                        checker=checker, base=base, by_topic=by_topic)
 
 
 # -- gather -----------------------------------------------------------------------------------
@@ -80,8 +85,9 @@ def window(ctx: Any, params: Any) -> tuple[datetime, datetime]:
     return start - params.lookback, until
 
 
-def gather(ctx: Any, params: Any, engine: Any, scope: Scope, brand: Any) -> list[Any]:
+def gather(ctx: Any, params: Any, engine: Any, scope: Scope, brand: Any) -> tuple[list[Any], Any]:
     from runbook.messaging.audience import AudienceFilter, heard_in_window, people_from
+    from runbook.messaging.grouping import group_people, keep_needing_answer
 
     since, until = window(ctx, params)
     own = brand.own_accounts()
@@ -91,13 +97,20 @@ def gather(ctx: Any, params: Any, engine: Any, scope: Scope, brand: Any) -> list
                                 bots=[*params.bots, *brand.profile.bots], about=params.about,
                                 in_reply_to=params.in_reply_to, languages=params.languages,
                                 min_followers=params.min_followers, exclude=params.exclude)
-    people = people_from(heard, keep, default_language=params.language)
-    added = tr.add_people(engine, scope, people, key_prefix=ctx.key(""))
+    people, filtered = keep_needing_answer(people_from(heard, keep, default_language=params.language), params.answer)
+    known = tr.known_people(engine, scope)
+    fresh = [p for p in people if p.key not in known]
+    if fresh and params.group_by_concern:
+        topics = {k: tuple(v) for k, v in params.topics.items()} or None
+        filtered.groups = group_people(engine, fresh, accounts=accounts, since=since, until=until,
+                                       topics=topics)
+    added = tr.add_people(engine, scope, fresh, key_prefix=ctx.key(""))
     for start in range(0, len(added), PLANNED_CHUNK):
         chunk = added[start:start + PLANNED_CHUNK]
         ctx.audit("replies.planned", {"people": [{"person": p.key, "mentioned_at": as_utc(p.first_at).isoformat()}
-                                                 for p in chunk], "window": [since.isoformat(), until.isoformat()]})
-    return added
+                                                 for p in chunk], "window": [since.isoformat(), until.isoformat()],
+                                      "filter": {k: v for k, v in filtered.to_dict().items() if k != "groups"}})
+    return added, filtered
 
 
 # -- draft and flag ---------------------------------------------------------------------------
@@ -106,7 +119,9 @@ def draft_pending(engine: Any, scope: Scope, drafter: Any) -> int:
     changes = []
     for row in rows:
         drafted = drafter.draft(row)
-        flags = {"blocked": [f["rule"] for f in drafted.findings if f["severity"] == "block"]} if drafted.blocked else {}
+        flags = {k: v for k, v in (row.flags or {}).items() if k != "blocked"}  # keeps the concern group
+        if drafted.blocked:
+            flags["blocked"] = [f["rule"] for f in drafted.findings if f["severity"] == "block"]
         changes.append({"id": row.id, "draft": drafted.text, "text": drafted.text, "findings": drafted.findings,
                         "flags": flags, "status": "drafted"})
     return tr.update_rows(engine, changes, only_status="pending")
@@ -153,6 +168,10 @@ def decide(ctx: Any, engine: Any, scope: Scope, drafter: Any) -> None:
     actions = parse_actions(decision.get("actions"))
     rows = tr.select(engine, scope, statuses=["drafted"], batch=batch)
     by_ref = {f"r{r.id}": r for r in rows} | {r.author.casefold(): r for r in rows}
+    groups = {}
+    for r in rows:
+        groups.setdefault(str(((r.flags or {}).get("group") or {}).get("id", "other")).casefold(), []).append(r)
+    actions = _expand_groups(actions, groups, by_ref)
     unknown = [a.ref for a in actions.values() if a.ref not in by_ref]
     if unknown:
         raise ReviewError(f"not in batch {batch}: {', '.join(unknown)}")
@@ -192,6 +211,27 @@ def decide(ctx: Any, engine: Any, scope: Scope, drafter: Any) -> None:
         ctx.audit("replies.reviewed", {"batch": batch, "by": by, **summary})
         for edit in edits:
             ctx.audit("reply.edited", edit)
+
+
+def _expand_groups(actions: dict[str, Any], groups: dict[str, list[Any]], by_ref: dict[str, Any]) -> dict[str, Any]:
+    """'c2: text' or 'c2 skip' acts on every reply of concern group c2 in the batch; in a group's new
+    text {handle} and {quote} are filled per person. A line for one reply beats its group's line."""
+    from dataclasses import replace
+
+    from runbook.messaging.concerns import quote_of
+
+    out = {ref: a for ref, a in actions.items() if not (ref in groups and ref not in by_ref)}
+    for ref, action in actions.items():
+        if ref not in groups or ref in by_ref:
+            continue
+        for row in groups[ref]:
+            key = f"r{row.id}"
+            if key in out or row.author.casefold() in out:
+                continue
+            quote = ((row.flags or {}).get("group") or {}).get("quote") or quote_of(row.said, language=row.language)
+            text = action.text.replace("{handle}", f"@{row.author}").replace("{quote}", quote) if action.text else ""
+            out[key] = replace(action, ref=key, text=text)
+    return out
 
 
 def _blocked(flags: dict[str, Any]) -> bool:
@@ -282,7 +322,8 @@ def _details(row: Any, status: str, *, ref: str | None = None) -> dict[str, Any]
 
 
 # -- outputs ----------------------------------------------------------------------------------
-def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str) -> Any:
+def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str,
+            filtered: Any = None) -> Any:
     from runbook.messaging.templates import slack_escape
     from runbook.steps.reply_individually import ReplyOutputs
 
@@ -291,42 +332,68 @@ def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: i
     items = [item(r) for r in rows]
     people = sum(counts.values())
     flagged = sum(1 for r in tr.select(engine, scope, statuses=["drafted"]) if (r.flags or {}).get("near_duplicate"))
-    review = review_text(batch, items, counts, error)
+    review = review_text(batch, items, counts, error, filtered=filtered)
     table = [{"status": s, "people": n} for s, n in counts.items()]
+    groups: dict[str, dict[str, Any]] = {}
+    for r in tr.select(engine, scope):
+        g = (r.flags or {}).get("group") or {"id": "other", "label": "other", "topic": "general"}
+        entry = groups.setdefault(g["id"], {"id": g["id"], "label": g.get("label", ""), "topic": g.get("topic"),
+                                            "people": []})
+        entry["people"].append(r.author)
     return ReplyOutputs(phase="review" if batch else "done", awaiting_review=batch is not None, batch=batch,
                         items=items, review=review, review_slack=slack_escape(review), coverage=counts,
                         people=people, answered=counts["sent"],
                         coverage_percent=round(100.0 * counts["sent"] / people, 1) if people else 100.0,
-                        near_duplicates=flagged, added=added, sent=sent, table=table, error=error)
+                        near_duplicates=flagged, added=added, sent=sent, table=table, error=error,
+                        filtered={k: v for k, v in (filtered.to_dict() if filtered else {}).items() if k != "groups"},
+                        groups=sorted(groups.values(), key=lambda g: (g["id"] == "other", -len(g["people"]), g["id"])))
 
 
 def item(row: Any) -> dict[str, Any]:
     flags = row.flags or {}
+    group = flags.get("group") or {"id": "other", "label": "other", "topic": "general"}
     return {"id": f"r{row.id}", "person": row.person, "handle": row.author, "platform": row.platform,
             "language": row.language, "concern": row.concern, "said": row.said, "draft": row.text,
+            "group": group.get("id"), "group_label": group.get("label", ""), "topic": group.get("topic", "general"),
+            "groups": [g.get("id") for g in flags.get("groups") or [group]],
             "near_duplicate": flags.get("near_duplicate"), "blocked": flags.get("edit_blocked") or flags.get("blocked"),
             "warnings": sorted({f["rule"] for f in (row.findings or []) if f["severity"] == "warn"})}
 
 
-def review_text(batch: int | None, items: list[dict[str, Any]], counts: dict[str, int], error: str) -> str:
+def review_text(batch: int | None, items: list[dict[str, Any]], counts: dict[str, int], error: str,
+                filtered: Any = None) -> str:
     head = (f"Answered {counts['sent']} of {sum(counts.values())} people; skipped {counts['skipped']}, "
             f"failed {counts['failed']}.")
+    if filtered is not None and filtered.people:
+        head += (f" Filter '{filtered.rule}': {filtered.kept} of {filtered.people} people heard need an answer; "
+                 f"{filtered.skipped} wrote only positive or neutral mentions and get no reply.")
     if batch is None:
         return head + " Nothing left to review."
     lines = ([f"Your last lines could not be applied: {error}", ""] if error else []) + [
-        head, f"Batch {batch}: {len(items)} replies. Unlisted replies are approved, except flagged ones "
-              "(tick approve_flagged, or list them: 'r17 approve'). 'r17 skip', 'r17 hold', 'r17: new text'.", ""]
+        head, f"Batch {batch}: {len(items)} replies, by concern. Unlisted replies are approved, except flagged ones "
+              "(tick approve_flagged, or list them: 'r17 approve'). 'r17 skip', 'r17 hold', 'r17: new text'; "
+              "for a whole concern group: 'c2: new text' ({handle} and {quote} are filled per person) or 'c2 skip'.", ""]
+    by_group: dict[str, list[dict[str, Any]]] = {}
     for it in items:
-        marks = []
-        if it["near_duplicate"]:
-            marks.append(f"NEAR-DUPLICATE of {it['near_duplicate']['of']} ({it['near_duplicate']['score']:.2f})")
-        if it["blocked"]:
-            marks.append(f"BLOCKED {', '.join(it['blocked'])}")
-        lines.append(f"{it['id']} @{it['handle']} ({it['platform']}, {it['language']}, {it['concern']})"
-                     + (f" [{'; '.join(marks)}]" if marks else ""))
-        lines.append(f"   said:  {it['said']}")
-        lines.append(f"   reply: {it['draft']}")
-    text = "\n".join(lines)
+        by_group.setdefault(it.get("group") or "other", []).append(it)
+    for group, members in sorted(by_group.items(), key=lambda kv: (kv[0] == "other", -len(kv[1]), kv[0])):
+        first = members[0]
+        flagged = sum(1 for it in members if it["near_duplicate"])
+        lines.append(f"== {group}: {first.get('group_label') or 'other'} ({first.get('topic')}): {len(members)} "
+                     f"people" + (f", {flagged} near-duplicates" if flagged else ""))
+        for it in members:
+            marks = []
+            if it["near_duplicate"]:
+                marks.append(f"NEAR-DUPLICATE of {it['near_duplicate']['of']} ({it['near_duplicate']['score']:.2f})")
+            if it["blocked"]:
+                marks.append(f"BLOCKED {', '.join(it['blocked'])}")
+            also = [g for g in it.get("groups") or [] if g != group]
+            lines.append(f"{it['id']} @{it['handle']} ({it['platform']}, {it['language']}, {it['concern']})"
+                         + (f" also {', '.join(also)}" if also else "") + (f" [{'; '.join(marks)}]" if marks else ""))
+            lines.append(f"   said:  {it['said']}")
+            lines.append(f"   reply: {it['draft']}")
+        lines.append("")
+    text = "\n".join(lines).rstrip()
     if len(text) > REVIEW_CHARS:  # a sign-off prompt is rendered with a size limit: the items hold it all
         cut = text[:REVIEW_CHARS].rsplit("\nr", 1)[0]
         shown = cut.count("\n   reply: ")

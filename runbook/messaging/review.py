@@ -5,6 +5,8 @@
     r17 hold           not now: show it again in a later batch
     r17: new text      send this text instead (checked again before it counts)
     @handle skip       a handle works wherever a reply id does
+    c2: new text       every reply of concern group c2 in the batch ({handle}, {quote} per person);
+    c2 skip            and any verb works for a group (reply_run expands it)
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def add_people(engine: Engine, scope: Scope, people: Sequence[Person], *, key_pr
                  "author": p.author, "account": p.account, "language": p.language, "to_ref": p.primary.ref,
                  "mention_refs": [m.ref for m in p.mentions][:50], "mentioned_at": as_utc(p.first_at),
                  "said": p.said, "concern": p.concern, "draft": None, "text": None, "status": "pending",
-                 "flags": {}, "findings": [], "batch": None, "decided_by": None, "key": f"{key_prefix}{p.key}",
+                 "flags": {"group": p.groups[0], "groups": p.groups} if p.groups else {}, "findings": [], "batch": None, "decided_by": None, "key": f"{key_prefix}{p.key}",
                  "ref": None, "attempts": 0, "attempt_at": None, "sent_at": None, "audited": False, "error": None,
                  "created_at": now, "updated_at": now} for p in new]
 

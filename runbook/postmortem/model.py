@@ -16,6 +16,8 @@ MetricStatus = Literal["ok", "not_recorded", "withheld", "pending"]
 Unit = Literal["seconds", "count", "percent"]
 
 
+from runbook.postmortem.concerns import ConcernRow  # noqa: E402 - issue 11: the concerns section
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -247,6 +249,8 @@ class Report(_Model):
     follow_ups: list[FollowUp] | None
     spans: list[Span] | None = Field(description="Bars of the timeline chart; null when withheld")
     timeline: list[TimelineEntry] = Field(description="Every audited event, in seq order")
+    concerns: list[ConcernRow] | None = Field(default=None, description="What people were upset about (the "
+                                              "assessment's concerns); null when withheld or not assessed")
 
     @property
     def trusted(self) -> bool:

@@ -170,7 +170,10 @@ def _timeline(r: Report) -> list[str]:
 
 
 def render_markdown(report: Report) -> str:
-    parts = [_header, _problems, _metrics, _signoffs, _replies, _doctrine, _deviations, _follow_ups, _timeline]
+    from runbook.postmortem.concerns import concerns_md
+
+    parts = [_header, _problems, _metrics, concerns_md, _signoffs, _replies, _doctrine, _deviations, _follow_ups,
+             _timeline]
     lines: list[str] = []
     for part in parts:
         lines += part(report)

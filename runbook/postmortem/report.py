@@ -39,6 +39,9 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
+from runbook.postmortem.concerns import concerns_from  # noqa: E402 - issue 11: the concerns section
+
+
 def build_report(engine: Engine, ref: str, *, now: datetime | None = None) -> Report:
     """The report of the incident `ref` (id or slug). Raises runbook.audit.IncidentNotFound."""
     with _no_collection():
@@ -110,4 +113,4 @@ def report_from_trail(trail: Trail, *, now: datetime | None = None) -> Report:
         incident=_summary(trail, facts), verification=_verification(trail), metrics=metrics, signoffs=gates,
         replies=people, doctrine=doctrine(facts, gates=gates, deviations=devs, follow_ups=follow, metrics=metrics),
         deviations=devs, follow_ups=follow, spans=spans(facts, gates),
-        timeline=entries(facts, broken=set(), trusted=True))
+        timeline=entries(facts, broken=set(), trusted=True), concerns=concerns_from(facts) or None)

@@ -21,8 +21,11 @@ class AssessParams(Params):
     until: str | None = Field(default=None, description="End of the window (ISO time); default now")
     lookback: Duration = timedelta(hours=24)
     window: Duration = timedelta(hours=1)
-    baseline: Duration = timedelta(days=7)
+    baseline: Duration = timedelta(days=28)
     involves_staff: bool | None = Field(default=None, description="Override the rule-based staff detection")
+    media: list[Annotated[str, Field(min_length=2, max_length=200)]] | None = Field(
+        default=None, description="Handles and link domains that count as press (default: a built-in list)")
+    concerns: bool = Field(default=True, description="Group the negative mentions into concerns")
 
     @field_validator("accounts", mode="before")
     @classmethod
@@ -62,6 +65,14 @@ class AssessOutputs(Outputs):
     post_live: bool | None
     spread: int
     harm_share: float
+    usual_volume: float = 0.0
+    volume_ratio: float = 0.0
+    usual_negative_share: float = 0.0
+    negative_ratio: float = 0.0
+    baseline_mode: str = ""
+    media_mentions: int = 0
+    media_authors: list[str] = []
+    concerns: list[dict[str, Any]] = []  # what people are upset about: id, label, terms, size, negative_share, ...
     since: str
     until: str
     summary: str
@@ -88,11 +99,20 @@ def markdown(result: Any) -> str:
     lines += [f"- {f}" for f in result.factors] or ["- none"]
     lines += ["", "| measure | value |", "|---|---|",
               f"| mentions | {result.volume} |", f"| peak per window | {result.peak_window} |",
-              f"| baseline per window | {result.baseline} |", f"| ratio | {result.ratio}x |",
-              f"| negative | {result.negative_share:.0%} |", f"| reach | {result.reach:,} |",
+              f"| usual for these hours | {result.usual_volume} ({result.volume_ratio}x; {result.baseline_mode}) |",
+              f"| usual for the peak window | {result.baseline} (peak at {result.ratio}x) |",
+              f"| negative | {result.negative_share:.0%} (usually {result.usual_negative_share:.0%}) |",
+              f"| press (media) | {result.media_mentions} |", f"| reach | {result.reach:,} |",
               f"| audiences | {', '.join(result.audiences) or '-'} |",
               f"| staff involved | {'yes' if result.involves_staff else 'no'} |",
               f"| platforms | {', '.join(f'{k} {v}' for k, v in result.platforms.items()) or '-'} |"]
+    if result.concerns:
+        lines += ["", "**What people are upset about**", "", "| concern | mentions | negative | top authors | example |",
+                  "|---|---|---|---|---|"]
+        for c in result.concerns:
+            authors = ", ".join(f"@{a['author']}" for a in c.get("top_authors", [])[:3])
+            example = (c["samples"][0] if c.get("samples") else "").replace("|", "/").replace("\n", " ")[:100]
+            lines.append(f"| {c['id']} {c['label']} | {c['size']} | {c['negative_share']:.0%} | {authors} | {example} |")
     post = result.offending_post
     if post:
         state = {True: "still live", False: "deleted", None: "unknown"}[post.get("live")]
@@ -119,7 +139,7 @@ def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
         since = _time(posted.isoformat()) if isinstance(posted, datetime) else until - params.lookback
     result = assess(engine, accounts=_pairs(params.accounts), since=since, until=until, window=params.window,
                     baseline=params.baseline, offending_ref=ref, channel=channel,
-                    involves_staff=params.involves_staff)
+                    involves_staff=params.involves_staff, media=params.media, concerns=params.concerns)
     audit.update_incident(engine, ctx.incident_id, severity=result.severity)
     hook = artifacts_hook(ctx)
     if hook is not None:
@@ -128,6 +148,11 @@ def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
                  description=f"Impact assessment: {result.severity}")
             hook(kind="table", key=f"{ctx.incident_slug}-{ctx.step_id}-authors", data=result.top_authors,
                  description="Top authors by reach")
+            if result.concerns:
+                hook(kind="table", key=f"{ctx.incident_slug}-{ctx.step_id}-concerns",
+                     data=[{"concern": f"{c['id']} {c['label']}", "mentions": c["size"],
+                            "negative": f"{c['negative_share']:.0%}", "example": (c["samples"] or [""])[0][:120]}
+                           for c in result.concerns], description="What people are upset about")
         except Exception:  # noqa: BLE001 - the UI view is not worth failing the assessment for
             ctx.audit("assess.artifact_failed", {})
     if ctx.chat is not None:

@@ -20,6 +20,15 @@ from runbook.steps.base import Outputs, Params, StepContext, StepKind
 class ReplyParams(Params):
     template: TemplatePath = Field(description="Reply template for the default language (replies/*.j2)")
     template_nl: TemplatePath | None = Field(None, description="Reply template for people writing Dutch")
+    templates: dict[str, TemplatePath] = Field(default_factory=dict, description="A template per concern topic "
+                                               "(delay, cancellation, baggage, service, staff, refund, outage, post)")
+    templates_nl: dict[str, TemplatePath] = Field(default_factory=dict, description="The same for Dutch")
+    answer: Literal["complaints", "needs_answer", "all"] = Field(
+        "complaints", description="Whom to answer: people with a complaint (a negative mention), also people "
+                                  "with a question or a request for help (needs_answer), or everyone (all)")
+    group_by_concern: bool = Field(True, description="Group people by the window's concerns (runbook.listen.concerns)")
+    topics: dict[str, list[str]] = Field(default_factory=dict, description="Topic -> words, to replace the "
+                                                                           "built-in topics of concerns")
     language: Literal["en", "nl"] = "en"
     accounts: list[str] | None = Field(None, description="Brand accounts whose mentions count (default: brand.yaml's)")
     platforms: list[str] | None = None
@@ -64,13 +73,17 @@ class ReplyOutputs(Outputs):
     sent: int
     table: list[dict[str, Any]]  # coverage rows for a table artifact
     error: str = ""
+    filtered: dict[str, Any] = {}  # who the answer filter kept and left out
+    groups: list[dict[str, Any]] = []  # concern groups: id, label, topic, people (handles)
 
 
 def gate_fields(params: ReplyParams) -> dict[str, InputField]:
     return {
         "actions": InputField(type=FieldType.text, title="Change any reply",
                               description="One line per reply: 'r17 skip', 'r17 hold', 'r17 approve', or "
-                                          "'r17: new text'. Unlisted replies are approved, except flagged ones."),
+                                          "'r17: new text'; per concern group: 'c2 skip' or 'c2: new text' "
+                                          "({handle} and {quote} filled per person). Unlisted replies are "
+                                          "approved, except flagged ones."),
         "approve_flagged": InputField(type=FieldType.bool, default=False, title="Approve flagged near-duplicates",
                                       description="Also approve the unlisted replies flagged as near-duplicates"),
     }

