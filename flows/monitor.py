@@ -15,7 +15,7 @@ MONITOR_FLOW = "monitor"
 
 @flow(name=MONITOR_FLOW, description="One listening check: ingest mentions, detect spikes, alert, escalate")
 def monitor(config_path: str | None = None, create_run: bool = True) -> dict[str, Any]:
-    from runbook.listen.wiring import monitor_tick
+    from runbook.engine.listen_wiring import monitor_tick
 
     return monitor_tick(config_path=config_path, create_run=create_run, via="flow")
 

@@ -228,7 +228,7 @@ def monitor(
     no_run: Annotated[bool, typer.Option("--no-run", help="An auto-started incident gets no flow run")] = False,
 ) -> None:
     """Watch for spikes: ingest, check every brand, alert (once per spike), escalate unacknowledged people."""
-    from runbook.listen import wiring
+    from runbook.engine import listen_wiring as wiring
     from runbook.listen.monitor import run_once
     from runbook.spec.durations import parse_duration
 
@@ -313,7 +313,7 @@ def alerts_start(
 ) -> None:
     """Start a playbook from an alert (once: a second start shows the incident already started)."""
     from runbook.engine.commands import CommandError
-    from runbook.listen import wiring
+    from runbook.engine import listen_wiring as wiring
     from runbook.listen.alerts import AlertBusy, get_alert, start_from_alert
 
     services = _services()
@@ -386,7 +386,7 @@ def acks(
 ) -> None:
     """Who was convened, who acknowledged, who was escalated to a deputy."""
     from runbook.audit import get_incident
-    from runbook.listen import wiring
+    from runbook.engine import listen_wiring as wiring
     from runbook.listen.convene import ack_status, escalate_overdue
 
     services = _services()

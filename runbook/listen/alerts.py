@@ -6,10 +6,9 @@ with a "start playbook" action, optionally starting the playbook, closed when th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -28,9 +27,13 @@ from runbook.listen.tables import alerts
 __all__ = ["Alert", "AlertAction", "AlertBusy", "AlertOutcome", "Starter", "get_alert", "list_alerts", "open_alert_of",
            "process_check", "resolve_alert", "start_from_alert"]
 
-# starter(playbook=..., inputs=..., requester=..., via=..., title=...) -> an incident (.id, .slug);
-# the CLI and the monitor flow wire runbook.engine.commands.start here.
-Starter = Callable[..., Any]
+class Starter(Protocol):
+    """Opens an incident for an alert. Listening sits below the engine and only knows this shape;
+    runbook.engine.listen_wiring.engine_starter is the implementation the entry points pass in."""
+
+    def __call__(self, *, playbook: str, inputs: dict[str, Any], requester: str, via: str, title: str) -> Any:
+        """Start `playbook`; return the incident (with `.id` and `.slug`)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ def test_two_clicks_at_once_start_one_incident(sqlite_engine) -> None:  # noqa: 
 
 def test_start_through_the_engine_start_verb(sqlite_engine, tmp_path: Path) -> None:  # noqa: ANN001
     from runbook.engine.services import Services
-    from runbook.listen.wiring import engine_starter
+    from runbook.engine.listen_wiring import engine_starter
     from runbook.settings import Settings
     from runbook.steps.registry import load_kinds
 

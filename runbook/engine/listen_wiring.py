@@ -1,7 +1,8 @@
 """Wiring listening to the engine for entry points (CLI, the monitor flow, a Slack button): the
 playbook starter behind alerts, and the chat ports for alerts and for incidents.
 
-Imports the engine lazily; runbook.listen itself never needs it.
+It lives in the engine so that runbook.listen stays below it: listen only knows the `Starter`
+protocol (runbook/listen/alerts.py) that `engine_starter` satisfies.
 """
 
 from __future__ import annotations
