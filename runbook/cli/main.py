@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
+from runbook.cli import db
 
 app = typer.Typer(
     name="runbook",
@@ -21,10 +22,17 @@ app = typer.Typer(
 # Order is the order of `runbook --help`: the playbook language, the engine, then each domain.
 for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
     module.register(app)
+db.register(app)  # noqa: E305 - the schema group, last in `runbook --help`
 
 
 def main() -> None:
-    app()
+    from runbook.db import SchemaNotReady
+
+    try:
+        app()
+    except SchemaNotReady as exc:  # raised by any command that opens the database
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
