@@ -48,5 +48,8 @@ def record(engine: Engine, *, incident_id: str | None, actor: str, channel: str,
            details: dict[str, Any], step: str | None = None) -> int:
     """Append one event (to the ledger when `incident_id` is None); returns its sequence number."""
     target = incident_id or ledger_incident(engine)
-    return audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
-                        details=details).seq
+    seq = audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
+                       details=details).seq
+    if incident_id is None:  # the ledger has no sign-offs to checkpoint at: every row is one
+        audit.checkpoint(engine, target, reason="post queue ledger")
+    return seq

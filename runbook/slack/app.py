@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from runbook.settings import Settings
 from runbook.slack import commands as cmd
 from runbook.slack import forms
-from runbook.slack.access import Access
+from runbook.slack.access import Access, ReplayGuard
 from runbook.slack.chat import INTERVAL_SECONDS, Outbox, SlackChat
 from runbook.slack.client import make_client, webhook
 from runbook.slack.crisis import START_SUBMIT, Crisis
@@ -46,6 +46,7 @@ class SlackApp:
     def close(self) -> None:
         if self.relay is not None:
             self.relay.stop()
+        self.signoffs.access.flush()  # refusals held back by the flood limit
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -125,7 +126,14 @@ def chat_factory(settings: Settings, *, verbs: Any = None) -> Callable[..., Slac
 
 
 def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs) -> None:
+    # A slash command's trigger_id is unique per invocation: the same one again (Socket Mode
+    # redelivery, a replay) is answered but never run twice.
+    acked, ran = ReplayGuard(), ReplayGuard()
+
     def ack_command(ack, body):
+        if body.get("trigger_id") and not acked.first(body["trigger_id"]):
+            ack(response_type="ephemeral", text="This command was already received; it runs once.")
+            return
         try:
             command = cmd.parse(body.get("text"))
         except cmd.ParseError as exc:
@@ -141,6 +149,8 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
             ack()
 
     def run_command(body):
+        if body.get("trigger_id") and not ran.first(body["trigger_id"]):
+            return
         try:
             command = cmd.parse(body.get("text"))
         except cmd.ParseError:

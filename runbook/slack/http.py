@@ -23,6 +23,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from runbook.slack.access import ReplayGuard
 from runbook.slack.quiet import Quiet
 from runbook.slack.verify import RequestVerifier
 
@@ -107,6 +108,7 @@ class SlackHTTPServer:
         self.verifier = verifier
         self.quiet = quiet or Quiet()
         self.observe = observe  # (seconds from request start to response sent, status): for benchmarks
+        self.replays = ReplayGuard()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="runbook-slack-http")
         self._socket = socket.create_server(address, backlog=2048, reuse_port=False)
         self.server_address = self._socket.getsockname()
@@ -187,6 +189,10 @@ class SlackHTTPServer:
         if not verdict:
             log.info("refused a Slack request: %s", verdict.reason)
             return await _error(send, 401, "invalid request")
+        if not self.replays.first(("signature", headers.get("x-slack-signature"))):
+            # The same signed bytes again, within Slack's 5-minute window: a replay, never new work.
+            log.warning("refused a replayed Slack request")
+            return await _error(send, 409, "this request was already received")
         problem = malformed(raw, headers.get("content-type", ""))
         if problem:
             log.info("refused a signed Slack request: %s", problem)
