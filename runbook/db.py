@@ -253,7 +253,9 @@ def app_grants(engine: Engine, role: str) -> list[str]:
     out = [f"GRANT CONNECT ON DATABASE {database} TO {role};",
            f"GRANT USAGE ON SCHEMA public TO {role};",
            f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {role};",
-           f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};"]
+           f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
+           # The schema version is the owner's: only `runbook db upgrade` writes it.
+           f"REVOKE INSERT ON alembic_version FROM {role};"]
     if mutable:
         out.append(f"GRANT UPDATE ON {', '.join(mutable)} TO {role};")
     deletable = [t for t in DELETABLE if t in tables]
