@@ -188,10 +188,12 @@ def _load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dic
     return found
 
 
-def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool = True) -> VerifyReport:
+def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool | None = None) -> VerifyReport:
     """Check every incident's chain (or one incident's, by id or slug); see `runbook audit verify`.
-    With `triggers`, a missing or disabled append-only trigger is a problem too (the chain may
-    be intact today, but nothing stops the next rewrite)."""
+    With `triggers` (default: when checking the whole database), a missing or disabled
+    append-only trigger is a problem too: the chain may be intact today, but nothing stops the
+    next rewrite. A single incident's report (the post-mortem's) is about its chain alone."""
+    triggers = incident_id is None if triggers is None else triggers
     from runbook.audit.triggers import problems as trigger_problems
 
     i = Incident.__table__.c

@@ -51,7 +51,7 @@ def verify_command(
 
     engine = _engine()
     incident_id = _incident(engine, incident).id if incident else None
-    report = verify(engine, incident_id)
+    report = verify(engine, incident_id, triggers=True)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     elif report.ok:

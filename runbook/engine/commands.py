@@ -201,11 +201,12 @@ def send(decision: Decision, *, wait: float = 30.0, db: Any = None, evidence: di
 
 def approve(*, services: Services, incident_ref: str, step_id: str, person: str, approve: bool = True,
             comment: str = "", fields: dict[str, Any] | None = None, channel: str = "cli",
-            wait: float = 30.0) -> dict[str, Any]:
-    """Send one decision to the run; the flow authorises and records it."""
+            wait: float = 30.0, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send one decision to the run; the flow authorises and records it. `evidence`: how the
+    caller established the person (runbook.engine.identity); a CLI caller's is its OS user."""
     decision = prepare_decision(services=services, incident_ref=incident_ref, step_id=step_id, person=person,
                                 approve=approve, comment=comment, fields=fields, channel=channel)
-    return send(decision, wait=wait, db=services.db)
+    return send(decision, wait=wait, db=services.db, evidence=evidence)
 
 
 def cancel(*, services: Services, incident_ref: str, person: str, reason: str, channel: str = "cli") -> Any:
