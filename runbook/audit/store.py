@@ -68,8 +68,11 @@ def append(
     step: str | None = None,
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
+    checkpoint: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the incident's chain and return it with its seq and hash."""
+    """Append one event to the incident's chain and return it with its seq and hash. With
+    `checkpoint` (a reason), the new head is checkpointed in the same transaction: what the
+    standing ledgers do at every row, since they have no sign-offs to checkpoint at."""
     _require_text("actor", actor)
     _require_text("action", action)
     if channel not in CHANNELS:
@@ -99,6 +102,9 @@ def append(
         # is the hashed text; the returned details are the JSON round trip of what was given.
         row["details"] = json.loads(details_json)
         result = connection.execute(_INSERT_EVENT, row)
+        if checkpoint is not None:
+            connection.execute(_checkpoints.insert(), {"incident_id": incident_id, "seq": row["seq"],
+                                                       "hash": row["hash"], "ts": ts, "reason": checkpoint})
         return AuditEvent(id=result.inserted_primary_key[0], **row)
 
     return write_transaction(engine, work)

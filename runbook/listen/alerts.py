@@ -152,10 +152,9 @@ def list_alerts(engine: Engine, *, status: str | None = None, limit: int = 50) -
 
 
 def _record(engine: Engine, action: str, details: dict[str, Any], *, actor: str = ACTOR, via: str = "flow") -> int:
-    ledger = ledger_incident(engine)
-    seq = audit.append(engine, incident_id=ledger, actor=actor, channel=via, action=action, details=details).seq
-    audit.checkpoint(engine, ledger, reason="listening ledger")  # no sign-offs here: every row is one
-    return seq
+    # No sign-offs on the ledger: every row is checkpointed (in the same transaction).
+    return audit.append(engine, incident_id=ledger_incident(engine), actor=actor, channel=via, action=action,
+                        details=details, checkpoint="listening ledger").seq
 
 
 def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule | None,

@@ -48,8 +48,6 @@ def record(engine: Engine, *, incident_id: str | None, actor: str, channel: str,
            details: dict[str, Any], step: str | None = None) -> int:
     """Append one event (to the ledger when `incident_id` is None); returns its sequence number."""
     target = incident_id or ledger_incident(engine)
-    seq = audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
-                       details=details).seq
-    if incident_id is None:  # the ledger has no sign-offs to checkpoint at: every row is one
-        audit.checkpoint(engine, target, reason="post queue ledger")
-    return seq
+    # The ledger has no sign-offs to checkpoint at: every row is one (same transaction).
+    return audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
+                        details=details, checkpoint="post queue ledger" if incident_id is None else None).seq

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from runbook.audit import checkpoint, create_incident, list_incidents
+from runbook.audit import append, create_incident, list_incidents
 from runbook.slack import refs
 from runbook.slack.verify import MAX_SKEW_SECONDS
 
@@ -99,10 +99,9 @@ class Access:
         if person is None and not self._admit(slack_user, what):
             return  # counted; one aggregated row at the end of the window
         target = incident_id or ledger_incident(self.db)
-        refs.record(self.db, target, refs.REFUSED, details, step=step,
-                    actor=person.id if person is not None else actor_for(slack_user))
-        if incident_id is None:
-            checkpoint(self.db, target, reason="access ledger")
+        append(self.db, incident_id=target, actor=person.id if person is not None else actor_for(slack_user),
+               channel="slack", action=refs.REFUSED, step=step, details=details,
+               checkpoint="access ledger" if incident_id is None else None)
 
     # -- flood control ----------------------------------------------------------------------------
     def _admit(self, slack_user: str, what: str) -> bool:
@@ -138,9 +137,8 @@ class Access:
         if not held:
             return
         ledger = ledger_incident(self.db)
-        refs.record(self.db, ledger, REFUSALS_AGGREGATED,
-                    {"slack_user": slack_user, "count": held, "window_seconds": self.window,
-                     "attempted": attempted, "reason": "not in the roster; more than "
-                     f"{self.burst} refusals in {int(self.window)} s, aggregated"},
-                    actor=actor_for(slack_user))
-        checkpoint(self.db, ledger, reason="access ledger")
+        append(self.db, incident_id=ledger, actor=actor_for(slack_user), channel="slack", action=REFUSALS_AGGREGATED,
+               details={"slack_user": slack_user, "count": held, "window_seconds": self.window,
+                        "attempted": attempted, "reason": "not in the roster; more than "
+                        f"{self.burst} refusals in {int(self.window)} s, aggregated"},
+               checkpoint="access ledger")
