@@ -1,13 +1,17 @@
 """Database engines and schema initialisation shared by the whole product.
 
 Owns how an engine talks to SQLite (WAL, explicit BEGIN) or PostgreSQL, the write-transaction
-helper with its lock/retry policy, and `init_db`, which runs the Alembic migrations to head.
+helper with its lock/retry policy, `init_db` (what `runbook db upgrade` runs as the owner role:
+Alembic migrations to head and the append-only triggers), `open_db` (what every other command
+runs: a read-only check of the schema version and the triggers) and the least-privilege GRANTs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +23,16 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from runbook.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["alembic_config", "dispose_engines", "init_db", "make_engine", "write_transaction"]
+__all__ = ["SchemaNotReady", "alembic_config", "app_grants", "dispose_engines", "init_db", "make_engine", "open_db",
+           "schema_state", "write_transaction"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Arbitrary constant: serialises concurrent `init_db` calls against one PostgreSQL database.
@@ -166,7 +174,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def init_db(engine: Engine) -> None:
-    """Migrate the schema to head and make sure the append-only triggers exist.
+    """Migrate the schema to head and make sure the append-only triggers exist and fire.
+    Needs DDL rights: `runbook db upgrade` (the owner role) and tests; commands use `open_db`.
 
     Idempotent; concurrent callers serialise on the SQLite write lock or a PostgreSQL advisory
     lock, so the second one finds the schema at head and does nothing.
@@ -182,3 +191,78 @@ def init_db(engine: Engine) -> None:
         triggers.install(connection)
 
     write_transaction(engine, migrate)
+
+
+class SchemaNotReady(ConfigurationError, RuntimeError):
+    """The database is not at the schema this code needs; str() says to run `runbook db upgrade`."""
+
+    exit_code = 2
+
+
+def _head_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def schema_state(engine: Engine) -> tuple[bool, list[str]]:
+    """(at head, trigger problems), read with SELECTs only: safe for a least-privilege role."""
+    from runbook.audit import triggers
+
+    heads = _head_revisions()
+    with engine.connect() as connection, connection.begin():
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return False, []
+        current = set(connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
+        at_head = current == heads
+        return at_head, triggers.problems(connection) if at_head else []
+
+
+def open_db(engine: Engine, *, warn: Callable[[str], None] | None = None) -> None:
+    """What every command but `runbook db upgrade` runs: check, never change, the schema.
+
+    A local SQLite file (owned by whoever runs the command) is migrated on first use; on
+    PostgreSQL a schema behind head is a SchemaNotReady, because only the owner role may change
+    it. Trigger problems do not stop a command in the middle of a crisis: each is passed to
+    `warn`, and `runbook audit verify` fails on them.
+    """
+    at_head, problems = schema_state(engine)
+    if not at_head:
+        if engine.dialect.name != "sqlite":
+            raise SchemaNotReady(f"the database {engine.url.render_as_string(hide_password=True)} is not at the "
+                                 "schema this version needs: run `runbook db upgrade` as the owner role")
+        init_db(engine)
+        return
+    for problem in problems:
+        (warn or log.warning)(problem)
+
+
+# Tables rows are only ever added to: the app role gets SELECT and INSERT, nothing else.
+APPEND_ONLY = ("audit_event", "audit_checkpoint", "alembic_version")
+# Tables whose rows the APScheduler job store removes when a job has run or is cancelled.
+DELETABLE = ("apscheduler_jobs",)
+
+
+def app_grants(engine: Engine, role: str) -> list[str]:
+    """The exact GRANTs of the least-privilege application role on PostgreSQL (see
+    docs/production.md): SELECT and INSERT everywhere; UPDATE only on the state tables (incident
+    status, queue and reply progress: also what `SELECT ... FOR UPDATE` row locks need); DELETE
+    only on the job store; no TRUNCATE, REFERENCES, TRIGGER or ownership, so no DDL at all."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ValueError(f"role name {role!r}: use lower-case letters, digits and _")
+    with engine.connect() as connection:
+        tables = sorted(sa.inspect(connection).get_table_names())
+    mutable = [t for t in tables if t not in APPEND_ONLY]
+    database = engine.url.database
+    out = [f"GRANT CONNECT ON DATABASE {database} TO {role};",
+           f"GRANT USAGE ON SCHEMA public TO {role};",
+           f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {role};",
+           f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
+           # The schema version is the owner's: only `runbook db upgrade` writes it.
+           f"REVOKE INSERT ON alembic_version FROM {role};"]
+    if mutable:
+        out.append(f"GRANT UPDATE ON {', '.join(mutable)} TO {role};")
+    deletable = [t for t in DELETABLE if t in tables]
+    if deletable:
+        out.append(f"GRANT DELETE ON {', '.join(deletable)} TO {role};")
+    return out

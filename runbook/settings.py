@@ -6,6 +6,7 @@ Nothing reads the environment at import time: call `Settings()` in an entry poin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
         description="App-level token (xapp-...) for Socket Mode")
     slack_api_url: str | None = Field(
         default=None, description="Base URL of the Slack Web API (a proxy, or a fake in tests); default Slack's")
+    # Step id (or "*") -> identities its sign-offs need ("slack", "cli"), as JSON in
+    # RUNBOOK_REQUIRE_IDENTITY; adds to the roster's require_identity (docs/security.md).
+    require_identity: dict[str, list[Literal["slack", "cli"]]] = Field(
+        default_factory=dict, description="Verified identities each gate requires")
 
     @property
     def resolved_database_url(self) -> str:

@@ -33,6 +33,7 @@ _HEAD = (
     .limit(1)
 )
 _INSERT_EVENT = _events.insert()
+_KIND = sa.text("SELECT kind FROM incident WHERE id = :incident_id")
 
 
 def _require_text(name: str, value: object) -> str:
@@ -72,7 +73,7 @@ def _prepare(actor: str, channel: str, action: str, step: str | None, details: d
 
 
 def _insert(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str, step: str | None,
-            details_json: str, ts: datetime) -> AuditEvent:
+            details_json: str, ts: datetime, checkpoint: str | None = None) -> AuditEvent:
     last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
     row = {
         "incident_id": incident_id,
@@ -89,6 +90,12 @@ def _insert(connection: Connection, *, incident_id: str, actor: str, channel: st
     # is the hashed text; the returned details are the JSON round trip of what was given.
     row["details"] = json.loads(details_json)
     result = connection.execute(_INSERT_EVENT, row)
+    if checkpoint is None and connection.execute(_KIND, {"incident_id": incident_id}).scalar() == "ledger":
+        # A standing ledger has no sign-offs to checkpoint at: every row is one, whoever wrote it.
+        checkpoint = "ledger"
+    if checkpoint is not None:
+        connection.execute(_checkpoints.insert(), {"incident_id": incident_id, "seq": row["seq"],
+                                                   "hash": row["hash"], "ts": ts, "reason": checkpoint})
     return AuditEvent(id=result.inserted_primary_key[0], **row)
 
 
@@ -102,13 +109,16 @@ def append(
     step: str | None = None,
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
+    checkpoint: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the incident's chain and return it with its seq and hash."""
+    """Append one event to the incident's chain and return it with its seq and hash. With
+    `checkpoint` (a reason), the new head is checkpointed in the same transaction: what the
+    standing ledgers do at every row, since they have no sign-offs to checkpoint at."""
     details_json = _prepare(actor, channel, action, step, details)
     ts = as_utc(now)
     return write_transaction(engine, lambda connection: _insert(
         connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
-        details_json=details_json, ts=ts))
+        details_json=details_json, ts=ts, checkpoint=checkpoint))
 
 
 def append_in(
@@ -121,12 +131,13 @@ def append_in(
     step: str | None = None,
     details: dict[str, Any] | None = None,
     now: datetime | None = None,
+    checkpoint: str | None = None,
 ) -> AuditEvent:
     """Append within the caller's write transaction: the event commits (or not) with the change it
     records, so no state change is ever left without its audit event (audit before effect)."""
     details_json = _prepare(actor, channel, action, step, details)
     return _insert(connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
-                   details_json=details_json, ts=as_utc(now))
+                   details_json=details_json, ts=as_utc(now), checkpoint=checkpoint)
 
 
 def events(engine: Engine, incident_id: str) -> list[AuditEvent]:

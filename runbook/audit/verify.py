@@ -21,7 +21,9 @@ from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, dig
 from runbook.audit.errors import IncidentNotFound
 from runbook.audit.models import AuditCheckpoint, AuditEvent, Incident
 
-KINDS = ("hash_mismatch", "broken_link", "gap", "order", "checkpoint_mismatch", "missing_checkpoint_event")
+KINDS = ("hash_mismatch", "broken_link", "gap", "order", "checkpoint_mismatch", "missing_checkpoint_event", "trigger")
+# Problems of the database itself (a missing or disabled append-only trigger) name no incident.
+DATABASE = ""
 _STREAM_BATCH = 5_000
 
 
@@ -186,10 +188,18 @@ def _load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dic
     return found
 
 
-def verify(engine: Engine, incident_id: str | None = None) -> VerifyReport:
-    """Check every incident's chain (or one incident's, by id or slug); see `runbook audit verify`."""
+def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool | None = None) -> VerifyReport:
+    """Check every incident's chain (or one incident's, by id or slug); see `runbook audit verify`.
+    With `triggers` (default: when checking the whole database), a missing or disabled
+    append-only trigger is a problem too: the chain may be intact today, but nothing stops the
+    next rewrite. A single incident's report (the post-mortem's) is about its chain alone."""
+    triggers = incident_id is None if triggers is None else triggers
+    from runbook.audit.triggers import problems as trigger_problems
+
     i = Incident.__table__.c
     with engine.connect() as connection, connection.begin():
+        database_problems = [Problem(DATABASE, 0, "trigger", text)
+                             for text in (trigger_problems(connection) if triggers else [])]
         query = sa.select(i.id).order_by(i.created_at, i.id)
         if incident_id is not None:
             query = query.where(sa.or_(i.id == incident_id, i.slug == incident_id))
@@ -212,4 +222,5 @@ def verify(engine: Engine, incident_id: str | None = None) -> VerifyReport:
         walk.run(iter(()))
         problems += walk.problems
     problems.sort(key=lambda problem: (order.get(problem.incident_id, len(order)), problem.seq))
+    problems = database_problems + problems
     return VerifyReport(ok=not problems, checked=checked, incidents=len(order), problems=problems)

@@ -10,9 +10,29 @@ from typing import Any
 from runbook.checks.model import MediaRef
 
 MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".mp4", ".mov", ".heic", ".svg"}
+MAX_MEDIA_BYTES = 512 * 1024 * 1024  # larger than any platform accepts (X video: 512 MB)
+
+
+def media_problem(path: Path) -> str | None:
+    """Why `path` cannot be attached, or None: it must be a regular file (not /dev/zero, a FIFO
+    or a folder, which would hang or fail the hashing) under MAX_MEDIA_BYTES."""
+    import stat
+
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"media {path}: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"media {path} is not a regular file"
+    if info.st_size > MAX_MEDIA_BYTES:
+        return f"media {path} is {info.st_size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}"
+    return None
 
 
 def hash_file(path: Path) -> str:
+    problem = media_problem(path)
+    if problem:
+        raise OSError(problem)
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -51,16 +51,17 @@ def verify_command(
 
     engine = _engine()
     incident_id = _incident(engine, incident).id if incident else None
-    report = verify(engine, incident_id)
+    report = verify(engine, incident_id, triggers=True)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     elif report.ok:
         typer.echo(f"OK: {report.checked} events in {report.incidents} incidents verified")
     else:
         first = report.problems[0]
-        owner = get_incident(engine, first.incident_id)
+        owner = get_incident(engine, first.incident_id) if first.incident_id else None
         name = owner.slug if owner else first.incident_id
-        typer.echo(f"FAILED: incident {name} seq {first.seq}: {first.kind}: {first.message}", err=True)
+        where = f"incident {name} seq {first.seq}" if first.incident_id else "database"
+        typer.echo(f"FAILED: {where}: {first.kind}: {first.message}", err=True)
         if len(report.problems) > 1:
             typer.echo(f"({len(report.problems) - 1} more problem(s); use --json for all)", err=True)
     if not report.ok:

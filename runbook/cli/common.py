@@ -16,10 +16,10 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 
 
 def database() -> Engine:
-    """The configured database, migrated to head; a one-line error when it cannot be opened."""
+    """The configured database, checked (read-only) to be at head; a one-line error when it cannot be opened."""
     from sqlalchemy.exc import OperationalError
 
-    from runbook.db import init_db, make_engine
+    from runbook.db import SchemaNotReady, make_engine, open_db
     from runbook.settings import Settings
 
     settings = Settings()
@@ -27,7 +27,9 @@ def database() -> Engine:
         settings.ensure_home()  # the default SQLite file lives there
     engine = make_engine(settings.resolved_database_url)
     try:
-        init_db(engine)
+        open_db(engine)
+    except SchemaNotReady as exc:
+        fail(str(exc))
     except OperationalError as exc:
         fail(f"cannot open the database {engine.url!r}: {str(exc.orig).strip().splitlines()[0]}")
     return engine

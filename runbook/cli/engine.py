@@ -150,8 +150,10 @@ def approve(
     comment: Annotated[str, typer.Option(help="A comment for the audit trail")] = "",
     fields: Annotated[list[str] | None, typer.Option("--field", "-f", help="A sign-off field, name=value (repeatable)")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the run to reach this sign-off")] = 30.0,
+    verdict_wait: Annotated[float, typer.Option(help="Seconds to wait for the flow's verdict on it")] = 20.0,
 ) -> None:
-    """Give (or refuse) a sign-off; the flow checks your role before counting it."""
+    """Give (or refuse) a sign-off; the flow checks your role before counting it. Exits 1 when
+    the flow refuses the decision; 0 when it counted (or was not judged within --verdict-wait)."""
     services = _services()
     prefect_environment(services.settings)
     from runbook.engine.commands import CommandError, prepare_decision, send
@@ -161,12 +163,36 @@ def approve(
                                     approve=not reject, comment=comment, fields=_pairs(fields, "--field"),
                                     channel="cli")
         _require_prefect(services.settings)
-        sent = send(decision, wait=wait)
+        sent = send(decision, wait=wait, db=services.db)
     except CommandError as exc:
         _fail(str(exc))
     verb = "rejection" if reject else "approval"
+    verdict = _await_verdict(services.db, decision.incident.id, sent["decision_id"], verdict_wait)
+    if verdict is not None and verdict.action == "signoff.refused":
+        _fail(f"{verb} of {sent['step']} by {person} was not counted: {(verdict.details or {}).get('reason')}")
+    if verdict is not None:
+        typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} and counted "
+                   f"({(verdict.details or {}).get('reason', '')})")
+        return
     typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} (decision {sent['decision_id'][:8]}); "
                f"`runbook status {sent['incident']}` shows whether it counted")
+
+
+def _await_verdict(db, incident_id: str, decision_id: str, timeout: float):
+    """The flow's signoff.* event for this decision, or None after `timeout` (no worker running)."""
+    import time
+
+    from runbook.audit import events
+
+    end = time.monotonic() + timeout
+    while True:
+        for event in events(db, incident_id):
+            if event.action in ("signoff.approved", "signoff.rejected", "signoff.refused") \
+                    and (event.details or {}).get("decision_id") == decision_id:
+                return event
+        if time.monotonic() >= end:
+            return None
+        time.sleep(0.3)
 
 
 def status(

@@ -10,9 +10,8 @@ import sys
 
 import typer
 
+from runbook.cli import audit, check, db, drill, engine, listen, postmortem, posts, slack, statements
 from runbook.errors import RunbookError, exit_code
-from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
-from runbook.cli import drill
 
 app = typer.Typer(
     name="runbook",
@@ -26,6 +25,7 @@ app = typer.Typer(
 for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
     module.register(app)
 drill.register(app)
+db.register(app)  # the schema group, last in `runbook --help`
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -90,13 +90,15 @@ def import_calendar(
     person: Annotated[str | None, typer.Option("--as", help="Author of rows without one (default: your user name)")] = None,
     policy: PolicyOpt = None,
     no_links: Annotated[bool, typer.Option("--no-links", help="Skip link checks (offline)")] = False,
+    encoding: Annotated[str | None, typer.Option(help="The file's encoding (default UTF-8); "
+                                                     "undecodable bytes are refused")] = None,
 ) -> None:
     """Schedule every good row of a calendar; report each bad row by line (exit 1 if any)."""
     from runbook.queue import QueueError, schedule_posts
     from runbook.queue.calendar import read_calendar
 
     author = person or getpass.getuser()
-    calendar = read_calendar(file, default_author=author)
+    calendar = read_calendar(file, default_author=author, encoding=encoding)
     for error in calendar.errors:
         typer.echo(f"error: {error}", err=True)
     scheduled = []

@@ -24,6 +24,7 @@ def check_statement(
     policy: Annotated[Path | None, typer.Option("--policy", help="brand.yaml (default ./brand.yaml if present)")] = None,
     no_links: Annotated[bool, typer.Option("--no-links", help="Skip link checks (offline)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    encoding: Annotated[str | None, typer.Option(help="The file's encoding (default UTF-8)")] = None,
 ) -> None:
     """Check a statement against the doctrine (apology, no excuses or blame, concrete steps, the
     people affected, values, readability) and every pre-publish check."""
@@ -38,10 +39,15 @@ def check_statement(
         _fail(f"--platform must be one of {', '.join(platform_names())}, got {platform!r}", code=2)
     if policy is not None and not policy.exists():
         _fail(f"--policy {policy}: no such file", code=2)
+    from runbook.checks.textfile import decode_text
+
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        text = decode_text(raw, name="stdin" if source == "-" else source, encoding=encoding)
     except OSError as exc:
         _fail(f"{source}: {exc.strerror or exc}", code=2)
+    except ValueError as exc:
+        _fail(str(exc), code=2)
     try:
         brand = load_brand(policy)
         with MessageChecker(brand, links=False if no_links else None) as checker:

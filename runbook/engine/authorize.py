@@ -32,6 +32,9 @@ class Ballot:
     escalate: bool = False
     decision_id: str = ""
     fields: Mapping[str, Any] = field(default_factory=dict)
+    # How the person was identified (runbook.engine.identity): "slack" or "cli" when verified,
+    # "" for a claim (the Prefect UI, or a resume whose decision no Slack click or CLI attested).
+    verified_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,10 @@ def judge(
     ballot: Ballot,
     now: datetime,
     deadline: datetime | None,
+    required: tuple[str, ...] = (),
 ) -> Verdict:
-    """What `ballot` does to a gate that has collected `tally`."""
+    """What `ballot` does to a gate that has collected `tally`. `required`: the verified
+    identities this gate accepts ("slack", "cli"); empty when a claimed identity will do."""
 
     def refuse(reason: str) -> Verdict:
         seen = tally.decision_ids + ((ballot.decision_id,) if ballot.decision_id else ())
@@ -92,6 +97,10 @@ def judge(
     person = roster.person(ballot.person) if ballot.person else None
     if person is None:
         return refuse(f"{ballot.person!r} is not in the roster" if ballot.person else "no person given")
+    if required and ballot.verified_as not in required:
+        how = f"verified by {ballot.verified_as}" if ballot.verified_as else "only claimed"
+        return refuse(f"this sign-off needs an identity verified by {' or '.join(required)}; "
+                      f"{person.id}'s was {how}")
     if gate.not_requester and person.id == requester:
         return refuse(f"{person.id} started this incident and may not sign this step (two-person rule)")
     holds_role = bool(set(person.roles) & set(gate.roles))

@@ -220,10 +220,20 @@ def prepare_decision(*, services: Services, incident_ref: str, step_id: str, per
     return Decision(incident=incident, step_id=step_id, run_input=run_input)
 
 
-def send(decision: Decision, *, wait: float = 30.0) -> dict[str, Any]:
-    """Resume the run with the decision once it waits on that step (up to `wait` seconds)."""
+def send(decision: Decision, *, wait: float = 30.0, db: Any = None, evidence: dict[str, Any] | None = None
+         ) -> dict[str, Any]:
+    """Resume the run with the decision once it waits on that step (up to `wait` seconds).
+
+    With `db`, the decision is first attested in the audit trail (runbook.engine.identity): a
+    CLI decision with this process's OS user, a Slack one with the `evidence` the app gives."""
+    from runbook.engine import identity
     from runbook.engine.prefect_io import NotAwaiting, send_decision
 
+    channel = decision.run_input["channel"]
+    if db is not None and (evidence is not None or channel == "cli"):
+        identity.attest(db, incident_id=decision.incident.id, decision_id=decision.run_input["decision_id"],
+                        person=decision.run_input["person"], channel=channel,
+                        evidence=evidence if evidence is not None else identity.cli_evidence())
     try:
         send_decision(flow_run_id=decision.incident.flow_run_id, step_id=decision.step_id,
                       run_input=decision.run_input, wait=wait)
@@ -238,11 +248,12 @@ def send(decision: Decision, *, wait: float = 30.0) -> dict[str, Any]:
 
 def approve(*, services: Services, incident_ref: str, step_id: str, person: str, approve: bool = True,
             comment: str = "", fields: dict[str, Any] | None = None, channel: str = "cli",
-            wait: float = 30.0) -> dict[str, Any]:
-    """Send one decision to the run; the flow authorises and records it."""
+            wait: float = 30.0, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send one decision to the run; the flow authorises and records it. `evidence`: how the
+    caller established the person (runbook.engine.identity); a CLI caller's is its OS user."""
     decision = prepare_decision(services=services, incident_ref=incident_ref, step_id=step_id, person=person,
                                 approve=approve, comment=comment, fields=fields, channel=channel)
-    return send(decision, wait=wait)
+    return send(decision, wait=wait, db=services.db, evidence=evidence)
 
 
 def cancel(*, services: Services, incident_ref: str, person: str, reason: str, channel: str = "cli") -> Any:

@@ -6,6 +6,11 @@ A run is judged by the labels its flow process set (host, pid): on the same host
 proof; from another host the run's Prefect heartbeats (every 30 s) must have stopped for
 `stale_after` seconds. A rescheduled run reruns from the top: completed steps come back from
 their persisted results, the interrupted one runs again (its side effects are idempotent).
+
+A run Prefect marked Crashed (its flow process died, e.g. the out-of-memory killer, while the
+worker lived on) is the same case as a lost worker and is rescheduled too, up to
+MAX_CRASH_RECOVERIES times per incident; only a Failed run (a step failed on its own logic) or
+a Cancelled one closes the incident.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ log = logging.getLogger(__name__)
 # A fresh run sets its labels within a second of going Running; before that they may still
 # name the previous (dead) process of the same run.
 LABEL_GRACE = timedelta(seconds=10)
+# A run that crashes again and again (a step that always exhausts memory) must end somewhere.
+MAX_CRASH_RECOVERIES = 3
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,33 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
     return out
 
 
+def _crash_recoveries(db, incident_id: str) -> int:
+    from runbook.audit import events
+
+    return sum(1 for e in events(db, incident_id)
+               if e.action == "flow.recovered" and (e.details or {}).get("state") == "Crashed")
+
+
+def _reschedule(client, db, stale: Stale) -> None:
+    from prefect.states import Scheduled
+
+    client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
+                              message=f"rescheduled by runbook: {stale.reason}"), force=True)
+    log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
+    if db is not None and stale.incident_id:
+        from runbook.audit import append
+
+        try:
+            append(db, incident_id=stale.incident_id, actor="system", channel="flow", action="flow.recovered",
+                   details={"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state})
+        except Exception:  # noqa: BLE001 - the run is rescheduled either way
+            log.warning("could not audit the recovery of %s", stale.flow_run_id, exc_info=True)
+
+
 def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
-    """Open incidents whose flow run ended outside the product (cancelled in the Prefect UI,
-    crashed): closed in our records too, with an audit entry, instead of showing as waiting forever."""
+    """Open incidents whose flow run ended outside the product: a crashed run is rescheduled
+    (the same incident's run, from its recorded results); a cancelled or failed one is closed in
+    our records too, with an audit entry, instead of showing as waiting forever."""
     from runbook.audit import append, list_incidents, update_incident
 
     out: list[Stale] = []
@@ -126,9 +157,24 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
         state = run.state
         if state is None or state.type.value not in ("CANCELLED", "FAILED", "CRASHED"):
             continue
+        message = (state.message or "").strip().splitlines()[0][:300] if state.message else ""
+        if state.type.value == "CRASHED":
+            crashes = _crash_recoveries(db, incident.id)
+            if crashes < MAX_CRASH_RECOVERIES:
+                stale = Stale(flow_run_id=incident.flow_run_id, flow=RESPOND_FLOW, state="Crashed",
+                              reason=f"its flow process crashed ({message or 'no message'}); "
+                                     f"recovery {crashes + 1} of {MAX_CRASH_RECOVERIES}",
+                              incident_id=incident.id)
+                out.append(stale)
+                if not dry_run:
+                    _reschedule(client, db, stale)
+                continue
         status = "cancelled" if state.type.value == "CANCELLED" else "failed"
+        reason = f"its flow run ended {state.name.lower()} outside runbook"
+        if state.type.value == "CRASHED":
+            reason += f" after {MAX_CRASH_RECOVERIES} recoveries"
         out.append(Stale(flow_run_id=incident.flow_run_id, flow=RESPOND_FLOW, state=state.name,
-                         reason=f"its flow run ended {state.name.lower()} outside runbook", incident_id=incident.id))
+                         reason=reason, incident_id=incident.id))
         if dry_run:
             continue
         append(db, incident_id=incident.id, actor="system", channel="flow", action=f"incident.{status}",
@@ -141,24 +187,13 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
 def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False) -> list[Stale]:
     """Reschedule every stale run (and audit it on its incident); returns what was found."""
     from prefect.client.orchestration import get_client
-    from prefect.states import Scheduled
 
     with get_client(sync_client=True) as client:
         found = find_stale(client=client, stale_after=stale_after)
         if dry_run:
-            return found
+            return found + (reconcile(client=client, db=db, dry_run=True) if db is not None else [])
         for stale in found:
-            client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
-                                      message=f"rescheduled by runbook: {stale.reason}"), force=True)
-            log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
-            if db is not None and stale.incident_id:
-                from runbook.audit import append
-
-                try:
-                    append(db, incident_id=stale.incident_id, actor="system", channel="flow", action="flow.recovered",
-                           details={"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state})
-                except Exception:  # noqa: BLE001 - the run is rescheduled either way
-                    log.warning("could not audit the recovery of %s", stale.flow_run_id, exc_info=True)
+            _reschedule(client, db, stale)
         if db is not None:
             found += reconcile(client=client, db=db, dry_run=dry_run)
     return found

@@ -63,14 +63,14 @@ class Services:
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = False) -> Services:
-    from runbook.db import init_db, make_engine
+    from runbook.db import make_engine, open_db
     from runbook.steps.registry import load_kinds
 
     settings = settings or Settings()
     settings.ensure_home()  # local state (SQLite file, step kinds' files) lives there
     db = make_engine(settings.resolved_database_url)
-    if migrate:
-        init_db(db)
+    if migrate:  # a read-only check on PostgreSQL; only `runbook db upgrade` changes the schema
+        open_db(db)
     return Services(settings=settings, db=db, kinds=load_kinds())
 
 

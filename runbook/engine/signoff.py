@@ -14,8 +14,8 @@ from typing import Any, Literal
 from prefect import suspend_flow_run, task
 from pydantic import Field, create_model
 
-from runbook.audit import checkpoint, update_incident
-from runbook.engine import artifacts, prefect_io
+from runbook.audit import checkpoint, events, update_incident
+from runbook.engine import artifacts, identity, prefect_io
 from runbook.engine.authorize import Ballot, Tally, Verdict, judge
 from runbook.engine.context import TASK_OPTIONS, Run, current_run
 from runbook.plan import GatePlan, StepPlan
@@ -166,20 +166,26 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
     gate = step.gate
     before = Tally.from_dict(tally)
     deadline = datetime.fromisoformat(request["deadline"]) if request.get("deadline") else None
-    verdict = judge(gate=gate, roster=run.services.roster(), requester=run.incident.requester, tally=before,
-                    ballot=Ballot(**ballot), now=_now(), deadline=deadline)
+    roster = run.services.roster()
+    who = identity.establish(events(run.services.db, run.incident.id), decision_id=ballot["decision_id"],
+                             person=ballot["person"], channel=ballot["channel"], roster=roster)
+    verdict = judge(gate=gate, roster=roster, requester=run.incident.requester, tally=before,
+                    ballot=Ballot(**ballot, verified_as=who["as"] or ""), now=_now(), deadline=deadline,
+                    required=identity.required(roster, run.services.settings, step_id))
     if verdict.outcome in ("approved", "granted"):
         problems = _check_decision(run, step, ballot)
         if problems:
             verdict = Verdict(outcome="refused", reason="the step refuses these fields: " + "; ".join(problems),
                               tally=before)
-    roster = run.services.roster()
     person = ballot["person"]
     actor = "system" if ballot["escalate"] else (person or "unknown")
-    channel = ballot["channel"]
+    # A decision saying slack or cli that neither attested came through the Prefect API: recorded
+    # as a UI claim (details.identity keeps the claimed channel), never as Slack or the CLI.
+    channel = "ui" if who.get("claimed_channel") and not ballot["escalate"] else ballot["channel"]
     details = {"wait": wait, "decision_id": ballot["decision_id"], "reason": verdict.reason,
                "approvals": list(verdict.tally.approvals), "quorum": gate.quorum, "phase": request.get("phase", 0),
-               "claimed_person": person, "in_roster": roster.person(person) is not None if person else False}
+               "claimed_person": person, "in_roster": roster.person(person) is not None if person else False,
+               "identity": who}
     if ballot["comment"]:
         details["comment"] = ballot["comment"]
     if verdict.outcome in ("approved", "granted"):

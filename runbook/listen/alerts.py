@@ -163,8 +163,9 @@ def list_alerts(engine: Engine, *, status: str | None = None, limit: int = 50) -
 
 
 def _record(engine: Engine, action: str, details: dict[str, Any], *, actor: str = ACTOR, via: str = "flow") -> int:
+    # No sign-offs on the ledger: every row is checkpointed (in the same transaction).
     return audit.append(engine, incident_id=ledger_incident(engine), actor=actor, channel=via, action=action,
-                        details=details).seq
+                        details=details, checkpoint="listening ledger").seq
 
 
 def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule | None,

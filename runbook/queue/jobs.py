@@ -36,6 +36,15 @@ class PostJobStore(SQLAlchemyJobStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine=engine, tablename=TABLE)
         self._joined = threading.local()
+        # The running scheduler's --grace, for every job it loads: a job written by the CLI or a
+        # flow carries the grace of the process that wrote it, which is not the operator's choice.
+        self.grace_seconds: int | None = None
+
+    def _reconstitute_job(self, job_state):  # noqa: ANN001, ANN202
+        job = super()._reconstitute_job(job_state)
+        if self.grace_seconds is not None:
+            job.misfire_grace_time = self.grace_seconds
+        return job
 
     @contextmanager
     def joining(self, connection: Connection) -> Iterator[None]:

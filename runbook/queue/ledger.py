@@ -23,6 +23,7 @@ def record(engine: Engine, *, incident_id: str | None, actor: str, channel: str,
            details: dict[str, Any], step: str | None = None) -> int:
     """Append one event (to the ledger when `incident_id` is None); returns its sequence number."""
     target = incident_id or ledger_incident(engine)
+    # A ledger row is checkpointed in the same transaction by runbook.audit (kind "ledger").
     return audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
                         details=details).seq
 

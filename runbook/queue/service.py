@@ -51,6 +51,7 @@ class QueueScheduler:
         self.audit_channel = audit_channel
         self.scheduler = new_scheduler(engine, workers=workers)
         self.jobs = JobBook(engine, grace_seconds=grace_seconds, scheduler=self.scheduler)
+        self.jobs.store.grace_seconds = grace_seconds  # applies to every job, whoever wrote it
         self._sweep_lock = threading.Lock()
 
     def start(self) -> dict[str, Any]:

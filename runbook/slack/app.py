@@ -7,7 +7,8 @@ milliseconds (parse, validate a form) and leaves the work to a lazy listener on 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from slack_sdk import WebClient
 from runbook.settings import Settings
 from runbook.slack import commands as cmd
 from runbook.slack import forms
-from runbook.slack.access import Access
+from runbook.slack.access import Access, ReplayGuard
 from runbook.slack.chat import INTERVAL_SECONDS, Outbox, SlackChat
 from runbook.slack.client import make_client, webhook
 from runbook.slack.crisis import START_SUBMIT, Crisis
@@ -46,6 +47,7 @@ class SlackApp:
     def close(self) -> None:
         if self.relay is not None:
             self.relay.stop()
+        self.signoffs.access.flush()  # refusals held back by the flood limit
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
@@ -125,7 +127,18 @@ def chat_factory(settings: Settings, *, verbs: Any = None) -> Callable[..., Slac
 
 
 def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs) -> None:
+    # A slash command's trigger_id is unique per invocation: the same one again (Socket Mode
+    # redelivery, a replay) is answered but never run twice.
+    acked, ran = ReplayGuard(), ReplayGuard()
+
     def ack_command(ack, body):
+        if body.get("trigger_id") and not acked.first(body["trigger_id"]):
+            ack(response_type="ephemeral", text="This command was already received; it runs once.")
+            return
+        if "\x00" in (body.get("text") or ""):
+            ran.first(body.get("trigger_id") or "")  # never run it
+            ack(response_type="ephemeral", text="⚠️ The command text contains a NUL character; type it again.")
+            return
         try:
             command = cmd.parse(body.get("text"))
         except cmd.ParseError as exc:
@@ -141,6 +154,8 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
             ack()
 
     def run_command(body):
+        if body.get("trigger_id") and not ran.first(body["trigger_id"]):
+            return
         try:
             command = cmd.parse(body.get("text"))
         except cmd.ParseError:
@@ -148,8 +163,9 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         if isinstance(command, cmd.Help):
             return
         reply = _ephemeral(body.get("response_url"), client, channel=body.get("channel_id"), user=body.get("user_id"))
-        crisis.run(command, slack_user=body.get("user_id", ""), trigger_id=body.get("trigger_id"),
-                   response_url=body.get("response_url"), reply=reply)
+        with _told(reply, f"/crisis {(body.get('text') or '').split(' ', 1)[0]}"):
+            crisis.run(command, slack_user=body.get("user_id", ""), trigger_id=body.get("trigger_id"),
+                       response_url=body.get("response_url"), reply=reply)
 
     bolt.command(cmd.COMMAND)(ack=ack_command, lazy=[run_command])
 
@@ -162,8 +178,9 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         reply = _ephemeral(body.get("response_url"), client, channel=(body.get("channel") or {}).get("id"), user=user)
         # The trigger id is unique per click and identical in a replayed request.
         dedupe = f"click:{body.get('trigger_id') or action.get('action_ts')}"
-        signoffs.on_click(action_id=action.get("action_id", ""), token=str(action.get("value", "")),
-                          slack_user=user, trigger_id=body.get("trigger_id"), dedupe=dedupe, reply=reply)
+        with _told(reply, "your click"):
+            signoffs.on_click(action_id=action.get("action_id", ""), token=str(action.get("value", "")),
+                              slack_user=user, trigger_id=body.get("trigger_id"), dedupe=dedupe, reply=reply)
 
     for action_id in (APPROVE, EDIT, REJECT):
         bolt.action(action_id)(ack=ack_click, lazy=[run_click])
@@ -205,8 +222,9 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
                                    reason="not in the roster")
             reply("You are not in the incident roster, so your answer was not counted (and was recorded).")
             return
-        signoffs.decide(ref, person_id=person.id, approve=True, fields=values, comment=forms.comment(state),
-                        dedupe=f"view:{view.get('id')}", reply=reply)
+        with _told(reply, "your sign-off"):
+            signoffs.decide(ref, person_id=person.id, approve=True, fields=values, comment=forms.comment(state),
+                            dedupe=f"view:{view.get('id')}", reply=reply)
 
     bolt.view(SUBMIT)(ack=ack_signoff_form, lazy=[run_signoff_form])
 
@@ -229,7 +247,8 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
             return
         user = (body.get("user") or {}).get("id", "")
         reply = _ephemeral(pending.response_url, client, channel=None, user=user)
-        crisis.submit_form(token, values, slack_user=user, reply=reply)
+        with _told(reply, "the start form"):
+            crisis.submit_form(token, values, slack_user=user, reply=reply)
 
     bolt.view(START_SUBMIT)(ack=ack_start_form, lazy=[run_start_form])
 
@@ -237,6 +256,19 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
     def on_error(error, logger):
         # No body or headers here: they can hold the verification token.
         logger.warning("listener failed: %s: %s", type(error).__name__, error)
+
+
+@contextmanager
+def _told(reply: Callable[[str], None], what: str) -> Iterator[None]:
+    """Work after an ack that fails unexpectedly is told to the person in one sentence (the
+    details go to the log, where secrets are redacted), never left at "Freezing…"."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001
+        log.warning("%s failed after the ack: %s", what, type(exc).__name__, exc_info=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        reply(f"⚠️ {what} failed: {type(exc).__name__}{': ' + reason if reason else ''}. "
+              "Nothing more was done; the app's log has the details.")
 
 
 def _first_block(view: dict) -> str:

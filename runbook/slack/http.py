@@ -1,22 +1,29 @@
-"""HTTP mode: a threaded server for `/slack/events` that checks the signature on the raw bytes
-(401 for anything unverifiable, before any parsing) and only then hands the request to Bolt.
+"""HTTP mode: `/slack/events` served by uvicorn (asyncio: a slow client holds a coroutine, not a
+thread), with header, body and keep-alive timeouts. The signature is checked on the raw bytes
+(401 for anything unverifiable, before any parsing), malformed payloads and unknown methods get a
+4xx, and only then is the request handed to Bolt, in a small thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs
 
+import h11
+import uvicorn
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from runbook.slack.access import ReplayGuard
 from runbook.slack.quiet import Quiet
 from runbook.slack.verify import RequestVerifier
 
@@ -24,126 +31,223 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000  # Slack's largest payloads (view submissions) are a few hundred kB
+HEADER_TIMEOUT = 10.0  # seconds from connect (or the previous response) to a complete header block
+BODY_TIMEOUT = 10.0  # seconds to receive the whole body once the headers are in
+KEEP_ALIVE = 5  # an idle keep-alive connection is closed after this
 
 
-class SlackHTTPServer(ThreadingHTTPServer):
-    """Connections are served by a pool of long-lived threads: starting a thread per connection
-    makes the accept loop wait for each new thread to get the GIL, which under a burst of clicks
-    (and the work after earlier acks) is most of the latency Slack sees."""
+class _TimedH11(H11Protocol):
+    """uvicorn's h11 protocol plus a header deadline: uvicorn itself waits forever for a header
+    block that trickles in a byte at a time (the slow-loris case)."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # bursts of clicks queue in the kernel instead of being refused
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(HEADER_TIMEOUT, self._header_timeout)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # a whole header block arrived
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()  # the next request on this connection gets the same deadline
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def malformed(raw: bytes, content_type: str) -> str | None:
+    """Why a signed body is not a Slack payload Bolt can take, or None. Bolt answers some shapes
+    (`actions` not a list, a view without `type`) with a 500 from deep inside; we say 400."""
+    try:
+        if content_type.startswith("application/json"):
+            return None if isinstance(json.loads(raw), dict) else "the JSON body is not an object"
+        form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+        if "payload" not in form:
+            return None
+        payload = json.loads(form["payload"][0])
+    except (ValueError, UnicodeDecodeError):
+        return "unparsable body"
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return "payload is not an object with a type"
+    actions = payload.get("actions")
+    if "actions" in payload and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return "actions is not a list of objects"
+    view = payload.get("view")
+    if "view" in payload and view is not None and not (isinstance(view, dict) and isinstance(view.get("type"), str)):
+        return "view is not an object with a type"
+    for name in ("user", "team", "channel", "container"):
+        if payload.get(name) is not None and not isinstance(payload[name], dict):
+            return f"{name} is not an object"
+    return None
+
+
+class SlackHTTPServer:
+    """The ASGI app and the uvicorn server running it in a thread of its own."""
 
     def __init__(self, address: tuple[str, int], *, bolt: App, verifier: RequestVerifier,
-                 observe: Callable[[float, int], None] | None = None, threads: int = 64, quiet: Quiet | None = None):
+                 observe: Callable[[float, int], None] | None = None, threads: int = 16, quiet: Quiet | None = None):
         self.bolt = bolt
         self.verifier = verifier
         self.quiet = quiet or Quiet()
-        self.observe = observe  # (seconds from request line to response sent, status): for benchmarks
+        self.observe = observe  # (seconds from request start to response sent, status): for benchmarks
+        self.replays = ReplayGuard()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="runbook-slack-http")
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self._pool.submit(self.process_request_thread, request, client_address)
-
-    def server_close(self) -> None:
-        super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._socket = socket.create_server(address, backlog=2048, reuse_port=False)
+        self.server_address = self._socket.getsockname()
+        config = uvicorn.Config(self, http=_TimedH11, lifespan="off", log_config=None, access_log=False,
+                                timeout_keep_alive=KEEP_ALIVE, timeout_graceful_shutdown=5, server_header=False)
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}{EVENTS_PATH}"
 
+    # -- running -------------------------------------------------------------------------------
     def start_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="runbook-slack-http",
-                                  daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self._run, name="runbook-slack-http", daemon=True)
+        self._thread.start()
+        end = time.monotonic() + 15
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < end:
+            time.sleep(0.01)
+        if not self._server.started:
+            raise RuntimeError("the Slack HTTP server did not start")
+        return self._thread
 
+    def _run(self) -> None:
+        # Not in the main thread: uvicorn leaves the process's signal handlers alone.
+        asyncio.run(self._server.serve(sockets=[self._socket]))
 
-class _Handler(BaseHTTPRequestHandler):
-    server: SlackHTTPServer
-    protocol_version = "HTTP/1.1"
-    server_version = "runbook-slack"
-    timeout = 15  # an idle keep-alive connection gives its pool thread back after this
-    _status = 0
-    sys_version = ""
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        thread = self._thread or self.start_background()
+        while thread.is_alive():
+            thread.join(poll_interval)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        # Only the request line's path: never headers, query strings or bodies.
-        log.debug("%s %s", self.command, urlsplit(self.path).path)
+    def shutdown(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
-    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
+    def server_close(self) -> None:
+        self.shutdown()
+        self._socket.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _error(self, status: int, message: str) -> None:
-        self.close_connection = True  # the body may not have been read: do not reuse the socket
-        self._send(status, json.dumps({"error": message}).encode(), {"Content-Type": "application/json"})
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if urlsplit(self.path).path == "/healthz":
-            self._send(200, b"ok", {"Content-Type": "text/plain"})
-        else:
-            self._error(404, "not found")
-
-    def do_POST(self) -> None:  # noqa: N802
+    # -- the ASGI app --------------------------------------------------------------------------
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
         started = time.perf_counter()
+        status = 500
         try:
-            with self.server.quiet.request():
-                self._post()
+            status = await self._handle(scope, receive, send)
         finally:
-            if self.server.observe is not None:
-                self.server.observe(time.perf_counter() - started, self._status)
+            if self.observe is not None:
+                self.observe(time.perf_counter() - started, status)
 
-    def send_response(self, code: int, message: str | None = None) -> None:
-        self._status = code
-        super().send_response(code, message)
-
-    def _post(self) -> None:
-        if urlsplit(self.path).path != EVENTS_PATH:
-            self._error(404, "not found")
-            return
+    async def _handle(self, scope: dict, receive: Callable, send: Callable) -> int:
+        method, path = scope["method"], scope["path"]
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            return await _respond(send, 200, b"ok", {"content-type": "text/plain"})
+        if path != EVENTS_PATH:
+            return await _error(send, 404, "not found")
+        if method != "POST":
+            return await _error(send, 405, "method not allowed", {"allow": "POST"})
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return await _error(send, 401, "invalid request")
+            if int(declared) > MAX_BODY:
+                return await _error(send, 413, "request too large")
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            self._error(401, "invalid request")
-            return
-        if length < 0:
-            self._error(401, "invalid request")
-            return
-        if length > MAX_BODY:
-            self._error(413, "request too large")
-            return
-        raw = self.rfile.read(length) if length else b""
-        verdict = self.server.verifier.check(dict(self.headers.items()), raw)
+            raw = await asyncio.wait_for(_read_body(receive), BODY_TIMEOUT)
+        except _TooLarge:
+            return await _error(send, 413, "request too large")
+        except TimeoutError:
+            return await _error(send, 408, "request body too slow")
+        verdict = self.verifier.check(headers, raw)
         if not verdict:
             log.info("refused a Slack request: %s", verdict.reason)
-            self._error(401, "invalid request")
-            return
+            return await _error(send, 401, "invalid request")
+        if not self.replays.first(("signature", headers.get("x-slack-signature"))):
+            # The same signed bytes again, within Slack's 5-minute window: a replay, never new work.
+            log.warning("refused a replayed Slack request")
+            return await _error(send, 409, "this request was already received")
+        problem = malformed(raw, headers.get("content-type", ""))
+        if problem:
+            log.info("refused a signed Slack request: %s", problem)
+            return await _error(send, 400, problem)
         # Bolt's lazy-listener headers are not signed: a replayed request must not pick a function.
-        headers = {k.lower(): v for k, v in self.headers.items() if not k.lower().startswith("x-slack-bolt-")}
+        bolt_headers = {k: v for k, v in headers.items() if not k.startswith("x-slack-bolt-")}
+        query = scope.get("query_string", b"").decode("latin-1")
+        loop = asyncio.get_running_loop()
         try:
-            request = BoltRequest(body=raw.decode("utf-8"), query=urlsplit(self.path).query, headers=headers)
-        except Exception:  # noqa: BLE001 - signed but unparsable: a client error, not ours
-            self._error(400, "unparsable body")
-            return
-        try:
-            response = self.server.bolt.dispatch(request)
+            response = await loop.run_in_executor(self._pool, self._dispatch, raw, query, bolt_headers)
         except Exception:  # noqa: BLE001
             log.exception("dispatch failed")
-            self._error(500, "internal error")
-            return
-        out = {name: values[0] for name, values in response.headers.items() if values and name.lower() != "content-length"}
+            return await _error(send, 500, "internal error")
+        out = {name: values[0] for name, values in response.headers.items()
+               if values and name.lower() != "content-length"}
         body = response.body.encode("utf-8") if isinstance(response.body, str) else (response.body or b"")
-        self._send(response.status, body, out)
+        return await _respond(send, response.status, body, out)
+
+    def _dispatch(self, raw: bytes, query: str, headers: dict[str, str]):
+        with self.quiet.request():
+            request = BoltRequest(body=raw.decode("utf-8"), query=query, headers=headers)
+            return self.bolt.dispatch(request)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Callable) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _respond(send: Callable, status: int, body: bytes, headers: dict[str, str] | None = None) -> int:
+    raw_headers = [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in (headers or {}).items()]
+    raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def _error(send: Callable, status: int, message: str, headers: dict[str, str] | None = None) -> int:
+    return await _respond(send, status, json.dumps({"error": message}).encode(),
+                          {"content-type": "application/json", **(headers or {})})
 
 
 def make_server(bolt: App, *, signing_secret: str, host: str = "127.0.0.1", port: int = 3000,

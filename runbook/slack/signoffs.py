@@ -318,7 +318,11 @@ class Signoffs:
         # replayed request, even to another `runbook serve` process, is refused by the flow as a repeat.
         stable = "slack-" + hashlib.sha256(f"{ref.token}:{dedupe}".encode()).hexdigest()[:32]
         decision = replace(decision, run_input={**decision.run_input, "decision_id": stable})
-        return send(decision, wait=self.decision_wait)
+        from runbook.engine.identity import slack_evidence
+
+        person = self.services.roster().person(person_id)  # found by the signed request's Slack user id
+        return send(decision, wait=self.decision_wait, db=self.services.db,
+                    evidence=slack_evidence(person.slack_id if person is not None else ""))
 
     def _await_verdict(self, incident_id: str, decision_id: str):
         end = time.monotonic() + self.verdict_wait

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -32,9 +32,19 @@ class Team(Strict):
     channel: str | None = None
 
 
+OsUser = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*$", max_length=64)]
+IdentityMethod = Literal["slack", "cli"]
+
+
 class Roster(Strict):
     people: Annotated[list[Person], Field(min_length=1)]
     teams: list[Team] = []
+    # Operating-system account -> roster person: a CLI decision counts as a verified identity only
+    # when the OS user who ran `runbook approve` maps to the person it names (docs/security.md).
+    cli_users: dict[OsUser, PersonId] = {}
+    # Step id (or "*") -> how its sign-offs must be identified: "slack" (a signed click by the
+    # person's Slack id) and/or "cli" (an OS user mapped above). Unlisted steps accept a claim.
+    require_identity: dict[str, list[IdentityMethod]] = {}
 
     def person(self, person_id: str) -> Person | None:
         for person in self.people:

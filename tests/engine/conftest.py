@@ -65,8 +65,10 @@ class EngineEnv:
         return events(self.services.db, incident.id)
 
     def trail(self, incident) -> list[tuple[str, str | None, str]]:
-        """(action, step, actor) of every event but the chat messages."""
-        return [(e.action, e.step, e.actor) for e in self.events(incident) if e.action != "chat.posted"]
+        """(action, step, actor) of every event but the chat messages and the identity
+        attestations the CLI and the Slack app record before each decision."""
+        return [(e.action, e.step, e.actor) for e in self.events(incident)
+                if e.action not in ("chat.posted", "identity.attested")]
 
     def wait_for(self, incident, action: str, *, step: str | None = None, count: int = 1, timeout: float = 90):
         end = time.monotonic() + timeout

@@ -43,6 +43,9 @@ def test_approve_runs_the_step_and_records_who_where_and_the_run_ids(engine):
     assert finished[1].details["outputs"] == {"choice": "proceed"}
     assert finished[2].details["outputs"]["text"] == "Decision: proceed"  # outputs feed later templates
     for event in engine.events(incident)[1:]:  # everything after the start happened in the flow run
+        if event.action == "identity.attested":  # ...but the CLI's attestation of its decision
+            assert event.details["method"] == "os-user" and event.channel == "cli"
+            continue
         assert event.details["flow_run_id"] == closed.flow_run_id
     assert all("task_run_id" in e.details for e in engine.events(incident) if e.action.startswith("step."))
     report = verify(engine.services.db, incident.id)

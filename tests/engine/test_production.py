@@ -75,6 +75,8 @@ def test_runs_survive_sigkilled_workers_without_repeating_side_effects(databases
     runbook_env = {**settings_env(tmp_path), "RUNBOOK_DATABASE_URL": f"postgresql+psycopg://{PG}/{app_db}"}
     env = {**os.environ, **runbook_env, "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(tmp_path / "prefect"),
            "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    upgraded = _cli(["db", "upgrade"], env)  # the owner's step; every other command only checks
+    assert upgraded.returncode == 0, upgraded.stderr
     services = build_services(Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}),
                               migrate=True)
     home = tmp_path / "home"

@@ -17,7 +17,9 @@ def test_after_gate_is_applied_in_rounds_once_each(engine):
     engine.approve(incident, "batch", "alma", fields={"note": "bad"})     # refused by the kind's check
     engine.approve(incident, "batch", "alma", fields={"note": "again"})   # applied; asks for another round
     engine.wait_for(incident, "signoff.requested", step="batch", count=2)
-    engine.approve(incident, "batch", "ben", fields={"note": "done"}, channel="slack")
+    # As the Slack app sends it: attested with the Slack user id of the signed click.
+    engine.approve(incident, "batch", "ben", fields={"note": "done"}, channel="slack",
+                   evidence={"method": "slack-signature", "slack_user": "U0BEN"})
     closed = engine.wait_closed(incident)
     assert closed.status == "completed", engine.trail(incident)
 

@@ -37,6 +37,23 @@ def test_a_job_missed_beyond_the_grace_holds_its_post(engine, checker, incident)
     assert "post.missed" in [e.action for e in audit.events(engine, ledger_incident(engine))]
 
 
+def test_the_schedulers_grace_applies_to_jobs_written_with_another(engine, checker, incident) -> None:  # noqa: ANN001
+    from runbook.queue.jobs import JobBook
+
+    book = JobBook(engine, grace_seconds=300)  # what `runbook posts schedule` writes by default
+    post = make_posts(engine, checker, book, count=1, at=soon(0.2))[0]
+    book.close()
+    time.sleep(1.6)
+    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2, grace_seconds=1)  # `scheduler --grace 1`
+    service.start()
+    try:
+        assert wait_until(lambda: get_post(engine, post.id).status != "scheduled", timeout=10)
+    finally:
+        service.shutdown()
+    assert get_post(engine, post.id).status == "needs_review"
+    assert SandboxChannel(engine).posts() == []
+
+
 def test_a_lost_job_is_written_again(engine, checker, jobs) -> None:  # noqa: ANN001
     post = make_posts(engine, checker, jobs, count=1, at=soon(0.5))[0]
     with engine.begin() as connection:  # as if a crash happened between submit and run

@@ -74,7 +74,7 @@ def test_other_paths_and_oversized_bodies(offline):
     conn.putrequest("POST", "/slack/events")
     conn.putheader("Content-Length", "lots")
     conn.endheaders()
-    assert conn.getresponse().status == 401
+    assert conn.getresponse().status == 400  # refused by the HTTP parser itself, before any of our code
     conn.close()
 
 

@@ -43,3 +43,29 @@ def test_sandbox_blocks_attribute_escapes():
 def test_rendered_size_is_limited():
     with pytest.raises(ValueError, match="more than"):
         render_text("{{ 'x' * 50000 }}", CTX)
+
+
+def test_repetition_power_and_loops_are_bounded_at_run_time_with_the_limit_named():
+    from runbook.spec.expressions import MAX_LOOP_ITERATIONS, TemplateLimitError
+
+    # Values from inputs cannot be seen by `check`; the run-time bound stops them before any work.
+    ctx = expression_context(inputs={"n": 10**9, "big": 100_000, "text": "x"}, steps={})
+    with pytest.raises(TemplateLimitError, match="the limit is 100,000"):
+        render_text("{{ inputs.text * inputs.n }}", ctx)
+    with pytest.raises(TemplateLimitError, match="limit"):
+        render_text("{{ 10 ** inputs.n }}", ctx)
+    with pytest.raises(TemplateLimitError, match=f"{MAX_LOOP_ITERATIONS:,}"):
+        render_text("{% for i in range(inputs.big) %}{% for j in range(inputs.big) %}{% endfor %}{% endfor %}", ctx)
+    # Ordinary arithmetic and small loops are untouched.
+    assert render_text("{{ 3 * 4 }} {{ 2 ** 10 }} {% for i in range(3) %}{{ i }}{% endfor %}", ctx) == "12 1024 012"
+    assert evaluate_when("2 ** 3 == 8", ctx) is True
+
+
+def test_constant_bombs_are_refused_at_check_time_without_being_computed():
+    import jinja2
+
+    from runbook.spec.expressions import references
+
+    for source in ("{{ 'x' * 10**9 }}", "{{ 2 ** 100000 }}"):
+        with pytest.raises(jinja2.TemplateSyntaxError, match="limit"):
+            references(source, expression=False)

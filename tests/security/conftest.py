@@ -1,0 +1,3 @@
+"""Fixtures for the security tests: real SQLite and PostgreSQL databases (tests/dbfixtures.py)."""
+
+from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
