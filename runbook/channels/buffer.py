@@ -1,0 +1,123 @@
+"""Buffer as a RemoteQueue (classic REST API, api.bufferapp.com/1): list each profile's pending
+updates, take one off the queue (destroy, after the caller stored it in full), put it back
+(create with `scheduled_at`). Buffer has no idempotency keys: a restore is found again by
+profile, text and time (`find_restored`), which the remote thaw asks before creating twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
+
+__all__ = ["BufferQueue"]
+
+API = "https://api.bufferapp.com"
+PAGE = 100  # Buffer's largest page
+# A post due sooner than this is read before it is destroyed: if Buffer sent it meanwhile, the
+# destroy would only erase Buffer's record of a post that is out, and we must report it as out.
+CHECK_WITHIN = timedelta(seconds=30)
+SERVICES = {"twitter": "x"}  # Buffer's service names that differ from ours
+
+
+class BufferQueue:
+    def __init__(self, name: str, *, token: str, profiles: dict[str, str], base_url: str = API,
+                 http: httpx.Client | None = None, timeout: float = 10.0) -> None:
+        """`profiles`: Buffer profile id -> the brand account handle it publishes as."""
+        self.name = name
+        self.profiles = dict(profiles)
+        self.accounts = tuple(sorted(set(self.profiles.values())))
+        self._token = token
+        self._own_http = http is None
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        if http is None:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def __repr__(self) -> str:  # never the token
+        return f"BufferQueue({self.name!r}, profiles={sorted(self.profiles)})"
+
+    # -- calls ----------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, *, data: Any = None, params: dict[str, Any] | None = None,
+              missing_ok: bool = False) -> dict[str, Any] | list[Any] | None:
+        try:
+            response = self.http.request(method, f"/1/{path}", data=data, params=params,
+                                         headers={"Authorization": f"Bearer {self._token}"})
+        except httpx.HTTPError as exc:
+            raise RemoteQueueError(f"buffer {self.name}: {method} {path}: {type(exc).__name__}") from None
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                detail = f"{body.get('message')} (code {body.get('code')})"
+            except ValueError:
+                detail = response.text[:200]
+            raise RemoteQueueError(f"buffer {self.name}: {method} {path}: HTTP {response.status_code}: {detail}")
+        return response.json()
+
+    # -- RemoteQueue ----------------------------------------------------------------------------
+    def scheduled(self) -> list[RemotePost]:
+        out: list[RemotePost] = []
+        for pid in self.profiles:
+            for update in self._pending(pid):
+                out.append(self._post(update))
+        return sorted(out, key=lambda p: (p.run_at, p.remote_id))
+
+    def _pending(self, pid: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            body = self._call("GET", f"profiles/{pid}/updates/pending.json",
+                              params={"page": page, "count": PAGE, "utc": "true"})
+            updates = body.get("updates") or []
+            found.extend(updates)
+            if len(updates) < PAGE or len(found) >= int(body.get("total") or 0):
+                return found
+            page += 1
+
+    def _post(self, update: dict[str, Any]) -> RemotePost:
+        pid = update["profile_id"]
+        media = [update["media"]] if update.get("media") else []
+        return RemotePost(remote_id=update["id"], target=pid, account=self.profiles[pid],
+                          platform=SERVICES.get(update.get("profile_service", ""), update.get("profile_service", "")),
+                          text=update.get("text", ""), run_at=datetime.fromtimestamp(update["due_at"], UTC),
+                          media=media, raw=update)
+
+    def hold(self, post: RemotePost) -> HoldOutcome:
+        if post.run_at <= datetime.now(UTC) + CHECK_WITHIN:
+            current = self._call("GET", f"updates/{post.remote_id}.json", missing_ok=True)
+            if current is None:
+                return "absent"
+            if current.get("status") != "buffer":
+                return "published"
+        gone = self._call("POST", f"updates/{post.remote_id}/destroy.json", missing_ok=True)
+        return "absent" if gone is None else "held"
+
+    def restore(self, post: RemotePost, *, run_at: datetime | None, key: str) -> tuple[str, datetime]:
+        form: dict[str, Any] = {"profile_ids[]": [post.target], "text": post.text}
+        if run_at is None:
+            form["now"] = "true"
+        else:
+            form["scheduled_at"] = str(int(run_at.timestamp()))
+        for media in post.media[:1]:  # Buffer takes one media object per update
+            for name, value in media.items():
+                form[f"media[{name}]"] = value
+        body = self._call("POST", "updates/create.json", data=form)
+        update = body["updates"][0]
+        return update["id"], datetime.fromtimestamp(update["due_at"], UTC)
+
+    def find_restored(self, post: RemotePost, *, run_at: datetime | None) -> tuple[str, datetime] | None:
+        """An update already in the queue with this post's profile, text and time (a restore that
+        reached Buffer before a crash), or None."""
+        for update in self._pending(post.target):
+            same_time = run_at is None or int(update["due_at"]) == int(run_at.timestamp())
+            if update.get("text") == post.text and same_time:
+                return update["id"], datetime.fromtimestamp(update["due_at"], UTC)
+        return None
