@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from runbook.cli import audit, check, engine, listen, postmortem, posts, slack, statements
+from runbook.cli import audit, channels, check, engine, listen, postmortem, posts, slack, statements
 
 app = typer.Typer(
     name="runbook",
@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Order is the order of `runbook --help`: the playbook language, the engine, then each domain.
-for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
+for module in (check, engine, audit, posts, listen, statements, postmortem, slack, channels):
     module.register(app)
 
 
