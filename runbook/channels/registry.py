@@ -19,6 +19,9 @@ __all__ = ["ADAPTERS", "ConfiguredChannels", "build_adapter", "channel_for", "co
 ADAPTERS: dict[str, str] = {
     "bluesky": "runbook.channels.bluesky:BlueskyChannel",
     "mastodon": "runbook.channels.mastodon:MastodonChannel",
+    "x": "runbook.channels.x:XChannel",
+    "facebook": "runbook.channels.meta:MetaChannel",
+    "instagram": "runbook.channels.meta:MetaChannel",
 }
 
 

@@ -53,6 +53,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     stall: float = 0.0
     match: str = ""  # a substring of "METHOD /path"; empty matches every request
+    apply: bool = False  # do the request first, then answer with `status`: the answer is lost
 
 
 Handler = Callable[[Request], Response]
@@ -144,6 +145,8 @@ def _handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 time.sleep(fake.delay)
             if fault is not None and fault.stall:
                 time.sleep(fault.stall)
+            if fault is not None and fault.status is not None and fault.apply:
+                fake.dispatch(request)
             if fault is not None and fault.status is not None:
                 response = Response(fault.status, fault.body if fault.body is not None else {}, dict(fault.headers))
             else:
