@@ -79,7 +79,9 @@ class XChannel(Adapter):
     def _send(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         response = self.http.request(method, path, json=json, params=params,
                                      headers={"Authorization": f"Bearer {self._token}"})
-        self.guard.limiter.observe(response.headers)
+        if not (response.status_code == 429 and "retry-after" in response.headers):
+            # Retry-After, when X sends it on a 429, is the more precise word for this call.
+            self.guard.limiter.observe(response.headers)
         if response.status_code >= 400:
             try:
                 body = response.json()

@@ -112,7 +112,7 @@ class FakeServer:
         for method, pattern, handler in self.routes:
             found = pattern.match(request.path)
             if method == request.method and found:
-                request.params = found.groupdict()
+                request.params.update(found.groupdict())
                 return handler(request)
         return self.not_found(request)
 

@@ -154,7 +154,7 @@ class FakeX(FakeServer):
         now = time.time()
         with self.lock:
             window = self.windows.setdefault((uid, endpoint), [now, 0])
-            if now - window[0] >= WINDOW:
+            if now >= int(window[0] + WINDOW):  # X resets on the whole second it announced
                 window[:] = [now, 0]
             window[1] += 1
             remaining = limit - window[1]

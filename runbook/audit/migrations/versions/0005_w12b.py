@@ -2,7 +2,7 @@
 hold and thaw state) and remote_freeze (per freeze: queues in scope, timing, counts).
 
 Revision ID: 0005_w12b
-Revises: 0004_messaging
+Revises: 0005_w12a
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_w12b"
-down_revision: str | None = "0004_messaging"
+down_revision: str | None = "0005_w12a"  # this branch merged w12a; the integrator relinks
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
