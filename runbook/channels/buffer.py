@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from runbook.channels.resilience import Failure, Guard, Policy, TransientError, http_failure, limiter_for
+from runbook.ports.channel import ChannelError
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
 
 __all__ = ["BufferQueue"]
@@ -25,16 +27,25 @@ SERVICES = {"twitter": "x"}  # Buffer's service names that differ from ours
 
 class BufferQueue:
     def __init__(self, name: str, *, token: str, profiles: dict[str, str], base_url: str = API,
-                 http: httpx.Client | None = None, timeout: float = 10.0) -> None:
-        """`profiles`: Buffer profile id -> the brand account handle it publishes as."""
+                 http: httpx.Client | None = None, timeout: float = 10.0, rate_limit: str | None = "60/1m",
+                 policy: Policy | None = None) -> None:
+        """`profiles`: Buffer profile id -> the brand account handle it publishes as. `rate_limit`:
+        Buffer's documented 60 requests a minute per user, shared by every queue on the token."""
         self.name = name
         self.profiles = dict(profiles)
         self.accounts = tuple(sorted(set(self.profiles.values())))
         self._token = token
         self._own_http = http is None
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        if http is None:
-            self.http.headers["Authorization"] = f"Bearer {token}"
+        count, per = (None, 1.0)
+        if rate_limit:
+            from runbook.messaging.sending import RateLimit
+
+            parsed = RateLimit.parse(rate_limit)
+            count, per = parsed.count, parsed.per
+        self.guard = Guard(f"buffer:{name}", policy=policy or Policy(timeout=timeout),
+                           limiter=limiter_for(f"buffer:{base_url}:{len(token)}:{token[-4:]}", count=count, per=per),
+                           classify=_classify)
 
     def close(self) -> None:
         if self._own_http:
@@ -44,13 +55,26 @@ class BufferQueue:
         return f"BufferQueue({self.name!r}, profiles={sorted(self.profiles)})"
 
     # -- calls ----------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, *, data: Any = None, params: dict[str, Any] | None = None,
-              missing_ok: bool = False) -> dict[str, Any] | list[Any] | None:
+    def _send(self, method: str, path: str, data: Any, params: dict[str, Any] | None, write: bool) -> httpx.Response:
         try:
             response = self.http.request(method, f"/1/{path}", data=data, params=params,
                                          headers={"Authorization": f"Bearer {self._token}"})
-        except httpx.HTTPError as exc:
-            raise RemoteQueueError(f"buffer {self.name}: {method} {path}: {type(exc).__name__}") from None
+        except httpx.TransportError:
+            if write:  # the create may have reached Buffer: the caller looks it up before trying again
+                raise RemoteQueueError(f"buffer {self.name}: {method} {path}: no answer") from None
+            raise
+        # A 429 is refused before any work; after a 5xx a create may or may not exist.
+        if response.status_code == 429 or (response.status_code >= 500 and not write):
+            raise TransientError(f"HTTP {response.status_code}", status=response.status_code,
+                                 headers=dict(response.headers))
+        return response
+
+    def _call(self, method: str, path: str, *, data: Any = None, params: dict[str, Any] | None = None,
+              missing_ok: bool = False, write: bool = False) -> Any:
+        try:
+            response = self.guard.call(f"{method} {path}", lambda: self._send(method, path, data, params, write))
+        except ChannelError as exc:  # retries spent, circuit open
+            raise RemoteQueueError(f"buffer {self.name}: {method} {path}: {exc}") from None
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code >= 400:
@@ -109,7 +133,7 @@ class BufferQueue:
         for media in post.media[:1]:  # Buffer takes one media object per update
             for name, value in media.items():
                 form[f"media[{name}]"] = value
-        body = self._call("POST", "updates/create.json", data=form)
+        body = self._call("POST", "updates/create.json", data=form, write=True)
         update = body["updates"][0]
         return update["id"], datetime.fromtimestamp(update["due_at"], UTC)
 
@@ -121,3 +145,11 @@ class BufferQueue:
             if update.get("text") == post.text and same_time:
                 return update["id"], datetime.fromtimestamp(update["due_at"], UTC)
         return None
+
+
+def _classify(exc: BaseException) -> Failure | None:
+    if isinstance(exc, TransientError):
+        return http_failure(exc.status, exc.headers, str(exc))
+    if isinstance(exc, httpx.TransportError):
+        return http_failure(None, None, type(exc).__name__)
+    return None

@@ -27,7 +27,7 @@ def _local_post(engine, checker, jobs) -> None:  # noqa: ANN001
 
 
 def _queue(fake, pids: dict[str, str]) -> BufferQueue:  # noqa: ANN001
-    return BufferQueue("buffer-main", token=BUFFER_TOKEN, profiles=pids, base_url=fake.url)
+    return BufferQueue("buffer-main", token=BUFFER_TOKEN, profiles=pids, base_url=fake.url, rate_limit=None)
 
 
 def test_freeze_holds_every_remote_post_in_full_and_thaw_restores_each_once(engine, fake_buffer, checker, jobs,  # noqa: F811
