@@ -31,7 +31,9 @@ class FakeGraph(FakeServer):
                  page_name: str = "acme") -> None:
         super().__init__()
         self.page_token, self.page_id, self.ig_id, self.page_name = page_token, page_id, ig_id, page_name
-        self.objects: dict[str, dict[str, Any]] = {}  # posts, comments, ig media, containers
+        self.objects: dict[str, dict[str, Any]] = {  # the Page, the IG user, posts, comments, media, containers
+            page_id: {"kind": "page", "id": page_id, "name": page_name, "followers_count": 1200},
+            ig_id: {"kind": "ig_user", "id": ig_id, "username": page_name, "followers_count": 800}}
         self.published: list[dict[str, Any]] = []  # scheduled posts the clock published: {id, message, due, at}
         self.deleted: list[str] = []
         self.calls_in_hour = 0
