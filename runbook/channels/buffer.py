@@ -122,7 +122,11 @@ class BufferQueue:
             if current.get("status") != "buffer":
                 return "published"
         gone = self._call("POST", f"updates/{post.remote_id}/destroy.json", missing_ok=True)
-        return "absent" if gone is None else "held"
+        if gone is None:
+            return "absent"
+        # Destroyed once its time had come: Buffer may have sent it just before (a destroy of a
+        # sent update succeeds too and only erases Buffer's record of it).
+        return "uncertain" if post.run_at <= datetime.now(UTC) else "held"
 
     def restore(self, post: RemotePost, *, run_at: datetime | None, key: str) -> tuple[str, datetime]:
         form: dict[str, Any] = {"profile_ids[]": [post.target], "text": post.text}

@@ -427,7 +427,7 @@ class MetaScheduledQueue:
                 if exc.missing:
                     return "absent"
                 raise
-            return "held"
+            return "uncertain" if post.run_at <= datetime.now(UTC) else "held"
 
         return self._wrap(f"hold {post.remote_id}", work)
 

@@ -11,10 +11,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = ["HoldOutcome", "RemotePost", "RemoteQueue", "RemoteQueueError"]
 
-# held: this call took it off the schedule. absent: it was no longer there (taken off by an
-# earlier attempt of ours, or removed by a person): we hold the full copy either way.
-# published: the remote scheduler had already sent it: it is out and cannot be held.
-HoldOutcome = Literal["held", "absent", "published"]
+# held: this call took it off the schedule before its time. absent: it was no longer there
+# (taken off by an earlier attempt of ours, or removed by a person): we hold the full copy either
+# way. published: the remote scheduler had already sent it: it is out and cannot be held.
+# uncertain: taken off at or after its time, racing the remote scheduler: it may be out.
+HoldOutcome = Literal["held", "absent", "published", "uncertain"]
 
 
 class RemoteQueueError(RuntimeError):

@@ -40,10 +40,12 @@ class RemoteFreezeResult:
     queues: list[str]
     held: int  # off the remote schedule now, stored in full
     published: list[str]  # sent by the remote scheduler before the freeze reached them (names)
+    uncertain: list[str]  # taken off at their time, racing the remote scheduler: may be out (names)
     errors: list[str]  # one line per queue or post that could not be listed or held
     local_commit_ms: float | None
     last_held_ms: float | None  # from the freeze call to the last remote post held
     status: str  # held | partial
+    last_held_at: datetime | None = None  # wall clock: from then on no remote post in scope is scheduled
 
     def summary(self) -> str:
         timing = (f"; last remote post held {self.last_held_ms:.0f} ms after the call"
@@ -53,31 +55,45 @@ class RemoteFreezeResult:
         if self.published:
             lines.append(f"already published by the remote scheduler ({len(self.published)}): "
                          + "; ".join(self.published))
+        if self.uncertain:
+            lines.append(f"taken off at their time, may have gone out ({len(self.uncertain)}; the thaw proposes "
+                         "kill): " + "; ".join(self.uncertain))
         lines += [f"error: {e}" for e in self.errors]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "last_held_at": self.last_held_at.isoformat() if self.last_held_at else None}
 
 
 @dataclass
 class _Pass:
     errors: list[str] = field(default_factory=list)
     last_held: float | None = None
+    last_held_at: datetime | None = None
 
 
 def freeze_everything(engine: Engine, *, remote: Iterable[RemoteQueue] | None, step: str | None = None,
                       **local: Any) -> tuple[FreezeResult, RemoteFreezeResult | None]:
     """The local freeze (one transaction, `freeze_now`), then the remote queues in its scope. The
-    local queue holds from its commit on; the remote result reports its own timing."""
-    from runbook.queue.freeze import freeze_now
+    remote lists are read while the local freeze commits, so the holds start right after it."""
+    from runbook.queue.freeze import freeze_now, normalise_scope
 
     started = time.perf_counter()
-    result = freeze_now(engine, step=step, **local)
-    queues = list(remote or [])
+    queues = queues_in_scope(list(remote or []), normalise_scope(local.get("accounts")))
     if not queues:
-        return result, None
-    return result, freeze_remote(engine, result, queues, started=started, step=step)
+        return freeze_now(engine, step=step, **local), None
+    with ThreadPoolExecutor(max_workers=min(8, len(queues))) as pool:
+        lists = {q.name: pool.submit(_list, q) for q in queues}
+        result = freeze_now(engine, step=step, **local)
+        listed = {name: future.result() for name, future in lists.items()}
+    return result, freeze_remote(engine, result, queues, started=started, step=step, listed=listed)
+
+
+def _list(queue: RemoteQueue) -> list[RemotePost] | RemoteQueueError:
+    try:
+        return queue.scheduled()
+    except RemoteQueueError as exc:
+        return exc
 
 
 def queues_in_scope(queues: Iterable[RemoteQueue], scope: Sequence[str]) -> list[RemoteQueue]:
@@ -85,24 +101,30 @@ def queues_in_scope(queues: Iterable[RemoteQueue], scope: Sequence[str]) -> list
 
 
 def freeze_remote(engine: Engine, freeze: FreezeResult, queues: Iterable[RemoteQueue], *, started: float | None = None,
-                  step: str | None = None, workers: int = WORKERS) -> RemoteFreezeResult:
+                  step: str | None = None, workers: int = WORKERS,
+                  listed: dict[str, list[RemotePost] | RemoteQueueError] | None = None) -> RemoteFreezeResult:
     """Hold every post of the remote queues in the freeze's scope. Safe to call again for the same
     freeze (a rerun step, `runbook recover`): recorded posts are not recorded twice, and a post
-    taken off earlier answers "absent", which still counts as held (we have its full copy)."""
+    taken off earlier answers "absent", which still counts as held (we have its full copy).
+
+    `listed`: lists read before the local commit; then a second look after the holds catches
+    posts scheduled remotely between that read and the commit."""
     started = time.perf_counter() if started is None else started
     chosen = queues_in_scope(queues, freeze.scope)
     names = sorted(q.name for q in chosen)
     _open(engine, freeze, names)
     run = _Pass()
     by_name = {q.name: q for q in chosen}
-    for queue in chosen:
-        try:
-            listed = [p for p in queue.scheduled() if in_scope(freeze.scope, p.account)]
-        except RemoteQueueError as exc:
-            run.errors.append(f"{queue.name}: could not list its scheduled posts: {exc}")
-            continue
-        _record_intents(engine, freeze.id, queue.name, listed)
-    _hold_intents(engine, freeze.id, by_name, run, started, workers)
+    for prelisted in ((True, False) if listed is not None else (False,)):
+        for queue in chosen:
+            found = listed.get(queue.name) if prelisted and listed is not None else _list(queue)
+            if found is None:
+                found = _list(queue)
+            if isinstance(found, RemoteQueueError):
+                run.errors.append(f"{queue.name}: could not list its scheduled posts: {found}")
+                continue
+            _record_intents(engine, freeze.id, queue.name, [p for p in found if in_scope(freeze.scope, p.account)])
+        _hold_intents(engine, freeze.id, by_name, run, started, workers)
     return _close(engine, freeze, names, run, started, step)
 
 
@@ -169,9 +191,10 @@ def _hold_intents(engine: Engine, freeze_id: str, queues: dict[str, RemoteQueue]
             if error is not None:
                 run.errors.append(f"{row.queue}: {row.id} ({row.account}: {row.text[:40]!r}): {error}")
                 continue
-            if outcome in ("held", "absent"):
-                run.last_held = time.perf_counter()
-            pending.append({"hid": row.id, "st": "published" if outcome == "published" else "held", "out": outcome})
+            if outcome in ("held", "absent", "uncertain"):
+                run.last_held, run.last_held_at = time.perf_counter(), utcnow()
+            state = {"published": "published", "uncertain": "uncertain"}.get(outcome, "held")
+            pending.append({"hid": row.id, "st": state, "out": outcome})
             if len(pending) >= _BATCH:
                 _write_outcomes(engine, pending)
                 pending = []
@@ -193,9 +216,9 @@ def _close(engine: Engine, freeze: FreezeResult, names: list[str], run: _Pass, s
     with engine.connect() as connection:
         counts = dict(connection.execute(sa.select(remote_holds.c.status, sa.func.count()).where(
             remote_holds.c.freeze_id == freeze.id).group_by(remote_holds.c.status)).all())
-        published = [f"{r.id} ({r.account} via {r.queue}: \"{r.text[:40]}\")" for r in connection.execute(
-            sa.select(remote_holds).where(remote_holds.c.freeze_id == freeze.id,
-                                          remote_holds.c.status == "published").order_by(remote_holds.c.run_at))]
+        named = {state: [f"{r.id} ({r.account} via {r.queue}: \"{r.text[:40]}\")" for r in connection.execute(
+            sa.select(remote_holds).where(remote_holds.c.freeze_id == freeze.id, remote_holds.c.status == state)
+            .order_by(remote_holds.c.run_at))] for state in ("published", "uncertain")}
         stored = connection.execute(sa.select(remote_freezes.c.last_held_ms, remote_freezes.c.local_commit_ms)
                                 .where(remote_freezes.c.freeze_id == freeze.id)).first()
     status = "partial" if run.errors or counts.get("intent") else "held"
@@ -206,9 +229,10 @@ def _close(engine: Engine, freeze: FreezeResult, names: list[str], run: _Pass, s
             status=status, last_held_ms=last_ms, counts=counts, errors=run.errors, updated_at=utcnow()))
 
     write_transaction(engine, work)
-    result = RemoteFreezeResult(freeze_id=freeze.id, queues=names, held=counts.get("held", 0), published=published,
+    result = RemoteFreezeResult(freeze_id=freeze.id, queues=names, held=counts.get("held", 0),
+                                published=named["published"], uncertain=named["uncertain"],
                                 errors=run.errors, local_commit_ms=stored.local_commit_ms, last_held_ms=last_ms,
-                                status=status)
+                                status=status, last_held_at=run.last_held_at)
     ledger.record(engine, incident_id=freeze.incident_id, actor=freeze.actor, channel=freeze.channel,
                   action="freeze.remote", step=step, details={"freeze": freeze.id, **result.to_dict(),
                                                               "counts": counts})

@@ -17,7 +17,7 @@ metadata = sa.MetaData()
 # remote schedule, ours to thaw; published: the remote scheduler sent it before we could hold it;
 # restoring: the thaw decided to put it back and the call may or may not have reached the queue;
 # restored / killed: done.
-HOLD_STATES = ("intent", "held", "published", "restoring", "restored", "killed")
+HOLD_STATES = ("intent", "held", "uncertain", "published", "restoring", "restored", "killed")
 
 remote_holds = sa.Table(
     "remote_hold",

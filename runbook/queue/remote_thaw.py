@@ -26,6 +26,8 @@ from runbook.queue.times import utcnow
 __all__ = ["apply_items", "finish_restores", "is_remote", "item_of", "items_of", "propose_items"]
 
 PREFIX = "rq-"
+THAWABLE = ("held", "uncertain")  # off the remote queue and ours to decide
+_THAWABLE = sa.or_(*(remote_holds.c.status == state for state in THAWABLE))  # (no IN in executemany)
 
 
 def is_remote(post_id: str) -> bool:
@@ -53,7 +55,7 @@ def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Chec
 
     with engine.connect() as connection:
         rows = connection.execute(sa.select(remote_holds).where(
-            remote_holds.c.freeze_id == freeze_id, remote_holds.c.status == "held")
+            remote_holds.c.freeze_id == freeze_id, remote_holds.c.status.in_(THAWABLE))
             .order_by(remote_holds.c.run_at, remote_holds.c.id)).all()
     if not rows:
         return []
@@ -68,7 +70,10 @@ def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Chec
                                      author=None, language=checker.policy.default_language), context="thaw")
         blocks = sorted(result.rules("block"))
         tone = sorted({f.match for f in result.findings if f.family == "crisis_tone"})
-        if blocks:
+        if row.status == "uncertain":
+            proposed, reason = "kill", (f"taken off {row.queue} at its time {row.run_at:%H:%M:%S} UTC: it may have "
+                                        "gone out; check the account before releasing it")
+        elif blocks:
             proposed, reason = "kill", f"fails pre-publish checks: {', '.join(blocks)}"
         elif tone:
             proposed, reason = "kill", f"cheerful or promotional during a crisis: {', '.join(tone)}"
@@ -79,7 +84,7 @@ def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Chec
         updates.append({"hid": row.id, "tid": thaw_id, "prop": proposed, "why": reason,
                         "found": result.to_list(), "at": slots.get(row.id)})
     write_transaction(engine, lambda c: c.execute(remote_holds.update().where(
-        remote_holds.c.id == sa.bindparam("hid"), remote_holds.c.status == "held").values(
+        remote_holds.c.id == sa.bindparam("hid"), _THAWABLE).values(
         thaw_id=sa.bindparam("tid"), proposed=sa.bindparam("prop"), reason=sa.bindparam("why"),
         findings=sa.bindparam("found"), proposed_run_at=sa.bindparam("at"), action=None, thaw_outcome=None,
         updated_at=now), updates))
@@ -95,7 +100,7 @@ def apply_items(engine: Engine, plan: ThawPlan, queues: Iterable[RemoteQueue] | 
 
     def decide(connection: Connection) -> list[dict[str, Any]]:
         rows = connection.execute(sa.select(remote_holds).where(
-            remote_holds.c.thaw_id == plan.id, remote_holds.c.status == "held")).all()
+            remote_holds.c.thaw_id == plan.id, remote_holds.c.status.in_(THAWABLE))).all()
         decided, late = [], []
         for row in rows:
             action, at = overrides.get(row.id, (row.proposed, None))
@@ -124,7 +129,7 @@ def apply_items(engine: Engine, plan: ThawPlan, queues: Iterable[RemoteQueue] | 
                 entry["at"], entry["action"] = slots[entry["hid"]], "reschedule"
         if decided:
             connection.execute(remote_holds.update().where(remote_holds.c.id == sa.bindparam("h"),
-                                                           remote_holds.c.status == "held").values(
+                                                           _THAWABLE).values(
                 status=sa.bindparam("s"), action=sa.bindparam("a"), new_run_at=sa.bindparam("t"),
                 thaw_outcome=sa.bindparam("o"), freeze_id=sa.bindparam("f"), updated_at=now),
                 [{"h": e["hid"], "s": e["status"], "a": e["action"], "t": e["at"], "o": e["out"], "f": e["freeze"]}
