@@ -100,7 +100,8 @@ def apply_items(engine: Engine, plan: ThawPlan, queues: Iterable[RemoteQueue] | 
 
     def decide(connection: Connection) -> list[dict[str, Any]]:
         rows = connection.execute(sa.select(remote_holds).where(
-            remote_holds.c.thaw_id == plan.id, remote_holds.c.status.in_(THAWABLE))).all()
+            remote_holds.c.thaw_id == plan.id, remote_holds.c.status.in_(THAWABLE),
+            remote_holds.c.thaw_outcome.is_(None))).all()
         decided, late = [], []
         for row in rows:
             action, at = overrides.get(row.id, (row.proposed, None))
@@ -190,13 +191,27 @@ def finish_restores(engine: Engine, queues: Iterable[RemoteQueue], *, now: datet
     """Finish restores decided but not confirmed (a crash, a failed call): each is looked up on its
     queue first, so a restore that arrived is not made twice."""
     from runbook.queue.freeze import get_freeze
+    from runbook.queue.tables import thaws
+    from runbook.queue.thaw import RELEASE_MARGIN, RESCHEDULE_AFTER, SPACING, get_thaw
 
+    queues = list(queues)
+    lines = []
+    # Thaws applied locally whose remote half a crash cut off before it was decided.
+    with engine.connect() as connection:
+        cut = connection.execute(sa.select(thaws.c.id, thaws.c.approved_by, thaws.c.overrides).where(
+            thaws.c.status == "applied", thaws.c.id.in_(sa.select(remote_holds.c.thaw_id).where(
+                remote_holds.c.status.in_(THAWABLE), remote_holds.c.thaw_outcome.is_(None))))).all()
+    for thaw in cut:
+        overrides = {k: (a, datetime.fromisoformat(t) if t else None) for k, (a, t) in (thaw.overrides or {}).items()}
+        apply_items(engine, get_thaw(engine, thaw.id), queues, approver=thaw.approved_by or "system:recover",
+                    channel="cli", overrides=overrides, now=now or utcnow(), reschedule_after=RESCHEDULE_AFTER,
+                    spacing=SPACING, release_margin=RELEASE_MARGIN)
+        lines.append(f"thaw {thaw.id}: finished its remote posts")
     with engine.connect() as connection:
         rows = connection.execute(sa.select(remote_holds.c.id, remote_holds.c.freeze_id).where(
             remote_holds.c.status == "restoring")).all()
-    lines = []
     for freeze_id in sorted({r.freeze_id for r in rows}):
         freeze = get_freeze(engine, freeze_id)
-        lines += _restore(engine, list(queues), [r.id for r in rows if r.freeze_id == freeze_id],
+        lines += _restore(engine, queues, [r.id for r in rows if r.freeze_id == freeze_id],
                           incident_id=freeze.incident_id, actor="system:recover", channel="cli", step=None, retry=True)
     return lines

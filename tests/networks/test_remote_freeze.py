@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from runbook.channels.buffer import BufferQueue
@@ -98,3 +99,34 @@ def test_overdue_remote_posts_are_rescheduled_not_released(engine, fake_buffer, 
     assert done.outcome == "rescheduled"
     (update,) = fake_buffer.pending()
     assert update["due_at"] == int(done.new_run_at.timestamp())
+
+
+def test_a_crash_between_the_local_thaw_and_its_remote_half_is_finished_by_recover(engine, fake_buffer, checker,  # noqa: F811
+                                                                                   jobs, incident,  # noqa: F811
+                                                                                   monkeypatch) -> None:
+    from runbook.queue import remote_thaw
+
+    brand = fake_buffer.add_profile("twitter", "brand")
+    for n in range(5):
+        fake_buffer.add_update(brand, f"Post {n}", time.time() + 7200 + n)
+    queue = _queue(fake_buffer, {brand: "brand"})
+    _local_post(engine, checker, jobs)
+    local, _ = freeze_everything(engine, remote=[queue], incident_id=incident.id, actor="ana", channel="cli")
+    plan = propose_thaw(engine, local.id, actor="ana", channel="cli", checker=checker)
+    first = next(i.post for i in plan.items if i.post.id.startswith("rq-"))
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise SystemExit("killed after the local commit")
+
+    monkeypatch.setattr(remote_thaw, "apply_items", crash)
+    with pytest.raises(SystemExit):
+        apply_thaw(engine, plan.id, approver="ben", channel="cli", jobs=jobs, remote=[queue],
+                   overrides={first.id: ("kill", None)})
+    monkeypatch.undo()
+    assert fake_buffer.pending() == []
+    lines = reconcile_remote(engine, [queue])
+    assert any("finished its remote posts" in line for line in lines)
+    # the approver's kill kept, the rest restored once
+    assert sorted(u["text"] for u in fake_buffer.pending()) == sorted({f"Post {n}" for n in range(5)} - {first.text})
+    reconcile_remote(engine, [queue])
+    assert len(fake_buffer.pending()) == 4
