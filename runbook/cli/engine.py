@@ -287,8 +287,10 @@ def recover(
     stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")] = 120.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be rescheduled")] = False,
 ) -> None:
-    """Reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
+    """Reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept);
+    finish remote freezes and restores a crash cut off (remote queues of channels.yaml)."""
     services = _services()
+    _recover_remote(services, dry_run)
     _require_prefect(services.settings)
     from runbook.engine.recovery import recover as sweep
 
@@ -299,3 +301,15 @@ def recover(
     if not found:
         typer.echo("nothing to recover")
 
+
+
+def _recover_remote(services: Services, dry_run: bool) -> None:
+    from runbook.queue.remote import reconcile_remote
+    from runbook.queue.remote_config import configured_queues
+
+    queues, problem = configured_queues(services.settings.channels)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+    if queues and not dry_run:
+        for line in reconcile_remote(services.db, queues):
+            typer.echo(line)

@@ -98,6 +98,11 @@ def apply_items(engine: Engine, plan: ThawPlan, queues: Iterable[RemoteQueue] | 
     the restored ones back on their queues."""
     from runbook.queue.thaw import _slots
 
+    with engine.connect() as connection:  # most thaws have no remote posts: no write for them
+        if connection.execute(sa.select(remote_holds.c.id).where(remote_holds.c.thaw_id == plan.id).limit(1)).first() \
+                is None:
+            return
+
     def decide(connection: Connection) -> list[dict[str, Any]]:
         rows = connection.execute(sa.select(remote_holds).where(
             remote_holds.c.thaw_id == plan.id, remote_holds.c.status.in_(THAWABLE),
