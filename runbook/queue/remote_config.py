@@ -37,7 +37,9 @@ def build_queue(config: Any, queue_id: str) -> RemoteQueue:
     if queue.kind == "meta":
         from runbook.channels.meta import API, VERSION, MetaScheduledQueue
 
-        page = queue.options.get("page_id") or (account.options.get("page_id") if account else None)
+        page = queue.options.get("page_id") or (
+            (account.options.get("page_id") or config.channels[account.channel].options.get("page_id"))
+            if account else None)
         if not page:
             raise ConfigError(f"remote queue '{queue_id}': set options.page_id (the Facebook Page)")
         return MetaScheduledQueue(queue_id, page_id=str(page), account=handle, token=token,
@@ -58,9 +60,10 @@ def remote_queues(path: str | Path | None = None, *, config: Any = None) -> list
 
 
 def configured_queues(path: str | Path | None = None) -> tuple[list[RemoteQueue], str | None]:
-    """The configured remote queues and, instead of raising, the one line that says why they
-    could not be built: a freeze must go ahead locally even when its remote half cannot."""
+    """The configured remote queues that could be built and, instead of raising, one line naming
+    those that could not: a freeze goes ahead locally (and on the others) regardless."""
     from runbook.channels.config import ConfigError
+    from runbook.channels.registry import configured
     from runbook.spec.errors import SpecError
 
     if path is None:
@@ -68,6 +71,15 @@ def configured_queues(path: str | Path | None = None) -> tuple[list[RemoteQueue]
 
         path = Settings().channels
     try:
-        return remote_queues(path), None
-    except (ConfigError, SpecError) as exc:
+        config = configured(path)
+    except SpecError as exc:
         return [], f"remote queues not frozen: {str(exc).splitlines()[0]}"
+    if config is None:
+        return [], None
+    built, problems = [], []
+    for queue_id in sorted(config.remote_queues):
+        try:
+            built.append(build_queue(config, queue_id))
+        except ConfigError as exc:
+            problems.append(f"{queue_id}: {str(exc).splitlines()[0]}")
+    return built, ("remote queues not frozen: " + "; ".join(problems)) if problems else None
