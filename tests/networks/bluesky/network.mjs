@@ -2,7 +2,9 @@
 // for runbook's Bluesky tests and `runbook demo --network bluesky`. Prints one JSON line with the
 // service URLs once it is ready, then serves until stdin closes or it gets SIGTERM/SIGINT.
 // Needs Node 22, PostgreSQL (DB_POSTGRES_URL, a schema name in DB_POSTGRES_SCHEMA) and Redis (REDIS_HOST).
-import { TestNetwork } from '@atproto/dev-env'
+// ATPROTO_DEV_ENV: the installed package's entry file (tests/networks/install.sh keeps node_modules
+// in a cache outside the clone); a dynamic import resolves its dependencies from where it lives.
+const { TestNetwork } = await import(process.env.ATPROTO_DEV_ENV || '@atproto/dev-env')
 
 const schema = process.env.DB_POSTGRES_SCHEMA || "runbook" // letters and _ only (bsync refuses others)
 const network = await TestNetwork.create({
