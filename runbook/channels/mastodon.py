@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.config import ChannelsConfig, ConfigError
 from runbook.channels.resilience import Failure, http_failure
-from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
+from runbook.ports.channel import (AccountInfo, ChannelError, ChannelUnavailable, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits, check_limits)
 
 __all__ = ["MastodonChannel", "html_to_text"]
@@ -92,6 +92,8 @@ class MastodonChannel(Adapter):
             raise
         except e.MastodonAPIError as exc:  # a refusal (422, 403, 401): one clear line, the server's reason
             status, reason = (exc.args[1], exc.args[3]) if len(exc.args) > 3 else ("?", str(exc))
+            if status == 401:
+                raise ChannelError(f"mastodon: token refused by {self.host} (HTTP 401: {reason})") from None
             raise ChannelError(f"mastodon: {what} refused by {self.host}: HTTP {status} {reason}") from None
         finally:
             self._observe()
@@ -334,11 +336,11 @@ class MastodonChannel(Adapter):
         except ConfigError as exc:
             result.problem(str(exc))
             return result
-        except ChannelError as exc:
+        except ChannelUnavailable as exc:
             result.problem(f"cannot reach {self.service}: {exc}")
             return result
-        except Exception as exc:  # noqa: BLE001 - the SDK's refusal (401: a revoked token)
-            result.problem(f"token refused by {self.service}: {str(exc).splitlines()[0][:200]}")
+        except ChannelError as exc:  # a refusal: a revoked token, a suspended account
+            result.problem(str(exc).removeprefix("mastodon: "))
             return result
         result.identity = f"@{me['acct']}@{self.host}"
         if me["acct"].casefold() != self.handle.lstrip("@").split("@")[0].casefold():
