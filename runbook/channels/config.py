@@ -31,16 +31,6 @@ class ConfigError(ValueError):
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secrets(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:
-                if isinstance(key, str) and SECRET_WORDS.search(key) and not key.endswith(("_env", "_file")):
-                    raise ValueError(f"'{key}' looks like a secret written into the config; name where it lives "
-                                     f"instead: {key}_env: VARIABLE or {key}_file: /path")
-        return data
-
 
 class SecretRef(_Strict):
     """Where one secret lives: an environment variable or a file (its first line)."""
@@ -213,6 +203,23 @@ def _cross_checks(doc: Any, config: ChannelsConfig) -> list[SpecIssue]:
     return out
 
 
+def _without_inline_secrets(doc: Any, data: Any, loc: tuple[Any, ...], issues: list[SpecIssue]) -> Any:
+    """The data with secret-looking keys (token:, password:...) taken out, each reported at its key."""
+    if isinstance(data, list):
+        return [_without_inline_secrets(doc, v, loc + (n,), issues) for n, v in enumerate(data)]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if isinstance(key, str) and SECRET_WORDS.search(key) and not key.endswith(("_env", "_file")):
+            issues.append(doc.issue(loc + (key,), f"'{key}' looks like a secret written into the config; name "
+                                    f"where it lives instead: {key}_env: VARIABLE or {key}_file: /path",
+                                    at_key=True))
+            continue
+        out[key] = _without_inline_secrets(doc, value, loc + (key,), issues)
+    return out
+
+
 def parse_channels_config(raw: bytes, name: str) -> ChannelsConfig:
     """Validate a channels file's bytes; SpecError lists every problem as file:line:col."""
     from runbook.spec.checks import pydantic_issues
@@ -221,8 +228,9 @@ def parse_channels_config(raw: bytes, name: str) -> ChannelsConfig:
     doc = parse_document(raw, name)
     issues = list(doc.issues)
     config = None
+    data = _without_inline_secrets(doc, doc.data, (), issues)
     try:
-        config = ChannelsConfig.model_validate(doc.data)
+        config = ChannelsConfig.model_validate(data)
     except ValidationError as exc:
         issues.extend(pydantic_issues(doc, exc, model=ChannelsConfig))
     if config is not None:
@@ -254,7 +262,7 @@ def load_channels_config(path: str | Path) -> ChannelsConfig:
 def default_path(explicit: str | Path | None = None) -> Path | None:
     """The channels file in use: the one given (RUNBOOK_CHANNELS), else ./channels.yaml when it
     exists, else None (the sandbox)."""
-    if explicit:
+    if explicit and str(explicit) not in ("", "."):  # RUNBOOK_CHANNELS= (empty) means unset
         return Path(explicit)
     candidate = Path(DEFAULT_FILE)
     return candidate if candidate.is_file() else None
