@@ -186,7 +186,7 @@ class MetaChannel(Adapter):
             out.append("instagram: a post needs an image (media [{image_url: ...}])")
         return out
 
-    def publish(self, *, account: str, platform: str | None = None, text: str,
+    def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
                 media: list[dict[str, Any]] | None = None, key: str) -> Receipt:
         problems = self.problems(text, media)
         if problems:
@@ -203,7 +203,7 @@ class MetaChannel(Adapter):
             data[f"attached_media[{n}]"] = json.dumps({"media_fbid": str(item["media_fbid"])})
         return self.graph.send("POST", f"{self.node}/feed", data=data)["id"]
 
-    def reply(self, *, account: str, platform: str | None = None, to_ref: str, text: str, key: str) -> Receipt:
+    def reply(self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str, key: str) -> Receipt:
         problems = check_limits(self.limits(), text=text)
         if problems:
             raise RejectedByLimits(problems)

@@ -124,7 +124,7 @@ class XChannel(Adapter):
         return out
 
     # -- writes -----------------------------------------------------------------------------------
-    def publish(self, *, account: str, platform: str = "x", text: str, media: list[dict[str, Any]] | None = None,
+    def publish(self, *, account: str | None = None, platform: str = "x", text: str, media: list[dict[str, Any]] | None = None,
                 key: str, reply_to: str | None = None, reply_settings: str | None = None) -> Receipt:
         problems = self.problems(text, media, reply_settings)
         if problems:
@@ -138,7 +138,7 @@ class XChannel(Adapter):
             body["reply_settings"] = reply_settings
         return self._write(key, "reply" if reply_to else "publish", body)
 
-    def reply(self, *, account: str, platform: str = "x", to_ref: str, text: str, key: str) -> Receipt:
+    def reply(self, *, account: str | None = None, platform: str = "x", to_ref: str, text: str, key: str) -> Receipt:
         return self.publish(account=account, text=text, key=key, reply_to=to_ref)
 
     def _write(self, key: str, action: str, body: dict[str, Any]) -> Receipt:
