@@ -148,3 +148,16 @@ def test_scheduled_posts_queue_lists_holds_and_restores(fake) -> None:  # noqa: 
     with pytest.raises(RemoteQueueError, match="Invalid OAuth access token") as caught:
         bad.scheduled()
     assert TOKEN not in str(caught.value)
+
+
+def test_page_comments_go_through_the_ingestion_cursor_exactly_once(fake, monkeypatch, sqlite_engine) -> None:  # noqa: ANN001
+    from runbook.listen.ingest import ingest_channel
+
+    fb = _channel(fake, monkeypatch, engine=sqlite_engine)
+    posts = [fake.add_published(f"post {n}") for n in range(3)]
+    for n in range(60):
+        fake.add_comment(posts[n % 3], f"Fan {n % 7}", f"why? {n}")
+    first = ingest_channel(sqlite_engine, fb, source="facebook", account="acme", platform="facebook", page_size=25)
+    fake.add_comment(posts[0], "Late", "and now?")
+    second = ingest_channel(sqlite_engine, fb, source="facebook", account="acme", platform="facebook", page_size=25)
+    assert (first.inserted, second.inserted) == (60, 1)

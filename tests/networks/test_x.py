@@ -187,3 +187,17 @@ def test_the_fakes_bodies_are_checked_for_real() -> None:
     assert check(models["create"], {"data": {"id": 1}})  # wrong type, missing text
     assert check(models["mentions"], {"data": [{"id": "1", "text": "t", "colour": "red"}]}) == [
         "data[0].colour: not declared by GetUsersMentionsResponse"]
+
+
+def test_mentions_go_through_the_ingestion_cursor_exactly_once(fake, monkeypatch, sqlite_engine) -> None:  # noqa: ANN001
+    from runbook.listen.ingest import ingest_channel
+
+    x = _channel(fake, monkeypatch, sqlite_engine)
+    for n in range(130):
+        fake.add_post(("ana", "bo")[n % 2], f"@acme what happened? {n}")
+    first = ingest_channel(sqlite_engine, x, source="x", account="acme", platform="x", page_size=50)
+    for n in range(7):
+        fake.add_post("cy", f"@acme still waiting {n}")
+    second = ingest_channel(sqlite_engine, x, source="x", account="acme", platform="x", page_size=50)
+    third = ingest_channel(sqlite_engine, x, source="x", account="acme", platform="x", page_size=50)
+    assert (first.inserted, second.inserted, third.inserted) == (130, 7, 0)
