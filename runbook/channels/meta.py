@@ -19,6 +19,7 @@ import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
+from runbook.channels.writes import LedgeredWrites
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits, check_limits)
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
@@ -145,7 +146,7 @@ def _time(value: Any) -> datetime | None:
     return datetime.strptime(str(value).replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
 
 
-class MetaChannel(Adapter):
+class MetaChannel(LedgeredWrites, Adapter):
     """A Facebook Page (`options.page_id`) or an Instagram professional account (`options.ig_user_id`)."""
 
     def __init__(self, account_id: str, account: Any, channel: Any, *, token: str, engine: Any = None,
@@ -191,7 +192,7 @@ class MetaChannel(Adapter):
         problems = self.problems(text, media)
         if problems:
             raise RejectedByLimits(problems)
-        return self._write(key, "publish", text, lambda: self._publish(text, media or []), self._find_post)
+        return self.write_once(key, "publish", lambda: self._publish(text, media or []), lambda: self._find_post(text))
 
     def _publish(self, text: str, media: list[dict[str, Any]]) -> str:
         if self.instagram:
@@ -208,34 +209,9 @@ class MetaChannel(Adapter):
         if problems:
             raise RejectedByLimits(problems)
         edge = "replies" if self.instagram else "comments"
-        return self._write(key, "reply", text, lambda: self.graph.send("POST", f"{to_ref}/{edge}",
-                                                                       data={"message": text})["id"],
-                           lambda: self._find_reply(to_ref, text))
-
-    def _write(self, key: str, action: str, text: str, write: Any, find: Any) -> Receipt:
-        ledger = self._ledger()
-        if ledger is not None:
-            earlier = ledger.get(key)
-            entry = earlier or ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
-                                            native=None)
-            if entry.done:
-                return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
-            if earlier is not None and (found := find(text)) is not None:
-                ledger.confirm(key, found)
-                return Receipt(ref=found, key=key, created=False)
-        attempts = 0
-
-        def attempt() -> str:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1 and (found := find(text)) is not None:
-                return found  # the failed attempt had reached Meta after all
-            return write()
-
-        ref = self.guard.call(f"{action} ({key})", attempt)
-        if ledger is not None:
-            ledger.confirm(key, ref)
-        return Receipt(ref=ref, key=key, created=True, at=datetime.now(UTC))
+        return self.write_once(key, "reply", lambda: self.graph.send("POST", f"{to_ref}/{edge}",
+                                                                     data={"message": text})["id"],
+                               lambda: self._find_reply(to_ref, text))
 
     def _find_post(self, text: str) -> str | None:
         field = "caption" if self.instagram else "message"
@@ -253,13 +229,6 @@ class MetaChannel(Adapter):
                 return comment["id"]
         return None
 
-    def _ledger(self) -> Any:
-        if self.engine is None:
-            return None
-        from runbook.channels.ledger import Ledger
-
-        return Ledger(self.engine)
-
     def delete(self, ref: str, *, key: str) -> bool:
         if self.instagram and "_" not in ref and self._is_media(ref):
             raise ChannelError("instagram: this adapter cannot delete published media (only comments); "
@@ -273,12 +242,6 @@ class MetaChannel(Adapter):
 
     def _is_media(self, ref: str) -> bool:
         return any(m["id"] == ref for m in self._recent(limit=50))
-
-    def find(self, key: str) -> Receipt | None:
-        ledger = self._ledger()
-        entry = ledger.get(key) if ledger is not None else None
-        return None if entry is None or not entry.done else Receipt(ref=entry.ref, key=key, created=False,
-                                                                    at=entry.done_at)
 
     def owns(self, ref: str) -> bool:
         if self.instagram:

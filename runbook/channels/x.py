@@ -17,6 +17,7 @@ import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.resilience import Failure, http_failure
+from runbook.channels.writes import LedgeredWrites
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
 
@@ -47,7 +48,7 @@ class XError(ChannelError):
         self.headers = headers
 
 
-class XChannel(Adapter):
+class XChannel(LedgeredWrites, Adapter):
     platform = "x"
 
     def __init__(self, account_id: str, account: Any, channel: Any, *, token: str, engine: Any = None,
@@ -142,22 +143,7 @@ class XChannel(Adapter):
         return self.publish(account=account, text=text, key=key, reply_to=to_ref)
 
     def _write(self, key: str, action: str, body: dict[str, Any]) -> Receipt:
-        ledger = self._ledger()
-        if ledger is not None:
-            earlier = ledger.get(key)
-            entry = earlier or ledger.claim(key, account=self.account_id, platform="x", action=action, native=None)
-            if entry.done:
-                return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
-            if earlier is not None and (found := self._already_posted(body, since=entry.created_at)) is not None:
-                ledger.confirm(key, found)  # an earlier attempt reached X before its process died
-                return Receipt(ref=found, key=key, created=False)
-        attempts = 0
-
-        def attempt() -> str:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1 and (found := self._already_posted(body)) is not None:
-                return found  # the failed attempt had reached X after all
+        def write() -> str:
             try:
                 return self._send("POST", "/2/tweets", json=body)["data"]["id"]
             except XError as exc:
@@ -166,10 +152,7 @@ class XChannel(Adapter):
                     return found
                 raise
 
-        ref = self.guard.call(f"{action} ({key})", attempt)
-        if ledger is not None:
-            ledger.confirm(key, ref)
-        return Receipt(ref=ref, key=key, created=True, at=datetime.now(UTC))
+        return self.write_once(key, action, write, lambda: self._already_posted(body))
 
     def _already_posted(self, body: dict[str, Any], since: datetime | None = None) -> str | None:
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
@@ -179,13 +162,6 @@ class XChannel(Adapter):
             if since is None or post.created_at is None or post.created_at >= since.replace(microsecond=0):
                 return post.ref
         return None
-
-    def _ledger(self) -> Any:
-        if self.engine is None:
-            return None
-        from runbook.channels.ledger import Ledger
-
-        return Ledger(self.engine)
 
     def delete(self, ref: str, *, key: str) -> bool:
         try:
@@ -197,13 +173,6 @@ class XChannel(Adapter):
         if body.get("errors") and not body.get("data"):
             return False
         return bool(body.get("data", {}).get("deleted"))
-
-    def find(self, key: str) -> Receipt | None:
-        ledger = self._ledger()
-        entry = ledger.get(key) if ledger is not None else None
-        if entry is None or not entry.done:
-            return None
-        return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
 
     def owns(self, ref: str) -> bool:
         ledger = self._ledger()

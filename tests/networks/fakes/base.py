@@ -57,6 +57,7 @@ class Fault:
 
 
 Handler = Callable[[Request], Response]
+TICK = 0.005  # how often a fake's own clock looks for due work
 
 
 class FakeServer:
@@ -85,11 +86,24 @@ class FakeServer:
         with self.lock:
             return sum(1 for _, m, p, _ in self.calls if m == method and p.startswith(path_prefix))
 
+    def tick(self, now: float) -> None:
+        """A fake with its own clock (a scheduler that publishes due posts) overrides this."""
+
+    def _clock(self) -> None:
+        while self.running:
+            with self.lock:
+                self.tick(time.time())
+            time.sleep(TICK)
+
     def start(self) -> FakeServer:
+        self.running = True
         self.thread.start()
+        if type(self).tick is not FakeServer.tick:
+            threading.Thread(target=self._clock, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self.running = False
         self.server.shutdown()
         self.server.server_close()
 

@@ -11,14 +11,11 @@ tests compare against.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections import deque
 from typing import Any
 
 from tests.networks.fakes.base import FakeServer, Request, Response
-
-TICK = 0.005  # how often the fake's scheduler looks for due updates
 
 
 class FakeBuffer(FakeServer):
@@ -32,23 +29,12 @@ class FakeBuffer(FakeServer):
         self.published: list[dict[str, Any]] = []  # what went out, in order: {id, text, due_at, sent_at}
         self.destroyed: list[str] = []
         self.ids = itertools.count(1)
-        self.running = True
-        self.clock_thread = threading.Thread(target=self._publish_due, daemon=True)
         self.route("GET", r"/1/user\.json", self._user)
         self.route("GET", r"/1/profiles\.json", self._profiles)
         self.route("GET", r"/1/profiles/(?P<pid>\w+)/updates/(?P<kind>pending|sent)\.json", self._list)
         self.route("GET", r"/1/updates/(?P<uid>\w+)\.json", self._get)
         self.route("POST", r"/1/updates/create\.json", self._create)
         self.route("POST", r"/1/updates/(?P<uid>\w+)/destroy\.json", self._destroy)
-
-    def start(self) -> FakeBuffer:
-        super().start()
-        self.clock_thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.running = False
-        super().stop()
 
     # -- test set-up ----------------------------------------------------------------------------
     def add_profile(self, service: str, username: str) -> str:
@@ -67,16 +53,12 @@ class FakeBuffer(FakeServer):
             return sorted((u for u in self.updates.values() if u["status"] == "buffer"), key=lambda u: u["due_at"])
 
     # -- the scheduler's own clock --------------------------------------------------------------
-    def _publish_due(self) -> None:
-        while self.running:
-            now = time.time()
-            with self.lock:
-                for update in sorted(self.updates.values(), key=lambda u: u["due_at"]):
-                    if update["status"] == "buffer" and update["due_at"] <= now:
-                        update.update(status="sent", sent_at=now, service_update_id=str(next(self.ids)))
-                        self.published.append({"id": update["id"], "text": update["text"],
-                                               "due_at": update["due_at"], "sent_at": now})
-            time.sleep(TICK)
+    def tick(self, now: float) -> None:
+        for update in sorted(self.updates.values(), key=lambda u: u["due_at"]):
+            if update["status"] == "buffer" and update["due_at"] <= now:
+                update.update(status="sent", sent_at=now, service_update_id=str(next(self.ids)))
+                self.published.append({"id": update["id"], "text": update["text"], "due_at": update["due_at"],
+                                       "sent_at": now})
 
     # -- API ------------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:

@@ -7,10 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from runbook import audit
-from runbook.checks import Checker
-from runbook.queue.jobs import JobBook
 from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
+from tests.queue.conftest import checker, incident, jobs  # noqa: F401  (the queue tests' own fixtures)
 from tests.networks.fakes.buffer_api import FakeBuffer
 
 BUFFER_TOKEN = "buf-SECRET-7f3a9c"  # a test secret: the tests grep outputs for it
@@ -20,23 +18,3 @@ BUFFER_TOKEN = "buf-SECRET-7f3a9c"  # a test secret: the tests grep outputs for 
 def fake_buffer() -> Iterator[FakeBuffer]:
     with FakeBuffer(token=BUFFER_TOKEN) as fake:
         yield fake
-
-
-@pytest.fixture
-def checker() -> Iterator[Checker]:
-    made = Checker(links=False)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def jobs(engine) -> Iterator[JobBook]:  # noqa: ANN001, F811
-    book = JobBook(engine)
-    yield book
-    book.close()
-
-
-@pytest.fixture
-def incident(engine):  # noqa: ANN001, ANN201, F811
-    return audit.create_incident(engine, playbook_id="social-media-mistake", playbook_version=1, inputs={},
-                                 requester="ana", title="Offensive reply sent from @brand")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,6 @@ from tests.networks.fakes.base import FakeServer, Request, Response
 
 VERSION = "v25.0"
 MIN_LEAD, MAX_LEAD = 10 * 60, 30 * 24 * 3600  # scheduled_publish_time window the Pages API documents
-TICK = 0.005
 
 
 class FakeGraph(FakeServer):
@@ -39,8 +37,6 @@ class FakeGraph(FakeServer):
         self.calls_in_hour = 0
         self.throttle_code: int | None = None  # set: every call answers this throttling error
         self.ids = itertools.count(5_000_001)
-        self.running = True
-        self.clock_thread = threading.Thread(target=self._publish_due, daemon=True)
         v = VERSION.replace(".", r"\.")
         self.route("GET", rf"/{v}/me", self._me)
         self.route("GET", rf"/{v}/(?P<pid>{page_id})/scheduled_posts", self._scheduled)
@@ -53,15 +49,6 @@ class FakeGraph(FakeServer):
         self.route("POST", rf"/{v}/(?P<oid>[\w]+)/(?P<edge>comments|replies)", self._comment)
         self.route("GET", rf"/{v}/(?P<oid>[\w]+)", self._get)
         self.route("DELETE", rf"/{v}/(?P<oid>[\w]+)", self._delete)
-
-    def start(self) -> FakeGraph:
-        super().start()
-        self.clock_thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.running = False
-        super().stop()
 
     # -- set-up -----------------------------------------------------------------------------------
     def _id(self) -> str:
@@ -111,16 +98,12 @@ class FakeGraph(FakeServer):
         return comment
 
     # -- the Page's own clock ---------------------------------------------------------------------
-    def _publish_due(self) -> None:
-        while self.running:
-            now = time.time()
-            with self.lock:
-                for post in self.objects.values():
-                    if post.get("kind") == "post" and not post["is_published"] and post["scheduled_publish_time"] <= now:
-                        post.update(is_published=True, created_time=_iso(now))
-                        self.published.append({"id": post["id"], "message": post["message"],
-                                               "due": post["scheduled_publish_time"], "at": now})
-            time.sleep(TICK)
+    def tick(self, now: float) -> None:
+        for post in self.objects.values():
+            if post.get("kind") == "post" and not post["is_published"] and post["scheduled_publish_time"] <= now:
+                post.update(is_published=True, created_time=_iso(now))
+                self.published.append({"id": post["id"], "message": post["message"],
+                                       "due": post["scheduled_publish_time"], "at": now})
 
     # -- plumbing -------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
