@@ -130,3 +130,32 @@ def test_a_crash_between_the_local_thaw_and_its_remote_half_is_finished_by_recov
     assert sorted(u["text"] for u in fake_buffer.pending()) == sorted({f"Post {n}" for n in range(5)} - {first.text})
     reconcile_remote(engine, [queue])
     assert len(fake_buffer.pending()) == 4
+
+
+def test_the_freeze_and_thaw_kinds_cover_remote_queues(engine, fake_buffer, checker, jobs, incident) -> None:  # noqa: F811
+    from runbook import audit
+    from runbook.steps.base import StepContext
+    from runbook.steps.freeze_posts import KIND as FREEZE
+    from runbook.steps.thaw_posts import KIND as THAW
+
+    brand = fake_buffer.add_profile("twitter", "brand")
+    for n in range(4):
+        fake_buffer.add_update(brand, f"Queued post {n}", time.time() + 7200 + n)
+    queue = _queue(fake_buffer, {brand: "brand"})
+    _local_post(engine, checker, jobs)
+
+    def ctx(step: str, decision=None) -> StepContext:  # noqa: ANN001
+        return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step,
+                           inputs={}, steps={}, audit=lambda action, details=None: None, decision=decision,
+                           services={"db": engine, "remote_queues": [queue]})
+
+    frozen = FREEZE.run(ctx("freeze"), FREEZE.params(accounts=["brand"], reason="offensive reply"))
+    assert frozen.frozen == 1 and frozen.remote["held"] == 4 and fake_buffer.pending() == []
+    proposal = THAW.run(ctx("thaw"), THAW.params())
+    assert proposal.counts == {"release": 5} and proposal.actions.count("rq-") == 4
+    killed = next(line.split("=")[0] for line in proposal.actions.splitlines() if line.startswith("rq-"))
+    applied = THAW.run(ctx("thaw", {"approve": True, "person": "bram", "channel": "slack",
+                                    "actions": f"{killed}=kill"}), THAW.params())
+    assert applied.counts == {"released": 4, "killed": 1} and len(fake_buffer.pending()) == 3
+    actions = [e.action for e in audit.events(engine, incident.id)]
+    assert "freeze.remote" in actions and actions.count("remote.released") == 3 and "remote.killed" in actions
