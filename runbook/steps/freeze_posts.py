@@ -40,7 +40,7 @@ def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
     engine = ctx.services.get("db")
     if engine is None:
         raise RuntimeError("freeze_posts needs the database: ctx.services['db'] is missing")
-    queues, problem = _remote_queues(ctx)
+    queues, problem = remote_queues_of(ctx)
     result, remote = freeze_everything(engine, remote=queues, incident_id=ctx.incident_id, actor=ctx.requester,
                                        channel="flow", accounts=params.accounts,
                                        reason=params.reason or f"incident {ctx.incident_slug}", step=ctx.step_id)
@@ -59,7 +59,7 @@ def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
                          remote=remote.to_dict() if remote else None)
 
 
-def _remote_queues(ctx: StepContext) -> tuple[list, str | None]:
+def remote_queues_of(ctx: StepContext) -> tuple[list, str | None]:
     """Remote queues from the services (tests) or the channels file (runbook.queue.remote_config)."""
     if "remote_queues" in ctx.services:
         return list(ctx.services["remote_queues"] or []), None
