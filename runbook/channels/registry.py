@@ -60,7 +60,7 @@ class ConfiguredChannels:
             return account
         matches = [aid for aid, a in self.config.accounts.items()
                    if a.handle.lstrip("@").casefold() == account.lstrip("@").casefold()
-                   and (platform is None or self._platform(aid) == platform)]
+                   and (platform is None or self._platform(aid) in (platform, "sandbox"))]
         if len(matches) == 1:
             return matches[0]
         raise ChannelError(f"unknown account '{account}'" + (f" on {platform}" if platform else "")

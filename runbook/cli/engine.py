@@ -227,15 +227,32 @@ def cancel(
 def demo(
     scenario: Annotated[str, typer.Option(help="us-airways, red-cross or digiorno")] = "us-airways",
     interactive: Annotated[bool, typer.Option("--interactive", help="You answer each sign-off")] = False,
+    network: Annotated[str, typer.Option(help="sandbox, or bluesky: a local Bluesky network when one runs "
+                                              "(RUNBOOK_BLUESKY_PDS, default http://localhost:2583)")] = "sandbox",
 ) -> None:
     """Run a doctrine scenario end to end on the embedded defaults (local Prefect server, SQLite)."""
     from runbook.engine.demo import SCENARIOS, DemoError, run_demo
 
     if scenario not in SCENARIOS:
         _fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
+    if network not in ("sandbox", "bluesky"):
+        _fail(f"unknown network {network!r} (choose from sandbox, bluesky)")
     services = _services()
+    seeder = None
+    if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
+        from runbook.channels.demo import DEFAULT_PDS, available, seed_bluesky
+
+        pds = os.environ.get("RUNBOOK_BLUESKY_PDS") or DEFAULT_PDS
+        if available(pds):
+            seeded = seed_bluesky(services, SCENARIOS[scenario], pds=pds)
+            typer.echo(f"on the local Bluesky network at {pds}: @{seeded.account}, offending post "
+                       f"{seeded.offending_post}", err=True)
+            seeder = lambda _services, _scenario: seeded  # noqa: E731
+        else:
+            typer.echo(f"no Bluesky network answers at {pds}: the demo stays on the sandbox "
+                       "(start one: docs/networks.md)", err=True)
     try:
-        ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive)
+        ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive, seeder=seeder)
     except DemoError as exc:
         _fail(str(exc))
     raise typer.Exit(0 if ok else 1)

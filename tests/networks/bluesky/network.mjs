@@ -11,7 +11,8 @@ const network = await TestNetwork.create({
   dbPostgresUrl: process.env.DB_POSTGRES_URL,
   dbPostgresSchema: schema,
   plc: {},
-  pds: {},
+  // PDS_PORT: a fixed port for `runbook demo --network bluesky` (default: a free one)
+  pds: process.env.PDS_PORT ? { port: Number(process.env.PDS_PORT) } : {},
   bsky: {},
   ozone: {},
 })
