@@ -153,7 +153,9 @@ class ConfiguredChannels:
     def url_for(self, *, ref: str, platform: str, account: str) -> str:
         adapter = self.adapter(account, platform)
         builder = getattr(adapter, "url_for", None)
-        return builder(ref=ref, platform=platform, account=account) if callable(builder) else ref
+        if callable(builder):
+            return builder(ref=ref, platform=platform, account=account)
+        return f"{getattr(adapter, 'name', 'channel')}://{platform}/{account}/{ref}"  # as publication.url_of
 
 
 def configured(path: str | Path | None = None) -> ChannelsConfig | None:
