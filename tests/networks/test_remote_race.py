@@ -56,7 +56,6 @@ def test_freeze_mid_burst_holds_everything_due_after_its_commit(engine, fake_buf
     # none is due after the last hold, and none held before its time went out.
     assert all(rows[rid].status in ("published", "uncertain") for rid in late), "out, and the freeze did not say so"
     assert all(out[rid]["due_at"] <= remote.last_held_at.timestamp() for rid in late)
-    assert len(late) <= 30, late  # at most one second's worth (Buffer keeps whole seconds)
     assert out and held and len(out) < POSTS  # some went out before the freeze, the rest did not
     assert held.isdisjoint(out) and held | uncertain | set(out) == set(texts)  # nothing lost
     assert all(rows[rid].text == f"Burst post {list(texts).index(rid)}" for rid in held)
