@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     roster: Path | None = Field(default=None, description="Roster file; default ./roster.yaml")
     playbooks_dir: Path = Field(default=Path("playbooks"))
     templates_dir: Path = Field(default=Path("templates"))
+    channels: Path | None = Field(default=None, description="Channels file (accounts, networks); default "
+                                                             "./channels.yaml when present, else the sandbox")
 
     # Slack (runbook serve). Secrets are SecretStr so no repr or log line shows them; each also
     # answers to Slack's conventional variable name.

@@ -305,15 +305,32 @@ def resume(
 def demo(
     scenario: Annotated[str, typer.Option(help="us-airways, red-cross or digiorno")] = "us-airways",
     interactive: Annotated[bool, typer.Option("--interactive", help="You answer each sign-off")] = False,
+    network: Annotated[str, typer.Option(help="sandbox, or bluesky: a local Bluesky network when one runs "
+                                              "(RUNBOOK_BLUESKY_PDS, default http://localhost:2583)")] = "sandbox",
 ) -> None:
     """Run a doctrine scenario end to end on the embedded defaults (local Prefect server, SQLite)."""
     from runbook.engine.demo import SCENARIOS, DemoError, run_demo
 
     if scenario not in SCENARIOS:
         _fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
+    if network not in ("sandbox", "bluesky"):
+        _fail(f"unknown network {network!r} (choose from sandbox, bluesky)")
     services = _services()
+    seeder = None
+    if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
+        from runbook.channels.demo import DEFAULT_PDS, available, seed_bluesky
+
+        pds = os.environ.get("RUNBOOK_BLUESKY_PDS") or DEFAULT_PDS
+        if available(pds):
+            seeded = seed_bluesky(services, SCENARIOS[scenario], pds=pds)
+            typer.echo(f"on the local Bluesky network at {pds}: @{seeded.account}, offending post "
+                       f"{seeded.offending_post}", err=True)
+            seeder = lambda _services, _scenario: seeded  # noqa: E731
+        else:
+            typer.echo(f"no Bluesky network answers at {pds}: the demo stays on the sandbox "
+                       "(start one: docs/networks.md)", err=True)
     try:
-        ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive)
+        ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive, seeder=seeder)
     except DemoError as exc:
         _fail(str(exc))
     raise typer.Exit(0 if ok else 1)
@@ -365,14 +382,16 @@ def recover(
     stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")] = 120.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be rescheduled")] = False,
 ) -> None:
-    """Repair missing audit events (freezes and thaws committed before their audit), then
-    reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
+    """Repair missing audit events (freezes and thaws committed before their audit), finish remote
+    freezes and restores a crash cut off (remote queues of channels.yaml), then reschedule runs whose
+    process died mid-step (they rerun from the top; finished steps are kept)."""
     services = _services()
     if not dry_run:
         from runbook.queue.repair import repair_audit
 
         for line in repair_audit(services.db):
             typer.echo(f"audit repaired: {line}")
+    _recover_remote(services, dry_run)
     _require_prefect(services.settings)
     from runbook.engine.recovery import recover as sweep
 
@@ -383,3 +402,15 @@ def recover(
     if not found:
         typer.echo("nothing to recover")
 
+
+
+def _recover_remote(services: Services, dry_run: bool) -> None:
+    from runbook.queue.remote import reconcile_remote
+    from runbook.queue.remote_config import configured_queues
+
+    queues, problem = configured_queues(services.settings.channels)
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+    if queues and not dry_run:
+        for line in reconcile_remote(services.db, queues):
+            typer.echo(line)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from runbook.cli import audit, check, db, drill, engine, listen, postmortem, posts, slack, statements
+from runbook.cli import audit, channels, check, db, drill, engine, listen, postmortem, posts, slack, statements
 from runbook.errors import RunbookError, exit_code
 
 app = typer.Typer(
@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 # Order is the order of `runbook --help`: the playbook language, the engine, then each domain.
-for module in (check, engine, audit, posts, listen, statements, postmortem, slack):
+for module in (check, engine, audit, posts, listen, statements, postmortem, slack, channels):
     module.register(app)
 drill.register(app)
 db.register(app)  # the schema group, last in `runbook --help`

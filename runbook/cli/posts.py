@@ -198,7 +198,9 @@ def freeze(
     if ctx.invoked_subcommand is not None:
         return
     from runbook.audit import get_incident
-    from runbook.queue import QueueError, freeze_now
+    from runbook.queue import QueueError
+    from runbook.queue.remote import freeze_everything
+    from runbook.queue.remote_config import configured_queues
 
     if person is None:
         qs.fail("Missing option '--as' (who freezes the queue)", code=2)
@@ -210,15 +212,20 @@ def freeze(
         if found is None:
             qs.fail(f"no incident {incident!r}")
         incident_id = found.id
+    queues, problem = configured_queues()  # the remote queues of channels.yaml, if any
     try:
-        result = freeze_now(engine, incident_id=incident_id, actor=person, channel="cli", accounts=accounts,
-                            reason=reason)
+        result, remote = freeze_everything(engine, remote=queues, incident_id=incident_id, actor=person,
+                                           channel="cli", accounts=accounts, reason=reason)
     except QueueError as exc:
         qs.fail(str(exc))
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(json.dumps({**result.to_dict(), "remote": remote.to_dict() if remote else None}, indent=2))
         return
     typer.echo(result.summary())
+    if remote is not None:
+        typer.echo(remote.summary())
     typer.echo(f"thaw with: runbook thaw {result.id} --as PERSON")
 
 
@@ -291,8 +298,14 @@ def thaw(
             plan = latest_thaw(engine, freeze_id)
             if plan is None:
                 qs.fail(f"freeze {freeze_id} has no thaw proposal: run `runbook thaw {freeze_id} --as {person}` first")
+            from runbook.queue.remote_config import configured_queues
+
+            queues, problem = configured_queues()
+            if problem:
+                typer.echo(f"error: {problem}", err=True)
             with qs.jobbook(engine) as jobs:
-                plan = apply_thaw(engine, plan.id, approver=person, channel="cli", jobs=jobs, overrides=overrides)
+                plan = apply_thaw(engine, plan.id, approver=person, channel="cli", jobs=jobs, overrides=overrides,
+                                  remote=queues)
     except QueueError as exc:
         qs.fail(str(exc))
     if as_json:

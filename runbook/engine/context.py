@@ -52,12 +52,13 @@ class Run:
         )
 
     def _isolation(self) -> dict[str, Any]:
-        """A drill never reaches a real network: its steps get the sandbox, whatever channels are configured."""
+        """A drill never reaches a real network or a remote publishing queue: its steps get the sandbox,
+        whatever channels are configured."""
         if getattr(self.incident, "kind", "incident") != "drill":
             return {}
         from runbook.sandbox import SandboxChannel
 
-        return {"channel": SandboxChannel(self.services.db)}
+        return {"channel": SandboxChannel(self.services.db), "remote_queues": []}  # nor a remote queue
 
 
 def _artifacts_hook(**kwargs: Any) -> None:

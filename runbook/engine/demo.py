@@ -133,11 +133,8 @@ def seed(services: Services, scenario: Scenario) -> Seeded:
     One storm per scenario and day (seeded by the date): a rerun the same day finds it."""
     from datetime import UTC, datetime, timedelta
 
-    from runbook.checks import Checker
     from runbook.listen.ingest import ingest_channel
     from runbook.listen.refs import post_url
-    from runbook.queue import NewPost, schedule_posts
-    from runbook.queue.jobs import JobBook
     from runbook.sandbox import SandboxChannel, load_storm
 
     db = services.db
@@ -147,21 +144,33 @@ def seed(services: Services, scenario: Scenario) -> Seeded:
     storm = load_storm(db, scenario.storm, mentions_count=scenario.mentions, seed=day,
                        start=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=20))
     ingest_channel(db, SandboxChannel(db), source="sandbox", account=storm.account)
-    scheduled: list[str] = []
-    if scenario.scheduled:
-        checker, jobs = Checker(), JobBook(db)
-        try:
-            posts = schedule_posts(db, [NewPost(account=storm.account, platform=storm.platform,
-                                                text=f"Scheduled update {i + 1} from the {storm.account} team.",
-                                                run_at=now + timedelta(hours=2 + i), author=scenario.requester)
-                                        for i in range(scenario.scheduled)],
-                                   checker=checker, jobs=jobs, actor=scenario.requester, channel="cli")
-            scheduled = [p.id for p in posts]
-        finally:
-            jobs.close()
-            checker.close()
+    scheduled = schedule_demo_posts(services, scenario, account=storm.account, platform=storm.platform)
     return Seeded(account=storm.account, offending_post=post_url(storm.account, storm.offending_ref),
                   scheduled=scheduled)
+
+
+def schedule_demo_posts(services: Services, scenario: Scenario, *, account: str, platform: str) -> list[str]:
+    """The scenario's few scheduled posts in our queue, for the freeze to hold and the thaw to release."""
+    from datetime import UTC, datetime, timedelta
+
+    from runbook.checks import Checker
+    from runbook.queue import NewPost, schedule_posts
+    from runbook.queue.jobs import JobBook
+
+    if not scenario.scheduled:
+        return []
+    now = datetime.now(UTC)
+    checker, jobs = Checker(), JobBook(services.db)
+    try:
+        posts = schedule_posts(services.db, [NewPost(account=account, platform=platform,
+                                                     text=f"Scheduled update {i + 1} from the {account} team.",
+                                                     run_at=now + timedelta(hours=2 + i), author=scenario.requester)
+                                             for i in range(scenario.scheduled)],
+                               checker=checker, jobs=jobs, actor=scenario.requester, channel="cli")
+        return [p.id for p in posts]
+    finally:
+        jobs.close()
+        checker.close()
 
 
 def default_fields(gate: Any) -> dict[str, Any]:
@@ -293,7 +302,7 @@ def print_timeline(console: Any, events: list[Any]) -> None:
 
 # -- the run ---------------------------------------------------------------------------------
 
-def run_demo(*, services: Services, scenario: Scenario, interactive: bool = False) -> bool:
+def run_demo(*, services: Services, scenario: Scenario, interactive: bool = False, seeder: Any = None) -> bool:
     from rich.console import Console
 
     from runbook.engine.localserver import healthy, start_local_server
@@ -327,7 +336,7 @@ def run_demo(*, services: Services, scenario: Scenario, interactive: bool = Fals
             except TimeoutError:
                 raise DemoError("the worker did not register its deployments in time") from None
         return _drive(services=services, scenario=scenario, interactive=interactive, console=console,
-                      started=started, api_url=api_url, server_started=server is not None)
+                      started=started, api_url=api_url, server_started=server is not None, seeder=seeder)
     finally:
         _stop(worker)
         if server is not None:
@@ -349,7 +358,7 @@ def _awaits(flow_run_id: str | None, step_id: str, rounds: int) -> bool:
 
 
 def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: Any = None,
-         timeout: float = 600, start_options: dict[str, Any] | None = None) -> Any:
+         timeout: float = 600, start_options: dict[str, Any] | None = None, seeder: Any = None) -> Any:
     """Start the scenario's incident and answer its sign-offs until it closes; returns the incident.
 
     `ask(step, pending, suggestion) -> Answer` replaces the script (interactive); `on_tick(plan,
@@ -361,7 +370,7 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
 
     inputs = dict(scenario.inputs)
     if scenario.storm:
-        seeded = seed(services, scenario)
+        seeded = (seeder or seed)(services, scenario)  # seeder: another network (--network bluesky)
         known = set(services.playbook(scenario.playbook).inputs)
         found = {"account": seeded.account, "accounts": [seeded.account], "offending_post": seeded.offending_post}
         inputs = {**{k: v for k, v in found.items() if k in known}, **inputs}
@@ -410,7 +419,7 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
 
 
 def _drive(*, services: Services, scenario: Scenario, interactive: bool, console: Any, started: float,
-           api_url: str, server_started: bool) -> bool:
+           api_url: str, server_started: bool, seeder: Any = None) -> bool:
     from rich.live import Live
 
     from runbook.audit import events as read_events
@@ -427,7 +436,7 @@ def _drive(*, services: Services, scenario: Scenario, interactive: bool, console
     if live is not None:
         live.start()
     try:
-        incident = play(services=services, scenario=scenario, ask=ask, on_tick=tick)
+        incident = play(services=services, scenario=scenario, ask=ask, on_tick=tick, seeder=seeder)
     finally:
         if live is not None:
             live.stop()

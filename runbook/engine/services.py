@@ -58,8 +58,17 @@ class Services:
 
     def step_services(self) -> dict[str, Any]:
         """What step kinds find in `StepContext.services`."""
-        return {"templates_dir": str(self.settings.templates_dir), "settings": self.settings, "db": self.db,
-                "roster": self.roster}
+        services = {"templates_dir": str(self.settings.templates_dir), "settings": self.settings, "db": self.db,
+                    "roster": self.roster}
+        # A channels file connects real accounts; without one the step kinds default to the sandbox.
+        from runbook.channels.registry import configured
+
+        config = configured(self.settings.channels)
+        if config is not None:
+            from runbook.channels.registry import ConfiguredChannels
+
+            services["channel"] = ConfiguredChannels(config, engine=self.db)
+        return services
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = False) -> Services:

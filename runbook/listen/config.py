@@ -87,7 +87,7 @@ class AlertRule(_Strict):
 
 class Source(_Strict):
     name: Ident = "sandbox"
-    kind: Literal["sandbox"] = "sandbox"
+    kind: Literal["sandbox", "channels"] = "sandbox"  # channels: the accounts of channels.yaml (real networks)
     page_size: Annotated[int, Field(ge=1, le=5000)] = 500
 
 

@@ -45,6 +45,11 @@ class Tick:
 def _channel_for(source: Any, engine: Engine, channels: Mapping[str, Any] | None) -> Any:
     if channels and source.name in channels:
         return channels[source.name]
+    if getattr(source, "kind", "sandbox") == "channels":  # mentions from the real networks' accounts
+        from runbook.channels.registry import channel_for
+        from runbook.settings import Settings
+
+        return channel_for(engine, path=Settings().channels)
     from runbook.sandbox.network import SandboxChannel
 
     return SandboxChannel(engine)

@@ -26,7 +26,7 @@ replies = sa.Table(
     sa.Column("author", sa.String(100), nullable=False),  # the handle as the person writes it
     sa.Column("account", sa.String(100), nullable=False),  # our account the reply goes out from
     sa.Column("language", sa.String(8), nullable=False),
-    sa.Column("to_ref", sa.String(64), nullable=False),  # the mention answered
+    sa.Column("to_ref", sa.String(300), nullable=False),  # the mention answered (0005 widened it)
     sa.Column("mention_refs", sa.JSON(), nullable=False),
     sa.Column("mentioned_at", UTCDateTime(), nullable=False),
     sa.Column("said", sa.Text(), nullable=False),
@@ -39,7 +39,7 @@ replies = sa.Table(
     sa.Column("batch", sa.Integer(), nullable=True),  # the review batch it is (or was last) shown in
     sa.Column("decided_by", sa.String(100), nullable=True),
     sa.Column("key", sa.String(200), nullable=False, unique=True),  # the send's idempotency key
-    sa.Column("ref", sa.String(64), nullable=True),
+    sa.Column("ref", sa.String(300), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("attempt_at", UTCDateTime(), nullable=True),  # set before each send: a crash leaves it
     sa.Column("sent_at", UTCDateTime(), nullable=True),

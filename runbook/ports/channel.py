@@ -11,13 +11,32 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 from runbook.errors import ChannelFailure
 
-__all__ = ["AccountInfo", "Channel", "ChannelError", "Mention", "MentionPage", "Receipt"]
+__all__ = ["AccountInfo", "Channel", "ChannelError", "ChannelReads", "ChannelUnavailable", "Limits", "Mention",
+           "MentionPage", "Post", "Receipt", "RejectedByLimits", "check_limits"]
 
 PLATFORMS = ("x", "instagram", "linkedin", "facebook", "mastodon", "bluesky")
 
 
 class ChannelError(ChannelFailure, RuntimeError):
     """The network refused or failed a call (unknown account, deleted target, outage)."""
+
+
+class ChannelUnavailable(ChannelError):
+    """The channel is dead for now (circuit open, retries spent, timeouts): report it to the
+    incident and move on rather than hang a step. `retry_after` is when it may be tried again."""
+
+    def __init__(self, message: str, *, channel: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.retry_after = retry_after
+
+
+class RejectedByLimits(ChannelError):
+    """A write that breaks the platform's limits, refused before anything was sent."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,83 @@ class AccountInfo:
     kind: str  # "brand" or "personal"
     display_name: str
     followers: int
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post as the network shows it now (ours or anyone's)."""
+
+    ref: str
+    account: str
+    platform: str
+    text: str
+    created_at: datetime | None
+    live: bool  # False once deleted (or hidden by the network)
+    url: str | None = None
+    in_reply_to: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # likes, reposts, replies, quotes, visibility...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "account": self.account, "platform": self.platform, "text": self.text,
+                "created_at": self.created_at, "live": self.live, "url": self.url,
+                "in_reply_to": self.in_reply_to, "meta": dict(self.meta)}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one post may hold on a platform, as the network (or its documentation) says."""
+
+    platform: str
+    max_chars: int
+    max_media: int
+    count: str = "chars"  # "chars" or "graphemes" (Bluesky)
+    url_length: int | None = None  # every link counts as this many characters (X, Mastodon)
+    threads: bool = False  # a longer text may go out as a thread of posts
+    media_types: tuple[str, ...] = ()
+    source: str = "documented"  # or "instance" when read from the server
+
+
+def check_limits(limits: Limits, *, text: str, media: list[dict[str, Any]] | None = None) -> list[str]:
+    """Problems of one write against `limits`, one line each; empty when it fits. A text longer
+    than one post is a problem only where the adapter cannot thread it."""
+    from runbook.checks.platforms import PlatformSpec, length
+
+    spec = PlatformSpec(max_chars=limits.max_chars, max_media=limits.max_media, count=limits.count,
+                        url_length=limits.url_length)
+    problems: list[str] = []
+    size = length(text, spec)
+    if not text.strip() and not media:
+        problems.append(f"{limits.platform}: the post is empty")
+    if size > limits.max_chars and not limits.threads:
+        problems.append(f"{limits.platform}: {size} {limits.count} over the limit of {limits.max_chars}")
+    count = len(media or [])
+    if count > limits.max_media:
+        problems.append(f"{limits.platform}: {count} media over the limit of {limits.max_media}")
+    if limits.media_types:
+        for n, item in enumerate(media or []):
+            kind = str(item.get("type") or item.get("mime") or "")
+            if kind and kind not in limits.media_types:
+                problems.append(f"{limits.platform}: media[{n}] type {kind!r} not accepted "
+                                f"({', '.join(limits.media_types)})")
+    return problems
+
+
+@runtime_checkable
+class ChannelReads(Protocol):
+    """What real adapters (and the sandbox) add to the Channel port: reads of live state and the
+    platform's limits, so a step can check before it sends and confirm after."""
+
+    def get_post(self, ref: str) -> dict[str, Any] | None:
+        """A post and its live state (`Post.to_dict()`), or None when the network never had it."""
+        ...
+
+    def recent_posts(self, account: str, *, platform: str | None = None, limit: int = 50) -> list[Post]:
+        """The account's own most recent posts, newest first."""
+        ...
+
+    def limits(self, account: str, *, platform: str | None = None) -> Limits:
+        """The platform's limits for this account."""
+        ...
 
 
 @runtime_checkable

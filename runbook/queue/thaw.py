@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from runbook.checks import Checker, Draft, media_refs
 from runbook.db import write_transaction
-from runbook.queue import ledger
+from runbook.queue import ledger, remote_thaw
 from runbook.queue.freeze import get_freeze
 from runbook.queue.gate import add_to_freeze, covering_freeze, lock_queue
 from runbook.queue.model import (ACTIONS, FROZEN, KILLED, NEEDS_REVIEW, SCHEDULED, Post, PostRef, QueueError,
@@ -28,6 +29,7 @@ from runbook.queue.tables import freezes, posts, thaw_items, thaws
 from runbook.queue.times import parse_time, utcnow
 
 if TYPE_CHECKING:  # APScheduler loads only where jobs are written, not for a freeze
+    from runbook.ports.remote_queue import RemoteQueue
     from runbook.queue.jobs import JobBook
 
 __all__ = ["apply_thaw", "get_thaw", "latest_thaw", "parse_actions", "propose_thaw"]
@@ -90,6 +92,12 @@ def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, ch
         items.append(ThawItem(post=_ref(post), run_at=post.run_at, proposed=proposed, reason=reason,
                               findings=result.to_list(), proposed_run_at=slots.get(post.id)))
     thaw_id = uuid4().hex[:12]
+    # Posts the freeze took off remote queues are proposed the same way (runbook.queue.remote_thaw),
+    # before the local commit, so that one thaw.proposed event covers both; a crash in between
+    # leaves remote rows pointing at a thaw that never existed, which the next proposal overwrites.
+    items += remote_thaw.propose_items(engine, freeze_id, thaw_id, checker=checker, now=now,
+                                       reschedule_after=reschedule_after, spacing=spacing,
+                                       release_margin=RELEASE_MARGIN)
     plan = ThawPlan(id=thaw_id, freeze_id=freeze_id, incident_id=freeze.incident_id, status="proposed",
                     proposed_by=actor, proposed_at=now, items=items)
     trail = ledger.target(engine, freeze.incident_id)
@@ -102,7 +110,7 @@ def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, ch
                                                  applied_at=None, overrides=None))
         rows = [{"thaw_id": thaw_id, "post_id": i.post.id, "proposed": i.proposed, "reason": i.reason,
                  "findings": i.findings, "proposed_run_at": i.proposed_run_at, "action": None, "run_at": None,
-                 "outcome": None} for i in items]
+                 "outcome": None} for i in items if not remote_thaw.is_remote(i.post.id)]
         for start in range(0, len(rows), 5000):
             connection.execute(thaw_items.insert(), rows[start:start + 5000])
         ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="thaw.proposed",
@@ -144,8 +152,9 @@ def parse_actions(text: str, *, now: datetime | None = None) -> dict[str, tuple[
 def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, jobs: JobBook,
                overrides: dict[str, tuple[str, datetime | None]] | None = None, step: str | None = None,
                now: datetime | None = None, spacing: timedelta = SPACING,
-               reschedule_after: timedelta = RESCHEDULE_AFTER) -> ThawPlan:
-    """Apply an approved reconciliation list. Idempotent: applying an applied thaw returns it."""
+               reschedule_after: timedelta = RESCHEDULE_AFTER, remote: Iterable[RemoteQueue] | None = None) -> ThawPlan:
+    """Apply an approved reconciliation list. Idempotent: applying an applied thaw returns it.
+    Remote posts in the plan are put back on the `remote` queues after the local commit."""
     now = now or utcnow()
     plan = get_thaw(engine, thaw_id)
     if plan.status == "applied":
@@ -169,7 +178,7 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
             posts.c.freeze_id == plan.freeze_id, posts.c.status == FROZEN))}
         decided: list[dict[str, Any]] = []
         late: list[tuple[str, str, datetime]] = []
-        for item in plan.items:
+        for item in [i for i in plan.items if not remote_thaw.is_remote(i.post.id)]:
             action, at = overrides.get(item.post.id, (item.proposed, None))
             row = current.get(item.post.id)
             entry = {"post": item.post.id, "account": item.post.account, "action": action, "run_at": None,
@@ -222,6 +231,9 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
 
     write_transaction(engine, work)
     jobs.wakeup()
+    remote_thaw.apply_items(engine, plan, remote, approver=approver, channel=channel, overrides=overrides, now=now,
+                            reschedule_after=reschedule_after, spacing=spacing, release_margin=RELEASE_MARGIN,
+                            step=step)
     return get_thaw(engine, thaw_id)
 
 
@@ -296,6 +308,7 @@ def get_thaw(engine: Engine, thaw_id: str) -> ThawPlan:
                     run_at=i.post_run_at, proposed=i.proposed, reason=i.reason, findings=list(i.findings),
                     proposed_run_at=i.proposed_run_at, action=i.action, new_run_at=i.run_at, outcome=i.outcome)
            for i in items]
+    out += remote_thaw.items_of(engine, thaw_id)
     return ThawPlan(id=row.id, freeze_id=row.freeze_id, incident_id=row.incident_id, status=row.status,
                     proposed_by=row.proposed_by, proposed_at=row.proposed_at, items=out,
                     approved_by=row.approved_by, applied_at=row.applied_at, remaining=remaining)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from runbook.audit.models import as_utc
 from runbook.db import write_transaction
-from runbook.ports.channel import AccountInfo, ChannelError, Mention, MentionPage, Receipt
+from runbook.ports.channel import AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt
 from runbook.sandbox.tables import accounts, mentions, posts
 
 __all__ = ["SandboxChannel", "ensure_account"]
@@ -139,6 +139,38 @@ class SandboxChannel:
             query = query.where(posts.c.deleted_at.is_(None))
         with self.engine.connect() as connection:
             return [{**r._mapping, "ref": _ref(r.id)} for r in connection.execute(query)]
+
+
+    # -- the port's reads of live state (ChannelReads) -------------------------------------------
+    def get_post(self, ref: str) -> dict[str, Any] | None:
+        try:
+            post_id = _post_id(ref)
+        except ChannelError:
+            return None
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(posts).where(posts.c.id == post_id)).first()
+        return None if row is None else _as_post(row).to_dict() | {"deleted_at": row.deleted_at}
+
+    def recent_posts(self, account: str, *, platform: str | None = None, limit: int = 50) -> list[Post]:
+        query = sa.select(posts).where(posts.c.account == account).order_by(posts.c.id.desc()).limit(limit)
+        if platform is not None:
+            query = query.where(posts.c.platform == platform)
+        with self.engine.connect() as connection:
+            return [_as_post(r) for r in connection.execute(query)]
+
+    def limits(self, account: str, *, platform: str | None = None) -> Limits:
+        from runbook.checks.platforms import load_platforms
+
+        name = platform or (self.account(account).platform if self.account(account) else "x")
+        spec = load_platforms()[name]
+        return Limits(platform=name, max_chars=spec.max_chars, max_media=spec.max_media, count=spec.count,
+                      url_length=spec.url_length)
+
+
+def _as_post(row: Any) -> Post:
+    return Post(ref=_ref(row.id), account=row.account, platform=row.platform, text=row.text,
+                created_at=row.created_at, live=row.deleted_at is None, in_reply_to=row.in_reply_to,
+                meta={"media": list(row.media or [])})
 
 
 def _ref(post_id: int) -> str:

@@ -5,7 +5,7 @@ same incident returns the first freeze) and records it.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
@@ -32,17 +32,23 @@ class FreezeOutputs(Outputs):
     scope: list[str]
     created: bool
     held_elsewhere: dict[str, int] = {}  # posts in scope another active freeze already holds, per freeze
+    remote: dict[str, Any] | None = None  # the remote queues' freeze (runbook.queue.remote), if any
 
 
 def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
-    from runbook.queue.freeze import freeze_now
+    from runbook.queue.remote import freeze_everything
 
     engine = ctx.services.get("db")
     if engine is None:
         raise RuntimeError("freeze_posts needs the database: ctx.services['db'] is missing")
-    result = freeze_now(engine, incident_id=ctx.incident_id, actor=ctx.requester, channel="flow",
-                        accounts=params.accounts, reason=params.reason or f"incident {ctx.incident_slug}",
-                        step=ctx.step_id)
+    queues, problem = remote_queues_of(ctx)
+    result, remote = freeze_everything(engine, remote=queues, incident_id=ctx.incident_id, actor=ctx.requester,
+                                       channel="flow", accounts=params.accounts,
+                                       reason=params.reason or f"incident {ctx.incident_slug}", step=ctx.step_id)
+    if problem or (remote is not None and (remote.errors or remote.published or remote.uncertain)):
+        if ctx.chat is not None:  # the remote half needs people: say so in the incident channel
+            ctx.chat.post(ctx.channel, "\n".join(filter(None, [problem, remote.summary() if remote else None])),
+                          key=ctx.key("remote"))
     if not result.created:
         ctx.audit("freeze.confirmed", {"freeze": result.id, "frozen": result.frozen})
     if result.publishing and ctx.chat is not None:
@@ -51,7 +57,17 @@ def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
                                    f"when the freeze committed and may be out:\n{names}", key=ctx.key("publishing"))
     return FreezeOutputs(freeze_id=result.id, frozen=result.frozen, posts=result.post_ids,
                          publishing=[p.label for p in result.publishing], scope=result.scope, created=result.created,
-                         held_elsewhere=result.held_elsewhere)
+                         held_elsewhere=result.held_elsewhere, remote=remote.to_dict() if remote else None)
+
+
+def remote_queues_of(ctx: StepContext) -> tuple[list, str | None]:
+    """Remote queues from the services (tests) or the channels file (runbook.queue.remote_config)."""
+    if "remote_queues" in ctx.services:
+        return list(ctx.services["remote_queues"] or []), None
+    from runbook.queue.remote_config import configured_queues
+
+    settings = ctx.services.get("settings")
+    return configured_queues(getattr(settings, "channels", None))
 
 
 KIND = StepKind(

@@ -78,11 +78,14 @@ def _propose_or_apply(ctx: StepContext, engine: Any, freeze_id: str, checker: An
     if plan is None or plan.status == "superseded":
         plan = propose_thaw(engine, freeze_id, actor=ctx.requester, channel="flow", checker=checker,
                             key=ctx.key("proposal"), step=ctx.step_id, **timing)
+    from runbook.steps.freeze_posts import remote_queues_of
+
+    queues, _ = remote_queues_of(ctx)  # remote posts the freeze holds go back on their queues
     jobs = JobBook(engine)
     try:
         applied = apply_thaw(engine, plan.id, approver=approver, channel=channel if channel in
                              ("slack", "cli", "ui", "flow") else "flow", jobs=jobs, overrides=overrides,
-                             step=ctx.step_id, **timing)
+                             step=ctx.step_id, remote=queues, **timing)
     finally:
         jobs.close()
     lines = "\n".join(f"{i.post.id}={i.action}" for i in applied.items)

@@ -1,0 +1,76 @@
+"""What every real adapter shares: its identity (account id, platform, handle), its Guard built from
+the configured tuning with the account's process-wide limiter, and the shape of a `check()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from runbook.channels.config import AccountConfig, ChannelConfig, Tuning
+from runbook.channels.resilience import Failure, Guard, Policy, limiter_for
+
+__all__ = ["AccountCheck", "Adapter"]
+
+
+@dataclass
+class AccountCheck:
+    """`runbook channels check` for one account: each problem is one clear line."""
+
+    account: str
+    platform: str
+    handle: str
+    ok: bool = True
+    identity: str | None = None  # who the credentials log in as
+    scopes: list[str] = field(default_factory=list)
+    headroom: dict[str, Any] | None = None
+    limits: dict[str, Any] | None = None
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, line: str) -> None:
+        self.ok = False
+        self.problems.append(line)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Adapter:
+    """Base of the real adapters. Subclasses set `platform` and `classify` (SDK exception -> Failure)."""
+
+    platform = "?"
+
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *,
+                 tuning: Tuning | None = None, sleep: Callable[[float], None] | None = None) -> None:
+        self.account_id = account_id
+        self.config = account
+        self.channel_config = channel
+        self.handle = account.handle
+        self.name = f"{self.platform}:{account_id}"
+        tuning = tuning or account.tuning or channel.tuning
+        self.policy = Policy(timeout=tuning.timeout, budget=tuning.budget, attempts=tuning.attempts,
+                             breaker_failures=tuning.breaker_failures, breaker_reset=tuning.breaker_reset)
+        count, per = _rate(account.rate_limit)
+        limiter = limiter_for(f"{self.platform}:{account.handle}", count=count, per=per)
+        extra = {"sleep": sleep} if sleep is not None else {}
+        self.guard = Guard(self.name, policy=self.policy, limiter=limiter, classify=self.classify, **extra)
+
+    def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
+        return None
+
+    def owns(self, ref: str) -> bool:
+        """Whether `ref` names one of this account's posts (the router routes deletes by it)."""
+        return False
+
+    def check(self) -> AccountCheck:  # pragma: no cover - every adapter overrides
+        return AccountCheck(self.account_id, self.platform, self.handle)
+
+
+def _rate(value: str | None) -> tuple[int | None, float]:
+    if not value:
+        return None, 1.0
+    from runbook.messaging.sending import RateLimit
+
+    limit = RateLimit.parse(value)
+    return limit.count, limit.per
