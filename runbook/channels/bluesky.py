@@ -305,19 +305,24 @@ class BlueskyChannel(Adapter):
         return None  # a thread part-written is finished by publishing again under the same key
 
     def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
-                media: list[dict[str, Any]] | None = None, key: str) -> Receipt:
-        return self._write(key=key, text=text, media=media or [], reply_to=None, action="publish")
+                media: list[dict[str, Any]] | None = None, key: str, reply_to: str | None = None) -> Receipt:
+        """A post (a thread when longer than one), optionally with media and as a reply to `reply_to`."""
+        return self._write(key=key, text=text, media=media or [], action="reply" if reply_to else "publish",
+                           reply_to=self._reply_refs(reply_to) if reply_to else None)
 
     def reply(self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str,
               key: str) -> Receipt:
+        return self._write(key=key, text=text, media=[], action="reply", reply_to=self._reply_refs(to_ref))
+
+    def _reply_refs(self, to_ref: str) -> dict[str, Any]:
+        """root and parent of a reply to `to_ref`, as the Bluesky app sets them."""
         parent = self._record(to_ref)
         if parent is None:
             raise ChannelError(f"bluesky: cannot reply to {to_ref}: the post is gone")
         parent_reply = getattr(parent.value, "reply", None)
         root = ({"uri": parent_reply.root.uri, "cid": parent_reply.root.cid} if parent_reply is not None
                 else {"uri": parent.uri, "cid": parent.cid})
-        return self._write(key=key, text=text, media=[], action="reply",
-                           reply_to={"root": root, "parent": {"uri": parent.uri, "cid": parent.cid}})
+        return {"root": root, "parent": {"uri": parent.uri, "cid": parent.cid}}
 
     def _write(self, *, key: str, text: str, media: list[dict[str, Any]], reply_to: dict[str, Any] | None,
                action: str) -> Receipt:

@@ -263,9 +263,10 @@ class MastodonChannel(Adapter):
 
     def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
                 media: list[dict[str, Any]] | None = None, key: str, visibility: str | None = None,
-                content_warning: str | None = None) -> Receipt:
-        return self._write(key=key, text=text, media=media or [], reply_to=None, action="publish",
-                           visibility=visibility or self.visibility, content_warning=content_warning)
+                content_warning: str | None = None, reply_to: str | None = None) -> Receipt:
+        return self._write(key=key, text=text, media=media or [], reply_to=self._id(reply_to) if reply_to else None,
+                           action="reply" if reply_to else "publish", visibility=visibility or self.visibility,
+                           content_warning=content_warning)
 
     def reply(self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str, key: str,
               visibility: str | None = None, content_warning: str | None = None) -> Receipt:

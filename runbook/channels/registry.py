@@ -58,11 +58,15 @@ class ConfiguredChannels:
         """An account id from an id or a handle (a step may name either)."""
         if account in self.config.accounts:
             return account
-        matches = [aid for aid, a in self.config.accounts.items()
-                   if a.handle.lstrip("@").casefold() == account.lstrip("@").casefold()
-                   and (platform is None or self._platform(aid) in (platform, "sandbox"))]
-        if len(matches) == 1:
-            return matches[0]
+        same = [aid for aid, a in self.config.accounts.items()
+                if a.handle.lstrip("@").casefold() == account.lstrip("@").casefold()]
+        # The account on that very platform first; a sandbox account (drills) takes any platform.
+        for wanted in ((platform,) if platform else (None,)) + ("sandbox",):
+            matches = [aid for aid in same if wanted is None or self._platform(aid) == wanted]
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                break
         raise ChannelError(f"unknown account '{account}'" + (f" on {platform}" if platform else "")
                            + f": configure it in {self.config.file or 'channels.yaml'} (known: "
                            + ", ".join(sorted(self.config.accounts)) + ")")

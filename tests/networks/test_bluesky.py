@@ -79,7 +79,7 @@ def test_limits_are_reported_before_anything_is_sent(bsky, sqlite_engine, tmp_pa
     assert channel.recent_posts() == [] and channel.find("k-media") is None
 
 
-def test_an_image_goes_up_as_a_blob_with_its_alt_text(bsky, sqlite_engine, tmp_path) -> None:  # noqa: ANN001
+def test_an_image_goes_up_as_a_blob_with_its_alt_text_in_a_reply(bsky, sqlite_engine, tmp_path) -> None:  # noqa: ANN001
     import base64
 
     brand = unique_handle("media")
@@ -87,11 +87,13 @@ def test_an_image_goes_up_as_a_blob_with_its_alt_text(bsky, sqlite_engine, tmp_p
     channel = bluesky_adapter(bsky, sqlite_engine, brand)
     png = tmp_path / "dot.png"
     png.write_bytes(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+    first = channel.publish(text="Our statement", key="k-first")
     receipt = channel.publish(text="Our update", media=[{"path": str(png), "alt": "a dot", "type": "image/png"}],
-                              key="k-img")
+                              key="k-img", reply_to=first.ref)
     record = bsky.client(brand).com.atproto.repo.get_record({"repo": channel.did, "collection": "app.bsky.feed.post",
                                                              "rkey": receipt.ref.rsplit("/", 1)[1]}).value
     assert record.embed.images[0].alt == "a dot" and record.embed.images[0].image.mime_type == "image/png"
+    assert record.reply.parent.uri == first.ref == record.reply.root.uri  # published as a reply
 
 
 def test_the_offending_post_is_deleted_by_the_delete_step_once(bsky, sqlite_engine) -> None:  # noqa: ANN001

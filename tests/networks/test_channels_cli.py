@@ -104,6 +104,8 @@ def test_steps_name_accounts_by_id_and_the_monitor_ingests_them(tmp_path, server
     assert by_id.ref.startswith("mastodon:") and by_handle.ref.startswith("mastodon:")
     sandboxed = router.publish(account="usairways-sandbox", platform="x", text="drill", key="k3")
     assert sandboxed.ref.startswith("s")
+    # The same handle on a platform with no real account of it: the sandbox (drills) takes it.
+    assert router.publish(account="USAirways", platform="x", text="drill 2", key="k3b").ref.startswith("s")
     with pytest.raises(ChannelError, match="unknown account 'nobody'.*known: usairways-masto, usairways-sandbox"):
         router.publish(account="nobody", platform="mastodon", text="x", key="k4")
     assert router.find("k1").ref == by_id.ref and router.get_post(by_id.ref)["live"]

@@ -102,7 +102,7 @@ def test_timeouts_then_the_breaker_opens_and_fails_fast(server) -> None:
         began = time.monotonic()
         with pytest.raises(ChannelUnavailable, match="circuit open") as caught:
             guard.call("get", _get(client, url))
-    assert time.monotonic() - began < 0.05  # no call was made: the step learns at once
+    assert time.monotonic() - began < 0.5  # no call was made: the step learns at once
     assert caught.value.channel == "bluesky:brand" and caught.value.retry_after > 50
     assert len(script.times) == 4
 
@@ -119,7 +119,7 @@ def test_budget_stops_a_retry_after_longer_than_the_step_may_wait(server) -> Non
 
 def test_rate_limit_headers_pause_the_shared_limiter(server) -> None:
     url, script = server
-    reset = int(time.time()) + 1
+    reset = int(time.time()) + 2  # whole seconds: the wait is between 1 and 2 s
     script.answers = [(200, {"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)}, 0),
                       (200, {}, 0)]
     limiter = AccountLimiter()
@@ -127,7 +127,7 @@ def test_rate_limit_headers_pause_the_shared_limiter(server) -> None:
     with httpx.Client(timeout=2) as client:
         guard.call("get", _get(client, url, limiter))
         guard.call("get", _get(client, url, limiter))
-    assert script.times[1] - script.times[0] >= 0.3 and time.time() >= reset - 0.05
+    assert script.times[1] - script.times[0] >= 0.9 and time.time() >= reset - 0.05
     assert limiter.headroom is not None and limiter.headroom.limit == 3000
 
 
