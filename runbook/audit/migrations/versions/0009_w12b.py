@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_w12b"
-down_revision: str | None = "0005_w12a"  # this branch merged w12a; the integrator relinks
+down_revision: str | None = "0005_w12a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
