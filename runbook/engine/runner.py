@@ -19,6 +19,8 @@ from runbook.engine import artifacts
 from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
 from runbook.engine.execute import apply_decision, execute_step
 from runbook.engine.record import Recorder
+from runbook.engine.replay import call
+from runbook.engine.runlog import LoggingRecorder
 from runbook.engine.services import Services, build_services
 from runbook.engine.signoff import await_gate
 from runbook.plan import Plan, StepPlan, build_plan
@@ -120,10 +122,25 @@ def close(once: str, status: str, outcome: str, reason: str, step_id: str | None
     run.record(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id},
                once=f"incident.{status}")
     closed = update_incident(run.services.db, run.incident.id, status=status)
-    run.chat.post(run.incident.channel, f"{run.incident.slug}: {outcome}" + (f" ({reason})" if reason else ""),
+    run.chat.post(run.incident.channel, closing_line(run.incident.slug, outcome, reason, step_id),
                   key=f"{run.incident.id}:closed")
     artifacts.publish_progress(run, note=outcome, force=True)
     return {"status": closed.status, "outcome": outcome}
+
+
+def closing_line(slug: str, outcome: str, reason: str, step_id: str | None) -> str:
+    """One sentence for the team, with what to do next. The audit trail keeps the full reason; an
+    exception's text (a traceback, SQL) never reaches the room, only its kind."""
+    if outcome == "completed":
+        return f"✅ {slug}: the playbook is complete. `runbook postmortem {slug}` has the review."
+    if outcome == "rejected":
+        return (f"⛔ {slug}: stopped, because the sign-off of {step_id} was rejected. "
+                f"Start a new incident when the situation changes.")
+    what = reason.split(": ", 1)[1] if step_id and reason.startswith(f"{step_id}: ") else reason
+    kind = what.split(":", 1)[0].strip() if ":" in what else ""
+    cause = (f" ({kind})" if kind.isidentifier() else f" ({what})" if len(what) <= 80 and "\n" not in what else "")
+    return (f"❌ {slug}: stopped, because step {step_id or '?'} failed{cause}. Check `runbook status {slug}` and the "
+            f"worker's log, fix the cause, then run `runbook recover` or start the incident again.")
 
 
 def _label_process() -> None:
@@ -152,13 +169,18 @@ def run_incident(*, incident_id: str, services: Services | None = None):
     if incident.status in CLOSED:
         return Completed(message=f"incident already {incident.status}", name=incident.status.capitalize())
     _label_process()
-    reset = _services.set(services)
-    try:
-        plan = Plan.model_validate(load_plan.with_options(task_run_name="plan")(once="plan", incident_id=incident_id))
-    finally:
-        _services.reset(reset)
-    run = Run(services=services, incident=incident, plan=plan,
-              record=Recorder(db=services.db, incident_id=incident.id), chat=services.chat(incident.id))
+    record = LoggingRecorder(db=services.db, incident_id=incident.id)
+    started = record.find_once("incident.started")
+    if started is not None and isinstance((started.details or {}).get("plan"), dict):
+        # The plan recorded at the start is what this run executes; reading it costs no task run.
+        plan = Plan.model_validate(started.details["plan"])
+    else:
+        reset = _services.set(services)
+        try:
+            plan = Plan.model_validate(call(load_plan, name="plan", once="plan", incident_id=incident_id))
+        finally:
+            _services.reset(reset)
+    run = Run(services=services, incident=incident, plan=plan, record=record, chat=services.chat(incident.id))
     token = enter(run)
     try:
         return _run_steps(run)
@@ -168,7 +190,7 @@ def run_incident(*, incident_id: str, services: Services | None = None):
 
 
 def _run_steps(run: Run):
-    begin.with_options(task_run_name="begin")(once="begin")
+    call(begin, name="begin", once="begin")
     for step in run.plan.steps:
         if step.when:
             try:
@@ -176,8 +198,8 @@ def _run_steps(run: Run):
             except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the step
                 return _fail(run, step, f"its condition could not be evaluated: {exc}")
             if not wanted:
-                skip_step.with_options(task_run_name=step.id)(
-                    once=f"{step.id}-skip", step_id=step.id, reason=f"condition is false: {step.when}")
+                call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
+                     reason=f"condition is false: {step.when}")
                 run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
                 continue
         decision: dict[str, Any] | None = None
@@ -191,11 +213,8 @@ def _run_steps(run: Run):
                 return verdict
             decision = result.fields if result.outcome == "granted" else None
         try:
-            outputs = run_step.with_options(
-                name=f"step-{step.uses}", task_run_name=step.id, retries=step.retries,
-                retry_delay_seconds=[min(2 ** n, 30) for n in range(step.retries)] or 0,
-                timeout_seconds=step.timeout_seconds,
-            )(once=f"{step.id}-run", step_id=step.id, decision=decision)
+            outputs = call(run_step, name=step.id, once=f"{step.id}-run", options=_step_options(step, "step"),
+                           step_id=step.id, decision=decision)
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
@@ -206,9 +225,14 @@ def _run_steps(run: Run):
                 continue
             if verdict is not None:
                 return verdict
-    close.with_options(task_run_name="close")(once="close", status="completed", outcome="completed", reason="",
-                                              step_id=None)
+    call(close, name="close", once="close", status="completed", outcome="completed", reason="", step_id=None)
     return Completed(message=f"{run.incident.slug} completed")
+
+
+def _step_options(step: StepPlan, prefix: str) -> dict[str, Any]:
+    return {"name": f"{prefix}-{step.uses}", "retries": step.retries,
+            "retry_delay_seconds": [min(2 ** n, 30) for n in range(step.retries)] or 0,
+            "timeout_seconds": step.timeout_seconds}
 
 
 def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
@@ -236,11 +260,8 @@ def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
                     "person": result.approvers[-1] if result.approvers else "",
                     "channel": result.channel}
         try:
-            outputs = apply_step.with_options(
-                name=f"apply-{step.uses}", task_run_name=f"{step.id}-apply-{review}", retries=step.retries,
-                retry_delay_seconds=[min(2 ** n, 30) for n in range(step.retries)] or 0,
-                timeout_seconds=step.timeout_seconds,
-            )(once=f"{step.id}-apply-{review}", step_id=step.id, decision=decision, review=review)
+            outputs = call(apply_step, name=f"{step.id}-apply-{review}", once=f"{step.id}-apply-{review}",
+                           options=_step_options(step, "apply"), step_id=step.id, decision=decision, review=review)
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision}
@@ -256,13 +277,13 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
     if result.outcome == "granted":
         return None
     if result.outcome == "rejected":
-        close.with_options(task_run_name="close")(once="close", status="failed", outcome="rejected",
-                                                  reason=f"{step.id}: {result.reason}", step_id=step.id)
+        call(close, name="close", once="close", status="failed", outcome="rejected",
+             reason=f"{step.id}: {result.reason}", step_id=step.id)
         return Completed(message=f"{step.id} rejected: {result.reason}", name="Rejected")
     on_timeout = step.gate.on_timeout
     if on_timeout == "skip":
-        skip_step.with_options(task_run_name=step.id)(once=f"{step.id}-skip", step_id=step.id,
-                                                      reason="sign-off timed out (on_timeout: skip)")
+        call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
+             reason="sign-off timed out (on_timeout: skip)")
         run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
         return "skip"
     if on_timeout == "continue":
@@ -271,6 +292,6 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
 
 
 def _fail(run: Run, step: StepPlan, reason: str):
-    close.with_options(task_run_name="close")(once="close", status="failed", outcome="failed",
-                                              reason=f"{step.id}: {reason}", step_id=step.id)
+    call(close, name="close", once="close", status="failed", outcome="failed", reason=f"{step.id}: {reason}",
+         step_id=step.id)
     return Failed(message=f"{step.id}: {reason}")

@@ -73,10 +73,18 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
             queue.shutdown(wait=False)
 
 
-def main() -> None:
+# Routine lines that drowned the incident's story (APScheduler logs every job run at INFO).
+NOISY = ("httpx", "alembic", "apscheduler")
+
+
+def quiet_logs(*, verbose: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def main() -> None:
+    quiet_logs(verbose=os.environ.get("RUNBOOK_WORKER_VERBOSE", "").lower() in ("1", "true", "yes"))
     # One SIGTERM is enough to stop (Prefect's own worker wants two).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     run_worker(limit=int(os.environ["RUNBOOK_WORKER_LIMIT"]) if os.environ.get("RUNBOOK_WORKER_LIMIT") else None,
