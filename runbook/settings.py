@@ -6,6 +6,7 @@ Nothing reads the environment at import time: call `Settings()` in an entry poin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
         description="App-level token (xapp-...) for Socket Mode")
     slack_api_url: str | None = Field(
         default=None, description="Base URL of the Slack Web API (a proxy, or a fake in tests); default Slack's")
+    slack_audit_echo: Literal["thread", "off"] = Field(
+        default="thread", description="The audit trail's echo in a war room: a thread under the pinned status, or off")
 
     @property
     def resolved_database_url(self) -> str:
