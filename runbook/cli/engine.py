@@ -98,6 +98,7 @@ def plan(
 ) -> None:
     """Show what a playbook would do with these inputs: steps, conditions, who signs, deadlines."""
     from runbook.engine.commands import CommandError, plan_for
+    from runbook.spec import SpecError
 
     services = _services(migrate=False)
     roster = services.roster()
@@ -107,6 +108,10 @@ def plan(
                             requester=requester)
     except CommandError as exc:
         _fail(str(exc))
+    except SpecError as exc:  # as `runbook check` says it: file:line:column: path: message
+        for issue in exc.errors:
+            typer.echo(str(issue), err=True)
+        _fail(f"{len(exc.errors)} problem(s) in playbook {playbook}; fix them (`runbook check` lists them too)")
     if as_json:
         typer.echo(json.dumps(resolved.model_dump(mode="json", by_alias=True), indent=2))
         return
