@@ -9,8 +9,9 @@ from runbook.audit.chain import GENESIS_HASH, canonical_json
 from runbook.audit.errors import IncidentNotFound
 from runbook.audit.export import event_record, write_events
 from runbook.audit.incidents import create_incident, get_incident, list_incidents, update_incident
-from runbook.audit.models import CHANNELS, STATUSES, AuditCheckpoint, AuditEvent, Incident
-from runbook.audit.store import append, checkpoint, checkpoints, events
+from runbook.audit.ledger import ledger, ledger_slug
+from runbook.audit.models import CHANNELS, KINDS, STATUSES, AuditCheckpoint, AuditEvent, Incident
+from runbook.audit.store import append, append_in, checkpoint, checkpoints, events
 from runbook.audit.verify import Problem, VerifyReport, verify
 
 __all__ = [
@@ -20,10 +21,12 @@ __all__ = [
     "GENESIS_HASH",
     "Incident",
     "IncidentNotFound",
+    "KINDS",
     "Problem",
     "STATUSES",
     "VerifyReport",
     "append",
+    "append_in",
     "canonical_json",
     "checkpoint",
     "checkpoints",
@@ -31,6 +34,8 @@ __all__ = [
     "event_record",
     "events",
     "get_incident",
+    "ledger",
+    "ledger_slug",
     "list_incidents",
     "update_incident",
     "verify",

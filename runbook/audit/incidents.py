@@ -6,6 +6,7 @@ The incident row is mutable (status, flow run, channel); closing one records a c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from runbook.audit.chain import canonical_json
 from runbook.audit.errors import IncidentNotFound
-from runbook.audit.models import STATUSES, TERMINAL_STATUSES, Incident, as_utc
+from runbook.audit.models import KINDS, STATUSES, TERMINAL_STATUSES, Incident, as_utc
 from runbook.audit.store import record_checkpoint
 from runbook.db import write_transaction
 
@@ -67,8 +68,13 @@ def create_incident(
     severity: str | None = None,
     channel: str | None = None,
     now: datetime | None = None,
+    kind: str = "incident",
+    slug: str | None = None,
 ) -> Incident:
-    """Create an open incident; its slug is the UTC date plus the slugified title."""
+    """Create an open incident; its slug is the UTC date plus the slugified title, unless `slug`
+    is given (a ledger's fixed slug: a clash is then an IntegrityError, not a new suffix)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
     if not isinstance(inputs, dict):
         raise ValueError(f"inputs must be a dict, got {type(inputs).__name__}")
     canonical_json(inputs)  # the ValueError for non-JSON inputs, before touching the database
@@ -89,10 +95,11 @@ def create_incident(
         "channel": channel,
         "created_at": created_at,
         "closed_at": None,
+        "kind": kind,
     }
 
     def work(connection: Connection) -> Incident:
-        row["slug"] = _free_slug(connection, date, words)
+        row["slug"] = slug or _free_slug(connection, date, words)
         connection.execute(_incidents.insert(), row)
         return Incident(**row)
 
@@ -102,7 +109,7 @@ def create_incident(
         try:
             return write_transaction(engine, work)
         except IntegrityError:
-            if attempt == 19:
+            if attempt == 19 or slug is not None:
                 raise
     raise AssertionError("unreachable")
 
@@ -118,9 +125,16 @@ def get_incident(engine: Engine, ref: str) -> Incident | None:
     return None if row is None else _row_to_incident(row)
 
 
-def list_incidents(engine: Engine, *, status: str | None = None) -> list[Incident]:
-    """Incidents, oldest first, optionally only those with `status`."""
+def list_incidents(engine: Engine, *, status: str | None = None,
+                   kind: str | Iterable[str] | None = None) -> list[Incident]:
+    """Incidents, oldest first, optionally only those with `status` and of `kind` (one or several)."""
     query = sa.select(_incidents).order_by(_incidents.c.created_at, _incidents.c.id)
+    if kind is not None:
+        kinds = [kind] if isinstance(kind, str) else list(kind)
+        unknown = set(kinds) - KINDS
+        if unknown:
+            raise ValueError(f"kind must be among {sorted(KINDS)}, got {sorted(unknown)}")
+        query = query.where(_incidents.c.kind.in_(kinds))
     if status is not None:
         _check_status(status)
         query = query.where(_incidents.c.status == status)
@@ -133,11 +147,15 @@ def _check_status(status: object) -> None:
         raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
 
 
-def update_incident(engine: Engine, incident_id: str, **fields: Any) -> Incident:
+def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] | None = None,
+                    expect_status: str | None = None, **fields: Any) -> Incident:
     """Change status, flow_run_id, channel, closed_at or severity.
 
     Moving into completed/failed/cancelled sets closed_at (unless given) and checkpoints the
-    chain's head in the same transaction, so the close is anchored.
+    chain's head in the same transaction, so the close is anchored. `event` (append's keyword
+    arguments but the incident) is appended in that same transaction, before the checkpoint: the
+    change and its audit event commit together or not at all. `expect_status`: a compare-and-set,
+    ValueError when the incident's status is another (two people resuming it at once).
     """
     unknown = set(fields) - UPDATABLE
     if unknown:
@@ -151,12 +169,18 @@ def update_incident(engine: Engine, incident_id: str, **fields: Any) -> Incident
         current = connection.execute(sa.select(_incidents).where(_by_ref(incident_id)).with_for_update()).first()
         if current is None:
             raise IncidentNotFound(incident_id)
+        if expect_status is not None and current.status != expect_status:
+            raise ValueError(f"incident {current.slug} is {current.status}, not {expect_status}")
         changes = dict(fields)
         closing = changes.get("status") in TERMINAL_STATUSES and current.status not in TERMINAL_STATUSES
         if closing and "closed_at" not in changes and current.closed_at is None:
             changes["closed_at"] = as_utc(None)
         if changes:
             connection.execute(_incidents.update().where(_incidents.c.id == current.id).values(**changes))
+        if event is not None:
+            from runbook.audit.store import append_in
+
+            append_in(connection, incident_id=current.id, **event)
         if closing:
             record_checkpoint(connection, current.id, reason=f"incident {changes['status']}")
         return Incident(**{**current._mapping, **changes})

@@ -17,6 +17,9 @@ from sqlmodel import JSON, Column, Field, SQLModel
 CHANNELS = frozenset({"slack", "cli", "ui", "flow", "prefect-ui"})
 STATUSES = frozenset({"open", "running", "waiting", "completed", "failed", "cancelled"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
+# What an incident row is: a real crisis, a rehearsal (drill), or a standing ledger whose trail
+# records routine work; reports and `runbook status` filter on it.
+KINDS = frozenset({"incident", "drill", "ledger"})
 
 
 def utcnow() -> datetime:
@@ -66,6 +69,8 @@ class Incident(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    kind: str = Field(default="incident", max_length=20, index=True,
+                      sa_column_kwargs={"server_default": "incident"})
 
 
 class AuditEvent(SQLModel, table=True):

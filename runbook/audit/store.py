@@ -58,6 +58,40 @@ def _lock_and_read_head(connection: Connection, incident_id: str) -> tuple[int, 
     return 0, GENESIS_HASH
 
 
+def _prepare(actor: str, channel: str, action: str, step: str | None, details: dict[str, Any] | None) -> str:
+    _require_text("actor", actor)
+    _require_text("action", action)
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {channel!r}")
+    if step is not None and not isinstance(step, str):
+        raise ValueError(f"step must be a string or None, got {step!r}")
+    details = {} if details is None else details
+    if not isinstance(details, dict):
+        raise ValueError(f"details must be a dict, got {type(details).__name__}")
+    return canonical_json(details)
+
+
+def _insert(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str, step: str | None,
+            details_json: str, ts: datetime) -> AuditEvent:
+    last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
+    row = {
+        "incident_id": incident_id,
+        "seq": last_seq + 1,
+        "ts": ts,
+        "actor": actor,
+        "channel": channel,
+        "action": action,
+        "step": step,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = digest(canonical_row(**row, details_json=details_json))
+    # The column's serializer is canonical_json too (see runbook.db), so the stored text
+    # is the hashed text; the returned details are the JSON round trip of what was given.
+    row["details"] = json.loads(details_json)
+    result = connection.execute(_INSERT_EVENT, row)
+    return AuditEvent(id=result.inserted_primary_key[0], **row)
+
+
 def append(
     engine: Engine,
     *,
@@ -70,38 +104,29 @@ def append(
     now: datetime | None = None,
 ) -> AuditEvent:
     """Append one event to the incident's chain and return it with its seq and hash."""
-    _require_text("actor", actor)
-    _require_text("action", action)
-    if channel not in CHANNELS:
-        raise ValueError(f"channel must be one of {sorted(CHANNELS)}, got {channel!r}")
-    if step is not None and not isinstance(step, str):
-        raise ValueError(f"step must be a string or None, got {step!r}")
-    details = {} if details is None else details
-    if not isinstance(details, dict):
-        raise ValueError(f"details must be a dict, got {type(details).__name__}")
-    details_json = canonical_json(details)
+    details_json = _prepare(actor, channel, action, step, details)
     ts = as_utc(now)
+    return write_transaction(engine, lambda connection: _insert(
+        connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
+        details_json=details_json, ts=ts))
 
-    def work(connection: Connection) -> AuditEvent:
-        last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
-        row = {
-            "incident_id": incident_id,
-            "seq": last_seq + 1,
-            "ts": ts,
-            "actor": actor,
-            "channel": channel,
-            "action": action,
-            "step": step,
-            "prev_hash": prev_hash,
-        }
-        row["hash"] = digest(canonical_row(**row, details_json=details_json))
-        # The column's serializer is canonical_json too (see runbook.db), so the stored text
-        # is the hashed text; the returned details are the JSON round trip of what was given.
-        row["details"] = json.loads(details_json)
-        result = connection.execute(_INSERT_EVENT, row)
-        return AuditEvent(id=result.inserted_primary_key[0], **row)
 
-    return write_transaction(engine, work)
+def append_in(
+    connection: Connection,
+    *,
+    incident_id: str,
+    actor: str,
+    channel: str,
+    action: str,
+    step: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditEvent:
+    """Append within the caller's write transaction: the event commits (or not) with the change it
+    records, so no state change is ever left without its audit event (audit before effect)."""
+    details_json = _prepare(actor, channel, action, step, details)
+    return _insert(connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
+                   details_json=details_json, ts=as_utc(now))
 
 
 def events(engine: Engine, incident_id: str) -> list[AuditEvent]:

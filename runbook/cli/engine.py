@@ -1,4 +1,4 @@
-"""Engine commands: plan, start, approve, status, cancel, demo, server, worker, recover.
+"""Engine commands: plan, start, approve, status, cancel, resume, demo, server, worker, recover.
 
 Prefect, the database and rich are imported inside the commands: `runbook --help` and
 `runbook check` stay fast. Every refusal is one line on stderr and exit code 1.
@@ -25,7 +25,8 @@ Person = Annotated[str, typer.Option("--as", help="Who you are: a person id from
 
 def register(app: typer.Typer) -> None:
     for name, fn in (("plan", plan), ("start", start), ("approve", approve), ("status", status), ("cancel", cancel),
-                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover)):
+                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover),
+                     ("resume", resume)):
         app.command(name)(fn)
 
 
@@ -177,8 +178,9 @@ def status(
     incident: Annotated[str | None, typer.Argument(help="Incident slug or id (default: all)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Incidents, their current step, pending sign-offs and who may give them."""
-    from runbook.engine.commands import CommandError
+    """Incidents, their current step, pending sign-offs and who may give them; every active freeze
+    and its age (flagged when its incident ended); incidents whose playbook changed since they started."""
+    from runbook.engine.commands import CommandError, freezes_status
     from runbook.engine.commands import status as read_status
 
     services = _services()
@@ -189,8 +191,10 @@ def status(
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
+    active = freezes_status(services=services) if incident is None else []
     if not rows:
         typer.echo("no incidents")
+        _print_freezes(active)
         return
     from rich.console import Console
     from rich.table import Table
@@ -207,8 +211,30 @@ def status(
             needs = pending.step + (f" ({len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else "")
             needs += " escalated" if pending.escalated else ""
             who = ", ".join(p for p in pending.signers if p not in pending.approvals)
-        table.add_row(row.slug, row.status, row.playbook, row.current_step or "", needs, who)
+        table.add_row(row.slug + (f" ({row.kind})" if row.kind != "incident" else ""), row.status, row.playbook,
+                      row.current_step or "", needs, who)
     Console(width=None if sys.stdout.isatty() else 160).print(table)
+    for row in rows:
+        if row.playbook_changed:
+            typer.echo(f"note: {row.slug} keeps the plan it started with: {row.playbook_changed} "
+                       "(the edit applies to new incidents only)")
+        if incident is not None and row.freeze:
+            active.append(row.freeze)
+    _print_freezes(active)
+
+
+def _print_freezes(active: list) -> None:
+    """Every active freeze with its age; one whose incident ended is flagged."""
+    for f in active:
+        f = f if isinstance(f, dict) else f.to_dict()
+        owner = f"incident {f['incident']} ({f['incident_status']})" if f["incident"] else "no incident (manual)"
+        mark = "ORPHANED " if f["orphaned"] else ""
+        kept = f"; kept by {f['kept_by']}: {f['kept_reason']}" if f["kept_by"] else ""
+        typer.echo(f"{mark}active freeze {f['id']}: {f['age']} old, holds {f['holding']} post(s), "
+                   f"scope {','.join(f['scope'])}, {owner}{kept}")
+        if f["orphaned"]:
+            typer.echo(f"  its incident ended: `runbook thaw {f['id']} --as PERSON` or "
+                       f"`runbook freeze keep {f['id']} --as PERSON --reason ...`")
 
 
 def cancel(
@@ -227,6 +253,32 @@ def cancel(
     except CommandError as exc:
         _fail(str(exc))
     typer.echo(f"{closed.slug} cancelled")
+
+
+def resume(
+    incident: Annotated[str, typer.Argument(help="Incident slug or id (a failed one)")],
+    person: Person,
+    from_step: Annotated[str | None, typer.Option("--from", help="Resume at this step (default: the failed one)")] = None,
+    reason: Annotated[str, typer.Option(help="What was fixed (recorded in the audit trail)")] = "",
+) -> None:
+    """Carry a failed incident on after a fix: same incident and audit trail, a new flow run from
+    the failed step (or --from); steps with side effects that finished are not repeated."""
+    services = _services()
+    prefect_environment(services.settings)
+    from runbook.engine.commands import CommandError
+    from runbook.engine.resume import check
+    from runbook.engine.resume import resume as resume_incident
+
+    try:
+        check(services=services, incident_ref=incident, person=person, from_step=from_step)
+        _require_prefect(services.settings)
+        resumed = resume_incident(services=services, incident_ref=incident, person=person, from_step=from_step,
+                                  reason=reason)
+    except CommandError as exc:
+        _fail(str(exc))
+    kept = f"; results kept: {', '.join(resumed.kept)}" if resumed.kept else ""
+    typer.echo(f"{resumed.incident.slug} resumed from {resumed.start_at} (resume {resumed.generation}, flow run "
+               f"{resumed.flow_run_id}){kept}")
 
 
 def demo(
@@ -302,8 +354,14 @@ def recover(
     stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")] = 120.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be rescheduled")] = False,
 ) -> None:
-    """Reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
+    """Repair missing audit events (freezes and thaws committed before their audit), then
+    reschedule runs whose process died mid-step (they rerun from the top; finished steps are kept)."""
     services = _services()
+    if not dry_run:
+        from runbook.queue.repair import repair_audit
+
+        for line in repair_audit(services.db):
+            typer.echo(f"audit repaired: {line}")
     _require_prefect(services.settings)
     from runbook.engine.recovery import recover as sweep
 

@@ -16,6 +16,8 @@ import typer
 from runbook.cli import queue_support as qs
 
 posts_app = typer.Typer(help="The brand's scheduled posts.", no_args_is_help=True)
+# `runbook freeze --as P` freezes; `runbook freeze keep FREEZE --as P --reason R` keeps one on purpose.
+freeze_app = typer.Typer(help="Freeze the queue now, or keep a freeze on purpose.", invoke_without_command=True)
 sandbox_app = typer.Typer(help="The embedded sandbox social network.", no_args_is_help=True)
 
 PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Brand policy file (default ./brand.yaml if present)")]
@@ -26,7 +28,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 def register(app: typer.Typer) -> None:
     app.add_typer(posts_app, name="posts")
     app.add_typer(sandbox_app, name="sandbox")
-    app.command("freeze")(freeze)
+    app.add_typer(freeze_app, name="freeze")
     app.command("freezes")(freezes)
     app.command("thaw")(thaw)
     app.command("check-post")(check_post)
@@ -34,6 +36,19 @@ def register(app: typer.Typer) -> None:
 
 
 # -- posts ------------------------------------------------------------------------------------
+@posts_app.callback()
+def _posts_warnings() -> None:
+    """Every `runbook posts` command first says which freezes outlived their incident."""
+    from runbook.queue.orphans import orphaned_freezes
+
+    try:
+        found = orphaned_freezes(qs.database())
+    except Exception:  # noqa: BLE001 - a warning must never stop the command itself
+        return
+    for freeze in found:
+        typer.echo(f"warning: {freeze.warning()}", err=True)
+
+
 @posts_app.command("schedule")
 def schedule(
     account: Annotated[str, typer.Option(help="Account handle")],
@@ -168,17 +183,23 @@ def approve(
 
 
 # -- freeze and thaw --------------------------------------------------------------------------
+@freeze_app.callback()
 def freeze(
-    person: AsOpt,
+    ctx: typer.Context,
+    person: Annotated[str | None, typer.Option("--as", help="Who does this (a roster id)")] = None,
     accounts: Annotated[str, typer.Option(help="Comma-separated accounts, or all")] = "all",
     reason: Annotated[str, typer.Option(help="Why")] = "",
     incident: Annotated[str | None, typer.Option(help="Incident id or slug the freeze belongs to")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Freeze every scheduled post in scope now: one transaction, nothing in scope publishes after it."""
+    if ctx.invoked_subcommand is not None:
+        return
     from runbook.audit import get_incident
     from runbook.queue import QueueError, freeze_now
 
+    if person is None:
+        qs.fail("Missing option '--as' (who freezes the queue)", code=2)
     qs.require_person(person)
     engine = qs.database()
     incident_id = None
@@ -197,6 +218,24 @@ def freeze(
         return
     typer.echo(result.summary())
     typer.echo(f"thaw with: runbook thaw {result.id} --as PERSON")
+
+
+@freeze_app.command("keep")
+def freeze_keep(
+    freeze_id: Annotated[str, typer.Argument(help="The active freeze to keep")],
+    person: AsOpt,
+    reason: Annotated[str, typer.Option(help="Why it stays on (recorded in the audit trail)")],
+) -> None:
+    """Keep an active freeze on purpose after its incident ended: it is no longer flagged (audited)."""
+    from runbook.queue import QueueError
+    from runbook.queue.orphans import keep_freeze
+
+    qs.require_person(person)
+    try:
+        kept = keep_freeze(qs.database(), freeze_id, actor=person, channel="cli", reason=reason)
+    except QueueError as exc:
+        qs.fail(str(exc))
+    typer.echo(f"freeze {kept.id} kept by {person} ({kept.holding} post(s) held): {reason}")
 
 
 def freezes(status: Annotated[str | None, typer.Option(help="active or thawed")] = None, as_json: JsonOpt = False) -> None:

@@ -127,6 +127,45 @@ def _run_immediate(*, services: Services, incident: Any, plan: Plan, record: Rec
     return done
 
 
+def recorded_plan(*, services: Services, incident: Any) -> Plan:
+    """The plan recorded when the incident started: what its flow runs, whatever the playbook file
+    says now. Incidents started before plans were recorded fall back to resolving it now."""
+    started = Recorder(db=services.db, incident_id=incident.id).find_once("incident.started")
+    recorded = (started.details or {}).get("plan") if started is not None else None
+    if isinstance(recorded, dict):
+        return Plan.model_validate(recorded)
+    return plan_for(services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs,
+                    requester=incident.requester)
+
+
+def _shape(plan: Plan) -> list[Any]:
+    # What the playbook decides (steps, kinds, parameters, gates); not who holds a role today,
+    # since sign-offs are authorised against the current roster anyway.
+    return [(s.id, s.uses, s.with_, s.when, s.retries, s.gate and (s.gate.at, s.gate.roles, s.gate.quorum,
+             s.gate.not_requester, s.gate.timeout_seconds, s.gate.on_timeout, sorted(s.gate.fields)))
+            for s in plan.steps]
+
+
+def playbook_changed(*, services: Services, incident: Any) -> str | None:
+    """Why the playbook file now differs from the plan this incident runs, or None. The incident
+    keeps its recorded plan; only new incidents get the edited playbook."""
+    started = Recorder(db=services.db, incident_id=incident.id).find_once("incident.started")
+    recorded = (started.details or {}).get("plan") if started is not None else None
+    if not isinstance(recorded, dict):
+        return None
+    try:
+        now = plan_for(services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs,
+                       requester=incident.requester)
+    except CommandError as exc:
+        return f"the playbook no longer resolves ({exc})"
+    then = Plan.model_validate(recorded)
+    if now.playbook_version != then.playbook_version:
+        return f"playbook is at version {now.playbook_version}, this incident runs version {then.playbook_version}"
+    if _shape(now) != _shape(then):
+        return "the playbook file was edited since this incident started"
+    return None
+
+
 @dataclass(frozen=True)
 class Decision:
     """A decision checked against the incident, the roster and the step's fields: ready to send."""
@@ -148,8 +187,7 @@ def prepare_decision(*, services: Services, incident_ref: str, step_id: str, per
     _person(services, person)
     if incident.status in CLOSED:
         raise CommandError(f"incident {incident.slug} is {incident.status}; nothing awaits sign-off")
-    plan = plan_for(services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs,
-                    requester=incident.requester)
+    plan = recorded_plan(services=services, incident=incident)
     try:
         step = plan.step(step_id)
     except KeyError:
@@ -205,9 +243,9 @@ def cancel(*, services: Services, incident_ref: str, person: str, reason: str, c
         raise CommandError("give a --reason")
     if incident.status in CLOSED:
         raise CommandError(f"incident {incident.slug} is already {incident.status}")
-    append(services.db, incident_id=incident.id, actor=person, channel=channel, action="incident.cancelled",
-           details={"reason": reason, "flow_run_id": incident.flow_run_id})
-    closed = update_incident(services.db, incident.id, status="cancelled")
+    closed = update_incident(services.db, incident.id, status="cancelled", event={
+        "actor": person, "channel": channel, "action": "incident.cancelled",
+        "details": {"reason": reason, "flow_run_id": incident.flow_run_id}})
     if incident.flow_run_id:
         try:
             from runbook.engine.prefect_io import cancel_run
@@ -216,16 +254,49 @@ def cancel(*, services: Services, incident_ref: str, person: str, reason: str, c
         except Exception as exc:  # noqa: BLE001 - the incident is cancelled; the run checks it on resume
             append(services.db, incident_id=incident.id, actor="system", channel="flow", action="flow.cancel_failed",
                    details={"error": f"{type(exc).__name__}: {exc}"[:500]})
+    # Cancelling never publishes: an active freeze of the incident stays on (a thaw needs its own
+    # sign-off) and is flagged at once, to the chat and on every `runbook posts`, until someone
+    # thaws or keeps it (docs/freeze.md).
+    flag_orphaned_freezes(services)
     return closed
 
 
-def status(*, services: Services, incident_ref: str | None = None) -> list[IncidentStatus]:
+def flag_orphaned_freezes(services: Services) -> list[Any]:
+    """Flag freezes whose incident ended (audited once, posted to the incident's chat)."""
+    from runbook.queue.orphans import flag_orphans
+
+    return flag_orphans(services.db, chat_for=services.chat)
+
+
+def status(*, services: Services, incident_ref: str | None = None,
+           kinds: tuple[str, ...] = ("incident", "drill")) -> list[IncidentStatus]:
+    """One incident (any kind), or every incident and drill; standing ledgers only when asked.
+    Each says whether its playbook changed since it started and which freeze of it is active."""
+    from runbook.queue.orphans import active_freezes
+
     if incident_ref is not None:
         incidents = [_incident(services, incident_ref)]
     else:
-        incidents = list_incidents(services.db)
-    return [incident_status(i, events(services.db, i.id)) for i in incidents]
+        incidents = list_incidents(services.db, kind=kinds)
+    freezes = {f.incident_id: f for f in active_freezes(services.db) if f.incident_id}
+    out = []
+    for incident in incidents:
+        row = incident_status(incident, events(services.db, incident.id))
+        if incident.status not in CLOSED and incident.kind != "ledger":
+            row.playbook_changed = playbook_changed(services=services, incident=incident)
+        if incident.id in freezes:
+            row.freeze = freezes[incident.id].to_dict()
+        out.append(row)
+    return out
 
 
-__all__ = ["CommandError", "Decision", "IncidentNotFound", "Started", "approve", "cancel", "launch", "plan_for",
-           "prepare_decision", "send", "start", "status"]
+def freezes_status(*, services: Services) -> list[Any]:
+    """Every active freeze with its age, for `runbook status` (manual freezes included)."""
+    from runbook.queue.orphans import active_freezes
+
+    return active_freezes(services.db)
+
+
+__all__ = ["CommandError", "Decision", "IncidentNotFound", "Started", "approve", "cancel", "flag_orphaned_freezes",
+           "freezes_status", "launch", "plan_for", "playbook_changed", "prepare_decision", "recorded_plan", "send",
+           "start", "status"]

@@ -25,6 +25,7 @@ class Run:
     # step id -> {"outputs": {...}, "status": "completed" | "skipped" | ..., "decision": {...}}
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     progress_at: float = 0.0  # monotonic time of the last progress artifact (see artifacts)
+    replay: Any = None  # runbook.engine.resume.Replay when the incident was resumed
 
     @property
     def incident_info(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def execute_step(run: Run, step: StepPlan, *, decision: dict[str, Any] | None, a
     (immediate steps). A step the trail shows as finished is not run again: its outputs are
     read back, so a rerun after a crash between the side effect and the task's end repeats nothing.
     """
-    done = run.record.find_once(f"{step.id}:finished")
+    done = run.record.find_once(f"{step.id}:finished", step=step.id)
     if done is not None:
         return dict((done.details or {}).get("outputs") or {})
     kind = run.services.kinds[step.uses]
@@ -47,7 +47,7 @@ def apply_decision(run: Run, step: StepPlan, *, decision: dict[str, Any], review
     decision; `run.steps[step.id]["outputs"]` holds what the approvers saw. Audited as
     `step.applied` under its own key per review round: done once, read back on a rerun."""
     once = f"{step.id}:applied:{review}"
-    done = run.record.find_once(once)
+    done = run.record.find_once(once, step=step.id)
     if done is not None:
         return dict((done.details or {}).get("outputs") or {})
     kind = run.services.kinds[step.uses]

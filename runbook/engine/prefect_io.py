@@ -81,8 +81,9 @@ def view(flow_run_id: str, *, client=None) -> RunView:
         return read(c)
 
 
-def start_respond_run(*, incident_id: str, slug: str) -> str:
-    """Create the respond flow run for a worker to pick up; returns at once (~0.1 s)."""
+def start_respond_run(*, incident_id: str, slug: str, key: str | None = None) -> str:
+    """Create the respond flow run for a worker to pick up; returns at once (~0.1 s). `key`: the
+    idempotency key (one run per incident; a resume passes its own, one run per resume)."""
     from prefect.deployments import run_deployment
 
     run = run_deployment(
@@ -91,7 +92,7 @@ def start_respond_run(*, incident_id: str, slug: str) -> str:
         timeout=0,
         flow_run_name=slug,
         tags=["runbook"],
-        idempotency_key=f"respond-{incident_id}",
+        idempotency_key=key or f"respond-{incident_id}",
         as_subflow=False,
     )
     return str(run.id)

@@ -39,6 +39,13 @@ class Recorder:
         self.db = db
         self.incident_id = incident_id
         self._once: dict[str, AuditEvent] | None = None
+        # A resumed run (runbook.engine.resume): the idempotency keys of the steps it runs again
+        # get this suffix, so they run anew and record anew while the rest replays.
+        self.fresh: frozenset[str] = frozenset()
+        self.suffix = ""
+
+    def key(self, once: str, step: str | None) -> str:
+        return once + self.suffix if step is not None and step in self.fresh else once
 
     def _known(self) -> dict[str, AuditEvent]:
         if self._once is None:
@@ -49,10 +56,10 @@ class Recorder:
                     self._once[key] = event
         return self._once
 
-    def find_once(self, once: str) -> AuditEvent | None:
+    def find_once(self, once: str, *, step: str | None = None) -> AuditEvent | None:
         """The event appended under idempotency key `once`, if any (read once per recorder: one
         process at a time works on an incident, and it keeps the map current as it appends)."""
-        return self._known().get(once)
+        return self._known().get(self.key(once, step))
 
     def __call__(
         self,
@@ -64,6 +71,8 @@ class Recorder:
         channel: str = "flow",
         once: str | None = None,
     ) -> AuditEvent:
+        if once is not None:
+            once = self.key(once, step)
         if once is not None and once in self._known():
             return self._known()[once]
         payload = dict(details or {})

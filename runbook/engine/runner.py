@@ -119,11 +119,11 @@ def skip_step(once: str, step_id: str, reason: str) -> dict[str, Any]:
 @task(**TASK_OPTIONS)
 def close(once: str, status: str, outcome: str, reason: str, step_id: str | None) -> dict[str, Any]:
     run = current_run()
+    again = run.replay.suffix if run.replay is not None else ""  # a resumed run closes anew
     run.record(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id},
-               once=f"incident.{status}")
+               once=f"incident.{status}{again}")
     closed = update_incident(run.services.db, run.incident.id, status=status)
-    run.chat.post(run.incident.channel, closing_line(run.incident.slug, outcome, reason, step_id),
-                  key=f"{run.incident.id}:closed")
+    _closed_message(run, outcome, reason, status=status, step_id=step_id, key=f"{run.incident.id}:closed{again}")
     artifacts.publish_progress(run, note=outcome, force=True)
     return {"status": closed.status, "outcome": outcome}
 
@@ -140,7 +140,17 @@ def closing_line(slug: str, outcome: str, reason: str, step_id: str | None) -> s
     kind = what.split(":", 1)[0].strip() if ":" in what else ""
     cause = (f" ({kind})" if kind.isidentifier() else f" ({what})" if len(what) <= 80 and "\n" not in what else "")
     return (f"❌ {slug}: stopped, because step {step_id or '?'} failed{cause}. Check `runbook status {slug}` and the "
-            f"worker's log, fix the cause, then run `runbook recover` or start the incident again.")
+            f"worker's log, fix the cause, then: runbook resume {slug} --as PERSON [--from STEP] --reason ...")
+
+
+def _closed_message(run: Run, outcome: str, reason: str, *, status: str, step_id: str | None, key: str) -> None:
+    text = closing_line(run.incident.slug, outcome, reason, step_id)
+    if status == "failed" and outcome == "failed":
+        post_failure = getattr(run.chat, "post_failure", None)  # Slack: the message carries a Resume button
+        if post_failure is not None:
+            post_failure(run.incident.channel, text, incident_id=run.incident.id, step_id=step_id, key=key)
+            return
+    run.chat.post(run.incident.channel, text, key=key)
 
 
 def _label_process() -> None:
@@ -181,6 +191,9 @@ def run_incident(*, incident_id: str, services: Services | None = None):
         finally:
             _services.reset(reset)
     run = Run(services=services, incident=incident, plan=plan, record=record, chat=services.chat(incident.id))
+    from runbook.engine.resume import prepare
+
+    prepare(run)  # a resumed incident replays what its trail shows as done
     token = enter(run)
     try:
         return _run_steps(run)
@@ -190,8 +203,17 @@ def run_incident(*, incident_id: str, services: Services | None = None):
 
 
 def _run_steps(run: Run):
+    from runbook.engine.resume import granted_decision, restored
+
     call(begin, name="begin", once="begin")
     for step in run.plan.steps:
+        kept = restored(run, step)
+        if kept is not None:  # resumed: its recorded result stands (or --from skipped it)
+            if kept.pop("skipped_by_resume", False):
+                call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
+                     reason=f"resumed from {run.replay.start_at}")
+            run.steps[step.id] = kept
+            continue
         if step.when:
             try:
                 wanted = evaluate_when(step.when, run.expressions())
@@ -202,9 +224,9 @@ def _run_steps(run: Run):
                      reason=f"condition is false: {step.when}")
                 run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
                 continue
-        decision: dict[str, Any] | None = None
+        decision: dict[str, Any] | None = granted_decision(run, step)
         gate = step.gate
-        if gate is not None and gate.at == "before":
+        if gate is not None and gate.at == "before" and decision is None:
             result = await_gate(run, step)
             verdict = _after_gate(run, step, result)
             if verdict is not None:

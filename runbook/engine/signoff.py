@@ -197,7 +197,8 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
         deadline=deadline, escalated=bool(phase), fields={k: v.title or k for k, v in gate.fields.items()},
     )
     run.chat.request_signoff(run.incident.channel, request,
-                             key=f"{run.incident.id}:{step_id}:signoff:{phase}" + (f":{review}" if review else ""))
+                             key=f"{run.incident.id}:{step_id}:signoff:{phase}" + (f":{review}" if review else "")
+                             + run.record.key("", step_id))  # a resumed run asks again
     deadline_run = None
     if deadline is not None:
         deadline_run = prefect_io.schedule_deadline(flow_run_id=str(_flow_run_id()), step_id=step_id, phase=phase,
@@ -246,7 +247,7 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
     if verdict.outcome in ("approved", "granted"):
         details["fields"] = {k: v for k, v in ballot["fields"].items() if v is not None}
     run.record(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel, once=f"{once}:decision")
-    chat_key = f"{run.incident.id}:{step_id}:{once}"
+    chat_key = f"{run.incident.id}:{step_id}:{once}" + run.record.key("", step_id)
     if verdict.outcome == "refused":
         run.chat.post(run.incident.channel, f"{step_id}: decision from {person or 'unknown'} not counted: {verdict.reason}",
                       key=chat_key)
@@ -266,7 +267,8 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
             head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
             run.chat.post(run.incident.channel,
                           f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
-                          key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else ""))
+                          key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else "")
+                          + run.record.key("", step_id))
             update_incident(run.services.db, run.incident.id, status="running")
     return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict(),
             "channel": channel}

@@ -33,6 +33,9 @@ class IncidentStatus:
     steps_done: list[str]
     pending: list[Pending]
     last_event: str | None
+    kind: str = "incident"
+    playbook_changed: str | None = None  # why the playbook file differs from the plan this incident runs
+    freeze: dict[str, Any] | None = None  # its active freeze: id, age, posts held, orphaned
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,5 +80,5 @@ def incident_status(incident: Any, events: list[Any]) -> IncidentStatus:
         id=incident.id, slug=incident.slug, title=incident.title, playbook=f"{incident.playbook_id} v{incident.playbook_version}",
         status=incident.status, requester=incident.requester, created_at=incident.created_at.isoformat(timespec="seconds"),
         flow_run_id=incident.flow_run_id, current_step=current, steps_done=done, pending=list(pending.values()),
-        last_event=f"{events[-1].action}" if events else None,
+        last_event=f"{events[-1].action}" if events else None, kind=getattr(incident, "kind", None) or "incident",
     )

@@ -56,6 +56,12 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
                 recover(db=services.db, stale_after=stale_after)
             except Exception:  # noqa: BLE001 - try again next round
                 log.warning("recovery sweep failed", exc_info=True)
+            try:  # a freeze whose incident ended is flagged to its chat (once; docs/freeze.md)
+                from runbook.engine.commands import flag_orphaned_freezes
+
+                flag_orphaned_freezes(services)
+            except Exception:  # noqa: BLE001 - try again next round
+                log.warning("orphaned-freeze sweep failed", exc_info=True)
             stop.wait(recover_every)
 
     threading.Thread(target=sweep, name="runbook-recover", daemon=True).start()

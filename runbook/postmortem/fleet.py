@@ -24,13 +24,6 @@ COLUMNS = INCIDENT_COLUMNS + METRIC_COLUMNS
 TREND = ["time_to_detect", "time_to_freeze", "time_to_first_statement", "signoff_wait_median", "reply_coverage"]
 
 
-def _not_incidents() -> set[str]:
-    # The post queue keeps routine work in a standing "ledger" incident; it is not a crisis.
-    from runbook.queue.ledger import LEDGER_PLAYBOOK
-
-    return {LEDGER_PLAYBOOK}
-
-
 def row(report: Report) -> dict[str, Any]:
     i = report.incident
     out: dict[str, Any] = {
@@ -45,11 +38,12 @@ def row(report: Report) -> dict[str, Any]:
     return out
 
 
-def reports(engine: Engine, *, since: datetime | None = None, now: datetime | None = None) -> list[Report]:
-    skip = _not_incidents()
+def reports(engine: Engine, *, since: datetime | None = None, now: datetime | None = None,
+            kinds: tuple[str, ...] = ("incident",)) -> list[Report]:
+    """Reports of real incidents (not ledgers; drills only when `kinds` says so)."""
     found = []
-    for incident in list_incidents(engine):
-        if incident.playbook_id in skip or (since is not None and incident.created_at < since):
+    for incident in list_incidents(engine, kind=kinds):
+        if since is not None and incident.created_at < since:
             continue
         found.append(build_report(engine, incident.id, now=now))
     return found

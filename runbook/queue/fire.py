@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from runbook.checks import Checker, Draft, media_refs
 from runbook.db import write_transaction
@@ -53,11 +53,42 @@ def fire_job(post_id: str) -> str:
                      audit_channel=rt.audit_channel)
 
 
-def _cas(engine: Engine, post_id: str, before: str, after: str, **values: Any) -> bool:
-    """UPDATE ... WHERE id = :id AND status = :before; True if this call made the change."""
+def _cas(engine: Engine, post_id: str, before: str, after: str, *, audit: Audit | None = None, **values: Any) -> bool:
+    """UPDATE ... WHERE id = :id AND status = :before; True if this call made the change. With
+    `audit`, its event(s) commit in the same transaction, only when the change is made."""
     statement = posts.update().where(posts.c.id == post_id, posts.c.status == before).values(
         status=after, updated_at=utcnow(), **values)
-    return write_transaction(engine, lambda c: c.execute(statement).rowcount) == 1
+    trail = ledger.target(engine, None) if audit is not None else None
+
+    def work(connection: Connection) -> bool:
+        if connection.execute(statement).rowcount != 1:
+            return False
+        if audit is not None:
+            _record_in(connection, trail, audit)
+        return True
+
+    return write_transaction(engine, work)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The event a status change writes with it (to the ledger, and to the incident of the post's freeze)."""
+
+    post: Post
+    actor: str
+    channel: str
+    action: str
+    details: dict[str, Any]
+
+
+def _record_in(connection: Connection, trail: str, audit: Audit) -> None:
+    kw = {"actor": audit.actor, "channel": audit.channel, "action": audit.action, "details": audit.details}
+    ledger.record_in(connection, incident_id=trail, **kw)
+    freeze_id = audit.post.freeze_id
+    if freeze_id is not None:  # a post released by a thaw: its incident sees it go out too
+        incident = connection.execute(sa.select(freezes.c.incident_id).where(freezes.c.id == freeze_id)).scalar()
+        if incident is not None:
+            ledger.record_in(connection, incident_id=incident, **kw)
 
 
 def _load(engine: Engine, post_id: str) -> Post | None:
@@ -80,41 +111,31 @@ def fire_post(engine: Engine, post_id: str, *, channel: Any, checker: Checker, a
     accepted = set(post.reviewed_rules or [])
     new_blocks = [f for f in result.blocks if f.rule not in accepted]
     if new_blocks:
-        if _cas(engine, post_id, SCHEDULED, NEEDS_REVIEW, findings=result.to_list()):
-            _record(engine, post, actor, audit_channel, "post.held",
-                    {"post": post_id, "at": "publish", "findings": [f"{f.severity}:{f.rule}" for f in new_blocks]})
+        held = Audit(post, actor, audit_channel, "post.held",
+                     {"post": post_id, "at": "publish", "findings": [f"{f.severity}:{f.rule}" for f in new_blocks]})
+        if _cas(engine, post_id, SCHEDULED, NEEDS_REVIEW, audit=held, findings=result.to_list()):
             return "held"
         return "skipped:changed"
-    if not _cas(engine, post_id, SCHEDULED, PUBLISHING, publishing_at=utcnow(), attempts=post.attempts + 1):
+    # `publishing` is the intent record of the external publish: audited before the network is
+    # called, reconciled by recover_interrupted if this process dies before the outcome is known.
+    intent = Audit(post, actor, audit_channel, "post.publishing", {"post": post_id, "key": post.key})
+    if not _cas(engine, post_id, SCHEDULED, PUBLISHING, audit=intent, publishing_at=utcnow(),
+                attempts=post.attempts + 1):
         return "skipped:changed"  # frozen, killed or taken by another scheduler since we looked
     try:
         receipt = channel.publish(account=post.account, platform=post.platform, text=post.text, media=post.media,
                                   key=post.key)
     except Exception as exc:  # the network refused: record it, a person decides what next
-        _cas(engine, post_id, PUBLISHING, FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
-        _record(engine, post, actor, audit_channel, "post.failed", {"post": post_id, "error": str(exc)[:500]})
+        _cas(engine, post_id, PUBLISHING, FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+             audit=Audit(post, actor, audit_channel, "post.failed", {"post": post_id, "error": str(exc)[:500]}))
         log.warning("post %s failed to publish: %s", post_id, exc)
         return "failed"
-    _cas(engine, post_id, PUBLISHING, PUBLISHED, ref=receipt.ref, published_at=utcnow())
-    _record(engine, post, actor, audit_channel, "post.published",
-            {"post": post_id, "ref": receipt.ref, "account": post.account, "platform": post.platform,
-             "run_at": post.run_at.isoformat(), "new": receipt.created,
-             "warnings": [f.rule for f in result.warnings]})
+    _cas(engine, post_id, PUBLISHING, PUBLISHED, ref=receipt.ref, published_at=utcnow(),
+         audit=Audit(post, actor, audit_channel, "post.published",
+                     {"post": post_id, "ref": receipt.ref, "account": post.account, "platform": post.platform,
+                      "run_at": post.run_at.isoformat(), "new": receipt.created,
+                      "warnings": [f.rule for f in result.warnings]}))
     return "published"
-
-
-def _record(engine: Engine, post: Post, actor: str, channel: str, action: str, details: dict[str, Any]) -> None:
-    ledger.record(engine, incident_id=None, actor=actor, channel=channel, action=action, details=details)
-    incident = _incident_of(engine, post.freeze_id)
-    if incident is not None:  # a post released by a thaw: its incident sees it go out too
-        ledger.record(engine, incident_id=incident, actor=actor, channel=channel, action=action, details=details)
-
-
-def _incident_of(engine: Engine, freeze_id: str | None) -> str | None:
-    if freeze_id is None:
-        return None
-    with engine.connect() as connection:
-        return connection.execute(sa.select(freezes.c.incident_id).where(freezes.c.id == freeze_id)).scalar()
 
 
 def mark_missed(engine: Engine, post_id: str, *, run_time: datetime | None, actor: str, audit_channel: str) -> bool:
@@ -124,10 +145,10 @@ def mark_missed(engine: Engine, post_id: str, *, run_time: datetime | None, acto
     finding = {"rule": "queue.overdue", "family": "queue", "severity": "block", "match": "",
                "message": f"missed its time by {late} (scheduler down or busy): review before publishing"}
     post = _load(engine, post_id)
-    if post is None or not _cas(engine, post_id, SCHEDULED, NEEDS_REVIEW, findings=[*post.findings, finding]):
+    if post is None:
         return False
-    _record(engine, post, actor, audit_channel, "post.missed", {"post": post_id, "late": late})
-    return True
+    return _cas(engine, post_id, SCHEDULED, NEEDS_REVIEW, findings=[*post.findings, finding],
+                audit=Audit(post, actor, audit_channel, "post.missed", {"post": post_id, "late": late}))
 
 
 def recover_interrupted(engine: Engine, *, channel: Any, stale_after: timedelta, actor: str,
@@ -142,14 +163,14 @@ def recover_interrupted(engine: Engine, *, channel: Any, stale_after: timedelta,
     for post in stuck:
         receipt = channel.find(post.key)
         if receipt is not None:
-            if _cas(engine, post.id, PUBLISHING, PUBLISHED, ref=receipt.ref, published_at=receipt.at or utcnow()):
+            if _cas(engine, post.id, PUBLISHING, PUBLISHED, ref=receipt.ref, published_at=receipt.at or utcnow(),
+                    audit=Audit(post, actor, audit_channel, "post.published",
+                                {"post": post.id, "ref": receipt.ref, "recovered": True})):
                 done["published"].append(post.id)
-                _record(engine, post, actor, audit_channel, "post.published",
-                        {"post": post.id, "ref": receipt.ref, "recovered": True})
             continue
         finding = {"rule": "queue.interrupted", "family": "queue", "severity": "block", "match": "",
                    "message": "publishing was interrupted and did not reach the network: review before publishing"}
-        if _cas(engine, post.id, PUBLISHING, NEEDS_REVIEW, findings=[*post.findings, finding]):
+        if _cas(engine, post.id, PUBLISHING, NEEDS_REVIEW, findings=[*post.findings, finding],
+                audit=Audit(post, actor, audit_channel, "post.held", {"post": post.id, "at": "recovery"})):
             done["held"].append(post.id)
-            _record(engine, post, actor, audit_channel, "post.held", {"post": post.id, "at": "recovery"})
     return done

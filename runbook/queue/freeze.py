@@ -40,10 +40,14 @@ def normalise_scope(accounts: Iterable[str] | str | None) -> list[str]:
 def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: str,
                accounts: Iterable[str] | str | None = None, reason: str = "", step: str | None = None,
                now: datetime | None = None) -> FreezeResult:
-    """Freeze every scheduled post in scope, now, in one transaction; then audit it.
+    """Freeze every scheduled post in scope, now, in one transaction that also appends its
+    freeze.created audit event (audit before effect: the freeze and its record commit together).
 
     Idempotent per incident: a second call for the same incident returns the first freeze
-    (created=False) and only makes sure its audit event exists.
+    (created=False) and only makes sure its audit event exists (freezes made before the audit
+    moved into the transaction may lack it). A freeze of nothing is a real freeze: posts
+    scheduled in its scope later join it. Posts in scope already held by another active freeze
+    stay with that one; `held_elsewhere` counts them and they move here if that one thaws first.
     """
     started = time.perf_counter()
     if not actor or not actor.strip():
@@ -55,6 +59,7 @@ def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: 
             return _ensure_audited(engine, existing, step=step)
     freeze_id = uuid4().hex[:12]
     created_at = now or utcnow()
+    trail = ledger.target(engine, incident_id)
 
     def work(connection: Connection) -> list[dict[str, Any]] | str:
         lock_queue(connection, exclusive=True)
@@ -82,8 +87,15 @@ def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: 
         # FOR UPDATE holds these rows until we commit, so none of them can finish publishing in
         # between: the list is exactly what was publishing when the freeze committed.
         publishing = [dict(r._mapping) for r in connection.execute(busy.order_by(posts.c.id).with_for_update())]
+        post_ids = sorted(connection.execute(sa.select(freeze_posts.c.post_id)
+                                             .where(freeze_posts.c.freeze_id == freeze_id)).scalars())
+        details = {"freeze": freeze_id, "scope": scope, "reason": reason or "", "frozen": frozen, "posts": post_ids,
+                   "publishing": publishing, "held_elsewhere": _held_elsewhere(connection, freeze_id, scope),
+                   "commit_ms": round((time.perf_counter() - started) * 1000, 3)}
+        seq = ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="freeze.created",
+                               details=details, step=step)
         connection.execute(freezes.update().where(freezes.c.id == freeze_id)
-                           .values(post_count=frozen, publishing=publishing))
+                           .values(post_count=frozen, publishing=publishing, audit_seq=seq))
         return publishing
 
     try:
@@ -102,10 +114,19 @@ def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: 
     return _ensure_audited(engine, result, step=step)
 
 
+def _held_elsewhere(connection: Connection, freeze_id: str, scope: list[str]) -> dict[str, int]:
+    """Posts in `scope` already frozen by other freezes, counted per freeze."""
+    query = (sa.select(posts.c.freeze_id, sa.func.count()).where(posts.c.status == FROZEN,
+                                                                  posts.c.freeze_id != freeze_id)
+             .group_by(posts.c.freeze_id))
+    if scope != [ALL]:
+        query = query.where(posts.c.account.in_(scope))
+    return {row[0]: row[1] for row in connection.execute(query)}
+
+
 def _ensure_audited(engine: Engine, result: FreezeResult, *, step: str | None) -> FreezeResult:
-    """Append freeze.created once. The freeze commits first (it must hold at once); if the
-    process dies before the audit append, the next call for the freeze (the step confirming
-    it, or `runbook freeze` again) appends it."""
+    """Append freeze.created if it is missing: freezes made by versions that audited after the
+    commit may lack it; the next call for the freeze, or `runbook recover`, repairs that."""
     with engine.connect() as connection:
         seq = connection.execute(sa.select(freezes.c.audit_seq).where(freezes.c.id == result.id)).scalar()
     if seq is not None:
@@ -114,7 +135,7 @@ def _ensure_audited(engine: Engine, result: FreezeResult, *, step: str | None) -
                "posts": result.post_ids, "publishing": [p.to_dict() for p in result.publishing],
                "commit_ms": result.commit_ms}
     seq = ledger.record(engine, incident_id=result.incident_id, actor=result.actor, channel=result.channel,
-                        action="freeze.created", details=details, step=step)
+                        action="freeze.created", details={**details, "repaired": True}, step=step)
     write_transaction(engine, lambda c: c.execute(
         freezes.update().where(freezes.c.id == result.id, freezes.c.audit_seq.is_(None)).values(audit_seq=seq)))
     return result
@@ -133,9 +154,11 @@ def get_freeze(engine: Engine, freeze_id: str) -> FreezeResult:
             raise FreezeNotFound(freeze_id)
         post_ids = list(connection.execute(sa.select(freeze_posts.c.post_id).where(
             freeze_posts.c.freeze_id == freeze_id).order_by(freeze_posts.c.post_id)).scalars())
+        held = _held_elsewhere(connection, row.id, list(row.scope)) if row.status == "active" else {}
     return FreezeResult(id=row.id, incident_id=row.incident_id, scope=list(row.scope), post_ids=post_ids,
                         publishing=[PostRef(**p) for p in row.publishing], actor=row.actor, channel=row.channel,
-                        reason=row.reason, created_at=row.created_at, status=row.status, created=False)
+                        reason=row.reason, created_at=row.created_at, status=row.status, created=False,
+                        held_elsewhere=held)
 
 
 def freeze_of_incident(engine: Engine, incident_id: str) -> FreezeResult | None:

@@ -119,6 +119,7 @@ class FreezeResult:
     status: str
     created: bool  # False: an earlier freeze of the same incident was returned
     commit_ms: float | None = None  # from the call to the commit that made it hold
+    held_elsewhere: dict[str, int] = field(default_factory=dict)  # in scope, held by another active freeze
 
     @property
     def frozen(self) -> int:
@@ -127,6 +128,11 @@ class FreezeResult:
     def summary(self) -> str:
         head = (f"freeze {self.id}: {self.frozen} post(s) frozen in scope {', '.join(self.scope)}"
                 + ("" if self.created else " (existing freeze of this incident)"))
+        if self.held_elsewhere:
+            head += "\nalready held by another active freeze (they join this one if that one thaws first): " + \
+                ", ".join(f"{n} by {fid}" for fid, n in sorted(self.held_elsewhere.items()))
+        elif self.frozen == 0 and self.status == "active":
+            head += " (nothing was scheduled; posts scheduled in scope from now on join this freeze)"
         if not self.publishing:
             return head
         names = "; ".join(p.label for p in self.publishing)
@@ -136,7 +142,8 @@ class FreezeResult:
         return {"id": self.id, "incident_id": self.incident_id, "scope": self.scope, "post_ids": self.post_ids,
                 "frozen": self.frozen, "publishing": [p.to_dict() for p in self.publishing], "actor": self.actor,
                 "channel": self.channel, "reason": self.reason, "created_at": self.created_at.isoformat(),
-                "status": self.status, "created": self.created, "commit_ms": self.commit_ms}
+                "status": self.status, "created": self.created, "commit_ms": self.commit_ms,
+                "held_elsewhere": self.held_elsewhere}
 
 
 @dataclass(frozen=True)

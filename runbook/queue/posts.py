@@ -94,6 +94,8 @@ def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker
                      "ref": None, "error": None, "source": new.source, "attempts": 0, "created_at": now,
                      "updated_at": now, "publishing_at": None, "published_at": None})
 
+    trail = ledger.target(engine, None)
+
     def work(connection: Connection) -> list[dict[str, Any]]:
         lock_queue(connection, exclusive=False)
         joined: dict[str, list[str]] = {}
@@ -109,19 +111,21 @@ def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker
         for freeze_id, ids in joined.items():
             add_to_freeze(connection, freeze_id, ids)
         jobs.put(connection, [(r["id"], r["run_at"]) for r in rows if r["status"] == SCHEDULED])
+        for row in rows:  # audited in the same transaction as the rows they describe
+            details = {"post": row["id"], "account": row["account"], "platform": row["platform"],
+                       "run_at": row["run_at"].isoformat(), "status": row["status"], "source": row["source"],
+                       "findings": [f"{f['severity']}:{f['rule']}" for f in row["findings"]]}
+            ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="post.scheduled",
+                             details=details)
+            if row["status"] == FROZEN:
+                ledger.record_in(connection, incident_id=_freeze_trail(connection, trail, row["freeze_id"]),
+                                 actor=actor, channel=channel, action="post.frozen",
+                                 details={"post": row["id"], "freeze": row["freeze_id"],
+                                          "why": "scheduled while the freeze is active"})
         return rows
 
     written = write_transaction(engine, work)
     jobs.wakeup()
-    for row in written:
-        details = {"post": row["id"], "account": row["account"], "platform": row["platform"],
-                   "run_at": row["run_at"].isoformat(), "status": row["status"], "source": row["source"],
-                   "findings": [f"{f['severity']}:{f['rule']}" for f in row["findings"]]}
-        ledger.record(engine, incident_id=None, actor=actor, channel=channel, action="post.scheduled", details=details)
-        if row["status"] == FROZEN:
-            ledger.record(engine, incident_id=_freeze_incident(engine, row["freeze_id"]), actor=actor, channel=channel,
-                          action="post.frozen", details={"post": row["id"], "freeze": row["freeze_id"],
-                                                         "why": "scheduled while the freeze is active"})
     return [Post(**row) for row in written]
 
 
@@ -161,8 +165,9 @@ def count_by_status(engine: Engine) -> dict[str, int]:
 def cancel_post(engine: Engine, post_id: str, *, actor: str, channel: str, reason: str = "") -> Post:
     """Kill a post that has not gone out. Its job, if any, is left to fire and find it killed."""
     cancellable = (SCHEDULED, NEEDS_REVIEW, FROZEN, FAILED)
+    trail = ledger.target(engine, None)
 
-    def work(connection: Connection) -> tuple[str, str | None]:
+    def work(connection: Connection) -> None:
         row = connection.execute(sa.select(posts.c.status, posts.c.freeze_id).where(posts.c.id == post_id)).first()
         if row is None:
             raise PostNotFound(post_id)
@@ -170,15 +175,16 @@ def cancel_post(engine: Engine, post_id: str, *, actor: str, channel: str, reaso
             raise QueueError(f"post {post_id} is {row.status}; only {', '.join(cancellable)} posts can be cancelled")
         connection.execute(posts.update().where(posts.c.id == post_id, posts.c.status == row.status)
                            .values(status=KILLED, updated_at=utcnow()))
-        return row.status, row.freeze_id
+        details = {"post": post_id, "was": row.status, "reason": reason or "cancelled"}
+        ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="post.killed",
+                         details=details)
+        if row.status == FROZEN and row.freeze_id:
+            incident = _freeze_trail(connection, None, row.freeze_id)
+            if incident:
+                ledger.record_in(connection, incident_id=incident, actor=actor, channel=channel, action="post.killed",
+                                 details=details)
 
-    before, freeze_id = write_transaction(engine, work)
-    details = {"post": post_id, "was": before, "reason": reason or "cancelled"}
-    ledger.record(engine, incident_id=None, actor=actor, channel=channel, action="post.killed", details=details)
-    if before == FROZEN and freeze_id:
-        incident = _freeze_incident(engine, freeze_id)
-        if incident:
-            ledger.record(engine, incident_id=incident, actor=actor, channel=channel, action="post.killed", details=details)
+    write_transaction(engine, work)
     return get_post(engine, post_id)
 
 
@@ -190,6 +196,7 @@ def approve_post(engine: Engine, post_id: str, *, reviewer: str, channel: str, j
     hold the post again at publish time; a new block finding will.
     """
     now = now or utcnow()
+    trail = ledger.target(engine, None)
 
     def work(connection: Connection) -> dict[str, Any]:
         lock_queue(connection, exclusive=False)
@@ -211,17 +218,19 @@ def approve_post(engine: Engine, post_id: str, *, reviewer: str, channel: str, j
             add_to_freeze(connection, freeze_id, [post_id])
         else:
             jobs.put(connection, [(post_id, run_at)])
-        return {"post": post_id, "status": status, "run_at": run_at.isoformat(), "accepted_rules": accepted,
-                "freeze": freeze_id, "comment": comment}
+        details = {"post": post_id, "status": status, "run_at": run_at.isoformat(), "accepted_rules": accepted,
+                   "freeze": freeze_id, "comment": comment}
+        ledger.record_in(connection, incident_id=trail, actor=reviewer, channel=channel, action="post.reviewed",
+                         details=details)
 
-    details = write_transaction(engine, work)
+    write_transaction(engine, work)
     jobs.wakeup()
-    ledger.record(engine, incident_id=None, actor=reviewer, channel=channel, action="post.reviewed", details=details)
     return get_post(engine, post_id)
 
 
-def _freeze_incident(engine: Engine, freeze_id: str | None) -> str | None:
+def _freeze_trail(connection: Connection, fallback: str | None, freeze_id: str | None) -> str | None:
+    """The incident of `freeze_id` (the ledger `fallback` for a freeze made outside any incident)."""
     if freeze_id is None:
-        return None
-    with engine.connect() as connection:
-        return connection.execute(sa.select(freezes.c.incident_id).where(freezes.c.id == freeze_id)).scalar()
+        return fallback
+    found = connection.execute(sa.select(freezes.c.incident_id).where(freezes.c.id == freeze_id)).scalar()
+    return found or fallback

@@ -57,6 +57,12 @@ freezes = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),  # active | thawed
     sa.Column("thawed_at", UTCDateTime(), nullable=True),
     sa.Column("audit_seq", sa.Integer(), nullable=True),  # set once freeze.created is in the audit chain
+    # Revision 0005_w13: someone kept the freeze on purpose after its incident ended (audited), and
+    # when its orphaning was flagged to the chat (once).
+    sa.Column("kept_by", sa.String(200), nullable=True),
+    sa.Column("kept_at", UTCDateTime(), nullable=True),
+    sa.Column("kept_reason", sa.Text(), nullable=True),
+    sa.Column("flagged_at", UTCDateTime(), nullable=True),
 )
 
 freeze_posts = sa.Table(

@@ -90,6 +90,9 @@ def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, ch
         items.append(ThawItem(post=_ref(post), run_at=post.run_at, proposed=proposed, reason=reason,
                               findings=result.to_list(), proposed_run_at=slots.get(post.id)))
     thaw_id = uuid4().hex[:12]
+    plan = ThawPlan(id=thaw_id, freeze_id=freeze_id, incident_id=freeze.incident_id, status="proposed",
+                    proposed_by=actor, proposed_at=now, items=items)
+    trail = ledger.target(engine, freeze.incident_id)
 
     def work(connection: Connection) -> None:
         connection.execute(thaws.update().where(thaws.c.freeze_id == freeze_id, thaws.c.status == "proposed")
@@ -102,13 +105,11 @@ def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, ch
                  "outcome": None} for i in items]
         for start in range(0, len(rows), 5000):
             connection.execute(thaw_items.insert(), rows[start:start + 5000])
+        ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="thaw.proposed",
+                         step=step, details={"thaw": thaw_id, "freeze": freeze_id, "counts": plan.counts(),
+                                             "proposal": {i.post.id: i.proposed for i in items}})
 
     write_transaction(engine, work)
-    plan = ThawPlan(id=thaw_id, freeze_id=freeze_id, incident_id=freeze.incident_id, status="proposed",
-                    proposed_by=actor, proposed_at=now, items=items)
-    ledger.record(engine, incident_id=freeze.incident_id, actor=actor, channel=channel, action="thaw.proposed",
-                  step=step, details={"thaw": thaw_id, "freeze": freeze_id, "counts": plan.counts(),
-                                      "proposal": {i.post.id: i.proposed for i in items}})
     return plan
 
 
@@ -155,6 +156,7 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
     unknown = sorted(set(overrides) - {i.post.id for i in plan.items})
     if unknown:
         raise QueueError(f"not in thaw {thaw_id}: {', '.join(unknown)}")
+    trail = ledger.target(engine, plan.incident_id)
 
     def work(connection: Connection) -> tuple[list[dict[str, Any]], list[str]]:
         lock_queue(connection, exclusive=True)
@@ -214,11 +216,12 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
         if not remaining:
             connection.execute(freezes.update().where(freezes.c.id == plan.freeze_id)
                                .values(status="thawed", thawed_at=now))
+        # In the same transaction: a thaw is never applied without its audit events.
+        _audit(connection, trail, plan, decided, remaining, approver=approver, channel=channel, step=step)
         return decided, remaining
 
-    decided, remaining = write_transaction(engine, work)
+    write_transaction(engine, work)
     jobs.wakeup()
-    _audit(engine, plan, decided, remaining, approver=approver, channel=channel, step=step)
     return get_thaw(engine, thaw_id)
 
 
@@ -242,14 +245,16 @@ def _write_outcomes(connection: Connection, plan: ThawPlan, decided: list[dict[s
     if released:
         connection.execute(posts.update().where(guard, posts.c.id == sa.bindparam("pid")).values(
             status=SCHEDULED, run_at=sa.bindparam("new_run_at"), updated_at=now), released)
+    if not decided:  # a thaw of nothing (an empty freeze): an executemany of no rows is an error
+        return
     connection.execute(thaw_items.update().where(thaw_items.c.thaw_id == plan.id,
                                                  thaw_items.c.post_id == sa.bindparam("pid")).values(
         action=sa.bindparam("act"), run_at=sa.bindparam("at"), outcome=sa.bindparam("out")),
         [{"pid": e["post"], "act": e["action"], "at": e["run_at"], "out": e["outcome"]} for e in decided])
 
 
-def _audit(engine: Engine, plan: ThawPlan, decided: list[dict[str, Any]], remaining: list[str], *, approver: str,
-           channel: str, step: str | None) -> None:
+def _audit(connection: Connection, trail: str, plan: ThawPlan, decided: list[dict[str, Any]], remaining: list[str],
+           *, approver: str, channel: str, step: str | None) -> None:
     actions = {"released": "post.released", "rescheduled": "post.rescheduled", "killed": "post.killed",
                "held_for_review": "post.held", "held_by_freeze": "post.frozen"}
     for entry in decided:
@@ -259,13 +264,13 @@ def _audit(engine: Engine, plan: ThawPlan, decided: list[dict[str, Any]], remain
         details = {"post": entry["post"], "thaw": plan.id, "freeze": plan.freeze_id, "action": entry["action"],
                    "proposed": entry["item"].proposed, "outcome": entry["outcome"],
                    "run_at": entry["run_at"].isoformat() if entry["run_at"] else None}
-        ledger.record(engine, incident_id=plan.incident_id, actor=approver, channel=channel, action=action,
-                      details=details, step=step)
+        ledger.record_in(connection, incident_id=trail, actor=approver, channel=channel, action=action,
+                         details=details, step=step)
     counts: dict[str, int] = defaultdict(int)
     for entry in decided:
         counts[entry["outcome"].split(":")[0]] += 1
-    ledger.record(engine, incident_id=plan.incident_id, actor=approver, channel=channel, action="thaw.applied",
-                  step=step, details={"thaw": plan.id, "freeze": plan.freeze_id, "outcomes": dict(counts),
+    ledger.record_in(connection, incident_id=trail, actor=approver, channel=channel, action="thaw.applied",
+                     step=step, details={"thaw": plan.id, "freeze": plan.freeze_id, "outcomes": dict(counts),
                                       "changed_from_proposal": sorted(e["post"] for e in decided
                                                                       if e["action"] != e["item"].proposed),
                                       "still_frozen": remaining})

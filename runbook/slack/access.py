@@ -7,17 +7,13 @@ app creates on first use (like the post queue's ledger).
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from runbook.audit import create_incident, list_incidents
+from runbook.audit import ledger
 from runbook.slack import refs
 
 LEDGER_PLAYBOOK = "slack-access"
 LEDGER_TITLE = "Slack access ledger"
-
-_ledgers: dict[int, str] = {}
-_ledger_lock = threading.Lock()
 
 
 def actor_for(slack_user: str) -> str:
@@ -25,21 +21,12 @@ def actor_for(slack_user: str) -> str:
 
 
 def ledger_incident(db: Any) -> str:
-    """The id of the access ledger; the oldest one wins if two processes raced to create it."""
-    with _ledger_lock:
-        if id(db) in _ledgers:
-            return _ledgers[id(db)]
-        found = [i for i in list_incidents(db) if i.playbook_id == LEDGER_PLAYBOOK]
-        if not found:
-            create_incident(db, playbook_id=LEDGER_PLAYBOOK, playbook_version=1, inputs={},
-                            requester=refs.ACTOR, title=LEDGER_TITLE)
-            found = [i for i in list_incidents(db) if i.playbook_id == LEDGER_PLAYBOOK]
-        _ledgers[id(db)] = found[0].id
-        return found[0].id
+    """The id of the access ledger, created on first use (race-free: `audit.ledger`)."""
+    return ledger(db, LEDGER_PLAYBOOK, title=LEDGER_TITLE, actor=refs.ACTOR)
 
 
 def is_ledger(incident: Any) -> bool:
-    return getattr(incident, "playbook_id", None) == LEDGER_PLAYBOOK
+    return getattr(incident, "kind", None) == "ledger" or getattr(incident, "playbook_id", None) == LEDGER_PLAYBOOK
 
 
 class Access:

@@ -48,6 +48,8 @@ class WarRoom:
 def parse_key(key: str) -> tuple[str, int, int] | None:
     """(step, phase, review) of the engine's sign-off request key `<incident>:<step>:signoff:<phase>[:<review>]`."""
     parts = key.split(":")
+    if len(parts) > 4 and parts[-1].startswith("r") and parts[-1][1:].isdigit():
+        parts = parts[:-1]  # a resumed run asks again under `:r<generation>` (runbook.engine.resume)
     if len(parts) not in (4, 5) or parts[2] != "signoff" or not all(p.isdigit() for p in parts[3:]):
         return None
     return parts[1], int(parts[3]), int(parts[4]) if len(parts) == 5 else 0

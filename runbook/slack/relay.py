@@ -199,7 +199,7 @@ class Relay:
     def _adopt(self, incident: Any, evts: list[Any]) -> bool:
         """A war room for an open incident started without one (CLI, alert): the requester, the
         signers of its plan. True when the room exists now."""
-        if incident.playbook_id in refs.LEDGERS or getattr(incident, "kind", "incident") != "incident":
+        if incident.playbook_id in refs.LEDGERS or getattr(incident, "kind", "incident") == "ledger":
             return False
         started = next((e for e in evts if e.action == "incident.started"), None)
         plan = (started.details or {}).get("plan") if started is not None else None

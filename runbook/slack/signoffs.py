@@ -110,7 +110,7 @@ class Signoffs:
     def __init__(self, *, services: Any, verbs: Any, client: Any, outbox: Any, refs_: refs.Refs, access: Any,
                  decision_wait: float = 30.0, verdict_wait: float = 60.0, on_change: Callable[[str], None] | None = None):
         self.services = services
-        self.verbs = verbs  # runbook.engine.commands (plan_for, approve)
+        self.verbs = verbs  # runbook.engine.commands (approve)
         self.client = client
         self.outbox = outbox
         self.refs = refs_
@@ -128,8 +128,10 @@ class Signoffs:
         plan = self._plans.get(incident_id)
         if plan is None:
             incident = get_incident(self.services.db, incident_id)
-            plan = self.verbs.plan_for(services=self.services, playbook_ref=incident.playbook_id,
-                                       inputs=incident.inputs, requester=incident.requester)
+            # The plan recorded when the incident started, as the flow and `prepare_decision` use.
+            from runbook.engine.commands import recorded_plan
+
+            plan = recorded_plan(services=self.services, incident=incident)
             self._plans[incident_id] = plan
         return plan
 

@@ -31,6 +31,7 @@ class FreezeOutputs(Outputs):
     publishing: list[str]  # posts already publishing when the freeze committed, by name
     scope: list[str]
     created: bool
+    held_elsewhere: dict[str, int] = {}  # posts in scope another active freeze already holds, per freeze
 
 
 def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
@@ -49,7 +50,8 @@ def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
         ctx.chat.post(ctx.channel, f"Queue frozen ({result.frozen} posts). These were already publishing "
                                    f"when the freeze committed and may be out:\n{names}", key=ctx.key("publishing"))
     return FreezeOutputs(freeze_id=result.id, frozen=result.frozen, posts=result.post_ids,
-                         publishing=[p.label for p in result.publishing], scope=result.scope, created=result.created)
+                         publishing=[p.label for p in result.publishing], scope=result.scope, created=result.created,
+                         held_elsewhere=result.held_elsewhere)
 
 
 KIND = StepKind(

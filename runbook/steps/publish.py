@@ -14,7 +14,8 @@ from runbook.steps.base import Outputs, Params, StepContext, StepKind
 
 class PublishParams(Params):
     statement: str = Field("statement", description="The draft_statement step whose approved text to publish")
-    platforms: list[str] | None = Field(None, description="Only these platforms (default: every variant)")
+    # A statement for zero platforms is refused when the playbook is checked, not when it runs.
+    platforms: list[str] | None = Field(None, min_length=1, description="Only these platforms (default: every variant)")
 
 
 class PublishOutputs(Outputs):
@@ -48,7 +49,11 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
         raise NotApproved(f"the statement of step '{params.statement}' has no granted sign-off: nothing is published")
     variants = final_variants(outputs)
     if params.platforms is not None:
+        drafted = sorted(variants)
         variants = {p: t for p, t in variants.items() if p in params.platforms}
+        if not variants:  # publishing nothing must not look like a published statement
+            raise NotApproved(f"no drafted variant for {', '.join(params.platforms)} (drafted: "
+                              f"{', '.join(drafted) or 'none'}): nothing published")
     accounts = {p: (outputs["variants"].get(p) or {}).get("account") or "brand" for p in variants}
     brand = resolve_brand(ctx.services.get("brand"))
     language = str(outputs.get("language") or "en")
