@@ -137,7 +137,11 @@ def reminders_command(
 
 def register(app: typer.Typer) -> None:
     app.command("postmortem")(postmortem_command)
-    incidents_app = typer.Typer(name="incidents", help="Reports and reminders across incidents.", no_args_is_help=True)
+    incidents_app = typer.Typer(name="incidents", help="Find incidents; reports and reminders across them.",
+                                no_args_is_help=True)
     incidents_app.command("report")(report_command)
     incidents_app.command("reminders")(reminders_command)
+    from runbook.cli.incidents import list_command
+
+    incidents_app.command("list")(list_command)
     app.add_typer(incidents_app, name="incidents")
