@@ -94,7 +94,11 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
                 reason = f"pending for {int(age.total_seconds())} s with no process started"
         elif age > LABEL_GRACE:
             pid = labels.get("runbook.pid")
-            if labels.get("runbook.host") == host and pid and str(pid).isdigit():
+            counted = labels.get("runbook.run_count")
+            # A label left by a previous execution (the new process of a resumed run has not
+            # labelled itself yet, slow under load) says nothing about the process running now.
+            current = counted is None or str(counted) == str(run.run_count)
+            if labels.get("runbook.host") == host and pid and str(pid).isdigit() and current:
                 if not _pid_alive(int(pid)):
                     reason = f"its process {pid} on {host} is gone"
             elif age > timedelta(seconds=stale_after):

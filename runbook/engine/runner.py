@@ -164,8 +164,12 @@ def _label_process() -> None:
         return
     try:
         with get_client(sync_client=True) as client:
+            # The run count tells recovery whether the label is this execution's or a previous
+            # one's (a resumed run starts a new process, which labels itself a moment later).
             client.update_flow_run_labels(ctx.flow_run.id, {"runbook.host": socket.gethostname(),
-                                                            "runbook.pid": str(os.getpid())})
+                                                            "runbook.pid": str(os.getpid()),
+                                                            "runbook.run_count": str(
+                                                                client.read_flow_run(ctx.flow_run.id).run_count)})
     except Exception:  # noqa: BLE001 - recovery then falls back to heartbeats
         pass
 
