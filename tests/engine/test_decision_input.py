@@ -80,3 +80,18 @@ def test_the_deadline_reads_in_local_time_and_words():
     assert when((now + timedelta(minutes=15)).isoformat(), now=now).endswith("in 15 min")
     assert when(now - timedelta(hours=2, minutes=5), now=now).endswith("2 h 5 min ago")
     assert ".000" not in when(now.isoformat(), now=now) and "T12" not in when(now.isoformat(), now=now)
+
+
+def test_a_step_artifact_shows_a_long_text_in_full():
+    from types import SimpleNamespace
+
+    from runbook.engine.artifacts import step_markdown
+
+    statement = ("We are deeply sorry for the offensive image we sent in a reply to a customer today. " * 6).strip()
+    step = SimpleNamespace(id="statement", title="Statement", uses="draft_statement")
+    run = SimpleNamespace(plan=SimpleNamespace(step=lambda _: step), incident=SimpleNamespace(slug="s"))
+    text = step_markdown(run, step_id="statement", outcome="completed", outputs={"text": statement, "chars": 500},
+                         decision={"text": statement + "\nSecond line."})
+    assert len(statement) > 400
+    assert f"> {statement}" in text and "> Second line." in text
+    assert "| text | (in full below) |" in text and "| chars | 500 |" in text
