@@ -63,7 +63,10 @@ def _last_heartbeat(client, flow_run_id: str, since: datetime) -> datetime | Non
     return max((e.occurred for e in page.events), default=None)
 
 
-def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = None) -> list[Stale]:
+def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = None,
+               busy: frozenset[str] = frozenset()) -> list[Stale]:
+    """`busy`: runs a live process of the caller (the worker's own runner) is executing: never stale,
+    whatever their labels say (a resumed run's new process labels itself late under load)."""
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
@@ -84,6 +87,8 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
     flow_names = {}
     out: list[Stale] = []
     for run in runs:
+        if str(run.id) in busy:
+            continue
         state = run.state
         since = state.timestamp if state is not None else now
         age = now - since
@@ -142,13 +147,13 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
     return out
 
 
-def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False) -> list[Stale]:
+def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False, busy=None) -> list[Stale]:
     """Reschedule every stale run (and audit it on its incident); returns what was found."""
     from prefect.client.orchestration import get_client
     from prefect.states import Scheduled
 
     with get_client(sync_client=True) as client:
-        found = find_stale(client=client, stale_after=stale_after)
+        found = find_stale(client=client, stale_after=stale_after, busy=frozenset(busy() if busy else ()))
         if dry_run:
             return found
         for stale in found:

@@ -22,6 +22,14 @@ log = logging.getLogger("runbook.worker")
 HEARTBEAT_SECONDS = 30  # Prefect's minimum; used to judge runs of workers on other hosts
 
 
+def _running(runner) -> set[str]:
+    """Flow runs this worker's runner has a process for (Prefect keeps no public list of them)."""
+    try:
+        return {str(run_id) for run_id in getattr(runner, "_flow_run_process_map", {})}
+    except Exception:  # noqa: BLE001 - the map changed while read: judge by labels this round
+        return set()
+
+
 def run_worker(*, settings: Settings | None = None, name: str | None = None, limit: int | None = None,
                poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
                ready: threading.Event | None = None, scheduler: bool = True) -> None:
@@ -53,7 +61,7 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
 
         while not stop.is_set():
             try:
-                recover(db=services.db, stale_after=stale_after)
+                recover(db=services.db, stale_after=stale_after, busy=lambda: _running(runner))
             except Exception:  # noqa: BLE001 - try again next round
                 log.warning("recovery sweep failed", exc_info=True)
             try:  # a freeze whose incident ended is flagged to its chat (once; docs/freeze.md)
