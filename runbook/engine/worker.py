@@ -23,10 +23,13 @@ HEARTBEAT_SECONDS = 30  # Prefect's minimum; used to judge runs of workers on ot
 
 
 def _running(runner) -> set[str]:
-    """Flow runs this worker's runner has a process for (Prefect keeps no public list of them)."""
+    """Flow runs this worker's runner has a process for. Prefect keeps no public list: the runs it
+    polled are in its ProcessManager's map, directly executed ones in the runner's own map."""
+    maps = (getattr(getattr(runner, "_process_manager", None), "_process_map", None) or {},
+            getattr(runner, "_flow_run_process_map", None) or {})
     try:
-        return {str(run_id) for run_id in getattr(runner, "_flow_run_process_map", {})}
-    except Exception:  # noqa: BLE001 - the map changed while read: judge by labels this round
+        return {str(run_id) for found in maps for run_id in list(found)}
+    except Exception:  # noqa: BLE001 - a map changed while read: judge by labels this round
         return set()
 
 
