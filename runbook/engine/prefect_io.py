@@ -274,7 +274,7 @@ def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetim
     """
     from prefect.deployments import run_deployment
 
-    run = run_deployment(
+    run = _retrying(lambda: run_deployment(
         DEADLINE_DEPLOYMENT,
         parameters={"flow_run_id": flow_run_id, "step_id": step_id, "phase": phase},
         scheduled_time=at,
@@ -283,8 +283,20 @@ def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetim
         tags=["runbook", "deadline"],
         idempotency_key=f"deadline-{flow_run_id}-{step_id}-{phase}" + (f"-review-{review}" if review else ""),
         as_subflow=False,
-    )
+    ))
     return str(run.id)
+
+
+def _retrying(call, attempts: int = 4, pause: float = 1.0):
+    """A busy server's 503 (SQLite locked) must not fail an incident: the idempotency key makes a
+    repeated create return the same run."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - only transient errors are tried again
+            if attempt == attempts - 1 or not _transient(exc):
+                raise
+            time.sleep(pause * (attempt + 1))
 
 
 def drop_deadline(deadline_run_id: str | None) -> None:
