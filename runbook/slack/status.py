@@ -55,8 +55,8 @@ def step_states(evts: list[Any]) -> tuple[list[str], dict[str, str], dict[str, d
                 # An "after" gate approves a finished step (the freeze): it stays done.
                 if e.action == "signoff.rejected":
                     state[e.step] = "failed"
-                else:
-                    state[e.step] = "completed" if e.step in finished else "pending"
+                else:  # granted before the work: the step runs now, it never goes back to pending
+                    state[e.step] = "completed" if e.step in finished else "running"
     return order, state, pending
 
 

@@ -43,7 +43,7 @@ def test_the_demo_incident_from_the_cli_gets_a_quiet_war_room(engine, slack_on_e
     from runbook.engine.demo import SCENARIOS, play
 
     fake = slack_on_engine.fake
-    incident = play(services=engine.services, scenario=SCENARIOS["us-airways"], timeout=400)
+    incident = play(services=engine.services, scenario=SCENARIOS["us-airways"], timeout=600)
     assert incident.status == "completed"
     room = get_incident(engine.services.db, incident.id).channel
     assert room and room.startswith("C"), "a CLI-started incident gets a war room when Slack is configured"

@@ -126,3 +126,36 @@ def test_the_audit_echo_is_a_thread_under_the_status_and_a_failure_is_one_senten
         if "incident.started" in said or "Audit checkpoint" in said:
             assert call.params.get("thread_ts") == status_ts, said
     assert json.dumps(fake.messages[(room, status_ts)]["blocks"]).count("incident.started") == 0
+
+
+def test_a_step_in_the_pinned_status_never_goes_back():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from runbook.slack.status import step_states
+
+    order = {"pending": 0, "running": 1, "waiting": 1, "completed": 2, "skipped": 2, "failed": 2}
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def ev(action, step=None, **details):
+        return SimpleNamespace(action=action, step=step, details=details, seq=0, ts=at, actor="system", channel="flow")
+
+    trail = [ev("incident.started", steps=["freeze", "decide", "publish"]),
+             # freeze: immediate, then confirmed by an "after" gate
+             ev("step.started", "freeze"), ev("step.finished", "freeze"), ev("signoff.requested", "freeze"),
+             ev("signoff.granted", "freeze"),
+             # decide: a "before" gate, granted, then the work
+             ev("signoff.requested", "decide"), ev("signoff.granted", "decide"), ev("step.started", "decide"),
+             ev("step.finished", "decide"),
+             # publish: retried after a failed attempt
+             ev("step.started", "publish"), ev("step.started", "publish"), ev("step.finished", "publish")]
+    best: dict[str, int] = {}
+    for n in range(1, len(trail) + 1):
+        _, state, _ = step_states(trail[:n])
+        for step, value in state.items():
+            assert order[value] >= best.get(step, 0), (n, step, value)
+            best[step] = order[value]
+    _, state, pending = step_states(trail)
+    assert state == {"freeze": "completed", "decide": "completed", "publish": "completed"} and pending == {}
+    _, state, pending = step_states(trail[:4])
+    assert state["freeze"] == "completed" and "freeze" in pending  # done, its confirmation listed below
