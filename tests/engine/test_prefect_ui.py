@@ -95,6 +95,11 @@ def test_the_ui_form_refusal_and_approval_and_a_cheap_replay(engine):
     assert approved.details["fields"] == {"choice": "hold"}
 
     # Two resumes replayed the flow twice, yet each step and decision is one task run.
+    # Task runs reach the server as events, a moment after they ran: wait for the last one.
+    end = time.monotonic() + 60
+    while not any(n.startswith("close") for n in (names := task_runs(run_id))) and time.monotonic() < end:
+        time.sleep(0.5)
+    time.sleep(1.0)
     names = task_runs(run_id)
     expected = ["begin", "hello", "go-ahead-signoff", "go-ahead-decision-0", "go-ahead-decision-1", "go-ahead",
                 "done", "close"]
