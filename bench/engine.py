@@ -166,8 +166,14 @@ def measure_approve_latency(*, services, gates: int) -> tuple[list[float], dict]
     from runbook.audit import get_incident
 
     done = _wait(lambda: (i := get_incident(services.db, incident.id)).status == "completed" and i)
-    time.sleep(1.0)  # the close task's final state lands a moment after the incident row
-    runs = count_task_runs(done.flow_run_id)
+    # Task runs reach the server as events a moment after they ran: count once the number settles.
+    runs, end = -1, time.monotonic() + 30
+    while time.monotonic() < end:
+        time.sleep(1.0)
+        now = count_task_runs(done.flow_run_id)
+        if now == runs:
+            break
+        runs = now
     return latencies, {"steps": gates, "signoffs": gates, "resumes": gates, "task_runs": runs,
                        "per_step_and_signoff": round(runs / (2 * gates), 2)}
 
