@@ -97,7 +97,7 @@ def test_the_ui_form_refusal_and_approval_and_a_cheap_replay(engine):
     # Two resumes replayed the flow twice, yet each step and decision is one task run.
     # Task runs reach the server as events, a moment after they ran: wait for the last one.
     end = time.monotonic() + 60
-    while not any(n.startswith("close") for n in (names := task_runs(run_id))) and time.monotonic() < end:
+    while time.monotonic() < end and not any(name.startswith("close") for name in task_runs(run_id)):
         time.sleep(0.5)
     time.sleep(1.0)
     names = task_runs(run_id)
