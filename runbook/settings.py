@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # RUNBOOK_REQUIRE_IDENTITY; adds to the roster's require_identity (docs/security.md).
     require_identity: dict[str, list[Literal["slack", "cli"]]] = Field(
         default_factory=dict, description="Verified identities each gate requires")
+    slack_audit_echo: Literal["thread", "off"] = Field(
+        default="thread", description="The audit trail's echo in a war room: a thread under the pinned status, or off")
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
-CHANNELS = frozenset({"slack", "cli", "ui", "flow"})
+CHANNELS = frozenset({"slack", "cli", "ui", "flow", "prefect-ui"})
 STATUSES = frozenset({"open", "running", "waiting", "completed", "failed", "cancelled"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 # What an incident row is: a real crisis, a rehearsal (drill), or a standing ledger whose trail

@@ -99,6 +99,7 @@ def plan(
 ) -> None:
     """Show what a playbook would do with these inputs: steps, conditions, who signs, deadlines."""
     from runbook.engine.commands import CommandError, plan_for
+    from runbook.spec import SpecError
 
     services = _services(migrate=False)
     roster = services.roster()
@@ -108,6 +109,10 @@ def plan(
                             requester=requester)
     except CommandError as exc:
         _fail(str(exc))
+    except SpecError as exc:  # as `runbook check` says it: file:line:column: path: message
+        for issue in exc.errors:
+            typer.echo(str(issue), err=True)
+        _fail(f"{len(exc.errors)} problem(s) in playbook {playbook}; fix them (`runbook check` lists them too)")
     if as_json:
         typer.echo(json.dumps(resolved.model_dump(mode="json", by_alias=True), indent=2))
         return
@@ -339,11 +344,14 @@ def demo(
 def server(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 4200,
+    public_url: Annotated[str | None, typer.Option("--public-url", help="Where browsers reach the server (behind a proxy: https://prefect.example.org)")] = None,
 ) -> None:
     """Run the Prefect server (API and UI). Its database: PREFECT_API_DATABASE_CONNECTION_URL
     (PostgreSQL in production), else SQLite under RUNBOOK_HOME/prefect."""
     import subprocess
     import sys
+
+    from runbook.engine.localserver import ui_environment
 
     settings = _settings()
     settings.ensure_home()
@@ -351,7 +359,12 @@ def server(
     env.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.pop("PREFECT_API_URL", None)  # the server itself needs none
-    typer.echo(f"Prefect server on http://{host}:{port} (UI and API); PREFECT_HOME={env['PREFECT_HOME']}", err=True)
+    # The UI is a browser app: it calls the API at the URL the server hands it in /ui-settings.
+    for name, value in ui_environment(host=host, port=port, public_url=public_url).items():
+        if public_url or name not in os.environ:  # an explicit PREFECT_UI_* wins over the guess
+            env[name] = value
+    typer.echo(f"Prefect server on http://{host}:{port} (API and UI); the UI is at {env['PREFECT_UI_URL']} "
+               f"and calls the API at {env['PREFECT_UI_API_URL']}; PREFECT_HOME={env['PREFECT_HOME']}", err=True)
     code = subprocess.call([sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
                            env=env)
     raise typer.Exit(code)
@@ -362,17 +375,19 @@ def worker(
     poll: Annotated[float, typer.Option(help="Seconds between polls for new runs")] = 1.0,
     stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run is rescheduled")] = 120.0,
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not host the post queue scheduler (run `runbook scheduler` instead)")] = False,
+    public_url: Annotated[str | None, typer.Option("--public-url", help="The Prefect UI's address for links (default: from PREFECT_API_URL)")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Also log the scheduler's and HTTP client's routine lines")] = False,
 ) -> None:
     """Serve the respond and deadline deployments until stopped; recover runs whose process died;
     host the post queue scheduler unless --no-scheduler."""
-    import logging
-
     settings = _settings()
     url = _require_prefect(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    from runbook.engine.worker import run_worker
+    from runbook.engine.localserver import ui_url_from_api
+    from runbook.engine.worker import quiet_logs, run_worker
+
+    # Flow runs link to themselves (Slack's pinned status, artifacts) through PREFECT_UI_URL.
+    os.environ.setdefault("PREFECT_UI_URL", (public_url or ui_url_from_api(url)).rstrip("/"))
+    quiet_logs(verbose=verbose)
 
     typer.echo(f"worker for {url}", err=True)
     run_worker(settings=settings, limit=limit, poll_seconds=poll, stale_after=stale_after, scheduler=not no_scheduler)

@@ -41,6 +41,7 @@ def postmortem_command(
     incident: Annotated[str, typer.Argument(help="Incident id or slug")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    with_events: Annotated[bool, typer.Option("--events", help="JSON: list every audit event, not only the timeline summary")] = False,
 ) -> None:
     """The incident's post-mortem, built only from its audit trail after verifying it."""
     from runbook.audit import IncidentNotFound
@@ -53,7 +54,7 @@ def postmortem_command(
         report = build_report(engine, incident)
     except IncidentNotFound:
         _fail(f"no incident {incident!r} (give its id or slug)")
-    text = render(report, fmt)
+    text = render(report, fmt, events=with_events)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -136,7 +137,11 @@ def reminders_command(
 
 def register(app: typer.Typer) -> None:
     app.command("postmortem")(postmortem_command)
-    incidents_app = typer.Typer(name="incidents", help="Reports and reminders across incidents.", no_args_is_help=True)
+    incidents_app = typer.Typer(name="incidents", help="Find incidents; reports and reminders across them.",
+                                no_args_is_help=True)
     incidents_app.command("report")(report_command)
     incidents_app.command("reminders")(reminders_command)
+    from runbook.cli.incidents import list_command
+
+    incidents_app.command("list")(list_command)
     app.add_typer(incidents_app, name="incidents")

@@ -43,8 +43,12 @@ def step_markdown(run: Run, *, step_id: str, outcome: str, detail: str = "",
         lines += ["", detail]
     for title, data in (("Outputs", outputs), ("Sign-off fields", decision)):
         if data:
+            # Texts (a statement, a reply) are shown in full below the table, never cut.
+            texts = {k: v for k, v in data.items() if isinstance(v, str) and (len(v) > 120 or "\n" in v)}
             lines += ["", f"**{title}**", "", "| name | value |", "|---|---|"]
-            lines += [f"| {k} | {_value(v)} |" for k, v in data.items()]
+            lines += [f"| {k} | {'(in full below)' if k in texts else _value(v)} |" for k, v in data.items()]
+            for k, v in texts.items():
+                lines += ["", f"**{k}**", ""] + [f"> {line}" if line.strip() else ">" for line in v.splitlines()]
     return "\n".join(lines)
 
 

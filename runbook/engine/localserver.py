@@ -36,6 +36,24 @@ def free_port(preferred: int = 4200) -> int:
     raise RuntimeError("no free port")
 
 
+def ui_environment(*, host: str, port: int, public_url: str | None = None) -> dict[str, str]:
+    """PREFECT_UI_URL and PREFECT_UI_API_URL for a server on host:port: without them the UI served
+    on any port but 4200 (or behind a proxy) calls 127.0.0.1:4200 and shows a blank page.
+    `public_url` is where browsers reach the server (a TLS proxy: https://prefect.example.org)."""
+    if public_url:
+        base = public_url.rstrip("/")
+    else:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        base = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    return {"PREFECT_UI_URL": base, "PREFECT_UI_API_URL": f"{base}/api"}
+
+
+def ui_url_from_api(api_url: str) -> str:
+    """The UI's address from the API's (`http://h:p/api` -> `http://h:p`)."""
+    url = api_url.rstrip("/")
+    return url[: -len("/api")] if url.endswith("/api") else url
+
+
 @dataclass
 class LocalServer:
     process: subprocess.Popen
@@ -61,7 +79,8 @@ def start_local_server(*, prefect_home: Path, log: Path, port: int | None = None
     """`env` adds to the environment, e.g. PREFECT_API_DATABASE_CONNECTION_URL for PostgreSQL."""
     port = port or free_port()
     prefect_home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **(env or {})}
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           **ui_environment(host="127.0.0.1", port=port), **(env or {})}
     env.pop("PREFECT_API_URL", None)
     handle = open(log, "ab")
     process = subprocess.Popen(

@@ -7,6 +7,9 @@ Run inputs are built here from validated scalars only: the server hydrates `run_
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -24,6 +27,10 @@ DEADLINE_DEPLOYMENT = f"{DEADLINE_FLOW}/{DEPLOYMENT_NAME}"
 
 _WAIT_KEY = re.compile(r"^signoff-(?P<step>[a-z0-9]+(?:-[a-z0-9]+)*)-(?P<round>\d+)$")
 DECISION_CHANNELS = ("slack", "cli", "ui", "flow")
+# A decision that reached Prefect's API without the engine's seal: the UI form (or anyone with
+# API access). Prefect OSS records no identity, so the roster id given there is only a claim.
+UI_CHANNEL = "prefect-ui"
+KEY_ENV = "RUNBOOK_DECISION_KEY"
 
 
 class NotAwaiting(Conflict, RuntimeError):
@@ -93,6 +100,42 @@ def start_respond_run(*, incident_id: str, slug: str, key: str | None = None, ta
     return str(run.id)
 
 
+def _decision_key() -> bytes:
+    """The key sealing the engine's own decisions: RUNBOOK_DECISION_KEY (set it on every host in
+    production), else a random key kept in RUNBOOK_HOME/decision.key, created on first use."""
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode()
+    from runbook.settings import Settings
+
+    path = Settings().ensure_home() / "decision.key"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(os.urandom(32).hex())
+        try:
+            os.link(tmp, path)  # first writer wins; a concurrent one reads the winner's key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip().encode()
+
+
+def seal(*, approve: bool, person: str, channel: str, escalate: bool, decision_id: str) -> str:
+    message = "|".join((decision_id, channel, person, str(int(approve)), str(int(escalate))))
+    return hmac.new(_decision_key(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def check_seal(given: str, **fields: Any) -> bool:
+    if not given:
+        return False
+    try:
+        return hmac.compare_digest(given, seal(**fields))
+    except OSError:  # no key readable here: nothing can be trusted as sealed
+        return False
+
+
 def decision_input(
     *,
     approve: bool,
@@ -114,6 +157,8 @@ def decision_input(
         "escalate": bool(escalate),
         "decision_id": decision_id or uuid4().hex,
     }
+    out["seal"] = seal(approve=out["approve"], person=out["person"], channel=channel, escalate=out["escalate"],
+                       decision_id=out["decision_id"])
     for name, value in (fields or {}).items():
         if isinstance(value, (bool, int, float, str)) or value is None:
             out[str(name)] = value
@@ -138,8 +183,14 @@ def send_decision(*, flow_run_id: str, step_id: str, run_input: dict[str, Any], 
         while True:
             current = view(flow_run_id, client=client)
             if current.waiting_for == step_id:
+                completed = _complete(client, flow_run_id, run_input)
+                if completed is None:  # suspended, but its form is not stored yet
+                    if time.monotonic() >= deadline:
+                        raise NotAwaiting(f"step {step_id} awaits sign-off, but its form was never stored")
+                    time.sleep(poll)
+                    continue
                 try:
-                    response = client.resume_flow_run(UUID(flow_run_id), run_input=run_input)
+                    response = client.resume_flow_run(UUID(flow_run_id), run_input=completed)
                 except Exception as exc:  # noqa: BLE001 - a server error (SQLite busy): try again
                     if time.monotonic() >= deadline or not _transient(exc):
                         raise
@@ -159,6 +210,37 @@ def send_decision(*, flow_run_id: str, step_id: str, run_input: dict[str, Any], 
             if time.monotonic() >= deadline:
                 raise NotAwaiting(f"step {step_id} is not awaiting sign-off (the run is {current.state_name.lower()})")
             time.sleep(poll)
+
+
+def _complete(client: Any, flow_run_id: str, run_input: dict[str, Any]) -> dict[str, Any] | None:
+    """The form's required fields are required of people in the UI; a rejection or an escalation
+    does not choose among them, so it gets a neutral value the flow ignores. An approval missing
+    one is refused here with its name (the server would only say the schema failed). None while
+    the form is not stored yet."""
+    import json
+
+    try:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+        key = state.state_details.run_input_keyset["schema"]
+        schema = json.loads(client.read_flow_run_input(UUID(flow_run_id), key))
+    except Exception:  # noqa: BLE001 - the run is marked suspended a moment before its form is stored
+        return None
+    missing = [n for n in schema.get("required") or [] if n not in run_input]
+    if not missing:
+        return run_input
+    if run_input.get("approve") and not run_input.get("escalate"):
+        raise ValueError(f"this sign-off needs {', '.join(missing)} (give it with --field NAME=VALUE)")
+    out = dict(run_input)
+    defs = schema.get("definitions") or schema.get("$defs") or {}
+    for name in missing:
+        prop = schema["properties"].get(name, {})
+        ref = (prop.get("allOf") or [prop])[0].get("$ref") or prop.get("$ref")
+        target = defs.get(ref.rsplit("/", 1)[-1], {}) if ref else prop
+        if target.get("enum"):
+            out[name] = target["enum"][0]
+        else:
+            out[name] = {"boolean": False, "integer": 0, "number": 0, "array": []}.get(target.get("type"), "")
+    return out
 
 
 def _transient(exc: Exception) -> bool:
@@ -194,7 +276,7 @@ def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetim
     """
     from prefect.deployments import run_deployment
 
-    run = run_deployment(
+    run = _retrying(lambda: run_deployment(
         DEADLINE_DEPLOYMENT,
         parameters={"flow_run_id": flow_run_id, "step_id": step_id, "phase": phase},
         scheduled_time=at,
@@ -203,8 +285,20 @@ def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetim
         tags=["runbook", "deadline"],
         idempotency_key=f"deadline-{flow_run_id}-{step_id}-{phase}" + (f"-review-{review}" if review else ""),
         as_subflow=False,
-    )
+    ))
     return str(run.id)
+
+
+def _retrying(call, attempts: int = 4, pause: float = 1.0):
+    """A busy server's 503 (SQLite locked) must not fail an incident: the idempotency key makes a
+    repeated create return the same run."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - only transient errors are tried again
+            if attempt == attempts - 1 or not _transient(exc):
+                raise
+            time.sleep(pause * (attempt + 1))
 
 
 def drop_deadline(deadline_run_id: str | None) -> None:

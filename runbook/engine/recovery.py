@@ -70,7 +70,10 @@ def _last_heartbeat(client, flow_run_id: str, since: datetime) -> datetime | Non
     return max((e.occurred for e in page.events), default=None)
 
 
-def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = None) -> list[Stale]:
+def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = None,
+               busy: frozenset[str] = frozenset()) -> list[Stale]:
+    """`busy`: runs a live process of the caller (the worker's own runner) is executing: never stale,
+    whatever their labels say (a resumed run's new process labels itself late under load)."""
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
@@ -91,6 +94,8 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
     flow_names = {}
     out: list[Stale] = []
     for run in runs:
+        if str(run.id) in busy:
+            continue
         state = run.state
         since = state.timestamp if state is not None else now
         age = now - since
@@ -101,7 +106,11 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
                 reason = f"pending for {int(age.total_seconds())} s with no process started"
         elif age > LABEL_GRACE:
             pid = labels.get("runbook.pid")
-            if labels.get("runbook.host") == host and pid and str(pid).isdigit():
+            counted = labels.get("runbook.run_count")
+            # A label left by a previous execution (the new process of a resumed run has not
+            # labelled itself yet, slow under load) says nothing about the process running now.
+            current = counted is None or str(counted) == str(run.run_count)
+            if labels.get("runbook.host") == host and pid and str(pid).isdigit() and current:
                 if not _pid_alive(int(pid)):
                     reason = f"its process {pid} on {host} is gone"
             elif age > timedelta(seconds=stale_after):
@@ -184,12 +193,12 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
     return out
 
 
-def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False) -> list[Stale]:
+def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False, busy=None) -> list[Stale]:
     """Reschedule every stale run (and audit it on its incident); returns what was found."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        found = find_stale(client=client, stale_after=stale_after)
+        found = find_stale(client=client, stale_after=stale_after, busy=frozenset(busy() if busy else ()))
         if dry_run:
             return found + (reconcile(client=client, db=db, dry_run=True) if db is not None else [])
         for stale in found:

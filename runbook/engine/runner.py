@@ -19,6 +19,8 @@ from runbook.engine import artifacts
 from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
 from runbook.engine.execute import apply_decision, execute_step
 from runbook.engine.record import Recorder
+from runbook.engine.replay import call
+from runbook.engine.runlog import LoggingRecorder
 from runbook.engine.services import Services, build_services
 from runbook.engine.signoff import await_gate
 from runbook.plan import Plan, StepPlan, build_plan
@@ -126,10 +128,24 @@ def close(once: str, status: str, outcome: str, reason: str, step_id: str | None
     return {"status": closed.status, "outcome": outcome}
 
 
+def closing_line(slug: str, outcome: str, reason: str, step_id: str | None) -> str:
+    """One sentence for the team, with what to do next. The audit trail keeps the full reason; an
+    exception's text (a traceback, SQL) never reaches the room, only its kind."""
+    if outcome == "completed":
+        return f"✅ {slug}: the playbook is complete. `runbook postmortem {slug}` has the review."
+    if outcome == "rejected":
+        return (f"⛔ {slug}: stopped, because the sign-off of {step_id} was rejected. "
+                f"Start a new incident when the situation changes.")
+    what = reason.split(": ", 1)[1] if step_id and reason.startswith(f"{step_id}: ") else reason
+    kind = what.split(":", 1)[0].strip() if ":" in what else ""
+    cause = (f" ({kind})" if kind.isidentifier() else f" ({what})" if len(what) <= 80 and "\n" not in what else "")
+    return (f"❌ {slug}: stopped, because step {step_id or '?'} failed{cause}. Check `runbook status {slug}` and the "
+            f"worker's log, fix the cause, then: runbook resume {slug} --as PERSON [--from STEP] --reason ...")
+
+
 def _closed_message(run: Run, outcome: str, reason: str, *, status: str, step_id: str | None, key: str) -> None:
-    text = f"{run.incident.slug}: {outcome}" + (f" ({reason})" if reason else "")
+    text = closing_line(run.incident.slug, outcome, reason, step_id)
     if status == "failed" and outcome == "failed":
-        text += f"\nAfter a fix: runbook resume {run.incident.slug} --as PERSON [--from STEP] --reason ..."
         post_failure = getattr(run.chat, "post_failure", None)  # Slack: the message carries a Resume button
         if post_failure is not None:
             post_failure(run.incident.channel, text, incident_id=run.incident.id, step_id=step_id, key=key)
@@ -148,8 +164,12 @@ def _label_process() -> None:
         return
     try:
         with get_client(sync_client=True) as client:
+            # The run count tells recovery whether the label is this execution's or a previous
+            # one's (a resumed run starts a new process, which labels itself a moment later).
             client.update_flow_run_labels(ctx.flow_run.id, {"runbook.host": socket.gethostname(),
-                                                            "runbook.pid": str(os.getpid())})
+                                                            "runbook.pid": str(os.getpid()),
+                                                            "runbook.run_count": str(
+                                                                client.read_flow_run(ctx.flow_run.id).run_count)})
     except Exception:  # noqa: BLE001 - recovery then falls back to heartbeats
         pass
 
@@ -163,13 +183,18 @@ def run_incident(*, incident_id: str, services: Services | None = None):
     if incident.status in CLOSED:
         return Completed(message=f"incident already {incident.status}", name=incident.status.capitalize())
     _label_process()
-    reset = _services.set(services)
-    try:
-        plan = Plan.model_validate(load_plan.with_options(task_run_name="plan")(once="plan", incident_id=incident_id))
-    finally:
-        _services.reset(reset)
-    run = Run(services=services, incident=incident, plan=plan,
-              record=Recorder(db=services.db, incident_id=incident.id), chat=services.chat(incident.id))
+    record = LoggingRecorder(db=services.db, incident_id=incident.id)
+    started = record.find_once("incident.started")
+    if started is not None and isinstance((started.details or {}).get("plan"), dict):
+        # The plan recorded at the start is what this run executes; reading it costs no task run.
+        plan = Plan.model_validate(started.details["plan"])
+    else:
+        reset = _services.set(services)
+        try:
+            plan = Plan.model_validate(call(load_plan, name="plan", once="plan", incident_id=incident_id))
+        finally:
+            _services.reset(reset)
+    run = Run(services=services, incident=incident, plan=plan, record=record, chat=services.chat(incident.id))
     from runbook.engine.resume import prepare
 
     prepare(run)  # a resumed incident replays what its trail shows as done
@@ -184,13 +209,13 @@ def run_incident(*, incident_id: str, services: Services | None = None):
 def _run_steps(run: Run):
     from runbook.engine.resume import granted_decision, restored
 
-    begin.with_options(task_run_name="begin")(once="begin")
+    call(begin, name="begin", once="begin")
     for step in run.plan.steps:
         kept = restored(run, step)
         if kept is not None:  # resumed: its recorded result stands (or --from skipped it)
             if kept.pop("skipped_by_resume", False):
-                skip_step.with_options(task_run_name=step.id)(
-                    once=f"{step.id}-skip", step_id=step.id, reason=f"resumed from {run.replay.start_at}")
+                call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
+                     reason=f"resumed from {run.replay.start_at}")
             run.steps[step.id] = kept
             continue
         if step.when:
@@ -199,8 +224,8 @@ def _run_steps(run: Run):
             except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the step
                 return _fail(run, step, f"its condition could not be evaluated: {exc}")
             if not wanted:
-                skip_step.with_options(task_run_name=step.id)(
-                    once=f"{step.id}-skip", step_id=step.id, reason=f"condition is false: {step.when}")
+                call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
+                     reason=f"condition is false: {step.when}")
                 run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
                 continue
         decision: dict[str, Any] | None = granted_decision(run, step)
@@ -214,11 +239,8 @@ def _run_steps(run: Run):
                 return verdict
             decision = result.fields if result.outcome == "granted" else None
         try:
-            outputs = run_step.with_options(
-                name=f"step-{step.uses}", task_run_name=step.id, retries=step.retries,
-                retry_delay_seconds=[min(2 ** n, 30) for n in range(step.retries)] or 0,
-                timeout_seconds=step.timeout_seconds,
-            )(once=f"{step.id}-run", step_id=step.id, decision=decision)
+            outputs = call(run_step, name=step.id, once=f"{step.id}-run", options=_step_options(step, "step"),
+                           step_id=step.id, decision=decision)
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
@@ -229,9 +251,14 @@ def _run_steps(run: Run):
                 continue
             if verdict is not None:
                 return verdict
-    close.with_options(task_run_name="close")(once="close", status="completed", outcome="completed", reason="",
-                                              step_id=None)
+    call(close, name="close", once="close", status="completed", outcome="completed", reason="", step_id=None)
     return Completed(message=f"{run.incident.slug} completed")
+
+
+def _step_options(step: StepPlan, prefix: str) -> dict[str, Any]:
+    return {"name": f"{prefix}-{step.uses}", "retries": step.retries,
+            "retry_delay_seconds": [min(2 ** n, 30) for n in range(step.retries)] or 0,
+            "timeout_seconds": step.timeout_seconds}
 
 
 def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
@@ -259,11 +286,8 @@ def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
                     "person": result.approvers[-1] if result.approvers else "",
                     "channel": result.channel}
         try:
-            outputs = apply_step.with_options(
-                name=f"apply-{step.uses}", task_run_name=f"{step.id}-apply-{review}", retries=step.retries,
-                retry_delay_seconds=[min(2 ** n, 30) for n in range(step.retries)] or 0,
-                timeout_seconds=step.timeout_seconds,
-            )(once=f"{step.id}-apply-{review}", step_id=step.id, decision=decision, review=review)
+            outputs = call(apply_step, name=f"{step.id}-apply-{review}", once=f"{step.id}-apply-{review}",
+                           options=_step_options(step, "apply"), step_id=step.id, decision=decision, review=review)
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision}
@@ -279,13 +303,13 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
     if result.outcome == "granted":
         return None
     if result.outcome == "rejected":
-        close.with_options(task_run_name="close")(once="close", status="failed", outcome="rejected",
-                                                  reason=f"{step.id}: {result.reason}", step_id=step.id)
+        call(close, name="close", once="close", status="failed", outcome="rejected",
+             reason=f"{step.id}: {result.reason}", step_id=step.id)
         return Completed(message=f"{step.id} rejected: {result.reason}", name="Rejected")
     on_timeout = step.gate.on_timeout
     if on_timeout == "skip":
-        skip_step.with_options(task_run_name=step.id)(once=f"{step.id}-skip", step_id=step.id,
-                                                      reason="sign-off timed out (on_timeout: skip)")
+        call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
+             reason="sign-off timed out (on_timeout: skip)")
         run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
         return "skip"
     if on_timeout == "continue":
@@ -294,6 +318,6 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
 
 
 def _fail(run: Run, step: StepPlan, reason: str):
-    close.with_options(task_run_name="close")(once="close", status="failed", outcome="failed",
-                                              reason=f"{step.id}: {reason}", step_id=step.id)
+    call(close, name="close", once="close", status="failed", outcome="failed", reason=f"{step.id}: {reason}",
+         step_id=step.id)
     return Failed(message=f"{step.id}: {reason}")

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+import re
+from enum import Enum
 from typing import Any, Literal
 
 from prefect import suspend_flow_run, task
-from pydantic import Field, create_model
+from pydantic import ConfigDict, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from runbook.audit import checkpoint, events, update_incident
 from runbook.engine import artifacts, identity, prefect_io
 from runbook.engine.authorize import Ballot, Tally, Verdict, judge
 from runbook.engine.context import TASK_OPTIONS, Run, current_run
+from runbook.engine.replay import call
 from runbook.plan import GatePlan, StepPlan
 from runbook.ports.chat import SignoffRequest
 from runbook.spec.expressions import render_params, render_text
@@ -27,45 +31,82 @@ from runbook.spec.models import FieldType, InputField
 # and no hook runs). Deadlines are scheduled runs of the deadline flow instead.
 SUSPEND_TIMEOUT = None
 
-_BASE_FIELDS: dict[str, Any] = {
-    "approve": (bool, Field(True, title="Approve", description="Untick to reject")),
-    "person": (str, Field("", title="Your roster id", description="Who decides: an id from the roster")),
-    "channel": (Literal["slack", "cli", "ui", "flow"], Field("ui", title="Channel")),
-    "comment": (str, Field("", title="Comment")),
-    "escalate": (bool, Field(False, title="Escalate", description="Sent by the deadline timer; refused before the deadline")),
-    "decision_id": (str, Field("", title="Decision id", description="Optional; a repeated id is ignored")),
-}
+def _choice(name: str, spec: InputField) -> type[Enum]:
+    """A choice as an enum: the UI shows a select of the options, not a "str | None" switch."""
+    title = re.sub(r"[^A-Za-z0-9]+", " ", spec.title or name).title().replace(" ", "") or "Choice"
+    return Enum(title, {opt: opt for opt in spec.options or ()}, type=str)
 
 
-def _annotation(spec: InputField) -> Any:
+def _labels(spec: InputField) -> str:
+    return "Choose: " + " · ".join(f"**{opt}**" for opt in spec.options or ())
+
+
+def _annotation(name: str, spec: InputField) -> Any:
     if spec.type is FieldType.choice:
-        return Literal[tuple(spec.options or ())]
+        return _choice(name, spec)
     return {FieldType.list: list[str], FieldType.bool: bool, FieldType.int: int}.get(spec.type, str)
 
 
 def decision_model(gate: GatePlan):
-    """The RunInput subclass of one gate: the decision plus the gate's typed fields."""
+    """The RunInput subclass of one gate: the decision plus the gate's typed fields.
+
+    What a person fills in is in the JSON schema (the Prefect UI form): required fields without a
+    default, choices as enums. What the engine sets (channel, escalate, decision_id, seal) is
+    in the model but not in the schema (`SkipJsonSchema`), and `extra="ignore"` keeps the schema
+    open (no `additionalProperties: false`), so the server accepts the engine's own inputs.
+    """
     from prefect.input import RunInput
 
-    fields = dict(_BASE_FIELDS)
+    fields: dict[str, Any] = {
+        "approve": (bool, Field(True, title="Approve", description="Untick to reject the step")),
+        "person": (str, Field(..., title="Your roster id",
+                              description="Who decides: your id in the roster (e.g. ana); the flow checks your role")),
+        "comment": (str, Field("", title="Comment", description="Optional: why, for the audit trail")),
+        "channel": (SkipJsonSchema[str], Field(prefect_io.UI_CHANNEL)),
+        "escalate": (SkipJsonSchema[bool], Field(False)),
+        "decision_id": (SkipJsonSchema[str], Field("")),
+        "seal": (SkipJsonSchema[str], Field("")),
+    }
     for name, spec in gate.fields.items():
-        fields[name] = (_annotation(spec) | None,
-                        Field(spec.default, title=spec.title or name, description=spec.description))
-    return create_model("SignoffDecision", __base__=RunInput, **fields)
+        annotation = _annotation(name, spec)
+        describe = " ".join(x for x in (spec.description, _labels(spec) if spec.options else None) if x) or None
+        if spec.required and spec.default is None:
+            fields[name] = (annotation, Field(..., title=spec.title or name, description=describe))
+        elif spec.default is not None:
+            fields[name] = (annotation, Field(spec.default, title=spec.title or name, description=describe))
+        else:
+            fields[name] = (annotation | None, Field(None, title=spec.title or name, description=describe))
+    base = type("DecisionForm", (RunInput,), {"model_config": ConfigDict(extra="ignore"), "__module__": __name__})
+    return create_model("SignoffDecision", __base__=base, **fields)
 
 
 def ballot_from(decision: Any, gate: GatePlan) -> dict[str, Any]:
-    """Plain scalars out of the model Prefect returned (already validated against the schema)."""
+    """Plain scalars out of the model Prefect returned (already validated against the schema).
+
+    The channel is the one the sender declared only when the engine sealed it (CLI, Slack, the
+    deadline timer); anything else reached Prefect's API directly, the UI form, and is recorded
+    as `prefect-ui` whatever it says."""
     data = decision.model_dump() if hasattr(decision, "model_dump") else dict(decision)
-    return {
+    ballot = {
         "approve": bool(data.get("approve", True)),
         "person": str(data.get("person") or "").strip(),
-        "channel": data.get("channel") if data.get("channel") in prefect_io.DECISION_CHANNELS else "ui",
+        "channel": str(data.get("channel") or ""),
         "comment": str(data.get("comment") or "")[:2000],
         "escalate": bool(data.get("escalate", False)),
         "decision_id": str(data.get("decision_id") or "")[:100],
-        "fields": {name: data.get(name) for name in gate.fields},
+        "fields": {name: _plain(data.get(name)) for name in gate.fields},
     }
+    sealed = prefect_io.check_seal(str(data.get("seal") or ""), approve=ballot["approve"], person=ballot["person"],
+                                   channel=ballot["channel"], escalate=ballot["escalate"],
+                                   decision_id=ballot["decision_id"])
+    if not sealed or ballot["channel"] not in prefect_io.DECISION_CHANNELS:
+        ballot["channel"] = prefect_io.UI_CHANNEL
+        ballot["escalate"] = False  # only the deadline timer escalates, and it seals
+    return ballot
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 @dataclass(frozen=True)
@@ -92,19 +133,40 @@ def _prompt(run: Run, step: StepPlan) -> str:
         return f"{source}\n(the prompt could not be rendered: {exc})"
 
 
-def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None) -> str:
-    """Markdown shown above the Prefect UI's form."""
+def when(deadline: str | datetime | None, *, now: datetime | None = None) -> str:
+    """A deadline as people read it: local time of this host, UTC, and how far off in words."""
+    if not deadline:
+        return ""
+    at = datetime.fromisoformat(deadline) if isinstance(deadline, str) else deadline
+    local = at.astimezone()
+    seconds = int((at - (now or _now())).total_seconds())
+    span = abs(seconds)
+    words = (f"{span // 3600} h {span % 3600 // 60} min" if span >= 3600 else
+             f"{span // 60} min" if span >= 60 else f"{span} s")
+    rel = f"in {words}" if seconds >= 0 else f"{words} ago"
+    utc = at.astimezone(UTC)
+    shown = local.strftime("%a %d %b %H:%M %Z")
+    return shown + ("" if local.utcoffset() == utc.utcoffset() else f" ({utc.strftime('%H:%M UTC')})") + f", {rel}"
+
+
+def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None,
+                refused: str = "") -> str:
+    """Markdown shown above the Prefect UI's form; `refused` is why the last decision did not count."""
     gate = step.gate
     who = gate.signers + (gate.escalation if tally.escalated else [])
-    lines = [f"**{run.incident.slug}** · step `{step.id}`: {step.title}", "", prompt, "",
-             f"May sign: {', '.join(who)}" + (" (escalated)" if tally.escalated else "")]
+    lines = []
+    if refused:
+        lines += [f"> ⚠️ **Your last decision was not counted:** {refused}. Correct it and submit again.", ""]
+    lines += [f"**{run.incident.slug}** · step `{step.id}`: {step.title}", "", prompt, "",
+              f"May sign: {', '.join(who)}" + (" (escalated)" if tally.escalated else "")]
     if gate.quorum > 1:
         lines.append(f"Approvals: {len(tally.approvals)} of {gate.quorum}"
                      + (f" ({', '.join(tally.approvals)})" if tally.approvals else ""))
     if deadline:
-        lines.append(f"Deadline: {deadline}")
-    lines += ["", "Fill in `person` with your roster id; untick `approve` to reject. "
-              "The flow checks your role before counting the decision."]
+        lines.append(f"Deadline: {when(deadline)}")
+    lines += ["", "Give your roster id; untick *Approve* to reject. The flow checks your role before counting "
+              "the decision. Prefect does not tell us who you are: this approval is recorded as made in the "
+              "Prefect UI, with the roster id as you gave it."]
     return "\n".join(lines)
 
 
@@ -240,20 +302,22 @@ def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0
     gate = step.gate
     tally = Tally()
     suffix = f"-review-{review}" if review else ""
-    request = open_gate.with_options(task_run_name=f"{step.id}-signoff{suffix}")(
-        once=f"{step.id}-open-0{suffix}", step_id=step.id, phase=0, tally=tally.to_dict(), review=review)
+    request = call(open_gate, name=f"{step.id}-signoff{suffix}", once=f"{step.id}-open-0{suffix}", step_id=step.id,
+                   phase=0, tally=tally.to_dict(), review=review)
     n = first_wait
+    refused = ""
     while True:
         key = prefect_io.wait_key(step.id, n)
         model = decision_model(gate).with_initial_data(
-            description=description(run, step, prompt=request["prompt"], tally=tally, deadline=request["deadline"]))
+            description=description(run, step, prompt=request["prompt"], tally=tally, deadline=request["deadline"],
+                                    refused=refused))
         decision = suspend_flow_run(wait_for_input=model, key=key, timeout=SUSPEND_TIMEOUT)
-        result = record_verdict.with_options(task_run_name=f"{step.id}-decision-{n}")(
-            once=f"{step.id}-verdict-{n}", step_id=step.id, wait=key, ballot=ballot_from(decision, gate),
-            tally=tally.to_dict(), request=request)
+        result = call(record_verdict, name=f"{step.id}-decision-{n}", once=f"{step.id}-verdict-{n}", step_id=step.id,
+                      wait=key, ballot=ballot_from(decision, gate), tally=tally.to_dict(), request=request)
         n += 1
         tally = Tally.from_dict(result["tally"])
         outcome = result["outcome"]
+        refused = result["reason"] if outcome == "refused" else ""
         if outcome == "granted":
             return GateResult("granted", fields=dict(tally.fields), approvers=list(tally.approvals),
                               reason=result["reason"], channel=str(result.get("channel") or "flow"), waits=n)
@@ -263,7 +327,7 @@ def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0
             if gate.escalation and not tally.escalated:
                 tally = Tally(approvals=tally.approvals, escalated=True, decision_ids=tally.decision_ids,
                               fields=tally.fields)
-                request = open_gate.with_options(task_run_name=f"{step.id}-escalation{suffix}")(
-                    once=f"{step.id}-open-1{suffix}", step_id=step.id, phase=1, tally=tally.to_dict(), review=review)
+                request = call(open_gate, name=f"{step.id}-escalation{suffix}", once=f"{step.id}-open-1{suffix}",
+                               step_id=step.id, phase=1, tally=tally.to_dict(), review=review)
                 continue
             return GateResult("timeout", approvers=list(tally.approvals), reason=result["reason"], waits=n)

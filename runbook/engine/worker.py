@@ -22,6 +22,17 @@ log = logging.getLogger("runbook.worker")
 HEARTBEAT_SECONDS = 30  # Prefect's minimum; used to judge runs of workers on other hosts
 
 
+def _running(runner) -> set[str]:
+    """Flow runs this worker's runner has a process for. Prefect keeps no public list: the runs it
+    polled are in its ProcessManager's map, directly executed ones in the runner's own map."""
+    maps = (getattr(getattr(runner, "_process_manager", None), "_process_map", None) or {},
+            getattr(runner, "_flow_run_process_map", None) or {})
+    try:
+        return {str(run_id) for found in maps for run_id in list(found)}
+    except Exception:  # noqa: BLE001 - a map changed while read: judge by labels this round
+        return set()
+
+
 def run_worker(*, settings: Settings | None = None, name: str | None = None, limit: int | None = None,
                poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
                ready: threading.Event | None = None, scheduler: bool = True) -> None:
@@ -53,7 +64,7 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
 
         while not stop.is_set():
             try:
-                recover(db=services.db, stale_after=stale_after)
+                recover(db=services.db, stale_after=stale_after, busy=lambda: _running(runner))
             except Exception:  # noqa: BLE001 - try again next round
                 log.warning("recovery sweep failed", exc_info=True)
             try:  # a freeze whose incident ended is flagged to its chat (once; docs/freeze.md)
@@ -79,10 +90,18 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
             queue.shutdown(wait=False)
 
 
-def main() -> None:
+# Routine lines that drowned the incident's story (APScheduler logs every job run at INFO).
+NOISY = ("httpx", "alembic", "apscheduler")
+
+
+def quiet_logs(*, verbose: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for noisy in ("httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def main() -> None:
+    quiet_logs(verbose=os.environ.get("RUNBOOK_WORKER_VERBOSE", "").lower() in ("1", "true", "yes"))
     # One SIGTERM is enough to stop (Prefect's own worker wants two).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     run_worker(limit=int(os.environ["RUNBOOK_WORKER_LIMIT"]) if os.environ.get("RUNBOOK_WORKER_LIMIT") else None,

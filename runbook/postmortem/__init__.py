@@ -13,8 +13,11 @@ from runbook.postmortem.report import build_report, report_from_trail
 FORMATS = {"md": render_markdown, "html": render_html, "json": render_json}
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report in `fmt` (md, html or json); ValueError for anything else."""
+def render(report: Report, fmt: str, *, events: bool = False) -> str:
+    """The report in `fmt` (md, html or json; `events`: the JSON lists every event); ValueError for
+    anything else."""
+    if fmt == "json":
+        return render_json(report, events=events)
     try:
         return FORMATS[fmt](report)
     except KeyError:

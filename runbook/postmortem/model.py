@@ -219,6 +219,25 @@ class TimelineEntry(_Model):
     broken: bool = Field(False, description="Named by a verification problem")
 
 
+class TimelineLine(_Model):
+    """A line of the timeline as people read it: one event, or a run of machine events of one step
+    folded into one line (`count` > 1). People's actions and broken entries never fold."""
+
+    seq: int
+    last_seq: int
+    at: datetime
+    last_at: datetime
+    offset_seconds: float | None
+    actor: str
+    channel: str
+    action: str = Field(description="The action, or `(several)` for a fold of mixed actions")
+    step: str | None
+    human: bool
+    summary: str
+    count: int = Field(description="Events on this line")
+    broken: bool = False
+
+
 TIMELINE_FIELDS = frozenset(TimelineEntry.model_fields)
 PERSON_FIELDS = frozenset(PersonReply.model_fields)
 
@@ -231,6 +250,34 @@ class Span(_Model):
     start: datetime
     end: datetime | None = Field(description="null while still open")
     label: str
+
+
+class Statement(_Model):
+    """The statement as published: its full text and where it went."""
+
+    text: str | None = Field(description="The approved text (the last draft, edit or approval before publishing); "
+                                         "null when the trail does not hold it")
+    text_seq: int | None = Field(description="The event the text was read from")
+    published_at: datetime
+    seq: int = Field(description="The first statement.published event")
+    posts: list[dict[str, str]] = Field(description="One per platform: platform, account, url")
+
+
+class Bucket(_Model):
+    """One bar of a chart: a time slot, how many, and how many of them negative (mentions)."""
+
+    at: datetime
+    count: int
+    negative: int | None = None
+
+
+class Series(_Model):
+    """What the charts draw, over the incident (not the whole trail's events)."""
+
+    bucket_seconds: int
+    mentions: list[Bucket] | None = Field(description="Brand mentions per slot from the listening store; null when "
+                                                       "the store is not there")
+    replies: list[Bucket] = Field(description="Individual replies sent per slot (reply.sent)")
 
 
 class Report(_Model):
@@ -248,7 +295,14 @@ class Report(_Model):
     deviations: list[Deviation] | None
     follow_ups: list[FollowUp] | None
     spans: list[Span] | None = Field(description="Bars of the timeline chart; null when withheld")
-    timeline: list[TimelineEntry] = Field(description="Every audited event, in seq order")
+    statement: Statement | None = Field(None, description="The published statement; null when none was published "
+                                                          "or the report is withheld")
+    series: Series | None = Field(None, description="Mentions and replies over time; null when withheld")
+    timeline_summary: list[TimelineLine] = Field(
+        default_factory=list, description="The timeline as shown in the report: people's actions one by one, long "
+                                          "runs of machine events folded; every event counted")
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list, description="Every audited event, in seq order (in the JSON only with `--events`)")
     concerns: list[ConcernRow] | None = Field(default=None, description="What people were upset about (the "
                                               "assessment's concerns); null when withheld or not assessed")
 

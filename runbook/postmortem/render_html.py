@@ -8,11 +8,10 @@ from __future__ import annotations
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from runbook.postmortem import fmt
+from runbook.postmortem import charts, fmt
 from runbook.postmortem.model import Report
 from runbook.postmortem.render_md import outcome_words
 from runbook.postmortem.svg import timeline_svg
-from runbook.postmortem.timeline import condensed
 
 CSS = """
 :root { --ink:#1d232b; --muted:#5b6570; --line:#d9dde2; --warn:#9b1c1c; --warnbg:#fdecec; --ok:#1e6b3a; }
@@ -36,9 +35,20 @@ tr.broken td { background: var(--warnbg); }
 tr.fold td { color: var(--muted); }
 .check-yes { color: var(--ok); } .check-no { color: var(--warn); } .check-unknown { color: var(--muted); }
 .small { color: var(--muted); font-size: 12px; }
-.chart { border: 1px solid var(--line); padding: 4px; }
+.chart { border: 1px solid var(--line); padding: 4px; margin: 6px 0 12px; }
+/* The timeline fits the page: fixed columns, long words wrap (A4 and US letter, screen and print). */
+table.timeline { table-layout: fixed; }
+table.timeline td, table.timeline th { overflow-wrap: anywhere; word-break: break-word; }
+table.timeline col.seq { width: 7%; } table.timeline col.at { width: 15%; } table.timeline col.who { width: 15%; }
+table.timeline col.act { width: 19%; } table.timeline col.what { width: 44%; }
+td .sub { display: block; color: var(--muted); font-size: 11px; }
+blockquote.statement { white-space: pre-wrap; border-left: 4px solid var(--line); margin: 8px 0; padding: 6px 12px;
+                       background: #f8f9fa; overflow-wrap: anywhere; }
+svg { max-width: 100%; height: auto; }
+@page { size: auto; margin: 14mm 12mm; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 11px; }
+  body { margin: 0; max-width: none; font-size: 10px; padding: 0; }
+  table.timeline td, table.timeline th { padding: 2px 4px; }
   h2 { break-after: avoid; } tr, .chart, .notice { break-inside: avoid; }
   thead { display: table-header-group; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -79,6 +89,19 @@ TEMPLATE = """<!DOCTYPE html>
 {% endif %}
 
 {% if chart %}<h2>Timeline chart</h2><div class="chart">{{ chart }}</div>{% endif %}
+
+{% if r.statement %}
+<h2>The statement as published</h2>
+<p>Published {{ f.when(r.statement.published_at) }} (seq {{ r.statement.seq }}) on
+{% for p in r.statement.posts %}{{ p.platform }}{% if p.account %} as {{ p.account }}{% endif %}{% if p.url %} (<code>{{ p.url }}</code>){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}.</p>
+{% if r.statement.text %}<blockquote class="statement">{{ r.statement.text }}</blockquote>
+<p class="small">Text from seq {{ r.statement.text_seq }}.</p>{% else %}<p class="status">The trail does not hold the published text.</p>{% endif %}
+{% endif %}
+
+{% if mentions_chart or replies_chart or waits_chart %}<h2>Charts</h2>{% endif %}
+{% if mentions_chart %}<h3>Mentions of the brand, and their negative share</h3><div class="chart">{{ mentions_chart }}</div>{% endif %}
+{% if replies_chart %}<h3>Individual replies sent</h3><div class="chart">{{ replies_chart }}</div>{% endif %}
+{% if waits_chart %}<h3>Sign-off waits</h3><div class="chart">{{ waits_chart }}</div>{% endif %}
 
 <h2>Metrics</h2>
 {% if r.state == "untrusted" %}
@@ -151,15 +174,16 @@ so no number from it can be trusted.</p>
 
 <h2>Timeline</h2>
 <p class="small">{% if r.state == "untrusted" %}Events as stored, <strong>unverified</strong>; highlighted rows are named by a verification problem.{% else %}People's actions are highlighted.{% endif %}</p>
-<table><thead><tr><th>seq</th><th>time (UTC)</th><th>since start</th><th>actor</th><th>channel</th><th>action</th><th>step</th><th>what</th></tr></thead><tbody>
-{% for item in rows %}{% if item.count is defined %}
-<tr class="fold"><td class="num">{{ item.first.seq }}–{{ item.last.seq }}</td><td>{{ f.clock(item.first.at) }}–{{ f.clock(item.last.at) }}</td>
-<td class="num">{{ f.offset(item.first.offset_seconds) }}</td><td>{{ item.first.actor }}</td><td>{{ item.first.channel }}</td>
-<td>{{ item.action }}</td><td>{{ item.first.step or "" }}</td><td>{{ item.summary }}</td></tr>
+<table class="timeline"><colgroup><col class="seq"><col class="at"><col class="who"><col class="act"><col class="what"></colgroup>
+<thead><tr><th>seq</th><th>time (UTC) · since start</th><th>who · via</th><th>action · step</th><th>what</th></tr></thead><tbody>
+{% for item in rows %}{% if item.count > 1 %}
+<tr class="fold"><td>{{ item.seq }}–{{ item.last_seq }}</td><td>{{ f.clock(item.at) }}–{{ f.clock(item.last_at) }}<span class="sub">{{ f.offset(item.offset_seconds) }}</span></td>
+<td>{{ item.actor }}<span class="sub">{{ item.channel }}</span></td>
+<td>{{ item.action }}<span class="sub">{{ item.step or "" }}</span></td><td>{{ item.summary }}</td></tr>
 {% else %}
-<tr class="{% if item.human %}human{% endif %}{% if item.broken %} broken{% endif %}"><td class="num">{{ item.seq }}</td><td>{{ f.when(item.at) }}</td>
-<td class="num">{{ f.offset(item.offset_seconds) }}</td><td>{{ item.actor }}</td><td>{{ item.channel }}</td>
-<td>{{ item.action }}</td><td>{{ item.step or "" }}</td><td>{{ item.summary }}</td></tr>
+<tr class="{% if item.human %}human{% endif %}{% if item.broken %} broken{% endif %}"><td>{{ item.seq }}</td><td>{{ f.when(item.at) }}<span class="sub">{{ f.offset(item.offset_seconds) }}</span></td>
+<td>{{ item.actor }}<span class="sub">{{ item.channel }}</span></td>
+<td>{{ item.action }}<span class="sub">{{ item.step or "" }}</span></td><td>{{ item.summary }}</td></tr>
 {% endif %}{% endfor %}
 </tbody></table>
 </body></html>
@@ -180,10 +204,22 @@ class _Formatters:
     seqs = staticmethod(fmt.seqs)
 
 
+def _charts(report: Report) -> dict:
+    s = report.series
+    return {
+        "mentions_chart": charts.bars(s.mentions, bucket_seconds=s.bucket_seconds, label="mentions", key="mentions",
+                                      share=True) if s is not None and s.mentions else "",
+        "replies_chart": charts.bars(s.replies, bucket_seconds=s.bucket_seconds, label="replies sent",
+                                     key="replies") if s is not None else "",
+        "waits_chart": charts.waits(report.signoffs or []),
+    }
+
+
 def render_html(report: Report) -> str:
-    rows = condensed(report.timeline)
+    rows = report.timeline_summary
     return _template.render(
         r=report, css=CSS, f=_Formatters, outcome=outcome_words(report), chart=timeline_svg(report), groups=fmt.METRIC_GROUPS, rows=rows,
+        **_charts(report),
         state_words={"final": "final", "partial": "PARTIAL: the incident is still running",
                      "untrusted": "UNTRUSTED: the audit trail failed verification"},
         doctrine_words=fmt.DOCTRINE_WORDS,

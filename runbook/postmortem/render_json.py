@@ -12,8 +12,10 @@ from runbook.postmortem.model import SCHEMA_VERSION, Report
 SCHEMA_ID = "https://runbook.example/schemas/postmortem.schema.json"
 
 
-def render_json(report: Report) -> str:
-    return report.model_dump_json(indent=2) + "\n"
+def render_json(report: Report, *, events: bool = False) -> str:
+    """Metrics, sections and the timeline summary; every event only with `events` (a 1,000,000-event
+    trail would otherwise make a half-gigabyte file)."""
+    return report.model_dump_json(indent=2, exclude=None if events else {"timeline"}) + "\n"
 
 
 def report_schema() -> dict[str, Any]:

@@ -8,7 +8,6 @@ import re
 
 from runbook.postmortem import fmt
 from runbook.postmortem.model import Report
-from runbook.postmortem.timeline import Fold, condensed
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _MARK = {True: "✅ yes", False: "❌ no", None: "❔ not recorded"}
@@ -153,12 +152,11 @@ def _timeline(r: Report) -> list[str]:
     else:
         out += ["People's actions are in bold.", ""]
     rows = []
-    for item in condensed(r.timeline):
-        if isinstance(item, Fold):
-            e = item.first
-            rows.append([f"{e.seq}–{item.last.seq}", fmt.clock(e.at) + "–" + fmt.clock(item.last.at),
-                         fmt.offset(e.offset_seconds), md(e.actor), md(e.channel), md(item.action), md(e.step or ""),
-                         md(item.summary)])
+    for item in r.timeline_summary:
+        if item.count > 1:
+            rows.append([f"{item.seq}–{item.last_seq}", fmt.clock(item.at) + "–" + fmt.clock(item.last_at),
+                         fmt.offset(item.offset_seconds), md(item.actor), md(item.channel), md(item.action),
+                         md(item.step or ""), md(item.summary)])
             continue
         e = item
         cells = [md(e.actor), md(e.channel), md(e.action), md(e.step or ""), md(e.summary)]
@@ -169,10 +167,24 @@ def _timeline(r: Report) -> list[str]:
     return out + _table(["seq", "time", "since start", "actor", "channel", "action", "step", "what"], rows) + [""]
 
 
+def _statement(r: Report) -> list[str]:
+    st = r.statement
+    if st is None:
+        return []
+    where = ", ".join(p["platform"] + (f" as {p['account']}" if p.get("account") else "")
+                      + (f" ({p['url']})" if p.get("url") else "") for p in st.posts) or "?"
+    out = ["## The statement as published", "", f"Published {fmt.when(st.published_at)} (seq {st.seq}) on {md(where)}.", ""]
+    if st.text:
+        out += [f"> {md(line)}" if line.strip() else ">" for line in st.text.splitlines()] + ["", f"Text from seq {st.text_seq}.", ""]
+    else:
+        out += ["The trail does not hold the published text.", ""]
+    return out
+
+
 def render_markdown(report: Report) -> str:
     from runbook.postmortem.concerns import concerns_md
 
-    parts = [_header, _problems, _metrics, concerns_md, _signoffs, _replies, _doctrine, _deviations, _follow_ups,
+    parts = [_header, _problems, _statement, _metrics, concerns_md, _signoffs, _replies, _doctrine, _deviations, _follow_ups,
              _timeline]
     lines: list[str] = []
     for part in parts:

@@ -21,7 +21,8 @@ from runbook.postmortem.model import IncidentSummary, Problem, Report, Verificat
 from runbook.postmortem.references import resolve as resolve_references
 from runbook.postmortem.replies import replies
 from runbook.postmortem.signoffs import signoffs
-from runbook.postmortem.timeline import entries, spans
+from runbook.postmortem.statement import published_statement, series
+from runbook.postmortem.timeline import entries, spans, summary_lines
 from runbook.postmortem.trail import Trail, load_trail
 
 
@@ -82,7 +83,11 @@ def _untrusted(trail: Trail, now: datetime) -> Report:
     return Report(generated_at=now, state="untrusted", notices=[notice], incident=_summary(trail, None),
                   verification=_verification(trail), metrics=withheld_metrics(), signoffs=None, replies=None,
                   doctrine=None, deviations=None, follow_ups=None, spans=None,
-                  timeline=entries(facts, broken={p.seq for p in problems}, trusted=False))
+                  **_timeline(entries(facts, broken={p.seq for p in problems}, trusted=False)))
+
+
+def _timeline(timeline: list) -> dict:
+    return {"timeline": timeline, "timeline_summary": summary_lines(timeline)}
 
 
 def report_from_trail(trail: Trail, *, now: datetime | None = None) -> Report:
@@ -112,5 +117,6 @@ def report_from_trail(trail: Trail, *, now: datetime | None = None) -> Report:
         generated_at=now, state="partial" if facts.running else "final", notices=notices,
         incident=_summary(trail, facts), verification=_verification(trail), metrics=metrics, signoffs=gates,
         replies=people, doctrine=doctrine(facts, gates=gates, deviations=devs, follow_ups=follow, metrics=metrics),
-        deviations=devs, follow_ups=follow, spans=spans(facts, gates),
-        timeline=entries(facts, broken=set(), trusted=True), concerns=concerns_from(facts) or None)
+        deviations=devs, follow_ups=follow, spans=spans(facts, gates), statement=published_statement(facts),
+        series=series(facts, trail.engine), concerns=concerns_from(facts) or None,
+        **_timeline(entries(facts, broken=set(), trusted=True)))

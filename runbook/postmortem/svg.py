@@ -27,7 +27,7 @@ def timeline_svg(report: Report) -> Markup:
     spans = report.spans or []
     if not spans:
         return Markup("")
-    last = report.timeline[-1].at if report.timeline else spans[0].start
+    last = report.timeline_summary[-1].last_at if report.timeline_summary else spans[0].start
     t0 = min([s.start for s in spans] + ([report.incident.started_at] if report.incident.started_at else []))
     t1 = max([last] + [s.end for s in spans if s.end is not None])
     total = max((t1 - t0).total_seconds(), 1.0)
@@ -69,7 +69,7 @@ def timeline_svg(report: Report) -> Markup:
         parts.append(f'<rect x="{sx:.1f}" y="{y(span.lane) + inset:.1f}" width="{max(ex - sx, 2):.1f}" '
                      f'height="{LANE - 2 * inset}" rx="2" fill="{_COLOURS[span.kind]}"{dash}>'
                      f'<title>{escape(span.label)}: {escape(length)}</title></rect>')
-    for entry in report.timeline:
+    for entry in report.timeline_summary:  # people's decisions never fold
         colour = _DECISIONS.get(entry.action)
         if colour is None or not entry.human or entry.step not in lanes:
             continue

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runbook.audit.chain import canonical_json
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts
-from runbook.postmortem.model import TIMELINE_FIELDS, Signoff, Span, TimelineEntry, unchecked
+from runbook.postmortem.model import TIMELINE_FIELDS, Signoff, Span, TimelineEntry, TimelineLine, unchecked
 from runbook.postmortem.trail import Event
 
 _NOISE = frozenset({"flow_run_id", "task_run_id", "once"})
@@ -87,7 +86,9 @@ _SUMMARIES: dict[str, Any] = {
     n.STATEMENT_EDITED: lambda d, a: f"edited: {d.get('text', '')}",
     n.STATEMENT_CHECKED: lambda d, a: f"statement checked: {_count(d.get('blocking'))} blocking, "
                                       f"{_count(d.get('warnings'))} warning(s)",
-    n.STATEMENT_PUBLISHED: lambda d, a: f"statement published on {_names(d.get('platforms')) or '?'}",
+    # The publish step records one event per platform (`platform`); older trails listed `platforms`.
+    n.STATEMENT_PUBLISHED: lambda d, a: "statement published on "
+                                        f"{_names(d.get('platform') or d.get('platforms')) or '?'}",
     n.REPLIES_PLANNED: lambda d, a: f"{len(d.get('people') or [])} people to answer",
     n.FOLLOWUP_SCHEDULED: lambda d, a: f"reminder set for {d.get('remind_at', '?')}: {d.get('what', '')}",
     n.FOLLOWUP_REMINDED: lambda d, a: f"reminder sent: {d.get('what', '')}",
@@ -104,8 +105,26 @@ def summary(event: Event) -> str:
         return f"{action[6:]} reply to {d.get('person') or d.get('author') or '?'}"
     if action.startswith("post."):
         return f"post {d.get('post', '?')} {action[5:]}" + (f" ({d['outcome']})" if d.get("outcome") else "")
-    rest = {k: v for k, v in d.items() if k not in _NOISE}
-    return canonical_json(rest) if rest else ""
+    return plain(d)
+
+
+def plain(d: dict[str, Any]) -> str:
+    """Details of an action the report has no sentence for, as words rather than JSON: scalars
+    as `name value`, lists and mappings by their size."""
+    bits = []
+    for key, value in d.items():
+        if key in _NOISE or value in (None, "", [], {}):
+            continue
+        name = key.replace("_", " ")
+        if isinstance(value, bool):
+            bits.append(name if value else f"not {name}")
+        elif isinstance(value, (int, float, str)):
+            bits.append(f"{name} {value}")
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value) and len(value) <= 5:
+            bits.append(f"{name} {', '.join(str(v) for v in value)}")
+        else:
+            bits.append(f"{name} ({len(value) if hasattr(value, '__len__') else 1} item(s))")
+    return "; ".join(bits)
 
 
 def entries(facts: Facts, *, broken: set[int], trusted: bool) -> list[TimelineEntry]:
@@ -179,4 +198,22 @@ def condensed(timeline: list[TimelineEntry], *, run: int = 6) -> list[TimelineEn
         else:
             out.extend(timeline[i:j])
         i = j
+    return out
+
+
+def summary_lines(timeline: list[TimelineEntry]) -> list[TimelineLine]:
+    """`condensed` as typed lines: what the report shows and the JSON carries without `--events`."""
+    out = []
+    for item in condensed(timeline):
+        if isinstance(item, Fold):
+            e = item.first
+            out.append(TimelineLine(seq=e.seq, last_seq=item.last.seq, at=e.at, last_at=item.last.at,
+                                    offset_seconds=e.offset_seconds, actor=e.actor, channel=e.channel,
+                                    action=item.action, step=e.step, human=False, summary=item.summary,
+                                    count=item.count))
+        else:
+            out.append(TimelineLine(seq=item.seq, last_seq=item.seq, at=item.at, last_at=item.at,
+                                    offset_seconds=item.offset_seconds, actor=item.actor, channel=item.channel,
+                                    action=item.action, step=item.step, human=item.human, summary=item.summary,
+                                    count=1, broken=item.broken))
     return out

@@ -25,7 +25,7 @@ from runbook.slack.client import make_client, webhook
 from runbook.slack.crisis import START_SUBMIT, Crisis
 from runbook.slack.quiet import AfterAcks, Quiet
 from runbook.slack.refs import Refs
-from runbook.slack.relay import Relay
+from runbook.slack.relay import ACKNOWLEDGE, Relay
 from runbook.slack.signoffs import APPROVE, EDIT, REJECT, SUBMIT, Signoffs
 from runbook.slack.warroom import WarRooms
 
@@ -89,12 +89,14 @@ def create_app(*, settings: Settings, services: Any, verbs: Any = None, client: 
     refs_ = Refs(services.db)
     signoffs = Signoffs(services=services, verbs=verbs, client=client, outbox=outbox, refs_=refs_, access=access,
                         decision_wait=decision_wait)
-    warrooms = WarRooms(client=client, outbox=outbox, db=services.db, roster=services.roster, private=private_rooms)
+    warrooms = WarRooms(client=client, outbox=outbox, db=services.db, roster=services.roster, private=private_rooms,
+                        ui_url=prefect_ui_url())
     relay_ = None
     if relay:
         state = services.settings.ensure_home() / "slack-relay.json"
+        mode = "off" if echo is False or echo == "off" else settings.slack_audit_echo
         relay_ = Relay(services=services, warrooms=warrooms, signoffs=signoffs, outbox=outbox, state_path=state,
-                       interval=relay_interval, echo=echo, quiet=quiet)
+                       interval=relay_interval, echo=mode, quiet=quiet)
         signoffs.on_change = relay_.nudge
     crisis = Crisis(services=services, verbs=verbs, access=access, warrooms=warrooms, relay=relay_, client=client)
     # Messages the engine posts from this process (immediate steps) go straight to Slack.
@@ -105,6 +107,31 @@ def create_app(*, settings: Settings, services: Any, verbs: Any = None, client: 
         relay_.start()
     return SlackApp(bolt=bolt, client=client, outbox=outbox, signoffs=signoffs, crisis=crisis, relay=relay_,
                     executor=executor, settings=settings, quiet=quiet)
+
+
+def prefect_ui_url() -> str | None:
+    """Where people open the Prefect UI (links in the pinned status): PREFECT_UI_URL, else the
+    API's address without `/api` (what `runbook server` and `runbook worker` set up)."""
+    import os
+
+    if os.environ.get("PREFECT_UI_URL"):
+        return os.environ["PREFECT_UI_URL"]
+    api = os.environ.get("PREFECT_API_URL")
+    if not api:
+        import sys
+
+        if "prefect" not in sys.modules:
+            return None
+        from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+        ui, api = PREFECT_UI_URL.value(), PREFECT_API_URL.value()
+        if ui:
+            return str(ui)
+        if not api:
+            return None
+    from runbook.engine.localserver import ui_url_from_api
+
+    return ui_url_from_api(api)
 
 
 def chat_factory(settings: Settings, *, verbs: Any = None) -> Callable[..., SlackChat]:
@@ -184,6 +211,14 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
 
     for action_id in (APPROVE, EDIT, REJECT):
         bolt.action(action_id)(ack=ack_click, lazy=[run_click])
+
+    def run_acknowledge(body):
+        action = (body.get("actions") or [{}])[0]
+        user = (body.get("user") or {}).get("id", "")
+        reply = _ephemeral(body.get("response_url"), client, channel=(body.get("channel") or {}).get("id"), user=user)
+        crisis.acknowledge(incident_id=str(action.get("value", "")), slack_user=user, reply=reply)
+
+    bolt.action(ACKNOWLEDGE)(ack=ack_click, lazy=[run_acknowledge])
 
     def run_resume(body):
         from runbook.slack.resume import on_resume_click

@@ -20,6 +20,13 @@ MAX_SUMMARY = 3000
 class Start:
     playbook: str
     summary: str = ""
+    inputs: tuple[tuple[str, str], ...] = ()  # `key=value` words, in order (`post=URL` among them)
+
+
+@dataclass(frozen=True)
+class Cancel:
+    incident: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,8 @@ class Help:
     pass
 
 
-Command = Start | Freeze | Status | ListPlaybooks | Help
+Command = Start | Cancel | Freeze | Status | ListPlaybooks | Help
+_ASSIGN = re.compile(r'^(?P<key>[a-z_][a-z0-9_]{0,63})=(?P<value>"[^"]*"|“[^”]*”|\S*)\s*', re.IGNORECASE)
 
 
 class ParseError(InvalidSpec, ValueError):
@@ -68,10 +76,20 @@ def parse(text: str | None) -> Command:
         if not _PLAYBOOK_ID.match(playbook):
             raise ParseError(f"{playbook[:80]!r} is not a playbook id (lower-case words joined by dashes); "
                              f"see `{COMMAND} list`")
+        inputs, summary = _assignments(summary.strip())
         summary = _strip_quotes(summary.strip())
         if len(summary) > MAX_SUMMARY:
             raise ParseError(f"the summary is {len(summary)} characters; keep it under {MAX_SUMMARY}")
-        return Start(playbook=playbook, summary=summary)
+        return Start(playbook=playbook, summary=summary, inputs=inputs)
+    if verb == "cancel":
+        ref, _, reason = rest.partition(" ")
+        ref = ref.lower().lstrip("#").removeprefix("crisis-")
+        if not ref or not _INCIDENT_REF.match(ref):
+            raise ParseError(f"say which incident and why: `{COMMAND} cancel INCIDENT reason`")
+        reason = _strip_quotes(reason.strip())
+        if not reason:
+            raise ParseError(f"say why: `{COMMAND} cancel {ref} reason` (the reason goes into the audit trail)")
+        return Cancel(incident=ref, reason=reason[:MAX_SUMMARY])
     if verb == "freeze":
         return Freeze(reason=_strip_quotes(rest)[:MAX_SUMMARY])
     if verb == "status":
@@ -87,6 +105,30 @@ def parse(text: str | None) -> Command:
     raise ParseError(f"unknown command {verb[:40]!r}; type `{COMMAND} help`")
 
 
+def _assignments(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """Leading and trailing `key=value` words (a Slack link `<https://...|label>` is unwrapped);
+    whatever is left is the summary."""
+    found: list[tuple[str, str]] = []
+    words = []
+    rest = text
+    while rest:
+        match = _ASSIGN.match(rest)
+        if match:
+            found.append((match["key"].lower(), _link(_strip_quotes(match["value"]))))
+            rest = rest[match.end():]
+            continue
+        word, _, rest = rest.partition(" ")
+        words.append(word)
+        rest = rest.lstrip()
+    return tuple(found), " ".join(words)
+
+
+def _link(value: str) -> str:
+    if value.startswith("<") and value.endswith(">"):
+        return value[1:-1].split("|", 1)[0]
+    return value
+
+
 def _strip_quotes(text: str) -> str:
     # Smart quotes too: Slack clients often turn "..." into “...”.
     for left, right in (('"', '"'), ("“", "”"), ("'", "'")):
@@ -96,7 +138,8 @@ def _strip_quotes(text: str) -> str:
 
 
 HELP = f"""*{COMMAND}* runs a crisis playbook from Slack.
-• `{COMMAND} start PLAYBOOK what happened`: start an incident (a form opens when the playbook needs more)
+• `{COMMAND} start PLAYBOOK what happened post=URL key=value`: start an incident (`post=` is the offending post; a form opens, pre-filled, when the playbook needs more)
+• `{COMMAND} cancel INCIDENT reason`: stop an incident's playbook
 • `{COMMAND} freeze [reason]`: the emergency brake: pause every scheduled post now
 • `{COMMAND} status [incident]`: open incidents, or one incident in detail
 • `{COMMAND} list`: the playbooks you can start

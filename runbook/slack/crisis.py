@@ -17,6 +17,7 @@ from runbook.slack import blocks as bk
 from runbook.slack import commands as cmd
 from runbook.slack import forms, refs
 from runbook.slack.status import status_blocks
+from runbook.spec.models import coerce_field_value
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,16 @@ class PendingStart:
     slack_user: str
     response_url: str | None
     expires: float
+
+
+def input_name(playbook: Any, key: str) -> str | None:
+    """The playbook input a `key=value` word sets: its own name, or `post` for its link input
+    (the offending post: the first input of type url)."""
+    if key in playbook.inputs:
+        return key
+    if key in ("post", "url", "link"):
+        return next((n for n, f in playbook.inputs.items() if getattr(f.type, "value", f.type) == "url"), None)
+    return None
 
 
 class Crisis:
@@ -65,6 +76,8 @@ class Crisis:
             self.start(command, slack_user=slack_user, trigger_id=trigger_id, response_url=response_url, reply=reply)
         elif isinstance(command, cmd.Freeze):
             self.freeze(command, slack_user=slack_user, reply=reply)
+        elif isinstance(command, cmd.Cancel):
+            self.cancel(command, slack_user=slack_user, reply=reply)
 
     # -- who may ----------------------------------------------------------------------------------------
     def _starter(self, slack_user: str, what: str, reply: Reply):
@@ -97,6 +110,18 @@ class Crisis:
                   "run `runbook check` on the server.")
             return
         inputs = {"summary": command.summary} if command.summary and "summary" in playbook.inputs else {}
+        for key, value in command.inputs:
+            name = input_name(playbook, key)
+            if name is None:
+                reply(f"`{playbook.id}` has no input `{bk.escape(key)}` (its inputs: "
+                      f"{', '.join(playbook.inputs) or 'none'}); fix it and type the command again.")
+                return
+            try:
+                inputs[name] = coerce_field_value(playbook.inputs[name], value)
+            except ValueError as exc:
+                reply(f"`{bk.escape(key)}={bk.escape(value[:200])}`: {bk.escape(str(exc))}; fix it and type the "
+                      "command again.")
+                return
         missing = [n for n, f in playbook.inputs.items() if f.required and f.default is None and n not in inputs]
         if missing:
             if trigger_id:
@@ -184,6 +209,51 @@ class Crisis:
         person = self._starter(slack_user, f"start {pending.playbook}", reply)
         if person is not None:
             self.launch(pending.playbook, values, person=person, reply=reply)
+
+    # -- cancel -----------------------------------------------------------------------------------------
+    def cancel(self, command: cmd.Cancel, *, slack_user: str, reply: Reply) -> None:
+        person = self._starter(slack_user, f"cancel {command.incident}", reply)
+        if person is None:
+            return
+        incident = get_incident(self.services.db, command.incident)
+        if incident is None or acc.is_ledger(incident):
+            reply(f"No incident `{bk.escape(command.incident)}`. Type `/crisis status` for the open ones.")
+            return
+        try:
+            self.verbs.cancel(services=self.services, incident_ref=incident.id, person=person.id,
+                              reason=command.reason, channel="slack")
+        except self.verbs.CommandError as exc:
+            reply(f"Not cancelled: {bk.escape(str(exc))}.")
+            return
+        if self.relay is not None:
+            self.relay.nudge()
+        reply(f"⛔ Cancelled `{incident.slug}`: {bk.escape(command.reason)}")
+
+    # -- acknowledge (the briefing's button) ----------------------------------------------------------
+    def acknowledge(self, *, incident_id: str, slack_user: str, reply: Reply) -> None:
+        from runbook.listen.convene import acknowledge
+
+        person = self.access.person(slack_user)
+        if person is None:
+            self.access.refuse(slack_user=slack_user, what="acknowledge", incident_id=incident_id or None,
+                               reason="not in the roster")
+            reply("You are not in the incident roster, so your acknowledgement was not counted (the attempt was "
+                  "recorded). Ask the comms lead to add your Slack id to roster.yaml.")
+            return
+        incident = get_incident(self.services.db, incident_id) if incident_id else None
+        if incident is None:
+            reply("This incident no longer exists; type `/crisis status` for the open ones.")
+            return
+        try:
+            answered = acknowledge(self.services.db, incident_id=incident.id, person=person.id, via="slack")
+        except LookupError:
+            reply(f"You were not asked to join `{incident.slug}`; nothing to acknowledge. "
+                  "Ask the comms lead if you should be.")
+            return
+        if self.relay is not None:
+            self.relay.nudge()
+        reply(f"✅ Thanks {bk.escape(person.name)}, you are on `{incident.slug}`." if answered
+              else f"You had already acknowledged `{incident.slug}`.")
 
     # -- freeze -----------------------------------------------------------------------------------------
     def freeze(self, command: cmd.Freeze, *, slack_user: str, reply: Reply) -> None:

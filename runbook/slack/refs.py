@@ -19,6 +19,7 @@ DELIVERED = "slack.delivered"
 SIGNOFF_POSTED = "slack.signoff_posted"
 REFUSED = "slack.refused"
 CLOSED = ("completed", "failed", "cancelled")
+LEDGERS = ("slack-access", "post-queue")  # playbook ids of ledgers: trails, not incidents
 ACTOR = "system:slack"
 
 

@@ -22,14 +22,26 @@ from runbook.slack.quiet import MAX_DELAY_SECONDS
 from runbook.slack.signoffs import asked_events, request_from_event
 from runbook.slack.status import timeline_line
 
+ACKNOWLEDGE = "convene.acknowledge"
+
+
+def ack_button(incident_id: str) -> dict:
+    """The briefing's "Acknowledge" button; the clicker is known by Slack's signed user id."""
+    return {"type": "actions", "block_id": "acknowledge", "elements": [
+        {"type": "button", "action_id": ACKNOWLEDGE, "style": "primary", "value": incident_id,
+         "text": {"type": "plain_text", "text": "Acknowledge"}}]}
+
 log = logging.getLogger(__name__)
 
 MAX_FAILURES = 5
+ECHO_MODES = ("thread", "off")
+# Chat messages that are bookkeeping, not news for the team: they go where the echo goes.
+AUDIT_KEYS = (":checkpoint",)
 
 
 class Relay:
     def __init__(self, *, services: Any, warrooms: Any, signoffs: Any, outbox: Any, state_path: Path | None,
-                 interval: float = 1.0, echo: bool = True, quiet: Any = None):
+                 interval: float = 1.0, echo: bool | str = "thread", quiet: Any = None, adopt: bool = True):
         self.services = services
         self.db = services.db
         self.warrooms = warrooms
@@ -37,7 +49,12 @@ class Relay:
         self.outbox = outbox
         self.state_path = state_path
         self.interval = interval
-        self.echo = echo
+        # The audit echo is for whoever wants the detail: a thread under the pinned status, or off.
+        # The room itself gets the messages people act on.
+        self.echo = {True: "thread", False: "off"}.get(echo, echo) if not isinstance(echo, str) else echo
+        if self.echo not in ECHO_MODES:
+            raise ValueError(f"echo must be one of {', '.join(ECHO_MODES)}")
+        self.adopt = adopt  # open a war room for incidents started elsewhere (CLI, an alert)
         self.quiet = quiet  # a pass waits (briefly) for requests being acknowledged
         self._cursors: dict[str, int] = self._load()
         self._watched: set[str] = set()
@@ -73,13 +90,15 @@ class Relay:
         """Incidents with a war room still to mirror: open ones, and closed ones whose last events
         were not mirrored yet (they closed while the app was down)."""
         for incident in list_incidents(self.db):
-            if incident.id in self._watched or not incident.channel:
+            if incident.id in self._watched:
                 continue
             closed = incident.status in refs.CLOSED
             if closed and incident.id not in self._cursors:
                 continue
+            if not incident.channel and not (self.adopt and not closed):
+                continue
             evts = events(self.db, incident.id)
-            if refs.war_room(evts) is None:
+            if refs.war_room(evts) is None and not (self.adopt and not closed and self._adopt(incident, evts)):
                 continue
             if not closed or (evts and evts[-1].seq > self._cursors.get(incident.id, 0)):
                 self._watched.add(incident.id)
@@ -92,7 +111,7 @@ class Relay:
             if self._stop.is_set():
                 break
             passes += 1
-            if passes % 30 == 0:
+            if passes % 5 == 0:  # incidents started elsewhere get their room within seconds
                 try:
                     self.discover()
                 except Exception:  # noqa: BLE001 - the next pass tries again
@@ -125,12 +144,19 @@ class Relay:
         lines: list[str] = []
         for event in new:
             try:
-                if event.action == "chat.posted" and not isinstance((event.details or {}).get("slack"), dict):
-                    self._flush(room, lines)
+                audit_chat = event.action == "chat.posted" and str((event.details or {}).get("key") or "").endswith(
+                    AUDIT_KEYS)
+                if event.action == "chat.posted" and not audit_chat and not isinstance(
+                        (event.details or {}).get("slack"), dict):
                     self._deliver(incident, room, event, evts)
                 elif event.action == "signoff.escalated":
                     self.warrooms.invite(room.channel, list((event.details or {}).get("signers", [])))
-                line = timeline_line(event) if self.echo else None
+                elif event.action == "convene.requested":
+                    # Everyone convened joins the room, not only the signers.
+                    self.warrooms.invite(room.channel, list((event.details or {}).get("people", [])))
+                if audit_chat and self.echo != "off":
+                    lines.append(bk.escape(str((event.details or {}).get("text") or "")))
+                line = timeline_line(event) if self.echo != "off" else None
                 if line:
                     lines.append(line)
             except Exception:
@@ -161,12 +187,35 @@ class Relay:
         return list(cached)
 
     def _flush(self, room: refs.WarRoom, lines: list[str]) -> None:
+        """The pass's audit lines as one reply in the pinned status message's thread."""
         if not lines:
             return
         text = "\n".join(lines)
         sections = [bk.section(chunk) for chunk in _chunks(lines)]
-        self.outbox.post(room.channel, text=text, blocks=bk.fit(sections))
+        thread = {"thread_ts": room.status_ts} if room.status_ts else {}
+        self.outbox.post(room.channel, text=text, blocks=bk.fit(sections), **thread)
         lines.clear()
+
+    def _adopt(self, incident: Any, evts: list[Any]) -> bool:
+        """A war room for an open incident started without one (CLI, alert): the requester, the
+        signers of its plan. True when the room exists now."""
+        if incident.playbook_id in refs.LEDGERS or getattr(incident, "kind", "incident") == "ledger":
+            return False
+        started = next((e for e in evts if e.action == "incident.started"), None)
+        plan = (started.details or {}).get("plan") if started is not None else None
+        if not isinstance(plan, dict):
+            return False  # not an incident the engine runs (a ledger)
+        people = [incident.requester]
+        for step in plan.get("steps") or []:
+            for person in ((step.get("gate") or {}).get("signers") or []):
+                if person not in people:
+                    people.append(person)
+        try:
+            self.warrooms.open(incident, people=people)
+        except Exception:  # noqa: BLE001 - tried again at the next discovery
+            log.warning("could not open a war room for %s", incident.slug, exc_info=True)
+            return False
+        return True
 
     def _deliver(self, incident: Any, room: refs.WarRoom, event: Any, evts: list[Any]) -> None:
         d = event.details or {}
@@ -186,6 +235,8 @@ class Relay:
             from runbook.slack.resume import failure_blocks
 
             blocks = failure_blocks(text, str(d["resume_token"]))
+        elif str(key).endswith(":briefing"):  # a convene: those asked acknowledge with a click
+            blocks = bk.fit([*blocks, ack_button(incident.id)])
         response = self.outbox.post(room.channel, text=bk.escape(text), blocks=blocks)
         refs.record(self.db, incident.id, refs.DELIVERED,
                     {"key": key, "channel": response["channel"], "ts": response["ts"], "kind": d.get("kind")},

@@ -24,6 +24,7 @@ def step_states(evts: list[Any]) -> tuple[list[str], dict[str, str], dict[str, d
     order: list[str] = []
     state: dict[str, str] = {}
     pending: dict[str, dict[str, Any]] = {}
+    finished: set[str] = set()  # a finished step never shows as unfinished again
     for e in evts:
         d = e.details or {}
         if e.action == "incident.started":
@@ -32,23 +33,30 @@ def step_states(evts: list[Any]) -> tuple[list[str], dict[str, str], dict[str, d
         elif e.step is None:
             continue
         elif e.action == "step.started":
-            state[e.step] = "running"
+            if e.step not in finished:
+                state[e.step] = "running"
         elif e.action in ("step.finished", "step.applied"):
             state[e.step] = "completed"
+            finished.add(e.step)
         elif e.action == "step.skipped":
             state[e.step] = "skipped"
             pending.pop(e.step, None)
         elif e.action == "step.failed":
             state[e.step] = "failed"
         elif e.action in ("signoff.requested", "signoff.escalated"):
-            state[e.step] = "waiting"
+            if e.step not in finished:  # a finished step awaiting its "after" gate stays done (listed below)
+                state[e.step] = "waiting"
             pending[e.step] = {**pending.get(e.step, {}), **d, "approvals": pending.get(e.step, {}).get("approvals", [])}
         elif e.action == "signoff.approved" and e.step in pending:
             pending[e.step]["approvals"] = list(d.get("approvals", []))
         elif e.action in ("signoff.granted", "signoff.rejected"):
             pending.pop(e.step, None)
             if state.get(e.step) == "waiting":
-                state[e.step] = "pending" if e.action == "signoff.granted" else "failed"
+                # An "after" gate approves a finished step (the freeze): it stays done.
+                if e.action == "signoff.rejected":
+                    state[e.step] = "failed"
+                else:  # granted before the work: the step runs now, it never goes back to pending
+                    state[e.step] = "completed" if e.step in finished else "running"
     return order, state, pending
 
 
@@ -61,7 +69,24 @@ def who(ids: list[str], roster: Any) -> str:
     return ", ".join(out) or "nobody"
 
 
-def status_blocks(incident: Any, evts: list[Any], roster: Any = None) -> tuple[str, list[dict]]:
+def links(incident: Any, evts: list[Any], ui_url: str | None) -> list[str]:
+    """Where to look further: the Prefect flow run, and the post-mortem once written (its Prefect
+    artifact, and the command that renders it)."""
+    base = ui_url.rstrip("/") if ui_url else None
+    out = []
+    if base and incident.flow_run_id:
+        out.append(f"<{base}/runs/flow-run/{incident.flow_run_id}|Prefect flow run>")
+    for e in evts:
+        outputs = (e.details or {}).get("outputs") if e.action == "step.finished" else None
+        artifact = outputs.get("artifact") if isinstance(outputs, dict) else None
+        if isinstance(artifact, str) and artifact.endswith("-postmortem"):
+            if base:
+                out.append(f"<{base}/artifacts/key/{artifact}|Post-mortem>")
+            out.append(f"post-mortem: `runbook postmortem {bk.escape(incident.slug)} --format html`")
+    return out
+
+
+def status_blocks(incident: Any, evts: list[Any], roster: Any = None, ui_url: str | None = None) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of the pinned status message."""
     order, state, pending = step_states(evts)
     mark = STATUS_MARKS.get(incident.status, "•")
@@ -84,6 +109,9 @@ def status_blocks(incident: Any, evts: list[Any], roster: Any = None) -> tuple[s
                 + (f"\napprovals: {len(got)} of {need}" if need > 1 else "")
                 + (f"\ndeadline: {bk.escape(d['deadline'])}" if d.get("deadline") else ""))
         out.append(bk.section(text))
+    found = links(incident, evts, ui_url)
+    if found:
+        out.append(bk.section(" · ".join(found)))
     last = evts[-1] if evts else None
     out.append(bk.context(f"Updated {_hm(None)} · {len(evts)} audit events"
                           + (f" · last: `{bk.escape(last.action)}`" if last is not None else "")))

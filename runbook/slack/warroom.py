@@ -36,12 +36,14 @@ def channel_name(slug: str, n: int = 1, *, prefix: str = "crisis") -> str:
 
 
 class WarRooms:
-    def __init__(self, *, client: WebClient, outbox: Outbox, db: Any, roster: Any, private: bool = True):
+    def __init__(self, *, client: WebClient, outbox: Outbox, db: Any, roster: Any, private: bool = True,
+                 ui_url: str | None = None):
         self.client = client
         self.outbox = outbox
         self.db = db
         self.roster = roster  # callable returning the current Roster
         self.private = private
+        self.ui_url = ui_url  # the Prefect UI, for the flow run's link in the status
         self._lock = threading.Lock()
 
     def get(self, incident_id: str) -> refs.WarRoom | None:
@@ -60,7 +62,7 @@ class WarRooms:
                 self.outbox.post(channel, text=DRILL_BANNER)
             update_incident(self.db, incident.id, channel=channel)
             current = get_incident(self.db, incident.id)
-            text, blocks = status_blocks(current, events(self.db, incident.id), self.roster())
+            text, blocks = status_blocks(current, events(self.db, incident.id), self.roster(), self.ui_url)
             posted = self.outbox.post(channel, text=text, blocks=blocks)
             status_ts = posted["ts"]
             try:
@@ -116,5 +118,5 @@ class WarRooms:
         """Update the pinned status message in place."""
         if room.status_ts is None:
             return
-        text, blocks = status_blocks(incident, evts, self.roster())
+        text, blocks = status_blocks(incident, evts, self.roster(), self.ui_url)
         self.outbox.update(room.channel, room.status_ts, text=text, blocks=blocks)

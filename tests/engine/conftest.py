@@ -26,6 +26,9 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 # locked database was once not enough (a state transition failed, so did the run). Wait longer.
 os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "30")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
+# The key that seals the engine's own decisions (CLI, Slack): this process builds its Settings
+# explicitly, so it would not find the worker's RUNBOOK_HOME/decision.key; share one key instead.
+os.environ.setdefault("RUNBOOK_DECISION_KEY", os.urandom(16).hex())
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent

@@ -98,3 +98,37 @@ def test_start_approve_status_cancel_through_the_cli(engine):
     assert engine.flow_state(second) == "Cancelled"
     table = invoke(["status"], env).output
     assert slug in table and other in table
+
+
+def test_plan_reports_playbook_errors_like_check(offline_env, tmp_path):
+    from pathlib import Path
+
+    bad = Path(offline_env["RUNBOOK_PLAYBOOKS_DIR"]) / "t-broken.yaml"
+    bad.write_text("id: t-broken\ntitle: Broken\nroles: [comms_lead]\nsteps:\n  - id: one\n    uses: no_such_kind\n")
+    result = invoke(["plan", "t-broken", "--as", "ron"], offline_env)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(f"{bad}:6:") and "no_such_kind" in lines[0]
+    assert lines[-1].startswith("error: 1 problem(s) in playbook t-broken")
+    checked = invoke(["check", str(bad)], offline_env).output.strip().splitlines()[0]
+    assert lines[0] == checked  # the same line `runbook check` prints
+
+
+def test_the_ui_calls_the_api_where_the_browser_reaches_it_and_the_worker_log_is_quiet():
+    import logging
+
+    from runbook.engine.localserver import ui_environment, ui_url_from_api
+    from runbook.engine.worker import quiet_logs
+
+    assert ui_environment(host="127.0.0.1", port=4311) == {
+        "PREFECT_UI_URL": "http://127.0.0.1:4311", "PREFECT_UI_API_URL": "http://127.0.0.1:4311/api"}
+    assert ui_environment(host="0.0.0.0", port=4200)["PREFECT_UI_API_URL"] == "http://127.0.0.1:4200/api"
+    behind_proxy = ui_environment(host="127.0.0.1", port=4200, public_url="https://prefect.example/")
+    assert behind_proxy == {"PREFECT_UI_URL": "https://prefect.example", "PREFECT_UI_API_URL": "https://prefect.example/api"}
+    assert ui_url_from_api("https://prefect.example/api/") == "https://prefect.example"
+    quiet_logs()
+    assert logging.getLogger("apscheduler.scheduler").getEffectiveLevel() == logging.WARNING
+    quiet_logs(verbose=True)
+    assert logging.getLogger("apscheduler.executors.default").getEffectiveLevel() == logging.INFO
+    quiet_logs()

@@ -307,7 +307,8 @@ def digiorno(engine, *, stop_after: float | None = None) -> Expected:
     s.at(30 * M, "signoff.granted", step="statement", approvers=["lena", "ana"], fields={"text": DIGIORNO_FINAL})
     s.gate("publish", 30 * M + 1, [(32 * M, "approve", "bram", "slack", {})])
     s.at(32 * M, "step.started", step="publish", attempt=1, uses="publish", title="Publish the apology")
-    s.at(33 * M, "statement.published", step="publish", platforms=["x"], refs=["x:991"])
+    s.at(33 * M, "statement.published", step="publish", platform="x", account="digiorno", ref="x:991",
+         url="https://social.example/x/digiorno/991", statement_step="statement")
     s.at(33 * M, "step.finished", step="publish", attempt=1, outputs={"refs": ["x:991"]})
     s.gate("replies", 33 * M + 1, [(33 * M + 31, "approve", "noor", "slack", {})])
     s.at(33 * M + 32, "step.started", step="replies", attempt=1, uses="reply_individually", title="Answer everyone")

@@ -117,3 +117,24 @@ def test_incidents_reminders(world, lite) -> None:
 
     actions = [e.action for e in audit.events(make_engine(str(lite.url)), built["us-airways"].id)]
     assert actions.count("followup.reminded") == 2 and actions.count("chat.posted") == 2
+
+
+def test_incidents_list_filters_and_never_lists_ledgers(world) -> None:
+    built, cli = world
+    result = cli("incidents", "list", "--json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert sorted(r["slug"] for r in listed) == sorted(i.slug for i in built.values())  # no ledger
+    assert all(r["kind"] == "incident" for r in listed)
+    hits = json.loads(cli("incidents", "list", "--search", "WHYISTAYED", "--json").stdout)
+    assert [r["slug"] for r in hits] == [built["digiorno"].slug]
+    playbook = built["red-cross"].playbook_id
+    by_playbook = json.loads(cli("incidents", "list", "--playbook", playbook, "--json").stdout)
+    assert {r["playbook"] for r in by_playbook} == {playbook} and built["red-cross"].slug in {r["slug"] for r in by_playbook}
+    status = built["digiorno"].status
+    assert all(r["status"] == status for r in json.loads(cli("incidents", "list", "--status", status, "--json").stdout))
+    assert json.loads(cli("incidents", "list", "--since", "2999-01-01", "--json").stdout) == []
+    text = cli("incidents", "list", "--search", "WhyIStayed")
+    assert built["digiorno"].slug in text.stdout and "ledger" not in text.stdout.lower()
+    bad = cli("incidents", "list", "--since", "yesterday")
+    assert bad.exit_code == 1 and bad.output.strip().startswith("error: --since wants")

@@ -52,7 +52,8 @@ def test_html_is_self_contained_with_an_svg_timeline(reports) -> None:
         # The only URLs in the file are text the trail holds (the offending post), never a reference.
         assert "http://" not in html.replace("https://social.example", "")
         assert "https://" not in html.replace("https://social.example", "")
-        assert html.count("<svg") == 1 and "<style>" in html and "@media print" in html
+        assert html.count('class="timeline-chart"') == 1 and "<style>" in html and "@media print" in html
+        assert 'class="chart-waits"' in html  # every scenario waited for a sign-off
         assert 'class="timeline-chart"' in html and "<rect" in html and "<circle" in html
 
 
@@ -137,8 +138,12 @@ def test_a_reply_storm_folds_in_md_and_html_but_json_keeps_every_event(lite) -> 
     assert "skipped reply to storm-bot" in markdown  # a person's action is never folded
     assert "× reply.sent" in render(report, "html")
     data = json.loads(render(report, "json"))
-    assert len(data["timeline"]) == report.verification.head_seq
+    # The JSON carries the summary (every event counted), the full list only with --events.
+    assert "timeline" not in data and len(data["timeline_summary"]) < 100
+    assert sum(line["count"] for line in data["timeline_summary"]) == report.verification.head_seq
     assert data["metrics"]["replies_answered"]["value"] == 304
+    full = json.loads(render(report, "json", events=True))
+    assert len(full["timeline"]) == report.verification.head_seq
 
 
 def test_the_docs_name_every_action_the_report_reads() -> None:
@@ -162,3 +167,28 @@ def test_every_metric_has_a_label_in_the_rendered_tables() -> None:
 
     keys = [key for _, items in METRIC_GROUPS for key, _ in items]
     assert sorted(keys) == sorted(Metrics.model_fields) and len(keys) == len(set(keys))
+
+
+def test_charts_statement_and_no_json_in_the_timeline(reports) -> None:
+    import re
+
+    digiorno = reports["digiorno"]
+    html = render(digiorno, "html")
+    # Replies sent over time, drawn from reply.sent; the statement shown in full, where it went.
+    assert 'class="chart-replies"' in html
+    sent = sum(b.count for b in digiorno.series.replies)
+    assert sent == sum(1 for e in digiorno.timeline if e.action == "reply.sent") and sent > 0
+    assert digiorno.statement is not None and digiorno.statement.text
+    assert digiorno.statement.text in render(digiorno, "json")
+    assert "The statement as published" in html and "statement published on x" in html
+    assert "published on ?" not in html
+    for name, report in reports.items():
+        for entry in report.timeline:  # every row in words: never a JSON object
+            assert not re.search(r'[{\[]"', entry.summary), (name, entry.action, entry.summary)
+
+
+def test_an_unknown_action_reads_as_words() -> None:
+    from runbook.postmortem.timeline import plain
+
+    assert plain({"post": "x:1", "retried": True, "tags": ["a", "b"], "meta": {"k": 1}, "once": "z"}) == \
+        "post x:1; retried; tags a, b; meta (1 item(s))"

@@ -34,6 +34,7 @@ class OfflineVerbs:
     plan_for = staticmethod(commands.plan_for)
     status = staticmethod(commands.status)
     approve = staticmethod(commands.approve)
+    cancel = staticmethod(commands.cancel)  # no flow run offline: nothing to cancel in Prefect
 
     @staticmethod
     def launch(*, services, incident):
