@@ -243,7 +243,7 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
     actor = "system" if ballot["escalate"] else (person or "unknown")
     # A decision saying slack or cli that neither attested came through the Prefect API: recorded
     # as a UI claim (details.identity keeps the claimed channel), never as Slack or the CLI.
-    channel = "ui" if who.get("claimed_channel") and not ballot["escalate"] else ballot["channel"]
+    channel = prefect_io.UI_CHANNEL if who.get("claimed_channel") and not ballot["escalate"] else ballot["channel"]
     details = {"wait": wait, "decision_id": ballot["decision_id"], "reason": verdict.reason,
                "approvals": list(verdict.tally.approvals), "quorum": gate.quorum, "phase": request.get("phase", 0),
                "claimed_person": person, "in_roster": roster.person(person) is not None if person else False,

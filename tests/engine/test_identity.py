@@ -55,7 +55,7 @@ def test_one_os_user_cannot_complete_a_two_person_rule_alone(engine, strict_rost
                                            fields={"text": "ok"}))
     forged = engine.wait_for(incident, "signoff.refused", count=2, timeout=180)
     assert forged.details["decision_id"] == "slack-invented"
-    assert forged.channel == "ui"
+    assert forged.channel == "prefect-ui"
     assert forged.details["identity"] == {"method": "claim", "verified": False, "as": None,
                                           "claimed_channel": "slack"}
 
