@@ -18,6 +18,8 @@ demo: $(STAMP)
 	$(BIN)/runbook demo
 
 test: $(STAMP)
+	$(BIN)/ruff check runbook flows tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 check: $(STAMP)

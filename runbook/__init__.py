@@ -34,7 +34,28 @@ _EXPORTS = {
     "load_roster": "runbook.spec.loader",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "ChannelFailure",
+    "ConfigurationError",
+    "Conflict",
+    "InvalidSpec",
+    "NoParams",
+    "NotAuthorised",
+    "NotFound",
+    "Outputs",
+    "Params",
+    "Playbook",
+    "Roster",
+    "RunbookError",
+    "SpecError",
+    "SpecIssue",
+    "StepContext",
+    "StepKind",
+    "__version__",
+    "load_kinds",
+    "load_playbook",
+    "load_roster",
+]
 
 if TYPE_CHECKING:
     from runbook.errors import (ChannelFailure, ConfigurationError, Conflict, InvalidSpec, NotAuthorised, NotFound,

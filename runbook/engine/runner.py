@@ -298,7 +298,7 @@ def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
 
 def _after_gate(run: Run, step: StepPlan, result) -> Any:
     """None to go on; "skip" to skip the step; otherwise the flow's final state."""
-    from prefect.states import Completed, Failed
+    from prefect.states import Completed
 
     if result.outcome == "granted":
         return None

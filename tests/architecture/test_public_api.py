@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import runbook
-from runbook.errors import Conflict, InvalidSpec, RunbookError, exit_code
+from runbook.errors import Conflict, InvalidSpec, exit_code
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "runbook-legal-hold"

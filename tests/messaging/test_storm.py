@@ -27,7 +27,7 @@ def _replied(engine) -> int:  # noqa: ANN001
 def test_storm_every_person_answered_once_even_after_a_kill(db_url, engine, brand, checker) -> None:  # noqa: ANN001
     from runbook.steps.reply_individually import KIND
 
-    storm = load_digiorno(engine, 2000)
+    load_digiorno(engine, 2000)
     people = distinct_people(engine)
     incident = audit.create_incident(engine, playbook_id="hashtag-misuse", playbook_version=1,
                                      inputs={"hashtag": "#WhyIStayed"}, requester="ana", title="DiGiorno storm")

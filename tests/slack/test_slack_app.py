@@ -9,7 +9,6 @@ import logging
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from runbook.audit import events
 from runbook.ports.chat import SignoffRequest
 from runbook.slack import blocks as bk
 from runbook.slack.access import LEDGER_PLAYBOOK

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from runbook.audit import append
 from runbook.slack.relay import ACKNOWLEDGE
-from tests.slack.agent import select_value, text_value
 
 POST = "https://social.example/x/brand/991"
 
