@@ -317,7 +317,13 @@ class Signoffs:
         # The decision id comes from the click itself (its trigger id, or the modal's view id), so a
         # replayed request, even to another `runbook serve` process, is refused by the flow as a repeat.
         stable = "slack-" + hashlib.sha256(f"{ref.token}:{dedupe}".encode()).hexdigest()[:32]
-        decision = replace(decision, run_input={**decision.run_input, "decision_id": stable})
+        run_input = {**decision.run_input, "decision_id": stable}
+        # The seal covers the decision id: seal again, or the flow records the click as a UI claim.
+        from runbook.engine.prefect_io import seal
+
+        run_input["seal"] = seal(approve=run_input["approve"], person=run_input["person"], channel=run_input["channel"],
+                                 escalate=run_input["escalate"], decision_id=stable)
+        decision = replace(decision, run_input=run_input)
         from runbook.engine.identity import slack_evidence
 
         person = self.services.roster().person(person_id)  # found by the signed request's Slack user id

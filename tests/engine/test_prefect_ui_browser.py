@@ -75,7 +75,7 @@ def _open_form(page, url: str, flow_run_id: str, slug: str):
     page.get_by_text(slug).first.wait_for(timeout=60_000)  # the UI reached the API on this port
     page.get_by_role("button", name="Resume").click()
     card = page.locator(".p-modal__card")
-    card.get_by_text("Your roster id").wait_for(timeout=30_000)
+    card.get_by_text("Your roster id", exact=True).wait_for(timeout=30_000)
     return card
 
 
