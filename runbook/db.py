@@ -28,7 +28,7 @@ from runbook.errors import ConfigurationError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["SchemaNotReady", "alembic_config", "app_grants", "dispose_engines", "init_db", "make_engine", "open_db",
+__all__ = ["DatabaseUnavailable", "SchemaNotReady", "alembic_config", "database_errors", "app_grants", "dispose_engines", "init_db", "make_engine", "open_db",
            "schema_state", "write_transaction"]
 
 T = TypeVar("T")
@@ -197,6 +197,23 @@ class SchemaNotReady(ConfigurationError, RuntimeError):
     """The database is not at the schema this code needs; str() says to run `runbook db upgrade`."""
 
     exit_code = 2
+
+
+class DatabaseUnavailable(ConfigurationError):
+    """The database could not be opened or changed (a driver error); str() is the driver's first line.
+    Commands catch this, not SQLAlchemy's exceptions: SQL stays in the packages that own tables."""
+
+
+@contextmanager
+def database_errors(*, any_driver_error: bool = False) -> Iterator[None]:
+    """Turn SQLAlchemy's OperationalError (with `any_driver_error`: any DBAPIError, e.g. a role
+    without DDL rights) raised inside the block into a DatabaseUnavailable."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    try:
+        yield
+    except (DBAPIError if any_driver_error else OperationalError) as exc:
+        raise DatabaseUnavailable(str(exc.orig).strip().splitlines()[0]) from exc
 
 
 def _head_revisions() -> set[str]:
