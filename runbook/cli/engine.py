@@ -323,7 +323,7 @@ def demo(
     services = _services()
     seeder = None
     if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
-        from runbook.channels.demo import DEFAULT_PDS, available, seed_bluesky
+        from runbook.engine.demo_bluesky import DEFAULT_PDS, available, seed_bluesky
 
         pds = os.environ.get("RUNBOOK_BLUESKY_PDS") or DEFAULT_PDS
         if available(pds):
