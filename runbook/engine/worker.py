@@ -34,8 +34,8 @@ def _running(runner) -> set[str]:
         return set()
 
 
-def run_worker(*, respond: Any, signoff_deadline: Any, settings: Settings | None = None, name: str | None = None, limit: int | None = None,
-               poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
+def run_worker(*, respond: Any, signoff_deadline: Any, settings: Settings | None = None, name: str | None = None,
+               limit: int | None = None, poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
                ready: threading.Event | None = None, scheduler: bool = True) -> None:
     """`scheduler`: also host the post queue's scheduler (docs/freeze.md): run exactly one per
     database, here or as `runbook scheduler` (then pass False: `runbook worker --no-scheduler`).
