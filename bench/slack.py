@@ -315,7 +315,7 @@ def engine_phase(env: dict, work: Path, base: str, services, samples: int) -> li
         from prefect.settings import PREFECT_API_URL
 
         env = {**env, "PREFECT_API_URL": PREFECT_API_URL.value()}
-        worker = subprocess.Popen([sys.executable, "-m", "runbook.engine.worker"], env=env, cwd=work,
+        worker = subprocess.Popen([sys.executable, "-m", "flows.worker"], env=env, cwd=work,
                                   stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT,
                                   start_new_session=True)
         proc, url = spawn([sys.executable, __file__, "--child", "--online"], env, "URL")

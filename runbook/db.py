@@ -28,8 +28,8 @@ from runbook.errors import ConfigurationError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["SchemaNotReady", "alembic_config", "app_grants", "dispose_engines", "init_db", "make_engine", "open_db",
-           "schema_state", "write_transaction"]
+__all__ = ["DatabaseUnavailable", "SchemaNotReady", "alembic_config", "app_grants", "database_errors", "dispose_engines",
+           "init_db", "make_engine", "open_db", "schema_state", "write_transaction"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ _engines_lock = threading.Lock()
 
 
 def _canonical_json(value: object) -> str:
-    # Imported lazily: the chain module is the single definition of canonical JSON, and
+    # runbook.canonical is the single definition of canonical JSON (the audit chain uses it too):
     # JSON columns stored in canonical form let `verify` hash the stored text directly.
-    from runbook.audit.chain import canonical_json
+    from runbook.canonical import canonical_json
 
     return canonical_json(value)
 
@@ -182,7 +182,7 @@ def init_db(engine: Engine) -> None:
     """
     from alembic import command
 
-    from runbook.audit import triggers
+    from runbook import db_triggers as triggers
 
     def migrate(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
@@ -199,6 +199,24 @@ class SchemaNotReady(ConfigurationError, RuntimeError):
     exit_code = 2
 
 
+class DatabaseUnavailable(ConfigurationError):
+    """The database could not be opened or changed (a driver error); str() is the driver's first line.
+    Commands catch this, not SQLAlchemy's exceptions: SQL stays in the packages that own tables."""
+
+
+@contextmanager
+def database_errors(*, any_driver_error: bool = False) -> Iterator[None]:
+    """Turn SQLAlchemy's OperationalError (with `any_driver_error`: any DBAPIError, e.g. a role
+    without DDL rights) raised inside the block into a DatabaseUnavailable."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    caught: type[DBAPIError] = DBAPIError if any_driver_error else OperationalError
+    try:
+        yield
+    except caught as exc:
+        raise DatabaseUnavailable(str(exc.orig).strip().splitlines()[0]) from exc
+
+
 def _head_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
@@ -207,7 +225,7 @@ def _head_revisions() -> set[str]:
 
 def schema_state(engine: Engine) -> tuple[bool, list[str]]:
     """(at head, trigger problems), read with SELECTs only: safe for a least-privilege role."""
-    from runbook.audit import triggers
+    from runbook import db_triggers as triggers
 
     heads = _head_revisions()
     with engine.connect() as connection, connection.begin():

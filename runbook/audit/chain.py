@@ -9,18 +9,14 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
+from runbook.canonical import canonical_json
+from runbook.canonical import dumps as _dumps
+
+__all__ = ["GENESIS_HASH", "canonical_json", "canonical_row", "canonical_ts", "digest"]
+
 GENESIS_HASH = "0" * 64
 
 _encode_str = json.encoder.encode_basestring_ascii
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
-
-
-def canonical_json(value: object) -> str:
-    """JSON with sorted keys, no whitespace, ASCII only; ValueError if `value` is not JSON."""
-    try:
-        return _dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not JSON-serialisable: {exc}") from exc
 
 
 def canonical_ts(ts: datetime) -> str:

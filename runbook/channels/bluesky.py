@@ -18,9 +18,10 @@ from typing import Any
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, split_thread
 from runbook.channels.config import ChannelsConfig, ConfigError
+from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits, check_limits)
+                                   RejectedByLimits)
 
 __all__ = ["BlueskyChannel", "parse_uri"]
 

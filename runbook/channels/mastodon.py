@@ -20,9 +20,10 @@ from urllib.parse import urlparse
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.config import ChannelsConfig, ConfigError
+from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, ChannelUnavailable, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits, check_limits)
+                                   RejectedByLimits)
 
 __all__ = ["MastodonChannel", "html_to_text"]
 

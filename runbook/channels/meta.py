@@ -18,10 +18,11 @@ from typing import Any
 import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
+from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
 from runbook.channels.writes import LedgeredWrites
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits, check_limits)
+                                   RejectedByLimits)
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
 
 __all__ = ["GraphClient", "GraphError", "MetaChannel", "MetaScheduledQueue"]

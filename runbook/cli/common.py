@@ -17,9 +17,7 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
 
 def database() -> Engine:
     """The configured database, checked (read-only) to be at head; a one-line error when it cannot be opened."""
-    from sqlalchemy.exc import OperationalError
-
-    from runbook.db import SchemaNotReady, make_engine, open_db
+    from runbook.db import DatabaseUnavailable, SchemaNotReady, database_errors, make_engine, open_db
     from runbook.settings import Settings
 
     settings = Settings()
@@ -27,9 +25,10 @@ def database() -> Engine:
         settings.ensure_home()  # the default SQLite file lives there
     engine = make_engine(settings.resolved_database_url)
     try:
-        open_db(engine)
+        with database_errors():
+            open_db(engine)
     except SchemaNotReady as exc:
         fail(str(exc))
-    except OperationalError as exc:
-        fail(f"cannot open the database {engine.url!r}: {str(exc.orig).strip().splitlines()[0]}")
+    except DatabaseUnavailable as exc:
+        fail(f"cannot open the database {engine.url!r}: {exc}")
     return engine

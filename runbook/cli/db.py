@@ -25,16 +25,15 @@ def _engine(url: str | None):
 
 def upgrade_command(url: Url = None) -> None:
     """Migrate the schema to head and install (or re-enable) the append-only triggers."""
-    from sqlalchemy.exc import DBAPIError
-
-    from runbook.db import init_db, schema_state
+    from runbook.db import DatabaseUnavailable, database_errors, init_db, schema_state
 
     engine = _engine(url)
     try:
-        init_db(engine)
-    except DBAPIError as exc:
+        with database_errors(any_driver_error=True):
+            init_db(engine)
+    except DatabaseUnavailable as exc:
         fail(f"could not upgrade {engine.url.render_as_string(hide_password=True)}: "
-             f"{str(exc.orig).strip().splitlines()[0]} (run it as the role that owns the tables)")
+             f"{exc} (run it as the role that owns the tables)")
     _, problems = schema_state(engine)
     if problems:
         fail("; ".join(problems))

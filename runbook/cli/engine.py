@@ -42,21 +42,21 @@ def _settings() -> Settings:
 
 
 def _services(*, migrate: bool = True) -> Services:
-    from sqlalchemy.exc import OperationalError
-
+    from runbook.db import DatabaseUnavailable, database_errors
     from runbook.engine.services import build_services
     from runbook.spec import SpecError
 
     settings = _settings()
     try:
-        services = build_services(settings, migrate=migrate)
-        services.roster()
+        with database_errors():
+            services = build_services(settings, migrate=migrate)
+            services.roster()
     except FileNotFoundError as exc:
         _fail(f"no roster at {exc.filename or settings.resolved_roster} (set RUNBOOK_ROSTER)")
     except SpecError as exc:
         _fail(f"the roster is invalid:\n{exc}")
-    except OperationalError as exc:
-        _fail(f"cannot open the database {settings.resolved_database_url}: {str(exc.orig).strip().splitlines()[0]}")
+    except DatabaseUnavailable as exc:
+        _fail(f"cannot open the database {settings.resolved_database_url}: {exc}")
     return services
 
 
@@ -323,7 +323,7 @@ def demo(
     services = _services()
     seeder = None
     if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
-        from runbook.channels.demo import DEFAULT_PDS, available, seed_bluesky
+        from runbook.engine.demo_bluesky import DEFAULT_PDS, available, seed_bluesky
 
         pds = os.environ.get("RUNBOOK_BLUESKY_PDS") or DEFAULT_PDS
         if available(pds):
@@ -382,6 +382,7 @@ def worker(
     host the post queue scheduler unless --no-scheduler."""
     settings = _settings()
     url = _require_prefect(settings)
+    from flows.respond import respond, signoff_deadline
     from runbook.engine.localserver import ui_url_from_api
     from runbook.engine.worker import quiet_logs, run_worker
 
@@ -390,7 +391,8 @@ def worker(
     quiet_logs(verbose=verbose)
 
     typer.echo(f"worker for {url}", err=True)
-    run_worker(settings=settings, limit=limit, poll_seconds=poll, stale_after=stale_after, scheduler=not no_scheduler)
+    run_worker(respond=respond, signoff_deadline=signoff_deadline, settings=settings, limit=limit, poll_seconds=poll,
+               stale_after=stale_after, scheduler=not no_scheduler)
 
 
 def recover(

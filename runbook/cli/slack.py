@@ -61,10 +61,9 @@ def serve(
             _wait(stop)
             server.shutdown()
         else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from runbook.slack.socket_mode import connect
 
-            handler = SocketModeHandler(slack.bolt, settings.slack_app_token.get_secret_value())
-            handler.connect()
+            handler = connect(slack.bolt, settings.slack_app_token.get_secret_value())
             typer.echo("runbook serve: Socket Mode, connected to Slack")
             _wait(stop)
             handler.close()

@@ -105,7 +105,7 @@ class DrillRun:
         ingest_channel(self.services.db, SandboxChannel(self.services.db), source="sandbox", account=sc.brand.handle)
 
     def _banner(self) -> None:
-        from runbook.slack.warroom import DRILL_BANNER
+        from runbook.drill.banner import DRILL_BANNER
 
         try:
             self.services.chat(self.incident.id).post(self.incident.channel, DRILL_BANNER, key="drill-banner")

@@ -218,7 +218,7 @@ def _worker_env(services: Services, api_url: str) -> dict[str, str]:
 
 def _start_worker(services: Services, api_url: str, log: Path) -> subprocess.Popen:
     handle = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-m", "runbook.engine.worker"], env=_worker_env(services, api_url),
+    return subprocess.Popen([sys.executable, "-m", "flows.worker"], env=_worker_env(services, api_url),
                             stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
 
 

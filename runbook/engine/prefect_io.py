@@ -37,6 +37,29 @@ class NotAwaiting(Conflict, RuntimeError):
     """The run does not wait for a sign-off of that step (now, or within the wait allowed)."""
 
 
+def prefect_ui_url() -> str | None:
+    """Where people open the Prefect UI (links in the pinned status): PREFECT_UI_URL, else the
+    API's address without `/api` (what `runbook server` and `runbook worker` set up)."""
+    if os.environ.get("PREFECT_UI_URL"):
+        return os.environ["PREFECT_UI_URL"]
+    api = os.environ.get("PREFECT_API_URL")
+    if not api:
+        import sys
+
+        if "prefect" not in sys.modules:
+            return None
+        from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+        ui, api = PREFECT_UI_URL.value(), PREFECT_API_URL.value()
+        if ui:
+            return str(ui)
+        if not api:
+            return None
+    from runbook.engine.localserver import ui_url_from_api
+
+    return ui_url_from_api(api)
+
+
 def wait_key(step_id: str, round_: int) -> str:
     return f"signoff-{step_id}-{round_}"
 

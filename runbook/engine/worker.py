@@ -1,7 +1,8 @@
 """The long-lived worker: serves the respond and deadline deployments (polling about every
 second), recovers runs whose process died, and keeps doing so until stopped.
 
-`python -m runbook.engine.worker` is what `runbook worker` runs; tests start it the same way.
+The engine does not import the flows (they sit above it): the caller passes the flow objects in.
+`python -m flows.worker` is what `runbook worker` runs; tests start it the same way.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 import threading
+from typing import Any
 
 from runbook.engine.prefect_io import DEPLOYMENT_NAME
 from runbook.engine.services import build_services, export_settings
@@ -33,11 +34,12 @@ def _running(runner) -> set[str]:
         return set()
 
 
-def run_worker(*, settings: Settings | None = None, name: str | None = None, limit: int | None = None,
-               poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
+def run_worker(*, respond: Any, signoff_deadline: Any, settings: Settings | None = None, name: str | None = None,
+               limit: int | None = None, poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
                ready: threading.Event | None = None, scheduler: bool = True) -> None:
     """`scheduler`: also host the post queue's scheduler (docs/freeze.md): run exactly one per
-    database, here or as `runbook scheduler` (then pass False: `runbook worker --no-scheduler`)."""
+    database, here or as `runbook scheduler` (then pass False: `runbook worker --no-scheduler`).
+    `respond` and `signoff_deadline` are the flows of flows.respond, passed in by the caller."""
     settings = settings or Settings()
     export_settings(settings)  # flow processes inherit the same settings, with absolute paths
     services = build_services(settings, migrate=True)
@@ -49,8 +51,6 @@ def run_worker(*, settings: Settings | None = None, name: str | None = None, lim
         queue.start()
 
     from prefect.runner import Runner
-
-    from flows.respond import respond, signoff_deadline
 
     runner = Runner(name=name or f"runbook-{socket.gethostname()}-{os.getpid()}", query_seconds=poll_seconds,
                     limit=limit, pause_on_shutdown=False, heartbeat_seconds=HEARTBEAT_SECONDS)
@@ -98,15 +98,3 @@ def quiet_logs(*, verbose: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
-
-
-def main() -> None:
-    quiet_logs(verbose=os.environ.get("RUNBOOK_WORKER_VERBOSE", "").lower() in ("1", "true", "yes"))
-    # One SIGTERM is enough to stop (Prefect's own worker wants two).
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    run_worker(limit=int(os.environ["RUNBOOK_WORKER_LIMIT"]) if os.environ.get("RUNBOOK_WORKER_LIMIT") else None,
-               scheduler=os.environ.get("RUNBOOK_WORKER_SCHEDULER", "1").lower() not in ("0", "false", "no"))
-
-
-if __name__ == "__main__":
-    main()

@@ -17,7 +17,8 @@ PLANNED_CHUNK = 500
 REVIEW_CHARS = 15_000  # under the engine's 20,000-character limit on a rendered prompt
 
 
-def run(ctx: Any, params: Any) -> Any:
+def run(ctx: Any, params: Any) -> dict[str, Any]:
+    """Runs one pass of reply_individually; returns the step's outputs as plain data."""
     from runbook.messaging.brand import resolve_brand
     from runbook.messaging.doctrine import MessageChecker
 
@@ -323,9 +324,9 @@ def _details(row: Any, status: str, *, ref: str | None = None) -> dict[str, Any]
 
 # -- outputs ----------------------------------------------------------------------------------
 def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str,
-            filtered: Any = None) -> Any:
+            filtered: Any = None) -> dict[str, Any]:
+    """The step's outputs as plain data; runbook.steps.reply_individually builds ReplyOutputs from it."""
     from runbook.messaging.templates import slack_escape
-    from runbook.steps.reply_individually import ReplyOutputs
 
     counts = tr.counts(engine, scope)
     rows = tr.select(engine, scope, statuses=["drafted"], batch=batch) if batch else []
@@ -340,13 +341,13 @@ def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: i
         entry = groups.setdefault(g["id"], {"id": g["id"], "label": g.get("label", ""), "topic": g.get("topic"),
                                             "people": []})
         entry["people"].append(r.author)
-    return ReplyOutputs(phase="review" if batch else "done", awaiting_review=batch is not None, batch=batch,
-                        items=items, review=review, review_slack=slack_escape(review), coverage=counts,
-                        people=people, answered=counts["sent"],
-                        coverage_percent=round(100.0 * counts["sent"] / people, 1) if people else 100.0,
-                        near_duplicates=flagged, added=added, sent=sent, table=table, error=error,
-                        filtered={k: v for k, v in (filtered.to_dict() if filtered else {}).items() if k != "groups"},
-                        groups=sorted(groups.values(), key=lambda g: (g["id"] == "other", -len(g["people"]), g["id"])))
+    return dict(phase="review" if batch else "done", awaiting_review=batch is not None, batch=batch,
+                items=items, review=review, review_slack=slack_escape(review), coverage=counts,
+                people=people, answered=counts["sent"],
+                coverage_percent=round(100.0 * counts["sent"] / people, 1) if people else 100.0,
+                near_duplicates=flagged, added=added, sent=sent, table=table, error=error,
+                filtered={k: v for k, v in (filtered.to_dict() if filtered else {}).items() if k != "groups"},
+                groups=sorted(groups.values(), key=lambda g: (g["id"] == "other", -len(g["people"]), g["id"])))
 
 
 def item(row: Any) -> dict[str, Any]:

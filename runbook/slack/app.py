@@ -110,28 +110,11 @@ def create_app(*, settings: Settings, services: Any, verbs: Any = None, client: 
 
 
 def prefect_ui_url() -> str | None:
-    """Where people open the Prefect UI (links in the pinned status): PREFECT_UI_URL, else the
-    API's address without `/api` (what `runbook server` and `runbook worker` set up)."""
-    import os
+    """Where people open the Prefect UI (links in the pinned status); see
+    runbook.engine.prefect_io.prefect_ui_url (the engine reads Prefect's settings, not Slack)."""
+    from runbook.engine.prefect_io import prefect_ui_url as ui_url
 
-    if os.environ.get("PREFECT_UI_URL"):
-        return os.environ["PREFECT_UI_URL"]
-    api = os.environ.get("PREFECT_API_URL")
-    if not api:
-        import sys
-
-        if "prefect" not in sys.modules:
-            return None
-        from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
-
-        ui, api = PREFECT_UI_URL.value(), PREFECT_API_URL.value()
-        if ui:
-            return str(ui)
-        if not api:
-            return None
-    from runbook.engine.localserver import ui_url_from_api
-
-    return ui_url_from_api(api)
+    return ui_url()
 
 
 def chat_factory(settings: Settings, *, verbs: Any = None) -> Callable[..., SlackChat]:

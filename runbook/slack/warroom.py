@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from runbook.audit import events, get_incident, update_incident
+from runbook.drill.banner import DRILL_BANNER
 from runbook.slack import refs
 from runbook.slack.chat import Outbox
 from runbook.slack.status import status_blocks
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 MAX_NAME = 80
 MAX_ATTEMPTS = 20
 _INVALID = re.compile(r"[^a-z0-9_-]+")
-DRILL_BANNER = (":rotating_light: *DRILL - this is a rehearsal, not a real incident.* Everything is published "
-                "to the sandbox network only; the public is simulated and the drill is scored.")
 
 
 def channel_name(slug: str, n: int = 1, *, prefix: str = "crisis") -> str:

@@ -92,7 +92,7 @@ def gate_fields(params: ReplyParams) -> dict[str, InputField]:
 def run(ctx: StepContext, params: ReplyParams) -> ReplyOutputs:
     from runbook.messaging import reply_run
 
-    return reply_run.run(ctx, params)
+    return ReplyOutputs(**reply_run.run(ctx, params))
 
 
 KIND = StepKind(

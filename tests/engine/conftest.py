@@ -159,7 +159,7 @@ def merged_roster(target: Path) -> Path:
 def start_worker(*, env: dict, cwd: Path, log: Path) -> subprocess.Popen:
     handle = open(log, "ab")
     # Its own session, so teardown can stop the worker and the flow processes it spawned.
-    return subprocess.Popen([sys.executable, "-m", "runbook.engine.worker"], cwd=cwd, env=env, stdout=handle,
+    return subprocess.Popen([sys.executable, "-m", "flows.worker"], cwd=cwd, env=env, stdout=handle,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 

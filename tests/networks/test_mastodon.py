@@ -15,9 +15,10 @@ from mastodon_mock.config import SeedAccount, SeedConfig
 from mastodon_mock.testing.server import MockServer
 
 from runbook.channels.config import parse_channels_config
+from runbook.channels.limits import check_limits
 from runbook.channels.registry import build_adapter
 from runbook.listen.ingest import ingest_channel
-from runbook.ports.channel import ChannelError, ChannelUnavailable, RejectedByLimits, check_limits
+from runbook.ports.channel import ChannelError, ChannelUnavailable, RejectedByLimits
 
 BRAND_TOKEN = "brand-token-9f3c1d7e"  # a mock server's fixture token, not a credential
 PEOPLE = ["alice", "bob", "carol", "dan"]
