@@ -85,8 +85,20 @@ def _property(card, label: str):
 
 def _submit(card, *, person: str, choice: str) -> None:
     _property(card, "Your roster id").locator("textarea").fill(person)
-    _property(card, "Your decision").locator("button.p-select-button__control").click()
-    card.page.get_by_role("option", name=choice).click()
+    control = _property(card, "Your decision").locator("button.p-select-button__control")
+    # The select's popover sometimes does not open on the first click on a loaded machine: retry,
+    # then open it from the keyboard.
+    for attempt in range(4):
+        if attempt % 2:
+            control.press("ArrowDown")
+        else:
+            control.click()
+        try:
+            card.page.get_by_role("option", name=choice).click(timeout=5_000)
+            break
+        except Exception:  # noqa: BLE001 - try the next way of opening it
+            if attempt == 3:
+                raise
     card.get_by_role("button", name="Submit").click()
 
 
