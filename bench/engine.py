@@ -209,7 +209,8 @@ def main() -> None:
     os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     _write_playbooks(work, steps=args.steps + 1, gates=args.gates)
 
-    from runbook.engine.demo import _start_worker, _stop, _wait_for_deployments
+    from runbook.engine.demo import _start_worker, _stop
+    from runbook.engine.prefect_io import wait_for_deployments
     from runbook.engine.localserver import start_local_server
     from runbook.engine.services import build_services
 
@@ -222,7 +223,7 @@ def main() -> None:
     try:
         t = time.perf_counter()
         worker = _start_worker(services, server.api_url, work / "worker.log")
-        _wait_for_deployments()
+        wait_for_deployments()
         worker_s = time.perf_counter() - t
         overhead = measure_step_overhead(services=services, steps=args.steps)
         starts = measure_start_latency(services=services, starts=args.starts)
