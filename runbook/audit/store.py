@@ -114,11 +114,11 @@ def append(
     """Append one event to the incident's chain and return it with its seq and hash. With
     `checkpoint` (a reason), the new head is checkpointed in the same transaction: what the
     standing ledgers do at every row, since they have no sign-offs to checkpoint at."""
-    details_json = _prepare(actor, channel, action, step, details)
+    _prepare(actor, channel, action, step, details)  # refuse bad arguments before taking the write lock
     ts = as_utc(now)
-    return write_transaction(engine, lambda connection: _insert(
+    return write_transaction(engine, lambda connection: append_in(
         connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
-        details_json=details_json, ts=ts, checkpoint=checkpoint))
+        details=details, now=ts, checkpoint=checkpoint))
 
 
 def append_in(
