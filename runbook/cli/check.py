@@ -30,7 +30,7 @@ def check(
     from runbook.steps.registry import load_kinds
 
     settings = Settings()
-    roster_path = roster or settings.resolved_roster
+    roster_path = roster or settings.paths.resolved_roster
     issues = []
     roster_model = None
     if roster is not None or roster_path.exists():

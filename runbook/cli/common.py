@@ -15,15 +15,23 @@ def fail(message: str, *, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def database_url(explicit: str | None = None) -> str:
+    """`explicit`, else the configured database's URL (the default SQLite file's folder created)."""
+    from runbook.settings import Settings
+
+    if explicit:
+        return explicit
+    settings = Settings()
+    if settings.database.url is None:
+        settings.paths.ensure_home()  # the default SQLite file lives there
+    return settings.resolved_database_url
+
+
 def database() -> Engine:
     """The configured database, checked (read-only) to be at head; a one-line error when it cannot be opened."""
     from runbook.db import DatabaseUnavailable, SchemaNotReady, database_errors, make_engine, open_db
-    from runbook.settings import Settings
 
-    settings = Settings()
-    if settings.database_url is None:
-        settings.ensure_home()  # the default SQLite file lives there
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(database_url())
     try:
         with database_errors():
             open_db(engine)

@@ -7,8 +7,8 @@ Prefect, the database and rich are imported inside the commands: `runbook --help
 from __future__ import annotations
 
 import json
-import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -52,7 +52,7 @@ def _services(*, migrate: bool = True) -> Services:
             services = build_services(settings, migrate=migrate)
             services.roster()
     except FileNotFoundError as exc:
-        _fail(f"no roster at {exc.filename or settings.resolved_roster} (set RUNBOOK_ROSTER)")
+        _fail(f"no roster at {exc.filename or settings.paths.resolved_roster} (set RUNBOOK_ROSTER)")
     except SpecError as exc:
         _fail(f"the roster is invalid:\n{exc}")
     except DatabaseUnavailable as exc:
@@ -66,10 +66,16 @@ def prefect_environment(settings: Settings) -> str:
     Without PREFECT_API_URL, Prefect would start a throw-away server per process, which no worker
     shares; the product's default is the server `runbook server` runs on this machine.
     """
-    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
-    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    return os.environ["PREFECT_API_URL"]
+    from runbook.settings import PrefectSettings, export_defaults
+
+    export_defaults({"PREFECT_API_URL": DEFAULT_API, "PREFECT_HOME": str(_prefect_home(settings)),
+                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    settings.prefect = PrefectSettings.from_env()  # now with the defaults just exported
+    return settings.prefect.api_url or DEFAULT_API
+
+
+def _prefect_home(settings: Settings) -> Path:
+    return settings.prefect.home or (settings.paths.home / "prefect").resolve()
 
 
 def _require_prefect(settings: Settings) -> str:
@@ -136,7 +142,7 @@ def start(
 
     try:
         if services.roster().person(person) is None:
-            raise CommandError(f"{person!r} is not in the roster ({services.settings.resolved_roster})")
+            raise CommandError(f"{person!r} is not in the roster ({services.settings.paths.resolved_roster})")
         plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"), requester=person)
         _require_prefect(services.settings)
         started = start_incident(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
@@ -325,7 +331,7 @@ def demo(
     if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
         from runbook.engine.demo_bluesky import DEFAULT_PDS, available, seed_bluesky
 
-        pds = os.environ.get("RUNBOOK_BLUESKY_PDS") or DEFAULT_PDS
+        pds = services.settings.channels.bluesky_pds or DEFAULT_PDS
         if available(pds):
             seeded = seed_bluesky(services, SCENARIOS[scenario], pds=pds)
             typer.echo(f"on the local Bluesky network at {pds}: @{seeded.account}, offending post "
@@ -349,19 +355,19 @@ def server(
     """Run the Prefect server (API and UI). Its database: PREFECT_API_DATABASE_CONNECTION_URL
     (PostgreSQL in production), else SQLite under RUNBOOK_HOME/prefect."""
     import subprocess
-    import sys
 
     from runbook.engine.localserver import ui_environment
+    from runbook.settings import child_environment
 
     settings = _settings()
-    settings.ensure_home()
-    env = dict(os.environ)
-    env.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    settings.paths.ensure_home()
+    env = child_environment({"PREFECT_HOME": str(_prefect_home(settings))})
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.pop("PREFECT_API_URL", None)  # the server itself needs none
     # The UI is a browser app: it calls the API at the URL the server hands it in /ui-settings.
+    explicit = {"PREFECT_UI_URL": settings.prefect.ui_url, "PREFECT_UI_API_URL": settings.prefect.ui_api_url}
     for name, value in ui_environment(host=host, port=port, public_url=public_url).items():
-        if public_url or name not in os.environ:  # an explicit PREFECT_UI_* wins over the guess
+        if public_url or not explicit.get(name):  # an explicit PREFECT_UI_* wins over the guess
             env[name] = value
     typer.echo(f"Prefect server on http://{host}:{port} (API and UI); the UI is at {env['PREFECT_UI_URL']} "
                f"and calls the API at {env['PREFECT_UI_API_URL']}; PREFECT_HOME={env['PREFECT_HOME']}", err=True)
@@ -385,9 +391,10 @@ def worker(
     from flows.respond import respond, signoff_deadline
     from runbook.engine.localserver import ui_url_from_api
     from runbook.engine.worker import quiet_logs, run_worker
+    from runbook.settings import export_defaults
 
     # Flow runs link to themselves (Slack's pinned status, artifacts) through PREFECT_UI_URL.
-    os.environ.setdefault("PREFECT_UI_URL", (public_url or ui_url_from_api(url)).rstrip("/"))
+    export_defaults({"PREFECT_UI_URL": (public_url or ui_url_from_api(url)).rstrip("/")})
     quiet_logs(verbose=verbose)
 
     typer.echo(f"worker for {url}", err=True)
@@ -425,7 +432,7 @@ def _recover_remote(services: Services, dry_run: bool) -> None:
     from runbook.queue.remote import reconcile_remote
     from runbook.queue.remote_config import configured_queues
 
-    queues, problem = configured_queues(services.settings.channels)
+    queues, problem = configured_queues(services.settings.channels.file)
     if problem:
         typer.echo(f"error: {problem}", err=True)
     if queues and not dry_run:

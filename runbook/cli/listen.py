@@ -23,7 +23,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Listening config (default ./listening.yaml, "
                                                                   "then RUNBOOK_HOME/listening.yaml)")]
 AsOpt = Annotated[str, typer.Option("--as", help="Who you are: a person id from the roster")]
-CONFIG_NAME = "listening.yaml"
 
 
 def register(app: typer.Typer) -> None:
@@ -54,10 +53,7 @@ def _config(path: Path | None, engine: Any):  # noqa: ANN202
     from runbook.settings import Settings
 
     if path is None:
-        for candidate in (Path(CONFIG_NAME), Settings().home / CONFIG_NAME):
-            if candidate.exists():
-                path = candidate
-                break
+        path = Settings().listening_file()
     elif not path.exists():
         _fail(f"--config {path}: no such file", code=2)
     try:

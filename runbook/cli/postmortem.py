@@ -73,6 +73,8 @@ def _cell(value: object, unit: str) -> str:
 
     if value is None:
         return "—"
+    if not isinstance(value, int | float):  # fleet rows hold numbers or None; anything else as it is
+        return str(value)
     if unit == "seconds":
         return fmt.duration(float(value))
     return f"{value:g}%" if unit == "percent" else f"{value:g}"

@@ -295,8 +295,8 @@ def thaw(
                 overrides = parse_actions("\n".join(lines))
             except QueueError as exc:
                 qs.fail(f"{actions_file or '--set'}: {exc}", code=2)
-            plan = latest_thaw(engine, freeze_id)
-            if plan is None:
+            proposed = latest_thaw(engine, freeze_id)
+            if proposed is None:
                 qs.fail(f"freeze {freeze_id} has no thaw proposal: run `runbook thaw {freeze_id} --as {person}` first")
             from runbook.queue.remote_config import configured_queues
 
@@ -304,7 +304,7 @@ def thaw(
             if problem:
                 typer.echo(f"error: {problem}", err=True)
             with qs.jobbook(engine) as jobs:
-                plan = apply_thaw(engine, plan.id, approver=person, channel="cli", jobs=jobs, overrides=overrides,
+                plan = apply_thaw(engine, proposed.id, approver=person, channel="cli", jobs=jobs, overrides=overrides,
                                   remote=queues)
     except QueueError as exc:
         qs.fail(str(exc))
@@ -344,7 +344,7 @@ def check_post(
                       media=media_refs([str(m) for m in media or []]), author=person,
                       language=lang or checker.policy.default_language)
         try:
-            result = checker.check(draft, context=context)  # type: ignore[arg-type]
+            result = checker.check(draft, context=context)
         except PackError as exc:
             qs.fail(str(exc))
     if as_json:
