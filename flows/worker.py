@@ -13,13 +13,13 @@ from runbook.settings import Settings
 
 
 def main() -> None:
-    from flows.respond import respond, signoff_deadline
-
     try:
         settings = Settings()
-    except ConfigurationError as error:  # one line, as the CLI says it
+    except ConfigurationError as error:  # one line, as the CLI says it; before Prefect's slow import
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(exit_code(error)) from None
+    from flows.respond import respond, signoff_deadline
+
     quiet_logs(verbose=settings.worker.verbose)
     # One SIGTERM is enough to stop (Prefect's own worker wants two).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
