@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runbook.cli.common import database_url, fail
+from runbook.cli.common import command_group, database_url, fail, mount
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -66,9 +66,5 @@ def grants_command(role: Annotated[str, typer.Argument(help="The application rol
 
 
 def register(app: typer.Typer) -> None:
-    db_app = typer.Typer(name="db", help="Upgrade and check the database schema; least-privilege GRANTs.",
-                         no_args_is_help=True)
-    db_app.command("upgrade")(upgrade_command)
-    db_app.command("check")(check_command)
-    db_app.command("grants")(grants_command)
-    app.add_typer(db_app, name="db")
+    mount(app, groups={"db": command_group("db", "Upgrade and check the database schema; least-privilege GRANTs.", {
+        "upgrade": upgrade_command, "check": check_command, "grants": grants_command})})

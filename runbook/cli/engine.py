@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from runbook.cli.common import fail, mount
 
 if TYPE_CHECKING:
     from runbook.engine.services import Services
@@ -24,15 +26,8 @@ Person = Annotated[str, typer.Option("--as", help="Who you are: a person id from
 
 
 def register(app: typer.Typer) -> None:
-    for name, fn in (("plan", plan), ("start", start), ("approve", approve), ("status", status), ("cancel", cancel),
-                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover),
-                     ("resume", resume)):
-        app.command(name)(fn)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    mount(app, commands={"plan": plan, "start": start, "approve": approve, "status": status, "cancel": cancel,
+                         "demo": demo, "server": server, "worker": worker, "recover": recover, "resume": resume})
 
 
 def _settings() -> Settings:
@@ -52,11 +47,11 @@ def _services(*, migrate: bool = True) -> Services:
             services = build_services(settings, migrate=migrate)
             services.roster()
     except FileNotFoundError as exc:
-        _fail(f"no roster at {exc.filename or settings.paths.resolved_roster} (set RUNBOOK_ROSTER)")
+        fail(f"no roster at {exc.filename or settings.paths.resolved_roster} (set RUNBOOK_ROSTER)")
     except SpecError as exc:
-        _fail(f"the roster is invalid:\n{exc}")
+        fail(f"the roster is invalid:\n{exc}")
     except DatabaseUnavailable as exc:
-        _fail(f"cannot open the database {settings.resolved_database_url}: {exc}")
+        fail(f"cannot open the database {settings.resolved_database_url}: {exc}")
     return services
 
 
@@ -83,7 +78,7 @@ def _require_prefect(settings: Settings) -> str:
     from runbook.engine.localserver import healthy
 
     if not healthy(url):
-        _fail(f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
+        fail(f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
               "(or `runbook demo` for a self-contained run)")
     return url
 
@@ -94,7 +89,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     try:
         return parse_assignments(values or [], what=what)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def plan(
@@ -114,11 +109,11 @@ def plan(
         resolved = plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
                             requester=requester)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except SpecError as exc:  # as `runbook check` says it: file:line:column: path: message
         for issue in exc.errors:
             typer.echo(str(issue), err=True)
-        _fail(f"{len(exc.errors)} problem(s) in playbook {playbook}; fix them (`runbook check` lists them too)")
+        fail(f"{len(exc.errors)} problem(s) in playbook {playbook}; fix them (`runbook check` lists them too)")
     if as_json:
         typer.echo(json.dumps(resolved.model_dump(mode="json", by_alias=True), indent=2))
         return
@@ -148,7 +143,7 @@ def start(
         started = start_incident(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
                                  requester=person, title=title, channel=channel)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(started.incident.slug)
     typer.echo(f"flow run {started.flow_run_id}; follow it with: runbook status {started.incident.slug}", err=True)
 
@@ -176,11 +171,11 @@ def approve(
         _require_prefect(services.settings)
         sent = send(decision, wait=wait, db=services.db)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     verb = "rejection" if reject else "approval"
     verdict = _await_verdict(services.db, decision.incident.id, sent["decision_id"], verdict_wait)
     if verdict is not None and verdict.action == "signoff.refused":
-        _fail(f"{verb} of {sent['step']} by {person} was not counted: {(verdict.details or {}).get('reason')}")
+        fail(f"{verb} of {sent['step']} by {person} was not counted: {(verdict.details or {}).get('reason')}")
     if verdict is not None:
         typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} and counted "
                    f"({(verdict.details or {}).get('reason', '')})")
@@ -219,7 +214,7 @@ def status(
     try:
         rows = read_status(services=services, incident_ref=incident)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -283,7 +278,7 @@ def cancel(
     try:
         closed = cancel_incident(services=services, incident_ref=incident, person=person, reason=reason)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"{closed.slug} cancelled")
 
 
@@ -307,7 +302,7 @@ def resume(
         resumed = resume_incident(services=services, incident_ref=incident, person=person, from_step=from_step,
                                   reason=reason)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     kept = f"; results kept: {', '.join(resumed.kept)}" if resumed.kept else ""
     typer.echo(f"{resumed.incident.slug} resumed from {resumed.start_at} (resume {resumed.generation}, flow run "
                f"{resumed.flow_run_id}){kept}")
@@ -323,9 +318,9 @@ def demo(
     from runbook.engine.demo import SCENARIOS, DemoError, run_demo
 
     if scenario not in SCENARIOS:
-        _fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
+        fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     if network not in ("sandbox", "bluesky"):
-        _fail(f"unknown network {network!r} (choose from sandbox, bluesky)")
+        fail(f"unknown network {network!r} (choose from sandbox, bluesky)")
     services = _services()
     seeder = None
     if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
@@ -343,7 +338,7 @@ def demo(
     try:
         ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive, seeder=seeder)
     except DemoError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     raise typer.Exit(0 if ok else 1)
 
 

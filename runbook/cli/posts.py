@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from runbook.cli import queue_support as qs
+from runbook.cli.common import mount
 
 posts_app = typer.Typer(help="The brand's scheduled posts.", no_args_is_help=True)
 # `runbook freeze --as P` freezes; `runbook freeze keep FREEZE --as P --reason R` keeps one on purpose.
@@ -26,13 +27,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(posts_app, name="posts")
-    app.add_typer(sandbox_app, name="sandbox")
-    app.add_typer(freeze_app, name="freeze")
-    app.command("freezes")(freezes)
-    app.command("thaw")(thaw)
-    app.command("check-post")(check_post)
-    app.command("scheduler")(scheduler)
+    mount(app, groups={"posts": posts_app, "sandbox": sandbox_app, "freeze": freeze_app},
+          commands={"freezes": freezes, "thaw": thaw, "check-post": check_post, "scheduler": scheduler})
 
 
 # -- posts ------------------------------------------------------------------------------------

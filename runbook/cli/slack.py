@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from runbook.cli.common import fail
 
 
 def register(app: typer.Typer) -> None:
@@ -43,11 +45,11 @@ def serve(
     address = _address(http) if http else None
     secrets = settings.slack
     if secrets.bot_token is None:
-        _fail("no bot token: set SLACK_BOT_TOKEN (xoxb-...) or RUNBOOK_SLACK_BOT_TOKEN")
+        fail("no bot token: set SLACK_BOT_TOKEN (xoxb-...) or RUNBOOK_SLACK_BOT_TOKEN", code=2)
     if address is not None and secrets.signing_secret is None:
-        _fail("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+        fail("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials)", code=2)
     if address is None and secrets.app_token is None:
-        _fail("Socket Mode needs SLACK_APP_TOKEN (xapp-..., scope connections:write); or use --http HOST:PORT")
+        fail("Socket Mode needs SLACK_APP_TOKEN (xapp-..., scope connections:write); or use --http HOST:PORT", code=2)
     services = build_services(settings, migrate=True)
     slack = create_app(settings=settings, services=services, relay=relay, echo=timeline,
                        private_rooms=not public_rooms)
@@ -78,8 +80,3 @@ def _wait(stop: threading.Event) -> None:
             pass
     except KeyboardInterrupt:
         pass
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
