@@ -10,7 +10,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -19,6 +19,9 @@ from runbook.errors import ConfigurationError
 __all__ = ["ChannelsSettings", "DatabaseSettings", "ListeningSettings", "PathSettings", "PrefectSettings",
            "Settings", "SignoffSettings", "SlackSettings", "WorkerSettings", "child_environment",
            "export_defaults", "read_secret"]
+
+
+T = TypeVar("T")
 
 
 class _Group(BaseModel):
@@ -185,6 +188,17 @@ class ChannelsSettings(_Group):
     bluesky_pds: str | None = Field(default=None, description="`runbook demo --network bluesky`: the PDS URL")
 
 
+class _Alias(Generic[T]):
+    """A read-only flat name for one grouped setting: `settings.home` is `settings.paths.home`."""
+
+    def __init__(self, group: str, name: str) -> None:
+        self.group, self.name = group, name
+
+    def __get__(self, settings: Settings, owner: type[Settings] | None = None) -> T:
+        value: T = getattr(getattr(settings, self.group), self.name)
+        return value
+
+
 class Settings:
     """Every group, read once. `Settings(home=..., database_url=...)` overrides a setting by its
     variable's name without `RUNBOOK_` (tests and embedders); the rest comes from `environ`."""
@@ -225,56 +239,21 @@ class Settings:
 
     # Flat names from before the groups, kept for the callers outside runbook/cli and flows
     # (engine, slack, steps, listen and their tests); new code reads the groups.
-    @property
-    def home(self) -> Path:
-        return self.paths.home
-
-    @property
-    def roster(self) -> Path | None:
-        return self.paths.roster
-
-    @property
-    def resolved_roster(self) -> Path:
-        return self.paths.resolved_roster
-
-    @property
-    def playbooks_dir(self) -> Path:
-        return self.paths.playbooks_dir
-
-    @property
-    def templates_dir(self) -> Path:
-        return self.paths.templates_dir
+    home = _Alias[Path]("paths", "home")
+    roster = _Alias[Path | None]("paths", "roster")
+    resolved_roster = _Alias[Path]("paths", "resolved_roster")
+    playbooks_dir = _Alias[Path]("paths", "playbooks_dir")
+    templates_dir = _Alias[Path]("paths", "templates_dir")
+    database_url = _Alias[str | None]("database", "url")
+    slack_bot_token = _Alias[SecretStr | None]("slack", "bot_token")
+    slack_signing_secret = _Alias[SecretStr | None]("slack", "signing_secret")
+    slack_app_token = _Alias[SecretStr | None]("slack", "app_token")
+    slack_api_url = _Alias[str | None]("slack", "api_url")
+    slack_audit_echo = _Alias[Literal["thread", "off"]]("slack", "audit_echo")
+    require_identity = _Alias[dict[str, list[Literal["slack", "cli"]]]]("signoffs", "require_identity")
 
     def ensure_home(self) -> Path:
         return self.paths.ensure_home()
-
-    @property
-    def database_url(self) -> str | None:
-        return self.database.url
-
-    @property
-    def slack_bot_token(self) -> SecretStr | None:
-        return self.slack.bot_token
-
-    @property
-    def slack_signing_secret(self) -> SecretStr | None:
-        return self.slack.signing_secret
-
-    @property
-    def slack_app_token(self) -> SecretStr | None:
-        return self.slack.app_token
-
-    @property
-    def slack_api_url(self) -> str | None:
-        return self.slack.api_url
-
-    @property
-    def slack_audit_echo(self) -> Literal["thread", "off"]:
-        return self.slack.audit_echo
-
-    @property
-    def require_identity(self) -> dict[str, list[Literal["slack", "cli"]]]:
-        return self.signoffs.require_identity
 
 
 # Settings(name=value): the name is the field's first variable without RUNBOOK_, lower-case
