@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runbook.cli.common import check_format, command_group, database, fail, mount
+from runbook.cli.common import Output, check_format, command_group, database, fail, mount
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -110,7 +109,7 @@ def show_command(
 def export_command(
     incident: Annotated[str, typer.Argument(help="Incident id or slug")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv")] = "jsonl",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    output: Output = None,
 ) -> None:
     """Write the incident's full audit trail, hashes included, for archiving or offline checks."""
     from runbook.audit import events, write_events

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 Command = Callable[..., Any]
+# The options every report command shares: `--format md|html|json` and `--output FILE`.
+ReportFormat = Annotated[str, typer.Option("--format", "-f", help="md, html or json")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")]
 
 
 def mount(app: typer.Typer, *, groups: Mapping[str, typer.Typer] | None = None,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from runbook.cli.common import check_format, fail, mount, write_output
+from runbook.cli.common import Output, ReportFormat, check_format, fail, mount, write_output
 
 if TYPE_CHECKING:
     from runbook.drill.policy import Policy
@@ -101,8 +101,8 @@ def start(
 @drill_app.command("report")
 def report(
     incident: Annotated[str, typer.Argument(help="Drill incident id or slug")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    fmt: ReportFormat = "md",
+    output: Output = None,
 ) -> None:
     """The drill's post-mortem with its score, the public's curve against the baselines, the moments."""
     from runbook.cli.common import database
@@ -125,8 +125,8 @@ def report(
 @drill_app.command("history")
 def history(
     scenario: Annotated[str | None, typer.Option(help="Only drills of this scenario id")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    fmt: ReportFormat = "md",
+    output: Output = None,
 ) -> None:
     """Drills over time, oldest first, with each score, its change and its components."""
     from runbook.cli.common import database

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from runbook.cli.common import check_format, command_group, database, fail, mount, write_output
+from runbook.cli.common import Output, ReportFormat, check_format, command_group, database, fail, mount, write_output
 
 FORMATS = ("md", "html", "json")
 
@@ -27,8 +27,8 @@ def _time(text: str, option: str) -> datetime:
 
 def postmortem_command(
     incident: Annotated[str, typer.Argument(help="Incident id or slug")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    fmt: ReportFormat = "md",
+    output: Output = None,
     with_events: Annotated[bool, typer.Option("--events", help="JSON: list every audit event, not only the timeline summary")] = False,
 ) -> None:
     """The incident's post-mortem, built only from its audit trail after verifying it."""
