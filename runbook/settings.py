@@ -33,9 +33,11 @@ class _Group(BaseModel):
     SECRET: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Self:
-        """This group read from `environ` (default: the process environment); `overrides`
-        (field names) win over it. A bad value raises ConfigurationError naming its variable."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None,
+                 *, given_as: Mapping[str, str] | None = None) -> Self:
+        """This group read from `environ` (default: the process environment); `overrides` (by
+        field name, `given_as` how the caller named each) win over it. A bad value raises
+        ConfigurationError naming its variable, or the override."""
         env = os.environ if environ is None else environ
         raw: dict[str, object] = {}
         source: dict[str, str] = {}
@@ -44,8 +46,8 @@ class _Group(BaseModel):
                 if env.get(variable):
                     raw[name], source[name] = env[variable], variable
                     break
-        raw.update(overrides)
-        source.update({name: f"{cls.__name__}({name}=...)" for name in overrides})
+        for name, value in (overrides or {}).items():
+            raw[name], source[name] = value, (given_as or {}).get(name, name)
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
@@ -219,13 +221,14 @@ class Settings:
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         by_group: dict[str, dict[str, object]] = {name: {} for name in self.GROUPS}
+        given_as: dict[str, dict[str, str]] = {name: {} for name in self.GROUPS}
         for key, value in overrides.items():
             if key not in _OVERRIDES:
                 raise TypeError(f"Settings() has no setting {key!r} (known: {', '.join(sorted(_OVERRIDES))})")
             group, field = _OVERRIDES[key]
-            by_group[group][field] = value
+            by_group[group][field], given_as[group][field] = value, f"Settings({key}=...)"
         for name, group_type in self.GROUPS.items():
-            setattr(self, name, group_type.from_env(environ, **by_group[name]))
+            setattr(self, name, group_type.from_env(environ, by_group[name], given_as=given_as[name]))
 
     def __repr__(self) -> str:
         return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.GROUPS) + ")"

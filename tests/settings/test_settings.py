@@ -93,6 +93,8 @@ def test_keyword_overrides_win_over_the_environment_and_unknown_names_are_refuse
     assert settings.home == Path("/given") and settings.slack_bot_token == settings.slack.bot_token
     with pytest.raises(TypeError, match="no setting 'hme'"):
         Settings({}, hme=Path("/typo"))
+    with pytest.raises(ConfigurationError, match=r"^Settings\(worker_limit=\.\.\.\): .*greater than or equal to 1"):
+        Settings({}, worker_limit=0)
 
 
 def test_secrets_stay_out_of_repr() -> None:
