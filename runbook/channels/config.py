@@ -5,13 +5,14 @@ from an environment variable (`token_env`) or a file (`token_file`), read only w
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from runbook.errors import ConfigurationError
+from runbook.settings import read_secret
 from runbook.spec.errors import SpecError, SpecIssue
 
 __all__ = ["AccountConfig", "ChannelConfig", "ChannelsConfig", "ConfigError", "RemoteQueueConfig", "SecretRef",
@@ -24,7 +25,7 @@ SECRET_WORDS = re.compile(r"(^|_)(token|password|secret|key|app_password|access_
 DEFAULT_FILE = "channels.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError, ValueError):
     """A secret that cannot be read, or an unknown account: one line, never the secret itself."""
 
 
@@ -35,7 +36,7 @@ class _Strict(BaseModel):
 class SecretRef(_Strict):
     """Where one secret lives: an environment variable or a file (its first line)."""
 
-    env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     file: Path | None = None
 
     @model_validator(mode="after")
@@ -48,20 +49,10 @@ class SecretRef(_Strict):
         return f"environment variable {self.env}" if self.env else f"file {self.file}"
 
     def resolve(self, environ: dict[str, str] | None = None) -> SecretStr:
-        if self.env:
-            value = (os.environ if environ is None else environ).get(self.env)
-            if not value:
-                raise ConfigError(f"environment variable {self.env} is not set")
-            return SecretStr(value.strip())
-        assert self.file is not None
         try:
-            text = self.file.expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read secret file {self.file}: {exc.strerror or type(exc).__name__}") from None
-        value = text.strip().splitlines()[0] if text.strip() else ""
-        if not value:
-            raise ConfigError(f"secret file {self.file} is empty")
-        return SecretStr(value)
+            return read_secret(env=self.env, file=self.file, environ=environ)
+        except ConfigurationError as exc:
+            raise ConfigError(str(exc)) from None
 
 
 class Brand(_Strict):
@@ -83,35 +74,20 @@ class ChannelConfig(_Strict):
     """One network connection: which platform, where its API is."""
 
     platform: Literal["sandbox", "bluesky", "mastodon", "x", "facebook", "instagram"]
-    service: str | None = Field(None, description="API base URL: the PDS (Bluesky), the instance (Mastodon), "
+    service: str | None = Field(default=None, description="API base URL: the PDS (Bluesky), the instance (Mastodon), "
                                                   "the Graph API or X API base")
-    appview: str | None = Field(None, description="Bluesky AppView URL for reads the PDS proxies (notifications)")
+    appview: str | None = Field(default=None, description="Bluesky AppView URL for reads the PDS proxies (notifications)")
     tuning: Tuning = Field(default_factory=Tuning)
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-class AccountConfig(_Strict):
-    """One brand account on one channel; steps name it by its id."""
+class _SecretHolder(_Strict):
+    """What holds secrets: an account or a remote queue. Its token is token_env, token_file or
+    secrets.token; other secrets (X: api_key...) are named under secrets."""
 
-    brand: str
-    channel: str
-    handle: str = Field(description="The account's handle or id on the network")
-    token_env: str | None = Field(None, description="Environment variable holding the token or app password")
-    token_file: Path | None = Field(None, description="File holding the token or app password")
-    secrets: dict[str, SecretRef] = Field(default_factory=dict, description="More named secrets (X: api_key...)")
-    rate_limit: str | None = Field(None, description="Our own ceiling for this account: N/period, e.g. 300/5m")
-    tuning: Tuning | None = None
-    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _token(self) -> AccountConfig:
-        if self.token_env and self.token_file:
-            raise ValueError("give token_env or token_file, not both")
-        if self.rate_limit is not None:
-            from runbook.messaging.sending import RateLimit
-
-            RateLimit.parse(self.rate_limit)
-        return self
+    token_env: str | None = None
+    token_file: Path | None = None
+    secrets: dict[str, SecretRef] = Field(default_factory=dict)
 
     def token_ref(self) -> SecretRef | None:
         if self.token_env:
@@ -127,26 +103,38 @@ class AccountConfig(_Strict):
         return ref.resolve(environ)
 
 
-class RemoteQueueConfig(_Strict):
+class AccountConfig(_SecretHolder):
+    """One brand account on one channel; steps name it by its id."""
+
+    brand: str
+    channel: str
+    handle: str = Field(description="The account's handle or id on the network")
+    token_env: str | None = Field(default=None, description="Environment variable holding the token or app password")
+    token_file: Path | None = Field(default=None, description="File holding the token or app password")
+    secrets: dict[str, SecretRef] = Field(default_factory=dict, description="More named secrets (X: api_key...)")
+    rate_limit: str | None = Field(default=None, description="Our own ceiling for this account: N/period, e.g. 300/5m")
+    tuning: Tuning | None = None
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _token(self) -> AccountConfig:
+        if self.token_env and self.token_file:
+            raise ValueError("give token_env or token_file, not both")
+        if self.rate_limit is not None:
+            from runbook.messaging.sending import RateLimit
+
+            RateLimit.parse(self.rate_limit)
+        return self
+
+class RemoteQueueConfig(_SecretHolder):
     """A publishing queue outside the product (Meta scheduled posts, Buffer, Hootsuite)."""
 
     kind: str = Field(description="meta | buffer | hootsuite (adapters in runbook.channels)")
     brand: str
-    account: str | None = Field(None, description="The account whose posts it schedules")
+    account: str | None = Field(default=None, description="The account whose posts it schedules")
     service: str | None = None
-    token_env: str | None = None
-    token_file: Path | None = None
-    secrets: dict[str, SecretRef] = Field(default_factory=dict)
     tuning: Tuning | None = None
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
-
-    def secret(self, name: str = "token", environ: dict[str, str] | None = None) -> SecretStr:
-        ref = (SecretRef(env=self.token_env) if self.token_env else SecretRef(file=self.token_file)
-               if self.token_file else None) if name == "token" else None
-        ref = ref or self.secrets.get(name)
-        if ref is None:
-            raise ConfigError(f"no {name} configured (token_env, token_file or secrets.{name})")
-        return ref.resolve(environ)
 
 
 class ChannelsConfig(_Strict):
@@ -155,7 +143,7 @@ class ChannelsConfig(_Strict):
     channels: dict[ID, ChannelConfig] = Field(default_factory=dict)
     accounts: dict[ID, AccountConfig] = Field(default_factory=dict)
     remote_queues: dict[ID, RemoteQueueConfig] = Field(default_factory=dict)
-    file: str | None = Field(None, exclude=True, description="where it was read from (not in the file)")
+    file: str | None = Field(default=None, exclude=True, description="where it was read from (not in the file)")
 
     def account(self, account_id: str) -> AccountConfig:
         try:
@@ -171,10 +159,13 @@ class ChannelsConfig(_Strict):
         account = self.account(account_id)
         return account.tuning or self.channels[account.channel].tuning
 
+    def holders(self) -> list[_SecretHolder]:
+        return [*self.accounts.values(), *self.remote_queues.values()]
+
     def secret_refs(self) -> list[SecretRef]:
         """Every secret the file names (for `channels check` and the no-leak tests)."""
         out: list[SecretRef] = []
-        for holder in [*self.accounts.values(), *self.remote_queues.values()]:
+        for holder in self.holders():
             if holder.token_env:
                 out.append(SecretRef(env=holder.token_env))
             if holder.token_file:
@@ -250,7 +241,7 @@ def load_channels_config(path: str | Path) -> ChannelsConfig:
     config = parse_channels_config(raw, str(path))
     base = path.parent
     # Relative secret files are relative to the config file, not to wherever the command runs.
-    for holder in [*config.accounts.values(), *config.remote_queues.values()]:
+    for holder in config.holders():
         if holder.token_file is not None and not holder.token_file.is_absolute():
             holder.token_file = base / holder.token_file
         for ref in holder.secrets.values():

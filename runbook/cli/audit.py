@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from runbook.cli.common import Output, check_format, command_group, database, fail, mount
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -22,23 +23,12 @@ DETAILS_WIDTH = 48
 PIPED_WIDTH = 160  # a file or pipe has no width; wide enough that no column is cut
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=1)
-
-
-def _engine() -> Engine:
-    from runbook.cli.common import database
-
-    return database()
-
-
 def _incident(engine: Engine, ref: str) -> Incident:
     from runbook.audit import get_incident
 
     incident = get_incident(engine, ref)
     if incident is None:
-        raise _fail(f"no incident {ref!r} (give its id or slug)")
+        fail(f"no incident {ref!r} (give its id or slug)")
     return incident
 
 
@@ -49,7 +39,7 @@ def verify_command(
     """Recompute every hash and check links, contiguity and checkpoints. Exit 1 if anything is wrong."""
     from runbook.audit import get_incident, verify
 
-    engine = _engine()
+    engine = database()
     incident_id = _incident(engine, incident).id if incident else None
     report = verify(engine, incident_id, triggers=True)
     if as_json:
@@ -82,7 +72,7 @@ def show_command(
     """The incident's timeline: one row per audit event."""
     from runbook.audit import checkpoints, event_record, events
 
-    engine = _engine()
+    engine = database()
     found = _incident(engine, incident)
     trail = events(engine, found.id)
     if as_json:
@@ -119,15 +109,14 @@ def show_command(
 def export_command(
     incident: Annotated[str, typer.Argument(help="Incident id or slug")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv")] = "jsonl",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    output: Output = None,
 ) -> None:
     """Write the incident's full audit trail, hashes included, for archiving or offline checks."""
     from runbook.audit import events, write_events
     from runbook.audit.export import FORMATS
 
-    if fmt not in FORMATS:
-        raise _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    engine = _engine()
+    check_format(fmt, FORMATS)
+    engine = database()
     found = _incident(engine, incident)
     trail = events(engine, found.id)
     if output is None:
@@ -139,8 +128,5 @@ def export_command(
 
 
 def register(app: typer.Typer) -> None:
-    audit_app = typer.Typer(name="audit", help="Check and read the hash-chained audit trail.", no_args_is_help=True)
-    audit_app.command("verify")(verify_command)
-    audit_app.command("show")(show_command)
-    audit_app.command("export")(export_command)
-    app.add_typer(audit_app, name="audit")
+    mount(app, groups={"audit": command_group("audit", "Check and read the hash-chained audit trail.", {
+        "verify": verify_command, "show": show_command, "export": export_command})})

@@ -29,7 +29,7 @@ def _config(path: Path | None) -> Any:
     from runbook.settings import Settings
     from runbook.spec.errors import SpecError
 
-    found = default_path(path or Settings().channels)
+    found = default_path(path or Settings().channels.file)
     if found is None:
         return None
     if not found.is_file():

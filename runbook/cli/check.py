@@ -30,7 +30,7 @@ def check(
     from runbook.steps.registry import load_kinds
 
     settings = Settings()
-    roster_path = roster or settings.resolved_roster
+    roster_path = roster or settings.paths.resolved_roster
     issues = []
     roster_model = None
     if roster is not None or roster_path.exists():
@@ -38,13 +38,13 @@ def check(
             roster_model = load_roster(roster_path)
         except SpecError as exc:
             issues.extend(exc.errors)
-    files = playbook_files(paths or [settings.playbooks_dir])
+    files = playbook_files(paths or [settings.paths.playbooks_dir])
     if not files:
-        _fail(f"no playbooks found in {', '.join(str(p) for p in (paths or [settings.playbooks_dir]))}", as_json)
+        _fail(f"no playbooks found in {', '.join(str(p) for p in (paths or [settings.paths.playbooks_dir]))}", as_json)
     kinds = load_kinds()
     for file in files:
         try:
-            load_playbook(file, kinds=kinds, roster=roster_model, templates_dir=settings.templates_dir)
+            load_playbook(file, kinds=kinds, roster=roster_model, templates_dir=settings.paths.templates_dir)
         except SpecError as exc:
             issues.extend(exc.errors)
     if as_json:

@@ -3,24 +3,23 @@ read-only check every other command also runs, and the GRANTs of the least-privi
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runbook.cli.common import fail
+from runbook.cli.common import command_group, database_url, fail, mount
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 Url = Annotated[str | None, typer.Option("--url", help="Database URL (default: RUNBOOK_DATABASE_URL); "
                                                         "for `upgrade` on PostgreSQL, the owner role's")]
 
 
-def _engine(url: str | None):
+def _engine(url: str | None) -> Engine:
     from runbook.db import make_engine
-    from runbook.settings import Settings
 
-    settings = Settings()
-    if url is None and settings.database_url is None:
-        settings.ensure_home()
-    return make_engine(url or settings.resolved_database_url)
+    return make_engine(database_url(url))
 
 
 def upgrade_command(url: Url = None) -> None:
@@ -67,9 +66,5 @@ def grants_command(role: Annotated[str, typer.Argument(help="The application rol
 
 
 def register(app: typer.Typer) -> None:
-    db_app = typer.Typer(name="db", help="Upgrade and check the database schema; least-privilege GRANTs.",
-                         no_args_is_help=True)
-    db_app.command("upgrade")(upgrade_command)
-    db_app.command("check")(check_command)
-    db_app.command("grants")(grants_command)
-    app.add_typer(db_app, name="db")
+    mount(app, groups={"db": command_group("db", "Upgrade and check the database schema; least-privilege GRANTs.", {
+        "upgrade": upgrade_command, "check": check_command, "grants": grants_command})})

@@ -9,55 +9,52 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from runbook.cli.common import Output, ReportFormat, check_format, fail, mount, write_output
+
+if TYPE_CHECKING:
+    from runbook.drill.policy import Policy
+    from runbook.drill.scenario import Scenario
 
 drill_app = typer.Typer(help="Crisis drills: rehearse a playbook against a simulated public, and score the team.",
                         no_args_is_help=True)
 FORMATS = ("md", "html", "json")
 
 
+Loaded = TypeVar("Loaded")
+
+
 def register(app: typer.Typer) -> None:
-    app.add_typer(drill_app, name="drill")
+    mount(app, groups={"drill": drill_app})
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+def _load(ref: str, find: Callable[[str], Path], load: Callable[[Path], Loaded], what: str) -> Loaded:
+    """A scenario or policy by id or file; a missing or invalid one is one error line."""
+    from runbook.spec import SpecError
+
+    try:
+        return load(find(ref))
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    except SpecError as exc:
+        fail(f"invalid {what}:\n{exc}")
 
 
-def _scenario(ref: str):
+def _scenario(ref: str) -> Scenario:
     from runbook.drill.scenario import find_scenario, load_scenario
-    from runbook.spec import SpecError
 
-    try:
-        return load_scenario(find_scenario(ref))
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-    except SpecError as exc:
-        _fail(f"invalid scenario:\n{exc}")
+    return _load(ref, find_scenario, load_scenario, "scenario")
 
 
-def _policy(ref: str):
+def _policy(ref: str) -> Policy:
     from runbook.drill.policy import find_policy, load_policy
-    from runbook.spec import SpecError
 
-    try:
-        return load_policy(find_policy(ref))
-    except FileNotFoundError as exc:
-        _fail(str(exc))
-    except SpecError as exc:
-        _fail(f"invalid policy:\n{exc}")
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    return _load(ref, find_policy, load_policy, "policy")
 
 
 @drill_app.command("start")
@@ -94,7 +91,7 @@ def start(
         run = run_drill(services=services, scenario=spec, seed=seed, speed=speed, playbook=playbook, policy=policy,
                         requester=person, timeout=timeout, on_tick=progress)
     except DrillError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     result = read_drill(services.db, run.incident.id)
     typer.echo(run.incident.slug)
     typer.echo(f"drill {run.incident.slug}: {run.incident.status}; score {result.score.total:g} / 100 "
@@ -104,8 +101,8 @@ def start(
 @drill_app.command("report")
 def report(
     incident: Annotated[str, typer.Argument(help="Drill incident id or slug")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    fmt: ReportFormat = "md",
+    output: Output = None,
 ) -> None:
     """The drill's post-mortem with its score, the public's curve against the baselines, the moments."""
     from runbook.cli.common import database
@@ -113,14 +110,13 @@ def report(
     from runbook.drill.result import NotADrill, read_drill
     from runbook.postmortem import build_report
 
-    if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    check_format(fmt, FORMATS)
     db = database()
     try:
         result = read_drill(db, incident)
     except NotADrill as exc:
-        _fail(str(exc))
-    _write(render_drill(result, fmt, postmortem=build_report(db, result.incident.id)), output)
+        fail(str(exc))
+    write_output(render_drill(result, fmt, postmortem=build_report(db, result.incident.id)), output)
     if not result.verified:
         typer.echo("warning: the drill's audit trail failed verification; the score is not trustworthy", err=True)
         raise typer.Exit(1)
@@ -129,16 +125,15 @@ def report(
 @drill_app.command("history")
 def history(
     scenario: Annotated[str | None, typer.Option(help="Only drills of this scenario id")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    fmt: ReportFormat = "md",
+    output: Output = None,
 ) -> None:
     """Drills over time, oldest first, with each score, its change and its components."""
     from runbook.cli.common import database
     from runbook.drill.report import history_rows, render_history
 
-    if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    _write(render_history(history_rows(database(), scenario), fmt), output)
+    check_format(fmt, FORMATS)
+    write_output(render_history(history_rows(database(), scenario), fmt), output)
 
 
 @drill_app.command("rehearse")

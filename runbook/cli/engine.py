@@ -7,11 +7,13 @@ Prefect, the database and rich are imported inside the commands: `runbook --help
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from runbook.cli.common import fail, mount
 
 if TYPE_CHECKING:
     from runbook.engine.services import Services
@@ -24,15 +26,8 @@ Person = Annotated[str, typer.Option("--as", help="Who you are: a person id from
 
 
 def register(app: typer.Typer) -> None:
-    for name, fn in (("plan", plan), ("start", start), ("approve", approve), ("status", status), ("cancel", cancel),
-                     ("demo", demo), ("server", server), ("worker", worker), ("recover", recover),
-                     ("resume", resume)):
-        app.command(name)(fn)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    mount(app, commands={"plan": plan, "start": start, "approve": approve, "status": status, "cancel": cancel,
+                         "demo": demo, "server": server, "worker": worker, "recover": recover, "resume": resume})
 
 
 def _settings() -> Settings:
@@ -52,11 +47,11 @@ def _services(*, migrate: bool = True) -> Services:
             services = build_services(settings, migrate=migrate)
             services.roster()
     except FileNotFoundError as exc:
-        _fail(f"no roster at {exc.filename or settings.resolved_roster} (set RUNBOOK_ROSTER)")
+        fail(f"no roster at {exc.filename or settings.paths.resolved_roster} (set RUNBOOK_ROSTER)")
     except SpecError as exc:
-        _fail(f"the roster is invalid:\n{exc}")
+        fail(f"the roster is invalid:\n{exc}")
     except DatabaseUnavailable as exc:
-        _fail(f"cannot open the database {settings.resolved_database_url}: {exc}")
+        fail(f"cannot open the database {settings.resolved_database_url}: {exc}")
     return services
 
 
@@ -66,10 +61,16 @@ def prefect_environment(settings: Settings) -> str:
     Without PREFECT_API_URL, Prefect would start a throw-away server per process, which no worker
     shares; the product's default is the server `runbook server` runs on this machine.
     """
-    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API)
-    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    return os.environ["PREFECT_API_URL"]
+    from runbook.settings import PrefectSettings, export_defaults
+
+    export_defaults({"PREFECT_API_URL": DEFAULT_API, "PREFECT_HOME": str(_prefect_home(settings)),
+                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    settings.prefect = PrefectSettings.from_env()  # now with the defaults just exported
+    return settings.prefect.api_url or DEFAULT_API
+
+
+def _prefect_home(settings: Settings) -> Path:
+    return settings.prefect.home or (settings.paths.home / "prefect").resolve()
 
 
 def _require_prefect(settings: Settings) -> str:
@@ -77,7 +78,7 @@ def _require_prefect(settings: Settings) -> str:
     from runbook.engine.localserver import healthy
 
     if not healthy(url):
-        _fail(f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
+        fail(f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
               "(or `runbook demo` for a self-contained run)")
     return url
 
@@ -88,7 +89,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     try:
         return parse_assignments(values or [], what=what)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def plan(
@@ -108,11 +109,11 @@ def plan(
         resolved = plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
                             requester=requester)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except SpecError as exc:  # as `runbook check` says it: file:line:column: path: message
         for issue in exc.errors:
             typer.echo(str(issue), err=True)
-        _fail(f"{len(exc.errors)} problem(s) in playbook {playbook}; fix them (`runbook check` lists them too)")
+        fail(f"{len(exc.errors)} problem(s) in playbook {playbook}; fix them (`runbook check` lists them too)")
     if as_json:
         typer.echo(json.dumps(resolved.model_dump(mode="json", by_alias=True), indent=2))
         return
@@ -136,13 +137,13 @@ def start(
 
     try:
         if services.roster().person(person) is None:
-            raise CommandError(f"{person!r} is not in the roster ({services.settings.resolved_roster})")
+            raise CommandError(f"{person!r} is not in the roster ({services.settings.paths.resolved_roster})")
         plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"), requester=person)
         _require_prefect(services.settings)
         started = start_incident(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
                                  requester=person, title=title, channel=channel)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(started.incident.slug)
     typer.echo(f"flow run {started.flow_run_id}; follow it with: runbook status {started.incident.slug}", err=True)
 
@@ -170,11 +171,11 @@ def approve(
         _require_prefect(services.settings)
         sent = send(decision, wait=wait, db=services.db)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     verb = "rejection" if reject else "approval"
     verdict = _await_verdict(services.db, decision.incident.id, sent["decision_id"], verdict_wait)
     if verdict is not None and verdict.action == "signoff.refused":
-        _fail(f"{verb} of {sent['step']} by {person} was not counted: {(verdict.details or {}).get('reason')}")
+        fail(f"{verb} of {sent['step']} by {person} was not counted: {(verdict.details or {}).get('reason')}")
     if verdict is not None:
         typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} and counted "
                    f"({(verdict.details or {}).get('reason', '')})")
@@ -213,7 +214,7 @@ def status(
     try:
         rows = read_status(services=services, incident_ref=incident)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
@@ -277,7 +278,7 @@ def cancel(
     try:
         closed = cancel_incident(services=services, incident_ref=incident, person=person, reason=reason)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"{closed.slug} cancelled")
 
 
@@ -301,7 +302,7 @@ def resume(
         resumed = resume_incident(services=services, incident_ref=incident, person=person, from_step=from_step,
                                   reason=reason)
     except CommandError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     kept = f"; results kept: {', '.join(resumed.kept)}" if resumed.kept else ""
     typer.echo(f"{resumed.incident.slug} resumed from {resumed.start_at} (resume {resumed.generation}, flow run "
                f"{resumed.flow_run_id}){kept}")
@@ -317,15 +318,15 @@ def demo(
     from runbook.engine.demo import SCENARIOS, DemoError, run_demo
 
     if scenario not in SCENARIOS:
-        _fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
+        fail(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     if network not in ("sandbox", "bluesky"):
-        _fail(f"unknown network {network!r} (choose from sandbox, bluesky)")
+        fail(f"unknown network {network!r} (choose from sandbox, bluesky)")
     services = _services()
     seeder = None
     if network == "bluesky":  # seeded before the worker starts, so it inherits the channels file
         from runbook.engine.demo_bluesky import DEFAULT_PDS, available, seed_bluesky
 
-        pds = os.environ.get("RUNBOOK_BLUESKY_PDS") or DEFAULT_PDS
+        pds = services.settings.channels.bluesky_pds or DEFAULT_PDS
         if available(pds):
             seeded = seed_bluesky(services, SCENARIOS[scenario], pds=pds)
             typer.echo(f"on the local Bluesky network at {pds}: @{seeded.account}, offending post "
@@ -337,7 +338,7 @@ def demo(
     try:
         ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive, seeder=seeder)
     except DemoError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -349,19 +350,19 @@ def server(
     """Run the Prefect server (API and UI). Its database: PREFECT_API_DATABASE_CONNECTION_URL
     (PostgreSQL in production), else SQLite under RUNBOOK_HOME/prefect."""
     import subprocess
-    import sys
 
     from runbook.engine.localserver import ui_environment
+    from runbook.settings import child_environment
 
     settings = _settings()
-    settings.ensure_home()
-    env = dict(os.environ)
-    env.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    settings.paths.ensure_home()
+    env = child_environment({"PREFECT_HOME": str(_prefect_home(settings))})
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.pop("PREFECT_API_URL", None)  # the server itself needs none
     # The UI is a browser app: it calls the API at the URL the server hands it in /ui-settings.
+    explicit = {"PREFECT_UI_URL": settings.prefect.ui_url, "PREFECT_UI_API_URL": settings.prefect.ui_api_url}
     for name, value in ui_environment(host=host, port=port, public_url=public_url).items():
-        if public_url or name not in os.environ:  # an explicit PREFECT_UI_* wins over the guess
+        if public_url or not explicit.get(name):  # an explicit PREFECT_UI_* wins over the guess
             env[name] = value
     typer.echo(f"Prefect server on http://{host}:{port} (API and UI); the UI is at {env['PREFECT_UI_URL']} "
                f"and calls the API at {env['PREFECT_UI_API_URL']}; PREFECT_HOME={env['PREFECT_HOME']}", err=True)
@@ -385,9 +386,10 @@ def worker(
     from flows.respond import respond, signoff_deadline
     from runbook.engine.localserver import ui_url_from_api
     from runbook.engine.worker import quiet_logs, run_worker
+    from runbook.settings import export_defaults
 
     # Flow runs link to themselves (Slack's pinned status, artifacts) through PREFECT_UI_URL.
-    os.environ.setdefault("PREFECT_UI_URL", (public_url or ui_url_from_api(url)).rstrip("/"))
+    export_defaults({"PREFECT_UI_URL": (public_url or ui_url_from_api(url)).rstrip("/")})
     quiet_logs(verbose=verbose)
 
     typer.echo(f"worker for {url}", err=True)
@@ -425,7 +427,7 @@ def _recover_remote(services: Services, dry_run: bool) -> None:
     from runbook.queue.remote import reconcile_remote
     from runbook.queue.remote_config import configured_queues
 
-    queues, problem = configured_queues(services.settings.channels)
+    queues, problem = configured_queues(services.settings.channels.file)
     if problem:
         typer.echo(f"error: {problem}", err=True)
     if queues and not dry_run:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from runbook.cli.postmortem import _engine, _fail
+from runbook.cli.common import database, fail
 
 STATUSES = ("open", "running", "waiting", "completed", "failed", "cancelled")
 
@@ -24,7 +24,7 @@ def _since(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"--since wants an ISO date or time (2026-11-01) or a span (7d, 12h, 30m), got {text!r}")
+        fail(f"--since wants an ISO date or time (2026-11-01) or a span (7d, 12h, 30m), got {text!r}")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -56,10 +56,10 @@ def list_command(
     from runbook.audit import list_incidents
 
     if status is not None and status not in STATUSES:
-        _fail(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
+        fail(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
     after = _since(since) if since else None
     kinds = ["incident", "drill"] if drills else ["incident"]
-    found = [i for i in list_incidents(_engine(), status=status, kind=kinds)
+    found = [i for i in list_incidents(database(), status=status, kind=kinds)
              if (after is None or i.created_at >= after) and (playbook is None or i.playbook_id == playbook)
              and (not search or matches(i, search))]
     found.reverse()

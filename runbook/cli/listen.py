@@ -12,9 +12,11 @@ import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from runbook.cli.common import fail, mount
 
 mentions_app = typer.Typer(help="Mentions of the brand: import exports, ingest channels, list.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Spike alerts: list them, start a playbook from one, resolve.", no_args_is_help=True)
@@ -23,24 +25,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Listening config (default ./listening.yaml, "
                                                                   "then RUNBOOK_HOME/listening.yaml)")]
 AsOpt = Annotated[str, typer.Option("--as", help="Who you are: a person id from the roster")]
-CONFIG_NAME = "listening.yaml"
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(mentions_app, name="mentions")
-    app.add_typer(alerts_app, name="alerts")
-    app.command("monitor")(monitor)
-    app.command("ack")(ack)
-    app.command("acks")(acks)
+    mount(app, groups={"mentions": mentions_app, "alerts": alerts_app},
+          commands={"monitor": monitor, "ack": ack, "acks": acks})
     # issue 11 (concerns): its own module, registered here.
     from runbook.cli.listen_concerns import concerns_command
 
-    mentions_app.command("concerns")(concerns_command)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+    mount(mentions_app, commands={"concerns": concerns_command})
 
 
 def _services():  # noqa: ANN202 - runbook.engine.services.Services, imported lazily
@@ -54,16 +47,13 @@ def _config(path: Path | None, engine: Any):  # noqa: ANN202
     from runbook.settings import Settings
 
     if path is None:
-        for candidate in (Path(CONFIG_NAME), Settings().home / CONFIG_NAME):
-            if candidate.exists():
-                path = candidate
-                break
+        path = Settings().listening_file()
     elif not path.exists():
-        _fail(f"--config {path}: no such file", code=2)
+        fail(f"--config {path}: no such file", code=2)
     try:
         return load_config(path, engine=engine)
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 def _time(value: str | None, option: str) -> datetime | None:
@@ -74,7 +64,7 @@ def _time(value: str | None, option: str) -> datetime | None:
     try:
         return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
-        _fail(f"{option}: not an ISO time: {value!r}", code=2)
+        fail(f"{option}: not an ISO time: {value!r}", code=2)
 
 
 # -- mentions --------------------------------------------------------------------------------
@@ -98,17 +88,17 @@ def import_command(
     from runbook.listen.importer import ImportFileError, import_mentions, parse_map
 
     if not file.exists():
-        _fail(f"{file}: no such file", code=2)
+        fail(f"{file}: no such file", code=2)
     try:
         mapping = parse_map(maps)
     except ValueError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     services = _services()
     try:
         report = import_mentions(services.db, file, platform=platform.lower() if platform else None,
                                  account=account, mapping=mapping, encoding=encoding)
     except ImportFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -145,12 +135,12 @@ def evaluate_command(
     from runbook.listen.sentiment import load_analyzer
 
     if not file.exists():
-        _fail(f"{file}: no such file", code=2)
+        fail(f"{file}: no such file", code=2)
     try:
         label_map = parse_label_map(maps)
         model = load_analyzer(analyzer) if analyzer else None
     except (EvaluationError, ValueError, ImportError) as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     big = file.stat().st_size > 1_000_000
 
     def progress(count: int) -> None:
@@ -161,7 +151,7 @@ def evaluate_command(
         report = evaluate_file(file, label_column=label_column, text_column=text_column, label_map=label_map,
                                language_column=language_column, analyzer=model, encoding=encoding, progress=progress)
     except (EvaluationError, ImportFileError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -235,12 +225,12 @@ def monitor(
     services = _services()
     cfg = _config(config, services.db)
     if not cfg.brands:
-        _fail("no brands to watch: write a listening.yaml (docs/listening.md) or load the sandbox "
+        fail("no brands to watch: write a listening.yaml (docs/listening.md) or load the sandbox "
               "(runbook sandbox storm)")
     try:
         pause = parse_duration(interval) if interval else cfg.interval
     except ValueError as exc:
-        _fail(f"--interval: {exc}", code=2)
+        fail(f"--interval: {exc}", code=2)
     when = _time(at, "--at")
     notes: list[str] = []
     starter = wiring.engine_starter(services, create_run=not no_run, notes=notes)
@@ -319,19 +309,19 @@ def alerts_start(
     services = _services()
     found = get_alert(services.db, alert)
     if found is None:
-        _fail(f"no alert {alert!r} (see `runbook alerts list --all`)")
+        fail(f"no alert {alert!r} (see `runbook alerts list --all`)")
     cfg = _config(None, services.db)
     rule = cfg.rule_for(found.brand)
     chosen = playbook or (rule.playbook if rule else None)
     if not chosen:
-        _fail("no playbook: give --playbook")
+        fail("no playbook: give --playbook")
     notes: list[str] = []
     try:
         incident = start_from_alert(services.db, found.id, playbook=chosen, requester=person,
                                     starter=wiring.engine_starter(services, create_run=not no_run, notes=notes),
                                     via="cli", extra_inputs=rule.inputs if rule else None)
     except (CommandError, AlertBusy) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"incident {incident.slug} ({chosen}) for alert {found.id[:8]}")
     for note in notes:
         typer.echo(f"warning: {note}", err=True)
@@ -348,9 +338,9 @@ def alerts_resolve(
     services = _services()
     found = get_alert(services.db, alert)
     if found is None:
-        _fail(f"no alert {alert!r}")
+        fail(f"no alert {alert!r}")
     if services.roster().person(person) is None:
-        _fail(f"--as {person}: not on the roster", code=2)
+        fail(f"--as {person}: not on the roster", code=2)
     done = resolve_alert(services.db, found.id, actor=person, reason=reason, via="cli")
     typer.echo(f"alert {done.id[:8]} {done.status}")
 
@@ -368,11 +358,11 @@ def ack(
     services = _services()
     found = get_incident(services.db, incident)
     if found is None:
-        _fail(f"no incident {incident!r}")
+        fail(f"no incident {incident!r}")
     try:
         answered = acknowledge(services.db, incident_id=found.id, person=person, via="cli", step_id=step)
     except LookupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not answered:
         typer.echo(f"{person} had already acknowledged {found.slug}")
         return
@@ -392,7 +382,7 @@ def acks(
     services = _services()
     found = get_incident(services.db, incident)
     if found is None:
-        _fail(f"no incident {incident!r}")
+        fail(f"no incident {incident!r}")
     if escalate:
         escalate_overdue(services.db, roster=services.roster(), chat_for=wiring.incident_chat(services))
     rows = ack_status(services.db, found.id)

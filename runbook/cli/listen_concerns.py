@@ -20,18 +20,19 @@ def concerns_command(
 ) -> None:
     """Group the window's negative mentions into concerns, each labelled by its most distinctive words."""
     from runbook.audit.models import as_utc
-    from runbook.cli.listen import _config, _fail, _services, _time
+    from runbook.cli.common import fail
+    from runbook.cli.listen import _config, _services, _time
     from runbook.listen.concerns import concerns_in_window
 
     end = _time(until, "--until") or as_utc(None)
     start = _time(since, "--since") or end - timedelta(hours=24)
     if start >= end:
-        _fail("--since must be before --until", code=2)
+        fail("--since must be before --until", code=2)
     pairs = []
     for item in account or []:
         platform, _, handle = item.rpartition(":")
         if not handle.strip("@ "):
-            _fail(f"--account {item!r}: expected handle or platform:handle", code=2)
+            fail(f"--account {item!r}: expected handle or platform:handle", code=2)
         pairs.append((platform or None, handle.lstrip("@")))
     services = _services()
     media = _config(None, services.db).media

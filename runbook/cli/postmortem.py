@@ -8,57 +8,42 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from runbook.cli.common import Output, ReportFormat, check_format, command_group, database, fail, mount, write_output
 
 FORMATS = ("md", "html", "json")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _engine() -> Engine:
-    from runbook.cli.common import database
-
-    return database()
 
 
 def _time(text: str, option: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"{option} wants an ISO date or time such as 2026-11-01 or 2026-11-01T09:00:00Z, got {text!r}")
+        fail(f"{option} wants an ISO date or time such as 2026-11-01 or 2026-11-01T09:00:00Z, got {text!r}")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def postmortem_command(
     incident: Annotated[str, typer.Argument(help="Incident id or slug")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json")] = "md",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
+    fmt: ReportFormat = "md",
+    output: Output = None,
     with_events: Annotated[bool, typer.Option("--events", help="JSON: list every audit event, not only the timeline summary")] = False,
 ) -> None:
     """The incident's post-mortem, built only from its audit trail after verifying it."""
     from runbook.audit import IncidentNotFound
     from runbook.postmortem import build_report, render
 
-    if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    engine = _engine()
+    check_format(fmt, FORMATS)
+    engine = database()
     try:
         report = build_report(engine, incident)
     except IncidentNotFound:
-        _fail(f"no incident {incident!r} (give its id or slug)")
+        fail(f"no incident {incident!r} (give its id or slug)")
     text = render(report, fmt, events=with_events)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    write_output(text, output)
+    if output is not None:
         typer.echo(f"wrote the {report.state} post-mortem of {report.incident.slug} to {output}", err=True)
     if report.state == "partial":
         typer.echo(f"note: {report.incident.slug} is still running; this is a partial report", err=True)
@@ -73,6 +58,8 @@ def _cell(value: object, unit: str) -> str:
 
     if value is None:
         return "—"
+    if not isinstance(value, int | float):  # fleet rows hold numbers or None; anything else as it is
+        return str(value)
     if unit == "seconds":
         return fmt.duration(float(value))
     return f"{value:g}%" if unit == "percent" else f"{value:g}"
@@ -85,7 +72,7 @@ def report_command(
     """The post-mortem metrics across incidents, oldest first, with the median of each headline time."""
     from runbook.postmortem import fleet
 
-    engine = _engine()
+    engine = database()
     rows = [fleet.row(r) for r in fleet.reports(engine, since=_time(since, "--since") if since else None)]
     if csv_path is not None and str(csv_path) == "-":
         fleet.write_csv(rows, sys.stdout)
@@ -120,7 +107,7 @@ def reminders_command(
     """Send the policy follow-up reminders that are due to their incident channels (run it from cron)."""
     from runbook.postmortem import reminders
 
-    engine = _engine()
+    engine = database()
     at = _time(now, "--now") if now else None
     if dry_run:
         due = reminders.due_reminders(engine, now=at)
@@ -136,12 +123,8 @@ def reminders_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("postmortem")(postmortem_command)
-    incidents_app = typer.Typer(name="incidents", help="Find incidents; reports and reminders across them.",
-                                no_args_is_help=True)
-    incidents_app.command("report")(report_command)
-    incidents_app.command("reminders")(reminders_command)
     from runbook.cli.incidents import list_command
 
-    incidents_app.command("list")(list_command)
-    app.add_typer(incidents_app, name="incidents")
+    incidents = command_group("incidents", "Find incidents; reports and reminders across them.", {
+        "report": report_command, "reminders": reminders_command, "list": list_command})
+    mount(app, groups={"incidents": incidents}, commands={"postmortem": postmortem_command})

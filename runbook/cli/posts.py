@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from runbook.cli import queue_support as qs
+from runbook.cli.common import mount
 
 posts_app = typer.Typer(help="The brand's scheduled posts.", no_args_is_help=True)
 # `runbook freeze --as P` freezes; `runbook freeze keep FREEZE --as P --reason R` keeps one on purpose.
@@ -26,13 +27,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(posts_app, name="posts")
-    app.add_typer(sandbox_app, name="sandbox")
-    app.add_typer(freeze_app, name="freeze")
-    app.command("freezes")(freezes)
-    app.command("thaw")(thaw)
-    app.command("check-post")(check_post)
-    app.command("scheduler")(scheduler)
+    mount(app, groups={"posts": posts_app, "sandbox": sandbox_app, "freeze": freeze_app},
+          commands={"freezes": freezes, "thaw": thaw, "check-post": check_post, "scheduler": scheduler})
 
 
 # -- posts ------------------------------------------------------------------------------------
@@ -295,8 +291,8 @@ def thaw(
                 overrides = parse_actions("\n".join(lines))
             except QueueError as exc:
                 qs.fail(f"{actions_file or '--set'}: {exc}", code=2)
-            plan = latest_thaw(engine, freeze_id)
-            if plan is None:
+            proposed = latest_thaw(engine, freeze_id)
+            if proposed is None:
                 qs.fail(f"freeze {freeze_id} has no thaw proposal: run `runbook thaw {freeze_id} --as {person}` first")
             from runbook.queue.remote_config import configured_queues
 
@@ -304,7 +300,7 @@ def thaw(
             if problem:
                 typer.echo(f"error: {problem}", err=True)
             with qs.jobbook(engine) as jobs:
-                plan = apply_thaw(engine, plan.id, approver=person, channel="cli", jobs=jobs, overrides=overrides,
+                plan = apply_thaw(engine, proposed.id, approver=person, channel="cli", jobs=jobs, overrides=overrides,
                                   remote=queues)
     except QueueError as exc:
         qs.fail(str(exc))
@@ -344,7 +340,7 @@ def check_post(
                       media=media_refs([str(m) for m in media or []]), author=person,
                       language=lang or checker.policy.default_language)
         try:
-            result = checker.check(draft, context=context)  # type: ignore[arg-type]
+            result = checker.check(draft, context=context)
         except PackError as exc:
             qs.fail(str(exc))
     if as_json:

@@ -28,7 +28,7 @@ def require_person(person: str) -> None:
     from runbook.settings import Settings
     from runbook.spec import SpecError, load_roster
 
-    path = Settings().resolved_roster
+    path = Settings().paths.resolved_roster
     if not path.exists():
         return
     try:

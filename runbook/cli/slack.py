@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from runbook.cli.common import fail
+
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
@@ -41,29 +43,30 @@ def serve(
     settings = Settings()
     install_redaction(settings)
     address = _address(http) if http else None
-    if settings.slack_bot_token is None:
-        _fail("no bot token: set SLACK_BOT_TOKEN (xoxb-...) or RUNBOOK_SLACK_BOT_TOKEN")
-    if address is not None and settings.slack_signing_secret is None:
-        _fail("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
-    if address is None and settings.slack_app_token is None:
-        _fail("Socket Mode needs SLACK_APP_TOKEN (xapp-..., scope connections:write); or use --http HOST:PORT")
+    secrets = settings.slack
+    if secrets.bot_token is None:
+        fail("no bot token: set SLACK_BOT_TOKEN (xoxb-...) or RUNBOOK_SLACK_BOT_TOKEN", code=2)
+    if address is not None and secrets.signing_secret is None:
+        fail("HTTP mode needs SLACK_SIGNING_SECRET (Basic Information > App Credentials)", code=2)
+    if address is None and secrets.app_token is None:
+        fail("Socket Mode needs SLACK_APP_TOKEN (xapp-..., scope connections:write); or use --http HOST:PORT", code=2)
     services = build_services(settings, migrate=True)
     slack = create_app(settings=settings, services=services, relay=relay, echo=timeline,
                        private_rooms=not public_rooms)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        if address is not None:
-            server = make_server(slack.bolt, signing_secret=settings.slack_signing_secret.get_secret_value(),
+        if address is not None and secrets.signing_secret is not None:
+            server = make_server(slack.bolt, signing_secret=secrets.signing_secret.get_secret_value(),
                                  host=address[0], port=address[1], quiet=slack.quiet)
             server.start_background()
             typer.echo(f"runbook serve: HTTP mode, Slack events at {server.url}")
             _wait(stop)
             server.shutdown()
-        else:
+        elif secrets.app_token is not None:
             from runbook.slack.socket_mode import connect
 
-            handler = connect(slack.bolt, settings.slack_app_token.get_secret_value())
+            handler = connect(slack.bolt, secrets.app_token.get_secret_value())
             typer.echo("runbook serve: Socket Mode, connected to Slack")
             _wait(stop)
             handler.close()
@@ -77,8 +80,3 @@ def _wait(stop: threading.Event) -> None:
             pass
     except KeyboardInterrupt:
         pass
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)

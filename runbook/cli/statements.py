@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from runbook.cli.common import fail
+
 
 def register(app: typer.Typer) -> None:
     app.command("check-statement")(check_statement)
@@ -34,27 +36,27 @@ def check_statement(
     from runbook.messaging.doctrine import MessageChecker
 
     if lang not in ("en", "nl"):
-        _fail(f"--lang must be en or nl, got {lang!r}", code=2)
+        fail(f"--lang must be en or nl, got {lang!r}", code=2)
     if platform not in platform_names():
-        _fail(f"--platform must be one of {', '.join(platform_names())}, got {platform!r}", code=2)
+        fail(f"--platform must be one of {', '.join(platform_names())}, got {platform!r}", code=2)
     if policy is not None and not policy.exists():
-        _fail(f"--policy {policy}: no such file", code=2)
+        fail(f"--policy {policy}: no such file", code=2)
     from runbook.checks.textfile import decode_text
 
     try:
         raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
         text = decode_text(raw, name="stdin" if source == "-" else source, encoding=encoding)
     except OSError as exc:
-        _fail(f"{source}: {exc.strerror or exc}", code=2)
+        fail(f"{source}: {exc.strerror or exc}", code=2)
     except ValueError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     try:
         brand = load_brand(policy)
         with MessageChecker(brand, links=False if no_links else None) as checker:
             result = checker.check(text.strip(), language=lang, platform=platform, account=account,
                                    target="reply" if reply else "statement")
     except (PolicyError, PackError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps({"blocked": result.blocked, "findings": result.to_list(), "notes": result.notes},
                               indent=2, ensure_ascii=False))
@@ -66,8 +68,3 @@ def check_statement(
         typer.echo(f"BLOCKED: {len(result.blocks)} finding(s) block it" if result.blocked
                    else f"OK ({len(result.warnings)} warning(s))")
     raise typer.Exit(1 if result.blocked else 0)
-
-
-def _fail(message: str, *, code: int = 1):
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)

@@ -17,6 +17,7 @@ from typing import Any
 from runbook.errors import RunbookError
 from runbook.engine.services import Services, absolute_settings_env
 from runbook.engine.status import incident_status
+from runbook.settings import PrefectSettings, child_environment, export_defaults
 
 CLOSED = ("completed", "failed", "cancelled")
 
@@ -210,9 +211,9 @@ def next_answer(*, scenario: Scenario, step: Any, sent: int, approvals: list[str
 # -- infrastructure --------------------------------------------------------------------------
 
 def _worker_env(services: Services, api_url: str) -> dict[str, str]:
-    env = {**os.environ, **absolute_settings_env(services.settings), "PREFECT_API_URL": api_url}
+    env = child_environment({**absolute_settings_env(services.settings), "PREFECT_API_URL": api_url})
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path.cwd()), os.environ.get("PYTHONPATH", "")] if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path.cwd()), env.get("PYTHONPATH", "")] if p)
     return env
 
 
@@ -313,7 +314,7 @@ def run_demo(*, services: Services, scenario: Scenario, interactive: bool = Fals
     console.print(f"[bold]runbook demo: {scenario.name}[/]  {scenario.story}")
     server = None
     worker = None
-    api_url = os.environ.get("PREFECT_API_URL")
+    api_url = PrefectSettings.from_env().api_url
     try:
         if api_url and healthy(api_url):
             console.print(f"using the Prefect server at {api_url}")
@@ -326,7 +327,7 @@ def run_demo(*, services: Services, scenario: Scenario, interactive: bool = Fals
             api_url = server.api_url
             console.print(f"Prefect server up at {server.ui_url} ({time.monotonic() - started:.0f}s)")
         os.environ["PREFECT_API_URL"] = api_url
-        os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
+        export_defaults({"PREFECT_HOME": str((home / "prefect").resolve())})
         with console.status("starting a worker..."):
             worker = _start_worker(services, api_url, home / "demo-worker.log")
             from runbook.engine.prefect_io import wait_for_deployments

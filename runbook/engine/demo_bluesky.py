@@ -84,7 +84,7 @@ accounts:
     handle: brand
 """, encoding="utf-8")
     os.environ["RUNBOOK_CHANNELS"] = str(config)  # the worker inherits it: every step acts on Bluesky
-    services.settings.channels = config
+    services.settings.channels.file = config
     router = ConfiguredChannels(load_channels_config(config), engine=services.db)
     channel = router.adapter(f"{scenario.name}-bluesky")
     offending = channel.publish(text="Thanks for the feedback! [an offensive image was attached here]",

@@ -60,12 +60,7 @@ def monitor_tick(*, config_path: str | None = None, create_run: bool = True, via
     from runbook.listen.monitor import run_once
 
     services = build_services(migrate=True)
-    path = Path(config_path) if config_path else None
-    if path is None:
-        for candidate in (Path("listening.yaml"), services.settings.home / "listening.yaml"):
-            if candidate.exists():
-                path = candidate
-                break
+    path = Path(config_path) if config_path else services.settings.listening_file()
     config = load_config(path, engine=services.db)
     notes: list[str] = []
     try:

@@ -16,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from runbook.settings import child_environment
+
 
 def healthy(api_url: str, *, timeout: float = 2.0) -> bool:
     try:
@@ -79,8 +81,8 @@ def start_local_server(*, prefect_home: Path, log: Path, port: int | None = None
     """`env` adds to the environment, e.g. PREFECT_API_DATABASE_CONNECTION_URL for PostgreSQL."""
     port = port or free_port()
     prefect_home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           **ui_environment(host="127.0.0.1", port=port), **(env or {})}
+    env = child_environment({"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                             **ui_environment(host="127.0.0.1", port=port), **(env or {})})
     env.pop("PREFECT_API_URL", None)
     handle = open(log, "ab")
     process = subprocess.Popen(

@@ -30,7 +30,6 @@ DECISION_CHANNELS = ("slack", "cli", "ui", "flow")
 # A decision that reached Prefect's API without the engine's seal: the UI form (or anyone with
 # API access). Prefect OSS records no identity, so the roster id given there is only a claim.
 UI_CHANNEL = "prefect-ui"
-KEY_ENV = "RUNBOOK_DECISION_KEY"
 
 
 class NotAwaiting(Conflict, RuntimeError):
@@ -40,9 +39,12 @@ class NotAwaiting(Conflict, RuntimeError):
 def prefect_ui_url() -> str | None:
     """Where people open the Prefect UI (links in the pinned status): PREFECT_UI_URL, else the
     API's address without `/api` (what `runbook server` and `runbook worker` set up)."""
-    if os.environ.get("PREFECT_UI_URL"):
-        return os.environ["PREFECT_UI_URL"]
-    api = os.environ.get("PREFECT_API_URL")
+    from runbook.settings import PrefectSettings
+
+    prefect = PrefectSettings.from_env()  # now: `runbook worker` exports these after Settings()
+    if prefect.ui_url:
+        return prefect.ui_url
+    api = prefect.api_url
     if not api:
         import sys
 
@@ -126,9 +128,11 @@ def start_respond_run(*, incident_id: str, slug: str, key: str | None = None, ta
 def _decision_key() -> bytes:
     """The key sealing the engine's own decisions: RUNBOOK_DECISION_KEY (set it on every host in
     production), else a random key kept in RUNBOOK_HOME/decision.key, created on first use."""
-    if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
-    from runbook.settings import Settings
+    from runbook.settings import Settings, SignoffSettings
+
+    key = SignoffSettings.from_env().decision_key
+    if key is not None:
+        return key.get_secret_value().encode()
 
     path = Settings().ensure_home() / "decision.key"
     if not path.exists():

@@ -63,7 +63,7 @@ class Services:
         # A channels file connects real accounts; without one the step kinds default to the sandbox.
         from runbook.channels.registry import configured
 
-        config = configured(self.settings.channels)
+        config = configured(self.settings.channels.file)
         if config is not None:
             from runbook.channels.registry import ConfiguredChannels
 

@@ -49,7 +49,7 @@ def _channel_for(source: Any, engine: Engine, channels: Mapping[str, Any] | None
         from runbook.channels.registry import channel_for
         from runbook.settings import Settings
 
-        return channel_for(engine, path=Settings().channels)
+        return channel_for(engine, path=Settings().channels.file)
     from runbook.sandbox.network import SandboxChannel
 
     return SandboxChannel(engine)

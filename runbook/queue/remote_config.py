@@ -69,7 +69,7 @@ def configured_queues(path: str | Path | None = None) -> tuple[list[RemoteQueue]
     if path is None:
         from runbook.settings import Settings
 
-        path = Settings().channels
+        path = Settings().channels.file
     try:
         config = configured(path)
     except SpecError as exc:

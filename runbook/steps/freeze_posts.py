@@ -67,7 +67,7 @@ def remote_queues_of(ctx: StepContext) -> tuple[list, str | None]:
     from runbook.queue.remote_config import configured_queues
 
     settings = ctx.services.get("settings")
-    return configured_queues(getattr(settings, "channels", None))
+    return configured_queues(settings.channels.file if settings is not None else None)
 
 
 KIND = StepKind(
