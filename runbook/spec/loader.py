@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
 from pydantic import ValidationError
 
-from runbook.spec.checks import pydantic_issues, validate_playbook
+from runbook.spec.checks import KindShape, pydantic_issues, validate_playbook
 from runbook.spec.errors import SpecError, SpecIssue
 from runbook.spec.models import Playbook
 from runbook.spec.roster import Roster
-from runbook.spec.source import read_document
+from runbook.spec.source import Document, read_document
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
 
@@ -20,7 +18,7 @@ PLAYBOOK_SUFFIXES = (".yaml", ".yml")
 def load_playbook(
     path: str | Path,
     *,
-    kinds: Mapping[str, Any] | None = None,
+    kinds: Mapping[str, KindShape] | None = None,
     roster: Roster | None = None,
     templates_dir: Path | None = None,
 ) -> Playbook:
@@ -44,7 +42,7 @@ def load_roster(path: str | Path) -> Roster:
     return roster
 
 
-def _roster_cross_checks(doc, roster: Roster) -> list[SpecIssue]:
+def _roster_cross_checks(doc: Document, roster: Roster) -> list[SpecIssue]:
     out: list[SpecIssue] = []
     ids: dict[str, int] = {}
     slack: dict[str, int] = {}
@@ -63,9 +61,9 @@ def _roster_cross_checks(doc, roster: Roster) -> list[SpecIssue]:
                 out.append(doc.issue(("people", n, "slack_id"),
                                      f"Slack id {person.slack_id} already belongs to people[{slack[person.slack_id]}]"))
             slack.setdefault(person.slack_id, n)
-        for t, team in enumerate(person.teams):
-            if roster.teams and team not in team_ids:
-                out.append(doc.issue(("people", n, "teams", t), f"unknown team '{team}'; declare it under teams:"))
+        for t, team_id in enumerate(person.teams):
+            if roster.teams and team_id not in team_ids:
+                out.append(doc.issue(("people", n, "teams", t), f"unknown team '{team_id}'; declare it under teams:"))
     for n, person in enumerate(roster.people):
         if person.deputy is not None:
             if person.deputy == person.id:
