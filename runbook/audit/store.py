@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, Engine
 
 from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
 from runbook.audit.errors import IncidentNotFound
@@ -24,7 +24,7 @@ from runbook.audit.models import (
     AuditEvent,
     as_utc,
 )
-from runbook.db import write_transaction
+from runbook.db import inserted_id, write_transaction
 
 _events = AUDIT_EVENT_TABLE
 _checkpoints = AUDIT_CHECKPOINT_TABLE
@@ -68,15 +68,6 @@ class _CheckpointRow(TypedDict):
     hash: str
     ts: datetime
     reason: str
-
-
-def _inserted_id(result: CursorResult[Any]) -> int:
-    """The primary key of the one row an INSERT added."""
-    key = result.inserted_primary_key
-    if key is None:
-        raise RuntimeError("the INSERT returned no primary key")
-    inserted: int = key[0]
-    return inserted
 
 
 def _require_text(name: str, value: object) -> str:
@@ -131,7 +122,7 @@ def _insert(connection: Connection, *, incident_id: str, actor: str, channel: st
     if checkpoint is not None:
         connection.execute(_checkpoints.insert(), {"incident_id": incident_id, "seq": row["seq"],
                                                    "hash": row["hash"], "ts": ts, "reason": checkpoint})
-    return AuditEvent(id=_inserted_id(result), **row)
+    return AuditEvent(id=inserted_id(result), **row)
 
 
 def append(
@@ -192,7 +183,7 @@ def record_checkpoint(
         return None
     row = _CheckpointRow(incident_id=incident_id, seq=last_seq, hash=head_hash, ts=as_utc(now), reason=reason)
     result = connection.execute(_checkpoints.insert(), row)
-    return AuditCheckpoint(id=_inserted_id(result), **row)
+    return AuditCheckpoint(id=inserted_id(result), **row)
 
 
 def checkpoint(engine: Engine, incident_id: str, *, reason: str) -> AuditCheckpoint | None:

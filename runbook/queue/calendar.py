@@ -55,8 +55,9 @@ def read_calendar(path: Path, *, default_author: str, now: datetime | None = Non
             out.errors.append(f"{path}:{line}: {error}")
             continue
         post, problems = _to_post(row, default_author=default_author, source=f"{path.name}:{line}", now=now)
-        problems = problems or [p for p in (_media_problem(path.parent, m) for m in post.media) if p]
-        if problems:
+        if post is not None and not problems:  # a calendar row's media are file paths (checked in _to_post)
+            problems = [p for p in (_media_problem(path.parent, m) for m in post.media if isinstance(m, str)) if p]
+        if problems or post is None:
             out.errors.extend(f"{path}:{line}: {p}" for p in problems)
         else:
             out.posts.append(post)

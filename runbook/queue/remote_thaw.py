@@ -156,7 +156,7 @@ def apply_items(engine: Engine, plan: ThawPlan, queues: Iterable[RemoteQueue] | 
 def _restore(engine: Engine, queues: list[RemoteQueue], hold_ids: list[str], *, incident_id: str | None, actor: str,
              channel: str, step: str | None, retry: bool) -> list[str]:
     by_name = {q.name: q for q in queues}
-    lines = []
+    lines: list[str] = []
     if not hold_ids:
         return lines
     with engine.connect() as connection:
@@ -177,14 +177,19 @@ def _restore(engine: Engine, queues: list[RemoteQueue], hold_ids: list[str], *, 
             lines.append(f"{row.id}: restore failed, will retry: {exc}")
             continue
         outcome = "released" if row.action == "release" else "rescheduled"
-        write_transaction(engine, lambda c, r=row, n=new_id, t=at, o=outcome: c.execute(
-            remote_holds.update().where(remote_holds.c.id == r.id, remote_holds.c.status == "restoring").values(
-                status="restored", new_remote_id=n, new_run_at=t, thaw_outcome=o, error=None, updated_at=utcnow())))
+        _mark_restored(engine, row.id, new_remote_id=new_id, new_run_at=at, outcome=outcome)
         ledger.record(engine, incident_id=incident_id, actor=actor, channel=channel, action=f"remote.{outcome}",
                       step=step, details={"hold": row.id, "queue": row.queue, "remote_id": new_id,
                                           "run_at": at.isoformat(), "was": row.remote_id})
         lines.append(f"{row.id}: {outcome} on {row.queue} at {at.isoformat()}")
     return lines
+
+
+def _mark_restored(engine: Engine, hold_id: str, *, new_remote_id: str, new_run_at: datetime, outcome: str) -> None:
+    write_transaction(engine, lambda c: c.execute(
+        remote_holds.update().where(remote_holds.c.id == hold_id, remote_holds.c.status == "restoring").values(
+            status="restored", new_remote_id=new_remote_id, new_run_at=new_run_at, thaw_outcome=outcome, error=None,
+            updated_at=utcnow())))
 
 
 def _note(engine: Engine, hold_id: str, error: str) -> None:

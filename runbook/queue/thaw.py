@@ -181,7 +181,7 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
         for item in [i for i in plan.items if not remote_thaw.is_remote(i.post.id)]:
             action, at = overrides.get(item.post.id, (item.proposed, None))
             row = current.get(item.post.id)
-            entry = {"post": item.post.id, "account": item.post.account, "action": action, "run_at": None,
+            entry: dict[str, Any] = {"post": item.post.id, "account": item.post.account, "action": action, "run_at": None,
                      "outcome": None, "item": item}
             if row is None:
                 entry["outcome"] = "gone"  # cancelled or changed since the proposal
