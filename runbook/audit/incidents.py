@@ -27,21 +27,10 @@ UPDATABLE = frozenset({"status", "flow_run_id", "channel", "closed_at", "severit
 _incidents = INCIDENT_TABLE
 
 
-class _IncidentRow(TypedDict):
-    id: str
-    title: str
-    playbook_id: str
-    playbook_version: int
-    inputs: dict[str, Any]
-    requester: str
-    severity: str | None
-    status: str
-    flow_run_id: str | None
-    channel: str | None
-    created_at: datetime
-    closed_at: datetime | None
-    kind: str
-    slug: str
+_IncidentRow = TypedDict("_IncidentRow", {
+    "id": str, "title": str, "playbook_id": str, "playbook_version": int, "inputs": dict[str, Any], "requester": str,
+    "severity": str | None, "status": str, "flow_run_id": str | None, "channel": str | None, "created_at": datetime,
+    "closed_at": datetime | None, "kind": str, "slug": str})
 
 
 def slugify(text: str) -> str:
@@ -102,22 +91,10 @@ def create_incident(
     incident_id = uuid4().hex
 
     def work(connection: Connection) -> Incident:
-        row = _IncidentRow(
-            id=incident_id,
-            title=title,
-            playbook_id=playbook_id,
-            playbook_version=playbook_version,
-            inputs=inputs,
-            requester=requester,
-            severity=severity,
-            status="open",
-            flow_run_id=None,
-            channel=channel,
-            created_at=created_at,
-            closed_at=None,
-            kind=kind,
-            slug=slug or _free_slug(connection, date, words),
-        )
+        row = _IncidentRow(id=incident_id, title=title, playbook_id=playbook_id, playbook_version=playbook_version,
+                           inputs=inputs, requester=requester, severity=severity, status="open", flow_run_id=None,
+                           channel=channel, created_at=created_at, closed_at=None, kind=kind,
+                           slug=slug or _free_slug(connection, date, words))
         connection.execute(_incidents.insert(), row)
         return Incident(**row)
 

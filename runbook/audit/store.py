@@ -44,17 +44,9 @@ _INSERT_EVENT = _events.insert()
 _KIND = sa.text("SELECT kind FROM incident WHERE id = :incident_id")
 
 
-class _Link(TypedDict):
-    """The columns of an event that its hash covers (with the details' canonical text)."""
-
-    incident_id: str
-    seq: int
-    ts: datetime
-    actor: str
-    channel: str
-    action: str
-    step: str | None
-    prev_hash: str
+# The columns of an event that its hash covers (with the details' canonical text).
+_Link = TypedDict("_Link", {"incident_id": str, "seq": int, "ts": datetime, "actor": str, "channel": str,
+                            "action": str, "step": str | None, "prev_hash": str})
 
 
 class _EventRow(_Link):
@@ -125,6 +117,7 @@ def _insert(connection: Connection, *, incident_id: str, actor: str, channel: st
     return AuditEvent(id=inserted_id(result), **row)
 
 
+# append and append_in keep the same keyword signature spelled out: it is the audit API callers read.
 def append(
     engine: Engine,
     *,

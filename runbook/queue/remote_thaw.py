@@ -51,7 +51,7 @@ def items_of(engine: Engine, thaw_id: str) -> list[ThawItem]:
 def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Checker, now: datetime,
                   reschedule_after: timedelta, spacing: timedelta, release_margin: timedelta) -> list[ThawItem]:
     """Propose an action for every held remote post of the freeze and store it on its row."""
-    from runbook.queue.thaw import _slots
+    from runbook.queue.thaw import _slots, propose_action
 
     with engine.connect() as connection:
         rows = connection.execute(sa.select(remote_holds).where(
@@ -68,19 +68,13 @@ def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Chec
         result = checker.check(Draft(account=row.account, platform=row.platform, text=row.text,
                                      media=media_refs([m for m in media if isinstance(m, dict) and m.get("sha256")]),
                                      author=None, language=checker.policy.default_language), context="thaw")
-        blocks = sorted(result.rules("block"))
-        tone = sorted({f.match for f in result.findings if f.family == "crisis_tone"})
         if row.status == "uncertain":
             proposed, reason = "kill", (f"taken off {row.queue} at its time {row.run_at:%H:%M:%S} UTC: it may have "
                                         "gone out; check the account before releasing it")
-        elif blocks:
-            proposed, reason = "kill", f"fails pre-publish checks: {', '.join(blocks)}"
-        elif tone:
-            proposed, reason = "kill", f"cheerful or promotional during a crisis: {', '.join(tone)}"
-        elif row.id in slots:
-            proposed, reason = "reschedule", f"its time {row.run_at:%Y-%m-%d %H:%M} UTC passed during the freeze"
         else:
-            proposed, reason = "release", f"still relevant and due later: keeps its time (back on {row.queue})"
+            proposed, reason = propose_action(result, accepted=(), run_at=row.run_at, rescheduled=row.id in slots,
+                                              release_reason=("still relevant and due later: keeps its time "
+                                                              f"(back on {row.queue})"))
         updates.append({"hid": row.id, "tid": thaw_id, "prop": proposed, "why": reason,
                         "found": result.to_list(), "at": slots.get(row.id)})
     write_transaction(engine, lambda c: c.execute(remote_holds.update().where(

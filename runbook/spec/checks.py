@@ -10,7 +10,7 @@ import difflib
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import jinja2
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,7 @@ from runbook.spec.source import Document, Loc
 
 # Decision fields the engine owns; a sign-off's extra input may not reuse them.
 RESERVED_DECISION_FIELDS = {"approve", "person", "channel", "comment", "escalate", "decision_id"}
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class KindShape(Protocol):
@@ -62,12 +63,7 @@ def validate_playbook(
     roster: Roster | None = None,
     templates_dir: Path | None = None,
 ) -> Playbook:
-    issues: list[SpecIssue] = list(doc.issues)
-    playbook: Playbook | None = None
-    try:
-        playbook = Playbook.model_validate(doc.data)
-    except ValidationError as exc:
-        issues.extend(pydantic_issues(doc, exc))
+    playbook, issues = parse_model(doc, Playbook)
     steps = [(i, s) for i, s in enumerate(playbook.steps)] if playbook else _valid_steps(doc.data)
     context = _Context(doc, steps, playbook, kinds, roster, templates_dir)
     issues.extend(context.cross_check())
@@ -75,6 +71,16 @@ def validate_playbook(
         raise SpecError(issues)
     assert playbook is not None
     return playbook
+
+
+def parse_model(doc: Document, model: type[_Model], *, hint: bool = False) -> tuple[_Model | None, list[SpecIssue]]:
+    """Pass 1 for any document: `doc` validated as `model` (None when invalid) and every issue so
+    far, reading's included; `hint` names the model's fields in 'unknown field' messages."""
+    issues = list(doc.issues)
+    try:
+        return model.model_validate(doc.data), issues
+    except ValidationError as exc:
+        return None, issues + pydantic_issues(doc, exc, model=model if hint else None)
 
 
 def pydantic_issues(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from pydantic import ValidationError
 
-from runbook.spec.checks import KindShape, pydantic_issues, validate_playbook
+from runbook.spec.checks import KindShape, parse_model, validate_playbook
 from runbook.spec.errors import SpecError, SpecIssue
 from runbook.spec.models import Playbook
 from runbook.spec.roster import Roster
@@ -28,17 +27,11 @@ def load_playbook(
 
 def load_roster(path: str | Path) -> Roster:
     doc = read_document(Path(path))
-    issues: list[SpecIssue] = list(doc.issues)
-    roster = None
-    try:
-        roster = Roster.model_validate(doc.data)
-    except ValidationError as exc:
-        issues.extend(pydantic_issues(doc, exc))
+    roster, issues = parse_model(doc, Roster)
     if roster is not None:
         issues.extend(_roster_cross_checks(doc, roster))
-    if issues:
+    if issues or roster is None:  # an invalid roster always has issues
         raise SpecError(issues)
-    assert roster is not None
     return roster
 
 
