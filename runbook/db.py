@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -159,7 +159,7 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attemp
     return _retry_locked(once, attempts=attempts)
 
 
-def inserted_id(result: CursorResult[Any]) -> int:
+def inserted_id(result: CursorResult[Unpack[tuple[Any, ...]]]) -> int:
     """The primary key of the one row an INSERT added."""
     key = result.inserted_primary_key
     if key is None:
