@@ -16,6 +16,7 @@ import csv
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -112,7 +113,11 @@ def _media_problem(base: Path, item: str) -> str | None:
     return media_problem(media) if media.exists() or media.is_symlink() else None
 
 
-def _csv_rows(path: Path, text: str):
+# (line, row, problem) for every row of a calendar file; a row with a problem is empty.
+_Rows = Iterator[tuple[int, dict[str, Any], str | None]]
+
+
+def _csv_rows(path: Path, text: str) -> _Rows:
     # Fields are measured per row (MAX_FIELD) instead of csv's own limit, which raises out of the
     # iteration and would end the import at the first long field.
     csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, len(text) + 1)))
@@ -144,7 +149,7 @@ def _csv_rows(path: Path, text: str):
         yield line, {**row, "media": media}, None
 
 
-def _jsonl_rows(path: Path, text: str):
+def _jsonl_rows(path: Path, text: str) -> _Rows:
     for line, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue
