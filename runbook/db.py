@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 
 from runbook.errors import ConfigurationError
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 __all__ = ["DatabaseUnavailable", "SchemaNotReady", "alembic_config", "app_grants", "database_errors", "dispose_engines",
-           "init_db", "make_engine", "open_db", "schema_state", "write_transaction"]
+           "init_db", "inserted_id", "make_engine", "open_db", "schema_state", "write_transaction"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -157,6 +157,15 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attemp
     if engine.dialect.name != "sqlite":
         return once()
     return _retry_locked(once, attempts=attempts)
+
+
+def inserted_id(result: CursorResult[Unpack[tuple[Any, ...]]]) -> int:
+    """The primary key of the one row an INSERT added."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    inserted: int = key[0]
+    return inserted
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

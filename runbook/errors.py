@@ -19,6 +19,7 @@ __all__ = ["ChannelFailure", "Conflict", "ConfigurationError", "InvalidSpec", "N
            "RunbookError", "exit_code"]
 
 
+# One class per family on purpose (callers catch by class): the repeated shape is the tree above.
 class RunbookError(Exception):
     """Something the product refuses or cannot do, explained in one sentence."""
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from runbook.errors import InvalidSpec
 from runbook.spec.durations import format_duration
-from runbook.spec.models import FieldType, InputField, Playbook
+from runbook.spec.models import FieldType, InputField, Playbook, Signoff, Step
 from runbook.spec.roster import Roster
 from runbook.steps.base import StepKind
 
@@ -103,7 +103,7 @@ def build_plan(
             continue
         gate = None
         if step.signoff is not None:
-            gate, gate_problems, gate_warnings = _gate(step_id=step.id, step=step, kind=kind, roster=roster,
+            gate, gate_problems, gate_warnings = _gate(step=step, signoff=step.signoff, kind=kind, roster=roster,
                                                        requester=requester, inputs=resolved_inputs)
             problems.extend(gate_problems)
             warnings.extend(gate_warnings)
@@ -156,17 +156,22 @@ def _kind_gate_fields(kind: StepKind, params: Mapping[str, Any]) -> dict[str, In
     """The fields a kind asks the approver for. Templated parameters (`accounts: "{{ ... }}"`)
     are only validated when the step runs, so the fields are then derived from the parameters
     as written: they depend on the parameters' shape, not on the rendered values."""
+    gate_fields = kind.gate_fields
+    if gate_fields is None:
+        return {}
     try:
-        return kind.gate_fields(kind.params.model_validate(params))
+        return gate_fields(kind.params.model_validate(params))
     except Exception:  # noqa: BLE001 - templated: validated when the step runs
         try:
-            return kind.gate_fields(kind.params.model_construct(**dict(params)))
+            return gate_fields(kind.params.model_construct(**dict(params)))
         except Exception:  # noqa: BLE001 - the fields depend on what only the run knows
             return {}
 
 
-def _gate(*, step_id, step, kind: StepKind, roster: Roster, requester: str, inputs: Mapping[str, Any]):
-    signoff = step.signoff
+def _gate(
+    *, step: Step, signoff: Signoff, kind: StepKind, roster: Roster, requester: str, inputs: Mapping[str, Any],
+) -> tuple[GatePlan, list[str], list[str]]:
+    step_id = step.id
     problems: list[str] = []
     warnings: list[str] = []
     fields: dict[str, InputField] = {}
@@ -186,7 +191,7 @@ def _gate(*, step_id, step, kind: StepKind, roster: Roster, requester: str, inpu
         # When the signers do not answer in time, the people named in escalate_to (or holding
         # those roles) and the signers' own deputies are asked.
         named = [p.id for p in roster.resolve(list(signoff.escalate_to))]
-        deputies = [roster.person(s).deputy for s in signers if roster.person(s).deputy]
+        deputies = [p.deputy for p in map(roster.person, signers) if p is not None and p.deputy]
         for person_id in [*named, *deputies]:
             if person_id and person_id not in signers and person_id not in escalation:
                 if not (signoff.not_requester and person_id == requester):

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -18,13 +18,19 @@ from sqlalchemy.exc import IntegrityError
 
 from runbook.audit.chain import canonical_json
 from runbook.audit.errors import IncidentNotFound
-from runbook.audit.models import KINDS, STATUSES, TERMINAL_STATUSES, Incident, as_utc
+from runbook.audit.models import INCIDENT_TABLE, KINDS, STATUSES, TERMINAL_STATUSES, Incident, as_utc
 from runbook.audit.store import record_checkpoint
 from runbook.db import write_transaction
 
 SLUG_MAX = 60
 UPDATABLE = frozenset({"status", "flow_run_id", "channel", "closed_at", "severity"})
-_incidents = Incident.__table__
+_incidents = INCIDENT_TABLE
+
+
+_IncidentRow = TypedDict("_IncidentRow", {
+    "id": str, "title": str, "playbook_id": str, "playbook_version": int, "inputs": dict[str, Any], "requester": str,
+    "severity": str | None, "status": str, "flow_run_id": str | None, "channel": str | None, "created_at": datetime,
+    "closed_at": datetime | None, "kind": str, "slug": str})
 
 
 def slugify(text: str) -> str:
@@ -53,7 +59,7 @@ def _free_slug(connection: Connection, date: str, words: str) -> str:
     return slug
 
 
-def _row_to_incident(row: sa.Row) -> Incident:
+def _row_to_incident(row: sa.Row[Unpack[tuple[Any, ...]]]) -> Incident:
     return Incident(**row._mapping)
 
 
@@ -82,24 +88,13 @@ def create_incident(
         raise ValueError("requester must be a non-empty string")
     created_at = as_utc(now)
     date, words = created_at.strftime("%Y-%m-%d"), slugify(title)
-    row = {
-        "id": uuid4().hex,
-        "title": title,
-        "playbook_id": playbook_id,
-        "playbook_version": playbook_version,
-        "inputs": inputs,
-        "requester": requester,
-        "severity": severity,
-        "status": "open",
-        "flow_run_id": None,
-        "channel": channel,
-        "created_at": created_at,
-        "closed_at": None,
-        "kind": kind,
-    }
+    incident_id = uuid4().hex
 
     def work(connection: Connection) -> Incident:
-        row["slug"] = slug or _free_slug(connection, date, words)
+        row = _IncidentRow(id=incident_id, title=title, playbook_id=playbook_id, playbook_version=playbook_version,
+                           inputs=inputs, requester=requester, severity=severity, status="open", flow_run_id=None,
+                           channel=channel, created_at=created_at, closed_at=None, kind=kind,
+                           slug=slug or _free_slug(connection, date, words))
         connection.execute(_incidents.insert(), row)
         return Incident(**row)
 

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from runbook.audit.incidents import create_incident
-from runbook.audit.models import Incident
+from runbook.audit.models import INCIDENT_TABLE
 
-_incidents = Incident.__table__
+_incidents = INCIDENT_TABLE
 
 
 def ledger_slug(name: str) -> str:

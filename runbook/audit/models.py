@@ -33,7 +33,7 @@ def as_utc(value: datetime | None) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python on every backend.
 
     SQLite has no time zones and hands back naive values; the hash covers the exact instant,
@@ -100,3 +100,17 @@ class AuditCheckpoint(SQLModel, table=True):
     hash: str = Field(max_length=64)
     ts: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     reason: str = Field(max_length=200)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a table model: the mapper's own `__table__` object, typed (SQLModel's
+    stubs do not declare `__table__`)."""
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
+
+
+INCIDENT_TABLE = table_of(Incident)
+AUDIT_EVENT_TABLE = table_of(AuditEvent)
+AUDIT_CHECKPOINT_TABLE = table_of(AuditCheckpoint)

@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
 from runbook.audit.errors import IncidentNotFound
-from runbook.audit.models import CHANNELS, AuditCheckpoint, AuditEvent, Incident, as_utc
-from runbook.db import write_transaction
+from runbook.audit.models import (
+    AUDIT_CHECKPOINT_TABLE,
+    AUDIT_EVENT_TABLE,
+    CHANNELS,
+    INCIDENT_TABLE,
+    AuditCheckpoint,
+    AuditEvent,
+    as_utc,
+)
+from runbook.db import inserted_id, write_transaction
 
-_events = AuditEvent.__table__
-_checkpoints = AuditCheckpoint.__table__
-_incidents = Incident.__table__
+_events = AUDIT_EVENT_TABLE
+_checkpoints = AUDIT_CHECKPOINT_TABLE
+_incidents = INCIDENT_TABLE
 
 # Built once: SQLAlchemy's compiled cache then makes each append three cheap statements.
 # FOR UPDATE serialises appenders on PostgreSQL (SQLite drops it: BEGIN IMMEDIATE already
@@ -34,6 +42,24 @@ _HEAD = (
 )
 _INSERT_EVENT = _events.insert()
 _KIND = sa.text("SELECT kind FROM incident WHERE id = :incident_id")
+
+
+# The columns of an event that its hash covers (with the details' canonical text).
+_Link = TypedDict("_Link", {"incident_id": str, "seq": int, "ts": datetime, "actor": str, "channel": str,
+                            "action": str, "step": str | None, "prev_hash": str})
+
+
+class _EventRow(_Link):
+    hash: str
+    details: dict[str, Any]
+
+
+class _CheckpointRow(TypedDict):
+    incident_id: str
+    seq: int
+    hash: str
+    ts: datetime
+    reason: str
 
 
 def _require_text(name: str, value: object) -> str:
@@ -75,20 +101,12 @@ def _prepare(actor: str, channel: str, action: str, step: str | None, details: d
 def _insert(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str, step: str | None,
             details_json: str, ts: datetime, checkpoint: str | None = None) -> AuditEvent:
     last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
-    row = {
-        "incident_id": incident_id,
-        "seq": last_seq + 1,
-        "ts": ts,
-        "actor": actor,
-        "channel": channel,
-        "action": action,
-        "step": step,
-        "prev_hash": prev_hash,
-    }
-    row["hash"] = digest(canonical_row(**row, details_json=details_json))
+    link = _Link(incident_id=incident_id, seq=last_seq + 1, ts=ts, actor=actor, channel=channel, action=action,
+                 step=step, prev_hash=prev_hash)
     # The column's serializer is canonical_json too (see runbook.db), so the stored text
     # is the hashed text; the returned details are the JSON round trip of what was given.
-    row["details"] = json.loads(details_json)
+    row = _EventRow(**link, hash=digest(canonical_row(**link, details_json=details_json)),
+                    details=json.loads(details_json))
     result = connection.execute(_INSERT_EVENT, row)
     if checkpoint is None and connection.execute(_KIND, {"incident_id": incident_id}).scalar() == "ledger":
         # A standing ledger has no sign-offs to checkpoint at: every row is one, whoever wrote it.
@@ -96,9 +114,10 @@ def _insert(connection: Connection, *, incident_id: str, actor: str, channel: st
     if checkpoint is not None:
         connection.execute(_checkpoints.insert(), {"incident_id": incident_id, "seq": row["seq"],
                                                    "hash": row["hash"], "ts": ts, "reason": checkpoint})
-    return AuditEvent(id=result.inserted_primary_key[0], **row)
+    return AuditEvent(id=inserted_id(result), **row)
 
 
+# append and append_in keep the same keyword signature spelled out: it is the audit API callers read.
 def append(
     engine: Engine,
     *,
@@ -155,9 +174,9 @@ def record_checkpoint(
     last_seq, head_hash = _lock_and_read_head(connection, incident_id)
     if last_seq == 0:
         return None
-    row = {"incident_id": incident_id, "seq": last_seq, "hash": head_hash, "ts": as_utc(now), "reason": reason}
+    row = _CheckpointRow(incident_id=incident_id, seq=last_seq, hash=head_hash, ts=as_utc(now), reason=reason)
     result = connection.execute(_checkpoints.insert(), row)
-    return AuditCheckpoint(id=result.inserted_primary_key[0], **row)
+    return AuditCheckpoint(id=inserted_id(result), **row)
 
 
 def checkpoint(engine: Engine, incident_id: str, *, reason: str) -> AuditCheckpoint | None:

@@ -18,7 +18,8 @@ Hit = tuple[str, str]  # (what matched, detail for the message)
 
 def compile_words(words: list[str]) -> re.Pattern[str]:
     """Whole words or phrases, case-insensitive; a trailing `*` makes a prefix ("pray*")."""
-    worded, others = [], []
+    worded: list[str] = []
+    others: list[str] = []
     for word in sorted(words, key=len, reverse=True):  # longest first: "domestic violence" before "violence"
         prefix = word.endswith("*")
         stem = word.rstrip("*")

@@ -137,7 +137,7 @@ def parse_pack(text: str, path: Path) -> Pack:
         seen.add(rule.id)
         regex = compile_words(rule.words) if rule.words else compile_patterns(rule.patterns) if rule.patterns else None
         compiled.append(CompiledRule(rule=rule, regex=regex))
-    if problems:
+    if problems or not isinstance(language, str):  # a language that is not a str is among the problems
         raise PackError(problems)
     return Pack(language=language, path=path, spelling=spelling, rules=tuple(compiled))
 

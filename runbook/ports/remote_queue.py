@@ -39,7 +39,12 @@ class RemotePost:
 @runtime_checkable
 class RemoteQueue(Protocol):
     name: str  # the configured queue id ("buffer-main", "meta-page-acme"): stable across runs
-    accounts: tuple[str, ...]  # brand accounts it publishes for (what a freeze scope matches)
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """Brand accounts it publishes for (what a freeze scope matches); read-only, so an adapter
+        may hold a narrower tuple type (one account)."""
+        ...
 
     def scheduled(self) -> list[RemotePost]:
         """Every post the queue will still publish, soonest first."""

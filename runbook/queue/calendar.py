@@ -16,6 +16,7 @@ import csv
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,8 +56,9 @@ def read_calendar(path: Path, *, default_author: str, now: datetime | None = Non
             out.errors.append(f"{path}:{line}: {error}")
             continue
         post, problems = _to_post(row, default_author=default_author, source=f"{path.name}:{line}", now=now)
-        problems = problems or [p for p in (_media_problem(path.parent, m) for m in post.media) if p]
-        if problems:
+        if post is not None and not problems:  # a calendar row's media are file paths (checked in _to_post)
+            problems = [p for p in (_media_problem(path.parent, m) for m in post.media if isinstance(m, str)) if p]
+        if problems or post is None:
             out.errors.extend(f"{path}:{line}: {p}" for p in problems)
         else:
             out.posts.append(post)
@@ -111,7 +113,11 @@ def _media_problem(base: Path, item: str) -> str | None:
     return media_problem(media) if media.exists() or media.is_symlink() else None
 
 
-def _csv_rows(path: Path, text: str):
+# (line, row, problem) for every row of a calendar file; a row with a problem is empty.
+_Rows = Iterator[tuple[int, dict[str, Any], str | None]]
+
+
+def _csv_rows(path: Path, text: str) -> _Rows:
     # Fields are measured per row (MAX_FIELD) instead of csv's own limit, which raises out of the
     # iteration and would end the import at the first long field.
     csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, len(text) + 1)))
@@ -143,7 +149,7 @@ def _csv_rows(path: Path, text: str):
         yield line, {**row, "media": media}, None
 
 
-def _jsonl_rows(path: Path, text: str):
+def _jsonl_rows(path: Path, text: str) -> _Rows:
     for line, raw in enumerate(text.splitlines(), 1):
         if not raw.strip():
             continue

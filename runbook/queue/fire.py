@@ -63,7 +63,7 @@ def _cas(engine: Engine, post_id: str, before: str, after: str, *, audit: Audit 
     def work(connection: Connection) -> bool:
         if connection.execute(statement).rowcount != 1:
             return False
-        if audit is not None:
+        if audit is not None and trail is not None:  # trail is resolved exactly when there is an audit
             _record_in(connection, trail, audit)
         return True
 
@@ -82,13 +82,16 @@ class Audit:
 
 
 def _record_in(connection: Connection, trail: str, audit: Audit) -> None:
-    kw = {"actor": audit.actor, "channel": audit.channel, "action": audit.action, "details": audit.details}
-    ledger.record_in(connection, incident_id=trail, **kw)
+    def record(incident_id: str) -> None:
+        ledger.record_in(connection, incident_id=incident_id, actor=audit.actor, channel=audit.channel,
+                         action=audit.action, details=audit.details)
+
+    record(trail)
     freeze_id = audit.post.freeze_id
     if freeze_id is not None:  # a post released by a thaw: its incident sees it go out too
         incident = connection.execute(sa.select(freezes.c.incident_id).where(freezes.c.id == freeze_id)).scalar()
         if incident is not None:
-            ledger.record_in(connection, incident_id=incident, **kw)
+            record(incident)
 
 
 def _load(engine: Engine, post_id: str) -> Post | None:

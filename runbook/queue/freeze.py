@@ -103,9 +103,10 @@ def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: 
     except IntegrityError:
         # PostgreSQL: a concurrent freeze for the same incident committed between our check
         # and our insert (the unique index on incident_id refused ours).
-        if incident_id is None:
+        winner = _by_incident(engine, incident_id) if incident_id is not None else None
+        if winner is None:
             raise
-        outcome = _by_incident(engine, incident_id).id
+        outcome = winner.id
     commit_ms = (time.perf_counter() - started) * 1000
     if isinstance(outcome, str):
         return _ensure_audited(engine, get_freeze(engine, outcome), step=step)

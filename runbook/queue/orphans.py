@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from runbook.audit.models import TERMINAL_STATUSES, Incident
+from runbook.audit.models import INCIDENT_TABLE, TERMINAL_STATUSES
 from runbook.db import write_transaction
 from runbook.queue import ledger
 from runbook.queue.model import FROZEN, FreezeNotFound, QueueError
@@ -24,7 +24,7 @@ from runbook.queue.times import utcnow
 
 __all__ = ["ActiveFreeze", "active_freezes", "flag_orphans", "keep_freeze", "orphaned_freezes"]
 
-_incidents = Incident.__table__
+_incidents = INCIDENT_TABLE
 log = logging.getLogger(__name__)
 
 
@@ -113,12 +113,16 @@ def flag_orphans(engine: Engine, *, chat_for: Callable[[str], Any] | None = None
     on every sweep re-sends nothing and repairs a post lost to a crash after the audit."""
     found = orphaned_freezes(engine)
     for freeze in found:
-        def work(connection: Connection, freeze: ActiveFreeze = freeze) -> None:
+        incident_id = freeze.incident_id
+        if incident_id is None:  # orphaned means its incident ended, so it has one
+            continue
+
+        def work(connection: Connection, freeze: ActiveFreeze = freeze, incident_id: str = incident_id) -> None:
             marked = connection.execute(freezes.update().where(freezes.c.id == freeze.id, freezes.c.flagged_at.is_(None),
                                                                freezes.c.status == "active")
                                         .values(flagged_at=utcnow())).rowcount
             if marked:
-                ledger.record_in(connection, incident_id=freeze.incident_id, actor=actor, channel="flow",
+                ledger.record_in(connection, incident_id=incident_id, actor=actor, channel="flow",
                                  action="freeze.orphaned",
                                  details={"freeze": freeze.id, "incident_status": freeze.incident_status,
                                           "holding": freeze.holding, "age_seconds": freeze.age_seconds})
@@ -127,9 +131,9 @@ def flag_orphans(engine: Engine, *, chat_for: Callable[[str], Any] | None = None
         if chat_for is not None:
             with engine.connect() as connection:
                 channel = connection.execute(sa.select(_incidents.c.channel)
-                                             .where(_incidents.c.id == freeze.incident_id)).scalar()
+                                             .where(_incidents.c.id == incident_id)).scalar()
             try:
-                chat_for(freeze.incident_id).post(channel, "⚠️ " + freeze.warning(), key=f"freeze-orphaned:{freeze.id}")
+                chat_for(incident_id).post(channel, "⚠️ " + freeze.warning(), key=f"freeze-orphaned:{freeze.id}")
             except Exception:  # noqa: BLE001 - audited already; the next sweep posts it again (same key)
                 log.warning("could not post the orphaned-freeze warning of %s", freeze.id, exc_info=True)
     return found

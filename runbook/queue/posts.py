@@ -7,10 +7,10 @@ APScheduler job are written in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # APScheduler loads only where jobs are written, not for a fr
 MAX_TEXT = 70_000
 # A post may be scheduled this far in the past ("now" typed a moment ago); earlier is a mistake.
 PAST_TOLERANCE = timedelta(seconds=60)
+_Fallback = TypeVar("_Fallback", str, None)  # a ledger id, or None when there is none to fall back on
 
 
 @dataclass(frozen=True)
@@ -81,55 +82,58 @@ def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker
     problems = [f"{p.source or f'post {i + 1}'}: {msg}" for i, p in enumerate(new_posts) for msg in validate(p, now=now)]
     if problems:
         raise QueueError("; ".join(problems))
-    rows = []
+    drafts: list[Post] = []
     for new in new_posts:
         media = media_refs(new.media, base=media_base)
         language = new.language or checker.policy.default_language
         result = checker.check(Draft(account=new.account, platform=new.platform, text=new.text, media=media,
                                      author=new.author, language=language))
-        rows.append({"id": new_post_id(), "account": new.account, "platform": new.platform, "text": new.text,
-                     "media": [m.to_dict() for m in media], "language": language, "author": new.author,
-                     "run_at": new.run_at, "status": NEEDS_REVIEW if result.blocked else SCHEDULED,
-                     "freeze_id": None, "findings": result.to_list(), "reviewed_by": None, "reviewed_rules": None,
-                     "ref": None, "error": None, "source": new.source, "attempts": 0, "created_at": now,
-                     "updated_at": now, "publishing_at": None, "published_at": None})
+        drafts.append(Post(id=new_post_id(), account=new.account, platform=new.platform, text=new.text,
+                           media=[m.to_dict() for m in media], language=language, author=new.author,
+                           run_at=new.run_at, status=NEEDS_REVIEW if result.blocked else SCHEDULED,
+                           freeze_id=None, findings=result.to_list(), reviewed_by=None, reviewed_rules=None,
+                           ref=None, error=None, source=new.source, attempts=0, created_at=now,
+                           updated_at=now, publishing_at=None, published_at=None))
 
     trail = ledger.target(engine, None)
 
-    def work(connection: Connection) -> list[dict[str, Any]]:
+    def work(connection: Connection) -> list[Post]:
         lock_queue(connection, exclusive=False)
         joined: dict[str, list[str]] = {}
-        for row in rows:
-            row["status"], row["freeze_id"] = (NEEDS_REVIEW, None) if row["findings"] and any(
-                f["severity"] == "block" for f in row["findings"]) else (SCHEDULED, None)
-            if row["status"] == SCHEDULED:
-                freeze_id = covering_freeze(connection, row["account"])
+        rows: list[Post] = []
+        for draft in drafts:
+            status = NEEDS_REVIEW if draft.findings and any(
+                f["severity"] == "block" for f in draft.findings) else SCHEDULED
+            freeze_id = None
+            if status == SCHEDULED:
+                freeze_id = covering_freeze(connection, draft.account)
                 if freeze_id is not None:
-                    row["status"], row["freeze_id"] = FROZEN, freeze_id
-                    joined.setdefault(freeze_id, []).append(row["id"])
-        connection.execute(posts.insert(), rows)
-        for freeze_id, ids in joined.items():
-            add_to_freeze(connection, freeze_id, ids)
-        jobs.put(connection, [(r["id"], r["run_at"]) for r in rows if r["status"] == SCHEDULED])
+                    status = FROZEN
+                    joined.setdefault(freeze_id, []).append(draft.id)
+            rows.append(replace(draft, status=status, freeze_id=freeze_id))
+        connection.execute(posts.insert(), [asdict(row) for row in rows])
+        for covering, ids in joined.items():
+            add_to_freeze(connection, covering, ids)
+        jobs.put(connection, [(r.id, r.run_at) for r in rows if r.status == SCHEDULED])
         for row in rows:  # audited in the same transaction as the rows they describe
-            details = {"post": row["id"], "account": row["account"], "platform": row["platform"],
-                       "run_at": row["run_at"].isoformat(), "status": row["status"], "source": row["source"],
-                       "findings": [f"{f['severity']}:{f['rule']}" for f in row["findings"]]}
+            details = {"post": row.id, "account": row.account, "platform": row.platform,
+                       "run_at": row.run_at.isoformat(), "status": row.status, "source": row.source,
+                       "findings": [f"{f['severity']}:{f['rule']}" for f in row.findings]}
             ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="post.scheduled",
                              details=details)
-            frozen_trail = _freeze_trail(connection, trail, row["freeze_id"]) if row["status"] == FROZEN else trail
+            frozen_trail = _freeze_trail(connection, trail, row.freeze_id) if row.status == FROZEN else trail
             # The incident of the freeze sees the post join it; a manual freeze's is the ledger, where
             # post.scheduled (status frozen) already says so: one change, one event.
             if frozen_trail != trail:
                 ledger.record_in(connection, incident_id=frozen_trail,
                                  actor=actor, channel=channel, action="post.frozen",
-                                 details={"post": row["id"], "freeze": row["freeze_id"],
+                                 details={"post": row.id, "freeze": row.freeze_id,
                                           "why": "scheduled while the freeze is active"})
         return rows
 
     written = write_transaction(engine, work)
     jobs.wakeup()
-    return [Post(**row) for row in written]
+    return written
 
 
 def schedule_post(engine: Engine, new: NewPost, **kwargs: Any) -> Post:
@@ -201,7 +205,7 @@ def approve_post(engine: Engine, post_id: str, *, reviewer: str, channel: str, j
     now = now or utcnow()
     trail = ledger.target(engine, None)
 
-    def work(connection: Connection) -> dict[str, Any]:
+    def work(connection: Connection) -> None:
         lock_queue(connection, exclusive=False)
         row = connection.execute(sa.select(posts).where(posts.c.id == post_id)).first()
         if row is None:
@@ -231,7 +235,7 @@ def approve_post(engine: Engine, post_id: str, *, reviewer: str, channel: str, j
     return get_post(engine, post_id)
 
 
-def _freeze_trail(connection: Connection, fallback: str | None, freeze_id: str | None) -> str | None:
+def _freeze_trail(connection: Connection, fallback: _Fallback, freeze_id: str | None) -> str | _Fallback:
     """The incident of `freeze_id` (the ledger `fallback` for a freeze made outside any incident)."""
     if freeze_id is None:
         return fallback

@@ -214,13 +214,13 @@ def _close(engine: Engine, freeze: FreezeResult, names: list[str], run: _Pass, s
            step: str | None) -> RemoteFreezeResult:
     last_ms = round((run.last_held - started) * 1000, 3) if run.last_held is not None else None
     with engine.connect() as connection:
-        counts = dict(connection.execute(sa.select(remote_holds.c.status, sa.func.count()).where(
+        counts: dict[str, int] = dict(connection.execute(sa.select(remote_holds.c.status, sa.func.count()).where(
             remote_holds.c.freeze_id == freeze.id).group_by(remote_holds.c.status)).all())
         named = {state: [f"{r.id} ({r.account} via {r.queue}: \"{r.text[:40]}\")" for r in connection.execute(
             sa.select(remote_holds).where(remote_holds.c.freeze_id == freeze.id, remote_holds.c.status == state)
             .order_by(remote_holds.c.run_at))] for state in ("published", "uncertain")}
         stored = connection.execute(sa.select(remote_freezes.c.last_held_ms, remote_freezes.c.local_commit_ms)
-                                .where(remote_freezes.c.freeze_id == freeze.id)).first()
+                                .where(remote_freezes.c.freeze_id == freeze.id)).one()  # written as the pass began
     status = "partial" if run.errors or counts.get("intent") else "held"
     last_ms = last_ms if last_ms is not None else stored.last_held_ms
 

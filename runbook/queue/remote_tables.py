@@ -37,7 +37,8 @@ remote_holds = sa.Table(
     sa.Column("outcome", sa.String(20), nullable=True),  # what hold() answered: held | absent | published
     sa.Column("recorded_at", UTCDateTime(), nullable=False),
     sa.Column("held_at", UTCDateTime(), nullable=True),
-    # the thaw: proposal, decision, result
+    # the thaw: proposal, decision, result. Like queue_thaw_item's columns, but nullable (filled when a thaw
+    # proposes) and frozen with revision 0005_w12b, so the repeat stays.
     sa.Column("thaw_id", sa.String(32), nullable=True),
     sa.Column("proposed", sa.String(20), nullable=True),
     sa.Column("reason", sa.Text(), nullable=True),

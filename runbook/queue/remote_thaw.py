@@ -51,7 +51,7 @@ def items_of(engine: Engine, thaw_id: str) -> list[ThawItem]:
 def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Checker, now: datetime,
                   reschedule_after: timedelta, spacing: timedelta, release_margin: timedelta) -> list[ThawItem]:
     """Propose an action for every held remote post of the freeze and store it on its row."""
-    from runbook.queue.thaw import _slots
+    from runbook.queue.thaw import _slots, propose_action
 
     with engine.connect() as connection:
         rows = connection.execute(sa.select(remote_holds).where(
@@ -68,19 +68,13 @@ def propose_items(engine: Engine, freeze_id: str, thaw_id: str, *, checker: Chec
         result = checker.check(Draft(account=row.account, platform=row.platform, text=row.text,
                                      media=media_refs([m for m in media if isinstance(m, dict) and m.get("sha256")]),
                                      author=None, language=checker.policy.default_language), context="thaw")
-        blocks = sorted(result.rules("block"))
-        tone = sorted({f.match for f in result.findings if f.family == "crisis_tone"})
         if row.status == "uncertain":
             proposed, reason = "kill", (f"taken off {row.queue} at its time {row.run_at:%H:%M:%S} UTC: it may have "
                                         "gone out; check the account before releasing it")
-        elif blocks:
-            proposed, reason = "kill", f"fails pre-publish checks: {', '.join(blocks)}"
-        elif tone:
-            proposed, reason = "kill", f"cheerful or promotional during a crisis: {', '.join(tone)}"
-        elif row.id in slots:
-            proposed, reason = "reschedule", f"its time {row.run_at:%Y-%m-%d %H:%M} UTC passed during the freeze"
         else:
-            proposed, reason = "release", f"still relevant and due later: keeps its time (back on {row.queue})"
+            proposed, reason = propose_action(result, accepted=(), run_at=row.run_at, rescheduled=row.id in slots,
+                                              release_reason=("still relevant and due later: keeps its time "
+                                                              f"(back on {row.queue})"))
         updates.append({"hid": row.id, "tid": thaw_id, "prop": proposed, "why": reason,
                         "found": result.to_list(), "at": slots.get(row.id)})
     write_transaction(engine, lambda c: c.execute(remote_holds.update().where(
@@ -156,7 +150,7 @@ def apply_items(engine: Engine, plan: ThawPlan, queues: Iterable[RemoteQueue] | 
 def _restore(engine: Engine, queues: list[RemoteQueue], hold_ids: list[str], *, incident_id: str | None, actor: str,
              channel: str, step: str | None, retry: bool) -> list[str]:
     by_name = {q.name: q for q in queues}
-    lines = []
+    lines: list[str] = []
     if not hold_ids:
         return lines
     with engine.connect() as connection:
@@ -177,14 +171,19 @@ def _restore(engine: Engine, queues: list[RemoteQueue], hold_ids: list[str], *, 
             lines.append(f"{row.id}: restore failed, will retry: {exc}")
             continue
         outcome = "released" if row.action == "release" else "rescheduled"
-        write_transaction(engine, lambda c, r=row, n=new_id, t=at, o=outcome: c.execute(
-            remote_holds.update().where(remote_holds.c.id == r.id, remote_holds.c.status == "restoring").values(
-                status="restored", new_remote_id=n, new_run_at=t, thaw_outcome=o, error=None, updated_at=utcnow())))
+        _mark_restored(engine, row.id, new_remote_id=new_id, new_run_at=at, outcome=outcome)
         ledger.record(engine, incident_id=incident_id, actor=actor, channel=channel, action=f"remote.{outcome}",
                       step=step, details={"hold": row.id, "queue": row.queue, "remote_id": new_id,
                                           "run_at": at.isoformat(), "was": row.remote_id})
         lines.append(f"{row.id}: {outcome} on {row.queue} at {at.isoformat()}")
     return lines
+
+
+def _mark_restored(engine: Engine, hold_id: str, *, new_remote_id: str, new_run_at: datetime, outcome: str) -> None:
+    write_transaction(engine, lambda c: c.execute(
+        remote_holds.update().where(remote_holds.c.id == hold_id, remote_holds.c.status == "restoring").values(
+            status="restored", new_remote_id=new_remote_id, new_run_at=new_run_at, thaw_outcome=outcome, error=None,
+            updated_at=utcnow())))
 
 
 def _note(engine: Engine, hold_id: str, error: str) -> None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from runbook.audit.models import UTCDateTime
 
 metadata = sa.MetaData()
+# Declarative columns, frozen with revision 0002: they look like other packages' tables, but are this schema.
 
 posts = sa.Table(
     "queue_post",

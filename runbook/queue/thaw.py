@@ -18,7 +18,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from runbook.checks import Checker, Draft, media_refs
+from runbook.checks import CheckResult, Checker, Draft, media_refs
 from runbook.db import write_transaction
 from runbook.queue import ledger, remote_thaw
 from runbook.queue.freeze import get_freeze
@@ -39,6 +39,22 @@ SPACING = timedelta(minutes=10)  # between rescheduled posts of one account: no 
 RELEASE_MARGIN = timedelta(minutes=1)  # a post due sooner than this is treated as overdue
 _CHUNK = 500
 _LINE = re.compile(r"^\s*(?P<id>[A-Za-z0-9_-]+)\s*[=:]\s*(?P<action>[a-z]+)\s*(?:@\s*(?P<at>\S+))?\s*$")
+
+
+def propose_action(result: CheckResult, *, accepted: Iterable[str], run_at: datetime, rescheduled: bool,
+                   release_reason: str) -> tuple[str, str]:
+    """(action, reason) the thaw proposes for a held post, local or remote: kill what fails the
+    checks (but the block rules a reviewer accepted) or sounds wrong in a crisis, reschedule what
+    missed its time (`rescheduled`: it has a slot), release the rest."""
+    blocks = sorted(result.rules("block") - set(accepted))
+    tone = sorted({f.match for f in result.findings if f.family == "crisis_tone"})
+    if blocks:
+        return "kill", f"fails pre-publish checks: {', '.join(blocks)}"
+    if tone:
+        return "kill", f"cheerful or promotional during a crisis: {', '.join(tone)}"
+    if rescheduled:
+        return "reschedule", f"its time {run_at:%Y-%m-%d %H:%M} UTC passed during the freeze"
+    return "release", release_reason
 
 
 def _slots(items: list[tuple[str, str, datetime]], start: datetime, spacing: timedelta) -> dict[str, datetime]:
@@ -79,16 +95,9 @@ def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, ch
         result = checker.check(Draft(account=post.account, platform=post.platform, text=post.text,
                                      media=media_refs(post.media), author=post.author, language=post.language),
                                context="thaw")
-        blocks = sorted(result.rules("block") - set(post.reviewed_rules or []))
-        tone = sorted({f.match for f in result.findings if f.family == "crisis_tone"})
-        if blocks:
-            proposed, reason = "kill", f"fails pre-publish checks: {', '.join(blocks)}"
-        elif tone:
-            proposed, reason = "kill", f"cheerful or promotional during a crisis: {', '.join(tone)}"
-        elif post.id in slots:
-            proposed, reason = "reschedule", f"its time {post.run_at:%Y-%m-%d %H:%M} UTC passed during the freeze"
-        else:
-            proposed, reason = "release", "still relevant and due later: keeps its time"
+        proposed, reason = propose_action(result, accepted=post.reviewed_rules or [], run_at=post.run_at,
+                                          rescheduled=post.id in slots,
+                                          release_reason="still relevant and due later: keeps its time")
         items.append(ThawItem(post=_ref(post), run_at=post.run_at, proposed=proposed, reason=reason,
                               findings=result.to_list(), proposed_run_at=slots.get(post.id)))
     thaw_id = uuid4().hex[:12]
@@ -181,8 +190,8 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
         for item in [i for i in plan.items if not remote_thaw.is_remote(i.post.id)]:
             action, at = overrides.get(item.post.id, (item.proposed, None))
             row = current.get(item.post.id)
-            entry = {"post": item.post.id, "account": item.post.account, "action": action, "run_at": None,
-                     "outcome": None, "item": item}
+            entry: dict[str, Any] = {"post": item.post.id, "account": item.post.account, "action": action,
+                                     "run_at": None, "outcome": None, "item": item}
             if row is None:
                 entry["outcome"] = "gone"  # cancelled or changed since the proposal
             elif action == "kill":

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from runbook.audit.models import as_utc
-from runbook.db import write_transaction
+from runbook.db import inserted_id, write_transaction
 from runbook.ports.channel import AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt
 from runbook.sandbox.tables import accounts, mentions, posts
 
@@ -90,7 +90,7 @@ class SandboxChannel:
         row = {"key": key, "platform": platform, "account": account, "text": text, "media": media,
                "in_reply_to": in_reply_to, "created_at": at}
         try:
-            new_id = write_transaction(self.engine, lambda c: c.execute(posts.insert().values(**row)).inserted_primary_key[0])
+            new_id = write_transaction(self.engine, lambda c: inserted_id(c.execute(posts.insert().values(**row))))
         except IntegrityError:
             # Another process wrote under the same key between our look-up and insert.
             existing = self.find(key)
@@ -161,7 +161,11 @@ class SandboxChannel:
     def limits(self, account: str, *, platform: str | None = None) -> Limits:
         from runbook.checks.platforms import load_platforms
 
-        name = platform or (self.account(account).platform if self.account(account) else "x")
+        if platform:
+            name = platform
+        else:
+            known = self.account(account)
+            name = known.platform if known else "x"
         spec = load_platforms()[name]
         return Limits(platform=name, max_chars=spec.max_chars, max_media=spec.max_media, count=spec.count,
                       url_length=spec.url_length)

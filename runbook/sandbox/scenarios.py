@@ -30,6 +30,7 @@ _COMMON_NL = {
     "mocking": ["De social media stagiair van @{brand} heeft het zwaar vandaag {emoji}"],
 }
 
+# Data: every scenario names every field, so the entries share their shape on purpose.
 SCENARIOS: dict[str, Scenario] = {
     "us-airways": Scenario(
         id="us-airways",

@@ -6,11 +6,28 @@ Created by the Alembic revision 0002_post_queue; these definitions must stay in 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.schema import SchemaItem
 
 from runbook.audit.models import UTCDateTime
 
 metadata = sa.MetaData()
 
+
+def _network_post(name: str, *columns: SchemaItem) -> sa.Table:
+    """A table of posts on the network, ours or other people's: the autoincrement id (a mention's
+    cursor), the idempotency key it was written under, and where it stands; then `columns`."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(200), nullable=False, unique=True),
+        sa.Column("platform", sa.String(20), nullable=False),
+        sa.Column("account", sa.String(100), nullable=False),
+        *columns,
+    )
+
+
+# Declarative columns, frozen with revision 0002: they look like other packages' tables, but are this schema.
 accounts = sa.Table(
     "sandbox_account",
     metadata,
@@ -23,13 +40,8 @@ accounts = sa.Table(
 )
 
 # Our writes: posts and replies. A deletion is a timestamp, never a removed row (evidence).
-posts = sa.Table(
+posts = _network_post(
     "sandbox_post",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(200), nullable=False, unique=True),
-    sa.Column("platform", sa.String(20), nullable=False),
-    sa.Column("account", sa.String(100), nullable=False),
     sa.Column("text", sa.Text(), nullable=False),
     sa.Column("media", sa.JSON(), nullable=False),
     sa.Column("in_reply_to", sa.String(64), nullable=True),
@@ -39,13 +51,8 @@ posts = sa.Table(
 )
 
 # Other people's posts that mention or answer the brand; the autoincrement id is the cursor.
-mentions = sa.Table(
+mentions = _network_post(
     "sandbox_mention",
-    metadata,
-    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(200), nullable=False, unique=True),
-    sa.Column("platform", sa.String(20), nullable=False),
-    sa.Column("account", sa.String(100), nullable=False),
     sa.Column("author", sa.String(100), nullable=False),
     sa.Column("author_followers", sa.Integer(), nullable=False),
     sa.Column("text", sa.Text(), nullable=False),

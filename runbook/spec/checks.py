@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import jinja2
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails, InitErrorDetails
 
 from runbook.spec import expressions
 from runbook.spec.errors import SpecError, SpecIssue
@@ -23,7 +24,18 @@ from runbook.spec.source import Document, Loc
 
 # Decision fields the engine owns; a sign-off's extra input may not reuse them.
 RESERVED_DECISION_FIELDS = {"approve", "person", "channel", "comment", "escalate", "decision_id"}
+_Model = TypeVar("_Model", bound=BaseModel)
 
+
+class KindShape(Protocol):
+    """What the checks read of a step kind (runbook.steps.base.StepKind has it); spec sits below steps."""
+
+    @property
+    def params(self) -> type[BaseModel]: ...
+    @property
+    def human(self) -> bool: ...
+    @property
+    def gate_fields(self) -> Callable[[BaseModel], Mapping[str, InputField]] | None: ...
 
 
 def _field_names(model: type[BaseModel]) -> list[str]:
@@ -47,16 +59,11 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
 def validate_playbook(
     doc: Document,
     *,
-    kinds: Mapping[str, Any] | None = None,
+    kinds: Mapping[str, KindShape] | None = None,
     roster: Roster | None = None,
     templates_dir: Path | None = None,
 ) -> Playbook:
-    issues: list[SpecIssue] = list(doc.issues)
-    playbook: Playbook | None = None
-    try:
-        playbook = Playbook.model_validate(doc.data)
-    except ValidationError as exc:
-        issues.extend(pydantic_issues(doc, exc))
+    playbook, issues = parse_model(doc, Playbook)
     steps = [(i, s) for i, s in enumerate(playbook.steps)] if playbook else _valid_steps(doc.data)
     context = _Context(doc, steps, playbook, kinds, roster, templates_dir)
     issues.extend(context.cross_check())
@@ -64,6 +71,16 @@ def validate_playbook(
         raise SpecError(issues)
     assert playbook is not None
     return playbook
+
+
+def parse_model(doc: Document, model: type[_Model], *, hint: bool = False) -> tuple[_Model | None, list[SpecIssue]]:
+    """Pass 1 for any document: `doc` validated as `model` (None when invalid) and every issue so
+    far, reading's included; `hint` names the model's fields in 'unknown field' messages."""
+    issues = list(doc.issues)
+    try:
+        return model.model_validate(doc.data), issues
+    except ValidationError as exc:
+        return None, issues + pydantic_issues(doc, exc, model=model if hint else None)
 
 
 def pydantic_issues(
@@ -133,7 +150,8 @@ def _valid_steps(data: Any) -> list[tuple[int, Step]]:
                 continue
             try:
                 partial = Step.model_validate({k: v for k, v in item.items() if k not in broken})
-                partial.__pydantic_fields_set__.update(broken)  # marks the dropped fields as given
+                # marks the dropped fields as given (field names are strings; an int key names no field)
+                partial.__pydantic_fields_set__.update(k for k in broken if isinstance(k, str))
                 out.append((index, partial))
             except ValidationError:
                 continue
@@ -141,12 +159,20 @@ def _valid_steps(data: Any) -> list[tuple[int, Step]]:
 
 
 class _Context:
-    def __init__(self, doc, steps, playbook, kinds, roster, templates_dir):
-        self.doc: Document = doc
-        self.steps: list[tuple[int, Step]] = steps
+    def __init__(
+        self,
+        doc: Document,
+        steps: list[tuple[int, Step]],
+        playbook: Playbook | None,
+        kinds: Mapping[str, KindShape] | None,
+        roster: Roster | None,
+        templates_dir: Path | None,
+    ) -> None:
+        self.doc = doc
+        self.steps = steps
         self.kinds = kinds
-        self.roster: Roster | None = roster
-        self.templates_dir: Path | None = templates_dir
+        self.roster = roster
+        self.templates_dir = templates_dir
         data = doc.data if isinstance(doc.data, dict) else {}
         roles = playbook.roles if playbook else data.get("roles")
         self.roles = [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
@@ -203,7 +229,7 @@ class _Context:
                                         "a step can only need earlier steps")
 
     # -- kinds and their parameters ------------------------------------------------------
-    def _kind(self, loc: Loc, step: Step):
+    def _kind(self, loc: Loc, step: Step) -> KindShape | None:
         if self.kinds is None:
             return None
         kind = self.kinds.get(step.uses)
@@ -212,8 +238,8 @@ class _Context:
             self.error(loc + ("uses",), f"unknown step kind '{step.uses}'{_suggest(step.uses, self.kinds)} (known: {known})")
         return kind
 
-    def _with_params(self, loc: Loc, step: Step, kind) -> None:
-        templated = set()
+    def _with_params(self, loc: Loc, step: Step, kind: KindShape | None) -> None:
+        templated: set[str] = set()
         for key, value in step.with_.items():
             for path, text in _strings(value, (key,)):
                 if expressions.is_templated(text):
@@ -228,7 +254,7 @@ class _Context:
         except ValidationError as exc:
             errors = [e for e in exc.errors() if not (e["loc"] and e["loc"][0] in templated)]
             if errors:
-                rebuilt = ValidationError.from_exception_data(exc.title, errors)
+                rebuilt = ValidationError.from_exception_data(exc.title, [_init_details(e) for e in errors])
                 self.issues.extend(pydantic_issues(self.doc, rebuilt, loc + ("with",), model=kind.params))
             return
         self._template_files(loc, kind.params, params)
@@ -265,7 +291,7 @@ class _Context:
         self._check_refs(loc, refs, index)
 
     def _check_refs(self, loc: Loc, refs: list[tuple[str, str]], index: int) -> None:
-        order = {}
+        order: dict[str, int] = {}
         for i, step in self.steps:
             order.setdefault(step.id, i)
             order.setdefault(step.id.replace("-", "_"), i)
@@ -286,7 +312,7 @@ class _Context:
             if not self.roster.holders([role]):
                 self.error(("roles", n), f"no one in the roster holds the role '{role}'")
 
-    def _signoff(self, loc: Loc, step: Step, index: int, kind) -> None:
+    def _signoff(self, loc: Loc, step: Step, index: int, kind: KindShape | None) -> None:
         gate = step.signoff
         if gate is None:
             if kind is not None and kind.human and "signoff" not in step.model_fields_set:
@@ -311,10 +337,11 @@ class _Context:
             if name in RESERVED_DECISION_FIELDS:
                 self.error(loc + ("input", name), f"'{name}' is reserved for the decision itself; choose another name",
                            at_key=True)
-        if kind is not None and kind.gate_fields is not None:
+        gate_fields = kind.gate_fields if kind is not None else None
+        if kind is not None and gate_fields is not None:
             try:
                 params = kind.params.model_validate({k: v for k, v in step.with_.items()})
-                for name in kind.gate_fields(params):
+                for name in gate_fields(params):
                     if name in gate.input:
                         self.error(loc + ("input", name), f"'{name}' is already provided by the '{step.uses}' step",
                                    at_key=True)
@@ -324,7 +351,7 @@ class _Context:
             self._template_refs(loc + ("prompt",), gate.prompt, index + 1)  # the gate may show its own step
 
 
-def _strings(value: Any, path: tuple) -> list[tuple[tuple, str]]:
+def _strings(value: Any, path: Loc) -> list[tuple[Loc, str]]:
     if isinstance(value, str):
         return [(path, value)]
     if isinstance(value, list):
@@ -343,7 +370,16 @@ def _marked(annotation: Any, metadata: list[Any]) -> bool:
     return any(_marked(arg, []) for arg in typing.get_args(annotation))
 
 
-def _suggest(name: str, known) -> str:
+def _init_details(err: ErrorDetails) -> InitErrorDetails:
+    """An error read back from a ValidationError, in the shape that rebuilds one (its message is
+    regenerated from type and ctx, exactly as when the ErrorDetails itself is passed)."""
+    details = InitErrorDetails(type=err["type"], loc=err["loc"], input=err["input"])
+    if "ctx" in err:
+        details["ctx"] = err["ctx"]
+    return details
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
     hint = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean '{hint[0]}'?)" if hint else ""
 

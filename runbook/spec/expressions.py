@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes, pass_context
+from jinja2.environment import TemplateExpression
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 _WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
@@ -49,7 +50,7 @@ def _limit_problem(operator: str, left: Any, right: Any) -> str | None:
     return None
 
 
-def _wrap_loops(tree: nodes.Node) -> nodes.Node:
+def _wrap_loops(tree: nodes.Template) -> nodes.Template:
     # Every loop's iterable goes through a counter shared by the whole render (see _bounded).
     for loop in tree.find_all(nodes.For):
         loop.iter = nodes.Call(nodes.Name(_BOUNDED, "load"), [loop.iter], [], None, None, lineno=loop.lineno)
@@ -173,7 +174,7 @@ def expression_context(
 
 
 @lru_cache(maxsize=512)
-def compile_condition(expr: str):
+def compile_condition(expr: str) -> TemplateExpression:
     """Compile a `when:` expression; raises jinja2.TemplateSyntaxError when it does not parse."""
     return environment().compile_expression(expr, undefined_to_none=False)
 
@@ -235,10 +236,12 @@ def references(source: str, *, expression: bool) -> list[tuple[str, str]]:
         raise TemplateSyntaxError(f"over a resource limit: {problems[0]}", lineno=1)
     found: list[tuple[str, str]] = []
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
+        if isinstance(node, nodes.Getattr):
+            target, name = node.node, node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            target, name = node.node, node.arg.value
+        else:
+            continue
         if isinstance(target, nodes.Name) and target.name in ("inputs", "steps"):
-            if isinstance(node, nodes.Getattr):
-                found.append((target.name, node.attr))
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-                found.append((target.name, node.arg.value))
+            found.append((target.name, name))
     return found

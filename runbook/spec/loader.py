@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from pydantic import ValidationError
-
-from runbook.spec.checks import pydantic_issues, validate_playbook
+from runbook.spec.checks import KindShape, parse_model, validate_playbook
 from runbook.spec.errors import SpecError, SpecIssue
 from runbook.spec.models import Playbook
 from runbook.spec.roster import Roster
-from runbook.spec.source import read_document
+from runbook.spec.source import Document, read_document
 
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
 
@@ -20,7 +17,7 @@ PLAYBOOK_SUFFIXES = (".yaml", ".yml")
 def load_playbook(
     path: str | Path,
     *,
-    kinds: Mapping[str, Any] | None = None,
+    kinds: Mapping[str, KindShape] | None = None,
     roster: Roster | None = None,
     templates_dir: Path | None = None,
 ) -> Playbook:
@@ -30,21 +27,15 @@ def load_playbook(
 
 def load_roster(path: str | Path) -> Roster:
     doc = read_document(Path(path))
-    issues: list[SpecIssue] = list(doc.issues)
-    roster = None
-    try:
-        roster = Roster.model_validate(doc.data)
-    except ValidationError as exc:
-        issues.extend(pydantic_issues(doc, exc))
+    roster, issues = parse_model(doc, Roster)
     if roster is not None:
         issues.extend(_roster_cross_checks(doc, roster))
-    if issues:
+    if issues or roster is None:  # an invalid roster always has issues
         raise SpecError(issues)
-    assert roster is not None
     return roster
 
 
-def _roster_cross_checks(doc, roster: Roster) -> list[SpecIssue]:
+def _roster_cross_checks(doc: Document, roster: Roster) -> list[SpecIssue]:
     out: list[SpecIssue] = []
     ids: dict[str, int] = {}
     slack: dict[str, int] = {}
@@ -63,9 +54,9 @@ def _roster_cross_checks(doc, roster: Roster) -> list[SpecIssue]:
                 out.append(doc.issue(("people", n, "slack_id"),
                                      f"Slack id {person.slack_id} already belongs to people[{slack[person.slack_id]}]"))
             slack.setdefault(person.slack_id, n)
-        for t, team in enumerate(person.teams):
-            if roster.teams and team not in team_ids:
-                out.append(doc.issue(("people", n, "teams", t), f"unknown team '{team}'; declare it under teams:"))
+        for t, team_id in enumerate(person.teams):
+            if roster.teams and team_id not in team_ids:
+                out.append(doc.issue(("people", n, "teams", t), f"unknown team '{team_id}'; declare it under teams:"))
     for n, person in enumerate(roster.people):
         if person.deputy is not None:
             if person.deputy == person.id:

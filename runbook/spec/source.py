@@ -18,8 +18,9 @@ MAX_BYTES = 1_000_000
 MAX_NODES = 100_000  # after expanding aliases: a billion-laughs file stops here
 Loc = tuple[str | int, ...]
 
+_Loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]
 try:  # the C loader is ~10x faster and keeps marks
-    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
 
@@ -74,10 +75,10 @@ def parse_document(raw: bytes, name: str) -> Document:
     text = text.removeprefix("\ufeff")
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise fail(1, 1, "file is empty; a playbook is a mapping with id, title and steps")
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip(" ")
+    for number, text_line in enumerate(text.splitlines(), start=1):
+        stripped = text_line.lstrip(" ")
         if stripped.startswith("\t"):
-            raise fail(number, len(line) - len(stripped) + 1, "tab used for indentation; YAML needs spaces")
+            raise fail(number, len(text_line) - len(stripped) + 1, "tab used for indentation; YAML needs spaces")
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
