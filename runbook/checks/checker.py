@@ -65,4 +65,6 @@ def _hits(compiled: CompiledRule, subject: Subject):
                 seen.add(word.lower())
                 yield word, ""
         return
-    yield from BUILTINS[rule.check](subject)  # type: ignore[index]
+    # A rule without a regex is a `check:` rule: the pack refuses any other shape on load.
+    assert rule.check is not None, f"rule {rule.id} has no matcher"
+    yield from BUILTINS[rule.check](subject)

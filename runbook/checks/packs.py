@@ -27,8 +27,9 @@ class Rule(BaseModel):
     family: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]*$")]
     severity: Literal["block", "warn"]
     message: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    words: list[Annotated[str, StringConstraints(min_length=1)]] | None = None
-    patterns: list[str] | None = None
+    # An empty list would match nothing and leave the rule with no matcher at all: refused.
+    words: Annotated[list[Annotated[str, StringConstraints(min_length=1)]], Field(min_length=1)] | None = None
+    patterns: Annotated[list[str], Field(min_length=1)] | None = None
     check: str | None = None
     options: dict[str, Any] = {}
     accounts: Literal["brand", "personal", "any"] = "any"

@@ -188,6 +188,11 @@ rules:
     severity: warn
     message: m
     check: horoscope
+  - id: empty.words
+    family: topic
+    severity: warn
+    message: m
+    words: []
 """
     with pytest.raises(PackError) as caught:
         parse_pack(text, path)
@@ -196,6 +201,7 @@ rules:
     assert any(p.startswith(f"{path}:13: rules[2] (bad.regex)") and "does not compile" in p for p in problems)
     assert any(p.startswith(f"{path}:18: rules[3] (two.matchers): severity") for p in problems)
     assert any(p.startswith(f"{path}:24: rules[4] (no.such)") and "unknown check 'horoscope'" in p for p in problems)
+    assert any(p.startswith(f"{path}:") and "rules[5] (empty.words)" in p and "at least 1" in p for p in problems)
 
 
 def test_shipped_packs_load_and_match_each_other() -> None:
