@@ -3,6 +3,7 @@ the configured tuning with the account's process-wide limiter, and the shape of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,8 +54,8 @@ class Adapter:
                              breaker_failures=tuning.breaker_failures, breaker_reset=tuning.breaker_reset)
         count, per = _rate(account.rate_limit)
         limiter = limiter_for(f"{self.platform}:{account.handle}", count=count, per=per)
-        extra = {"sleep": sleep} if sleep is not None else {}
-        self.guard = Guard(self.name, policy=self.policy, limiter=limiter, classify=self.classify, **extra)
+        self.guard = Guard(self.name, policy=self.policy, limiter=limiter, classify=self.classify,
+                           sleep=sleep if sleep is not None else time.sleep)  # Guard's own default
 
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None

@@ -111,12 +111,11 @@ class BlueskyChannel(Adapter):
                 shared = _sessions.get(key)
             if shared is None:
                 password = self.config.secret("token", self.environ).get_secret_value()
-                shared = self._make_client()
+                fresh = self._make_client()
                 # No profile fetch: it needs the AppView to have indexed the account (fails early on).
-                self.guard.call("login", lambda: shared.login(self.handle, password, fetch_bsky_profile=False))
+                self.guard.call("login", lambda: fresh.login(self.handle, password, fetch_bsky_profile=False))
                 with _sessions_lock:
-                    _sessions.setdefault(key, shared)
-                    shared = _sessions[key]
+                    shared = _sessions.setdefault(key, fresh)
             self._client = shared
             self._did = shared._session.did
             return shared
@@ -190,8 +189,11 @@ class BlueskyChannel(Adapter):
         out: list[Post] = []
         cursor = None
         while len(out) < limit:
-            page = self.guard.call("listRecords", lambda c=cursor: self.client.com.atproto.repo.list_records(
-                {"repo": self.did, "collection": POST, "limit": min(100, limit - len(out)), "cursor": c}))
+            def list_page(c: str | None = cursor) -> Any:  # the default binds this iteration's cursor
+                return self.client.com.atproto.repo.list_records(
+                    {"repo": self.did, "collection": POST, "limit": min(100, limit - len(out)), "cursor": c})
+
+            page = self.guard.call("listRecords", list_page)
             for item in page.records:
                 _, _, rkey = parse_uri(item.uri)
                 value = item.value
@@ -241,8 +243,11 @@ class BlueskyChannel(Adapter):
         fresh: list[Any] = []
         page_cursor = None
         while True:
-            page = self.guard.call("listNotifications", lambda c=page_cursor: self.client.app.bsky.notification
-                                   .list_notifications({"limit": 100, "cursor": c, "reasons": MENTION_REASONS}))
+            def list_page(c: str | None = page_cursor) -> Any:  # the default binds this iteration's cursor
+                return self.client.app.bsky.notification.list_notifications(
+                    {"limit": 100, "cursor": c, "reasons": MENTION_REASONS})
+
+            page = self.guard.call("listNotifications", list_page)
             reached = False
             for item in page.notifications:
                 if item.reason not in MENTION_REASONS:
@@ -267,8 +272,10 @@ class BlueskyChannel(Adapter):
         for n in range(0, len(ordered), 25):  # getProfiles takes at most 25 actors
             chunk = ordered[n:n + 25]
             try:
-                found = self.guard.call("getProfiles", lambda c=chunk: self.client.app.bsky.actor.get_profiles(
-                    {"actors": c}))
+                def get_profiles(c: list[str] = chunk) -> Any:  # the default binds this iteration's chunk
+                    return self.client.app.bsky.actor.get_profiles({"actors": c})
+
+                found = self.guard.call("getProfiles", get_profiles)
             except ChannelError:
                 continue
             out |= {p.did: p.followers_count or 0 for p in found.profiles}
@@ -404,7 +411,10 @@ class BlueskyChannel(Adapter):
                 if not path:
                     raise ChannelError(f"bluesky: media[{n}] needs path or blob")
                 data = Path(str(path)).read_bytes()
-                uploaded = self.guard.call("uploadBlob", lambda d=data: self.client.com.atproto.repo.upload_blob(d))
+                def upload(d: bytes = data) -> Any:  # the default binds this iteration's bytes
+                    return self.client.com.atproto.repo.upload_blob(d)
+
+                uploaded = self.guard.call("uploadBlob", upload)
                 blob = uploaded.blob.model_dump(by_alias=True, exclude_none=True)
                 blob = _blob_json(blob)
             images.append({"alt": str(item.get("alt") or ""), "image": blob})

@@ -98,7 +98,8 @@ class GraphClient:
                 after = exc.headers.get("retry-after")
                 regain = usage(exc.headers)
                 wait = float(after) if after else (max(1.0, regain.reset_at - regain.seen_at)
-                                                   if regain and regain.reset_at else 60.0)
+                                                   if regain and regain.reset_at and regain.seen_at is not None
+                                                   else 60.0)  # usage() always sets seen_at
                 return Failure(True, 429, wait, str(exc))
             if exc.code in TRANSIENT or exc.transient or (exc.status or 0) >= 500:
                 return Failure(True, exc.status, None, str(exc))
@@ -145,6 +146,13 @@ def _time(value: Any) -> datetime | None:
     if isinstance(value, (int, float)):
         return datetime.fromtimestamp(value, UTC)
     return datetime.strptime(str(value).replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+
+
+def _scheduled_at(post: dict[str, Any]) -> datetime:
+    at = _time(post["scheduled_publish_time"])
+    if at is None:
+        raise RemoteQueueError(f"meta: scheduled post {post.get('id')} has no scheduled_publish_time")
+    return at
 
 
 class MetaChannel(LedgeredWrites, Adapter):
@@ -371,7 +379,7 @@ class MetaScheduledQueue:
             "scheduled posts", f"{self.page_id}/scheduled_posts",
             {"fields": "id,message,scheduled_publish_time,created_time", "limit": 100}))
         out = [RemotePost(remote_id=p["id"], target=self.page_id, account=self.account, platform="facebook",
-                          text=p.get("message", ""), run_at=_time(p["scheduled_publish_time"]), raw=p) for p in items]
+                          text=p.get("message", ""), run_at=_scheduled_at(p), raw=p) for p in items]
         return sorted(out, key=lambda p: (p.run_at, p.remote_id))
 
     def hold(self, post: RemotePost) -> HoldOutcome:

@@ -182,7 +182,7 @@ class XChannel(LedgeredWrites, Adapter):
 
         from runbook.channels.tables import writes
 
-        with self.engine.connect() as connection:
+        with ledger.engine.connect() as connection:
             return connection.execute(sa.select(writes.c.key).where(writes.c.ref == ref,
                                                                     writes.c.account == self.account_id)).first() is not None
 
