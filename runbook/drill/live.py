@@ -128,6 +128,7 @@ class DrillRun:
 
     def finish(self) -> None:
         """After the incident closed: the public runs on to the scenario's end."""
+        assert self.public is not None  # tick() made it when the incident started
         self.advance(self.public.t, None)  # the last actions, seen where the public is now
         self.advance(self.scenario.minutes, None)
 
@@ -189,7 +190,7 @@ def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: f
     offending_key, offending_ref, _ = seed_sandbox(services, scenario, nonce=nonce, requester=requester)
     with services.db.connect() as connection:
         created = connection.execute(sa.select(post_table.c.created_at).where(post_table.c.key == offending_key)).scalar_one()
-    found = {"summary": scenario.summary, "offending_post": post_url(scenario.brand.handle, offending_ref),
+    found: dict[str, Any] = {"summary": scenario.summary, "offending_post": post_url(scenario.brand.handle, offending_ref),
              "account": scenario.brand.handle, "accounts": [scenario.brand.handle]}
     inputs = {k: v for k, v in found.items() if k in known_inputs}
     run = DrillRun(services=services, scenario=scenario, seed=seed, speed=speed,
@@ -233,6 +234,8 @@ def _follow(*, services: Services, script: Any, tick: Any, timeout: float, **sta
     deadline = time.monotonic() + timeout
     while True:
         incident = get_incident(services.db, begun.incident.id)
+        if incident is None:
+            raise DrillError(f"drill incident {begun.incident.id} no longer exists")
         tick(begun.plan, incident, events(services.db, incident.id))
         if incident.status in ("completed", "failed", "cancelled"):
             return incident
