@@ -93,7 +93,7 @@ def select_events(db: Any, incident_id: str, *, after: int = 0, step: str | None
 
     from runbook.audit import AuditEvent
 
-    table = AuditEvent.__table__
+    table = AuditEvent.metadata.tables["audit_event"]  # the mapped table, typed (SQLModel hides __table__)
     query = sa.select(table).where(table.c.incident_id == incident_id, table.c.seq > after)
     wanted = ([table.c.step == step] if step is not None else []) + ([table.c.action.in_(actions)] if actions else [])
     if wanted:
