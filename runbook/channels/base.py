@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.channels.config import AccountConfig, ChannelConfig, Tuning
-from runbook.channels.resilience import Failure, Guard, Policy, limiter_for
+from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limiter_for
 
 __all__ = ["AccountCheck", "Adapter"]
 
@@ -35,6 +35,12 @@ class AccountCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def rate_headroom(self, headroom: Headroom | None) -> None:
+        """What the rate-limit headers said last, and a problem when under a tenth is left."""
+        self.headroom = headroom.to_dict() if headroom else None
+        if headroom and headroom.remaining is not None and headroom.limit and headroom.remaining < headroom.limit * 0.1:
+            self.problem(f"rate limit nearly spent: {headroom.remaining}/{headroom.limit} left")
 
 
 class Adapter:

@@ -13,7 +13,7 @@ import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, split_thread
@@ -22,6 +22,9 @@ from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
+
+if TYPE_CHECKING:
+    from runbook.channels.ledger import Ledger
 
 __all__ = ["BlueskyChannel", "parse_uri"]
 
@@ -140,7 +143,7 @@ class BlueskyChannel(Adapter):
             return Failure(True, None, None, f"{type(exc).__name__}: {exc}")
         return None
 
-    def _ledger(self) -> Any:
+    def _ledger(self) -> Ledger | None:
         if self.engine is None:
             return None
         from runbook.channels.ledger import Ledger
@@ -440,11 +443,11 @@ class BlueskyChannel(Adapter):
         if did != self.did:
             raise ChannelError(f"bluesky: {ref} is not a post of {self.handle}; only our own posts can be deleted")
         ledger = self._ledger()
-        prior = ledger.get(key) if ledger is not None else None
-        if ledger is not None:  # the intent first: a retry after a crash knows this step deleted it
-            ledger.claim(key, account=self.account_id, platform=self.platform, action="delete", native=ref)
+        # The intent first: a retry after a crash knows this step deleted it.
+        retried = ledger is not None and ledger.claim_delete(key, account=self.account_id, platform=self.platform,
+                                                             ref=ref)
         if self._record(ref) is None:
-            if prior is not None and prior.action == "delete" and prior.native == ref:
+            if ledger is not None and retried:
                 ledger.confirm(key, ref)
                 return True
             return False
@@ -457,6 +460,7 @@ class BlueskyChannel(Adapter):
     # -- channels check -------------------------------------------------------------------------------
     def check(self) -> AccountCheck:
         result = AccountCheck(self.account_id, self.platform, self.handle)
+        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
         try:
             client = self.client
         except ConfigError as exc:
@@ -480,11 +484,8 @@ class BlueskyChannel(Adapter):
             self.guard.call("listNotifications", lambda: client.app.bsky.notification.list_notifications({"limit": 1}))
         except Exception as exc:  # noqa: BLE001
             result.problem(f"mentions unavailable (notifications need the AppView): {_first_line(exc)}")
-        headroom = self.guard.limiter.headroom
-        result.headroom = headroom.to_dict() if headroom else None
         result.limits = self.limits().__dict__
-        if headroom and headroom.remaining is not None and headroom.limit and headroom.remaining < headroom.limit * 0.1:
-            result.problem(f"rate limit nearly spent: {headroom.remaining}/{headroom.limit} left")
+        result.rate_headroom(self.guard.limiter.headroom)
         return result
 
 

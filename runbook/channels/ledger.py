@@ -62,6 +62,13 @@ class Ledger:
         assert entry is not None
         return entry
 
+    def claim_delete(self, key: str, *, account: str, platform: str, ref: str) -> bool:
+        """Record the intent to delete `ref` under `key` before the call; True when an earlier
+        attempt of this key meant to delete it too (so a post already gone was deleted by it)."""
+        prior = self.get(key)
+        self.claim(key, account=account, platform=platform, action="delete", native=ref)
+        return prior is not None and prior.action == "delete" and prior.native == ref
+
     def progress(self, key: str, parts: list[str]) -> None:
         """A thread's parts written so far (each part has its own native id under `key#n`)."""
         write_transaction(self.engine, lambda c: c.execute(writes.update().where(writes.c.key == key)
