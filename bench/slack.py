@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.shared import no_flow_run_verbs, write_results  # noqa: E402
+from bench.shared import no_flow_run_verbs, wait, write_results  # noqa: E402
 
 SECRET = "bench-signing-secret-5e8f0c1d"
 BOT_TOKEN = "xoxb-fake-bot-token"  # the fake's
@@ -88,16 +88,6 @@ def spawn(argv: list[str], env: dict, marker: str) -> tuple[subprocess.Popen, st
 def fake_calls(base: str) -> list[dict]:
     with urllib.request.urlopen(f"{base}/_calls", timeout=10) as response:
         return json.loads(response.read())
-
-
-def wait(probe, what: str, timeout: float = 120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise RuntimeError(f"bench: no {what} within {timeout}s")
 
 
 def signoff_token(base: str, channel: str) -> str | None:

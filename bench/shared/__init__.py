@@ -6,8 +6,12 @@ A package, not a bench/*.py script, so `make bench` does not run it as a benchma
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -18,6 +22,17 @@ def write_results(out: Path, results: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+
+
+def wait(probe: Callable[[], T | None], what: str, timeout: float = 120, interval: float = 0.1) -> T:
+    """`probe()` polled until it gives something; RuntimeError naming `what` after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = probe()
+        if found:
+            return found
+        time.sleep(interval)
+    raise RuntimeError(f"bench: no {what} within {timeout}s")
 
 
 def no_flow_run_verbs() -> type:
