@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, split_thread
-from runbook.channels.config import ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from runbook.channels.ledger import Ledger
 
 __all__ = ["BlueskyChannel", "parse_uri"]
@@ -64,7 +66,7 @@ class BlueskyChannel(Adapter):
     platform = "bluesky"
     name = "bluesky"
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, engine: Engine | None = None,
                  environ: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         if not channel.service:
@@ -77,7 +79,7 @@ class BlueskyChannel(Adapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Any = None, **kwargs: Any
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
                     ) -> BlueskyChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
@@ -301,13 +303,13 @@ class BlueskyChannel(Adapter):
     def find(self, key: str) -> Receipt | None:
         ledger = self._ledger()
         entry = ledger.get(key) if ledger is not None else None
-        if entry is None or entry.action == "delete":
+        if ledger is None or entry is None or entry.action == "delete":
             return None
-        if entry.done:
-            return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
+        if (done := entry.receipt()) is not None:
+            return done
         # Claimed but not confirmed: the process died around the call. The PDS knows.
         if entry.native and "#" not in key:
-            parts = json.loads(entry.native) if entry.native.startswith("[") else [entry.native]
+            parts = _rkeys(entry.native)
             if len(parts) == 1:
                 ref = f"at://{self.did}/{POST}/{parts[0]}"
                 if self._record(ref) is not None:
@@ -352,7 +354,8 @@ class BlueskyChannel(Adapter):
         # One TID per part, chosen once and recorded before anything is sent.
         entry = ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
                              native=json.dumps([new_tid() for _ in parts]) if len(parts) > 1 else new_tid())
-        rkeys = json.loads(entry.native) if entry.native.startswith("[") else [entry.native]
+        assert entry.native is not None  # every Bluesky write is claimed with its record keys
+        rkeys = _rkeys(entry.native)
         if len(rkeys) != len(parts):  # the text changed under the same key: keep the first write's shape
             raise ChannelError(f"bluesky: key {key} was first used for a {len(rkeys)}-part post")
         embed = self._embed(media) if media else None
@@ -487,6 +490,11 @@ class BlueskyChannel(Adapter):
         result.limits = self.limits().__dict__
         result.rate_headroom(self.guard.limiter.headroom)
         return result
+
+
+def _rkeys(native: str) -> list[str]:
+    """The record keys a write was claimed with: one TID, or a JSON list of them (a thread)."""
+    return json.loads(native) if native.startswith("[") else [native]
 
 
 def _blob_json(blob: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from runbook.audit.models import as_utc
 from runbook.channels.tables import writes
 from runbook.db import write_transaction
+from runbook.ports.channel import Receipt
 
 __all__ = ["Entry", "Ledger"]
 
@@ -33,6 +34,10 @@ class Entry:
     @property
     def done(self) -> bool:
         return self.ref is not None
+
+    def receipt(self) -> Receipt | None:
+        """The confirmed write (created=False: an earlier call made it), or None while unconfirmed."""
+        return None if self.ref is None else Receipt(ref=self.ref, key=self.key, created=False, at=self.done_at)
 
 
 class Ledger:

@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from runbook.channels.base import AccountCheck, Adapter
-from runbook.channels.config import ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, ChannelUnavailable, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from runbook.channels.ledger import Ledger
 
 __all__ = ["MastodonChannel", "html_to_text"]
@@ -47,7 +49,7 @@ class MastodonChannel(Adapter):
     platform = "mastodon"
     name = "mastodon"
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, engine: Engine | None = None,
                  environ: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         if not channel.service:
@@ -69,7 +71,7 @@ class MastodonChannel(Adapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Any = None, **kwargs: Any
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
                     ) -> MastodonChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
@@ -261,9 +263,9 @@ class MastodonChannel(Adapter):
     # -- writes -------------------------------------------------------------------------------------
     def find(self, key: str) -> Receipt | None:
         entry = self._ledger().get(key)
-        if entry is None or entry.action == "delete" or not entry.done:
-            return None  # not confirmed: publishing again under the key lets Mastodon dedupe (1 h)
-        return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
+        if entry is None or entry.action == "delete":
+            return None
+        return entry.receipt()  # None when not confirmed: publishing again under the key lets Mastodon dedupe (1 h)
 
     def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
                 media: list[dict[str, Any]] | None = None, key: str, visibility: str | None = None,

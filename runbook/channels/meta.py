@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
 from runbook.channels.writes import LedgeredWrites
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["GraphClient", "GraphError", "MetaChannel", "MetaScheduledQueue"]
 
@@ -158,7 +162,7 @@ def _scheduled_at(post: dict[str, Any]) -> datetime:
 class MetaChannel(LedgeredWrites, Adapter):
     """A Facebook Page (`options.page_id`) or an Instagram professional account (`options.ig_user_id`)."""
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, token: str, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, token: str, engine: Engine | None = None,
                  http: httpx.Client | None = None, **kwargs: Any) -> None:
         self.platform = channel.platform  # facebook | instagram
         super().__init__(account_id, account, channel, **kwargs)
@@ -171,7 +175,7 @@ class MetaChannel(LedgeredWrites, Adapter):
                                  version=str(options.get("version", VERSION)), http=http, guard=self.guard)
 
     @classmethod
-    def from_config(cls, account_id: str, config: Any, *, engine: Any = None, **kwargs: Any) -> MetaChannel:
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any) -> MetaChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channel_of(account_id), token=account.secret("token").get_secret_value(),
                    engine=engine, **kwargs)

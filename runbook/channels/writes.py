@@ -41,8 +41,8 @@ class LedgeredWrites:
             earlier = ledger.get(key)
             entry = earlier or ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
                                             native=None)
-            if entry.ref is not None:  # done
-                return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
+            if (done := entry.receipt()) is not None:
+                return done
             if earlier is not None and (found := find()) is not None:
                 ledger.confirm(key, found)  # an earlier attempt reached the network before its process died
                 return Receipt(ref=found, key=key, created=False)
@@ -63,5 +63,4 @@ class LedgeredWrites:
     def find(self, key: str) -> Receipt | None:
         ledger = self._ledger()
         entry = ledger.get(key) if ledger is not None else None
-        return None if entry is None or entry.ref is None else Receipt(ref=entry.ref, key=key, created=False,
-                                                                    at=entry.done_at)
+        return None if entry is None else entry.receipt()
