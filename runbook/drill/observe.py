@@ -5,13 +5,14 @@ converted to simulated minutes with the drill's clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from runbook.audit.models import as_utc
+from runbook.audit.models import AuditEvent, as_utc
 from runbook.drill.actions import Action, Kind
 from runbook.sandbox.tables import mentions as mention_table
 from runbook.sandbox.tables import posts as post_table
@@ -42,7 +43,7 @@ class Seen:
     posts: set[int]
 
 
-def observe(db: Any, *, incident_id: str, brand: str, offending_key: str, events: list[Any], clock: Clock,
+def observe(db: Engine, *, incident_id: str, brand: str, offending_key: str, events: Sequence[AuditEvent], clock: Clock,
             seen: Seen, earliest: int) -> list[Action]:
     """New actions since the last call; each is visible from max(its own minute, `earliest`)."""
     out: list[Action] = []
