@@ -7,7 +7,6 @@ PostgreSQL is measured on a throw-away database of the local server (skipped wit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sqlite3
@@ -24,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import write_results  # noqa: E402
 from runbook import audit  # noqa: E402
 from runbook.db import dispose_engines, init_db, make_engine  # noqa: E402
 
@@ -38,6 +38,7 @@ def _incident(engine) -> audit.Incident:  # noqa: ANN001
 
 
 def _append(engine, incident_id: str, n: int) -> None:  # noqa: ANN001
+    # Not tests/audit/audit_helpers.fill(): this payload and actor mix are what the figures were measured on.
     for i in range(n):
         audit.append(
             engine,
@@ -157,8 +158,7 @@ def main() -> None:
         },
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_results(args.out, report)
     for key, value in results.items():
         print(f"{key:32} {value}")
     for note in notes:

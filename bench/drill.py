@@ -12,7 +12,6 @@ Usage: .venv/bin/python bench/drill.py [--seed N] [--no-live] [--scale N]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.shared import write_results  # noqa: E402
 
 # A live drill needs the public to keep pace with the clock: a 6-hour storm of a few thousand
 # mentions at --speed 60 is ~10 mentions a second, so 1,000/s leaves room for 100 times that.
@@ -111,10 +112,7 @@ def main() -> None:
         results["auto_drill_us_airways_speed60"] = live = live_drill(args.seed)
         print(f"--auto textbook drill of us-airways at --speed 60: {live['seconds']} s wall, {live['status']}, "
               f"score {live['score']}, {live['mentions']} mentions (target < {TARGETS['auto_drill_speed60_s']} s)")
-    out = ROOT / "bench" / "results" / "drill.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results(ROOT / "bench" / "results" / "drill.json", results)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ SQLite; `runbook start` to frozen < 1 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -27,6 +26,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import write_results  # noqa: E402
 from runbook import audit  # noqa: E402
 from runbook.audit.models import as_utc  # noqa: E402
 from runbook.checks import Checker, Draft  # noqa: E402
@@ -147,6 +147,7 @@ started = start(services=services, playbook_ref="freeze-first", inputs={"summary
 print(started.incident.id)
 """
 
+# Starts like the playbook of tests/queue/test_start_freezes.py, but its own: a freeze then a decision.
 PLAYBOOK = """\
 id: freeze-first
 title: Freeze first
@@ -252,10 +253,7 @@ def main() -> None:
         results["checks"] = bench_checks()
     finally:
         dbs.close()
-    out = ROOT / "bench" / "results" / "freeze.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results(ROOT / "bench" / "results" / "freeze.json", results)
 
 
 if __name__ == "__main__":

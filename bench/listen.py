@@ -17,7 +17,6 @@ Uses a temporary SQLite file (or the given PostgreSQL database, which must be em
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import statistics
@@ -29,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.shared import write_results  # noqa: E402
 
 TARGETS = {"ingest_per_s": 5000, "spike_check_s": 1.0, "scoring_per_s": 2000}
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -204,9 +205,7 @@ def main() -> None:
           f"{sc['model_per_cpu_s']} per CPU second; plain VADER {sc['vader_per_s']}/s, {sc['vader_per_cpu_s']} per CPU "
           "second", flush=True)
     if args.only_scoring:
-        out = ROOT / "bench" / "results" / "listen-scoring.json"
-        out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"written {out.relative_to(ROOT)}")
+        write_results(ROOT / "bench" / "results" / "listen-scoring.json", results)
         return
     with tempfile.TemporaryDirectory(prefix="runbook-bench-listen-") as tmp:
         work = Path(tmp)
@@ -231,9 +230,7 @@ def main() -> None:
         print(f"assessment of a {a['incident_mentions']:,}-mention incident: median {a['median_s']}s "
               f"(severity {a['severity']})", flush=True)
         dispose_engines()
-    out = ROOT / "bench" / "results" / ("listen.json" if not args.pg_url else "listen-postgres.json")
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"written {out.relative_to(ROOT)}")
+    write_results(ROOT / "bench" / "results" / ("listen.json" if not args.pg_url else "listen-postgres.json"), results)
 
 
 if __name__ == "__main__":

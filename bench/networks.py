@@ -22,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import write_results  # noqa: E402
 from runbook.db import dispose_engines, init_db, make_engine  # noqa: E402
 
 # Published limits (docs/networks.md): what a brand account may do, per second, at most.
@@ -245,8 +246,7 @@ def main() -> None:
         print(f"{name}: {json.dumps(results[name])}")
     out = ROOT / "bench" / "results" / "networks.json"
     previous = json.loads(out.read_text()) if out.exists() else {}
-    out.write_text(json.dumps({**previous, **results}, indent=2) + "\n")  # other sections' figures stay
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results(out, {**previous, **results})  # other sections' figures stay
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Prints the figures and writes bench/results/replies.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,6 +24,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import write_results  # noqa: E402
 from runbook import audit  # noqa: E402
 from runbook.audit.models import as_utc  # noqa: E402
 from runbook.checks import Policy  # noqa: E402
@@ -168,10 +168,7 @@ def main() -> None:
           f"({s['limit_per_s']}/s); at most {s['max_in_any_window']} in any {s['window_seconds']:g} s window: "
           f"{'respected' if s['limit_respected'] else 'EXCEEDED'}")
     results["measured_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
-    out = ROOT / "bench" / "results" / "replies.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results(ROOT / "bench" / "results" / "replies.json", results)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import no_flow_run_verbs, wait, write_results  # noqa: E402
+
 SECRET = "bench-signing-secret-5e8f0c1d"
 BOT_TOKEN = "xoxb-fake-bot-token"  # the fake's
 ROSTER = ROOT / "tests" / "slack" / "roster.yaml"
@@ -41,27 +43,15 @@ TARGET_P99_MS = 100
 
 # -- the app process -----------------------------------------------------------------------------------
 def child(online: bool) -> None:
-    from runbook.engine import commands
     from runbook.engine.services import build_services
     from runbook.settings import Settings
     from runbook.slack import create_app
     from runbook.slack.http import SlackHTTPServer
     from runbook.slack.verify import RequestVerifier
 
-    class NoFlowRun:
-        """The engine's verbs without the Prefect flow run (no server in this mode)."""
-
-        CommandError = commands.CommandError
-        start, plan_for, status, approve = (staticmethod(commands.start), staticmethod(commands.plan_for),
-                                            staticmethod(commands.status), staticmethod(commands.approve))
-
-        @staticmethod
-        def launch(*, services, incident):
-            return None
-
     settings = Settings()
     services = build_services(settings)
-    app = create_app(settings=settings, services=services, verbs=None if online else NoFlowRun, relay_interval=0.25)
+    app = create_app(settings=settings, services=services, verbs=None if online else no_flow_run_verbs(), relay_interval=0.25)
     timings: list[tuple[float, float, int]] = []  # (wall time, seconds handling, status)
     server = SlackHTTPServer(("127.0.0.1", 0), bolt=app.bolt, verifier=RequestVerifier(SECRET), quiet=app.quiet,
                              observe=lambda seconds, status: timings.append((time.time(), seconds, status)))
@@ -98,16 +88,6 @@ def spawn(argv: list[str], env: dict, marker: str) -> tuple[subprocess.Popen, st
 def fake_calls(base: str) -> list[dict]:
     with urllib.request.urlopen(f"{base}/_calls", timeout=10) as response:
         return json.loads(response.read())
-
-
-def wait(probe, what: str, timeout: float = 120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise RuntimeError(f"bench: no {what} within {timeout}s")
 
 
 def signoff_token(base: str, channel: str) -> str | None:
@@ -377,7 +357,7 @@ def report(results: dict, args) -> None:
               f"and started the approved step after {m.get('continued_s')} s")
     b = results.get("bursts")
     if b is None:
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        write_results(args.out, results)
         return
     print(f"ack latency, {b['rounds']} bursts of {args.concurrency} simultaneous signed requests (ms, loopback):")
     for kind in ("command", "click", "all"):
@@ -393,9 +373,7 @@ def report(results: dict, args) -> None:
     verdict = "meets" if b["all"]["p99_ms"] < TARGET_P99_MS else "MISSES"
     print(f"burst p99 {b['all']['p99_ms']} ms {verdict} the {TARGET_P99_MS} ms target (Slack allows 3000 ms); "
           f"load average at start {results['machine']['load_average_at_start']}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    write_results(args.out, results)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.shared import no_flow_run_verbs, write_results  # noqa: E402
+
 SECRET = "bench-signing-secret-5e8f0c1d"
 
 
@@ -56,22 +58,12 @@ def main() -> None:
 
     from pydantic import SecretStr
 
-    from runbook.engine import commands
     from runbook.engine.services import build_services
     from runbook.settings import Settings
     from runbook.slack import create_app, make_server
     from runbook.slack import http as slack_http
     from runbook.slack.verify import sign
     from tests.slack.fake_slack import FakeSlack
-
-    class NoFlowRun:
-        CommandError = commands.CommandError
-        start, plan_for, status, approve = (staticmethod(commands.start), staticmethod(commands.plan_for),
-                                            staticmethod(commands.status), staticmethod(commands.approve))
-
-        @staticmethod
-        def launch(*, services, incident):
-            return None
 
     fake = FakeSlack().start()
     home = Path(tempfile.mkdtemp(prefix="bench-slack-slow-"))
@@ -80,7 +72,7 @@ def main() -> None:
                         templates_dir=ROOT / "templates", slack_bot_token=SecretStr(fake.token),
                         slack_signing_secret=SecretStr(SECRET), slack_api_url=fake.api_url)
     services = build_services(settings, migrate=True)
-    app = create_app(settings=settings, services=services, verbs=NoFlowRun, relay=False)
+    app = create_app(settings=settings, services=services, verbs=no_flow_run_verbs(), relay=False)
     server = make_server(app.bolt, signing_secret=SECRET, host="127.0.0.1", port=0, quiet=app.quiet)
     server.start_background()
     host, port = server.server_address[:2]
@@ -119,8 +111,7 @@ def main() -> None:
     app.close()
     fake.stop()
     print(json.dumps(result, indent=2))
-    out = ROOT / "bench" / "results" / "slack_slow.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_results(ROOT / "bench" / "results" / "slack_slow.json", result)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@ the configured tuning with the account's process-wide limiter, and the shape of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from runbook.channels.config import AccountConfig, ChannelConfig, Tuning
-from runbook.channels.resilience import Failure, Guard, Policy, limiter_for
+from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limiter_for
 
 __all__ = ["AccountCheck", "Adapter"]
 
@@ -35,6 +36,12 @@ class AccountCheck:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def rate_headroom(self, headroom: Headroom | None) -> None:
+        """What the rate-limit headers said last, and a problem when under a tenth is left."""
+        self.headroom = headroom.to_dict() if headroom else None
+        if headroom and headroom.remaining is not None and headroom.limit and headroom.remaining < headroom.limit * 0.1:
+            self.problem(f"rate limit nearly spent: {headroom.remaining}/{headroom.limit} left")
+
 
 class Adapter:
     """Base of the real adapters. Subclasses set `platform` and `classify` (SDK exception -> Failure)."""
@@ -53,8 +60,8 @@ class Adapter:
                              breaker_failures=tuning.breaker_failures, breaker_reset=tuning.breaker_reset)
         count, per = _rate(account.rate_limit)
         limiter = limiter_for(f"{self.platform}:{account.handle}", count=count, per=per)
-        extra = {"sleep": sleep} if sleep is not None else {}
-        self.guard = Guard(self.name, policy=self.policy, limiter=limiter, classify=self.classify, **extra)
+        self.guard = Guard(self.name, policy=self.policy, limiter=limiter, classify=self.classify,
+                           sleep=sleep if sleep is not None else time.sleep)  # Guard's own default
 
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None

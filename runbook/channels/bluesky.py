@@ -13,15 +13,20 @@ import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, split_thread
-from runbook.channels.config import ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.channels.ledger import Ledger
 
 __all__ = ["BlueskyChannel", "parse_uri"]
 
@@ -61,7 +66,7 @@ class BlueskyChannel(Adapter):
     platform = "bluesky"
     name = "bluesky"
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, engine: Engine | None = None,
                  environ: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         if not channel.service:
@@ -74,7 +79,7 @@ class BlueskyChannel(Adapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Any = None, **kwargs: Any
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
                     ) -> BlueskyChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
@@ -111,12 +116,11 @@ class BlueskyChannel(Adapter):
                 shared = _sessions.get(key)
             if shared is None:
                 password = self.config.secret("token", self.environ).get_secret_value()
-                shared = self._make_client()
+                fresh = self._make_client()
                 # No profile fetch: it needs the AppView to have indexed the account (fails early on).
-                self.guard.call("login", lambda: shared.login(self.handle, password, fetch_bsky_profile=False))
+                self.guard.call("login", lambda: fresh.login(self.handle, password, fetch_bsky_profile=False))
                 with _sessions_lock:
-                    _sessions.setdefault(key, shared)
-                    shared = _sessions[key]
+                    shared = _sessions.setdefault(key, fresh)
             self._client = shared
             self._did = shared._session.did
             return shared
@@ -141,7 +145,7 @@ class BlueskyChannel(Adapter):
             return Failure(True, None, None, f"{type(exc).__name__}: {exc}")
         return None
 
-    def _ledger(self) -> Any:
+    def _ledger(self) -> Ledger | None:
         if self.engine is None:
             return None
         from runbook.channels.ledger import Ledger
@@ -190,8 +194,11 @@ class BlueskyChannel(Adapter):
         out: list[Post] = []
         cursor = None
         while len(out) < limit:
-            page = self.guard.call("listRecords", lambda c=cursor: self.client.com.atproto.repo.list_records(
-                {"repo": self.did, "collection": POST, "limit": min(100, limit - len(out)), "cursor": c}))
+            def list_page(c: str | None = cursor) -> Any:  # the default binds this iteration's cursor
+                return self.client.com.atproto.repo.list_records(
+                    {"repo": self.did, "collection": POST, "limit": min(100, limit - len(out)), "cursor": c})
+
+            page = self.guard.call("listRecords", list_page)
             for item in page.records:
                 _, _, rkey = parse_uri(item.uri)
                 value = item.value
@@ -241,8 +248,11 @@ class BlueskyChannel(Adapter):
         fresh: list[Any] = []
         page_cursor = None
         while True:
-            page = self.guard.call("listNotifications", lambda c=page_cursor: self.client.app.bsky.notification
-                                   .list_notifications({"limit": 100, "cursor": c, "reasons": MENTION_REASONS}))
+            def list_page(c: str | None = page_cursor) -> Any:  # the default binds this iteration's cursor
+                return self.client.app.bsky.notification.list_notifications(
+                    {"limit": 100, "cursor": c, "reasons": MENTION_REASONS})
+
+            page = self.guard.call("listNotifications", list_page)
             reached = False
             for item in page.notifications:
                 if item.reason not in MENTION_REASONS:
@@ -267,8 +277,10 @@ class BlueskyChannel(Adapter):
         for n in range(0, len(ordered), 25):  # getProfiles takes at most 25 actors
             chunk = ordered[n:n + 25]
             try:
-                found = self.guard.call("getProfiles", lambda c=chunk: self.client.app.bsky.actor.get_profiles(
-                    {"actors": c}))
+                def get_profiles(c: list[str] = chunk) -> Any:  # the default binds this iteration's chunk
+                    return self.client.app.bsky.actor.get_profiles({"actors": c})
+
+                found = self.guard.call("getProfiles", get_profiles)
             except ChannelError:
                 continue
             out |= {p.did: p.followers_count or 0 for p in found.profiles}
@@ -291,13 +303,13 @@ class BlueskyChannel(Adapter):
     def find(self, key: str) -> Receipt | None:
         ledger = self._ledger()
         entry = ledger.get(key) if ledger is not None else None
-        if entry is None or entry.action == "delete":
+        if ledger is None or entry is None or entry.action == "delete":
             return None
-        if entry.done:
-            return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
+        if (done := entry.receipt()) is not None:
+            return done
         # Claimed but not confirmed: the process died around the call. The PDS knows.
         if entry.native and "#" not in key:
-            parts = json.loads(entry.native) if entry.native.startswith("[") else [entry.native]
+            parts = _rkeys(entry.native)
             if len(parts) == 1:
                 ref = f"at://{self.did}/{POST}/{parts[0]}"
                 if self._record(ref) is not None:
@@ -342,7 +354,8 @@ class BlueskyChannel(Adapter):
         # One TID per part, chosen once and recorded before anything is sent.
         entry = ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
                              native=json.dumps([new_tid() for _ in parts]) if len(parts) > 1 else new_tid())
-        rkeys = json.loads(entry.native) if entry.native.startswith("[") else [entry.native]
+        assert entry.native is not None  # every Bluesky write is claimed with its record keys
+        rkeys = _rkeys(entry.native)
         if len(rkeys) != len(parts):  # the text changed under the same key: keep the first write's shape
             raise ChannelError(f"bluesky: key {key} was first used for a {len(rkeys)}-part post")
         embed = self._embed(media) if media else None
@@ -404,7 +417,10 @@ class BlueskyChannel(Adapter):
                 if not path:
                     raise ChannelError(f"bluesky: media[{n}] needs path or blob")
                 data = Path(str(path)).read_bytes()
-                uploaded = self.guard.call("uploadBlob", lambda d=data: self.client.com.atproto.repo.upload_blob(d))
+                def upload(d: bytes = data) -> Any:  # the default binds this iteration's bytes
+                    return self.client.com.atproto.repo.upload_blob(d)
+
+                uploaded = self.guard.call("uploadBlob", upload)
                 blob = uploaded.blob.model_dump(by_alias=True, exclude_none=True)
                 blob = _blob_json(blob)
             images.append({"alt": str(item.get("alt") or ""), "image": blob})
@@ -430,11 +446,11 @@ class BlueskyChannel(Adapter):
         if did != self.did:
             raise ChannelError(f"bluesky: {ref} is not a post of {self.handle}; only our own posts can be deleted")
         ledger = self._ledger()
-        prior = ledger.get(key) if ledger is not None else None
-        if ledger is not None:  # the intent first: a retry after a crash knows this step deleted it
-            ledger.claim(key, account=self.account_id, platform=self.platform, action="delete", native=ref)
+        # The intent first: a retry after a crash knows this step deleted it.
+        retried = ledger is not None and ledger.claim_delete(key, account=self.account_id, platform=self.platform,
+                                                             ref=ref)
         if self._record(ref) is None:
-            if prior is not None and prior.action == "delete" and prior.native == ref:
+            if ledger is not None and retried:
                 ledger.confirm(key, ref)
                 return True
             return False
@@ -447,6 +463,7 @@ class BlueskyChannel(Adapter):
     # -- channels check -------------------------------------------------------------------------------
     def check(self) -> AccountCheck:
         result = AccountCheck(self.account_id, self.platform, self.handle)
+        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
         try:
             client = self.client
         except ConfigError as exc:
@@ -470,12 +487,14 @@ class BlueskyChannel(Adapter):
             self.guard.call("listNotifications", lambda: client.app.bsky.notification.list_notifications({"limit": 1}))
         except Exception as exc:  # noqa: BLE001
             result.problem(f"mentions unavailable (notifications need the AppView): {_first_line(exc)}")
-        headroom = self.guard.limiter.headroom
-        result.headroom = headroom.to_dict() if headroom else None
         result.limits = self.limits().__dict__
-        if headroom and headroom.remaining is not None and headroom.limit and headroom.remaining < headroom.limit * 0.1:
-            result.problem(f"rate limit nearly spent: {headroom.remaining}/{headroom.limit} left")
+        result.rate_headroom(self.guard.limiter.headroom)
         return result
+
+
+def _rkeys(native: str) -> list[str]:
+    """The record keys a write was claimed with: one TID, or a JSON list of them (a thread)."""
+    return json.loads(native) if native.startswith("[") else [native]
 
 
 def _blob_json(blob: dict[str, Any]) -> dict[str, Any]:

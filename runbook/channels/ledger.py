@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from runbook.audit.models import as_utc
 from runbook.channels.tables import writes
 from runbook.db import write_transaction
+from runbook.ports.channel import Receipt
 
 __all__ = ["Entry", "Ledger"]
 
@@ -33,6 +34,10 @@ class Entry:
     @property
     def done(self) -> bool:
         return self.ref is not None
+
+    def receipt(self) -> Receipt | None:
+        """The confirmed write (created=False: an earlier call made it), or None while unconfirmed."""
+        return None if self.ref is None else Receipt(ref=self.ref, key=self.key, created=False, at=self.done_at)
 
 
 class Ledger:
@@ -61,6 +66,13 @@ class Ledger:
         entry = self.get(key)
         assert entry is not None
         return entry
+
+    def claim_delete(self, key: str, *, account: str, platform: str, ref: str) -> bool:
+        """Record the intent to delete `ref` under `key` before the call; True when an earlier
+        attempt of this key meant to delete it too (so a post already gone was deleted by it)."""
+        prior = self.get(key)
+        self.claim(key, account=account, platform=platform, action="delete", native=ref)
+        return prior is not None and prior.action == "delete" and prior.native == ref
 
     def progress(self, key: str, parts: list[str]) -> None:
         """A thread's parts written so far (each part has its own native id under `key#n`)."""

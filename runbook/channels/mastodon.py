@@ -15,15 +15,20 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from runbook.channels.base import AccountCheck, Adapter
-from runbook.channels.config import ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (AccountInfo, ChannelError, ChannelUnavailable, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.channels.ledger import Ledger
 
 __all__ = ["MastodonChannel", "html_to_text"]
 
@@ -44,7 +49,7 @@ class MastodonChannel(Adapter):
     platform = "mastodon"
     name = "mastodon"
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, engine: Engine | None = None,
                  environ: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         if not channel.service:
@@ -66,7 +71,7 @@ class MastodonChannel(Adapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Any = None, **kwargs: Any
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
                     ) -> MastodonChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
@@ -127,7 +132,7 @@ class MastodonChannel(Adapter):
             self._me = self._call("verifyCredentials", lambda: self.api.account_verify_credentials())
         return self._me
 
-    def _ledger(self) -> Any:
+    def _ledger(self) -> Ledger:
         if self.engine is None:
             raise ConfigError("the mastodon adapter needs the database for its write ledger")
         from runbook.channels.ledger import Ledger
@@ -258,9 +263,9 @@ class MastodonChannel(Adapter):
     # -- writes -------------------------------------------------------------------------------------
     def find(self, key: str) -> Receipt | None:
         entry = self._ledger().get(key)
-        if entry is None or entry.action == "delete" or not entry.done:
-            return None  # not confirmed: publishing again under the key lets Mastodon dedupe (1 h)
-        return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
+        if entry is None or entry.action == "delete":
+            return None
+        return entry.receipt()  # None when not confirmed: publishing again under the key lets Mastodon dedupe (1 h)
 
     def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
                 media: list[dict[str, Any]] | None = None, key: str, visibility: str | None = None,
@@ -313,11 +318,10 @@ class MastodonChannel(Adapter):
 
         status_id = self._id(ref)
         ledger = self._ledger()
-        prior = ledger.get(key)
-        ledger.claim(key, account=self.account_id, platform=self.platform, action="delete", native=ref)
+        retried = ledger.claim_delete(key, account=self.account_id, platform=self.platform, ref=ref)
         status = self._status(ref)
         if status is None:
-            if prior is not None and prior.action == "delete" and prior.native == ref:
+            if retried:
                 ledger.confirm(key, ref)
                 return True  # an earlier attempt of this very step deleted it
             return False
@@ -333,6 +337,7 @@ class MastodonChannel(Adapter):
     # -- channels check -------------------------------------------------------------------------------
     def check(self) -> AccountCheck:
         result = AccountCheck(self.account_id, self.platform, self.handle)
+        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
         try:
             me = self.me
         except ConfigError as exc:
@@ -356,10 +361,6 @@ class MastodonChannel(Adapter):
             result.problem("the token cannot post: it needs the write:statuses scope")
         if result.scopes and not ({"read", "read:notifications"} & set(result.scopes)):
             result.problem("the token cannot read mentions: it needs the read:notifications scope")
-        limits = self.limits()
-        result.limits = limits.__dict__
-        headroom = self.guard.limiter.headroom
-        result.headroom = headroom.to_dict() if headroom else None
-        if headroom and headroom.remaining is not None and headroom.limit and headroom.remaining < headroom.limit * 0.1:
-            result.problem(f"rate limit nearly spent: {headroom.remaining}/{headroom.limit} left")
+        result.limits = self.limits().__dict__
+        result.rate_headroom(self.guard.limiter.headroom)
         return result

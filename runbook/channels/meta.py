@@ -13,17 +13,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
 from runbook.channels.writes import LedgeredWrites
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["GraphClient", "GraphError", "MetaChannel", "MetaScheduledQueue"]
 
@@ -98,7 +102,8 @@ class GraphClient:
                 after = exc.headers.get("retry-after")
                 regain = usage(exc.headers)
                 wait = float(after) if after else (max(1.0, regain.reset_at - regain.seen_at)
-                                                   if regain and regain.reset_at else 60.0)
+                                                   if regain and regain.reset_at and regain.seen_at is not None
+                                                   else 60.0)  # usage() always sets seen_at
                 return Failure(True, 429, wait, str(exc))
             if exc.code in TRANSIENT or exc.transient or (exc.status or 0) >= 500:
                 return Failure(True, exc.status, None, str(exc))
@@ -147,10 +152,17 @@ def _time(value: Any) -> datetime | None:
     return datetime.strptime(str(value).replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
 
 
+def _scheduled_at(post: dict[str, Any]) -> datetime:
+    at = _time(post["scheduled_publish_time"])
+    if at is None:
+        raise RemoteQueueError(f"meta: scheduled post {post.get('id')} has no scheduled_publish_time")
+    return at
+
+
 class MetaChannel(LedgeredWrites, Adapter):
     """A Facebook Page (`options.page_id`) or an Instagram professional account (`options.ig_user_id`)."""
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, token: str, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, token: str, engine: Engine | None = None,
                  http: httpx.Client | None = None, **kwargs: Any) -> None:
         self.platform = channel.platform  # facebook | instagram
         super().__init__(account_id, account, channel, **kwargs)
@@ -163,7 +175,7 @@ class MetaChannel(LedgeredWrites, Adapter):
                                  version=str(options.get("version", VERSION)), http=http, guard=self.guard)
 
     @classmethod
-    def from_config(cls, account_id: str, config: Any, *, engine: Any = None, **kwargs: Any) -> MetaChannel:
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any) -> MetaChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channel_of(account_id), token=account.secret("token").get_secret_value(),
                    engine=engine, **kwargs)
@@ -371,7 +383,7 @@ class MetaScheduledQueue:
             "scheduled posts", f"{self.page_id}/scheduled_posts",
             {"fields": "id,message,scheduled_publish_time,created_time", "limit": 100}))
         out = [RemotePost(remote_id=p["id"], target=self.page_id, account=self.account, platform="facebook",
-                          text=p.get("message", ""), run_at=_time(p["scheduled_publish_time"]), raw=p) for p in items]
+                          text=p.get("message", ""), run_at=_scheduled_at(p), raw=p) for p in items]
         return sorted(out, key=lambda p: (p.run_at, p.remote_id))
 
     def hold(self, post: RemotePost) -> HoldOutcome:

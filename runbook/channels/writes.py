@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from runbook.ports.channel import Receipt
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.channels.ledger import Ledger
+    from runbook.channels.resilience import Guard
 
 __all__ = ["LedgeredWrites"]
 
@@ -16,9 +22,12 @@ __all__ = ["LedgeredWrites"]
 class LedgeredWrites:
     """Mixin for an Adapter with `engine`, `account_id`, `platform` and `guard`."""
 
-    engine: Any
+    engine: Engine | None
+    account_id: str
+    platform: str
+    guard: Guard
 
-    def _ledger(self) -> Any:
+    def _ledger(self) -> Ledger | None:
         if self.engine is None:
             return None
         from runbook.channels.ledger import Ledger
@@ -32,8 +41,8 @@ class LedgeredWrites:
             earlier = ledger.get(key)
             entry = earlier or ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
                                             native=None)
-            if entry.done:
-                return Receipt(ref=entry.ref, key=key, created=False, at=entry.done_at)
+            if (done := entry.receipt()) is not None:
+                return done
             if earlier is not None and (found := find()) is not None:
                 ledger.confirm(key, found)  # an earlier attempt reached the network before its process died
                 return Receipt(ref=found, key=key, created=False)
@@ -54,5 +63,4 @@ class LedgeredWrites:
     def find(self, key: str) -> Receipt | None:
         ledger = self._ledger()
         entry = ledger.get(key) if ledger is not None else None
-        return None if entry is None or not entry.done else Receipt(ref=entry.ref, key=key, created=False,
-                                                                    at=entry.done_at)
+        return None if entry is None else entry.receipt()

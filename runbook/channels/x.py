@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
 from runbook.channels.resilience import Failure, http_failure
 from runbook.channels.writes import LedgeredWrites
 from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
                                    RejectedByLimits)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["XChannel", "XError", "weighted_length"]
 
@@ -51,7 +55,7 @@ class XError(ChannelError):
 class XChannel(LedgeredWrites, Adapter):
     platform = "x"
 
-    def __init__(self, account_id: str, account: Any, channel: Any, *, token: str, engine: Any = None,
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, token: str, engine: Engine | None = None,
                  base_url: str | None = None, http: httpx.Client | None = None, **kwargs: Any) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         self._token = token
@@ -61,7 +65,7 @@ class XChannel(LedgeredWrites, Adapter):
         self._user_id: str | None = str(account.options["user_id"]) if "user_id" in account.options else None
 
     @classmethod
-    def from_config(cls, account_id: str, config: Any, *, engine: Any = None, **kwargs: Any) -> XChannel:
+    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any) -> XChannel:
         account = config.account(account_id)
         token = account.secret("token").get_secret_value()
         return cls(account_id, account, config.channel_of(account_id), token=token, engine=engine, **kwargs)
@@ -182,7 +186,7 @@ class XChannel(LedgeredWrites, Adapter):
 
         from runbook.channels.tables import writes
 
-        with self.engine.connect() as connection:
+        with ledger.engine.connect() as connection:
             return connection.execute(sa.select(writes.c.key).where(writes.c.ref == ref,
                                                                     writes.c.account == self.account_id)).first() is not None
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from runbook.audit import append, events, get_incident
-from runbook.audit.models import as_utc
+from runbook.audit.models import Incident, as_utc
 from runbook.drill.actions import Action, actions_to_json
 from runbook.drill.observe import Clock, Seen, observe
 from runbook.drill.policy import Policy
@@ -44,7 +44,7 @@ class DrillRun:
     offending_key: str
     offending_ref: str
     policy: Policy | None = None
-    incident: Any = None
+    incident: Any = None  # the Incident, from the first tick (callers read it once the drill ran)
     public: Public | None = None
     actions: list[Action] = field(default_factory=list)
     seen: Seen = field(default_factory=lambda: Seen(events=set(), posts=set()))
@@ -52,7 +52,7 @@ class DrillRun:
     on_start: Any = None  # on_start(incident): e.g. open the Slack war room (`drill-<slug>`)
 
     # -- the public --------------------------------------------------------------------------
-    def tick(self, incident: Any, trail: list[Any] | None = None) -> None:
+    def tick(self, incident: Incident, trail: list[Any] | None = None) -> None:
         if self.incident is None:
             self.incident = incident
             self.public = Public(scenario=self.scenario, seed=self.seed)
@@ -85,6 +85,10 @@ class DrillRun:
             written = self.public.advance(until, self.actions)
             self._write(written)
 
+    def _incident(self) -> Incident:
+        assert self.incident is not None  # the first tick() sets it, before anything is written
+        return self.incident
+
     def _write(self, written: list[Any]) -> None:
         if not written:
             return
@@ -93,11 +97,12 @@ class DrillRun:
 
         sc = self.scenario
         now = as_utc(None)
-        rows = [{"key": f"drill:{self.incident.id}:{m.key}", "platform": sc.brand.platform, "account": sc.brand.handle,
+        incident_id = self._incident().id
+        rows = [{"key": f"drill:{incident_id}:{m.key}", "platform": sc.brand.platform, "account": sc.brand.handle,
                  "author": m.author, "author_followers": m.followers, "text": m.text,
                  "in_reply_to": self.offending_ref if m.kind == "post" and m.negative else None,
                  "created_at": now,
-                 "meta": {"drill": self.incident.id, "t": m.t, "negative": m.negative, "kind": m.kind,
+                 "meta": {"drill": incident_id, "t": m.t, "negative": m.negative, "kind": m.kind,
                           "audience": m.audience, "lang": m.language, "sim_key": m.key}} for m in written]
         with self.services.db.begin() as connection:
             for chunk in range(0, len(rows), 2000):
@@ -108,7 +113,8 @@ class DrillRun:
         from runbook.drill.banner import DRILL_BANNER
 
         try:
-            self.services.chat(self.incident.id).post(self.incident.channel, DRILL_BANNER, key="drill-banner")
+            incident = self._incident()
+            self.services.chat(incident.id).post(incident.channel, DRILL_BANNER, key="drill-banner")
         except Exception:  # noqa: BLE001 - the banner is also in the Slack room and the title
             pass
 
@@ -119,15 +125,17 @@ class DrillRun:
         from runbook.sandbox import SandboxChannel
 
         minute = self.clock.now()
+        incident_id = self._incident().id
         for n, post in enumerate(self.policy.posts):
             if n not in self.posted and minute >= post.at.total_seconds() / 60:
                 self.posted.add(n)
                 SandboxChannel(self.services.db).publish(
                     account=self.scenario.brand.handle, platform=self.scenario.brand.platform,
-                    text=post.text.format(brand=self.scenario.brand.handle), key=f"drill:{self.incident.id}:manual:{n}")
+                    text=post.text.format(brand=self.scenario.brand.handle), key=f"drill:{incident_id}:manual:{n}")
 
     def finish(self) -> None:
         """After the incident closed: the public runs on to the scenario's end."""
+        assert self.public is not None  # tick() made it when the incident started
         self.advance(self.public.t, None)  # the last actions, seen where the public is now
         self.advance(self.scenario.minutes, None)
 
@@ -189,7 +197,7 @@ def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: f
     offending_key, offending_ref, _ = seed_sandbox(services, scenario, nonce=nonce, requester=requester)
     with services.db.connect() as connection:
         created = connection.execute(sa.select(post_table.c.created_at).where(post_table.c.key == offending_key)).scalar_one()
-    found = {"summary": scenario.summary, "offending_post": post_url(scenario.brand.handle, offending_ref),
+    found: dict[str, Any] = {"summary": scenario.summary, "offending_post": post_url(scenario.brand.handle, offending_ref),
              "account": scenario.brand.handle, "accounts": [scenario.brand.handle]}
     inputs = {k: v for k, v in found.items() if k in known_inputs}
     run = DrillRun(services=services, scenario=scenario, seed=seed, speed=speed,
@@ -233,6 +241,8 @@ def _follow(*, services: Services, script: Any, tick: Any, timeout: float, **sta
     deadline = time.monotonic() + timeout
     while True:
         incident = get_incident(services.db, begun.incident.id)
+        if incident is None:
+            raise DrillError(f"drill incident {begun.incident.id} no longer exists")
         tick(begun.plan, incident, events(services.db, incident.id))
         if incident.status in ("completed", "failed", "cancelled"):
             return incident

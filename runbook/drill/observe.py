@@ -5,18 +5,22 @@ converted to simulated minutes with the drill's clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from runbook.audit.models import as_utc
-from runbook.drill.actions import Action
+from runbook.audit.models import AuditEvent, as_utc
+from runbook.drill.actions import Action, Kind
 from runbook.sandbox.tables import mentions as mention_table
 from runbook.sandbox.tables import posts as post_table
 
 __all__ = ["Clock", "Seen", "observe"]
+
+# The audit events the public sees as an action of their own (a statement comes with its post).
+EVENT_KINDS: dict[str, Kind] = {"freeze.created": "freeze", "thaw.applied": "thaw", "post.deleted": "delete"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Seen:
     posts: set[int]
 
 
-def observe(db: Any, *, incident_id: str, brand: str, offending_key: str, events: list[Any], clock: Clock,
+def observe(db: Engine, *, incident_id: str, brand: str, offending_key: str, events: Sequence[AuditEvent], clock: Clock,
             seen: Seen, earliest: int) -> list[Action]:
     """New actions since the last call; each is visible from max(its own minute, `earliest`)."""
     out: list[Action] = []
@@ -53,10 +57,10 @@ def observe(db: Any, *, incident_id: str, brand: str, offending_key: str, events
             statement_keys.add(str((e.details or {}).get("key", "")))
         if e.seq in seen.events:
             continue
-        kind = {"freeze.created": "freeze", "thaw.applied": "thaw", "post.deleted": "delete"}.get(e.action)
-        if kind is not None:
+        event_kind = EVENT_KINDS.get(e.action)
+        if event_kind is not None:
             seen.events.add(e.seq)
-            out.append(Action(at=at(e.ts), kind=kind))
+            out.append(Action(at=at(e.ts), kind=event_kind))
         elif e.action == "statement.published":
             seen.events.add(e.seq)  # its text comes with the sandbox post below
     with db.connect() as connection:
@@ -74,6 +78,7 @@ def observe(db: Any, *, incident_id: str, brand: str, offending_key: str, events
             for m in connection.execute(sa.select(mention_table.c.id, mention_table.c.author)
                                         .where(mention_table.c.id.in_(ids))):
                 authors[f"m{m.id}"] = m.author
+    kind: Kind
     for row in rows:
         if row.id in seen.posts or row.key == offending_key:
             continue

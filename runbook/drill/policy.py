@@ -113,7 +113,8 @@ def play_offline(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge 
     public = Public(scenario=scenario, seed=seed, judge=judge)
     actions: list[Action] = []
     freeze_at = _minute(policy.freeze)
-    statement_at = _minute(policy.statement.at) if policy.statement else None
+    statement = policy.statement
+    statement_at = _minute(statement.at) if statement else None
     replies = policy.replies
     reply_start = _minute(replies.start) if replies else None
     every = max(1, _minute(replies.every) or 30) if replies else 0
@@ -123,8 +124,8 @@ def play_offline(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge 
     for t in range(ended):
         if freeze_at is not None and t == freeze_at:
             actions.append(Action(at=t, kind="freeze"))
-        if statement_at is not None and t == statement_at:
-            actions.append(Action(at=t, kind="statement", text=policy.text(policy.statement.text, scenario)))
+        if statement is not None and statement_at is not None and t == statement_at:
+            actions.append(Action(at=t, kind="statement", text=policy.text(statement.text, scenario)))
         for post in policy.posts:
             if _minute(post.at) == t:
                 actions.append(Action(at=t, kind="post", text=post.text.format(brand=scenario.brand.handle)))

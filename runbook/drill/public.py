@@ -170,6 +170,7 @@ class Public:
         elif action.kind == "thaw":
             self._thawed_at = t
         elif action.kind == "statement":
+            assert self.judge is not None  # __post_init__ sets it
             findings = self.judge.findings(action.text)
             if self._statement_any is None:
                 self._statement_any = t
@@ -312,6 +313,7 @@ class Public:
                 text = phrases[kind].format(brand=brand)
                 person.reposted = True
             elif negative and kind == "repost":
+                assert person.first_negative is not None  # "repost" follows a first negative post only
                 hours = max(2, (t - person.first_negative) // 60)
                 text = phrases["repost"].format(brand=brand, h=hours, orig=person.last_text)[:280]
             elif negative:

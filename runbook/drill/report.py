@@ -160,7 +160,8 @@ def render_history(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, indent=2, sort_keys=True) + "\n"
     head = ["started", "drill", "scenario", "played by", "score", "change", *names]
-    table, previous = [], {}
+    table: list[list[str]] = []
+    previous: dict[str, float] = {}
     for r in rows:
         before = previous.get(r["scenario"])
         change = "" if before is None else f"{r['score'] - before:+g}"

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from runbook.spec.checks import pydantic_issues
 from runbook.spec.durations import Duration
 from runbook.spec.errors import SpecError, SpecIssue
-from runbook.spec.source import read_document
+from runbook.spec.source import Document, read_document
 
 __all__ = ["Audience", "Brand", "Deadlines", "Inject", "Scenario", "load_scenario", "scenario_files",
            "scenario_schema", "find_scenario"]
@@ -101,6 +101,8 @@ class Scenario(_Model):
 
 def load_scenario(path: str | Path) -> Scenario:
     """The scenario in `path`, or SpecError with every problem as FILE:LINE:COL: PATH: MESSAGE."""
+    # Same read/validate/cross-check/raise shape as spec.loader.load_roster; a shared helper would
+    # belong in runbook.spec (another package's), and the two differ in model and extra checks.
     doc = read_document(Path(path))
     issues: list[SpecIssue] = list(doc.issues)
     scenario = None
@@ -115,17 +117,18 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
-def _inject_checks(doc) -> list[SpecIssue]:
+def _inject_checks(doc: Document) -> list[SpecIssue]:
     """Each inject that validates on its own is checked against the scenario, whatever else is wrong."""
     from runbook.spec.durations import parse_duration
 
-    data = doc.data if isinstance(doc.data, dict) else {}
+    data: dict[str, Any] = doc.data if isinstance(doc.data, dict) else {}
     try:
         duration = parse_duration(data.get("duration", "6h"))
     except ValueError:
         duration = None
     out: list[SpecIssue] = []
-    items = data.get("injects") if isinstance(data.get("injects"), list) else []
+    raw = data.get("injects")
+    items: list[Any] = raw if isinstance(raw, list) else []
     for n, item in enumerate(items):
         try:
             inject = Inject.model_validate(item)

@@ -62,14 +62,14 @@ class Component:
 @dataclass
 class Score:
     total: float
+    curve: Curve  # the drill's negative-mention curve (compute() always has one)
     components: list[Component] = field(default_factory=list)
-    curve: Curve | None = None
     baselines: dict[str, Curve] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total,
                 "components": [{**asdict(c), "fraction": round(c.fraction, 4), "points": c.points} for c in self.components],
-                "curve": self.curve.to_json() if self.curve else None,
+                "curve": self.curve.to_json(),
                 "baselines": {k: v.to_json() for k, v in self.baselines.items()}}
 
 

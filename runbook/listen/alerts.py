@@ -212,8 +212,9 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
         "explanation": check.explanation,
         "concerns": _concerns(engine, pairs, since=since, until=until, media=media),
     }
+    alert_id = uuid.uuid4().hex
     row = {
-        "id": uuid.uuid4().hex, "brand": brand.id, "status": "open", "reasons": list(check.reasons),
+        "id": alert_id, "brand": brand.id, "status": "open", "reasons": list(check.reasons),
         "opened_at": now, "last_seen_at": now, "resolved_at": None, "window_start": since, "window_end": until,
         "volume": check.volume, "peak_volume": check.volume, "baseline_mean": check.baseline_mean,
         "baseline_std": check.baseline_std, "threshold": check.threshold, "negative": check.negative,
@@ -225,7 +226,7 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
     except IntegrityError:  # another monitor opened this brand's alert first: that one stands
         other = open_alert_of(engine, brand.id)
         return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=other)
-    alert = get_alert(engine, row["id"])
+    alert = get_alert(engine, alert_id)
     assert alert is not None
     playbook = rule.playbook if rule is not None and set(rule.reasons) & set(check.reasons) else None
     _record(engine, "listen.alert_opened", {"alert": alert.id, "brand": brand.id, "reasons": alert.reasons,

@@ -264,16 +264,16 @@ def find_concerns(docs: Sequence[Doc], *, background: Sequence[Doc] = (), max_co
     if n < 4:
         return empty
     df: Counter = Counter()
-    for c in counted:
-        df.update(c.keys())
+    for terms in counted:
+        df.update(terms.keys())
     floor = max(2, math.ceil(0.004 * n))
     vocab = {t for t, f in df.items() if f >= floor and f <= 0.6 * n}
     if not vocab:
         return empty
     bg_counts = [features(d.text, d.language, stop_words) for d in background]
     bg_df: Counter = Counter()
-    for c in bg_counts:
-        bg_df.update(t for t in c if t in vocab)
+    for terms in bg_counts:
+        bg_df.update(t for t in terms if t in vocab)
     weights = {}
     for t in vocab:
         idf = math.log((n + 1) / (df[t] + 1)) + 1

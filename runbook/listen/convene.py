@@ -176,7 +176,7 @@ def escalate_overdue(engine: Engine, *, roster: Any, now: datetime | None = None
                               "deputy_deadline": new_deadline.isoformat() if new_deadline else None})
         done.append(Escalation(incident_id=request.incident_id, step_id=request.step_id, person=request.person,
                                team=request.team, deputy=outcome, deadline=new_deadline))
-        if state == "asked" and open_room is not None:
+        if state == "asked" and outcome is not None and open_room is not None:  # "asked" always names the deputy
             open_room(request.incident_id, [outcome])
         chat = chat_for(request.incident_id) if chat_for is not None else None
         if chat is not None:

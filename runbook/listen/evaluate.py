@@ -164,6 +164,7 @@ def evaluate_file(path: Path, *, label_column: str, text_column: str | None = No
             seen = sorted({str(r.get(label_column)).strip() for _, r in _rows(path, encoding)} - {""})[:10]
             raise EvaluationError(f"{path}:{line}: unknown label {raw!r} in {label_column!r} (labels seen: "
                                   f"{', '.join(seen)}); map them, e.g. --map {_suggest(seen)}")
+        assert text_col is not None  # given, or found on the first row
         text = str(record.get(text_col) or "")
         language = str(record.get(language_column) or "") if language_column else ""
         language = language.strip().lower()[:8] or detect_language(text)
@@ -183,7 +184,7 @@ def _suggest(seen: Sequence[str]) -> str:
     guesses = []
     for label in seen:
         low = label.lower()
-        target = next((c for c in CLASSES if low.startswith(c[:3]) or c.startswith(low[:3])), None)
+        target: str | None = next((c for c in CLASSES if low.startswith(c[:3]) or c.startswith(low[:3])), None)
         if target is None:
             target = {"-1": "negative", "0": "neutral", "1": "positive", "2": "positive"}.get(low)
         if target:

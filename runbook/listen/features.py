@@ -143,22 +143,10 @@ class Cues:
     positive_emoji: int
 
     def reasons(self) -> tuple[str, ...]:
-        out = [f"complaint:{name}" for name in self.complaint]
-        if self.sarcasm:
-            out.append("sarcasm")
-        if self.help:
-            out.append("help")
-        if self.question:
-            out.append("question")
-        if self.info:
-            out.append("info")
-        if self.thanks:
-            out.append("thanks")
-        if self.negative_emoji:
-            out.append("emoji:negative")
-        if self.positive_emoji:
-            out.append("emoji:positive")
-        return tuple(out)
+        flags = (("sarcasm", self.sarcasm), ("help", self.help), ("question", self.question), ("info", self.info),
+                 ("thanks", self.thanks), ("emoji:negative", self.negative_emoji),
+                 ("emoji:positive", self.positive_emoji))
+        return (*(f"complaint:{name}" for name in self.complaint), *(reason for reason, on in flags if on))
 
 
 def cues(text: str, language: str) -> Cues:

@@ -351,9 +351,9 @@ def _lookup(record: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, 
         if value not in (None, ""):
             values[target] = value
     for column, value in record.items():
-        target = ALIASES.get(_normal(column))
-        if target and target not in values and value not in (None, "") and str(column) not in mapping:
-            values[target] = value
+        alias = ALIASES.get(_normal(column))
+        if alias and alias not in values and value not in (None, "") and str(column) not in mapping:
+            values[alias] = value
     return values
 
 

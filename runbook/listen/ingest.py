@@ -90,7 +90,7 @@ def ingest_channel(engine: Engine, channel: Channel, *, source: str, account: st
     """
     key = _key(source, account, platform)
     pages = fetched = inserted = 0
-    cursor = read_cursor(engine, **{**key, "platform": platform})
+    cursor = read_cursor(engine, source=source, account=account, platform=platform)
     while max_pages is None or pages < max_pages:
         page = channel.mentions(account, platform=platform, since=cursor, limit=page_size)
         if not page.items:

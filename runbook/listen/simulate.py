@@ -11,6 +11,7 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -20,7 +21,7 @@ from runbook.db import write_transaction
 from runbook.sandbox.network import ensure_account
 from runbook.sandbox.tables import mentions as sandbox_mentions
 
-__all__ = ["Traffic", "everyday_mentions", "load_traffic"]
+__all__ = ["MentionRow", "Traffic", "everyday_mentions", "load_traffic"]
 
 TEMPLATES = {
     "question": ["@{brand} what time does support open tomorrow?", "@{brand} can I change my booking online?",
@@ -34,6 +35,20 @@ TEMPLATES = {
                 "@{brand} announced new opening hours"],
 }
 TONES = {"question": 0.35, "praise": 0.25, "gripe": 0.15, "neutral": 0.25}
+
+
+class MentionRow(TypedDict):
+    """One row of the sandbox `mentions` table, as the stream writes it."""
+
+    key: str
+    platform: str
+    account: str
+    author: str
+    author_followers: int
+    text: str
+    in_reply_to: str | None
+    created_at: datetime
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -59,11 +74,11 @@ def _poisson(rng: random.Random, lam: float) -> int:
         k += 1
 
 
-def everyday_mentions(traffic: Traffic, *, start: datetime, end: datetime) -> list[dict]:
+def everyday_mentions(traffic: Traffic, *, start: datetime, end: datetime) -> list[MentionRow]:
     """Sandbox mention rows for [start, end), hour by hour; deterministic for the same arguments."""
     start, end = as_utc(start), as_utc(end)
     rng = random.Random(f"{traffic.account}:{traffic.seed}:{start.isoformat()}")
-    rows = []
+    rows: list[MentionRow] = []
     hour = start
     index = 0
     while hour < end:

@@ -82,6 +82,7 @@ def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     dialect = connection.dialect.name
+    statement: sa.Insert  # the dialect's own insert, for its ON CONFLICT clause
     if dialect == "sqlite":
         statement = sqlite.insert(mentions).on_conflict_do_nothing(index_elements=["platform", "ref"])
     elif dialect == "postgresql":

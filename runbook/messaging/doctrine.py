@@ -74,8 +74,15 @@ DOCTRINE_CHECKS: dict[str, Callable[[Subject, dict[str, Any]], Iterator[Hit]]] =
 }
 # The pack loader accepts `check:` names found in BUILTINS; registering ours there lets the
 # doctrine packs use the same model and loader as the pre-publish ones.
+def _without_options(check: Callable[[Subject, dict[str, Any]], Iterator[Hit]]) -> Callable[[Subject], Iterator[Hit]]:
+    def run(s: Subject) -> Iterator[Hit]:
+        return check(s, {})
+
+    return run
+
+
 for _name, _check in DOCTRINE_CHECKS.items():
-    BUILTINS.setdefault(_name, lambda s, _c=_check: _c(s, {}))
+    BUILTINS.setdefault(_name, _without_options(_check))
 
 
 @lru_cache(maxsize=256)

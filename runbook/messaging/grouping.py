@@ -10,13 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from runbook.messaging.audience import Heard, Person
 from runbook.messaging.concerns import quote_of, topic_of
 
 Answer = Literal["complaints", "needs_answer", "all"]
-OTHER = {"id": "other", "label": "other", "terms": [], "topic": "general"}
+
+
+class ConcernInfo(TypedDict):
+    """A concern group as a person's mention names it."""
+
+    id: str
+    label: str
+    terms: list[str]
+    topic: str
+
+
+OTHER: ConcernInfo = {"id": "other", "label": "other", "terms": [], "topic": "general"}
 
 
 @dataclass
@@ -85,7 +96,7 @@ def group_people(engine: Any, people: Sequence[Person], *, accounts: Sequence[st
         ordered = [person.primary, *[m for m in person.mentions if m is not person.primary]]
         for mention in ordered:
             concern = by_key.get(mention.ref) or report.assign(mention.text, person.language)
-            info = OTHER if concern is None else {"id": concern.id, "label": concern.label, "terms": concern.terms[:6],
+            info: ConcernInfo = OTHER if concern is None else {"id": concern.id, "label": concern.label, "terms": concern.terms[:6],
                                                   "topic": topic_of(concern.terms, topics)}
             if info["id"] in found:
                 continue

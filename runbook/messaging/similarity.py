@@ -9,12 +9,14 @@ import re
 import zlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 _NOISE = re.compile(r"https?://\S+|[@#]\w+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 HASHES, ROWS = 32, 4  # 8 bands of 4 rows: a pair at 0.8 similarity shares a bucket with p ≈ 0.985
 PER_BUCKET = 8  # compare each draft with at most this many earlier drafts per bucket: bounded work
 _MASKS = tuple(random.Random(20140908).getrandbits(64) for _ in range(HASHES))
+K = TypeVar("K", bound=Hashable)  # the caller's key of a draft (a reply row id)
 
 
 def shingles(text: str, k: int = 3) -> frozenset[int]:
@@ -47,25 +49,25 @@ def signature(sh: frozenset[int]) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Match:
-    of: Hashable  # the most similar other draft
+class Match(Generic[K]):
+    of: K  # the most similar other draft
     score: float
 
 
-def near_duplicates(drafts: Iterable[tuple[Hashable, str]], *, threshold: float = 0.8,
-                    only: set[Hashable] | None = None) -> dict[Hashable, Match]:
+def near_duplicates(drafts: Iterable[tuple[K, str]], *, threshold: float = 0.8,
+                    only: set[K] | None = None) -> dict[K, Match[K]]:
     """For each draft with a near-identical other (Jaccard >= threshold), its closest match.
 
     `only`: the keys that may be flagged (new drafts); the others (replies already sent) are
     compared against but not flagged themselves.
     """
-    keys: list[Hashable] = []
+    keys: list[K] = []
     sets: list[frozenset[int]] = []
     for key, text in drafts:
         keys.append(key)
         sets.append(shingles(text))
     buckets: dict[tuple[int, tuple[int, ...]], list[int]] = {}
-    best: dict[int, Match] = {}
+    best: dict[int, Match[K]] = {}
     for i, sh in enumerate(sets):
         sig = signature(sh)
         seen: set[int] = set()

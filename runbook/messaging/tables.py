@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from runbook.audit.models import UTCDateTime
 
+# Column lists look alike across the packages' tables (ids, keys, timestamps) on purpose: each
+# table mirrors its own frozen migration column for column, so none is built from a shared helper.
 metadata = sa.MetaData()
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

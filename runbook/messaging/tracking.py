@@ -108,8 +108,8 @@ def set_row(engine: Engine, row_id: int, **values: Any) -> None:
 
 def counts(engine: Engine, scope: Scope) -> dict[str, int]:
     with engine.connect() as connection:
-        found = dict(connection.execute(sa.select(replies.c.status, sa.func.count()).where(*scope.where())
-                                        .group_by(replies.c.status)).all())
+        found: dict[str, int] = dict(connection.execute(sa.select(replies.c.status, sa.func.count()).where(*scope.where())
+                                        .group_by(replies.c.status)).tuples().all())
     return {s: int(found.get(s, 0)) for s in STATUSES}
 
 

@@ -216,16 +216,6 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
 
     bolt.action(RESUME)(ack=ack_click, lazy=[run_resume])
 
-    def ack_signoff_form(ack, body):
-        view = body.get("view") or {}
-        ref, _, errors = signoffs.validate(view.get("private_metadata", ""), view.get("state", {}).get("values", {}))
-        if ref is None:
-            ack(response_action="errors", errors={_first_block(view): "This sign-off is no longer open"})
-        elif errors:
-            ack(response_action="errors", errors=errors)
-        else:
-            ack()
-
     def run_signoff_form(body):
         view = body.get("view") or {}
         state = view.get("state", {}).get("values", {})
@@ -244,18 +234,7 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
             signoffs.decide(ref, person_id=person.id, approve=True, fields=values, comment=forms.comment(state),
                             dedupe=f"view:{view.get('id')}", reply=reply)
 
-    bolt.view(SUBMIT)(ack=ack_signoff_form, lazy=[run_signoff_form])
-
-    def ack_start_form(ack, body):
-        view = body.get("view") or {}
-        pending, _, errors = crisis.validate_form(view.get("private_metadata", ""),
-                                                  view.get("state", {}).get("values", {}))
-        if pending is None:
-            ack(response_action="errors", errors={_first_block(view): "This form expired; type /crisis start again"})
-        elif errors:
-            ack(response_action="errors", errors=errors)
-        else:
-            ack()
+    bolt.view(SUBMIT)(ack=_form_ack(signoffs.validate, "This sign-off is no longer open"), lazy=[run_signoff_form])
 
     def run_start_form(body):
         view = body.get("view") or {}
@@ -268,7 +247,8 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         with _told(reply, "the start form"):
             crisis.submit_form(token, values, slack_user=user, reply=reply)
 
-    bolt.view(START_SUBMIT)(ack=ack_start_form, lazy=[run_start_form])
+    bolt.view(START_SUBMIT)(ack=_form_ack(crisis.validate_form, "This form expired; type /crisis start again"),
+                            lazy=[run_start_form])
 
     @bolt.error
     def on_error(error, logger):
@@ -287,6 +267,26 @@ def _told(reply: Callable[[str], None], what: str) -> Iterator[None]:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         reply(f"⚠️ {what} failed: {type(exc).__name__}{': ' + reason if reason else ''}. "
               "Nothing more was done; the app's log has the details.")
+
+
+FormCheck = Callable[[str, dict[str, Any]], tuple[object | None, dict, dict]]
+
+
+def _form_ack(validate: FormCheck, gone: str) -> Callable[..., None]:
+    """A modal submission's ack: the form's errors by block, `gone` when its token no longer
+    resolves (validate gives None), else a plain ack that closes the modal."""
+
+    def ack_form(ack: Any, body: dict[str, Any]) -> None:  # Bolt passes arguments by these names
+        view = body.get("view") or {}
+        found, _, errors = validate(view.get("private_metadata", ""), view.get("state", {}).get("values", {}))
+        if found is None:
+            ack(response_action="errors", errors={_first_block(view): gone})
+        elif errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack()
+
+    return ack_form
 
 
 def _first_block(view: dict) -> str:

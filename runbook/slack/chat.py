@@ -70,8 +70,8 @@ class Outbox:
                 lane.cond.notify_all()
 
     def post(self, channel: str, *, text: str, blocks: list[dict] | None = None, **kwargs: Any):
-        return self.call("chat.postMessage", channel=channel, text=bk.fallback(text),
-                         **({"blocks": blocks} if blocks else {}), **kwargs)
+        extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
+        return self.call("chat.postMessage", channel=channel, text=bk.fallback(text), **extra, **kwargs)
 
     def update(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None = None):
         # Edits have their own lane: the per-channel limit is on new messages, and a status
@@ -93,7 +93,9 @@ def retry_after(headers: Any) -> float:
 
 def is_slack_channel(value: str | None) -> bool:
     """A Slack conversation id (C..., G..., D...), not a console label or a #name."""
-    return bool(value) and value[0] in "CGD" and value[1:].isalnum() and value.isupper()
+    if not value:
+        return False
+    return value[0] in "CGD" and value[1:].isalnum() and value.isupper()
 
 
 def message_blocks(text: str) -> list[dict]:

@@ -46,6 +46,7 @@ def input_name(playbook: Any, key: str) -> str | None:
 
 class Crisis:
     def __init__(self, *, services: Any, verbs: Any, access: acc.Access, warrooms: Any, relay: Any, client: Any):
+        # Plain wiring, alike in shape to Signoffs.__init__: the two hold different collaborators.
         self.services = services
         self.verbs = verbs
         self.access = access

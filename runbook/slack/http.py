@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs
 
@@ -197,7 +197,8 @@ class SlackHTTPServer:
             log.info("refused a signed Slack request: %s", problem)
             return await _error(send, 400, problem)
         # Bolt's lazy-listener headers are not signed: a replayed request must not pick a function.
-        bolt_headers = {k: v for k, v in headers.items() if not k.startswith("x-slack-bolt-")}
+        bolt_headers: dict[str, str | Sequence[str]] = {k: v for k, v in headers.items()
+                                                        if not k.startswith("x-slack-bolt-")}
         query = scope.get("query_string", b"").decode("latin-1")
         loop = asyncio.get_running_loop()
         try:
@@ -210,7 +211,7 @@ class SlackHTTPServer:
         body = response.body.encode("utf-8") if isinstance(response.body, str) else (response.body or b"")
         return await _respond(send, response.status, body, out)
 
-    def _dispatch(self, raw: bytes, query: str, headers: dict[str, str]):
+    def _dispatch(self, raw: bytes, query: str, headers: dict[str, str | Sequence[str]]):
         with self.quiet.request():
             request = BoltRequest(body=raw.decode("utf-8"), query=query, headers=headers)
             return self.bolt.dispatch(request)

@@ -10,9 +10,14 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.audit import append, events, list_incidents
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.audit import AuditEvent
 
 WAR_ROOM = "slack.war_room"
 DELIVERED = "slack.delivered"
@@ -83,8 +88,8 @@ def delivery(evts: list[Any], key: str) -> dict[str, Any] | None:
     return None
 
 
-def select_events(db: Any, incident_id: str, *, after: int = 0, step: str | None = None,
-                  actions: tuple[str, ...] = ()) -> list[Any]:
+def select_events(db: Engine, incident_id: str, *, after: int = 0, step: str | None = None,
+                  actions: tuple[str, ...] = ()) -> list[AuditEvent]:
     """Part of an incident's trail in order: events after seq `after` that belong to `step` or have
     one of `actions` (all of them when neither is given). Reading a long trail whole costs
     milliseconds of CPU that a click under load should not pay; the trail is append-only, so a
@@ -93,7 +98,7 @@ def select_events(db: Any, incident_id: str, *, after: int = 0, step: str | None
 
     from runbook.audit import AuditEvent
 
-    table = AuditEvent.__table__
+    table = AuditEvent.metadata.tables["audit_event"]  # the mapped table, typed (SQLModel hides __table__)
     query = sa.select(table).where(table.c.incident_id == incident_id, table.c.seq > after)
     wanted = ([table.c.step == step] if step is not None else []) + ([table.c.action.in_(actions)] if actions else [])
     if wanted:
@@ -102,7 +107,7 @@ def select_events(db: Any, incident_id: str, *, after: int = 0, step: str | None
         return [AuditEvent(**row._mapping) for row in connection.execute(query.order_by(table.c.seq))]
 
 
-def events_after(db: Any, incident_id: str, seq: int) -> list[Any]:
+def events_after(db: Engine, incident_id: str, seq: int) -> list[AuditEvent]:
     return select_events(db, incident_id, after=seq)
 
 

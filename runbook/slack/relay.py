@@ -172,6 +172,8 @@ class Relay:
         # Refresh on news from the flow (our own slack.* records are not news), or when the incident
         # row changed after its last event (the status is set just after incident.completed).
         current = get_incident(self.db, incident_id)
+        if current is None:  # gone meanwhile: nothing left to mirror, as above
+            return True
         news = any(not e.action.startswith("slack.") for e in new)
         if news or self._rendered.get(incident_id) != current.status:
             evts = self._trail(incident_id)  # with our own deliveries just appended

@@ -52,7 +52,9 @@ def on_resume_click(*, services: Any, access: Any, token: str, slack_user: str,
         reply("You are not in the incident roster, so the incident was not resumed (and your click was recorded).")
         return
     if resume is None:
-        from runbook.engine.resume import resume
+        from runbook.engine.resume import resume as engine_resume
+
+        resume = engine_resume
     try:
         done = resume(services=services, incident_ref=incident.id, person=person.id, via="slack",
                       reason=f"Resume button in Slack ({slack_user})")

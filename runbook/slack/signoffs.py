@@ -234,8 +234,9 @@ class Signoffs:
         asked = asked_events(evts, ref.step, ref.phase, ref.review)
         prompt = (asked[-1].details or {}).get("prompt", "") if asked else step.title
         incident = get_incident(self.services.db, ref.incident_id)
+        slug = incident.slug if incident is not None else ref.incident_id
         inputs = [forms.input_block(name, spec, outputs.get(name)) for name, spec in step.gate.fields.items()]
-        content = [bk.context(f"*{bk.escape(incident.slug)}* · step `{bk.escape(ref.step)}`")]
+        content = [bk.context(f"*{bk.escape(slug)}* · step `{bk.escape(ref.step)}`")]
         content += bk.text_sections(prompt)[:3]
         view = {"type": "modal", "callback_id": SUBMIT, "private_metadata": ref.token,
                 "title": bk.plain("Sign-off", 24), "submit": bk.plain("Approve", 24), "close": bk.plain("Cancel", 24),
