@@ -92,10 +92,13 @@ def start(
                         requester=person, timeout=timeout, on_tick=progress)
     except DrillError as exc:
         fail(str(exc))
-    result = read_drill(services.db, run.incident.id)
-    typer.echo(run.incident.slug)
-    typer.echo(f"drill {run.incident.slug}: {run.incident.status}; score {result.score.total:g} / 100 "
-               f"(see `runbook drill report {run.incident.slug}`)", err=True)
+    incident = run.incident
+    if incident is None:  # the driver ends before its first tick only when starting failed
+        fail("the drill did not start an incident; see the worker log")
+    result = read_drill(services.db, incident.id)
+    typer.echo(incident.slug)
+    typer.echo(f"drill {incident.slug}: {incident.status}; score {result.score.total:g} / 100 "
+               f"(see `runbook drill report {incident.slug}`)", err=True)
 
 
 @drill_app.command("report")

@@ -44,7 +44,7 @@ class DrillRun:
     offending_key: str
     offending_ref: str
     policy: Policy | None = None
-    incident: Any = None  # the Incident, from the first tick (callers read it once the drill ran)
+    incident: Incident | None = None  # from the first tick (callers read it once the drill ran)
     public: Public | None = None
     actions: list[Action] = field(default_factory=list)
     seen: Seen = field(default_factory=lambda: Seen(events=set(), posts=set()))
