@@ -14,7 +14,7 @@ from typing import Any
 from prefect import task
 from prefect.states import Completed, Failed
 
-from runbook.audit import get_incident, update_incident
+from runbook.audit import get_incident
 from runbook.engine import artifacts
 from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
 from runbook.engine.execute import apply_decision, execute_step
@@ -51,8 +51,7 @@ def load_plan(once: str, incident_id: str) -> dict[str, Any]:
 @task(**TASK_OPTIONS)
 def begin(once: str) -> dict[str, Any]:
     run = current_run()
-    run.record("flow.started", {"steps": [s.id for s in run.plan.steps]}, once="flow.started")
-    update_incident(run.services.db, run.incident.id, status="running")
+    run.record.change("flow.started", {"steps": [s.id for s in run.plan.steps]}, status="running", once="flow.started")
     artifacts.publish_progress(run, force=True)
     return {"ok": True}
 
@@ -120,12 +119,13 @@ def skip_step(once: str, step_id: str, reason: str) -> dict[str, Any]:
 def close(once: str, status: str, outcome: str, reason: str, step_id: str | None) -> dict[str, Any]:
     run = current_run()
     again = run.replay.suffix if run.replay is not None else ""  # a resumed run closes anew
-    run.record(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id},
-               once=f"incident.{status}{again}")
-    closed = update_incident(run.services.db, run.incident.id, status=status)
+    # The close and its audit event commit together; the message to the room comes after (keyed:
+    # a rerun after a crash here posts it once).
+    run.record.change(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id}, status=status,
+                      once=f"incident.{status}{again}")
     _closed_message(run, outcome, reason, status=status, step_id=step_id, key=f"{run.incident.id}:closed{again}")
     artifacts.publish_progress(run, note=outcome, force=True)
-    return {"status": closed.status, "outcome": outcome}
+    return {"status": status, "outcome": outcome}
 
 
 def closing_line(slug: str, outcome: str, reason: str, step_id: str | None) -> str:

@@ -17,10 +17,11 @@ from prefect import suspend_flow_run, task
 from pydantic import ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
-from runbook.audit import checkpoint, events, update_incident
+from runbook.audit import checkpoint, events
 from runbook.engine import artifacts, identity, prefect_io
 from runbook.engine.authorize import Ballot, Tally, Verdict, judge
 from runbook.engine.context import TASK_OPTIONS, Run, current_run
+from runbook.engine.record import Entry
 from runbook.engine.replay import call
 from runbook.plan import GatePlan, StepPlan
 from runbook.ports.chat import SignoffRequest
@@ -186,11 +187,18 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
     suffix = f":review-{review}" if review else ""
     if review:
         details["review"] = review
+    # The request and the incident's "waiting" commit together, as the intent of what follows: the
+    # chat request and the deadline run are idempotent (keyed), so when the process dies before
+    # they are done, the rerun of this task (`runbook recover` reschedules the run) completes them
+    # from the recorded request, its deadline included, without asking twice.
     if phase == 0:
-        run.record("signoff.requested", details, step=step_id, once=f"{step_id}:requested{suffix}")
+        event = run.record.change("signoff.requested", details, status="waiting", step=step_id,
+                                  once=f"{step_id}:requested{suffix}")
     else:
-        run.record("signoff.escalated", {**details, "to": gate.escalation}, step=step_id,
-                   once=f"{step_id}:escalated{suffix}")
+        event = run.record.change("signoff.escalated", {**details, "to": gate.escalation}, status="waiting",
+                                  step=step_id, once=f"{step_id}:escalated{suffix}")
+    recorded = (event.details or {}).get("deadline")
+    deadline = datetime.fromisoformat(recorded) if recorded else None
     request = SignoffRequest(
         incident_id=run.incident.id, incident_slug=run.incident.slug, step_id=step_id, title=step.title,
         prompt=prompt, signers=asked, quorum=gate.quorum, approvals=list(tally.get("approvals", [])),
@@ -203,7 +211,6 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
     if deadline is not None:
         deadline_run = prefect_io.schedule_deadline(flow_run_id=str(_flow_run_id()), step_id=step_id, phase=phase,
                                                     at=deadline, slug=run.incident.slug, review=review)
-    update_incident(run.services.db, run.incident.id, status="waiting")
     artifacts.publish_progress(run, current=step_id, note="waiting for sign-off", force=True)
     return {"prompt": prompt, "deadline": deadline.isoformat() if deadline else None,
             "deadline_run": deadline_run, "phase": phase, "review": review}
@@ -252,30 +259,37 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
         details["comment"] = ballot["comment"]
     if verdict.outcome in ("approved", "granted"):
         details["fields"] = {k: v for k, v in ballot["fields"].items() if v is not None}
-    run.record(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel, once=f"{once}:decision")
+    review = int(request.get("review") or 0)
+    suffix = f":review-{review}" if review else ""
+    entries = [Entry(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel,
+                     once=f"{once}:decision")]
+    if verdict.outcome == "granted":
+        entries.append(Entry("signoff.granted", {"approvers": list(verdict.tally.approvals),
+                                                 "fields": dict(verdict.tally.fields),
+                                                 "escalated": verdict.tally.escalated,
+                                                 **({"review": review} if review else {})},
+                             step=step_id, once=f"{step_id}:granted{suffix}"))
+    # A decided gate (not a timeout that escalates next) puts the incident back to running: the
+    # decision, the grant, that change and the checkpoint of the new head commit together.
+    settles = verdict.final and (verdict.outcome != "timeout" or not (gate.escalation and not before.escalated))
+    reason = f"sign-off {step_id}: {verdict.outcome}"
+    committed = run.record.commit(entries, status="running" if settles else None,
+                                  checkpoint=reason if settles else None)
     chat_key = f"{run.incident.id}:{step_id}:{once}" + run.record.key("", step_id)
     if verdict.outcome == "refused":
         run.chat.post(run.incident.channel, f"{step_id}: decision from {person or 'unknown'} not counted: {verdict.reason}",
                       key=chat_key)
     elif verdict.outcome == "approved":
         run.chat.post(run.incident.channel, f"{step_id}: {person} approved ({verdict.reason})", key=chat_key)
-    review = int(request.get("review") or 0)
-    suffix = f":review-{review}" if review else ""
-    if verdict.final:
-        if verdict.outcome == "granted":
-            run.record("signoff.granted", {"approvers": list(verdict.tally.approvals),
-                                           "fields": dict(verdict.tally.fields), "escalated": verdict.tally.escalated,
-                                           **({"review": review} if review else {})},
-                       step=step_id, once=f"{step_id}:granted{suffix}")
-        if verdict.outcome != "timeout" or not (gate.escalation and not before.escalated):
-            prefect_io.drop_deadline(request.get("deadline_run"))
-            mark = checkpoint(run.services.db, run.incident.id, reason=f"sign-off {step_id}: {verdict.outcome}")
-            head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
-            run.chat.post(run.incident.channel,
-                          f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
-                          key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else "")
-                          + run.record.key("", step_id))
-            update_incident(run.services.db, run.incident.id, status="running")
+    if settles:
+        prefect_io.drop_deadline(request.get("deadline_run"))
+        # A rerun after a crash here found the decision committed: it anchors the head anew.
+        mark = committed.checkpoint or checkpoint(run.services.db, run.incident.id, reason=reason)
+        head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
+        run.chat.post(run.incident.channel,
+                      f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
+                      key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else "")
+                      + run.record.key("", step_id))
     return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict(),
             "channel": channel}
 
