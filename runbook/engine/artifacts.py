@@ -109,7 +109,8 @@ def _submit(*, kind: str, key: str, description: str, data: Any) -> None:
         _publisher.submit(ArtifactCreate(
             type=kind, key=key, description=description, data=data,
             task_run_id=task_ctx.task_run.id if task_ctx else None,
-            flow_run_id=(task_ctx.task_run.flow_run_id if task_ctx else flow_ctx.flow_run.id if flow_ctx else None),
+            flow_run_id=(task_ctx.task_run.flow_run_id if task_ctx else
+                         flow_ctx.flow_run.id if flow_ctx and flow_ctx.flow_run else None),
         ))
     except Exception:  # noqa: BLE001
         log.warning("could not queue artifact %s", key, exc_info=True)

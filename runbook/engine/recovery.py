@@ -61,7 +61,7 @@ def _last_heartbeat(client, flow_run_id: str, since: datetime) -> datetime | Non
 
     try:
         page = client.read_events(filter=EventFilter(
-            occurred=EventOccurredFilter(since=since),
+            occurred=EventOccurredFilter.model_validate({"since": since}),  # Prefect's own datetime type
             event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
             resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
         ), limit=1)
@@ -142,13 +142,13 @@ def _reschedule(client, db, stale: Stale) -> None:
     """
     from prefect.states import Scheduled
 
-    audited = db is not None and bool(stale.incident_id)
-    if audited:
-        from runbook.audit import append
+    from runbook.audit import append
 
-        details = {"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state}
+    incident_id = stale.incident_id if db is not None else None
+    details = {"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state}
+    if incident_id:
         try:
-            append(db, incident_id=stale.incident_id, actor="system", channel="flow", action="flow.recovered",
+            append(db, incident_id=incident_id, actor="system", channel="flow", action="flow.recovered",
                    details=details)
         except Exception:  # noqa: BLE001 - left for the next pass, with its audit
             log.warning("could not audit the recovery of %s: not rescheduled", stale.flow_run_id, exc_info=True)
@@ -157,8 +157,8 @@ def _reschedule(client, db, stale: Stale) -> None:
         client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
                                   message=f"rescheduled by runbook: {stale.reason}"), force=True)
     except Exception as exc:
-        if audited:
-            append(db, incident_id=stale.incident_id, actor="system", channel="flow", action="flow.recover_failed",
+        if incident_id:
+            append(db, incident_id=incident_id, actor="system", channel="flow", action="flow.recover_failed",
                    details={**details, "error": f"{type(exc).__name__}: {exc}"[:500]})
         raise
     log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)

@@ -22,7 +22,7 @@ from runbook.engine import artifacts, identity, prefect_io
 from runbook.engine.authorize import Ballot, Tally, Verdict, judge
 from runbook.engine.context import TASK_OPTIONS, Run, current_run
 from runbook.engine.record import Entry
-from runbook.engine.replay import call
+from runbook.engine.replay import call, run_name
 from runbook.plan import GatePlan, StepPlan
 from runbook.ports.chat import SignoffRequest
 from runbook.spec.expressions import render_params, render_text
@@ -35,7 +35,15 @@ SUSPEND_TIMEOUT = None
 def _choice(name: str, spec: InputField) -> type[Enum]:
     """A choice as an enum: the UI shows a select of the options, not a "str | None" switch."""
     title = re.sub(r"[^A-Za-z0-9]+", " ", spec.title or name).title().replace(" ", "") or "Choice"
-    return Enum(title, {opt: opt for opt in spec.options or ()}, type=str)
+    # The name comes from the playbook, so mypy cannot check the functional API's members.
+    return Enum(title, {opt: opt for opt in spec.options or ()}, type=str)  # type: ignore[return-value]
+
+
+def gate_of(step: StepPlan) -> GatePlan:
+    """The step's sign-off gate; the engine asks only for steps that have one."""
+    if step.gate is None:
+        raise ValueError(f"step {step.id} has no sign-off")
+    return step.gate
 
 
 def _labels(spec: InputField) -> str:
@@ -125,9 +133,10 @@ def _now() -> datetime:
 
 
 def _prompt(run: Run, step: StepPlan) -> str:
-    source = step.gate.prompt if step.gate and step.gate.prompt else None
+    gate = gate_of(step)
+    source = gate.prompt or None
     if source is None:
-        return f"Approve: {step.title}" if step.gate.at == "before" else f"Approve the result of: {step.title}"
+        return f"Approve: {step.title}" if gate.at == "before" else f"Approve the result of: {step.title}"
     try:
         return render_text(source, run.expressions())
     except Exception as exc:  # noqa: BLE001 - a broken prompt must not block the gate
@@ -153,7 +162,7 @@ def when(deadline: str | datetime | None, *, now: datetime | None = None) -> str
 def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None,
                 refused: str = "") -> str:
     """Markdown shown above the Prefect UI's form; `refused` is why the last decision did not count."""
-    gate = step.gate
+    gate = gate_of(step)
     who = gate.signers + (gate.escalation if tally.escalated else [])
     lines = []
     if refused:
@@ -171,13 +180,13 @@ def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline
     return "\n".join(lines)
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review: int = 0) -> dict[str, Any]:
     """Ask for the sign-off (phase 0) or escalate it (phase 1): audit, chat, deadline. `review`
     counts the rounds of an "after" gate reopened on new outputs (docs/engine.md)."""
     run = current_run()
     step = run.plan.step(step_id)
-    gate = step.gate
+    gate = gate_of(step)
     prompt = _prompt(run, step)
     deadline = _now() + timedelta(seconds=gate.timeout_seconds) if gate.timeout_seconds else None
     asked = gate.signers + (gate.escalation if phase else [])
@@ -219,20 +228,23 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
 def _flow_run_id() -> str:
     from prefect.context import TaskRunContext
 
-    return str(TaskRunContext.get().task_run.flow_run_id)
+    ctx = TaskRunContext.get()
+    if ctx is None:
+        raise RuntimeError("a deadline is scheduled only from the engine's sign-off task")
+    return str(ctx.task_run.flow_run_id)
 
 
 _ACTIONS = {"approved": "signoff.approved", "granted": "signoff.approved", "rejected": "signoff.rejected",
             "refused": "signoff.refused", "timeout": "signoff.timed_out"}
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], tally: dict[str, Any],
                    request: dict[str, Any]) -> dict[str, Any]:
     """Authorise one decision against the current roster and record what it did."""
     run = current_run()
     step = run.plan.step(step_id)
-    gate = step.gate
+    gate = gate_of(step)
     before = Tally.from_dict(tally)
     deadline = datetime.fromisoformat(request["deadline"]) if request.get("deadline") else None
     roster = run.services.roster()
@@ -299,7 +311,7 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
     findings of the edited text), before the approval counts. [] when it has none or no check."""
     kind = run.services.kinds.get(step.uses)
     check = getattr(kind, "check_decision", None)
-    if check is None or step.gate.at != "after" or ballot.get("escalate") or not ballot.get("approve", True):
+    if kind is None or check is None or gate_of(step).at != "after" or ballot.get("escalate") or not ballot.get("approve", True):
         return []
     outputs = (run.steps.get(step.id) or {}).get("outputs") or {}
     fields = {k: v for k, v in (ballot.get("fields") or {}).items() if v is not None}
@@ -313,7 +325,7 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
 def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0) -> GateResult:
     """Runs in the flow body: wait, authorise, repeat. Deterministic, so a rerun replays it.
     `review` > 0 reopens an "after" gate on new outputs: new request and wait keys, same step."""
-    gate = step.gate
+    gate = gate_of(step)
     tally = Tally()
     suffix = f"-review-{review}" if review else ""
     request = call(open_gate, name=f"{step.id}-signoff{suffix}", once=f"{step.id}-open-0{suffix}", step_id=step.id,
