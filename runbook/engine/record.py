@@ -115,7 +115,8 @@ class Recorder:
         `once` key are not appended again; when every entry is, nothing at all is written: a rerun
         after a crash finds the whole change done or none of it."""
         keyed = [(entry, self.key(entry.once, entry.step) if entry.once is not None else None) for entry in entries]
-        known = self._known()
+        # The trail is read (once) only when a key must be checked: a plain append needs no look-up.
+        known = self._known() if any(once is not None for _, once in keyed) else {}
         todo = [(n, entry, once) for n, (entry, once) in enumerate(keyed) if once is None or once not in known]
         if not todo:
             return Committed(events=[known[once] for _, once in keyed if once is not None], fresh=False)
@@ -142,7 +143,7 @@ class Recorder:
         for (n, _, once), event in zip(todo, appended, strict=True):
             out[n] = event
             if once is not None:
-                known[once] = event
+                self._known()[once] = event
         for event in appended:
             self.appended(event)
         return Committed(events=[e for e in out if e is not None], fresh=True, checkpoint=mark)

@@ -14,6 +14,11 @@ _MISSING = object()
 # (`Task.with_options` builds a new task, which costs about as much as a small step).
 _name: ContextVar[str] = ContextVar("runbook_task_run_name", default="")
 _configured: dict[tuple[Any, ...], Any] = {}
+# The flow run whose replay frontier this execution has passed: the body is deterministic, so once
+# one call finds no stored result, no later call of this execution has one (none ran before), and
+# each look-up in the result storage would be a miss costing about as much as a small step. A
+# wrong guess only costs a task run: Prefect's own cache (same key) still returns the result.
+_frontier: ContextVar[str | None] = ContextVar("runbook_replay_frontier", default=None)
 
 
 def run_name() -> str:
@@ -30,16 +35,25 @@ def stored(fn: Any, once: str) -> Any:
     ctx = FlowRunContext.get()
     if ctx is None or ctx.flow_run is None:
         return _MISSING
+    run_id = str(ctx.flow_run.id)
+    if _frontier.get() == run_id:
+        return _MISSING
     # Same key as context.run_scoped_key gives the task's cache (and result file).
-    key = f"runbook-{ctx.flow_run.id}-{once}"
+    key = f"runbook-{run_id}-{once}"
     try:
         store = get_result_store().update_for_task(fn)
         if not isinstance(store, ResultStore):  # a coroutine only when called inside an event loop
             return _MISSING
         record = store.read(key)
     except Exception:  # noqa: BLE001 - not there (not run yet, or storage not shared): run the task
+        _frontier.set(run_id)
         return _MISSING
     return record.result
+
+
+def new_execution() -> None:
+    """At the top of the flow body: this execution replays from the start again."""
+    _frontier.set(None)
 
 
 def configured(fn: Any, options: dict[str, Any] | None) -> Any:

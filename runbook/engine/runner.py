@@ -19,7 +19,7 @@ from runbook.engine import artifacts
 from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
 from runbook.engine.execute import apply_decision, execute_step
 from runbook.engine.record import Recorder
-from runbook.engine.replay import call, run_name
+from runbook.engine.replay import call, new_execution, run_name
 from runbook.engine.runlog import LoggingRecorder
 from runbook.engine.services import Services, build_services
 from runbook.engine.signoff import await_gate, gate_of
@@ -185,6 +185,7 @@ def run_incident(*, incident_id: str, services: Services | None = None):
     if incident.status in CLOSED:
         return Completed(message=f"incident already {incident.status}", name=incident.status.capitalize())
     _label_process()
+    new_execution()
     record = LoggingRecorder(db=services.db, incident_id=incident.id)
     started = record.find_once("incident.started")
     if started is not None and isinstance((started.details or {}).get("plan"), dict):
