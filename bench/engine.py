@@ -75,7 +75,8 @@ def measure_step_overhead(*, services, steps: int) -> dict:
     from runbook.audit import create_incident
     from runbook.engine.context import Run, enter, leave
     from runbook.engine.runlog import LoggingRecorder as Recorder
-    from runbook.engine.runner import load_plan, run_step
+    from runbook.engine.replay import call
+    from runbook.engine.runner import _step_options, load_plan, run_step
     from runbook.plan import Plan
     from runbook.ports.chat import ConsoleChat
     from runbook.steps.base import StepContext
@@ -101,14 +102,17 @@ def measure_step_overhead(*, services, steps: int) -> dict:
         token = enter(run)
         try:
             bare(-1)
-            run_step.with_options(task_run_name="warm")(once="warm", step_id="s0", decision=None)
+            # Exactly the flow's path for a step (runner._run_steps): `call`, with the step's options.
+            call(run_step, name="warm", once="warm", options=_step_options(plan.steps[0], "step"), step_id="s0",
+                 decision=None)
             # Interleaved, one of each in turn, so that a noisy moment hits both alike.
             bare_times, engine_times = [], []
             for n, step in enumerate(plan.steps[1:]):
                 t0 = time.perf_counter()
                 bare(n)
                 t1 = time.perf_counter()
-                run_step.with_options(task_run_name=step.id)(once=f"{step.id}-run", step_id=step.id, decision=None)
+                call(run_step, name=step.id, once=f"{step.id}-run", options=_step_options(step, "step"),
+                     step_id=step.id, decision=None)
                 t2 = time.perf_counter()
                 bare_times.append(t1 - t0)
                 engine_times.append(t2 - t1)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from runbook.audit.chain import GENESIS_HASH, canonical_json
 from runbook.audit.errors import IncidentNotFound
 from runbook.audit.export import event_record, write_events
-from runbook.audit.incidents import create_incident, get_incident, list_incidents, update_incident
+from runbook.audit.incidents import create_incident, get_incident, list_incidents, update_incident, update_incident_in
 from runbook.audit.ledger import ledger, ledger_slug
 from runbook.audit.models import CHANNELS, KINDS, STATUSES, AuditCheckpoint, AuditEvent, Incident
-from runbook.audit.store import append, append_in, checkpoint, checkpoints, events
+from runbook.audit.store import append, append_in, checkpoint, checkpoints, events, record_checkpoint
 from runbook.audit.verify import Problem, VerifyReport, verify
 
 __all__ = [
@@ -37,7 +37,9 @@ __all__ = [
     "ledger",
     "ledger_slug",
     "list_incidents",
+    "record_checkpoint",
     "update_incident",
+    "update_incident_in",
     "verify",
     "write_events",
 ]

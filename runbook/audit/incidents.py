@@ -144,7 +144,16 @@ def _check_status(status: object) -> None:
 
 def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] | None = None,
                     expect_status: str | None = None, **fields: Any) -> Incident:
-    """Change status, flow_run_id, channel, closed_at or severity.
+    """Change status, flow_run_id, channel, closed_at or severity, in one write transaction of
+    its own (`update_incident_in` in a caller's)."""
+    return write_transaction(engine, lambda connection: update_incident_in(
+        connection, incident_id, event=event, expect_status=expect_status, **fields))
+
+
+def update_incident_in(connection: Connection, incident_id: str, *, event: dict[str, Any] | None = None,
+                       expect_status: str | None = None, **fields: Any) -> Incident:
+    """Change status, flow_run_id, channel, closed_at or severity within the caller's write
+    transaction (which may append the change's audit events before it, with `append_in`).
 
     Moving into completed/failed/cancelled sets closed_at (unless given) and checkpoints the
     chain's head in the same transaction, so the close is anchored. `event` (append's keyword
@@ -159,25 +168,21 @@ def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] |
         _check_status(fields["status"])
     if fields.get("closed_at") is not None:
         fields["closed_at"] = as_utc(fields["closed_at"])
+    current = connection.execute(sa.select(_incidents).where(_by_ref(incident_id)).with_for_update()).first()
+    if current is None:
+        raise IncidentNotFound(incident_id)
+    if expect_status is not None and current.status != expect_status:
+        raise ValueError(f"incident {current.slug} is {current.status}, not {expect_status}")
+    changes = dict(fields)
+    closing = changes.get("status") in TERMINAL_STATUSES and current.status not in TERMINAL_STATUSES
+    if closing and "closed_at" not in changes and current.closed_at is None:
+        changes["closed_at"] = as_utc(None)
+    if changes:
+        connection.execute(_incidents.update().where(_incidents.c.id == current.id).values(**changes))
+    if event is not None:
+        from runbook.audit.store import append_in
 
-    def work(connection: Connection) -> Incident:
-        current = connection.execute(sa.select(_incidents).where(_by_ref(incident_id)).with_for_update()).first()
-        if current is None:
-            raise IncidentNotFound(incident_id)
-        if expect_status is not None and current.status != expect_status:
-            raise ValueError(f"incident {current.slug} is {current.status}, not {expect_status}")
-        changes = dict(fields)
-        closing = changes.get("status") in TERMINAL_STATUSES and current.status not in TERMINAL_STATUSES
-        if closing and "closed_at" not in changes and current.closed_at is None:
-            changes["closed_at"] = as_utc(None)
-        if changes:
-            connection.execute(_incidents.update().where(_incidents.c.id == current.id).values(**changes))
-        if event is not None:
-            from runbook.audit.store import append_in
-
-            append_in(connection, incident_id=current.id, **event)
-        if closing:
-            record_checkpoint(connection, current.id, reason=f"incident {changes['status']}")
-        return Incident(**{**current._mapping, **changes})
-
-    return write_transaction(engine, work)
+        append_in(connection, incident_id=current.id, **event)
+    if closing:
+        record_checkpoint(connection, current.id, reason=f"incident {changes['status']}")
+    return Incident(**{**current._mapping, **changes})

@@ -42,6 +42,8 @@ _HEAD = (
 )
 _INSERT_EVENT = _events.insert()
 _KIND = sa.text("SELECT kind FROM incident WHERE id = :incident_id")
+# incident id -> kind: set at creation and never updated, so one look-up per incident and process.
+_kinds: dict[str, str] = {}
 
 
 # The columns of an event that its hash covers (with the details' canonical text).
@@ -98,6 +100,15 @@ def _prepare(actor: str, channel: str, action: str, step: str | None, details: d
     return canonical_json(details)
 
 
+def _kind(connection: Connection, incident_id: str) -> str | None:
+    kind = _kinds.get(incident_id)
+    if kind is None:
+        kind = connection.execute(_KIND, {"incident_id": incident_id}).scalar()
+        if kind is not None:
+            _kinds[incident_id] = kind
+    return kind
+
+
 def _insert(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str, step: str | None,
             details_json: str, ts: datetime, checkpoint: str | None = None) -> AuditEvent:
     last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
@@ -108,7 +119,7 @@ def _insert(connection: Connection, *, incident_id: str, actor: str, channel: st
     row = _EventRow(**link, hash=digest(canonical_row(**link, details_json=details_json)),
                     details=json.loads(details_json))
     result = connection.execute(_INSERT_EVENT, row)
-    if checkpoint is None and connection.execute(_KIND, {"incident_id": incident_id}).scalar() == "ledger":
+    if checkpoint is None and _kind(connection, incident_id) == "ledger":
         # A standing ledger has no sign-offs to checkpoint at: every row is one, whoever wrote it.
         checkpoint = "ledger"
     if checkpoint is not None:

@@ -98,6 +98,8 @@ def flush(timeout: float = 10.0) -> None:
 
 
 def _submit(*, kind: str, key: str, description: str, data: Any) -> None:
+    if not in_flow_run():  # nothing to attach it to, and a client would start a temporary server
+        return
     try:
         from prefect.client.schemas.actions import ArtifactCreate
         from prefect.context import FlowRunContext, TaskRunContext
@@ -107,7 +109,8 @@ def _submit(*, kind: str, key: str, description: str, data: Any) -> None:
         _publisher.submit(ArtifactCreate(
             type=kind, key=key, description=description, data=data,
             task_run_id=task_ctx.task_run.id if task_ctx else None,
-            flow_run_id=(task_ctx.task_run.flow_run_id if task_ctx else flow_ctx.flow_run.id if flow_ctx else None),
+            flow_run_id=(task_ctx.task_run.flow_run_id if task_ctx else
+                         flow_ctx.flow_run.id if flow_ctx and flow_ctx.flow_run else None),
         ))
     except Exception:  # noqa: BLE001
         log.warning("could not queue artifact %s", key, exc_info=True)
@@ -118,8 +121,6 @@ def hook(*, kind: str, key: str, data: Any, description: str | None = None) -> N
     markdown (text), table (a list of rows) or progress (a number), attached to the current task run.
     Outside a Prefect flow run (an immediate step at `runbook start`, a test calling a kind) it does
     nothing: a Prefect client there would start a temporary server."""
-    if not in_flow_run():
-        return
     if kind == "table" and not isinstance(data, str):
         data = json.dumps(data, default=str)
     elif kind == "markdown":

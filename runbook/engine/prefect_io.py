@@ -111,6 +111,7 @@ def start_respond_run(*, incident_id: str, slug: str, key: str | None = None, ta
     """Create the respond flow run for a worker to pick up; returns at once (~0.1 s). `key`: the
     idempotency key (one run per incident; a resume passes its own, one run per resume); `tags`:
     extra Prefect tags (a drill's `drill`)."""
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     run = run_deployment(
@@ -122,6 +123,8 @@ def start_respond_run(*, incident_id: str, slug: str, key: str | None = None, ta
         idempotency_key=key or f"respond-{incident_id}",
         as_subflow=False,
     )
+    if not isinstance(run, FlowRun):  # a coroutine only when called inside an event loop
+        raise RuntimeError("start_respond_run is synchronous: call it outside an event loop")
     return str(run.id)
 
 

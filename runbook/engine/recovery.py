@@ -61,7 +61,7 @@ def _last_heartbeat(client, flow_run_id: str, since: datetime) -> datetime | Non
 
     try:
         page = client.read_events(filter=EventFilter(
-            occurred=EventOccurredFilter(since=since),
+            occurred=EventOccurredFilter.model_validate({"since": since}),  # Prefect's own datetime type
             event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
             resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
         ), limit=1)
@@ -129,31 +129,46 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
 def _crash_recoveries(db, incident_id: str) -> int:
     from runbook.audit import events
 
-    return sum(1 for e in events(db, incident_id)
-               if e.action == "flow.recovered" and (e.details or {}).get("state") == "Crashed")
+    trail = events(db, incident_id)
+    crashed = sum(1 for e in trail if e.action == "flow.recovered" and (e.details or {}).get("state") == "Crashed")
+    failed = sum(1 for e in trail if e.action == "flow.recover_failed" and (e.details or {}).get("state") == "Crashed")
+    return crashed - failed
 
 
 def _reschedule(client, db, stale: Stale) -> None:
+    """Audit before effect: the recovery is recorded first, as the intent, then the run is
+    rescheduled. A reschedule that fails is recorded as such (the next pass tries again); one whose
+    intent cannot be recorded is not made (nor is it lost: the run is still stale at the next pass).
+    """
     from prefect.states import Scheduled
 
-    client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
-                              message=f"rescheduled by runbook: {stale.reason}"), force=True)
-    log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
-    if db is not None and stale.incident_id:
-        from runbook.audit import append
+    from runbook.audit import append
 
+    incident_id = stale.incident_id if db is not None else None
+    details = {"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state}
+    if incident_id:
         try:
-            append(db, incident_id=stale.incident_id, actor="system", channel="flow", action="flow.recovered",
-                   details={"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state})
-        except Exception:  # noqa: BLE001 - the run is rescheduled either way
-            log.warning("could not audit the recovery of %s", stale.flow_run_id, exc_info=True)
+            append(db, incident_id=incident_id, actor="system", channel="flow", action="flow.recovered",
+                   details=details)
+        except Exception:  # noqa: BLE001 - left for the next pass, with its audit
+            log.warning("could not audit the recovery of %s: not rescheduled", stale.flow_run_id, exc_info=True)
+            return
+    try:
+        client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
+                                  message=f"rescheduled by runbook: {stale.reason}"), force=True)
+    except Exception as exc:
+        if incident_id:
+            append(db, incident_id=incident_id, actor="system", channel="flow", action="flow.recover_failed",
+                   details={**details, "error": f"{type(exc).__name__}: {exc}"[:500]})
+        raise
+    log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
 
 
 def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
     """Open incidents whose flow run ended outside the product: a crashed run is rescheduled
     (the same incident's run, from its recorded results); a cancelled or failed one is closed in
     our records too, with an audit entry, instead of showing as waiting forever."""
-    from runbook.audit import append, list_incidents, update_incident
+    from runbook.audit import list_incidents, update_incident
 
     out: list[Stale] = []
     for incident in list_incidents(db):
@@ -186,10 +201,11 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
                          reason=reason, incident_id=incident.id))
         if dry_run:
             continue
-        append(db, incident_id=incident.id, actor="system", channel="flow", action=f"incident.{status}",
-               details={"outcome": state.name.lower(), "reason": state.message or f"flow run {state.name.lower()}",
-                        "flow_run_id": incident.flow_run_id})
-        update_incident(db, incident.id, status=status)
+        # The close and its audit event commit together (never a closed incident without its event).
+        update_incident(db, incident.id, status=status, event={
+            "actor": "system", "channel": "flow", "action": f"incident.{status}",
+            "details": {"outcome": state.name.lower(), "reason": state.message or f"flow run {state.name.lower()}",
+                        "flow_run_id": incident.flow_run_id}})
     return out
 
 

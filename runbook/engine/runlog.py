@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from runbook.audit import AuditEvent
 from runbook.engine.record import Recorder
 
 # What a line says after the action, from the event's details (first one present wins).
@@ -57,12 +58,7 @@ class LoggingRecorder(Recorder):
     """A Recorder that also tells the run logger about each event it appends (not the ones a rerun
     finds already recorded: the Logs tab of a resumed run shows what happened since)."""
 
-    def __call__(self, action: str, details: dict[str, Any] | None = None, *, once: str | None = None,
-                 **kwargs: Any):
-        fresh = once is None or self.find_once(once) is None
-        event = super().__call__(action, details, once=once, **kwargs)
-        if fresh:
-            logger = run_logger()
-            if logger is not None:
-                logger.log(level(action), story(event))
-        return event
+    def appended(self, event: AuditEvent) -> None:
+        logger = run_logger()
+        if logger is not None:
+            logger.log(level(event.action), story(event))

@@ -14,15 +14,15 @@ from typing import Any
 from prefect import task
 from prefect.states import Completed, Failed
 
-from runbook.audit import get_incident, update_incident
+from runbook.audit import get_incident
 from runbook.engine import artifacts
 from runbook.engine.context import TASK_OPTIONS, Run, current_run, enter, leave
 from runbook.engine.execute import apply_decision, execute_step
 from runbook.engine.record import Recorder
-from runbook.engine.replay import call
+from runbook.engine.replay import call, new_execution, run_name
 from runbook.engine.runlog import LoggingRecorder
 from runbook.engine.services import Services, build_services
-from runbook.engine.signoff import await_gate
+from runbook.engine.signoff import await_gate, gate_of
 from runbook.plan import Plan, StepPlan, build_plan
 from runbook.spec.expressions import evaluate_when
 
@@ -30,7 +30,7 @@ CLOSED = ("completed", "failed", "cancelled")
 _services: ContextVar[Services | None] = ContextVar("runbook_services", default=None)
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def load_plan(once: str, incident_id: str) -> dict[str, Any]:
     """The plan recorded when the incident started (else resolved now), persisted: later reruns
     of the flow (after each resume) use the same plan even if the playbook file changes."""
@@ -39,6 +39,8 @@ def load_plan(once: str, incident_id: str) -> dict[str, Any]:
     if started is not None and isinstance((started.details or {}).get("plan"), dict):
         return Plan.model_validate(started.details["plan"]).model_dump(mode="json", by_alias=True)
     incident = get_incident(services.db, incident_id)
+    if incident is None:
+        raise LookupError(f"no incident {incident_id}")
     playbook = services.playbook(incident.playbook_id)
     if playbook.version != incident.playbook_version:
         raise RuntimeError(f"playbook {playbook.id} is at version {playbook.version}, "
@@ -48,16 +50,15 @@ def load_plan(once: str, incident_id: str) -> dict[str, Any]:
     return plan.model_dump(mode="json", by_alias=True)
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def begin(once: str) -> dict[str, Any]:
     run = current_run()
-    run.record("flow.started", {"steps": [s.id for s in run.plan.steps]}, once="flow.started")
-    update_incident(run.services.db, run.incident.id, status="running")
+    run.record.change("flow.started", {"steps": [s.id for s in run.plan.steps]}, status="running", once="flow.started")
     artifacts.publish_progress(run, force=True)
     return {"ok": True}
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def run_step(once: str, step_id: str, decision: dict[str, Any] | None) -> dict[str, Any]:
     from prefect.runtime import task_run
 
@@ -77,7 +78,7 @@ def run_step(once: str, step_id: str, decision: dict[str, Any] | None) -> dict[s
     return outputs
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def apply_step(once: str, step_id: str, decision: dict[str, Any], review: int) -> dict[str, Any]:
     """The kind called again with its granted "after" sign-off (`rerun_after_signoff`)."""
     from prefect.runtime import task_run
@@ -106,7 +107,7 @@ def _shown(outputs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in outputs.items() if k not in ("review_slack", "items", "table")}
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def skip_step(once: str, step_id: str, reason: str) -> dict[str, Any]:
     run = current_run()
     run.record("step.skipped", {"reason": reason}, step=step_id, once=f"{step_id}:skipped")
@@ -116,16 +117,17 @@ def skip_step(once: str, step_id: str, reason: str) -> dict[str, Any]:
     return {"skipped": True}
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def close(once: str, status: str, outcome: str, reason: str, step_id: str | None) -> dict[str, Any]:
     run = current_run()
     again = run.replay.suffix if run.replay is not None else ""  # a resumed run closes anew
-    run.record(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id},
-               once=f"incident.{status}{again}")
-    closed = update_incident(run.services.db, run.incident.id, status=status)
+    # The close and its audit event commit together; the message to the room comes after (keyed:
+    # a rerun after a crash here posts it once).
+    run.record.change(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id}, status=status,
+                      once=f"incident.{status}{again}")
     _closed_message(run, outcome, reason, status=status, step_id=step_id, key=f"{run.incident.id}:closed{again}")
     artifacts.publish_progress(run, note=outcome, force=True)
-    return {"status": closed.status, "outcome": outcome}
+    return {"status": status, "outcome": outcome}
 
 
 def closing_line(slug: str, outcome: str, reason: str, step_id: str | None) -> str:
@@ -183,6 +185,7 @@ def run_incident(*, incident_id: str, services: Services | None = None):
     if incident.status in CLOSED:
         return Completed(message=f"incident already {incident.status}", name=incident.status.capitalize())
     _label_process()
+    new_execution()
     record = LoggingRecorder(db=services.db, incident_id=incident.id)
     started = record.find_once("incident.started")
     if started is not None and isinstance((started.details or {}).get("plan"), dict):
@@ -306,7 +309,7 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
         call(close, name="close", once="close", status="failed", outcome="rejected",
              reason=f"{step.id}: {result.reason}", step_id=step.id)
         return Completed(message=f"{step.id} rejected: {result.reason}", name="Rejected")
-    on_timeout = step.gate.on_timeout
+    on_timeout = gate_of(step).on_timeout
     if on_timeout == "skip":
         call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
              reason="sign-off timed out (on_timeout: skip)")

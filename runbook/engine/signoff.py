@@ -17,11 +17,12 @@ from prefect import suspend_flow_run, task
 from pydantic import ConfigDict, Field, create_model
 from pydantic.json_schema import SkipJsonSchema
 
-from runbook.audit import checkpoint, events, update_incident
+from runbook.audit import checkpoint, events
 from runbook.engine import artifacts, identity, prefect_io
 from runbook.engine.authorize import Ballot, Tally, Verdict, judge
 from runbook.engine.context import TASK_OPTIONS, Run, current_run
-from runbook.engine.replay import call
+from runbook.engine.record import Entry
+from runbook.engine.replay import call, run_name
 from runbook.plan import GatePlan, StepPlan
 from runbook.ports.chat import SignoffRequest
 from runbook.spec.expressions import render_params, render_text
@@ -34,7 +35,15 @@ SUSPEND_TIMEOUT = None
 def _choice(name: str, spec: InputField) -> type[Enum]:
     """A choice as an enum: the UI shows a select of the options, not a "str | None" switch."""
     title = re.sub(r"[^A-Za-z0-9]+", " ", spec.title or name).title().replace(" ", "") or "Choice"
-    return Enum(title, {opt: opt for opt in spec.options or ()}, type=str)
+    # The name comes from the playbook, so mypy cannot check the functional API's members.
+    return Enum(title, {opt: opt for opt in spec.options or ()}, type=str)  # type: ignore[return-value]
+
+
+def gate_of(step: StepPlan) -> GatePlan:
+    """The step's sign-off gate; the engine asks only for steps that have one."""
+    if step.gate is None:
+        raise ValueError(f"step {step.id} has no sign-off")
+    return step.gate
 
 
 def _labels(spec: InputField) -> str:
@@ -124,9 +133,10 @@ def _now() -> datetime:
 
 
 def _prompt(run: Run, step: StepPlan) -> str:
-    source = step.gate.prompt if step.gate and step.gate.prompt else None
+    gate = gate_of(step)
+    source = gate.prompt or None
     if source is None:
-        return f"Approve: {step.title}" if step.gate.at == "before" else f"Approve the result of: {step.title}"
+        return f"Approve: {step.title}" if gate.at == "before" else f"Approve the result of: {step.title}"
     try:
         return render_text(source, run.expressions())
     except Exception as exc:  # noqa: BLE001 - a broken prompt must not block the gate
@@ -152,7 +162,7 @@ def when(deadline: str | datetime | None, *, now: datetime | None = None) -> str
 def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None,
                 refused: str = "") -> str:
     """Markdown shown above the Prefect UI's form; `refused` is why the last decision did not count."""
-    gate = step.gate
+    gate = gate_of(step)
     who = gate.signers + (gate.escalation if tally.escalated else [])
     lines = []
     if refused:
@@ -170,13 +180,13 @@ def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline
     return "\n".join(lines)
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review: int = 0) -> dict[str, Any]:
     """Ask for the sign-off (phase 0) or escalate it (phase 1): audit, chat, deadline. `review`
     counts the rounds of an "after" gate reopened on new outputs (docs/engine.md)."""
     run = current_run()
     step = run.plan.step(step_id)
-    gate = step.gate
+    gate = gate_of(step)
     prompt = _prompt(run, step)
     deadline = _now() + timedelta(seconds=gate.timeout_seconds) if gate.timeout_seconds else None
     asked = gate.signers + (gate.escalation if phase else [])
@@ -186,11 +196,18 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
     suffix = f":review-{review}" if review else ""
     if review:
         details["review"] = review
+    # The request and the incident's "waiting" commit together, as the intent of what follows: the
+    # chat request and the deadline run are idempotent (keyed), so when the process dies before
+    # they are done, the rerun of this task (`runbook recover` reschedules the run) completes them
+    # from the recorded request, its deadline included, without asking twice.
     if phase == 0:
-        run.record("signoff.requested", details, step=step_id, once=f"{step_id}:requested{suffix}")
+        event = run.record.change("signoff.requested", details, status="waiting", step=step_id,
+                                  once=f"{step_id}:requested{suffix}")
     else:
-        run.record("signoff.escalated", {**details, "to": gate.escalation}, step=step_id,
-                   once=f"{step_id}:escalated{suffix}")
+        event = run.record.change("signoff.escalated", {**details, "to": gate.escalation}, status="waiting",
+                                  step=step_id, once=f"{step_id}:escalated{suffix}")
+    recorded = (event.details or {}).get("deadline")
+    deadline = datetime.fromisoformat(recorded) if recorded else None
     request = SignoffRequest(
         incident_id=run.incident.id, incident_slug=run.incident.slug, step_id=step_id, title=step.title,
         prompt=prompt, signers=asked, quorum=gate.quorum, approvals=list(tally.get("approvals", [])),
@@ -203,7 +220,6 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
     if deadline is not None:
         deadline_run = prefect_io.schedule_deadline(flow_run_id=str(_flow_run_id()), step_id=step_id, phase=phase,
                                                     at=deadline, slug=run.incident.slug, review=review)
-    update_incident(run.services.db, run.incident.id, status="waiting")
     artifacts.publish_progress(run, current=step_id, note="waiting for sign-off", force=True)
     return {"prompt": prompt, "deadline": deadline.isoformat() if deadline else None,
             "deadline_run": deadline_run, "phase": phase, "review": review}
@@ -212,20 +228,23 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
 def _flow_run_id() -> str:
     from prefect.context import TaskRunContext
 
-    return str(TaskRunContext.get().task_run.flow_run_id)
+    ctx = TaskRunContext.get()
+    if ctx is None:
+        raise RuntimeError("a deadline is scheduled only from the engine's sign-off task")
+    return str(ctx.task_run.flow_run_id)
 
 
 _ACTIONS = {"approved": "signoff.approved", "granted": "signoff.approved", "rejected": "signoff.rejected",
             "refused": "signoff.refused", "timeout": "signoff.timed_out"}
 
 
-@task(**TASK_OPTIONS)
+@task(**TASK_OPTIONS, task_run_name=run_name)
 def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], tally: dict[str, Any],
                    request: dict[str, Any]) -> dict[str, Any]:
     """Authorise one decision against the current roster and record what it did."""
     run = current_run()
     step = run.plan.step(step_id)
-    gate = step.gate
+    gate = gate_of(step)
     before = Tally.from_dict(tally)
     deadline = datetime.fromisoformat(request["deadline"]) if request.get("deadline") else None
     roster = run.services.roster()
@@ -252,30 +271,37 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
         details["comment"] = ballot["comment"]
     if verdict.outcome in ("approved", "granted"):
         details["fields"] = {k: v for k, v in ballot["fields"].items() if v is not None}
-    run.record(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel, once=f"{once}:decision")
+    review = int(request.get("review") or 0)
+    suffix = f":review-{review}" if review else ""
+    entries = [Entry(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel,
+                     once=f"{once}:decision")]
+    if verdict.outcome == "granted":
+        entries.append(Entry("signoff.granted", {"approvers": list(verdict.tally.approvals),
+                                                 "fields": dict(verdict.tally.fields),
+                                                 "escalated": verdict.tally.escalated,
+                                                 **({"review": review} if review else {})},
+                             step=step_id, once=f"{step_id}:granted{suffix}"))
+    # A decided gate (not a timeout that escalates next) puts the incident back to running: the
+    # decision, the grant, that change and the checkpoint of the new head commit together.
+    settles = verdict.final and (verdict.outcome != "timeout" or not (gate.escalation and not before.escalated))
+    reason = f"sign-off {step_id}: {verdict.outcome}"
+    committed = run.record.commit(entries, status="running" if settles else None,
+                                  checkpoint=reason if settles else None)
     chat_key = f"{run.incident.id}:{step_id}:{once}" + run.record.key("", step_id)
     if verdict.outcome == "refused":
         run.chat.post(run.incident.channel, f"{step_id}: decision from {person or 'unknown'} not counted: {verdict.reason}",
                       key=chat_key)
     elif verdict.outcome == "approved":
         run.chat.post(run.incident.channel, f"{step_id}: {person} approved ({verdict.reason})", key=chat_key)
-    review = int(request.get("review") or 0)
-    suffix = f":review-{review}" if review else ""
-    if verdict.final:
-        if verdict.outcome == "granted":
-            run.record("signoff.granted", {"approvers": list(verdict.tally.approvals),
-                                           "fields": dict(verdict.tally.fields), "escalated": verdict.tally.escalated,
-                                           **({"review": review} if review else {})},
-                       step=step_id, once=f"{step_id}:granted{suffix}")
-        if verdict.outcome != "timeout" or not (gate.escalation and not before.escalated):
-            prefect_io.drop_deadline(request.get("deadline_run"))
-            mark = checkpoint(run.services.db, run.incident.id, reason=f"sign-off {step_id}: {verdict.outcome}")
-            head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
-            run.chat.post(run.incident.channel,
-                          f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
-                          key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else "")
-                          + run.record.key("", step_id))
-            update_incident(run.services.db, run.incident.id, status="running")
+    if settles:
+        prefect_io.drop_deadline(request.get("deadline_run"))
+        # A rerun after a crash here found the decision committed: it anchors the head anew.
+        mark = committed.checkpoint or checkpoint(run.services.db, run.incident.id, reason=reason)
+        head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
+        run.chat.post(run.incident.channel,
+                      f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
+                      key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else "")
+                      + run.record.key("", step_id))
     return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict(),
             "channel": channel}
 
@@ -285,7 +311,8 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
     findings of the edited text), before the approval counts. [] when it has none or no check."""
     kind = run.services.kinds.get(step.uses)
     check = getattr(kind, "check_decision", None)
-    if check is None or step.gate.at != "after" or ballot.get("escalate") or not ballot.get("approve", True):
+    if (kind is None or check is None or gate_of(step).at != "after" or ballot.get("escalate")
+            or not ballot.get("approve", True)):
         return []
     outputs = (run.steps.get(step.id) or {}).get("outputs") or {}
     fields = {k: v for k, v in (ballot.get("fields") or {}).items() if v is not None}
@@ -299,7 +326,7 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
 def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0) -> GateResult:
     """Runs in the flow body: wait, authorise, repeat. Deterministic, so a rerun replays it.
     `review` > 0 reopens an "after" gate on new outputs: new request and wait keys, same step."""
-    gate = step.gate
+    gate = gate_of(step)
     tally = Tally()
     suffix = f"-review-{review}" if review else ""
     request = call(open_gate, name=f"{step.id}-signoff{suffix}", once=f"{step.id}-open-0{suffix}", step_id=step.id,

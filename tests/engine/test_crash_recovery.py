@@ -67,3 +67,28 @@ def test_a_sigkilled_flow_process_is_recovered_not_failed(engine):
     assert actions.count(("step.finished", "after")) == 1
     keys = [e.details["key"] for e in events if e.action == "chat.posted"]
     assert len(keys) == len(set(keys))
+
+
+def test_a_reschedule_is_audited_before_it_is_made_and_a_failed_one_too(engine):
+    """Audit before effect: recovery records its intent, then reschedules; a reschedule Prefect
+    refuses (here: a run it does not know) is recorded as failed and does not count as a recovery."""
+    from uuid import uuid4
+
+    from prefect.client.orchestration import get_client
+
+    from runbook.audit import create_incident, events, verify
+    from runbook.engine.prefect_io import RESPOND_FLOW
+    from runbook.engine.recovery import Stale, _crash_recoveries, _reschedule
+
+    db = engine.services.db
+    incident = create_incident(db, playbook_id="t-gate", playbook_version=1, inputs={}, requester="ron",
+                               title="recovery intent")
+    stale = Stale(flow_run_id=str(uuid4()), flow=RESPOND_FLOW, state="Crashed", reason="its process is gone",
+                  incident_id=incident.id)
+    with get_client(sync_client=True) as client, pytest.raises(Exception):
+        _reschedule(client, db, stale)
+    trail = events(db, incident.id)
+    assert [e.action for e in trail] == ["flow.recovered", "flow.recover_failed"]
+    assert trail[1].details["flow_run_id"] == stale.flow_run_id and trail[1].details["error"]
+    assert _crash_recoveries(db, incident.id) == 0
+    assert verify(db, incident.id).ok
