@@ -123,25 +123,24 @@ def markdown(result: Any) -> str:
 
 def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
     from runbook import audit
+    from runbook.audit.models import as_utc
     from runbook.listen.assess import assess
     from runbook.listen.evidence import find_post
     from runbook.listen.refs import post_ref
-    from runbook.listen.stepsupport import artifacts_hook, channel_of, db_of, now_of
 
-    engine = db_of(ctx, "assess_impact")
-    channel = channel_of(ctx, "assess_impact")
+    engine, channel = ctx.services.db, ctx.services.channel
     ref = post_ref(params.offending_post)
-    until = _time(params.until) or now_of(ctx)
+    until = _time(params.until) or ctx.services.now()
     since = _time(params.since)
     if since is None:
         post = find_post(channel, ref)
         posted = post.get("at") if post else None
-        since = _time(posted.isoformat()) if isinstance(posted, datetime) else until - params.lookback
+        since = as_utc(posted) if isinstance(posted, datetime) else until - params.lookback
     result = assess(engine, accounts=_pairs(params.accounts), since=since, until=until, window=params.window,
                     baseline=params.baseline, offending_ref=ref, channel=channel,
                     involves_staff=params.involves_staff, media=params.media, concerns=params.concerns)
     audit.update_incident(engine, ctx.incident_id, severity=result.severity)
-    hook = artifacts_hook(ctx)
+    hook = ctx.services.artifacts
     if hook is not None:
         try:
             hook(kind="markdown", key=f"{ctx.incident_slug}-{ctx.step_id}-impact", data=markdown(result),

@@ -34,12 +34,11 @@ def _deleted_by(channel: object, ref: str, key: str) -> bool:
 
 def run(ctx: StepContext, params: DeleteParams) -> DeleteOutputs:
     from runbook.listen.refs import post_ref
-    from runbook.listen.stepsupport import channel_of
 
     ref = post_ref(params.post)
     if not ref:
         raise ValueError("no post to delete")
-    channel = channel_of(ctx, "delete_post")
+    channel = ctx.services.channel
     key = ctx.key(ref)
     deleted = channel.delete(ref, key=key) or _deleted_by(channel, ref, key)
     ctx.audit("post.deleted" if deleted else "post.already_deleted",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import model_validator
 
 from runbook.spec import expressions
@@ -32,8 +30,7 @@ def run(ctx: StepContext, params: NotifyParams) -> NotifyOutputs:
         inputs=ctx.inputs, steps=ctx.steps, incident={"id": ctx.incident_id, "slug": ctx.incident_slug}
     )
     if params.template is not None:
-        folder = Path(ctx.services.get("templates_dir", "templates"))
-        source = (folder / params.template).read_text(encoding="utf-8")
+        source = (ctx.services.templates_dir / params.template).read_text(encoding="utf-8")
     else:
         source = params.message or ""
     text = expressions.render_text(source, variables)

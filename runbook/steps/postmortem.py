@@ -42,9 +42,7 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
     from runbook.postmortem import build_report, render_markdown, reminders
     from runbook.postmortem.summary import summary_text
 
-    engine = ctx.services.get("db")
-    if engine is None:
-        raise RuntimeError("postmortem needs the database: ctx.services['db'] is missing")
+    engine = ctx.services.db
     report = build_report(engine, ctx.incident_id)
     if report.trusted and report.follow_ups:
         # The report already joined each follow-up to its reminder: a retried step adds none.
@@ -53,8 +51,8 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
                               existing=existing, hour=params.remind_hour_utc):
             report = build_report(engine, ctx.incident_id)
     key = None
-    hook = ctx.services.get("artifacts")
-    if callable(hook):
+    hook = ctx.services.artifacts
+    if hook is not None:
         # The same hook contract as assess_impact: hook(kind=..., key=..., data=..., description=...).
         try:
             hook(kind="markdown", key=_artifact_key(ctx.incident_slug), data=render_markdown(report),
