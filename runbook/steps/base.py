@@ -109,7 +109,7 @@ class StepContext:
         return f"{self.incident_id}:{self.step_id}:{target}"
 
 
-StepFunction = Callable[[StepContext, Any], Outputs]
+StepFunction = Callable[[StepContext, Any], BaseModel]
 DecisionCheck = Callable[[Any, Mapping[str, Any], Mapping[str, Any], StepServices], list[str]]
 
 
@@ -130,7 +130,7 @@ class StepKind:
     name: str
     params: type[Params]
     run: StepFunction
-    outputs: type[Outputs] = Outputs
+    outputs: type[BaseModel] = Outputs  # an Outputs model, or another pydantic model (runbook.ports.assessment)
     side_effects: bool = False
     description: str = ""
     # A human kind (decide, checklist) is the answer of a person: its step must carry a signoff.
@@ -159,7 +159,7 @@ class StepKind:
         params = hints.get(arguments[1]) if len(arguments) == 2 else None
         outputs = hints.get("return")
         if not (isinstance(params, type) and issubclass(params, Params)
-                and isinstance(outputs, type) and issubclass(outputs, Outputs)):
+                and isinstance(outputs, type) and issubclass(outputs, BaseModel)):
             raise TypeError(f"step kind '{name}': annotate its function as "
                             "(ctx: StepContext, params: <a Params model>) -> <an Outputs model>")
         return cls(name=name, params=params, outputs=outputs, run=run, description=description, **options)

@@ -142,11 +142,5 @@ def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
         briefing=briefing)
 
 
-KIND = StepKind(
-    name="convene_teams",
-    params=ConveneParams,
-    outputs=ConveneOutputs,
-    run=run,
-    side_effects=True,
-    description="Convene teams chosen by rules, brief them in the war room, track acknowledgements",
-)
+KIND = StepKind.of("convene_teams", run, side_effects=True,
+                   description="Convene teams chosen by rules, brief them in the war room, track acknowledgements")

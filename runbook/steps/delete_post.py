@@ -49,11 +49,5 @@ def run(ctx: StepContext, params: DeleteParams) -> DeleteOutputs:
     return DeleteOutputs(ref=ref, deleted=deleted, already_gone=not deleted, warning=WARNING)
 
 
-KIND = StepKind(
-    name="delete_post",
-    params=DeleteParams,
-    outputs=DeleteOutputs,
-    run=run,
-    side_effects=True,
-    description="Delete the offending post through the channel, once, and record it",
-)
+KIND = StepKind.of("delete_post", run, side_effects=True,
+                   description="Delete the offending post through the channel, once, and record it")

@@ -158,16 +158,7 @@ def check_decision(params: StatementParams, outputs: Mapping[str, Any], fields: 
         return blocking(check_variants(checker, variants, language=params.language, accounts=accounts))
 
 
-KIND = StepKind(
-    name="draft_statement",
-    params=StatementParams,
-    outputs=StatementOutputs,
-    run=run,
-    side_effects=False,
-    signoff_at="after",
-    gate_fields=gate_fields,
-    rerun_after_signoff=True,
-    check_decision=check_decision,
-    description="Draft the statement and its platform variants from a template, checked against the doctrine; "
-                "approvers may edit it (checked again)",
-)
+KIND = StepKind.of("draft_statement", run, signoff_at="after", gate_fields=gate_fields, rerun_after_signoff=True,
+                   check_decision=check_decision,
+                   description="Draft the statement and its platform variants from a template, checked against the "
+                               "doctrine; approvers may edit it (checked again)")

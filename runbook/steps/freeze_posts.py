@@ -57,14 +57,7 @@ def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
                          held_elsewhere=result.held_elsewhere, remote=remote.to_dict() if remote else None)
 
 
-KIND = StepKind(
-    name="freeze_posts",
-    params=FreezeParams,
-    outputs=FreezeOutputs,
-    run=run,
-    side_effects=True,
-    immediate=True,
-    # A sign-off on a freeze step confirms it afterwards: the freeze itself never waits.
-    signoff_at="after",
-    description="Freeze every scheduled post in scope at once (exact, durable); runs as the incident starts",
-)
+# A sign-off on a freeze step confirms it afterwards: the freeze itself never waits.
+KIND = StepKind.of("freeze_posts", run, side_effects=True, immediate=True, signoff_at="after",
+                   description="Freeze every scheduled post in scope at once (exact, durable); runs as the incident "
+                               "starts")

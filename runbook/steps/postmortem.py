@@ -73,11 +73,6 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
                              artifact=key, summary=text)
 
 
-KIND = StepKind(
-    name="postmortem",
-    params=PostmortemParams,
-    outputs=PostmortemOutputs,
-    run=run,
-    side_effects=True,
-    description="Write the post-mortem from the verified audit trail, set follow-up reminders, post a summary",
-)
+KIND = StepKind.of("postmortem", run, side_effects=True,
+                   description="Write the post-mortem from the verified audit trail, set follow-up reminders, post a "
+                               "summary")

@@ -98,11 +98,6 @@ def _publish_one(ctx: StepContext, engine: Any, channel: Any, platform: str, acc
     return post
 
 
-KIND = StepKind(
-    name="publish",
-    params=PublishParams,
-    outputs=PublishOutputs,
-    run=run,
-    side_effects=True,
-    description="Publish the approved statement on each platform, once; the one post allowed through the freeze",
-)
+KIND = StepKind.of("publish", run, side_effects=True,
+                   description="Publish the approved statement on each platform, once; the one post allowed through "
+                               "the freeze")

@@ -199,15 +199,7 @@ def _gather(ctx: StepContext, params: ReplyParams, scope: Scope, brand: Brand) -
     return added, filtered
 
 
-KIND = StepKind(
-    name="reply_individually",
-    params=ReplyParams,
-    outputs=ReplyOutputs,
-    run=run,
-    side_effects=True,
-    signoff_at="after",
-    gate_fields=gate_fields,
-    rerun_after_signoff=True,
-    description="Answer every person personally: one checked draft per person, reviewed in batches, sent once "
-                "within the rate limit, tracked to done",
-)
+KIND = StepKind.of("reply_individually", run, side_effects=True, signoff_at="after", gate_fields=gate_fields,
+                   rerun_after_signoff=True,
+                   description="Answer every person personally: one checked draft per person, reviewed in batches, "
+                               "sent once within the rate limit, tracked to done")

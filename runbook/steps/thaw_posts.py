@@ -106,14 +106,7 @@ def _outputs(phase: str, plan: Any, actions: str) -> ThawOutputs:
                        items=items, remaining=list(plan.remaining))
 
 
-KIND = StepKind(
-    name="thaw_posts",
-    params=ThawParams,
-    outputs=ThawOutputs,
-    run=run,
-    side_effects=True,
-    signoff_at="after",
-    gate_fields=gate_fields,
-    rerun_after_signoff=True,
-    description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once approved",
-)
+KIND = StepKind.of("thaw_posts", run, side_effects=True, signoff_at="after", gate_fields=gate_fields,
+                   rerun_after_signoff=True,
+                   description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once "
+                               "approved")
