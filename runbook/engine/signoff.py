@@ -285,7 +285,8 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
     findings of the edited text), before the approval counts. [] when it has none or no check."""
     kind = run.services.kinds.get(step.uses)
     check = getattr(kind, "check_decision", None)
-    if check is None or step.gate.at != "after" or ballot.get("escalate") or not ballot.get("approve", True):
+    if (kind is None or check is None or step.gate.at != "after" or ballot.get("escalate")
+            or not ballot.get("approve", True)):
         return []
     outputs = (run.steps.get(step.id) or {}).get("outputs") or {}
     fields = {k: v for k, v in (ballot.get("fields") or {}).items() if v is not None}
