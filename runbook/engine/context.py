@@ -5,16 +5,19 @@ task options every engine task shares (persisted results under run-scoped cache 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar
-from functools import partial
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from runbook.engine.record import Recorder
 from runbook.engine.services import Services
 from runbook.plan import Plan, StepPlan
 from runbook.spec.expressions import expression_context
 from runbook.steps.base import StepContext, StepServices
+
+if TYPE_CHECKING:
+    from prefect.context import TaskRunContext
 
 
 @dataclass
@@ -75,15 +78,15 @@ def current_run() -> Run:
     return run
 
 
-def enter(run: Run):
+def enter(run: Run) -> Token[Run | None]:
     return _current.set(run)
 
 
-def leave(token) -> None:
+def leave(token: Token[Run | None]) -> None:
     _current.reset(token)
 
 
-def run_scoped_key(context, parameters: dict[str, Any]) -> str:
+def run_scoped_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """Cache key = flow run + what the call is for: a rerun of the same run finds its results, a
     new incident (new flow run) never does, and a code upgrade does not invalidate them."""
     return f"runbook-{context.task_run.flow_run_id}-{parameters['once']}"
