@@ -6,12 +6,16 @@ approvers' decision it applies their edits and checks them again: a blocked edit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from runbook.spec.models import FieldType, InputField, TemplatePath
 from runbook.steps.base import Outputs, Params, StepContext, StepKind, StepServices
+
+if TYPE_CHECKING:
+    from runbook.messaging.brand import Brand
+    from runbook.messaging.doctrine import MessageChecker
 
 
 class StatementParams(Params):
@@ -71,7 +75,8 @@ def run(ctx: StepContext, params: StatementParams) -> StatementOutputs:
         return _decide(ctx, params, brand, checker, accounts)
 
 
-def _draft(ctx: StepContext, params: StatementParams, brand: Any, checker: Any, accounts: dict[str, str]) -> StatementOutputs:
+def _draft(ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker,
+           accounts: dict[str, str]) -> StatementOutputs:
     from runbook.messaging.context import base_context, incident_info
     from runbook.messaging.statement import check_variants, render_statement
     from runbook.messaging.templates import Templates
@@ -89,7 +94,7 @@ def _draft(ctx: StepContext, params: StatementParams, brand: Any, checker: Any, 
     return out
 
 
-def _decide(ctx: StepContext, params: StatementParams, brand: Any, checker: Any,
+def _decide(ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker,
             accounts: dict[str, str]) -> StatementOutputs:
     from runbook.messaging.statement import apply_edits, check_variants
 

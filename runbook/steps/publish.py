@@ -5,12 +5,17 @@ it is the one exception to the silence. It publishes nothing else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from runbook.errors import NotAuthorised
 from runbook.steps.base import Outputs, Params, StepContext, StepKind
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.ports.channel import Channel
 
 
 class PublishParams(Params):
@@ -71,13 +76,13 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
                           digest=digest(variants), through_freeze=sorted({p["freeze"] for p in posts if p["freeze"]}))
 
 
-def _granted(engine: Any, ctx: StepContext, step_id: str) -> list[str]:
+def _granted(engine: Engine, ctx: StepContext, step_id: str) -> list[str]:
     from runbook.messaging.publication import approvals
 
     return approvals(engine, ctx.incident_id, step_id)
 
 
-def _publish_one(ctx: StepContext, engine: Any, channel: Any, platform: str, account: str, text: str,
+def _publish_one(ctx: StepContext, engine: Engine, channel: Channel, platform: str, account: str, text: str,
                  approvers: list[str], statement_step: str) -> dict[str, Any]:
     from runbook.messaging.publication import active_freeze, published_before, record_exception, url_of
 

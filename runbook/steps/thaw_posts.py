@@ -96,7 +96,7 @@ def _propose_or_apply(ctx: StepContext, engine: Engine, freeze_id: str, checker:
     return _outputs("applied", applied, lines)
 
 
-def _outputs(phase: str, plan: Any, actions: str) -> ThawOutputs:
+def _outputs(phase: str, plan: ThawPlan, actions: str) -> ThawOutputs:
     items = [{"post": i.post.id, "label": i.post.label, "proposed": i.proposed, "reason": i.reason,
               "blocks": [f["rule"] for f in i.findings if f["severity"] == "block"],
               "proposed_run_at": i.proposed_run_at.isoformat() if i.proposed_run_at else None,
