@@ -100,7 +100,7 @@ def bench_send(rate: str, sends: int) -> dict:
     from runbook.listen.ingest import ingest_channel
     from runbook.sandbox import load_storm
     from runbook.sandbox.tables import posts
-    from runbook.steps.base import StepContext
+    from runbook.steps.base import StepContext, StepServices
     from runbook.steps.reply_individually import KIND
 
     limit = RateLimit.parse(rate)
@@ -122,7 +122,8 @@ def bench_send(rate: str, sends: int) -> dict:
                            audit=lambda a, d=None: audit.append(engine, incident_id=incident.id, actor="system",
                                                                 channel="flow", action=a, step="replies",
                                                                 details=dict(d or {})),
-                           services={"db": engine, "templates_dir": str(TEMPLATES), "brand": brand()})
+                           services=StepServices(db=engine, channel=SandboxChannel(engine), templates_dir=TEMPLATES,
+                                                 brand=brand()))
 
     started = time.perf_counter()
     first = KIND.run(ctx(), params)

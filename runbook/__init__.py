@@ -29,6 +29,7 @@ _EXPORTS = {
     "SpecIssue": "runbook.spec.errors",
     "StepContext": "runbook.steps.base",
     "StepKind": "runbook.steps.base",
+    "StepServices": "runbook.steps.base",
     "load_kinds": "runbook.steps.registry",
     "load_playbook": "runbook.spec.loader",
     "load_roster": "runbook.spec.loader",
@@ -51,6 +52,7 @@ __all__ = [
     "SpecIssue",
     "StepContext",
     "StepKind",
+    "StepServices",
     "__version__",
     "load_kinds",
     "load_playbook",
@@ -64,7 +66,7 @@ if TYPE_CHECKING:
     from runbook.spec.loader import load_playbook, load_roster
     from runbook.spec.models import Playbook
     from runbook.spec.roster import Roster
-    from runbook.steps.base import NoParams, Outputs, Params, StepContext, StepKind
+    from runbook.steps.base import NoParams, Outputs, Params, StepContext, StepKind, StepServices
     from runbook.steps.registry import load_kinds
 
 

@@ -4,15 +4,20 @@ task options every engine task shares (persisted results under run-scoped cache 
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from runbook.engine.record import Recorder
 from runbook.engine.services import Services
 from runbook.plan import Plan, StepPlan
 from runbook.spec.expressions import expression_context
-from runbook.steps.base import StepContext
+from runbook.steps.base import StepContext, StepServices
+
+if TYPE_CHECKING:
+    from prefect.context import TaskRunContext
 
 
 @dataclass
@@ -26,6 +31,7 @@ class Run:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     progress_at: float = 0.0  # monotonic time of the last progress artifact (see artifacts)
     replay: Any = None  # runbook.engine.resume.Replay when the incident was resumed
+    _step_services: StepServices | None = field(default=None, repr=False)
 
     @property
     def incident_info(self) -> dict[str, Any]:
@@ -44,27 +50,22 @@ class Run:
             step_id=step.id,
             inputs=self.plan.inputs,
             steps=self.steps,
-            audit=lambda action, details=None: self.record(action, dict(details or {}), step=step.id),
+            audit=partial(self._audit, step=step.id),
             chat=self.chat,
             channel=self.incident.channel,
             decision=decision,
-            services={**self.services.step_services(), "artifacts": _artifacts_hook, **self._isolation()},
+            services=self.step_services(),
         )
 
-    def _isolation(self) -> dict[str, Any]:
-        """A drill never reaches a real network or a remote publishing queue: its steps get the sandbox,
-        whatever channels are configured."""
-        if getattr(self.incident, "kind", "incident") != "drill":
-            return {}
-        from runbook.sandbox import SandboxChannel
+    def _audit(self, action: str, details: Mapping[str, Any] | None = None, *, step: str) -> None:
+        self.record(action, dict(details or {}), step=step)
 
-        return {"channel": SandboxChannel(self.services.db), "remote_queues": []}  # nor a remote queue
-
-
-def _artifacts_hook(**kwargs: Any) -> None:
-    from runbook.engine.artifacts import hook
-
-    hook(**kwargs)
+    def step_services(self) -> StepServices:
+        """Built once per run: every step of the incident works through the same ports."""
+        if self._step_services is None:
+            drill = getattr(self.incident, "kind", "incident") == "drill"
+            self._step_services = self.services.step_services(drill=drill)
+        return self._step_services
 
 
 _current: ContextVar[Run | None] = ContextVar("runbook_run", default=None)
@@ -77,15 +78,15 @@ def current_run() -> Run:
     return run
 
 
-def enter(run: Run):
+def enter(run: Run) -> Token[Run | None]:
     return _current.set(run)
 
 
-def leave(token) -> None:
+def leave(token: Token[Run | None]) -> None:
     _current.reset(token)
 
 
-def run_scoped_key(context, parameters: dict[str, Any]) -> str:
+def run_scoped_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """Cache key = flow run + what the call is for: a rerun of the same run finds its results, a
     new incident (new flow run) never does, and a code upgrade does not invalidate them."""
     return f"runbook-{context.task_run.flow_run_id}-{parameters['once']}"

@@ -1,5 +1,7 @@
 """What a flow run, a command or the worker needs, built once from Settings: the database, the
-roster, the step kinds, playbooks and the chat port. No Prefect here.
+roster, the step kinds, playbooks, the chat port, and the `StepServices` every step kind gets (the
+one place that chooses the social channel: configured accounts, the sandbox, or a drill's sandbox).
+No Prefect here.
 """
 
 from __future__ import annotations
@@ -8,9 +10,20 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.settings import Settings
+from runbook.steps.base import StepServices
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.ports.channel import Channel
+    from runbook.ports.chat import Chat
+    from runbook.ports.remote_queue import RemoteQueue
+    from runbook.spec.models import Playbook
+    from runbook.spec.roster import Roster
+    from runbook.steps.base import StepKind
 
 # Settings that locate files are made absolute before a worker starts flow processes, so a
 # child process resolves them the same way whatever its working directory.
@@ -21,13 +34,13 @@ PATH_SETTINGS = {"home": "RUNBOOK_HOME", "playbooks_dir": "RUNBOOK_PLAYBOOKS_DIR
 @dataclass
 class Services:
     settings: Settings
-    db: Any  # sqlalchemy Engine
-    kinds: Mapping[str, Any]
+    db: Engine
+    kinds: Mapping[str, StepKind]
     # Builds the chat port for one incident; the Slack adapter replaces the console default.
-    chat_factory: Callable[..., Any] | None = None
-    _roster_cache: tuple[float, Any] | None = field(default=None, repr=False)
+    chat_factory: Callable[..., Chat] | None = None
+    _roster_cache: tuple[float, Roster] | None = field(default=None, repr=False)
 
-    def roster(self):
+    def roster(self) -> Roster:
         """The roster, reloaded when its file changes (authorisation uses the current roster)."""
         from runbook.spec import load_roster
 
@@ -42,13 +55,13 @@ class Services:
 
         return find_playbook(self.settings.playbooks_dir, ref)
 
-    def playbook(self, ref: str):
+    def playbook(self, ref: str) -> Playbook:
         from runbook.spec import load_playbook
 
         templates = self.settings.templates_dir if self.settings.templates_dir.is_dir() else None
         return load_playbook(self.playbook_path(ref), kinds=self.kinds, roster=self.roster(), templates_dir=templates)
 
-    def chat(self, incident_id: str):
+    def chat(self, incident_id: str) -> Chat:
         if self.chat_factory is not None:
             return self.chat_factory(services=self, incident_id=incident_id)
         from runbook.engine.record import prefect_ids
@@ -56,19 +69,37 @@ class Services:
 
         return ConsoleChat(engine=self.db, incident_id=incident_id, annotate=prefect_ids)
 
-    def step_services(self) -> dict[str, Any]:
-        """What step kinds find in `StepContext.services`."""
-        services = {"templates_dir": str(self.settings.templates_dir), "settings": self.settings, "db": self.db,
-                    "roster": self.roster}
-        # A channels file connects real accounts; without one the step kinds default to the sandbox.
-        from runbook.channels.registry import configured
+    def step_services(self, *, drill: bool = False) -> StepServices:
+        """What every step kind finds in `StepContext.services`. A drill never reaches a real network
+        or a remote publishing queue: its steps get the sandbox, whatever channels are configured."""
+        from runbook.queue.remote_config import configured_queues
+        from runbook.sandbox import SandboxChannel
 
-        config = configured(self.settings.channels.file)
-        if config is not None:
-            from runbook.channels.registry import ConfiguredChannels
+        if drill:
+            channel: Channel = SandboxChannel(self.db)
+            queues: list[RemoteQueue] = []
+            problem: str | None = None
+        else:
+            channel = self.configured_channel()
+            queues, problem = configured_queues(self.settings.channels.file)
+        return StepServices(db=self.db, channel=channel, templates_dir=self.settings.templates_dir,
+                            settings=self.settings, roster=self.roster, artifacts=_artifacts_hook,
+                            remote_queues=tuple(queues), remote_problem=problem)
 
-            services["channel"] = ConfiguredChannels(config, engine=self.db)
-        return services
+    def configured_channel(self) -> Channel:
+        """The channels file's accounts when there is one (RUNBOOK_CHANNELS, ./channels.yaml), else
+        the sandbox network in our database."""
+        from runbook.channels.registry import channel_for
+
+        channel: Channel = channel_for(self.db, path=self.settings.channels.file)
+        return channel
+
+
+def _artifacts_hook(*, kind: str, key: str, data: Any, description: str | None = None) -> None:
+    # Lazily: artifacts imports the run context (which imports this module) and, to send, Prefect.
+    from runbook.engine.artifacts import hook
+
+    hook(kind=kind, key=key, data=data, description=description)
 
 
 def build_services(settings: Settings | None = None, *, migrate: bool = False) -> Services:

@@ -9,7 +9,6 @@ Aggregates run in SQL; the window's texts are read for the audience rules and th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,61 +20,18 @@ from runbook.listen import audiences, evidence
 from runbook.listen.spikes import account_filter
 from runbook.listen.store import epoch_of
 from runbook.listen.tables import mentions
+from runbook.ports.assessment import SEVERITIES, Assessment, Severity
 
-__all__ = ["Assessment", "SEVERITIES", "assess", "severity_of"]
+__all__ = ["Assessment", "SEVERITIES", "Severity", "assess", "severity_of"]
 
-SEVERITIES = ("low", "medium", "high", "critical")
 # Points at which the total reaches each severity (the points: `_factors`).
-SEVERITY_AT = {"critical": 9, "high": 6, "medium": 3}
+SEVERITY_AT: dict[Severity, int] = {"critical": 9, "high": 6, "medium": 3}
 STAFF_SHARE = 0.05  # this share of mentions talking about staff / a wrong account: staff are involved
 AUDIENCE_SHARE = 0.02
 
 
-@dataclass
-class Assessment:
-    severity: str
-    score: int
-    factors: list[str]
-    factor_points: dict[str, int]
-    involves_staff: bool
-    audiences: list[str]
-    audience_counts: dict[str, int]
-    volume: int
-    peak_window: int
-    velocity: float  # mentions per hour in the last window
-    baseline: float  # mean mentions per window over the baseline
-    ratio: float  # peak window / baseline
-    negative_share: float
-    reach: int  # followers of the distinct authors, summed
-    top_reach: int
-    authors: int
-    top_authors: list[dict[str, Any]]
-    most_engaged: list[dict[str, Any]]
-    platforms: dict[str, int]
-    languages: dict[str, int]
-    offending_post: dict[str, Any] | None
-    post_live: bool | None
-    spread: int
-    since: str
-    until: str
-    harm_share: float = 0.0
-    usual_volume: float = 0.0  # the same period on earlier days (median)
-    volume_ratio: float = 0.0  # volume / usual volume
-    usual_negative_share: float = 0.0
-    negative_ratio: float = 0.0  # negatives / usual negatives
-    baseline_mode: str = ""  # hour_of_day | hour_of_week | warm-up (too little history: absolute scales)
-    media_mentions: int = 0
-    media_authors: list[str] = field(default_factory=list)
-    concerns: list[dict[str, Any]] = field(default_factory=list)
-    summary: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "extra"}
-
-
-def severity_of(score: int) -> str:
-    for name in ("critical", "high", "medium"):
+def severity_of(score: int) -> Severity:
+    for name in SEVERITIES[:0:-1]:  # critical, high, medium
         if score >= SEVERITY_AT[name]:
             return name
     return "low"
@@ -156,7 +112,14 @@ def assess(engine: Engine, *, accounts: Sequence[tuple[str | None, str]] | None,
                                                           media=media_list).concerns]
     score = sum(points.values())
     severity = severity_of(score)
-    result = Assessment(
+    against = ("no usual yet: too little history" if usual["mode"] == "warm-up" else
+               f"{volume_ratio:.1f}x the usual {usual['usual']:.0f} for these hours")
+    share = ("" if usual["mode"] == "warm-up" else f" (usually {usual['usual_negative_share']:.0%})")
+    summary = (f"Severity {severity} ({score} points): {volume} mentions ({against}), "
+               f"{negative_share:.0%} negative{share}, reach {reach:,}; audiences: "
+               f"{', '.join(groups) or 'none identified'}" + ("; staff involved" if staff else "")
+               + (f"; concerns: {'; '.join(c['label'] for c in found[:4])}" if found else ""))
+    return Assessment(
         severity=severity, score=score, factors=factors, factor_points=points, involves_staff=bool(staff),
         audiences=groups, audience_counts={k: v for k, v in (counts.matches or {}).items()},
         volume=volume, peak_window=peak, velocity=round(last * 3600 / width, 2), baseline=round(base_mean, 3),
@@ -170,15 +133,7 @@ def assess(engine: Engine, *, accounts: Sequence[tuple[str | None, str]] | None,
         usual_volume=round(usual["usual"], 2), volume_ratio=round(volume_ratio, 2),
         usual_negative_share=round(usual["usual_negative_share"], 4), negative_ratio=round(negative_ratio, 2),
         baseline_mode=usual["mode"], media_mentions=len(by_media), media_authors=sorted(set(by_media))[:20],
-        concerns=found)
-    against = ("no usual yet: too little history" if usual["mode"] == "warm-up" else
-               f"{volume_ratio:.1f}x the usual {usual['usual']:.0f} for these hours")
-    share = ("" if usual["mode"] == "warm-up" else f" (usually {usual['usual_negative_share']:.0%})")
-    result.summary = (f"Severity {severity} ({score} points): {volume} mentions ({against}), "
-                      f"{negative_share:.0%} negative{share}, reach {reach:,}; audiences: "
-                      f"{', '.join(groups) or 'none identified'}" + ("; staff involved" if staff else "")
-                      + (f"; concerns: {'; '.join(c['label'] for c in found[:4])}" if found else ""))
-    return result
+        concerns=found, summary=summary)
 
 
 def _accounts_in(engine: Engine, *, since: datetime, until: datetime) -> list[tuple[str | None, str]]:
@@ -279,7 +234,7 @@ def _factors(*, volume: int, usual: dict[str, Any], volume_ratio: float, negativ
         factors.append(f"press: {len(media)} mentions by media ({names}) (+1)")
     if points["reach"]:
         factors.append(f"reach: {reach:,} followers combined (+1)")
-    if points["post_live"]:
+    if points["post_live"] and post is not None:  # post_live needs a post
         factors.append(f"the offending post is still live and spreading ({post['spread']} answers, reposts "
                        "and screenshots) (+1)")
     return {k: v for k, v in points.items() if v}, factors

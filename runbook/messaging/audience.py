@@ -35,11 +35,11 @@ class Heard:
     needs_answer: bool | None = None  # the stored verdict: a complaint, a question, a call for help
 
 
-def heard_in_window(services: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,
+def heard_in_window(engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,
                     since: datetime, until: datetime) -> list[Heard]:
     """The one place the reply step reads mentions from: the listening store (issue 5).
     To read the network directly instead, return `from_channel(...)` here."""
-    return from_listening(services["db"], accounts=accounts, platforms=platforms, since=since, until=until)
+    return from_listening(engine, accounts=accounts, platforms=platforms, since=since, until=until)
 
 
 def from_listening(engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,

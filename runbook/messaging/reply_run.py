@@ -1,121 +1,59 @@
-"""One call of `reply_individually`: gather new people, draft what is pending, apply the
-approvers' decision to the batch they saw, send what is approved, present the next batch.
-Every phase reads and writes the tracking table, so any call may be the one after a crash.
+"""The phases of one call of the `reply_individually` step, over (engine, scope): record the new
+people, draft what is pending, flag near-duplicates, apply the approvers' decision to the batch
+they saw, send what is approved, settle the trail, and the outputs. The step itself (reading its
+parameters and services) is `runbook.steps.reply_individually`. Every phase reads and writes the
+tracking table, so any call may be the one after a crash.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from runbook.audit.models import as_utc
 from runbook.messaging import tracking as tr
+from runbook.messaging.audience import Person
 from runbook.messaging.errors import ReviewError
+from runbook.messaging.grouping import Filtered
+from runbook.messaging.replies import ReplyDrafter
+from runbook.messaging.sending import Limiter, RateLimit
 from runbook.messaging.tracking import Scope
+from runbook.ports.channel import Receipt
+
+__all__ = ["Audit", "ReplyChannel", "decide", "draft_pending", "flag", "outputs", "plan_people", "review_text",
+           "reviewed_batch", "send", "settle_audits"]
 
 PLANNED_CHUNK = 500
 REVIEW_CHARS = 15_000  # under the engine's 20,000-character limit on a rendered prompt
 
-
-def run(ctx: Any, params: Any) -> dict[str, Any]:
-    """Runs one pass of reply_individually; returns the step's outputs as plain data."""
-    from runbook.messaging.brand import resolve_brand
-    from runbook.messaging.doctrine import MessageChecker
-
-    engine = ctx.services.get("db")
-    if engine is None:
-        raise RuntimeError("reply_individually needs the database: ctx.services['db'] is missing")
-    channel = ctx.services.get("channel")
-    if channel is None:
-        from runbook.sandbox import SandboxChannel
-
-        channel = SandboxChannel(engine)
-    scope = Scope(ctx.incident_id, ctx.step_id)
-    brand = resolve_brand(ctx.services.get("brand"))
-    with MessageChecker(brand, checker=ctx.services.get("checker")) as checker:
-        drafter = _drafter(ctx, params, brand, checker)
-        added, filtered = gather(ctx, params, engine, scope, brand)
-        draft_pending(engine, scope, drafter)
-        flag(engine, scope, params.near_duplicate)
-        error = ""
-        if ctx.decision is not None:
-            try:
-                decide(ctx, engine, scope, drafter)
-            except ReviewError as exc:  # shown at the next sign-off; nothing of the batch changed
-                error = str(exc)
-        sent = send(ctx, params, engine, scope, channel)
-        settle_audits(ctx, engine, scope)
-        batch = tr.open_batch(engine, scope) if error else (tr.open_batch(engine, scope) or tr.present(
-            engine, scope, params.batch_size))
-    return outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error, filtered=filtered)
+Audit = Callable[[str, Mapping[str, Any]], None]  # appends an event for the incident and step
 
 
-def _drafter(ctx: Any, params: Any, brand: Any, checker: Any) -> Any:
-    from runbook.messaging.context import base_context, incident_info
-    from runbook.messaging.replies import ReplyDrafter
-    from runbook.messaging.templates import Templates
+@runtime_checkable
+class ReplyChannel(Protocol):
+    """What sending replies needs of a channel: the reply, and a receipt found by its key."""
 
-    statement = {}
-    if params.statement and params.statement in ctx.steps:
-        published = (ctx.steps[params.statement] or {}).get("outputs") or {}
-        statement = {"url": published.get("url", ""), "urls": published.get("urls", [])}
-    base = base_context(incident=incident_info(ctx.services.get("db"), ctx.incident_id, ctx.incident_slug),
-                        inputs=ctx.inputs, steps=ctx.steps, brand=brand, language=params.language, extra=params.vars)
-    base["statement"] = statement or {"url": "", "urls": []}
-    names = {params.language: params.template}
-    if params.template_nl:
-        names["nl"] = params.template_nl
-    by_topic: dict[str, dict[str, str]] = {}
-    for topic, name in params.templates.items():
-        by_topic.setdefault(topic, {})[params.language] = name
-    for topic, name in params.templates_nl.items():
-        by_topic.setdefault(topic, {})["nl"] = name
-    return ReplyDrafter(templates=Templates(ctx.services.get("templates_dir") or "templates"), template_for=names,
-                        checker=checker, base=base, by_topic=by_topic)
+    def reply(self, *, account: str, platform: str, to_ref: str, text: str, key: str) -> Receipt: ...
+
+    def find(self, key: str) -> Receipt | None: ...
 
 
 # -- gather -----------------------------------------------------------------------------------
-def window(ctx: Any, params: Any) -> tuple[datetime, datetime]:
-    until = as_utc(params.until) if params.until else as_utc(None)
-    if params.since:
-        return as_utc(params.since), until
-    from runbook.audit import get_incident
-
-    incident = get_incident(ctx.services["db"], ctx.incident_id)
-    start = as_utc(incident.created_at) if incident is not None else until
-    return start - params.lookback, until
-
-
-def gather(ctx: Any, params: Any, engine: Any, scope: Scope, brand: Any) -> tuple[list[Any], Any]:
-    from runbook.messaging.audience import AudienceFilter, heard_in_window, people_from
-    from runbook.messaging.grouping import group_people, keep_needing_answer
-
-    since, until = window(ctx, params)
-    own = brand.own_accounts()
-    accounts = params.accounts or brand.own_handles() or None
-    heard = heard_in_window(ctx.services, accounts=accounts, platforms=params.platforms, since=since, until=until)
-    keep = AudienceFilter.build(own_accounts=own | {a.casefold() for a in (params.accounts or [])},
-                                bots=[*params.bots, *brand.profile.bots], about=params.about,
-                                in_reply_to=params.in_reply_to, languages=params.languages,
-                                min_followers=params.min_followers, exclude=params.exclude)
-    people, filtered = keep_needing_answer(people_from(heard, keep, default_language=params.language), params.answer)
-    known = tr.known_people(engine, scope)
-    fresh = [p for p in people if p.key not in known]
-    if fresh and params.group_by_concern:
-        topics = {k: tuple(v) for k, v in params.topics.items()} or None
-        filtered.groups = group_people(engine, fresh, accounts=accounts, since=since, until=until,
-                                       topics=topics)
-    added = tr.add_people(engine, scope, fresh, key_prefix=ctx.key(""))
+def plan_people(engine: Any, scope: Scope, fresh: Sequence[Person], *, key_prefix: str, since: datetime,
+                until: datetime, filtered: Filtered, audit: Audit) -> list[Person]:
+    """Tracks the people not tracked yet (pending) and records them in the trail, in chunks."""
+    added = tr.add_people(engine, scope, fresh, key_prefix=key_prefix)
     for start in range(0, len(added), PLANNED_CHUNK):
         chunk = added[start:start + PLANNED_CHUNK]
-        ctx.audit("replies.planned", {"people": [{"person": p.key, "mentioned_at": as_utc(p.first_at).isoformat()}
-                                                 for p in chunk], "window": [since.isoformat(), until.isoformat()],
-                                      "filter": {k: v for k, v in filtered.to_dict().items() if k != "groups"}})
-    return added, filtered
+        audit("replies.planned", {"people": [{"person": p.key, "mentioned_at": as_utc(p.first_at).isoformat()}
+                                             for p in chunk], "window": [since.isoformat(), until.isoformat()],
+                                  "filter": {k: v for k, v in filtered.to_dict().items() if k != "groups"}})
+    return added
 
 
 # -- draft and flag ---------------------------------------------------------------------------
-def draft_pending(engine: Any, scope: Scope, drafter: Any) -> int:
+def draft_pending(engine: Any, scope: Scope, drafter: ReplyDrafter) -> int:
     rows = tr.select(engine, scope, statuses=["pending"])
     changes = []
     for row in rows:
@@ -149,27 +87,27 @@ def flag(engine: Any, scope: Scope, threshold: float) -> int:
 
 
 # -- decide -----------------------------------------------------------------------------------
-def _reviewed_batch(ctx: Any, engine: Any, scope: Scope) -> int | None:
-    shown = ((ctx.steps.get(ctx.step_id) or {}).get("outputs") or {}).get("batch")
+def reviewed_batch(engine: Any, scope: Scope, shown: Any) -> int | None:
+    """The batch the approvers saw (the step's last outputs), else the open one."""
     return int(shown) if shown else tr.open_batch(engine, scope)
 
 
-def _approver(decision: dict[str, Any]) -> str:
+def _approver(decision: Mapping[str, Any]) -> str:
     approvers = decision.get("approvers") or []
     return str(decision.get("person") or (approvers[-1] if approvers else "") or "unknown")
 
 
-def decide(ctx: Any, engine: Any, scope: Scope, drafter: Any) -> None:
+def decide(engine: Any, scope: Scope, drafter: ReplyDrafter, *, batch: int | None, decision: Mapping[str, Any],
+           audit: Audit) -> None:
+    """Applies the approvers' lines to `batch`, once; raises ReviewError (nothing changed) on a bad line."""
     from runbook.messaging.review import parse_actions
 
-    batch = _reviewed_batch(ctx, engine, scope)
     if batch is None or tr.batch_decided(engine, scope, batch):
         return  # a rerun of a decision already applied
-    decision = dict(ctx.decision or {})
     actions = parse_actions(decision.get("actions"))
     rows = tr.select(engine, scope, statuses=["drafted"], batch=batch)
     by_ref = {f"r{r.id}": r for r in rows} | {r.author.casefold(): r for r in rows}
-    groups = {}
+    groups: dict[str, list[Any]] = {}
     for r in rows:
         groups.setdefault(str(((r.flags or {}).get("group") or {}).get("id", "other")).casefold(), []).append(r)
     actions = _expand_groups(actions, groups, by_ref)
@@ -186,7 +124,7 @@ def decide(ctx: Any, engine: Any, scope: Scope, drafter: Any) -> None:
                                            else "hold")
         if verb == "approve" and _blocked(flags):
             verb = "hold"  # a blocked draft is never sent as is: it needs an edit
-        if verb == "edit":
+        if verb == "edit" and action is not None:  # an edit is always a line's
             findings = drafter.check(row, action.text)
             if any(f["severity"] == "block" for f in findings):
                 flags["edit_blocked"] = [f["rule"] for f in findings if f["severity"] == "block"]
@@ -209,9 +147,9 @@ def decide(ctx: Any, engine: Any, scope: Scope, drafter: Any) -> None:
             changes.append({"id": row.id, "batch": None})
             summary["held"] += 1
     if tr.close_batch(engine, scope, batch, changes=changes, by=by, summary=summary):
-        ctx.audit("replies.reviewed", {"batch": batch, "by": by, **summary})
+        audit("replies.reviewed", {"batch": batch, "by": by, **summary})
         for edit in edits:
-            ctx.audit("reply.edited", edit)
+            audit("reply.edited", edit)
 
 
 def _expand_groups(actions: dict[str, Any], groups: dict[str, list[Any]], by_ref: dict[str, Any]) -> dict[str, Any]:
@@ -244,12 +182,11 @@ def _clean(flags: dict[str, Any]) -> bool:
 
 
 # -- send -------------------------------------------------------------------------------------
-def send(ctx: Any, params: Any, engine: Any, scope: Scope, channel: Any) -> int:
-    from runbook.messaging.sending import Limiter, RateLimit
-
-    limit = RateLimit.parse(params.rate_limit)
+def send(engine: Any, scope: Scope, channel: ReplyChannel, *, limit: RateLimit, max_attempts: int,
+         audit: Audit) -> int:
+    """Sends the approved replies (and failed ones with attempts left) within `limit` per account."""
     due = tr.select(engine, scope, statuses=["approved"]) + [
-        r for r in tr.select(engine, scope, statuses=["failed"]) if r.attempts < params.max_attempts]
+        r for r in tr.select(engine, scope, statuses=["failed"]) if r.attempts < max_attempts]
     limiters: dict[tuple[str, str], Limiter] = {}
     sent = 0
     for row in due:
@@ -257,12 +194,12 @@ def send(ctx: Any, params: Any, engine: Any, scope: Scope, channel: Any) -> int:
         if group not in limiters:
             limiters[group] = Limiter(limit, tr.send_history(engine, platform=row.platform, account=row.account,
                                                              count=limit.count))
-        if send_one(ctx, engine, channel, row, limiters[group]):
+        if send_one(engine, channel, row, limiters[group], audit):
             sent += 1
     return sent
 
 
-def send_one(ctx: Any, engine: Any, channel: Any, row: Any, limiter: Any) -> bool:
+def send_one(engine: Any, channel: ReplyChannel, row: Any, limiter: Limiter, audit: Audit) -> bool:
     # A receipt under this person's key means an earlier run reached the network: no second send.
     receipt = channel.find(row.key)
     recovered = receipt is not None
@@ -280,7 +217,7 @@ def send_one(ctx: Any, engine: Any, channel: Any, row: Any, limiter: Any) -> boo
     # The event first, then the row (sent and audited in one write): a crash in between leaves the
     # row to a later call, which finds the receipt and, after a crash, the event too.
     if not (recovered and _in_trail(engine, row, "reply.sent")):
-        ctx.audit("reply.sent", _details(row, "sent", ref=receipt.ref))
+        audit("reply.sent", _details(row, "sent", ref=receipt.ref))
     tr.set_row(engine, row.id, status="sent", ref=receipt.ref, error=None, audited=True,
                sent_at=as_utc(receipt.at) if receipt.at else as_utc(None))
     return True
@@ -293,7 +230,7 @@ def _in_trail(engine: Any, row: Any, action: str) -> bool:
                for e in events(engine, row.incident_id) if e.step == row.step_id)
 
 
-def settle_audits(ctx: Any, engine: Any, scope: Scope) -> None:
+def settle_audits(engine: Any, scope: Scope, audit: Audit) -> None:
     """Terminal states whose event a crash kept from the trail get it now, once: a crash between
     the append and marking the row audited left the event there already."""
     unsettled = [r for r in tr.select(engine, scope, statuses=["sent", "skipped", "failed"]) if not r.audited]
@@ -306,7 +243,7 @@ def settle_audits(ctx: Any, engine: Any, scope: Scope) -> None:
     for row in unsettled:
         attempts = row.attempts if row.status == "failed" else None
         if (f"reply.{row.status}", f"r{row.id}", attempts) not in recorded:
-            ctx.audit(f"reply.{row.status}", _details(row, row.status))
+            audit(f"reply.{row.status}", _details(row, row.status))
         tr.set_row(engine, row.id, audited=True)
 
 
@@ -324,7 +261,7 @@ def _details(row: Any, status: str, *, ref: str | None = None) -> dict[str, Any]
 
 # -- outputs ----------------------------------------------------------------------------------
 def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str,
-            filtered: Any = None) -> dict[str, Any]:
+            filtered: Filtered | None = None) -> dict[str, Any]:
     """The step's outputs as plain data; runbook.steps.reply_individually builds ReplyOutputs from it."""
     from runbook.messaging.templates import slack_escape
 
@@ -362,7 +299,7 @@ def item(row: Any) -> dict[str, Any]:
 
 
 def review_text(batch: int | None, items: list[dict[str, Any]], counts: dict[str, int], error: str,
-                filtered: Any = None) -> str:
+                filtered: Filtered | None = None) -> str:
     head = (f"Answered {counts['sent']} of {sum(counts.values())} people; skipped {counts['skipped']}, "
             f"failed {counts['failed']}.")
     if filtered is not None and filtered.people:

@@ -4,12 +4,13 @@ typed outputs (severity, factors, involves_staff, ...) for later `when:` conditi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from runbook.ports.assessment import Assessment
 from runbook.spec.durations import Duration
-from runbook.steps.base import Outputs, Params, StepContext, StepKind
+from runbook.steps.base import Params, StepContext, StepKind
 
 
 class AssessParams(Params):
@@ -40,42 +41,9 @@ class AssessParams(Params):
         return value or None
 
 
-class AssessOutputs(Outputs):
-    severity: Literal["low", "medium", "high", "critical"]
-    score: int
-    factors: list[str]
-    factor_points: dict[str, int]
-    involves_staff: bool
-    audiences: list[str]
-    audience_counts: dict[str, int]
-    volume: int
-    peak_window: int
-    velocity: float
-    baseline: float
-    ratio: float
-    negative_share: float
-    reach: int
-    top_reach: int
-    authors: int
-    top_authors: list[dict[str, Any]]
-    most_engaged: list[dict[str, Any]]
-    platforms: dict[str, int]
-    languages: dict[str, int]
-    offending_post: dict[str, Any] | None
-    post_live: bool | None
-    spread: int
-    harm_share: float
-    usual_volume: float = 0.0
-    volume_ratio: float = 0.0
-    usual_negative_share: float = 0.0
-    negative_ratio: float = 0.0
-    baseline_mode: str = ""
-    media_mentions: int = 0
-    media_authors: list[str] = []
-    concerns: list[dict[str, Any]] = []  # what people are upset about: id, label, terms, size, negative_share, ...
-    since: str
-    until: str
-    summary: str
+# One type for the assessment and the step's outputs (runbook.ports.assessment): what
+# runbook.listen.assess computes is what later steps read as `steps.<id>.outputs`.
+AssessOutputs = Assessment
 
 
 def _pairs(accounts: list[str]) -> list[tuple[str | None, str]] | None:
@@ -94,7 +62,7 @@ def _time(value: str | None) -> datetime | None:
     return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else None
 
 
-def markdown(result: Any) -> str:
+def markdown(result: Assessment) -> str:
     lines = [f"### Impact: {result.severity} ({result.score} points)", "", result.summary, "", "**Factors**", ""]
     lines += [f"- {f}" for f in result.factors] or ["- none"]
     lines += ["", "| measure | value |", "|---|---|",
@@ -123,25 +91,24 @@ def markdown(result: Any) -> str:
 
 def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
     from runbook import audit
+    from runbook.audit.models import as_utc
     from runbook.listen.assess import assess
     from runbook.listen.evidence import find_post
     from runbook.listen.refs import post_ref
-    from runbook.listen.stepsupport import artifacts_hook, channel_of, db_of, now_of
 
-    engine = db_of(ctx, "assess_impact")
-    channel = channel_of(ctx, "assess_impact")
+    engine, channel = ctx.services.db, ctx.services.channel
     ref = post_ref(params.offending_post)
-    until = _time(params.until) or now_of(ctx)
+    until = _time(params.until) or ctx.services.now()
     since = _time(params.since)
     if since is None:
         post = find_post(channel, ref)
         posted = post.get("at") if post else None
-        since = _time(posted.isoformat()) if isinstance(posted, datetime) else until - params.lookback
+        since = as_utc(posted) if isinstance(posted, datetime) else until - params.lookback
     result = assess(engine, accounts=_pairs(params.accounts), since=since, until=until, window=params.window,
                     baseline=params.baseline, offending_ref=ref, channel=channel,
                     involves_staff=params.involves_staff, media=params.media, concerns=params.concerns)
     audit.update_incident(engine, ctx.incident_id, severity=result.severity)
-    hook = artifacts_hook(ctx)
+    hook = ctx.services.artifacts
     if hook is not None:
         try:
             hook(kind="markdown", key=f"{ctx.incident_slug}-{ctx.step_id}-impact", data=markdown(result),
@@ -158,13 +125,8 @@ def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
     if ctx.chat is not None:
         ctx.chat.post(ctx.channel, "Impact assessment\n" + result.summary + "\n" + "\n".join(
             f"- {f}" for f in result.factors), key=ctx.key("summary"))
-    return AssessOutputs(**result.to_dict())
+    return result
 
 
-KIND = StepKind(
-    name="assess_impact",
-    params=AssessParams,
-    outputs=AssessOutputs,
-    run=run,
-    description="Assess the incident from its mentions: severity with factors, audiences, staff, spread",
-)
+KIND = StepKind.of("assess_impact", run,
+                   description="Assess the incident from its mentions: severity with factors, audiences, staff, spread")

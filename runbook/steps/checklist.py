@@ -41,12 +41,5 @@ def run(ctx: StepContext, params: ChecklistParams) -> ChecklistOutputs:
     return ChecklistOutputs(done=done, missing=missing, complete=not missing)
 
 
-KIND = StepKind(
-    name="checklist",
-    params=ChecklistParams,
-    outputs=ChecklistOutputs,
-    run=run,
-    human=True,
-    gate_fields=gate_fields,
-    description="Items a person ticks off; with require_all, an unticked item fails the step",
-)
+KIND = StepKind.of("checklist", run, human=True, gate_fields=gate_fields,
+                   description="Items a person ticks off; with require_all, an unticked item fails the step")

@@ -7,7 +7,6 @@ The step never waits: acknowledgements and escalation to deputies live in runboo
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -91,22 +90,23 @@ def choose_teams(params: ConveneParams, variables: dict[str, Any]) -> tuple[list
 
 def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
     from runbook.listen.convene import ack_status, request_acks
-    from runbook.listen.stepsupport import db_of, now_of, roster_of
     from runbook.spec import expressions
 
-    engine = db_of(ctx, "convene_teams")
+    engine = ctx.services.db
     incident = {"id": ctx.incident_id, "slug": ctx.incident_slug}
     variables = expressions.expression_context(inputs=ctx.inputs, steps=ctx.steps, incident=incident)
     teams, matched = choose_teams(params, variables)
-    roster = roster_of(ctx)
-    by_team = {team: [p.id for p in roster.team_members(team)] for team in teams}
+    roster = ctx.services.current_roster()
+    members = {team: roster.team_members(team) for team in teams}
+    by_team = {team: [p.id for p in found] for team, found in members.items()}
+    names = {p.id: p.name for found in members.values() for p in found}
     missing = [team for team, ids in by_team.items() if not ids]
     pairs: list[tuple[str, str]] = []  # each person once, under the first team that needs them
     for team, ids in by_team.items():
         pairs.extend((person, team) for person in ids if person not in {p for p, _ in pairs})
     people = [person for person, _ in pairs]
 
-    now = now_of(ctx)
+    now = ctx.services.now()
     requests = request_acks(engine, incident_id=ctx.incident_id, step_id=ctx.step_id, people=pairs,
                             within=params.ack_within, now=now)
     first = [r for r in requests if r.level == 0]
@@ -118,10 +118,10 @@ def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
         opened = opener(people=people, key=ctx.key("war-room"))
         channel = str(opened) if opened else channel
     convene = {"teams": teams, "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
-               "people": [{"id": p, "name": roster.person(p).name,
+               "people": [{"id": p, "name": names[p],
                            "teams": [t for t in teams if p in by_team[t]]} for p in people]}
     if params.briefing is not None:
-        source = (Path(ctx.services.get("templates_dir", "templates")) / params.briefing).read_text(encoding="utf-8")
+        source = (ctx.services.templates_dir / params.briefing).read_text(encoding="utf-8")
     else:
         source = params.message or DEFAULT_BRIEFING
     briefing = expressions.render_text(source, {**variables, "convene": convene}).strip()
@@ -142,11 +142,5 @@ def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
         briefing=briefing)
 
 
-KIND = StepKind(
-    name="convene_teams",
-    params=ConveneParams,
-    outputs=ConveneOutputs,
-    run=run,
-    side_effects=True,
-    description="Convene teams chosen by rules, brief them in the war room, track acknowledgements",
-)
+KIND = StepKind.of("convene_teams", run, side_effects=True,
+                   description="Convene teams chosen by rules, brief them in the war room, track acknowledgements")

@@ -36,12 +36,5 @@ def run(ctx: StepContext, params: DecideParams) -> DecideOutputs:
     return DecideOutputs(choice=choice, **answers)
 
 
-KIND = StepKind(
-    name="decide",
-    params=DecideParams,
-    outputs=DecideOutputs,
-    run=run,
-    human=True,
-    gate_fields=gate_fields,
-    description="A person chooses among options; later steps can branch on steps.<id>.outputs.choice",
-)
+KIND = StepKind.of("decide", run, human=True, gate_fields=gate_fields,
+                   description="A person chooses among options; later steps can branch on steps.<id>.outputs.choice")

@@ -34,12 +34,11 @@ def _deleted_by(channel: object, ref: str, key: str) -> bool:
 
 def run(ctx: StepContext, params: DeleteParams) -> DeleteOutputs:
     from runbook.listen.refs import post_ref
-    from runbook.listen.stepsupport import channel_of
 
     ref = post_ref(params.post)
     if not ref:
         raise ValueError("no post to delete")
-    channel = channel_of(ctx, "delete_post")
+    channel = ctx.services.channel
     key = ctx.key(ref)
     deleted = channel.delete(ref, key=key) or _deleted_by(channel, ref, key)
     ctx.audit("post.deleted" if deleted else "post.already_deleted",
@@ -50,11 +49,5 @@ def run(ctx: StepContext, params: DeleteParams) -> DeleteOutputs:
     return DeleteOutputs(ref=ref, deleted=deleted, already_gone=not deleted, warning=WARNING)
 
 
-KIND = StepKind(
-    name="delete_post",
-    params=DeleteParams,
-    outputs=DeleteOutputs,
-    run=run,
-    side_effects=True,
-    description="Delete the offending post through the channel, once, and record it",
-)
+KIND = StepKind.of("delete_post", run, side_effects=True,
+                   description="Delete the offending post through the channel, once, and record it")

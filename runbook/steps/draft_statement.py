@@ -5,12 +5,17 @@ approvers' decision it applies their edits and checks them again: a blocked edit
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from runbook.spec.models import FieldType, InputField, TemplatePath
-from runbook.steps.base import Outputs, Params, StepContext, StepKind
+from runbook.steps.base import Outputs, Params, StepContext, StepKind, StepServices
+
+if TYPE_CHECKING:
+    from runbook.messaging.brand import Brand
+    from runbook.messaging.doctrine import MessageChecker
 
 
 class StatementParams(Params):
@@ -62,21 +67,22 @@ def run(ctx: StepContext, params: StatementParams) -> StatementOutputs:
     from runbook.messaging.brand import resolve_brand
     from runbook.messaging.doctrine import MessageChecker
 
-    brand = resolve_brand(ctx.services.get("brand"))
+    brand = resolve_brand(ctx.services.brand)
     accounts = {p: params.accounts.get(p) or brand.account_for(p) or "brand" for p in params.platforms}
-    with MessageChecker(brand, checker=ctx.services.get("checker")) as checker:
+    with MessageChecker(brand, checker=ctx.services.checker) as checker:
         if ctx.decision is None:
             return _draft(ctx, params, brand, checker, accounts)
         return _decide(ctx, params, brand, checker, accounts)
 
 
-def _draft(ctx: StepContext, params: StatementParams, brand: Any, checker: Any, accounts: dict[str, str]) -> StatementOutputs:
+def _draft(ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker,
+           accounts: dict[str, str]) -> StatementOutputs:
     from runbook.messaging.context import base_context, incident_info
     from runbook.messaging.statement import check_variants, render_statement
     from runbook.messaging.templates import Templates
 
-    templates = Templates(ctx.services.get("templates_dir") or "templates")
-    context = base_context(incident=incident_info(ctx.services.get("db"), ctx.incident_id, ctx.incident_slug),
+    templates = Templates(ctx.services.templates_dir)
+    context = base_context(incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
                            inputs=ctx.inputs, steps=ctx.steps, brand=brand, language=params.language,
                            extra=params.vars)
     long_form, variants = render_statement(templates, params.template, context, params.platforms)
@@ -88,7 +94,7 @@ def _draft(ctx: StepContext, params: StatementParams, brand: Any, checker: Any, 
     return out
 
 
-def _decide(ctx: StepContext, params: StatementParams, brand: Any, checker: Any,
+def _decide(ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker,
             accounts: dict[str, str]) -> StatementOutputs:
     from runbook.messaging.statement import apply_edits, check_variants
 
@@ -110,7 +116,7 @@ def _decide(ctx: StepContext, params: StatementParams, brand: Any, checker: Any,
     return out
 
 
-def _approvers(decision: dict[str, Any]) -> list[str]:
+def _approvers(decision: Mapping[str, Any]) -> list[str]:
     found = decision.get("approvers") or ([decision["person"]] if decision.get("person") else [])
     return [str(a) for a in found]
 
@@ -142,32 +148,22 @@ def _audit_checked(ctx: StepContext, out: StatementOutputs) -> None:
                                     "digest": out.digest})
 
 
-def check_decision(params: StatementParams, outputs: dict[str, Any], fields: dict[str, Any],
-                   services: dict[str, Any] | None = None) -> list[str]:
+def check_decision(params: StatementParams, outputs: Mapping[str, Any], fields: Mapping[str, Any],
+                   services: StepServices) -> list[str]:
     """For the engine, before it counts an approval at this step's gate: the blocking findings of
     the text the approver would approve (their edits over what they were shown); [] when it may."""
     from runbook.messaging.brand import resolve_brand
     from runbook.messaging.doctrine import MessageChecker
     from runbook.messaging.statement import apply_edits, blocking, check_variants
 
-    services = services or {}
-    brand = resolve_brand(services.get("brand"))
+    brand = resolve_brand(services.brand)
     accounts = {p: params.accounts.get(p) or brand.account_for(p) or "brand" for p in params.platforms}
     variants, _, _ = apply_edits(outputs["draft"], str(outputs["draft_text"]), fields)
-    with MessageChecker(brand, checker=services.get("checker")) as checker:
+    with MessageChecker(brand, checker=services.checker) as checker:
         return blocking(check_variants(checker, variants, language=params.language, accounts=accounts))
 
 
-KIND = StepKind(
-    name="draft_statement",
-    params=StatementParams,
-    outputs=StatementOutputs,
-    run=run,
-    side_effects=False,
-    signoff_at="after",
-    gate_fields=gate_fields,
-    rerun_after_signoff=True,
-    check_decision=check_decision,
-    description="Draft the statement and its platform variants from a template, checked against the doctrine; "
-                "approvers may edit it (checked again)",
-)
+KIND = StepKind.of("draft_statement", run, signoff_at="after", gate_fields=gate_fields, rerun_after_signoff=True,
+                   check_decision=check_decision,
+                   description="Draft the statement and its platform variants from a template, checked against the "
+                               "doctrine; approvers may edit it (checked again)")

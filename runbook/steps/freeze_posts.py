@@ -38,11 +38,8 @@ class FreezeOutputs(Outputs):
 def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
     from runbook.queue.remote import freeze_everything
 
-    engine = ctx.services.get("db")
-    if engine is None:
-        raise RuntimeError("freeze_posts needs the database: ctx.services['db'] is missing")
-    queues, problem = remote_queues_of(ctx)
-    result, remote = freeze_everything(engine, remote=queues, incident_id=ctx.incident_id, actor=ctx.requester,
+    engine, problem = ctx.services.db, ctx.services.remote_problem
+    result, remote = freeze_everything(engine, remote=list(ctx.services.remote_queues), incident_id=ctx.incident_id, actor=ctx.requester,
                                        channel="flow", accounts=params.accounts,
                                        reason=params.reason or f"incident {ctx.incident_slug}", step=ctx.step_id)
     if problem or (remote is not None and (remote.errors or remote.published or remote.uncertain)):
@@ -60,24 +57,7 @@ def run(ctx: StepContext, params: FreezeParams) -> FreezeOutputs:
                          held_elsewhere=result.held_elsewhere, remote=remote.to_dict() if remote else None)
 
 
-def remote_queues_of(ctx: StepContext) -> tuple[list, str | None]:
-    """Remote queues from the services (tests) or the channels file (runbook.queue.remote_config)."""
-    if "remote_queues" in ctx.services:
-        return list(ctx.services["remote_queues"] or []), None
-    from runbook.queue.remote_config import configured_queues
-
-    settings = ctx.services.get("settings")
-    return configured_queues(settings.channels.file if settings is not None else None)
-
-
-KIND = StepKind(
-    name="freeze_posts",
-    params=FreezeParams,
-    outputs=FreezeOutputs,
-    run=run,
-    side_effects=True,
-    immediate=True,
-    # A sign-off on a freeze step confirms it afterwards: the freeze itself never waits.
-    signoff_at="after",
-    description="Freeze every scheduled post in scope at once (exact, durable); runs as the incident starts",
-)
+# A sign-off on a freeze step confirms it afterwards: the freeze itself never waits.
+KIND = StepKind.of("freeze_posts", run, side_effects=True, immediate=True, signoff_at="after",
+                   description="Freeze every scheduled post in scope at once (exact, durable); runs as the incident "
+                               "starts")

@@ -42,9 +42,7 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
     from runbook.postmortem import build_report, render_markdown, reminders
     from runbook.postmortem.summary import summary_text
 
-    engine = ctx.services.get("db")
-    if engine is None:
-        raise RuntimeError("postmortem needs the database: ctx.services['db'] is missing")
+    engine = ctx.services.db
     report = build_report(engine, ctx.incident_id)
     if report.trusted and report.follow_ups:
         # The report already joined each follow-up to its reminder: a retried step adds none.
@@ -53,8 +51,8 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
                               existing=existing, hour=params.remind_hour_utc):
             report = build_report(engine, ctx.incident_id)
     key = None
-    hook = ctx.services.get("artifacts")
-    if callable(hook):
+    hook = ctx.services.artifacts
+    if hook is not None:
         # The same hook contract as assess_impact: hook(kind=..., key=..., data=..., description=...).
         try:
             hook(kind="markdown", key=_artifact_key(ctx.incident_slug), data=render_markdown(report),
@@ -75,11 +73,6 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
                              artifact=key, summary=text)
 
 
-KIND = StepKind(
-    name="postmortem",
-    params=PostmortemParams,
-    outputs=PostmortemOutputs,
-    run=run,
-    side_effects=True,
-    description="Write the post-mortem from the verified audit trail, set follow-up reminders, post a summary",
-)
+KIND = StepKind.of("postmortem", run, side_effects=True,
+                   description="Write the post-mortem from the verified audit trail, set follow-up reminders, post a "
+                               "summary")

@@ -5,12 +5,17 @@ it is the one exception to the silence. It publishes nothing else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from runbook.errors import NotAuthorised
 from runbook.steps.base import Outputs, Params, StepContext, StepKind
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.ports.channel import Channel
 
 
 class PublishParams(Params):
@@ -38,9 +43,7 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
     from runbook.messaging.errors import StatementBlocked
     from runbook.messaging.statement import blocking, check_variants, digest, final_variants
 
-    engine = ctx.services.get("db")
-    if engine is None:
-        raise RuntimeError("publish needs the database: ctx.services['db'] is missing")
+    engine = ctx.services.db
     entry = ctx.steps.get(params.statement) or {}
     outputs = entry.get("outputs") or {}
     if not outputs.get("variants"):
@@ -56,16 +59,16 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
             raise NotApproved(f"no drafted variant for {', '.join(params.platforms)} (drafted: "
                               f"{', '.join(drafted) or 'none'}): nothing published")
     accounts = {p: (outputs["variants"].get(p) or {}).get("account") or "brand" for p in variants}
-    brand = resolve_brand(ctx.services.get("brand"))
+    brand = resolve_brand(ctx.services.brand)
     language = str(outputs.get("language") or "en")
     # Checked once more right before it goes out: an edit merged after the sign-off, or a policy
     # change since, must not publish a blocked text.
-    with MessageChecker(brand, checker=ctx.services.get("checker")) as checker:
+    with MessageChecker(brand, checker=ctx.services.checker) as checker:
         blocks = blocking(check_variants(checker, variants, language=language, accounts=accounts))
     if blocks:
         ctx.audit("statement.refused", {"blocking": blocks, "digest": digest(variants)})
         raise StatementBlocked(f"the statement is blocked, nothing published: {', '.join(blocks)}", findings=[])
-    channel = ctx.services.get("channel") or _sandbox(engine)
+    channel = ctx.services.channel
     posts = [_publish_one(ctx, engine, channel, platform, accounts[platform], text, approvers, params.statement)
              for platform, text in variants.items()]
     urls = [p["url"] for p in posts]
@@ -73,19 +76,13 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
                           digest=digest(variants), through_freeze=sorted({p["freeze"] for p in posts if p["freeze"]}))
 
 
-def _granted(engine: Any, ctx: StepContext, step_id: str) -> list[str]:
+def _granted(engine: Engine, ctx: StepContext, step_id: str) -> list[str]:
     from runbook.messaging.publication import approvals
 
     return approvals(engine, ctx.incident_id, step_id)
 
 
-def _sandbox(engine: Any) -> Any:
-    from runbook.sandbox import SandboxChannel
-
-    return SandboxChannel(engine)
-
-
-def _publish_one(ctx: StepContext, engine: Any, channel: Any, platform: str, account: str, text: str,
+def _publish_one(ctx: StepContext, engine: Engine, channel: Channel, platform: str, account: str, text: str,
                  approvers: list[str], statement_step: str) -> dict[str, Any]:
     from runbook.messaging.publication import active_freeze, published_before, record_exception, url_of
 
@@ -106,11 +103,6 @@ def _publish_one(ctx: StepContext, engine: Any, channel: Any, platform: str, acc
     return post
 
 
-KIND = StepKind(
-    name="publish",
-    params=PublishParams,
-    outputs=PublishOutputs,
-    run=run,
-    side_effects=True,
-    description="Publish the approved statement on each platform, once; the one post allowed through the freeze",
-)
+KIND = StepKind.of("publish", run, side_effects=True,
+                   description="Publish the approved statement on each platform, once; the one post allowed through "
+                               "the freeze")

@@ -7,14 +7,23 @@ call continues from the tracking table, so a crash anywhere resumes without a do
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from runbook.errors import ConfigurationError
 from runbook.messaging.audience import DEFAULT_BOTS
 from runbook.spec.durations import Duration
 from runbook.spec.models import FieldType, InputField, TemplatePath
 from runbook.steps.base import Outputs, Params, StepContext, StepKind
+
+if TYPE_CHECKING:
+    from runbook.messaging.audience import Person
+    from runbook.messaging.brand import Brand
+    from runbook.messaging.doctrine import MessageChecker
+    from runbook.messaging.grouping import Filtered
+    from runbook.messaging.replies import ReplyDrafter
+    from runbook.messaging.tracking import Scope
 
 
 class ReplyParams(Params):
@@ -90,20 +99,107 @@ def gate_fields(params: ReplyParams) -> dict[str, InputField]:
 
 
 def run(ctx: StepContext, params: ReplyParams) -> ReplyOutputs:
-    from runbook.messaging import reply_run
+    """One pass: gather new people, draft what is pending, apply the decision to the batch the
+    approvers saw, send what is approved, present the next batch (runbook.messaging.reply_run)."""
+    from runbook.messaging import reply_run as phases
+    from runbook.messaging import tracking as tr
+    from runbook.messaging.brand import resolve_brand
+    from runbook.messaging.doctrine import MessageChecker
+    from runbook.messaging.errors import ReviewError
+    from runbook.messaging.sending import RateLimit
 
-    return ReplyOutputs(**reply_run.run(ctx, params))
+    engine, channel = ctx.services.db, ctx.services.channel
+    if not isinstance(channel, phases.ReplyChannel):
+        raise ConfigurationError(f"reply_individually: the channel {getattr(channel, 'name', channel)!r} cannot find "
+                                 "a reply by its key, so a retry could answer twice")
+    scope = tr.Scope(ctx.incident_id, ctx.step_id)
+    brand = resolve_brand(ctx.services.brand)
+    with MessageChecker(brand, checker=ctx.services.checker) as checker:
+        drafter = _drafter(ctx, params, brand, checker)
+        added, filtered = _gather(ctx, params, scope, brand)
+        phases.draft_pending(engine, scope, drafter)
+        phases.flag(engine, scope, params.near_duplicate)
+        error = ""
+        if ctx.decision is not None:
+            shown = ((ctx.steps.get(ctx.step_id) or {}).get("outputs") or {}).get("batch")
+            try:
+                phases.decide(engine, scope, drafter, batch=phases.reviewed_batch(engine, scope, shown),
+                              decision=ctx.decision, audit=ctx.audit)
+            except ReviewError as exc:  # shown at the next sign-off; nothing of the batch changed
+                error = str(exc)
+        sent = phases.send(engine, scope, channel, limit=RateLimit.parse(params.rate_limit),
+                           max_attempts=params.max_attempts, audit=ctx.audit)
+        phases.settle_audits(engine, scope, ctx.audit)
+        batch = tr.open_batch(engine, scope) if error else (tr.open_batch(engine, scope) or tr.present(
+            engine, scope, params.batch_size))
+    return ReplyOutputs(**phases.outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error,
+                                         filtered=filtered))
 
 
-KIND = StepKind(
-    name="reply_individually",
-    params=ReplyParams,
-    outputs=ReplyOutputs,
-    run=run,
-    side_effects=True,
-    signoff_at="after",
-    gate_fields=gate_fields,
-    rerun_after_signoff=True,
-    description="Answer every person personally: one checked draft per person, reviewed in batches, sent once "
-                "within the rate limit, tracked to done",
-)
+def _drafter(ctx: StepContext, params: ReplyParams, brand: Brand, checker: MessageChecker) -> ReplyDrafter:
+    from runbook.messaging.context import base_context, incident_info
+    from runbook.messaging.replies import ReplyDrafter
+    from runbook.messaging.templates import Templates
+
+    statement = {}
+    if params.statement and params.statement in ctx.steps:
+        published = (ctx.steps[params.statement] or {}).get("outputs") or {}
+        statement = {"url": published.get("url", ""), "urls": published.get("urls", [])}
+    base = base_context(incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
+                        inputs=ctx.inputs, steps=ctx.steps, brand=brand, language=params.language, extra=params.vars)
+    base["statement"] = statement or {"url": "", "urls": []}
+    names: dict[str, str] = {params.language: params.template}
+    if params.template_nl:
+        names["nl"] = params.template_nl
+    by_topic: dict[str, dict[str, str]] = {}
+    for topic, name in params.templates.items():
+        by_topic.setdefault(topic, {})[params.language] = name
+    for topic, name in params.templates_nl.items():
+        by_topic.setdefault(topic, {})["nl"] = name
+    return ReplyDrafter(templates=Templates(ctx.services.templates_dir), template_for=names, checker=checker,
+                        base=base, by_topic=by_topic)
+
+
+def _window(ctx: StepContext, params: ReplyParams) -> tuple[datetime, datetime]:
+    from runbook.audit import get_incident
+    from runbook.audit.models import as_utc
+
+    until = as_utc(params.until) if params.until else as_utc(None)
+    if params.since:
+        return as_utc(params.since), until
+    incident = get_incident(ctx.services.db, ctx.incident_id)
+    start = as_utc(incident.created_at) if incident is not None else until
+    return start - params.lookback, until
+
+
+def _gather(ctx: StepContext, params: ReplyParams, scope: Scope, brand: Brand) -> tuple[list[Person], Filtered]:
+    """The people heard in the window who need an answer and are not tracked yet, grouped by concern."""
+    from runbook.messaging import tracking as tr
+    from runbook.messaging.audience import AudienceFilter, heard_in_window, people_from
+    from runbook.messaging.grouping import group_people, keep_needing_answer
+    from runbook.messaging.reply_run import plan_people
+
+    engine = ctx.services.db
+    since, until = _window(ctx, params)
+    own = brand.own_accounts()
+    accounts = params.accounts or brand.own_handles() or None
+    heard = heard_in_window(engine, accounts=accounts, platforms=params.platforms, since=since, until=until)
+    keep = AudienceFilter.build(own_accounts=own | {a.casefold() for a in (params.accounts or [])},
+                                bots=[*params.bots, *brand.profile.bots], about=params.about,
+                                in_reply_to=params.in_reply_to, languages=params.languages,
+                                min_followers=params.min_followers, exclude=params.exclude)
+    people, filtered = keep_needing_answer(people_from(heard, keep, default_language=params.language), params.answer)
+    known = tr.known_people(engine, scope)
+    fresh = [p for p in people if p.key not in known]
+    if fresh and params.group_by_concern:
+        topics = {k: tuple(v) for k, v in params.topics.items()} or None
+        filtered.groups = group_people(engine, fresh, accounts=accounts, since=since, until=until, topics=topics)
+    added = plan_people(engine, scope, fresh, key_prefix=ctx.key(""), since=since, until=until, filtered=filtered,
+                        audit=ctx.audit)
+    return added, filtered
+
+
+KIND = StepKind.of("reply_individually", run, side_effects=True, signoff_at="after", gate_fields=gate_fields,
+                   rerun_after_signoff=True,
+                   description="Answer every person personally: one checked draft per person, reviewed in batches, "
+                               "sent once within the rate limit, tracked to done")

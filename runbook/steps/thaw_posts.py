@@ -5,12 +5,18 @@ the approver's decision it applies that list with the approver's per-post change
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from runbook.spec.models import FieldType, InputField
 from runbook.steps.base import Outputs, Params, StepContext, StepKind
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from runbook.checks import Checker
+    from runbook.queue.model import ThawPlan
 
 
 class ThawParams(Params):
@@ -43,9 +49,7 @@ def run(ctx: StepContext, params: ThawParams) -> ThawOutputs:
     from runbook.checks import Checker
     from runbook.queue import freeze_of_incident
 
-    engine = ctx.services.get("db")
-    if engine is None:
-        raise RuntimeError("thaw_posts needs the database: ctx.services['db'] is missing")
+    engine = ctx.services.db
     freeze_id = params.freeze
     if freeze_id is None:
         freeze = freeze_of_incident(engine, ctx.incident_id)
@@ -54,8 +58,8 @@ def run(ctx: StepContext, params: ThawParams) -> ThawOutputs:
         freeze_id = freeze.id
     timing = {"reschedule_after": timedelta(minutes=params.reschedule_after_minutes),
               "spacing": timedelta(minutes=params.spacing_minutes)}
-    own_checker = ctx.services.get("checker") is None
-    checker = ctx.services.get("checker") or Checker()
+    own_checker = ctx.services.checker is None
+    checker = ctx.services.checker or Checker()
     try:
         return _propose_or_apply(ctx, engine, freeze_id, checker, timing)
     finally:
@@ -63,36 +67,36 @@ def run(ctx: StepContext, params: ThawParams) -> ThawOutputs:
             checker.close()
 
 
-def _propose_or_apply(ctx: StepContext, engine: Any, freeze_id: str, checker: Any, timing: dict[str, Any]) -> ThawOutputs:
+def _propose_or_apply(ctx: StepContext, engine: Engine, freeze_id: str, checker: Checker,
+                      timing: dict[str, Any]) -> ThawOutputs:
     from runbook.queue import apply_thaw, latest_thaw, parse_actions, propose_thaw
     from runbook.queue.jobs import JobBook
 
-    if ctx.decision is None:
-        plan = propose_thaw(engine, freeze_id, actor=ctx.requester, channel="flow", checker=checker,
+    def propose() -> ThawPlan:
+        return propose_thaw(engine, freeze_id, actor=ctx.requester, channel="flow", checker=checker,
                             key=ctx.key("proposal"), step=ctx.step_id, **timing)
-        return _outputs("proposed", plan, plan.actions_text())
+
+    if ctx.decision is None:
+        proposed = propose()
+        return _outputs("proposed", proposed, proposed.actions_text())
     overrides = parse_actions(str(ctx.decision.get("actions") or ""))
     approver = str(ctx.decision.get("person") or ctx.requester)
     channel = str(ctx.decision.get("channel") or "flow")
     plan = latest_thaw(engine, freeze_id)
     if plan is None or plan.status == "superseded":
-        plan = propose_thaw(engine, freeze_id, actor=ctx.requester, channel="flow", checker=checker,
-                            key=ctx.key("proposal"), step=ctx.step_id, **timing)
-    from runbook.steps.freeze_posts import remote_queues_of
-
-    queues, _ = remote_queues_of(ctx)  # remote posts the freeze holds go back on their queues
+        plan = propose()
     jobs = JobBook(engine)
     try:
         applied = apply_thaw(engine, plan.id, approver=approver, channel=channel if channel in
                              ("slack", "cli", "ui", "flow") else "flow", jobs=jobs, overrides=overrides,
-                             step=ctx.step_id, remote=queues, **timing)
+                             step=ctx.step_id, remote=list(ctx.services.remote_queues), **timing)
     finally:
         jobs.close()
     lines = "\n".join(f"{i.post.id}={i.action}" for i in applied.items)
     return _outputs("applied", applied, lines)
 
 
-def _outputs(phase: str, plan: Any, actions: str) -> ThawOutputs:
+def _outputs(phase: str, plan: ThawPlan, actions: str) -> ThawOutputs:
     items = [{"post": i.post.id, "label": i.post.label, "proposed": i.proposed, "reason": i.reason,
               "blocks": [f["rule"] for f in i.findings if f["severity"] == "block"],
               "proposed_run_at": i.proposed_run_at.isoformat() if i.proposed_run_at else None,
@@ -102,14 +106,7 @@ def _outputs(phase: str, plan: Any, actions: str) -> ThawOutputs:
                        items=items, remaining=list(plan.remaining))
 
 
-KIND = StepKind(
-    name="thaw_posts",
-    params=ThawParams,
-    outputs=ThawOutputs,
-    run=run,
-    side_effects=True,
-    signoff_at="after",
-    gate_fields=gate_fields,
-    rerun_after_signoff=True,
-    description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once approved",
-)
+KIND = StepKind.of("thaw_posts", run, side_effects=True, signoff_at="after", gate_fields=gate_fields,
+                   rerun_after_signoff=True,
+                   description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once "
+                               "approved")

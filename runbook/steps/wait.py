@@ -35,10 +35,4 @@ def run(ctx: StepContext, params: WaitParams) -> WaitOutputs:
     return WaitOutputs(waited_seconds=round(time.monotonic() - started, 3))
 
 
-KIND = StepKind(
-    name="wait",
-    params=WaitParams,
-    outputs=WaitOutputs,
-    run=run,
-    description="Wait a fixed time before the next step",
-)
+KIND = StepKind.of("wait", run, description="Wait a fixed time before the next step")

@@ -76,8 +76,8 @@ def configured(tmp_path, real_api):
     channel = HttpChannel(base)
 
     class WithRealChannel(Services):
-        def step_services(self):
-            return {**super().step_services(), "channel": channel}
+        def configured_channel(self):
+            return channel
 
     settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
                         roster=REPO / "roster.yaml", playbooks_dir=REPO / "playbooks", templates_dir=REPO / "templates")
@@ -118,7 +118,7 @@ def test_a_drill_writes_to_the_sandbox_and_never_to_a_configured_real_channel(co
 
     _base, calls = real_api
     ctx, outputs, post = delete_through_step(configured, kind="drill")
-    assert ctx.services["channel"].name == "sandbox"
+    assert ctx.services.channel.name == "sandbox"
     assert outputs.deleted
     assert calls == []  # the real network's API received nothing
     deleted = [p for p in SandboxChannel(configured.db).posts() if p["ref"] == post.ref]
@@ -128,5 +128,5 @@ def test_a_drill_writes_to_the_sandbox_and_never_to_a_configured_real_channel(co
 def test_an_ordinary_incident_on_the_same_configuration_does_reach_the_real_channel(configured, real_api):
     _base, calls = real_api
     ctx, outputs, post = delete_through_step(configured, kind="incident")
-    assert ctx.services["channel"].name == "real"
+    assert ctx.services.channel.name == "real"
     assert [path for path, _ in calls] == ["/delete"] and calls[0][1]["ref"] == post.ref

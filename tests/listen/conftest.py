@@ -122,15 +122,11 @@ def make_incident(db, title: str = "Offensive reply sent from @brand"):  # noqa:
 def step_context(db, incident, *, step_id: str, steps: dict | None = None, chat: Any = None,  # noqa: ANN001
                  inputs: dict | None = None, roster: Any = None, now: datetime | None = None, channel: Any = None):  # noqa: ANN201
     from runbook import audit
-    from runbook.steps.base import StepContext
+    from runbook.steps.base import StepContext, StepServices
 
-    services: dict[str, Any] = {"db": db}
-    if roster is not None:
-        services["roster"] = roster
-    if now is not None:
-        services["clock"] = lambda: now
-    if channel is not None:
-        services["channel"] = channel
+    services = StepServices(db=db, channel=channel if channel is not None else SandboxChannel(db),
+                            roster=(lambda: roster) if roster is not None else None,
+                            clock=(lambda: now) if now is not None else None)
     return StepContext(
         incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
         inputs=inputs or {}, steps=steps or {},

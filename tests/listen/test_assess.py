@@ -4,6 +4,7 @@ typed outputs usable in later `when:` conditions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -103,7 +104,7 @@ def test_artifacts_hook_gets_markdown_and_table(sqlite_engine) -> None:  # noqa:
     incident = make_incident(sqlite_engine)
     made: list[dict] = []
     ctx = step_context(sqlite_engine, incident, step_id="assess", now=world.t0 + timedelta(hours=2))
-    ctx.services["artifacts"] = lambda **kwargs: made.append(kwargs)
+    ctx.services = replace(ctx.services, artifacts=lambda **kwargs: made.append(kwargs))
     run(ctx, AssessParams(accounts=["USAirways"], offending_post=world.offending_ref))
     assert [a["kind"] for a in made] == ["markdown", "table", "table"]
     assert "**What people are upset about**" in made[0]["data"]

@@ -174,7 +174,7 @@ def test_ack_and_acks_commands(sqlite_url, roster, tmp_path: Path, monkeypatch) 
 
 def test_the_kinds_run_from_a_playbook_through_the_engine_executor(sqlite_engine, tmp_path: Path,  # noqa: ANN001
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from runbook.engine import context as engine_context
+    from runbook.engine import services as engine_services
     from runbook.engine.commands import plan_for
     from runbook.engine.context import Run
     from runbook.engine.execute import execute_step
@@ -197,7 +197,7 @@ def test_the_kinds_run_from_a_playbook_through_the_engine_executor(sqlite_engine
                                      inputs=plan.inputs, requester="ana", title="e2e")
     chat = RecordingChat()
     made: list[dict] = []  # the engine's artifacts hook (outside a flow run there is no Prefect API to send to)
-    monkeypatch.setattr(engine_context, "_artifacts_hook", lambda **kwargs: made.append(kwargs))
+    monkeypatch.setattr(engine_services, "_artifacts_hook", lambda **kwargs: made.append(kwargs))
     run_ = Run(services=services, incident=incident, plan=plan, record=Recorder(db=sqlite_engine, incident_id=incident.id),
                chat=chat)
     for step in plan.steps:

@@ -15,7 +15,8 @@ from runbook import audit
 from runbook.audit.models import as_utc
 from runbook.checks import Checker, Policy
 from runbook.messaging.brand import Brand, brand_from_policy
-from runbook.steps.base import StepContext
+from runbook.sandbox import SandboxChannel
+from runbook.steps.base import StepContext, StepServices
 from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
 
 REPO = Path(__file__).parents[2]
@@ -69,7 +70,13 @@ def step_context(engine: Any, incident: Any, step_id: str, *, steps: dict[str, A
 
     return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
                        inputs=dict(incident.inputs), steps=steps if steps is not None else {}, audit=record,
-                       decision=decision, services={"db": engine, "templates_dir": str(TEMPLATES), **services})
+                       decision=decision, services=step_services(engine, **services))
+
+
+def step_services(engine: Any, **services: Any) -> StepServices:
+    """What the engine gives a kind, over the sandbox network unless a test names another channel."""
+    services.setdefault("channel", SandboxChannel(engine))
+    return StepServices(db=engine, templates_dir=TEMPLATES, **services)
 
 
 def actions(engine: Any, incident: Any, step: str | None = None) -> list[str]:

@@ -14,7 +14,7 @@ from runbook.steps.draft_statement import KIND as DRAFT
 from runbook.steps.draft_statement import check_decision
 from runbook.steps.publish import KIND as PUBLISH
 from runbook.steps.publish import NotApproved
-from tests.messaging.conftest import actions, step_context
+from tests.messaging.conftest import actions, step_context, step_services
 
 PARAMS = {"template": "statements/hashtag-misuse.en.j2", "platforms": ["x", "facebook"]}
 BLAME = ("We are sorry. A glitch in our scheduling tool posted the joke. We have deleted the post. "
@@ -55,8 +55,8 @@ def test_draft_has_a_variant_per_platform_checked_and_shown(engine, incident, br
 def test_an_edit_that_blames_a_glitch_is_caught_before_approval(engine, incident, brand, checker) -> None:  # noqa: ANN001
     params, shown = _draft(engine, incident, brand, checker)
     # What the engine asks before counting an approval (StepKind.check_decision, see docs/statements.md):
-    assert check_decision(params, shown.model_dump(), {"text_x": BLAME}, {"brand": brand}) == ["x: doctrine.blame"]
-    assert check_decision(params, shown.model_dump(), {}, {"brand": brand}) == []
+    assert check_decision(params, shown.model_dump(), {"text_x": BLAME}, step_services(engine, brand=brand)) == ["x: doctrine.blame"]
+    assert check_decision(params, shown.model_dump(), {}, step_services(engine, brand=brand)) == []
     # And when the engine re-runs the kind with the decision: not approved, the gate must reopen.
     steps = {"statement": {"outputs": shown.model_dump()}}
     decision = {"text_x": BLAME, "approvers": ["lena", "bram"], "person": "bram"}

@@ -98,7 +98,7 @@ def test_an_image_goes_up_as_a_blob_with_its_alt_text_in_a_reply(bsky, sqlite_en
 
 def test_the_offending_post_is_deleted_by_the_delete_step_once(bsky, sqlite_engine) -> None:  # noqa: ANN001
     from runbook import audit
-    from runbook.steps.base import StepContext
+    from runbook.steps.base import StepContext, StepServices
     from runbook.steps.delete_post import KIND as DELETE
 
     brand = unique_handle("offender")
@@ -111,7 +111,7 @@ def test_the_offending_post_is_deleted_by_the_delete_step_once(bsky, sqlite_engi
 
     def run() -> object:
         ctx = StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id="delete",
-                          inputs={}, steps={}, decision=None, services={"db": sqlite_engine, "channel": channel},
+                          inputs={}, steps={}, decision=None, services=StepServices(db=sqlite_engine, channel=channel),
                           audit=lambda action, details=None: audit.append(
                               sqlite_engine, incident_id=incident.id, actor="system", channel="flow", action=action,
                               step="delete", details=dict(details or {})))

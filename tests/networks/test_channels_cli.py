@@ -129,7 +129,7 @@ def test_secrets_reach_no_output_channel(tmp_path, server, sqlite_engine, monkey
     from runbook.channels.config import load_channels_config
     from runbook.channels.registry import ConfiguredChannels
     from runbook.ports.chat import ConsoleChat
-    from runbook.steps.base import StepContext
+    from runbook.steps.base import StepContext, StepServices
     from runbook.steps.delete_post import KIND as DELETE
 
     caplog.set_level(logging.DEBUG)
@@ -147,7 +147,7 @@ def test_secrets_reach_no_output_channel(tmp_path, server, sqlite_engine, monkey
     chat = ConsoleChat(engine=sqlite_engine, incident_id=incident.id)
     ctx = StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id="delete",
                       inputs={}, steps={}, decision=None, chat=chat, channel="#war-room",
-                      services={"db": sqlite_engine, "channel": router},
+                      services=StepServices(db=sqlite_engine, channel=router),
                       audit=lambda action, details=None: audit.append(
                           sqlite_engine, incident_id=incident.id, actor="system", channel="flow", action=action,
                           step="delete", details=dict(details or {})))

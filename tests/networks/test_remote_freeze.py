@@ -134,7 +134,8 @@ def test_a_crash_between_the_local_thaw_and_its_remote_half_is_finished_by_recov
 
 def test_the_freeze_and_thaw_kinds_cover_remote_queues(engine, fake_buffer, checker, jobs, incident) -> None:  # noqa: F811
     from runbook import audit
-    from runbook.steps.base import StepContext
+    from runbook.sandbox import SandboxChannel
+    from runbook.steps.base import StepContext, StepServices
     from runbook.steps.freeze_posts import KIND as FREEZE
     from runbook.steps.thaw_posts import KIND as THAW
 
@@ -147,7 +148,7 @@ def test_the_freeze_and_thaw_kinds_cover_remote_queues(engine, fake_buffer, chec
     def ctx(step: str, decision=None) -> StepContext:  # noqa: ANN001
         return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step,
                            inputs={}, steps={}, audit=lambda action, details=None: None, decision=decision,
-                           services={"db": engine, "remote_queues": [queue]})
+                           services=StepServices(db=engine, channel=SandboxChannel(engine), remote_queues=(queue,)))
 
     frozen = FREEZE.run(ctx("freeze"), FREEZE.params(accounts=["brand"], reason="offensive reply"))
     assert frozen.frozen == 1 and frozen.remote["held"] == 4 and fake_buffer.pending() == []

@@ -11,7 +11,8 @@ import pytest
 
 from runbook import audit
 from runbook.queue import get_post, list_posts
-from runbook.steps.base import StepContext
+from runbook.sandbox import SandboxChannel
+from runbook.steps.base import StepContext, StepServices
 from runbook.steps.freeze_posts import KIND as FREEZE
 from runbook.steps.thaw_posts import KIND as THAW
 from tests.queue.conftest import make_posts, soon
@@ -23,7 +24,7 @@ def _ctx(engine, incident, step_id: str, decision=None) -> StepContext:  # noqa:
                      details=dict(details or {}))
 
     return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
-                       inputs={}, steps={}, audit=record, decision=decision, services={"db": engine})
+                       inputs={}, steps={}, audit=record, decision=decision, services=StepServices(db=engine, channel=SandboxChannel(engine)))
 
 
 def test_the_kinds_declare_what_the_engine_needs() -> None:

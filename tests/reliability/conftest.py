@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from runbook import audit
 from runbook.db import dispose_engines
-from runbook.steps.base import StepContext
+from runbook.sandbox import SandboxChannel
+from runbook.steps.base import StepContext, StepServices
 from tests.engine.conftest import engine, prefect_api  # noqa: F401 - the session's harness and worker
 
 REPO = Path(__file__).parents[2]
@@ -60,7 +61,8 @@ def step_context(engine: Any, incident: Any, step_id: str, *, decision: dict | N
                      details=dict(details or {}))
 
     return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
-                       inputs={}, steps=steps or {}, audit=record, decision=decision, services={"db": engine, **services})
+                       inputs={}, steps=steps or {}, audit=record, decision=decision,
+                       services=StepServices(db=engine, **{"channel": SandboxChannel(engine), **services}))
 
 
 def new_incident(engine: Any, title: str = "Offensive reply sent from @brand") -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runbook.spec import InputError, SpecError, load_playbook, load_roster
-from runbook.steps.base import StepContext
+from runbook.steps.base import StepContext, StepServices
 from runbook.steps.registry import load_kinds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,11 +58,16 @@ def test_inputs_get_defaults_types_and_every_problem_listed():
 
 
 def _ctx(decision=None, chat=None):
+    from runbook.db import make_engine
+    from runbook.sandbox import SandboxChannel
+
     events = []
+    db = make_engine("sqlite://")  # the human kinds never open it
     return StepContext(
         incident_id="inc1", incident_slug="2026-11-25-x", requester="ana", step_id="s",
         inputs={"summary": "Offensive reply"}, steps={}, audit=lambda a, d=None: events.append((a, d)),
         chat=chat, channel="#crisis", decision=decision,
+        services=StepServices(db=db, channel=SandboxChannel(db)),
     ), events
 
 

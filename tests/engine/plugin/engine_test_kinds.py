@@ -11,7 +11,7 @@ from runbook.steps.base import Outputs, Params, StepContext, StepKind
 
 
 def _home(ctx: StepContext) -> Path:
-    settings = ctx.services.get("settings")
+    settings = ctx.services.settings
     home = Path(settings.home if settings is not None else ".")
     home.mkdir(parents=True, exist_ok=True)
     return home

@@ -23,7 +23,7 @@ class SlowReviewOutputs(Outputs):
 
 
 def _home(ctx: StepContext) -> Path:
-    settings = ctx.services.get("settings")
+    settings = ctx.services.settings
     home = Path(settings.home if settings is not None else ".")
     home.mkdir(parents=True, exist_ok=True)
     return home
