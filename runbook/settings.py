@@ -240,6 +240,15 @@ class Settings:
     def listening_file(self) -> Path | None:
         return self.listening.find(self.paths.home)
 
+    def child_env(self) -> dict[str, str]:
+        """Variables that make a child process (a flow run, a worker) build these same paths and
+        database, absolute, whatever its working directory."""
+        env = {PathSettings.ENV[name][0]: str(Path(getattr(self.paths, name)).resolve())
+               for name in ("home", "playbooks_dir", "templates_dir")}
+        env[PathSettings.ENV["roster"][0]] = str(self.paths.resolved_roster.resolve())
+        env[DatabaseSettings.ENV["url"][0]] = self.resolved_database_url
+        return env
+
     # Flat names from before the groups, kept for the callers outside runbook/cli and flows
     # (engine, slack, steps, listen and their tests); new code reads the groups.
     home = _Alias[Path]("paths", "home")

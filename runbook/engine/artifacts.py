@@ -117,7 +117,7 @@ def _submit(*, kind: str, key: str, description: str, data: Any) -> None:
 
 
 def hook(*, kind: str, key: str, data: Any, description: str | None = None) -> None:
-    """What step kinds get as `ctx.services["artifacts"]` (they must not import Prefect):
+    """What step kinds get as `ctx.services.artifacts` (they must not import Prefect):
     markdown (text), table (a list of rows) or progress (a number), attached to the current task run.
     Outside a Prefect flow run (an immediate step at `runbook start`, a test calling a kind) it does
     nothing: a Prefect client there would start a temporary server."""

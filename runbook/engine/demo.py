@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from runbook.errors import RunbookError
-from runbook.engine.services import Services, absolute_settings_env
+from runbook.engine.services import Services
 from runbook.engine.status import incident_status
 from runbook.settings import PrefectSettings, child_environment, export_defaults
 
@@ -213,7 +213,7 @@ def next_answer(*, scenario: Scenario, step: Any, sent: int, approvals: list[str
 # -- infrastructure --------------------------------------------------------------------------
 
 def _worker_env(services: Services, api_url: str) -> dict[str, str]:
-    env = child_environment({**absolute_settings_env(services.settings), "PREFECT_API_URL": api_url})
+    env = child_environment({**services.settings.child_env(), "PREFECT_API_URL": api_url})
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(Path.cwd()), env.get("PYTHONPATH", "")] if p)
     return env

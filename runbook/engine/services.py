@@ -25,12 +25,6 @@ if TYPE_CHECKING:
     from runbook.spec.roster import Roster
     from runbook.steps.base import StepKind
 
-# Settings that locate files are made absolute before a worker starts flow processes, so a
-# child process resolves them the same way whatever its working directory.
-PATH_SETTINGS = {"home": "RUNBOOK_HOME", "playbooks_dir": "RUNBOOK_PLAYBOOKS_DIR",
-                 "templates_dir": "RUNBOOK_TEMPLATES_DIR"}
-
-
 @dataclass
 class Services:
     settings: Settings
@@ -114,13 +108,5 @@ def build_services(settings: Settings | None = None, *, migrate: bool = False) -
     return Services(settings=settings, db=db, kinds=load_kinds())
 
 
-def absolute_settings_env(settings: Settings) -> dict[str, str]:
-    """Environment that makes a child process build the same Settings, with absolute paths."""
-    env = {var: str(Path(getattr(settings, name)).resolve()) for name, var in PATH_SETTINGS.items()}
-    env["RUNBOOK_DATABASE_URL"] = settings.resolved_database_url
-    env["RUNBOOK_ROSTER"] = str(settings.resolved_roster.resolve())
-    return env
-
-
 def export_settings(settings: Settings) -> None:
-    os.environ.update(absolute_settings_env(settings))
+    os.environ.update(settings.child_env())

@@ -99,7 +99,7 @@ def load_brand(path: Path | str | None = None) -> Brand:
 
 
 def resolve_brand(value: Any) -> Brand:
-    """What a step finds in `ctx.services["brand"]`: a Brand, a Policy, a path, or nothing."""
+    """What a step finds in `ctx.services.brand`: a Brand, a Policy, a path, or nothing."""
     if isinstance(value, Brand):
         return value
     if isinstance(value, Policy):

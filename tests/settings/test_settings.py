@@ -70,6 +70,19 @@ def test_defaults_without_any_variable(tmp_path: Path, monkeypatch: pytest.Monke
     assert settings.listening_file() == Path(".runbook") / "listening.yaml"
 
 
+def test_a_child_process_environment_rebuilds_the_same_paths_from_another_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    parent = Settings({"RUNBOOK_HOME": "state", "RUNBOOK_PLAYBOOKS_DIR": "pb"})
+    env = parent.child_env()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    child = Settings(env)
+    assert child.paths.home == tmp_path / "state" and child.paths.playbooks_dir == tmp_path / "pb"
+    assert child.paths.resolved_roster == tmp_path / "roster.yaml"
+    assert child.resolved_database_url == f"sqlite:///{tmp_path / 'state' / 'runbook.db'}"
+
+
 def test_the_process_environment_is_the_default_source(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNBOOK_WORKER_LIMIT", "7")
     monkeypatch.setenv("RUNBOOK_HOME", "/srv/state")
