@@ -19,6 +19,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check runbook flows tests bench
+	$(BIN)/ruff format --check runbook flows tests bench
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 

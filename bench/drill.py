@@ -41,26 +41,39 @@ def throughput(seed: int, scale: int) -> dict:
         scenario = load_scenario(path)
         judge = Judge(scenario.language)
         _, actions = play_offline(scenario, load_policy(find_policy("textbook")), seed=seed, judge=judge)
-        for label, sc in (("x1", scenario), (f"x{scale}", scenario.model_copy(update={"audiences": [
-                a.model_copy(update={"size": a.size * scale}) for a in scenario.audiences]}))):
+        for label, sc in (
+            ("x1", scenario),
+            (
+                f"x{scale}",
+                scenario.model_copy(
+                    update={"audiences": [a.model_copy(update={"size": a.size * scale}) for a in scenario.audiences]}
+                ),
+            ),
+        ):
             simulate(sc, seed=seed, actions=actions[:5], judge=judge)  # warm the checker's caches
             t = time.perf_counter()
             public = simulate(sc, seed=seed, actions=actions, judge=judge)
             seconds = time.perf_counter() - t
-            out[f"{scenario.id}:{label}"] = {"mentions": len(public.mentions), "actions": len(actions),
-                                             "seconds": round(seconds, 3),
-                                             "mentions_per_s": round(len(public.mentions) / seconds),
-                                             "actions_per_s": round(len(actions) / seconds),
-                                             "people_minutes_per_s": round(sum(a.size for a in sc.audiences)
-                                                                           * sc.minutes / seconds)}
+            out[f"{scenario.id}:{label}"] = {
+                "mentions": len(public.mentions),
+                "actions": len(actions),
+                "seconds": round(seconds, 3),
+                "mentions_per_s": round(len(public.mentions) / seconds),
+                "actions_per_s": round(len(actions) / seconds),
+                "people_minutes_per_s": round(sum(a.size for a in sc.audiences) * sc.minutes / seconds),
+            }
     return out
 
 
 def live_drill(seed: int) -> dict:
     work = Path(tempfile.mkdtemp(prefix="runbook-bench-drill-"))
-    env = {"RUNBOOK_HOME": str(work / "home"), "RUNBOOK_DATABASE_URL": f"sqlite:///{work / 'home' / 'runbook.db'}",
-           "RUNBOOK_ROSTER": str(ROOT / "roster.yaml"), "RUNBOOK_PLAYBOOKS_DIR": str(ROOT / "playbooks"),
-           "RUNBOOK_TEMPLATES_DIR": str(ROOT / "templates")}
+    env = {
+        "RUNBOOK_HOME": str(work / "home"),
+        "RUNBOOK_DATABASE_URL": f"sqlite:///{work / 'home' / 'runbook.db'}",
+        "RUNBOOK_ROSTER": str(ROOT / "roster.yaml"),
+        "RUNBOOK_PLAYBOOKS_DIR": str(ROOT / "playbooks"),
+        "RUNBOOK_TEMPLATES_DIR": str(ROOT / "templates"),
+    }
     os.environ.update(env)
     os.environ["PREFECT_HOME"] = str(work / "prefect")
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -82,16 +95,29 @@ def live_drill(seed: int) -> dict:
         worker = _start_worker(services, server.api_url, work / "worker.log")
         wait_for_deployments()
         t = time.perf_counter()
-        run = run_drill(services=services, scenario=load_scenario(find_scenario("us-airways")), seed=seed, speed=60,
-                        policy=load_policy(find_policy("textbook")), requester="ana", timeout=1200)
+        run = run_drill(
+            services=services,
+            scenario=load_scenario(find_scenario("us-airways")),
+            seed=seed,
+            speed=60,
+            policy=load_policy(find_policy("textbook")),
+            requester="ana",
+            timeout=1200,
+        )
         result = read_drill(services.db, run.incident.id)
         seconds = time.perf_counter() - t
     finally:
         _stop(worker)
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    return {"seconds": round(seconds, 1), "status": run.incident.status, "score": result.score.total,
-            "mentions": len(result.mentions), "actions": len(result.actions), "replay_identical": result.replay_identical}
+    return {
+        "seconds": round(seconds, 1),
+        "status": run.incident.status,
+        "score": result.score.total,
+        "mentions": len(result.mentions),
+        "actions": len(result.actions),
+        "replay_identical": result.replay_identical,
+    }
 
 
 def main() -> None:
@@ -101,17 +127,28 @@ def main() -> None:
     parser.add_argument("--no-live", action="store_true", help="skip the live --auto drill (needs ~3 min)")
     args = parser.parse_args()
     public = throughput(args.seed, args.scale)
-    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
-               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                           "load": os.getloadavg()[0]},
-               "public": public, "targets": TARGETS}
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load": os.getloadavg()[0],
+        },
+        "public": public,
+        "targets": TARGETS,
+    }
     for name, r in public.items():
-        print(f"public {name:24s} {r['mentions']:6d} mentions in {r['seconds']:6.2f} s -> {r['mentions_per_s']:7d} mentions/s, "
-              f"{r['actions_per_s']:5d} actions reacted/s")
+        print(
+            f"public {name:24s} {r['mentions']:6d} mentions in {r['seconds']:6.2f} s -> {r['mentions_per_s']:7d} mentions/s, "
+            f"{r['actions_per_s']:5d} actions reacted/s"
+        )
     if not args.no_live:
         results["auto_drill_us_airways_speed60"] = live = live_drill(args.seed)
-        print(f"--auto textbook drill of us-airways at --speed 60: {live['seconds']} s wall, {live['status']}, "
-              f"score {live['score']}, {live['mentions']} mentions (target < {TARGETS['auto_drill_speed60_s']} s)")
+        print(
+            f"--auto textbook drill of us-airways at --speed 60: {live['seconds']} s wall, {live['status']}, "
+            f"score {live['score']}, {live['mentions']} mentions (target < {TARGETS['auto_drill_speed60_s']} s)"
+        )
     write_results(ROOT / "bench" / "results" / "drill.json", results)
 
 

@@ -29,8 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGETS = {"step_overhead_ratio": 1.5, "approve_to_next_step_s": 3.0, "start_to_first_step_s": 4.0,
-           "task_runs_per_step_and_signoff": 2.0}
+TARGETS = {
+    "step_overhead_ratio": 1.5,
+    "approve_to_next_step_s": 3.0,
+    "start_to_first_step_s": 4.0,
+    "task_runs_per_step_and_signoff": 2.0,
+}
 
 STEPS_PLAYBOOK = """
 id: bench-steps
@@ -63,8 +67,10 @@ def _settings_env(work: Path) -> dict[str, str]:
 def _write_playbooks(work: Path, *, steps: int, gates: int) -> None:
     body = "\n".join(f"  - {{id: s{n}, uses: notify, with: {{message: 'step {n}'}}}}" for n in range(steps))
     (work / "playbooks" / "bench-steps.yaml").write_text(STEPS_PLAYBOOK.format(steps=body))
-    body = "\n".join(f"  - {{id: g{n}, uses: notify, with: {{message: 'gate {n}'}}, signoff: {{roles: [comms_lead]}}}}"
-                     for n in range(gates))
+    body = "\n".join(
+        f"  - {{id: g{n}, uses: notify, with: {{message: 'gate {n}'}}, signoff: {{roles: [comms_lead]}}}}"
+        for n in range(gates)
+    )
     (work / "playbooks" / "bench-gates.yaml").write_text(GATES_PLAYBOOK.format(steps=body))
 
 
@@ -74,45 +80,71 @@ def measure_step_overhead(*, services, steps: int) -> dict:
 
     from runbook.audit import create_incident
     from runbook.engine.context import Run, enter, leave
-    from runbook.engine.runlog import LoggingRecorder as Recorder
     from runbook.engine.replay import call
+    from runbook.engine.runlog import LoggingRecorder as Recorder
     from runbook.engine.runner import _step_options, load_plan, run_step
     from runbook.plan import Plan
     from runbook.ports.chat import ConsoleChat
     from runbook.steps.base import StepContext
 
-    incident = create_incident(services.db, playbook_id="bench-steps", playbook_version=1, inputs={},
-                               requester="ana", title="bench steps")
+    incident = create_incident(
+        services.db, playbook_id="bench-steps", playbook_version=1, inputs={}, requester="ana", title="bench steps"
+    )
     kind = services.kinds["notify"]
     quiet = open(os.devnull, "w")
 
     @task(persist_result=True)
     def bare(n: int) -> dict:
         # The kind's own work, as a plain Prefect task: render, post (in-memory chat), validate.
-        ctx = StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=f"s{n}",
-                          inputs={}, steps={}, audit=lambda *a, **k: None, chat=ConsoleChat(out=quiet),
-                          services=services.step_services())
+        ctx = StepContext(
+            incident_id=incident.id,
+            incident_slug=incident.slug,
+            requester="ana",
+            step_id=f"s{n}",
+            inputs={},
+            steps={},
+            audit=lambda *a, **k: None,
+            chat=ConsoleChat(out=quiet),
+            services=services.step_services(),
+        )
         return kind.run(ctx, kind.params.model_validate({"message": f"step {n}"})).model_dump(mode="json")
 
     @flow(name="bench-step-overhead", persist_result=True)
     def bench() -> dict:
         plan = Plan.model_validate(load_plan(once="plan", incident_id=incident.id))
-        run = Run(services=services, incident=incident, plan=plan, chat=services.chat(incident.id),
-                  record=Recorder(db=services.db, incident_id=incident.id))
+        run = Run(
+            services=services,
+            incident=incident,
+            plan=plan,
+            chat=services.chat(incident.id),
+            record=Recorder(db=services.db, incident_id=incident.id),
+        )
         token = enter(run)
         try:
             bare(-1)
             # Exactly the flow's path for a step (runner._run_steps): `call`, with the step's options.
-            call(run_step, name="warm", once="warm", options=_step_options(plan.steps[0], "step"), step_id="s0",
-                 decision=None)
+            call(
+                run_step,
+                name="warm",
+                once="warm",
+                options=_step_options(plan.steps[0], "step"),
+                step_id="s0",
+                decision=None,
+            )
             # Interleaved, one of each in turn, so that a noisy moment hits both alike.
             bare_times, engine_times = [], []
             for n, step in enumerate(plan.steps[1:]):
                 t0 = time.perf_counter()
                 bare(n)
                 t1 = time.perf_counter()
-                call(run_step, name=step.id, once=f"{step.id}-run", options=_step_options(step, "step"),
-                     step_id=step.id, decision=None)
+                call(
+                    run_step,
+                    name=step.id,
+                    once=f"{step.id}-run",
+                    options=_step_options(step, "step"),
+                    step_id=step.id,
+                    decision=None,
+                )
                 t2 = time.perf_counter()
                 bare_times.append(t1 - t0)
                 engine_times.append(t2 - t1)
@@ -158,11 +190,15 @@ def measure_approve_latency(*, services, gates: int) -> tuple[list[float], dict]
     from runbook.audit import events
     from runbook.engine import commands
 
-    started = commands.start(services=services, playbook_ref="bench-gates", inputs={}, requester="sam", title="bench gates")
+    started = commands.start(
+        services=services, playbook_ref="bench-gates", inputs={}, requester="sam", title="bench gates"
+    )
     incident = started.incident
     latencies = []
     for n in range(gates):
-        _wait(lambda: any(e.action == "signoff.requested" and e.step == f"g{n}" for e in events(services.db, incident.id)))
+        _wait(
+            lambda: any(e.action == "signoff.requested" and e.step == f"g{n}" for e in events(services.db, incident.id))
+        )
         commands.approve(services=services, incident_ref=incident.id, step_id=f"g{n}", person="ana", wait=60)
         returned = datetime.now(UTC)
         began = _wait(lambda: _step_started(services, incident.id, f"g{n}"))
@@ -178,8 +214,13 @@ def measure_approve_latency(*, services, gates: int) -> tuple[list[float], dict]
         if now == runs:
             break
         runs = now
-    return latencies, {"steps": gates, "signoffs": gates, "resumes": gates, "task_runs": runs,
-                       "per_step_and_signoff": round(runs / (2 * gates), 2)}
+    return latencies, {
+        "steps": gates,
+        "signoffs": gates,
+        "resumes": gates,
+        "task_runs": runs,
+        "per_step_and_signoff": round(runs / (2 * gates), 2),
+    }
 
 
 def measure_start_latency(*, services, starts: int) -> list[float]:
@@ -188,8 +229,9 @@ def measure_start_latency(*, services, starts: int) -> list[float]:
     out = []
     for n in range(starts):
         called = datetime.now(UTC)
-        started = commands.start(services=services, playbook_ref="bench-steps", inputs={}, requester="ana",
-                                 title=f"bench start {n}")
+        started = commands.start(
+            services=services, playbook_ref="bench-steps", inputs={}, requester="ana", title=f"bench start {n}"
+        )
         began = _wait(lambda: _step_started(services, started.incident.id, "s0"))
         out.append((began - called).total_seconds())
         from runbook.audit import get_incident
@@ -214,8 +256,8 @@ def main() -> None:
     _write_playbooks(work, steps=args.steps + 1, gates=args.gates)
 
     from runbook.engine.demo import _start_worker, _stop
-    from runbook.engine.prefect_io import wait_for_deployments
     from runbook.engine.localserver import start_local_server
+    from runbook.engine.prefect_io import wait_for_deployments
     from runbook.engine.services import build_services
 
     t = time.perf_counter()
@@ -241,12 +283,22 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "prefect_server_start_s": round(server_s, 2),
         "worker_ready_s": round(worker_s, 2),
-        "step_overhead": {"steps": args.steps, "bare_task_ms": round(overhead["bare_ms"], 1),
-                          "engine_step_ms": round(overhead["engine_ms"], 1), "ratio": round(overhead["ratio"], 2)},
-        "approve_to_next_step_s": {"samples": [round(x, 2) for x in approvals],
-                                   "median": round(statistics.median(approvals), 2), "max": round(max(approvals), 2)},
-        "start_to_first_step_s": {"samples": [round(x, 2) for x in starts],
-                                  "median": round(statistics.median(starts), 2), "max": round(max(starts), 2)},
+        "step_overhead": {
+            "steps": args.steps,
+            "bare_task_ms": round(overhead["bare_ms"], 1),
+            "engine_step_ms": round(overhead["engine_ms"], 1),
+            "ratio": round(overhead["ratio"], 2),
+        },
+        "approve_to_next_step_s": {
+            "samples": [round(x, 2) for x in approvals],
+            "median": round(statistics.median(approvals), 2),
+            "max": round(max(approvals), 2),
+        },
+        "start_to_first_step_s": {
+            "samples": [round(x, 2) for x in starts],
+            "median": round(statistics.median(starts), 2),
+            "max": round(max(starts), 2),
+        },
         "task_runs_per_incident": replay,
         "targets": TARGETS,
     }
@@ -254,16 +306,24 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     so = results["step_overhead"]
-    print(f"per-step: bare Prefect task {so['bare_task_ms']} ms, engine step {so['engine_step_ms']} ms "
-          f"-> {so['ratio']}x (target <= {TARGETS['step_overhead_ratio']}x)")
+    print(
+        f"per-step: bare Prefect task {so['bare_task_ms']} ms, engine step {so['engine_step_ms']} ms "
+        f"-> {so['ratio']}x (target <= {TARGETS['step_overhead_ratio']}x)"
+    )
     a = results["approve_to_next_step_s"]
-    print(f"approve -> next step: median {a['median']} s, max {a['max']} s (target < {TARGETS['approve_to_next_step_s']} s)")
+    print(
+        f"approve -> next step: median {a['median']} s, max {a['max']} s (target < {TARGETS['approve_to_next_step_s']} s)"
+    )
     s = results["start_to_first_step_s"]
-    print(f"start -> first step (warm worker): median {s['median']} s, max {s['max']} s "
-          f"(target < {TARGETS['start_to_first_step_s']} s)")
+    print(
+        f"start -> first step (warm worker): median {s['median']} s, max {s['max']} s "
+        f"(target < {TARGETS['start_to_first_step_s']} s)"
+    )
     r = results["task_runs_per_incident"]
-    print(f"task runs per incident: {r['task_runs']} for {r['steps']} steps + {r['signoffs']} sign-offs, "
-          f"{r['resumes']} resumes -> {r['per_step_and_signoff']}x (target <= {TARGETS['task_runs_per_step_and_signoff']}x)")
+    print(
+        f"task runs per incident: {r['task_runs']} for {r['steps']} steps + {r['signoffs']} sign-offs, "
+        f"{r['resumes']} resumes -> {r['per_step_and_signoff']}x (target <= {TARGETS['task_runs_per_step_and_signoff']}x)"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
     shutil.rmtree(work, ignore_errors=True)
 

@@ -52,19 +52,40 @@ def fill(engine: sa.Engine, n: int, *, overdue_share: float = 0.0, other: int = 
     rows = []
     for i in range(n + other):
         due = now - timedelta(minutes=5) if i < n * overdue_share else now + timedelta(minutes=10 + i % 5000)
-        rows.append({"id": uuid.uuid4().hex[:12], "account": "brand" if i < n else "careers", "platform": "x",
-                     "text": TEXTS[i % len(TEXTS)], "media": [], "language": "en", "author": "sam", "run_at": due,
-                     "status": "scheduled", "freeze_id": None, "findings": [], "reviewed_by": None,
-                     "reviewed_rules": None, "ref": None, "error": None, "source": None, "attempts": 0,
-                     "created_at": now, "updated_at": now, "publishing_at": None, "published_at": None})
+        rows.append(
+            {
+                "id": uuid.uuid4().hex[:12],
+                "account": "brand" if i < n else "careers",
+                "platform": "x",
+                "text": TEXTS[i % len(TEXTS)],
+                "media": [],
+                "language": "en",
+                "author": "sam",
+                "run_at": due,
+                "status": "scheduled",
+                "freeze_id": None,
+                "findings": [],
+                "reviewed_by": None,
+                "reviewed_rules": None,
+                "ref": None,
+                "error": None,
+                "source": None,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+                "publishing_at": None,
+                "published_at": None,
+            }
+        )
     with engine.begin() as connection:
         for start in range(0, len(rows), 10_000):
-            connection.execute(posts.insert(), rows[start:start + 10_000])
+            connection.execute(posts.insert(), rows[start : start + 10_000])
 
 
 def new_incident(engine: sa.Engine) -> str:
-    return audit.create_incident(engine, playbook_id="social-media-mistake", playbook_version=1, inputs={},
-                                 requester="ana", title="bench").id
+    return audit.create_incident(
+        engine, playbook_id="social-media-mistake", playbook_version=1, inputs={}, requester="ana", title="bench"
+    ).id
 
 
 class Databases:
@@ -83,8 +104,11 @@ class Databases:
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'CREATE DATABASE "{name}"')
             self.pg_names.append(name)
-            url = sa.make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name).render_as_string(
-                hide_password=False)
+            url = (
+                sa.make_url(PG_ADMIN)
+                .set(drivername="postgresql+psycopg", database=name)
+                .render_as_string(hide_password=False)
+            )
         engine = make_engine(url)
         init_db(engine)
         return url, engine
@@ -116,12 +140,18 @@ def bench_freeze(dbs: Databases, backend: str, sizes: list[int]) -> list[dict]:
         fill(engine, n, other=max(1, n // 10))
         incident = new_incident(engine)
         started = time.perf_counter()
-        result = freeze_now(engine, incident_id=incident, actor="ana", channel="cli", accounts=["brand"],
-                            reason="bench")
+        result = freeze_now(
+            engine, incident_id=incident, actor="ana", channel="cli", accounts=["brand"], reason="bench"
+        )
         total_ms = (time.perf_counter() - started) * 1000
         assert result.frozen == n
-        row = {"backend": backend, "posts": n, "out_of_scope": max(1, n // 10), "commit_ms": result.commit_ms,
-               "with_audit_ms": round(total_ms, 1)}
+        row = {
+            "backend": backend,
+            "posts": n,
+            "out_of_scope": max(1, n // 10),
+            "commit_ms": result.commit_ms,
+            "with_audit_ms": round(total_ms, 1),
+        }
         out.append(row)
         print(f"  freeze {backend:8} {n:>7} posts: {result.commit_ms:8.1f} ms to commit, {total_ms:8.1f} ms with audit")
     return out
@@ -178,20 +208,37 @@ def bench_start(dbs: Databases, queue_size: int, runs: int = 3, variant: str = "
         url, engine = dbs.fresh("sqlite")
         fill(engine, queue_size)
         t0 = time.time()
-        done = subprocess.run([sys.executable, "-c", START_SCRIPT, str(t0), str(dbs.tmp / "home"), url, str(folder),
-                               str(ROOT / "roster.yaml"), variant], capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                START_SCRIPT,
+                str(t0),
+                str(dbs.tmp / "home"),
+                url,
+                str(folder),
+                str(ROOT / "roster.yaml"),
+                variant,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         exited = time.time()
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-2000:])
         incident = done.stdout.strip().splitlines()[-1]
         with engine.connect() as connection:
-            created = connection.execute(sa.text("SELECT created_at FROM queue_freeze WHERE incident_id = :i"),
-                                         {"i": incident}).scalar()
+            created = connection.execute(
+                sa.text("SELECT created_at FROM queue_freeze WHERE incident_id = :i"), {"i": incident}
+            ).scalar()
         created_at = as_utc(datetime.fromisoformat(str(created)))
         figures.append({"to_freeze_s": round(created_at.timestamp() - t0, 3), "process_s": round(exited - t0, 3)})
     best = min(f["to_freeze_s"] for f in figures)
-    print(f"  runbook start -> frozen ({queue_size} posts, fresh process, engine {variant}): "
-          + ", ".join(f"{f['to_freeze_s']:.2f} s (process exits at {f['process_s']:.2f} s)" for f in figures))
+    print(
+        f"  runbook start -> frozen ({queue_size} posts, fresh process, engine {variant}): "
+        + ", ".join(f"{f['to_freeze_s']:.2f} s (process exits at {f['process_s']:.2f} s)" for f in figures)
+    )
     return {"queue_size": queue_size, "engine": variant, "runs": figures, "best_to_freeze_s": best}
 
 
@@ -210,10 +257,19 @@ def bench_thaw(dbs: Databases, backend: str, n: int = 10_000) -> dict:
     jobs.close()
     with engine.connect() as connection:
         job_rows = connection.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar()
-    row = {"backend": backend, "posts": n, "proposal_s": round(propose_s, 2), "apply_s": round(apply_s, 2),
-           "proposed": plan.counts(), "outcomes": applied.counts("outcome"), "jobs_written": job_rows}
-    print(f"  thaw {backend:8} {n} posts: reconciliation list {propose_s:.2f} s {plan.counts()}, "
-          f"apply {apply_s:.2f} s ({job_rows} jobs written, per-post audit included)")
+    row = {
+        "backend": backend,
+        "posts": n,
+        "proposal_s": round(propose_s, 2),
+        "apply_s": round(apply_s, 2),
+        "proposed": plan.counts(),
+        "outcomes": applied.counts("outcome"),
+        "jobs_written": job_rows,
+    }
+    print(
+        f"  thaw {backend:8} {n} posts: reconciliation list {propose_s:.2f} s {plan.counts()}, "
+        f"apply {apply_s:.2f} s ({job_rows} jobs written, per-post audit included)"
+    )
     return row
 
 
@@ -237,16 +293,17 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     use_pg = not args.no_postgres and pg_reachable()
     dbs = Databases(use_pg)
-    results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                 "system": platform.platform()}, "postgres": use_pg}
+    results: dict = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
+        "postgres": use_pg,
+    }
     try:
         print("freeze latency (one transaction, no APScheduler calls):")
         results["freeze"] = bench_freeze(dbs, "sqlite", sizes)
         if use_pg:
             results["freeze"] += bench_freeze(dbs, "postgres", sizes)
         print("time from `runbook start` to queue frozen:")
-        results["start_to_frozen"] = [bench_start(dbs, 10_000),
-                                      bench_start(dbs, 10_000, variant="no-prefect-import")]
+        results["start_to_frozen"] = [bench_start(dbs, 10_000), bench_start(dbs, 10_000, variant="no-prefect-import")]
         print("thaw reconciliation:")
         results["thaw"] = [bench_thaw(dbs, "sqlite")] + ([bench_thaw(dbs, "postgres")] if use_pg else [])
         print("checks:")

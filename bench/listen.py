@@ -61,8 +61,13 @@ def bench_ingest(engine, count: int) -> dict:  # noqa: ANN001
     began = time.perf_counter()
     again = ingest_channel(engine, SandboxChannel(engine), source="bench-replay", account="USAirways", page_size=1000)
     replay = time.perf_counter() - began
-    return {"mentions": result.inserted, "seconds": round(seconds, 3), "per_s": round(result.inserted / seconds),
-            "replay_inserted": again.inserted, "replay_per_s": round(again.fetched / replay)}
+    return {
+        "mentions": result.inserted,
+        "seconds": round(seconds, 3),
+        "per_s": round(result.inserted / seconds),
+        "replay_inserted": again.inserted,
+        "replay_per_s": round(again.fetched / replay),
+    }
 
 
 def _bulk_rows(count: int, *, brands: list[str], start: datetime, span: timedelta, seed: int):  # noqa: ANN202
@@ -73,11 +78,26 @@ def _bulk_rows(count: int, *, brands: list[str], start: datetime, span: timedelt
     for i in range(count):
         epoch = base + rng.randrange(seconds)
         negative = rng.random() < 0.2
-        yield {"platform": "x", "ref": f"bulk{seed}-{i}", "account": brands[i % len(brands)], "author": f"a{i % 50000}",
-               "author_followers": rng.randrange(5000), "text": "bulk mention", "language": "en",
-               "sentiment": -0.5 if negative else 0.3, "negative": int(negative), "epoch": epoch,
-               "created_at": datetime.fromtimestamp(epoch, UTC), "in_reply_to": None, "url": None,
-               "kind": "mention", "engagement": 0, "source": "bench", "ingested_at": now, "meta": {}}
+        yield {
+            "platform": "x",
+            "ref": f"bulk{seed}-{i}",
+            "account": brands[i % len(brands)],
+            "author": f"a{i % 50000}",
+            "author_followers": rng.randrange(5000),
+            "text": "bulk mention",
+            "language": "en",
+            "sentiment": -0.5 if negative else 0.3,
+            "negative": int(negative),
+            "epoch": epoch,
+            "created_at": datetime.fromtimestamp(epoch, UTC),
+            "in_reply_to": None,
+            "url": None,
+            "kind": "mention",
+            "engagement": 0,
+            "source": "bench",
+            "ingested_at": now,
+            "meta": {},
+        }
 
 
 def _load(engine, rows) -> int:  # noqa: ANN001
@@ -108,8 +128,12 @@ def _time_checks(engine, pairs, repeats: int = 5) -> dict:  # noqa: ANN001
         began = time.perf_counter()
         check = check_spike(engine, brand="bench", accounts=pairs, now=NOW - timedelta(minutes=7 * i))
         times.append(time.perf_counter() - began)
-    return {"median_s": round(statistics.median(times), 4), "max_s": round(max(times), 4),
-            "baseline_mentions": int(check.baseline_mean * check.baseline_windows), "window_volume": check.volume}
+    return {
+        "median_s": round(statistics.median(times), 4),
+        "max_s": round(max(times), 4),
+        "baseline_mentions": int(check.baseline_mean * check.baseline_windows),
+        "window_volume": check.volume,
+    }
 
 
 def bench_spikes(pg_url: str | None, work: Path, stored: int) -> dict:
@@ -118,8 +142,12 @@ def bench_spikes(pg_url: str | None, work: Path, stored: int) -> dict:
     out: dict = {}
     engine = _engine(_url(pg_url, work, "worst"))
     began = time.perf_counter()
-    out["stored"] = _load(engine, _bulk_rows(stored, brands=["Worst"], start=NOW - timedelta(days=7, hours=1),
-                                             span=timedelta(days=7, hours=1), seed=1))
+    out["stored"] = _load(
+        engine,
+        _bulk_rows(
+            stored, brands=["Worst"], start=NOW - timedelta(days=7, hours=1), span=timedelta(days=7, hours=1), seed=1
+        ),
+    )
     out["load_seconds"] = round(time.perf_counter() - began, 1)
     if pg_url is not None:
         # Right after a bulk load PostgreSQL reads every fresh row (hint bits, no visibility map,
@@ -132,7 +160,9 @@ def bench_spikes(pg_url: str | None, work: Path, stored: int) -> dict:
         dispose_engines()
         engine = _engine(_url(pg_url, work, "spread"))
         brands = [f"Brand{i}" for i in range(20)]
-        _load(engine, _bulk_rows(stored, brands=brands, start=NOW - timedelta(days=30), span=timedelta(days=30), seed=2))
+        _load(
+            engine, _bulk_rows(stored, brands=brands, start=NOW - timedelta(days=30), span=timedelta(days=30), seed=2)
+        )
         out["spread_20_brands_30_days"] = _time_checks(engine, [("x", "Brand7")])
     return out
 
@@ -152,11 +182,21 @@ def bench_assess(engine, count: int) -> dict:  # noqa: ANN001
     result = None
     for _ in range(3):
         began = time.perf_counter()
-        result = assess(engine, accounts=[("x", "DiGiorno")], since=t0, until=t0 + timedelta(days=1),
-                        offending_ref=storm.offending_ref, channel=SandboxChannel(engine))
+        result = assess(
+            engine,
+            accounts=[("x", "DiGiorno")],
+            since=t0,
+            until=t0 + timedelta(days=1),
+            offending_ref=storm.offending_ref,
+            channel=SandboxChannel(engine),
+        )
         times.append(time.perf_counter() - began)
-    return {"incident_mentions": result.volume, "median_s": round(statistics.median(times), 3),
-            "severity": result.severity, "factors": result.factor_points}
+    return {
+        "incident_mentions": result.volume,
+        "median_s": round(statistics.median(times), 3),
+        "severity": result.severity,
+        "factors": result.factor_points,
+    }
 
 
 def bench_scoring(count: int) -> dict:
@@ -197,13 +237,19 @@ def main() -> None:
     args = parser.parse_args()
     from runbook.db import dispose_engines
 
-    results: dict = {"machine": {"python": platform.python_version(), "platform": platform.platform()},
-                     "database": "postgresql" if args.pg_url else "sqlite", "targets": TARGETS,
-                     "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    results: dict = {
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "database": "postgresql" if args.pg_url else "sqlite",
+        "targets": TARGETS,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     results["scoring"] = sc = bench_scoring(args.scoring)
-    print(f"scoring: {sc['model_per_s']} mentions/s with the complaint model (target >= {TARGETS['scoring_per_s']}/s), "
-          f"{sc['model_per_cpu_s']} per CPU second; plain VADER {sc['vader_per_s']}/s, {sc['vader_per_cpu_s']} per CPU "
-          "second", flush=True)
+    print(
+        f"scoring: {sc['model_per_s']} mentions/s with the complaint model (target >= {TARGETS['scoring_per_s']}/s), "
+        f"{sc['model_per_cpu_s']} per CPU second; plain VADER {sc['vader_per_s']}/s, {sc['vader_per_cpu_s']} per CPU "
+        "second",
+        flush=True,
+    )
     if args.only_scoring:
         write_results(ROOT / "bench" / "results" / "listen-scoring.json", results)
         return
@@ -211,24 +257,38 @@ def main() -> None:
         work = Path(tmp)
         results["ingest"] = bench_ingest(_engine(_url(args.pg_url, work, "ingest")), args.ingest)
         i = results["ingest"]
-        print(f"ingest + score: {i['mentions']} mentions at {i['per_s']}/s (target >= {TARGETS['ingest_per_s']}/s); "
-              f"the same pages again: {i['replay_per_s']}/s, {i['replay_inserted']} inserted", flush=True)
+        print(
+            f"ingest + score: {i['mentions']} mentions at {i['per_s']}/s (target >= {TARGETS['ingest_per_s']}/s); "
+            f"the same pages again: {i['replay_per_s']}/s, {i['replay_inserted']} inserted",
+            flush=True,
+        )
         dispose_engines()
         results["spikes"] = bench_spikes(args.pg_url, work, args.stored)
         s = results["spikes"]
-        print(f"spike check over {s['stored']:,} stored mentions (loaded in {s['load_seconds']}s): worst case (all in "
-              f"one brand's 7-day baseline) median {s['worst_case_one_brand']['median_s']}s, "
-              f"max {s['worst_case_one_brand']['max_s']}s (target < {TARGETS['spike_check_s']}s)", flush=True)
+        print(
+            f"spike check over {s['stored']:,} stored mentions (loaded in {s['load_seconds']}s): worst case (all in "
+            f"one brand's 7-day baseline) median {s['worst_case_one_brand']['median_s']}s, "
+            f"max {s['worst_case_one_brand']['max_s']}s (target < {TARGETS['spike_check_s']}s)",
+            flush=True,
+        )
         if "right_after_bulk_load" in s:
-            print(f"  PostgreSQL right after the bulk load, before VACUUM ANALYZE: median "
-                  f"{s['right_after_bulk_load']['median_s']}s", flush=True)
+            print(
+                f"  PostgreSQL right after the bulk load, before VACUUM ANALYZE: median "
+                f"{s['right_after_bulk_load']['median_s']}s",
+                flush=True,
+            )
         if "spread_20_brands_30_days" in s:
-            print(f"  spread over 20 brands and 30 days: median {s['spread_20_brands_30_days']['median_s']}s", flush=True)
+            print(
+                f"  spread over 20 brands and 30 days: median {s['spread_20_brands_30_days']['median_s']}s", flush=True
+            )
         dispose_engines()
         results["assess"] = bench_assess(_engine(_url(args.pg_url, work, "assess")), args.incident)
         a = results["assess"]
-        print(f"assessment of a {a['incident_mentions']:,}-mention incident: median {a['median_s']}s "
-              f"(severity {a['severity']})", flush=True)
+        print(
+            f"assessment of a {a['incident_mentions']:,}-mention incident: median {a['median_s']}s "
+            f"(severity {a['severity']})",
+            flush=True,
+        )
         dispose_engines()
     write_results(ROOT / "bench" / "results" / ("listen.json" if not args.pg_url else "listen-postgres.json"), results)
 

@@ -67,8 +67,15 @@ def bench_bluesky(tmp: Path, replies: int, mentions: int) -> dict[str, Any]:
         channel = bluesky_adapter(net, engine, brand)
         clients = {p: net.client(p) for p in people}
         began = time.perf_counter()
-        posted = [net.post(people[n % len(people)], f"what happened? {n}", mention=(brand, channel.did),
-                           client=clients[people[n % len(people)]]).uri for n in range(mentions)]
+        posted = [
+            net.post(
+                people[n % len(people)],
+                f"what happened? {n}",
+                mention=(brand, channel.did),
+                client=clients[people[n % len(people)]],
+            ).uri
+            for n in range(mentions)
+        ]
         out["mentions_posted_per_s"] = round(mentions / (time.perf_counter() - began), 1)
         deadline = time.monotonic() + 60
         while len(channel.mentions(limit=100_000).items) < mentions and time.monotonic() < deadline:
@@ -101,15 +108,22 @@ def bench_mastodon(tmp: Path, replies: int) -> dict[str, Any]:
     from runbook.channels.config import parse_channels_config
     from runbook.channels.registry import build_adapter
 
-    seed = SeedConfig(accounts=[SeedAccount(username="brand", access_token="bench-brand"),
-                                SeedAccount(username="fan", access_token="bench-fan")])
+    seed = SeedConfig(
+        accounts=[
+            SeedAccount(username="brand", access_token="bench-brand"),
+            SeedAccount(username="fan", access_token="bench-fan"),
+        ]
+    )
     out: dict[str, Any] = {}
     with MockServer(seed=seed) as server:
         engine = _engine(tmp)
-        raw = (f"brands: {{b: {{name: Bench}}}}\nchannels: {{m: {{platform: mastodon, service: \"{server.base_url}\"}}}}"
-               "\naccounts: {brand: {brand: b, channel: m, handle: brand, token_env: T}}\n").encode()
-        channel = build_adapter(parse_channels_config(raw, "bench"), "brand", engine=engine,
-                                environ={"T": "bench-brand"})
+        raw = (
+            f'brands: {{b: {{name: Bench}}}}\nchannels: {{m: {{platform: mastodon, service: "{server.base_url}"}}}}'
+            "\naccounts: {brand: {brand: b, channel: m, handle: brand, token_env: T}}\n"
+        ).encode()
+        channel = build_adapter(
+            parse_channels_config(raw, "bench"), "brand", engine=engine, environ={"T": "bench-brand"}
+        )
         fan = server.client("fan")
         targets = [channel._ref(fan.status_post(f"@brand why? {n}")["id"]) for n in range(replies)]
         seconds = _replies(channel, targets, "bench-masto")
@@ -140,8 +154,10 @@ def bench_x(tmp: Path, replies: int) -> dict[str, Any]:
     with FakeX(users={"bench-x": "brand"}, enforce_limits=False) as fake:
         fake.add_user("fan")
         engine = _engine(tmp)
-        raw = (f"brands: {{b: {{name: Bench}}}}\nchannels: {{x: {{platform: x, service: \"{fake.url}\"}}}}"
-               "\naccounts: {brand: {brand: b, channel: x, handle: brand, token_env: T}}\n").encode()
+        raw = (
+            f'brands: {{b: {{name: Bench}}}}\nchannels: {{x: {{platform: x, service: "{fake.url}"}}}}'
+            "\naccounts: {brand: {brand: b, channel: x, handle: brand, token_env: T}}\n"
+        ).encode()
         import os
 
         os.environ["T"] = "bench-x"
@@ -166,8 +182,10 @@ def bench_meta(tmp: Path, replies: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with FakeGraph(page_token="bench-meta") as fake:
         engine = _engine(tmp)
-        raw = (f"brands: {{b: {{name: Bench}}}}\nchannels: {{fb: {{platform: facebook, service: \"{fake.url}\"}}}}"
-               "\naccounts: {brand: {brand: b, channel: fb, handle: acme, token_env: T, options: {page_id: '101'}}}\n")
+        raw = (
+            f'brands: {{b: {{name: Bench}}}}\nchannels: {{fb: {{platform: facebook, service: "{fake.url}"}}}}'
+            "\naccounts: {brand: {brand: b, channel: fb, handle: acme, token_env: T, options: {page_id: '101'}}}\n"
+        )
         import os
 
         os.environ["T"] = "bench-meta"
@@ -207,8 +225,9 @@ def bench_remote(tmp: Path, posts: int) -> dict[str, Any]:
     with FakeGraph(page_token="bench-meta") as graph:
         for n in range(posts):
             graph.add_scheduled(f"Scheduled post {n}", later + n)
-        queue = MetaScheduledQueue("page", page_id="101", account="acme", token="bench-meta", base_url=graph.url,
-                                   version=VERSION)
+        queue = MetaScheduledQueue(
+            "page", page_id="101", account="acme", token="bench-meta", base_url=graph.url, version=VERSION
+        )
         out["meta"] = _remote_freeze(tmp / "meta", freeze_everything, queue)
         out["meta"]["calls"] = graph.count("GET") + graph.count("DELETE")
         assert graph.scheduled() == []
@@ -220,14 +239,25 @@ def _remote_freeze(tmp: Path, freeze_everything: Any, queue: Any) -> dict[str, A
     engine = _engine(tmp)
     local, remote = freeze_everything(engine, remote=[queue], incident_id=None, actor="bench", channel="cli")
     dispose_engines()
-    return {"local_commit_ms": local.commit_ms, "last_remote_held_ms": remote.last_held_ms, "held": remote.held,
-            "errors": len(remote.errors)}
+    return {
+        "local_commit_ms": local.commit_ms,
+        "last_remote_held_ms": remote.last_held_ms,
+        "held": remote.held,
+        "errors": len(remote.errors),
+    }
 
 
-SECTIONS = {"bluesky": lambda tmp, a: bench_bluesky(tmp, a.replies, a.mentions),
-            "mastodon": lambda tmp, a: bench_mastodon(tmp, a.replies)}
-SECTIONS.update({"x": lambda tmp, a: bench_x(tmp, a.replies), "meta": lambda tmp, a: bench_meta(tmp, a.replies),
-                 "remote": lambda tmp, a: bench_remote(tmp, a.remote_posts)})
+SECTIONS = {
+    "bluesky": lambda tmp, a: bench_bluesky(tmp, a.replies, a.mentions),
+    "mastodon": lambda tmp, a: bench_mastodon(tmp, a.replies),
+}
+SECTIONS.update(
+    {
+        "x": lambda tmp, a: bench_x(tmp, a.replies),
+        "meta": lambda tmp, a: bench_meta(tmp, a.replies),
+        "remote": lambda tmp, a: bench_remote(tmp, a.remote_posts),
+    }
+)
 
 
 def main() -> None:
@@ -237,9 +267,13 @@ def main() -> None:
     parser.add_argument("--remote-posts", type=int, default=1000, help="remote scheduled posts the freeze holds")
     parser.add_argument("--only", default=",".join(SECTIONS))
     args = parser.parse_args()
-    results: dict[str, Any] = {"machine": platform.node(), "python": platform.python_version(),
-                               "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "replies": args.replies, "mentions": args.mentions}
+    results: dict[str, Any] = {
+        "machine": platform.node(),
+        "python": platform.python_version(),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "replies": args.replies,
+        "mentions": args.mentions,
+    }
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
             results[name] = SECTIONS[name](Path(tmp), args)

@@ -51,10 +51,17 @@ def child(online: bool) -> None:
 
     settings = Settings()
     services = build_services(settings)
-    app = create_app(settings=settings, services=services, verbs=None if online else no_flow_run_verbs(), relay_interval=0.25)
+    app = create_app(
+        settings=settings, services=services, verbs=None if online else no_flow_run_verbs(), relay_interval=0.25
+    )
     timings: list[tuple[float, float, int]] = []  # (wall time, seconds handling, status)
-    server = SlackHTTPServer(("127.0.0.1", 0), bolt=app.bolt, verifier=RequestVerifier(SECRET), quiet=app.quiet,
-                             observe=lambda seconds, status: timings.append((time.time(), seconds, status)))
+    server = SlackHTTPServer(
+        ("127.0.0.1", 0),
+        bolt=app.bolt,
+        verifier=RequestVerifier(SECRET),
+        quiet=app.quiet,
+        observe=lambda seconds, status: timings.append((time.time(), seconds, status)),
+    )
 
     def dump(*_):
         Path(os.environ["BENCH_TIMINGS"]).write_text(json.dumps(timings))
@@ -72,8 +79,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 2), "p90_ms": round(percentile(ms, 90), 2),
-            "p99_ms": round(percentile(ms, 99), 2), "max_ms": round(max(ms), 2), "mean_ms": round(statistics.mean(ms), 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p90_ms": round(percentile(ms, 90), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2),
+        "mean_ms": round(statistics.mean(ms), 2),
+    }
 
 
 def spawn(argv: list[str], env: dict, marker: str) -> tuple[subprocess.Popen, str]:
@@ -103,12 +116,36 @@ def fake_engine_request(db, incident, step: str) -> None:
     """What the engine records when a gate opens; the relay turns it into the message with buttons."""
     from runbook.audit import append
 
-    append(db, incident_id=incident.id, actor="system", channel="flow", action="signoff.requested", step=step,
-           details={"prompt": "Go ahead?", "roles": ["comms_lead"], "quorum": 1, "signers": ["ana", "ben"],
-                    "phase": 0, "deadline": None, "fields": []})
-    append(db, incident_id=incident.id, actor="system", channel="flow", action="chat.posted",
-           details={"key": f"{incident.id}:{step}:signoff:0", "channel": incident.channel, "kind": "signoff_request",
-                    "text": "Sign-off needed"})
+    append(
+        db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="signoff.requested",
+        step=step,
+        details={
+            "prompt": "Go ahead?",
+            "roles": ["comms_lead"],
+            "quorum": 1,
+            "signers": ["ana", "ben"],
+            "phase": 0,
+            "deadline": None,
+            "fields": [],
+        },
+    )
+    append(
+        db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="chat.posted",
+        details={
+            "key": f"{incident.id}:{step}:signoff:0",
+            "channel": incident.channel,
+            "kind": "signoff_request",
+            "text": "Sign-off needed",
+        },
+    )
 
 
 # -- the load generator --------------------------------------------------------------------------------
@@ -122,9 +159,13 @@ class Loader:
     def request(self, body: bytes) -> bytes:
         from runbook.slack.verify import sign
 
-        headers = {"Host": f"{self.host}:{self.port}", "Content-Type": "application/x-www-form-urlencoded",
-                   "Content-Length": str(len(body)), "Connection": "close",
-                   **sign(SECRET, body, int(time.time()))}
+        headers = {
+            "Host": f"{self.host}:{self.port}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": str(len(body)),
+            "Connection": "close",
+            **sign(SECRET, body, int(time.time())),
+        }
         head = f"POST {self.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
         return head.encode() + body
 
@@ -171,7 +212,9 @@ async def bursts(loader: Loader, agent, token: str, *, rounds: int, concurrency:
     return out
 
 
-async def sustained(loader: Loader, agent, token: str, *, seconds: float, concurrency: int) -> tuple[list[float], float]:
+async def sustained(
+    loader: Loader, agent, token: str, *, seconds: float, concurrency: int
+) -> tuple[list[float], float]:
     from runbook.slack.signoffs import APPROVE
 
     end = time.monotonic() + seconds
@@ -180,8 +223,11 @@ async def sustained(loader: Loader, agent, token: str, *, seconds: float, concur
     async def client(n: int):
         i = 0
         while time.monotonic() < end:
-            body = (agent.command_body("help", user="U0BEN") if (n + i) % 2
-                    else agent.click_body(APPROVE, token, user="U0NOBODY"))
+            body = (
+                agent.command_body("help", user="U0BEN")
+                if (n + i) % 2
+                else agent.click_body(APPROVE, token, user="U0NOBODY")
+            )
             status, ms = await loader.send(loader.request(body))
             latencies.append(ms)
             i += 1
@@ -208,8 +254,10 @@ def click_to_flow(loader: Loader, agent, base: str, db, samples: int) -> list[di
     for n in range(samples):
         title = f"click bench {n}"
         asyncio.run(loader.send(loader.request(agent.command_body(f"start s-respond {title}", user="U0ANA"))))
-        incident = wait(lambda: next((i for i in list_incidents(db) if i.title == title and i.flow_run_id), None),
-                        "the incident and its flow run")
+        incident = wait(
+            lambda: next((i for i in list_incidents(db) if i.title == title and i.flow_run_id), None),
+            "the incident and its flow run",
+        )
         token = wait(lambda: signoff_token(base, incident.channel), "the sign-off message")
         wait(lambda: waits_on(get_incident(db, incident.id).flow_run_id, "go-ahead"), "the run to suspend")
         clicked = time.time()
@@ -248,8 +296,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--sustain", type=float, default=10.0, help="seconds of closed-loop load (0: skip)")
-    parser.add_argument("--engine", type=int, default=0, metavar="N",
-                        help="also time N clicks to the flow continuing (starts Prefect and a worker)")
+    parser.add_argument(
+        "--engine",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time N clicks to the flow continuing (starts Prefect and a worker)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "slack.json")
     args = parser.parse_args()
     if args.child:
@@ -260,18 +313,33 @@ def main() -> None:
     from runbook.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="runbook-bench-slack-"))
-    env = {**os.environ, "RUNBOOK_HOME": str(work / "home"), "RUNBOOK_DATABASE_URL": f"sqlite:///{work / 'runbook.db'}",
-           "RUNBOOK_ROSTER": str(ROSTER), "RUNBOOK_PLAYBOOKS_DIR": str(PLAYBOOKS),
-           "RUNBOOK_TEMPLATES_DIR": str(ROOT / "templates"), "SLACK_BOT_TOKEN": BOT_TOKEN,
-           "SLACK_SIGNING_SECRET": SECRET, "PYTHONPATH": str(ROOT), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "BENCH_TIMINGS": str(work / "timings.json"),
-           # a private Prefect home: the harness's SQLite database must not be shared with anyone
-           "PREFECT_HOME": str(work / "prefect"), "PREFECT_LOGGING_TO_API_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "RUNBOOK_HOME": str(work / "home"),
+        "RUNBOOK_DATABASE_URL": f"sqlite:///{work / 'runbook.db'}",
+        "RUNBOOK_ROSTER": str(ROSTER),
+        "RUNBOOK_PLAYBOOKS_DIR": str(PLAYBOOKS),
+        "RUNBOOK_TEMPLATES_DIR": str(ROOT / "templates"),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "PYTHONPATH": str(ROOT),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "BENCH_TIMINGS": str(work / "timings.json"),
+        # a private Prefect home: the harness's SQLite database must not be shared with anyone
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    }
     os.environ.update({k: v for k, v in env.items() if k.startswith(("RUNBOOK_", "PREFECT_"))})
     services = build_services(Settings(), migrate=True)
-    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
-                     "concurrency": args.concurrency, "target_p99_ms": TARGET_P99_MS}
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "concurrency": args.concurrency,
+        "target_p99_ms": TARGET_P99_MS,
+    }
     fake, base = spawn([sys.executable, "-m", "tests.slack.fake_slack"], env, "FAKE")
     env["RUNBOOK_SLACK_API_URL"] = f"{base}/api/"
     try:
@@ -295,9 +363,14 @@ def engine_phase(env: dict, work: Path, base: str, services, samples: int) -> li
         from prefect.settings import PREFECT_API_URL
 
         env = {**env, "PREFECT_API_URL": PREFECT_API_URL.value()}
-        worker = subprocess.Popen([sys.executable, "-m", "flows.worker"], env=env, cwd=work,
-                                  stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flows.worker"],
+            env=env,
+            cwd=work,
+            stdout=open(work / "worker.log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         proc, url = spawn([sys.executable, __file__, "--child", "--online"], env, "URL")
         try:
             wait(deployments_ready, "the worker's deployments", timeout=90)
@@ -323,8 +396,10 @@ def load_phase(env: dict, work: Path, base: str, services, args) -> dict:
     try:
         # A war room with one sign-off message to click on.
         asyncio.run(loader.send(loader.request(agent.command_body("start s-respond bench load", user="U0ANA"))))
-        incident = wait(lambda: next((i for i in list_incidents(services.db)
-                                      if i.title == "bench load" and i.channel), None), "the bench incident")
+        incident = wait(
+            lambda: next((i for i in list_incidents(services.db) if i.title == "bench load" and i.channel), None),
+            "the bench incident",
+        )
         time.sleep(0.5)
         fake_engine_request(services.db, incident, "go-ahead")
         token = wait(lambda: signoff_token(base, incident.channel), "the sign-off message")
@@ -333,9 +408,13 @@ def load_phase(env: dict, work: Path, base: str, services, args) -> dict:
         began = time.time()
         lat = asyncio.run(bursts(loader, agent, token, rounds=args.rounds, concurrency=args.concurrency, pause=0.5))
         windows["bursts"] = (began, time.time())
-        out["bursts"] = {"rounds": args.rounds, "command": summary(lat["command"]),
-                         "click": summary(lat["click"]), "all": summary(lat["command"] + lat["click"]),
-                         "slowest_per_round_ms": lat["round_max"]}
+        out["bursts"] = {
+            "rounds": args.rounds,
+            "command": summary(lat["command"]),
+            "click": summary(lat["click"]),
+            "all": summary(lat["command"] + lat["click"]),
+            "slowest_per_round_ms": lat["round_max"],
+        }
         if args.sustain:
             began = time.time()
             ms, rate = asyncio.run(sustained(loader, agent, token, seconds=args.sustain, concurrency=args.concurrency))
@@ -353,8 +432,10 @@ def load_phase(env: dict, work: Path, base: str, services, args) -> dict:
 
 def report(results: dict, args) -> None:
     for n, m in enumerate(results.get("click_to_flow", [])):
-        print(f"click {n}: ack {m.get('ack_ms')} ms; the flow recorded the decision after {m.get('recorded_s')} s "
-              f"and started the approved step after {m.get('continued_s')} s")
+        print(
+            f"click {n}: ack {m.get('ack_ms')} ms; the flow recorded the decision after {m.get('recorded_s')} s "
+            f"and started the approved step after {m.get('continued_s')} s"
+        )
     b = results.get("bursts")
     if b is None:
         write_results(args.out, results)
@@ -362,17 +443,23 @@ def report(results: dict, args) -> None:
     print(f"ack latency, {b['rounds']} bursts of {args.concurrency} simultaneous signed requests (ms, loopback):")
     for kind in ("command", "click", "all"):
         s = b[kind]
-        print(f"  {kind:8} n={s['n']:5}  p50 {s['p50_ms']:7.1f}  p90 {s['p90_ms']:7.1f}  p99 {s['p99_ms']:7.1f}"
-              f"  max {s['max_ms']:7.1f}")
+        print(
+            f"  {kind:8} n={s['n']:5}  p50 {s['p50_ms']:7.1f}  p90 {s['p90_ms']:7.1f}  p99 {s['p99_ms']:7.1f}"
+            f"  max {s['max_ms']:7.1f}"
+        )
     s = b["server_side"]
     print(f"  inside the app (request read to response sent): p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms")
     if "sustained" in results:
         s = results["sustained"]
-        print(f"closed loop, {args.concurrency} clients for {s['seconds']:.0f} s: {s['requests_per_s']} req/s, "
-              f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms (inside the app p99 {s['server_side']['p99_ms']} ms)")
+        print(
+            f"closed loop, {args.concurrency} clients for {s['seconds']:.0f} s: {s['requests_per_s']} req/s, "
+            f"p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms (inside the app p99 {s['server_side']['p99_ms']} ms)"
+        )
     verdict = "meets" if b["all"]["p99_ms"] < TARGET_P99_MS else "MISSES"
-    print(f"burst p99 {b['all']['p99_ms']} ms {verdict} the {TARGET_P99_MS} ms target (Slack allows 3000 ms); "
-          f"load average at start {results['machine']['load_average_at_start']}")
+    print(
+        f"burst p99 {b['all']['p99_ms']} ms {verdict} the {TARGET_P99_MS} ms target (Slack allows 3000 ms); "
+        f"load average at start {results['machine']['load_average_at_start']}"
+    )
     write_results(args.out, results)
 
 

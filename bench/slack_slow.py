@@ -67,18 +67,25 @@ def main() -> None:
 
     fake = FakeSlack().start()
     home = Path(tempfile.mkdtemp(prefix="bench-slack-slow-"))
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'runbook.db'}",
-                        roster=ROOT / "tests" / "slack" / "roster.yaml", playbooks_dir=ROOT / "tests" / "slack" / "playbooks",
-                        templates_dir=ROOT / "templates", slack_bot_token=SecretStr(fake.token),
-                        slack_signing_secret=SecretStr(SECRET), slack_api_url=fake.api_url)
+    settings = Settings(
+        home=home,
+        database_url=f"sqlite:///{home / 'runbook.db'}",
+        roster=ROOT / "tests" / "slack" / "roster.yaml",
+        playbooks_dir=ROOT / "tests" / "slack" / "playbooks",
+        templates_dir=ROOT / "templates",
+        slack_bot_token=SecretStr(fake.token),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_url=fake.api_url,
+    )
     services = build_services(settings, migrate=True)
     app = create_app(settings=settings, services=services, verbs=no_flow_run_verbs(), relay=False)
     server = make_server(app.bolt, signing_secret=SECRET, host="127.0.0.1", port=0, quiet=app.quiet)
     server.start_background()
     host, port = server.server_address[:2]
     stop, closed, opened = threading.Event(), [], time.monotonic()
-    threads = [threading.Thread(target=trickle, args=(host, port, stop, closed, opened), daemon=True)
-               for _ in range(args.slow)]
+    threads = [
+        threading.Thread(target=trickle, args=(host, port, stop, closed, opened), daemon=True) for _ in range(args.slow)
+    ]
     for thread in threads:
         thread.start()
     time.sleep(1.5)
@@ -86,9 +93,17 @@ def main() -> None:
 
     acks = []
     for n in range(args.requests):
-        body = urllib.parse.urlencode({"command": "/crisis", "text": "help", "user_id": "U0ANA", "team_id": "T0",
-                                       "channel_id": "C0", "trigger_id": f"bench.{n}",
-                                       "response_url": f"{fake.base}/response/b{n}"}).encode()
+        body = urllib.parse.urlencode(
+            {
+                "command": "/crisis",
+                "text": "help",
+                "user_id": "U0ANA",
+                "team_id": "T0",
+                "channel_id": "C0",
+                "trigger_id": f"bench.{n}",
+                "response_url": f"{fake.base}/response/b{n}",
+            }
+        ).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body, int(time.time()))}
         started = time.perf_counter()
         conn = http.client.HTTPConnection(host, port, timeout=30)
@@ -102,9 +117,13 @@ def main() -> None:
         time.sleep(0.2)
     stop.set()
     result = {
-        "slow_clients": args.slow, "requests": args.requests, "header_timeout_s": slack_http.HEADER_TIMEOUT,
-        "ack_p50_ms": round(statistics.median(acks), 1), "ack_max_ms": round(max(acks), 1),
-        "slow_clients_cut_off": len(closed), "cut_off_after_s": round(max(closed), 1) if closed else None,
+        "slow_clients": args.slow,
+        "requests": args.requests,
+        "header_timeout_s": slack_http.HEADER_TIMEOUT,
+        "ack_p50_ms": round(statistics.median(acks), 1),
+        "ack_max_ms": round(max(acks), 1),
+        "slow_clients_cut_off": len(closed),
+        "cut_off_after_s": round(max(closed), 1) if closed else None,
         "machine": f"{platform.machine()}, {platform.python_version()}",
     }
     server.server_close()

@@ -9,8 +9,12 @@ from prefect import flow
 from runbook.engine.prefect_io import DEADLINE_FLOW, RESPOND_FLOW
 
 
-@flow(name=RESPOND_FLOW, persist_result=True, validate_parameters=True,
-      description="Run an incident's playbook step by step, with sign-offs")
+@flow(
+    name=RESPOND_FLOW,
+    persist_result=True,
+    validate_parameters=True,
+    description="Run an incident's playbook step by step, with sign-offs",
+)
 def respond(incident_id: str):
     from runbook.engine.runner import run_incident
 

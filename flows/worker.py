@@ -23,8 +23,13 @@ def main() -> None:
     quiet_logs(verbose=settings.worker.verbose)
     # One SIGTERM is enough to stop (Prefect's own worker wants two).
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    run_worker(respond=respond, signoff_deadline=signoff_deadline, settings=settings,
-               limit=settings.worker.limit, scheduler=settings.worker.scheduler)
+    run_worker(
+        respond=respond,
+        signoff_deadline=signoff_deadline,
+        settings=settings,
+        limit=settings.worker.limit,
+        scheduler=settings.worker.scheduler,
+    )
 
 
 if __name__ == "__main__":

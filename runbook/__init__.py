@@ -60,8 +60,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from runbook.errors import (ChannelFailure, ConfigurationError, Conflict, InvalidSpec, NotAuthorised, NotFound,
-                                RunbookError)
+    from runbook.errors import (
+        ChannelFailure,
+        ConfigurationError,
+        Conflict,
+        InvalidSpec,
+        NotAuthorised,
+        NotFound,
+        RunbookError,
+    )
     from runbook.spec.errors import SpecError, SpecIssue
     from runbook.spec.loader import load_playbook, load_roster
     from runbook.spec.models import Playbook

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -28,8 +28,20 @@ from runbook.errors import ConfigurationError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["DatabaseUnavailable", "SchemaNotReady", "alembic_config", "app_grants", "database_errors", "dispose_engines",
-           "init_db", "inserted_id", "make_engine", "open_db", "schema_state", "write_transaction"]
+__all__ = [
+    "DatabaseUnavailable",
+    "SchemaNotReady",
+    "alembic_config",
+    "app_grants",
+    "database_errors",
+    "dispose_engines",
+    "init_db",
+    "inserted_id",
+    "make_engine",
+    "open_db",
+    "schema_state",
+    "write_transaction",
+]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -159,7 +171,7 @@ def write_transaction(engine: Engine, work: Callable[[Connection], T], *, attemp
     return _retry_locked(once, attempts=attempts)
 
 
-def inserted_id(result: CursorResult[Unpack[tuple[Any, ...]]]) -> int:
+def inserted_id(result: CursorResult[*tuple[Any, ...]]) -> int:
     """The primary key of the one row an INSERT added."""
     key = result.inserted_primary_key
     if key is None:
@@ -256,8 +268,10 @@ def open_db(engine: Engine, *, warn: Callable[[str], None] | None = None) -> Non
     at_head, problems = schema_state(engine)
     if not at_head:
         if engine.dialect.name != "sqlite":
-            raise SchemaNotReady(f"the database {engine.url.render_as_string(hide_password=True)} is not at the "
-                                 "schema this version needs: run `runbook db upgrade` as the owner role")
+            raise SchemaNotReady(
+                f"the database {engine.url.render_as_string(hide_password=True)} is not at the "
+                "schema this version needs: run `runbook db upgrade` as the owner role"
+            )
         init_db(engine)
         return
     for problem in problems:
@@ -281,12 +295,14 @@ def app_grants(engine: Engine, role: str) -> list[str]:
         tables = sorted(sa.inspect(connection).get_table_names())
     mutable = [t for t in tables if t not in APPEND_ONLY]
     database = engine.url.database
-    out = [f"GRANT CONNECT ON DATABASE {database} TO {role};",
-           f"GRANT USAGE ON SCHEMA public TO {role};",
-           f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {role};",
-           f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
-           # The schema version is the owner's: only `runbook db upgrade` writes it.
-           f"REVOKE INSERT ON alembic_version FROM {role};"]
+    out = [
+        f"GRANT CONNECT ON DATABASE {database} TO {role};",
+        f"GRANT USAGE ON SCHEMA public TO {role};",
+        f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO {role};",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};",
+        # The schema version is the owner's: only `runbook db upgrade` writes it.
+        f"REVOKE INSERT ON alembic_version FROM {role};",
+    ]
     if mutable:
         out.append(f"GRANT UPDATE ON {', '.join(mutable)} TO {role};")
     deletable = [t for t in DELETABLE if t in tables]

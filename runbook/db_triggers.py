@@ -31,11 +31,13 @@ def _sqlite_triggers(table: str) -> list[tuple[str, str]]:
         for op in ("UPDATE", "DELETE")
     ]
     if table in _SQLITE_KEYS:
-        out.append((
-            f"{table}_no_replace",
-            f"BEFORE INSERT ON {table} WHEN EXISTS (SELECT 1 FROM {table} WHERE {_SQLITE_KEYS[table]}) "
-            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END",
-        ))
+        out.append(
+            (
+                f"{table}_no_replace",
+                f"BEFORE INSERT ON {table} WHEN EXISTS (SELECT 1 FROM {table} WHERE {_SQLITE_KEYS[table]}) "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END",
+            )
+        )
     return out
 
 
@@ -63,8 +65,11 @@ def problems(connection: Connection, tables: tuple[str, ...] = APPEND_ONLY_TABLE
     if connection.dialect.name == "sqlite":
         existing = set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
         for table in tables:
-            out += [f"trigger {name} on {table} is missing (run `runbook db upgrade`)"
-                    for name, _ in _sqlite_triggers(table) if name not in existing]
+            out += [
+                f"trigger {name} on {table} is missing (run `runbook db upgrade`)"
+                for name, _ in _sqlite_triggers(table)
+                if name not in existing
+            ]
         return out
     for table in tables:
         state = _pg_state(connection, table)

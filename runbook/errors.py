@@ -15,8 +15,16 @@ family's code; a traceback only with `--debug`.
 
 from __future__ import annotations
 
-__all__ = ["ChannelFailure", "Conflict", "ConfigurationError", "InvalidSpec", "NotAuthorised", "NotFound",
-           "RunbookError", "exit_code"]
+__all__ = [
+    "ChannelFailure",
+    "Conflict",
+    "ConfigurationError",
+    "InvalidSpec",
+    "NotAuthorised",
+    "NotFound",
+    "RunbookError",
+    "exit_code",
+]
 
 
 # One class per family on purpose (callers catch by class): the repeated shape is the tree above.

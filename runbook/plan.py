@@ -103,25 +103,28 @@ def build_plan(
             continue
         gate = None
         if step.signoff is not None:
-            gate, gate_problems, gate_warnings = _gate(step=step, signoff=step.signoff, kind=kind, roster=roster,
-                                                       requester=requester, inputs=resolved_inputs)
+            gate, gate_problems, gate_warnings = _gate(
+                step=step, signoff=step.signoff, kind=kind, roster=roster, requester=requester, inputs=resolved_inputs
+            )
             problems.extend(gate_problems)
             warnings.extend(gate_warnings)
-        steps.append(StepPlan(
-            id=step.id,
-            title=step.label,
-            uses=step.uses,
-            description=kind.description,
-            with_=dict(step.with_),
-            when=step.when,
-            needs=list(step.needs),
-            retries=step.retries,
-            timeout_seconds=step.timeout.total_seconds() if step.timeout else None,
-            side_effects=kind.side_effects,
-            immediate=kind.immediate,
-            human=kind.human,
-            gate=gate,
-        ))
+        steps.append(
+            StepPlan(
+                id=step.id,
+                title=step.label,
+                uses=step.uses,
+                description=kind.description,
+                with_=dict(step.with_),
+                when=step.when,
+                needs=list(step.needs),
+                retries=step.retries,
+                timeout_seconds=step.timeout.total_seconds() if step.timeout else None,
+                side_effects=kind.side_effects,
+                immediate=kind.immediate,
+                human=kind.human,
+                gate=gate,
+            )
+        )
     if problems:
         raise PlanError(problems)
     return Plan(
@@ -169,7 +172,13 @@ def _kind_gate_fields(kind: StepKind, params: Mapping[str, Any]) -> dict[str, In
 
 
 def _gate(
-    *, step: Step, signoff: Signoff, kind: StepKind, roster: Roster, requester: str, inputs: Mapping[str, Any],
+    *,
+    step: Step,
+    signoff: Signoff,
+    kind: StepKind,
+    roster: Roster,
+    requester: str,
+    inputs: Mapping[str, Any],
 ) -> tuple[GatePlan, list[str], list[str]]:
     step_id = step.id
     problems: list[str] = []
@@ -184,8 +193,7 @@ def _gate(
     for name in fields:
         if name in DECISION_FIELDS:
             problems.append(f"{step_id}: sign-off field '{name}' is reserved for the decision itself")
-    signers = [p.id for p in roster.holders(list(signoff.roles))
-               if not (signoff.not_requester and p.id == requester)]
+    signers = [p.id for p in roster.holders(list(signoff.roles)) if not (signoff.not_requester and p.id == requester)]
     escalation: list[str] = []
     if signoff.escalate_to:
         # When the signers do not answer in time, the people named in escalate_to (or holding
@@ -198,8 +206,10 @@ def _gate(
                     escalation.append(person_id)
     reachable = len(signers) + len(escalation)
     if reachable < signoff.quorum:
-        problems.append(f"{step_id}: the sign-off needs {signoff.quorum} people but only {reachable} may sign"
-                        + (" (the requester may not)" if signoff.not_requester else ""))
+        problems.append(
+            f"{step_id}: the sign-off needs {signoff.quorum} people but only {reachable} may sign"
+            + (" (the requester may not)" if signoff.not_requester else "")
+        )
     elif len(signers) < signoff.quorum:
         warnings.append(f"{step_id}: quorum {signoff.quorum} is only reachable after escalation")
     gate = GatePlan(
@@ -230,7 +240,9 @@ def find_playbook(playbooks_dir: Path, name: str) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted(p.stem for p in playbooks_dir.glob("*.y*ml")) if playbooks_dir.is_dir() else []
-    raise FileNotFoundError(f"no playbook '{name}' in {playbooks_dir}" + (f" (known: {', '.join(known)})" if known else ""))
+    raise FileNotFoundError(
+        f"no playbook '{name}' in {playbooks_dir}" + (f" (known: {', '.join(known)})" if known else "")
+    )
 
 
 def parse_assignments(pairs: list[str], *, what: str = "--input") -> dict[str, str]:
@@ -279,8 +291,10 @@ def render_plan(plan: Plan, *, roster: Roster | None = None) -> str:
             continue
         what = "approve before it runs" if gate.at == "before" else "approve what it produced"
         count = f"{gate.quorum} distinct people" if gate.quorum > 1 else "one person"
-        lines.append(f"       sign-off ({what}): {count} holding {' or '.join(gate.roles)}"
-                     + ("; not the requester" if gate.not_requester else ""))
+        lines.append(
+            f"       sign-off ({what}): {count} holding {' or '.join(gate.roles)}"
+            + ("; not the requester" if gate.not_requester else "")
+        )
         lines.append(f"         may sign: {who(gate.signers)}")
         if gate.timeout_seconds:
             after = f"         within {_seconds(gate.timeout_seconds)}"
@@ -304,7 +318,12 @@ def scale_deadlines(plan: Plan, factor: float) -> Plan:
     """The plan with every sign-off deadline divided by `factor` (a drill's compressed time)."""
     if factor <= 0:
         raise ValueError("the time scale must be positive")
-    steps = [step.model_copy(update={"gate": step.gate.model_copy(update={
-        "timeout_seconds": step.gate.timeout_seconds / factor})})
-        if step.gate is not None and step.gate.timeout_seconds else step for step in plan.steps]
+    steps = [
+        step.model_copy(
+            update={"gate": step.gate.model_copy(update={"timeout_seconds": step.gate.timeout_seconds / factor})}
+        )
+        if step.gate is not None and step.gate.timeout_seconds
+        else step
+        for step in plan.steps
+    ]
     return plan.model_copy(update={"steps": steps})

@@ -16,9 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from runbook.errors import ConfigurationError
 
-__all__ = ["ChannelsSettings", "DatabaseSettings", "ListeningSettings", "PathSettings", "PrefectSettings",
-           "Settings", "SignoffSettings", "SlackSettings", "WorkerSettings", "child_environment",
-           "export_defaults", "read_secret"]
+__all__ = [
+    "ChannelsSettings",
+    "DatabaseSettings",
+    "ListeningSettings",
+    "PathSettings",
+    "PrefectSettings",
+    "Settings",
+    "SignoffSettings",
+    "SlackSettings",
+    "WorkerSettings",
+    "child_environment",
+    "export_defaults",
+    "read_secret",
+]
 
 
 T = TypeVar("T")
@@ -33,8 +44,13 @@ class _Group(BaseModel):
     SECRET: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None,
-                 *, given_as: Mapping[str, str] | None = None) -> Self:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, object] | None = None,
+        *,
+        given_as: Mapping[str, str] | None = None,
+    ) -> Self:
         """This group read from `environ` (default: the process environment); `overrides` (by
         field name, `given_as` how the caller named each) win over it. A bad value raises
         ConfigurationError naming its variable, or the override."""
@@ -67,8 +83,12 @@ class _Group(BaseModel):
 class PathSettings(_Group):
     """Where local state, the roster, playbooks and templates are."""
 
-    ENV = {"home": ("RUNBOOK_HOME",), "roster": ("RUNBOOK_ROSTER",), "playbooks_dir": ("RUNBOOK_PLAYBOOKS_DIR",),
-           "templates_dir": ("RUNBOOK_TEMPLATES_DIR",)}
+    ENV = {
+        "home": ("RUNBOOK_HOME",),
+        "roster": ("RUNBOOK_ROSTER",),
+        "playbooks_dir": ("RUNBOOK_PLAYBOOKS_DIR",),
+        "templates_dir": ("RUNBOOK_TEMPLATES_DIR",),
+    }
 
     home: Path = Field(default=Path(".runbook"), description="Folder for local state (SQLite file, logs)")
     roster: Path | None = Field(default=None, description="Roster file; default ./roster.yaml")
@@ -100,8 +120,12 @@ class PrefectSettings(_Group):
     """Prefect's own variables that the product reads (Prefect reads the rest itself). Read them
     with `PrefectSettings.from_env()` where they may have been exported since `Settings()`."""
 
-    ENV = {"api_url": ("PREFECT_API_URL",), "ui_url": ("PREFECT_UI_URL",), "ui_api_url": ("PREFECT_UI_API_URL",),
-           "home": ("PREFECT_HOME",)}
+    ENV = {
+        "api_url": ("PREFECT_API_URL",),
+        "ui_url": ("PREFECT_UI_URL",),
+        "ui_api_url": ("PREFECT_UI_API_URL",),
+        "home": ("PREFECT_HOME",),
+    }
 
     api_url: str | None = Field(default=None, description="The Prefect server's API")
     ui_url: str | None = Field(default=None, description="Where people open the Prefect UI (links)")
@@ -113,19 +137,24 @@ class SlackSettings(_Group):
     """The Slack app (`runbook serve`). Secrets are SecretStr so no repr or log line shows them;
     each also answers to Slack's conventional variable name."""
 
-    ENV = {"bot_token": ("RUNBOOK_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"),
-           "signing_secret": ("RUNBOOK_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
-           "app_token": ("RUNBOOK_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"),
-           "api_url": ("RUNBOOK_SLACK_API_URL",), "audit_echo": ("RUNBOOK_SLACK_AUDIT_ECHO",)}
+    ENV = {
+        "bot_token": ("RUNBOOK_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"),
+        "signing_secret": ("RUNBOOK_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
+        "app_token": ("RUNBOOK_SLACK_APP_TOKEN", "SLACK_APP_TOKEN"),
+        "api_url": ("RUNBOOK_SLACK_API_URL",),
+        "audit_echo": ("RUNBOOK_SLACK_AUDIT_ECHO",),
+    }
     SECRET = frozenset({"bot_token", "signing_secret", "app_token"})
 
     bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...)")
     signing_secret: SecretStr | None = Field(default=None, description="Verifies requests in HTTP mode")
     app_token: SecretStr | None = Field(default=None, description="App-level token (xapp-...) for Socket Mode")
-    api_url: str | None = Field(default=None, description="Base URL of the Slack Web API (a proxy, or a fake in "
-                                                          "tests); default Slack's")
+    api_url: str | None = Field(
+        default=None, description="Base URL of the Slack Web API (a proxy, or a fake in tests); default Slack's"
+    )
     audit_echo: Literal["thread", "off"] = Field(
-        default="thread", description="The audit trail's echo in a war room: a thread under the pinned status, or off")
+        default="thread", description="The audit trail's echo in a war room: a thread under the pinned status, or off"
+    )
 
 
 class SignoffSettings(_Group):
@@ -135,11 +164,13 @@ class SignoffSettings(_Group):
     SECRET = frozenset({"decision_key"})
 
     decision_key: SecretStr | None = Field(
-        default=None, description="Seals CLI/Slack decisions; default a random key in RUNBOOK_HOME/decision.key")
+        default=None, description="Seals CLI/Slack decisions; default a random key in RUNBOOK_HOME/decision.key"
+    )
     # Step id (or "*") -> identities its sign-offs need ("slack", "cli"), as JSON in
     # RUNBOOK_REQUIRE_IDENTITY; adds to the roster's require_identity (docs/security.md).
     require_identity: dict[str, list[Literal["slack", "cli"]]] = Field(
-        default_factory=dict, description="Verified identities each gate requires")
+        default_factory=dict, description="Verified identities each gate requires"
+    )
 
     @field_validator("require_identity", mode="before")
     @classmethod
@@ -148,7 +179,7 @@ class SignoffSettings(_Group):
             try:
                 return json.loads(value)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"not JSON ({exc.msg}), e.g. '{{\"statement\": [\"slack\"]}}'") from None
+                raise ValueError(f'not JSON ({exc.msg}), e.g. \'{{"statement": ["slack"]}}\'') from None
         return value
 
 
@@ -158,8 +189,9 @@ class ListeningSettings(_Group):
     FILE: ClassVar[str] = "listening.yaml"
     ENV = {"config": ("RUNBOOK_LISTENING",)}
 
-    config: Path | None = Field(default=None, description="Listening file; default ./listening.yaml, then "
-                                                          "RUNBOOK_HOME/listening.yaml")
+    config: Path | None = Field(
+        default=None, description="Listening file; default ./listening.yaml, then RUNBOOK_HOME/listening.yaml"
+    )
 
     def find(self, home: Path) -> Path | None:
         """The file in use: the one set, else the first of ./listening.yaml and home/listening.yaml
@@ -172,8 +204,11 @@ class ListeningSettings(_Group):
 class WorkerSettings(_Group):
     """`python -m flows.worker` (the process `runbook demo` starts); `runbook worker` takes options."""
 
-    ENV = {"limit": ("RUNBOOK_WORKER_LIMIT",), "scheduler": ("RUNBOOK_WORKER_SCHEDULER",),
-           "verbose": ("RUNBOOK_WORKER_VERBOSE",)}
+    ENV = {
+        "limit": ("RUNBOOK_WORKER_LIMIT",),
+        "scheduler": ("RUNBOOK_WORKER_SCHEDULER",),
+        "verbose": ("RUNBOOK_WORKER_VERBOSE",),
+    }
 
     limit: int | None = Field(default=None, ge=1, description="Most flow runs at once (default: Prefect's)")
     scheduler: bool = Field(default=True, description="Host the post queue scheduler (0: run `runbook scheduler`)")
@@ -185,8 +220,9 @@ class ChannelsSettings(_Group):
 
     ENV = {"file": ("RUNBOOK_CHANNELS",), "bluesky_pds": ("RUNBOOK_BLUESKY_PDS",)}
 
-    file: Path | None = Field(default=None, description="Channels file; default ./channels.yaml when present, "
-                                                        "else the sandbox")
+    file: Path | None = Field(
+        default=None, description="Channels file; default ./channels.yaml when present, else the sandbox"
+    )
     bluesky_pds: str | None = Field(default=None, description="`runbook demo --network bluesky`: the PDS URL")
 
 
@@ -206,9 +242,15 @@ class Settings:
     variable's name without `RUNBOOK_` (tests and embedders); the rest comes from `environ`."""
 
     GROUPS: ClassVar[dict[str, type[_Group]]] = {
-        "paths": PathSettings, "database": DatabaseSettings, "prefect": PrefectSettings, "slack": SlackSettings,
-        "signoffs": SignoffSettings, "listening": ListeningSettings, "worker": WorkerSettings,
-        "channels": ChannelsSettings}
+        "paths": PathSettings,
+        "database": DatabaseSettings,
+        "prefect": PrefectSettings,
+        "slack": SlackSettings,
+        "signoffs": SignoffSettings,
+        "listening": ListeningSettings,
+        "worker": WorkerSettings,
+        "channels": ChannelsSettings,
+    }
 
     paths: PathSettings
     database: DatabaseSettings
@@ -243,8 +285,10 @@ class Settings:
     def child_env(self) -> dict[str, str]:
         """Variables that make a child process (a flow run, a worker) build these same paths and
         database, absolute, whatever its working directory."""
-        env = {PathSettings.ENV[name][0]: str(Path(getattr(self.paths, name)).resolve())
-               for name in ("home", "playbooks_dir", "templates_dir")}
+        env = {
+            PathSettings.ENV[name][0]: str(Path(getattr(self.paths, name)).resolve())
+            for name in ("home", "playbooks_dir", "templates_dir")
+        }
         env[PathSettings.ENV["roster"][0]] = str(self.paths.resolved_roster.resolve())
         env[DatabaseSettings.ENV["url"][0]] = self.resolved_database_url
         return env
@@ -272,11 +316,14 @@ class Settings:
 # (home, database_url, slack_bot_token, worker_limit, channels, prefect_api_url...).
 _OVERRIDES: dict[str, tuple[str, str]] = {
     variables[0].removeprefix("RUNBOOK_").lower(): (group, field)
-    for group, group_type in Settings.GROUPS.items() for field, variables in group_type.ENV.items()}
+    for group, group_type in Settings.GROUPS.items()
+    for field, variables in group_type.ENV.items()
+}
 
 
-def read_secret(*, env: str | None = None, file: Path | None = None,
-                environ: Mapping[str, str] | None = None) -> SecretStr:
+def read_secret(
+    *, env: str | None = None, file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> SecretStr:
     """A secret that a configuration file names (channels.yaml's token_env / token_file): the
     variable's value, or the file's first line. ConfigurationError in one line, never the secret."""
     if env:

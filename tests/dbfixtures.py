@@ -42,8 +42,11 @@ def pg_url() -> Iterator[str]:
     name = f"runbook_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield sa.make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False)
+        yield (
+            sa.make_url(PG_ADMIN_URL)
+            .set(drivername="postgresql+psycopg", database=name)
+            .render_as_string(hide_password=False)
+        )
     finally:
         dispose_engines()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -42,8 +42,12 @@ def no_flow_run_verbs() -> type:
 
     class NoFlowRun:
         CommandError = commands.CommandError
-        start, plan_for, status, approve = (staticmethod(commands.start), staticmethod(commands.plan_for),
-                                            staticmethod(commands.status), staticmethod(commands.approve))
+        start, plan_for, status, approve = (
+            staticmethod(commands.start),
+            staticmethod(commands.plan_for),
+            staticmethod(commands.status),
+            staticmethod(commands.approve),
+        )
 
         @staticmethod
         def launch(*, services: Any, incident: Any) -> None:

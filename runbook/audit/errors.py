@@ -7,6 +7,7 @@ Bad arguments (unknown channel, empty actor, details that are not JSON) raise Va
 """
 
 from __future__ import annotations
+
 from runbook.errors import NotFound
 
 

@@ -6,10 +6,10 @@ The incident row is mutable (status, flow run, channel); closing one records a c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any, TypedDict
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -27,10 +27,21 @@ UPDATABLE = frozenset({"status", "flow_run_id", "channel", "closed_at", "severit
 _incidents = INCIDENT_TABLE
 
 
-_IncidentRow = TypedDict("_IncidentRow", {
-    "id": str, "title": str, "playbook_id": str, "playbook_version": int, "inputs": dict[str, Any], "requester": str,
-    "severity": str | None, "status": str, "flow_run_id": str | None, "channel": str | None, "created_at": datetime,
-    "closed_at": datetime | None, "kind": str, "slug": str})
+class _IncidentRow(TypedDict):
+    id: str
+    title: str
+    playbook_id: str
+    playbook_version: int
+    inputs: dict[str, Any]
+    requester: str
+    severity: str | None
+    status: str
+    flow_run_id: str | None
+    channel: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    kind: str
+    slug: str
 
 
 def slugify(text: str) -> str:
@@ -59,7 +70,7 @@ def _free_slug(connection: Connection, date: str, words: str) -> str:
     return slug
 
 
-def _row_to_incident(row: sa.Row[Unpack[tuple[Any, ...]]]) -> Incident:
+def _row_to_incident(row: sa.Row[*tuple[Any, ...]]) -> Incident:
     return Incident(**row._mapping)
 
 
@@ -91,10 +102,22 @@ def create_incident(
     incident_id = uuid4().hex
 
     def work(connection: Connection) -> Incident:
-        row = _IncidentRow(id=incident_id, title=title, playbook_id=playbook_id, playbook_version=playbook_version,
-                           inputs=inputs, requester=requester, severity=severity, status="open", flow_run_id=None,
-                           channel=channel, created_at=created_at, closed_at=None, kind=kind,
-                           slug=slug or _free_slug(connection, date, words))
+        row = _IncidentRow(
+            id=incident_id,
+            title=title,
+            playbook_id=playbook_id,
+            playbook_version=playbook_version,
+            inputs=inputs,
+            requester=requester,
+            severity=severity,
+            status="open",
+            flow_run_id=None,
+            channel=channel,
+            created_at=created_at,
+            closed_at=None,
+            kind=kind,
+            slug=slug or _free_slug(connection, date, words),
+        )
         connection.execute(_incidents.insert(), row)
         return Incident(**row)
 
@@ -120,8 +143,9 @@ def get_incident(engine: Engine, ref: str) -> Incident | None:
     return None if row is None else _row_to_incident(row)
 
 
-def list_incidents(engine: Engine, *, status: str | None = None,
-                   kind: str | Iterable[str] | None = None) -> list[Incident]:
+def list_incidents(
+    engine: Engine, *, status: str | None = None, kind: str | Iterable[str] | None = None
+) -> list[Incident]:
     """Incidents, oldest first, optionally only those with `status` and of `kind` (one or several)."""
     query = sa.select(_incidents).order_by(_incidents.c.created_at, _incidents.c.id)
     if kind is not None:
@@ -142,16 +166,32 @@ def _check_status(status: object) -> None:
         raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
 
 
-def update_incident(engine: Engine, incident_id: str, *, event: dict[str, Any] | None = None,
-                    expect_status: str | None = None, **fields: Any) -> Incident:
+def update_incident(
+    engine: Engine,
+    incident_id: str,
+    *,
+    event: dict[str, Any] | None = None,
+    expect_status: str | None = None,
+    **fields: Any,
+) -> Incident:
     """Change status, flow_run_id, channel, closed_at or severity, in one write transaction of
     its own (`update_incident_in` in a caller's)."""
-    return write_transaction(engine, lambda connection: update_incident_in(
-        connection, incident_id, event=event, expect_status=expect_status, **fields))
+    return write_transaction(
+        engine,
+        lambda connection: update_incident_in(
+            connection, incident_id, event=event, expect_status=expect_status, **fields
+        ),
+    )
 
 
-def update_incident_in(connection: Connection, incident_id: str, *, event: dict[str, Any] | None = None,
-                       expect_status: str | None = None, **fields: Any) -> Incident:
+def update_incident_in(
+    connection: Connection,
+    incident_id: str,
+    *,
+    event: dict[str, Any] | None = None,
+    expect_status: str | None = None,
+    **fields: Any,
+) -> Incident:
     """Change status, flow_run_id, channel, closed_at or severity within the caller's write
     transaction (which may append the change's audit events before it, with `append_in`).
 

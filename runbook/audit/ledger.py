@@ -34,8 +34,16 @@ def ledger(engine: Engine, name: str, *, title: str | None = None, actor: str = 
     if found is not None:
         return found
     try:
-        return create_incident(engine, playbook_id=name, playbook_version=1, inputs={}, requester=actor,
-                               title=title or f"{name} ledger", kind="ledger", slug=ledger_slug(name)).id
+        return create_incident(
+            engine,
+            playbook_id=name,
+            playbook_version=1,
+            inputs={},
+            requester=actor,
+            title=title or f"{name} ledger",
+            kind="ledger",
+            slug=ledger_slug(name),
+        ).id
     except IntegrityError:  # another process created it between our look-up and our insert
         found = _find(engine, name)
         if found is None:

@@ -69,8 +69,7 @@ class Incident(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    kind: str = Field(default="incident", max_length=20, index=True,
-                      sa_column_kwargs={"server_default": "incident"})
+    kind: str = Field(default="incident", max_length=20, index=True, sa_column_kwargs={"server_default": "incident"})
 
 
 class AuditEvent(SQLModel, table=True):

@@ -47,8 +47,15 @@ _kinds: dict[str, str] = {}
 
 
 # The columns of an event that its hash covers (with the details' canonical text).
-_Link = TypedDict("_Link", {"incident_id": str, "seq": int, "ts": datetime, "actor": str, "channel": str,
-                            "action": str, "step": str | None, "prev_hash": str})
+class _Link(TypedDict):
+    incident_id: str
+    seq: int
+    ts: datetime
+    actor: str
+    channel: str
+    action: str
+    step: str | None
+    prev_hash: str
 
 
 class _EventRow(_Link):
@@ -109,22 +116,43 @@ def _kind(connection: Connection, incident_id: str) -> str | None:
     return kind
 
 
-def _insert(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str, step: str | None,
-            details_json: str, ts: datetime, checkpoint: str | None = None) -> AuditEvent:
+def _insert(
+    connection: Connection,
+    *,
+    incident_id: str,
+    actor: str,
+    channel: str,
+    action: str,
+    step: str | None,
+    details_json: str,
+    ts: datetime,
+    checkpoint: str | None = None,
+) -> AuditEvent:
     last_seq, prev_hash = _lock_and_read_head(connection, incident_id)
-    link = _Link(incident_id=incident_id, seq=last_seq + 1, ts=ts, actor=actor, channel=channel, action=action,
-                 step=step, prev_hash=prev_hash)
+    link = _Link(
+        incident_id=incident_id,
+        seq=last_seq + 1,
+        ts=ts,
+        actor=actor,
+        channel=channel,
+        action=action,
+        step=step,
+        prev_hash=prev_hash,
+    )
     # The column's serializer is canonical_json too (see runbook.db), so the stored text
     # is the hashed text; the returned details are the JSON round trip of what was given.
-    row = _EventRow(**link, hash=digest(canonical_row(**link, details_json=details_json)),
-                    details=json.loads(details_json))
+    row = _EventRow(
+        **link, hash=digest(canonical_row(**link, details_json=details_json)), details=json.loads(details_json)
+    )
     result = connection.execute(_INSERT_EVENT, row)
     if checkpoint is None and _kind(connection, incident_id) == "ledger":
         # A standing ledger has no sign-offs to checkpoint at: every row is one, whoever wrote it.
         checkpoint = "ledger"
     if checkpoint is not None:
-        connection.execute(_checkpoints.insert(), {"incident_id": incident_id, "seq": row["seq"],
-                                                   "hash": row["hash"], "ts": ts, "reason": checkpoint})
+        connection.execute(
+            _checkpoints.insert(),
+            {"incident_id": incident_id, "seq": row["seq"], "hash": row["hash"], "ts": ts, "reason": checkpoint},
+        )
     return AuditEvent(id=inserted_id(result), **row)
 
 
@@ -146,9 +174,20 @@ def append(
     standing ledgers do at every row, since they have no sign-offs to checkpoint at."""
     _prepare(actor, channel, action, step, details)  # refuse bad arguments before taking the write lock
     ts = as_utc(now)
-    return write_transaction(engine, lambda connection: append_in(
-        connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
-        details=details, now=ts, checkpoint=checkpoint))
+    return write_transaction(
+        engine,
+        lambda connection: append_in(
+            connection,
+            incident_id=incident_id,
+            actor=actor,
+            channel=channel,
+            action=action,
+            step=step,
+            details=details,
+            now=ts,
+            checkpoint=checkpoint,
+        ),
+    )
 
 
 def append_in(
@@ -166,8 +205,17 @@ def append_in(
     """Append within the caller's write transaction: the event commits (or not) with the change it
     records, so no state change is ever left without its audit event (audit before effect)."""
     details_json = _prepare(actor, channel, action, step, details)
-    return _insert(connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step,
-                   details_json=details_json, ts=as_utc(now), checkpoint=checkpoint)
+    return _insert(
+        connection,
+        incident_id=incident_id,
+        actor=actor,
+        channel=channel,
+        action=action,
+        step=step,
+        details_json=details_json,
+        ts=as_utc(now),
+        checkpoint=checkpoint,
+    )
 
 
 def events(engine: Engine, incident_id: str) -> list[AuditEvent]:

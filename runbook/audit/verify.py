@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Unpack
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -55,7 +55,7 @@ class VerifyReport:
 _INCIDENT, _SEQ, _TS, _ACTOR, _CHANNEL, _ACTION, _STEP, _DETAILS, _PREV, _HASH = range(10)
 
 
-def _event_query(incident_id: str | None) -> sa.Select[Unpack[tuple[Any, ...]]]:
+def _event_query(incident_id: str | None) -> sa.Select[*tuple[Any, ...]]:
     e = AUDIT_EVENT_TABLE.c
     # Details as stored text: written canonically, it can be hashed without parsing.
     # ts without the UTC-aware wrapper type: canonical_ts treats naive as UTC anyway, and
@@ -197,8 +197,9 @@ def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool | N
 
     i = INCIDENT_TABLE.c
     with engine.connect() as connection, connection.begin():
-        database_problems = [Problem(DATABASE, 0, "trigger", text)
-                             for text in (trigger_problems(connection) if triggers else [])]
+        database_problems = [
+            Problem(DATABASE, 0, "trigger", text) for text in (trigger_problems(connection) if triggers else [])
+        ]
         query = sa.select(i.id).order_by(i.created_at, i.id)
         if incident_id is not None:
             query = query.where(sa.or_(i.id == incident_id, i.slug == incident_id))

@@ -4,5 +4,11 @@ good-citizen layer (resilience), the channels configuration file and the account
 from runbook.channels.config import ChannelsConfig, ConfigError, load_channels_config
 from runbook.channels.registry import ConfiguredChannels, build_adapter, channel_for
 
-__all__ = ["ChannelsConfig", "ConfigError", "ConfiguredChannels", "build_adapter", "channel_for",
-           "load_channels_config"]
+__all__ = [
+    "ChannelsConfig",
+    "ConfigError",
+    "ConfiguredChannels",
+    "build_adapter",
+    "channel_for",
+    "load_channels_config",
+]

@@ -48,20 +48,37 @@ class Adapter:
 
     platform = "?"
 
-    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *,
-                 tuning: Tuning | None = None, sleep: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        account: AccountConfig,
+        channel: ChannelConfig,
+        *,
+        tuning: Tuning | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.account_id = account_id
         self.config = account
         self.channel_config = channel
         self.handle = account.handle
         self.name = f"{self.platform}:{account_id}"
         tuning = tuning or account.tuning or channel.tuning
-        self.policy = Policy(timeout=tuning.timeout, budget=tuning.budget, attempts=tuning.attempts,
-                             breaker_failures=tuning.breaker_failures, breaker_reset=tuning.breaker_reset)
+        self.policy = Policy(
+            timeout=tuning.timeout,
+            budget=tuning.budget,
+            attempts=tuning.attempts,
+            breaker_failures=tuning.breaker_failures,
+            breaker_reset=tuning.breaker_reset,
+        )
         count, per = _rate(account.rate_limit)
         limiter = limiter_for(f"{self.platform}:{account.handle}", count=count, per=per)
-        self.guard = Guard(self.name, policy=self.policy, limiter=limiter, classify=self.classify,
-                           sleep=sleep if sleep is not None else time.sleep)  # Guard's own default
+        self.guard = Guard(
+            self.name,
+            policy=self.policy,
+            limiter=limiter,
+            classify=self.classify,
+            sleep=sleep if sleep is not None else time.sleep,
+        )  # Guard's own default
 
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None

@@ -20,8 +20,16 @@ from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, s
 from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
-from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits)
+from runbook.ports.channel import (
+    AccountInfo,
+    ChannelError,
+    Limits,
+    Mention,
+    MentionPage,
+    Post,
+    Receipt,
+    RejectedByLimits,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -43,7 +51,7 @@ def parse_uri(ref: str) -> tuple[str, str, str]:
     """at://<did>/<collection>/<rkey> -> (did, collection, rkey)."""
     if not ref.startswith("at://"):
         raise ChannelError(f"bluesky: {ref!r} is not an at:// post URI")
-    parts = ref[len("at://"):].split("/")
+    parts = ref[len("at://") :].split("/")
     if len(parts) != 3 or not all(parts):
         raise ChannelError(f"bluesky: {ref!r} is not an at://did/collection/rkey URI")
     return parts[0], parts[1], parts[2]
@@ -66,8 +74,16 @@ class BlueskyChannel(Adapter):
     platform = "bluesky"
     name = "bluesky"
 
-    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, engine: Engine | None = None,
-                 environ: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        account: AccountConfig,
+        channel: ChannelConfig,
+        *,
+        engine: Engine | None = None,
+        environ: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         if not channel.service:
             raise ConfigError(f"account '{account_id}': the bluesky channel needs service: (the PDS URL)")
@@ -79,8 +95,9 @@ class BlueskyChannel(Adapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-                    ) -> BlueskyChannel:
+    def from_config(
+        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
+    ) -> BlueskyChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
 
@@ -159,8 +176,10 @@ class BlueskyChannel(Adapter):
 
         did, collection, rkey = parse_uri(ref)
         try:
-            return self.guard.call("getRecord", lambda: self.client.com.atproto.repo.get_record(
-                {"repo": did, "collection": collection, "rkey": rkey}))
+            return self.guard.call(
+                "getRecord",
+                lambda: self.client.com.atproto.repo.get_record({"repo": did, "collection": collection, "rkey": rkey}),
+            )
         except ex.BadRequestError as exc:
             error = getattr(exc.response.content, "error", "") if exc.response else ""
             if error in ("RecordNotFound", "InvalidRequest") or "not found" in str(exc).lower():
@@ -174,47 +193,83 @@ class BlueskyChannel(Adapter):
             return None
         record = self._record(ref)
         if record is None:
-            return Post(ref=ref, account=did, platform=self.platform, text="", created_at=None, live=False,
-                        url=self._url(did, rkey)).to_dict()
+            return Post(
+                ref=ref,
+                account=did,
+                platform=self.platform,
+                text="",
+                created_at=None,
+                live=False,
+                url=self._url(did, rkey),
+            ).to_dict()
         value = record.value
         reply = getattr(value, "reply", None)
         meta: dict[str, Any] = {"cid": record.cid}
         try:  # counts come from the AppView; the post itself does not need it
             views = self.guard.call("getPosts", lambda: self.client.app.bsky.feed.get_posts({"uris": [ref]}))
             for view in views.posts:
-                meta |= {"likes": view.like_count or 0, "reposts": view.repost_count or 0,
-                         "replies": view.reply_count or 0, "quotes": view.quote_count or 0}
+                meta |= {
+                    "likes": view.like_count or 0,
+                    "reposts": view.repost_count or 0,
+                    "replies": view.reply_count or 0,
+                    "quotes": view.quote_count or 0,
+                }
         except ChannelError:
             pass
-        return Post(ref=ref, account=did, platform=self.platform, text=getattr(value, "text", ""),
-                    created_at=_when(getattr(value, "created_at", None)), live=True, url=self._url(did, rkey),
-                    in_reply_to=reply.parent.uri if reply is not None else None, meta=meta).to_dict()
+        return Post(
+            ref=ref,
+            account=did,
+            platform=self.platform,
+            text=getattr(value, "text", ""),
+            created_at=_when(getattr(value, "created_at", None)),
+            live=True,
+            url=self._url(did, rkey),
+            in_reply_to=reply.parent.uri if reply is not None else None,
+            meta=meta,
+        ).to_dict()
 
     def recent_posts(self, account: str | None = None, *, platform: str | None = None, limit: int = 50) -> list[Post]:
         out: list[Post] = []
         cursor = None
         while len(out) < limit:
+
             def list_page(c: str | None = cursor) -> Any:  # the default binds this iteration's cursor
                 return self.client.com.atproto.repo.list_records(
-                    {"repo": self.did, "collection": POST, "limit": min(100, limit - len(out)), "cursor": c})
+                    {"repo": self.did, "collection": POST, "limit": min(100, limit - len(out)), "cursor": c}
+                )
 
             page = self.guard.call("listRecords", list_page)
             for item in page.records:
                 _, _, rkey = parse_uri(item.uri)
                 value = item.value
                 reply = getattr(value, "reply", None)
-                out.append(Post(ref=item.uri, account=self.handle, platform=self.platform,
-                                text=getattr(value, "text", ""), created_at=_when(getattr(value, "created_at", None)),
-                                live=True, url=self._url(self.handle, rkey),
-                                in_reply_to=reply.parent.uri if reply is not None else None, meta={"cid": item.cid}))
+                out.append(
+                    Post(
+                        ref=item.uri,
+                        account=self.handle,
+                        platform=self.platform,
+                        text=getattr(value, "text", ""),
+                        created_at=_when(getattr(value, "created_at", None)),
+                        live=True,
+                        url=self._url(self.handle, rkey),
+                        in_reply_to=reply.parent.uri if reply is not None else None,
+                        meta={"cid": item.cid},
+                    )
+                )
             cursor = page.cursor
             if not cursor or not page.records:
                 break
         return out[:limit]
 
     def limits(self, account: str | None = None, *, platform: str | None = None) -> Limits:
-        return Limits(platform=self.platform, max_chars=MAX_GRAPHEMES, max_media=4, count="graphemes", threads=True,
-                      media_types=MEDIA_TYPES)
+        return Limits(
+            platform=self.platform,
+            max_chars=MAX_GRAPHEMES,
+            max_media=4,
+            count="graphemes",
+            threads=True,
+            media_types=MEDIA_TYPES,
+        )
 
     def account(self, handle: str, *, platform: str | None = None) -> AccountInfo | None:
         from atproto_client import exceptions as ex
@@ -224,9 +279,13 @@ class BlueskyChannel(Adapter):
             profile = self.guard.call("getProfile", lambda: self.client.app.bsky.actor.get_profile({"actor": actor}))
         except ex.BadRequestError:
             return None
-        return AccountInfo(handle=profile.handle, platform=self.platform,
-                           kind="brand" if profile.did == self._did else "personal",
-                           display_name=profile.display_name or profile.handle, followers=profile.followers_count or 0)
+        return AccountInfo(
+            handle=profile.handle,
+            platform=self.platform,
+            kind="brand" if profile.did == self._did else "personal",
+            display_name=profile.display_name or profile.handle,
+            followers=profile.followers_count or 0,
+        )
 
     def owns(self, ref: str) -> bool:
         return ref.startswith(f"at://{self.did}/")
@@ -240,17 +299,20 @@ class BlueskyChannel(Adapter):
         return f"https://bsky.app/profile/{actor}/post/{rkey}"
 
     # -- mentions -------------------------------------------------------------------------------
-    def mentions(self, account: str | None = None, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
+    def mentions(
+        self, account: str | None = None, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
         """Mentions, replies and quotes after `since`, oldest first. The notification API pages
         newest first; our cursor is the (indexedAt, uri) of the last item handed out."""
         after = _decode_cursor(since)
         fresh: list[Any] = []
         page_cursor = None
         while True:
+
             def list_page(c: str | None = page_cursor) -> Any:  # the default binds this iteration's cursor
                 return self.client.app.bsky.notification.list_notifications(
-                    {"limit": 100, "cursor": c, "reasons": MENTION_REASONS})
+                    {"limit": 100, "cursor": c, "reasons": MENTION_REASONS}
+                )
 
             page = self.guard.call("listNotifications", list_page)
             reached = False
@@ -275,8 +337,9 @@ class BlueskyChannel(Adapter):
         out: dict[str, int] = {}
         ordered = sorted(dids)
         for n in range(0, len(ordered), 25):  # getProfiles takes at most 25 actors
-            chunk = ordered[n:n + 25]
+            chunk = ordered[n : n + 25]
             try:
+
                 def get_profiles(c: list[str] = chunk) -> Any:  # the default binds this iteration's chunk
                     return self.client.app.bsky.actor.get_profiles({"actors": c})
 
@@ -291,13 +354,23 @@ class BlueskyChannel(Adapter):
         reply = getattr(record, "reply", None)
         kind = {"mention": "mention", "reply": "reply", "quote": "quote"}[n.reason]
         _, _, rkey = parse_uri(n.uri)
-        return Mention(ref=n.uri, account=self.handle, platform=self.platform, author=n.author.handle,
-                       author_followers=followers.get(n.author.did, 0), text=getattr(record, "text", ""),
-                       created_at=_when(getattr(record, "created_at", None)) or _when(n.indexed_at)
-                       or datetime.now(UTC),
-                       in_reply_to=reply.parent.uri if reply is not None else None,
-                       meta={"kind": kind, "cid": n.cid, "author_did": n.author.did,
-                             "url": self._url(n.author.handle, rkey), "indexed_at": n.indexed_at})
+        return Mention(
+            ref=n.uri,
+            account=self.handle,
+            platform=self.platform,
+            author=n.author.handle,
+            author_followers=followers.get(n.author.did, 0),
+            text=getattr(record, "text", ""),
+            created_at=_when(getattr(record, "created_at", None)) or _when(n.indexed_at) or datetime.now(UTC),
+            in_reply_to=reply.parent.uri if reply is not None else None,
+            meta={
+                "kind": kind,
+                "cid": n.cid,
+                "author_did": n.author.did,
+                "url": self._url(n.author.handle, rkey),
+                "indexed_at": n.indexed_at,
+            },
+        )
 
     # -- writes ---------------------------------------------------------------------------------
     def find(self, key: str) -> Receipt | None:
@@ -317,14 +390,28 @@ class BlueskyChannel(Adapter):
                     return Receipt(ref=ref, key=key, created=False, at=entry.created_at)
         return None  # a thread part-written is finished by publishing again under the same key
 
-    def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
-                media: list[dict[str, Any]] | None = None, key: str, reply_to: str | None = None) -> Receipt:
+    def publish(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        text: str,
+        media: list[dict[str, Any]] | None = None,
+        key: str,
+        reply_to: str | None = None,
+    ) -> Receipt:
         """A post (a thread when longer than one), optionally with media and as a reply to `reply_to`."""
-        return self._write(key=key, text=text, media=media or [], action="reply" if reply_to else "publish",
-                           reply_to=self._reply_refs(reply_to) if reply_to else None)
+        return self._write(
+            key=key,
+            text=text,
+            media=media or [],
+            action="reply" if reply_to else "publish",
+            reply_to=self._reply_refs(reply_to) if reply_to else None,
+        )
 
-    def reply(self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str,
-              key: str) -> Receipt:
+    def reply(
+        self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str, key: str
+    ) -> Receipt:
         return self._write(key=key, text=text, media=[], action="reply", reply_to=self._reply_refs(to_ref))
 
     def _reply_refs(self, to_ref: str) -> dict[str, Any]:
@@ -333,12 +420,16 @@ class BlueskyChannel(Adapter):
         if parent is None:
             raise ChannelError(f"bluesky: cannot reply to {to_ref}: the post is gone")
         parent_reply = getattr(parent.value, "reply", None)
-        root = ({"uri": parent_reply.root.uri, "cid": parent_reply.root.cid} if parent_reply is not None
-                else {"uri": parent.uri, "cid": parent.cid})
+        root = (
+            {"uri": parent_reply.root.uri, "cid": parent_reply.root.cid}
+            if parent_reply is not None
+            else {"uri": parent.uri, "cid": parent.cid}
+        )
         return {"root": root, "parent": {"uri": parent.uri, "cid": parent.cid}}
 
-    def _write(self, *, key: str, text: str, media: list[dict[str, Any]], reply_to: dict[str, Any] | None,
-               action: str) -> Receipt:
+    def _write(
+        self, *, key: str, text: str, media: list[dict[str, Any]], reply_to: dict[str, Any] | None, action: str
+    ) -> Receipt:
         if not key:
             raise ValueError("an idempotency key is required")
         problems = check_limits(self.limits(), text=text, media=media)
@@ -352,8 +443,13 @@ class BlueskyChannel(Adapter):
             return found
         parts = split_thread(text)
         # One TID per part, chosen once and recorded before anything is sent.
-        entry = ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
-                             native=json.dumps([new_tid() for _ in parts]) if len(parts) > 1 else new_tid())
+        entry = ledger.claim(
+            key,
+            account=self.account_id,
+            platform=self.platform,
+            action=action,
+            native=json.dumps([new_tid() for _ in parts]) if len(parts) > 1 else new_tid(),
+        )
         assert entry.native is not None  # every Bluesky write is claimed with its record keys
         rkeys = _rkeys(entry.native)
         if len(rkeys) != len(parts):  # the text changed under the same key: keep the first write's shape
@@ -401,8 +497,9 @@ class BlueskyChannel(Adapter):
         from atproto_client import exceptions as ex
 
         try:
-            return self.guard.call("resolveHandle", lambda: self.client.com.atproto.identity.resolve_handle(
-                {"handle": handle})).did
+            return self.guard.call(
+                "resolveHandle", lambda: self.client.com.atproto.identity.resolve_handle({"handle": handle})
+            ).did
         except ex.BadRequestError:
             return None
 
@@ -417,6 +514,7 @@ class BlueskyChannel(Adapter):
                 if not path:
                     raise ChannelError(f"bluesky: media[{n}] needs path or blob")
                 data = Path(str(path)).read_bytes()
+
                 def upload(d: bytes = data) -> Any:  # the default binds this iteration's bytes
                     return self.client.com.atproto.repo.upload_blob(d)
 
@@ -436,7 +534,8 @@ class BlueskyChannel(Adapter):
             if existing is not None:
                 return {"uri": existing.uri, "cid": existing.cid}
             created = self.client.com.atproto.repo.create_record(
-                {"repo": self.did, "collection": POST, "rkey": rkey, "record": record})
+                {"repo": self.did, "collection": POST, "rkey": rkey, "record": record}
+            )
             return {"uri": created.uri, "cid": created.cid}
 
         return self.guard.call("createRecord", attempt)
@@ -447,15 +546,18 @@ class BlueskyChannel(Adapter):
             raise ChannelError(f"bluesky: {ref} is not a post of {self.handle}; only our own posts can be deleted")
         ledger = self._ledger()
         # The intent first: a retry after a crash knows this step deleted it.
-        retried = ledger is not None and ledger.claim_delete(key, account=self.account_id, platform=self.platform,
-                                                             ref=ref)
+        retried = ledger is not None and ledger.claim_delete(
+            key, account=self.account_id, platform=self.platform, ref=ref
+        )
         if self._record(ref) is None:
             if ledger is not None and retried:
                 ledger.confirm(key, ref)
                 return True
             return False
-        self.guard.call("deleteRecord", lambda: self.client.com.atproto.repo.delete_record(
-            {"repo": did, "collection": collection, "rkey": rkey}))
+        self.guard.call(
+            "deleteRecord",
+            lambda: self.client.com.atproto.repo.delete_record({"repo": did, "collection": collection, "rkey": rkey}),
+        )
         if ledger is not None:
             ledger.confirm(key, ref)
         return True
@@ -502,8 +604,12 @@ def _blob_json(blob: dict[str, Any]) -> dict[str, Any]:
     if isinstance(ref, dict) and "$link" in ref:
         return blob
     link = getattr(ref, "link", None) or (ref.get("link") if isinstance(ref, dict) else None) or str(ref)
-    return {"$type": "blob", "ref": {"$link": link}, "mimeType": blob.get("mimeType") or blob.get("mime_type"),
-            "size": blob.get("size")}
+    return {
+        "$type": "blob",
+        "ref": {"$link": link},
+        "mimeType": blob.get("mimeType") or blob.get("mime_type"),
+        "size": blob.get("size"),
+    }
 
 
 def _jwt_scope(token: str | None) -> str | None:

@@ -16,8 +16,10 @@ __all__ = ["MAX_GRAPHEMES", "Facet", "find_facets", "graphemes", "new_tid", "spl
 
 MAX_GRAPHEMES = 300  # app.bsky.feed.post text maxGraphemes
 # The patterns of Bluesky's own rich-text detection (@atproto/api RichText.detectFacets), simplified.
-MENTION_RE = re.compile(r"(?:^|\s|\()(@([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}"
-                        r"[a-zA-Z0-9])?)")
+MENTION_RE = re.compile(
+    r"(?:^|\s|\()(@([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}"
+    r"[a-zA-Z0-9])?)"
+)
 URL_RE = re.compile(r"(?:^|\s|\()(https?://\S+)", re.IGNORECASE)  # bare domains stay plain text
 TAG_RE = re.compile(r"(?:^|\s)([#＃])(\S+)")
 TRAILING_PUNCT = ".,;:!?"

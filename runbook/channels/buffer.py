@@ -26,9 +26,18 @@ SERVICES = {"twitter": "x"}  # Buffer's service names that differ from ours
 
 
 class BufferQueue:
-    def __init__(self, name: str, *, token: str, profiles: dict[str, str], base_url: str = API,
-                 http: httpx.Client | None = None, timeout: float = 10.0, rate_limit: str | None = "60/1m",
-                 policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        token: str,
+        profiles: dict[str, str],
+        base_url: str = API,
+        http: httpx.Client | None = None,
+        timeout: float = 10.0,
+        rate_limit: str | None = "60/1m",
+        policy: Policy | None = None,
+    ) -> None:
         """`profiles`: Buffer profile id -> the brand account handle it publishes as. `rate_limit`:
         Buffer's documented 60 requests a minute per user, shared by every queue on the token."""
         self.name = name
@@ -43,9 +52,12 @@ class BufferQueue:
 
             parsed = RateLimit.parse(rate_limit)
             count, per = parsed.count, parsed.per
-        self.guard = Guard(f"buffer:{name}", policy=policy or Policy(timeout=timeout),
-                           limiter=limiter_for(f"buffer:{base_url}:{len(token)}:{token[-4:]}", count=count, per=per),
-                           classify=_classify)
+        self.guard = Guard(
+            f"buffer:{name}",
+            policy=policy or Policy(timeout=timeout),
+            limiter=limiter_for(f"buffer:{base_url}:{len(token)}:{token[-4:]}", count=count, per=per),
+            classify=_classify,
+        )
 
     def close(self) -> None:
         if self._own_http:
@@ -57,20 +69,30 @@ class BufferQueue:
     # -- calls ----------------------------------------------------------------------------------
     def _send(self, method: str, path: str, data: Any, params: dict[str, Any] | None, write: bool) -> httpx.Response:
         try:
-            response = self.http.request(method, f"/1/{path}", data=data, params=params,
-                                         headers={"Authorization": f"Bearer {self._token}"})
+            response = self.http.request(
+                method, f"/1/{path}", data=data, params=params, headers={"Authorization": f"Bearer {self._token}"}
+            )
         except httpx.TransportError:
             if write:  # the create may have reached Buffer: the caller looks it up before trying again
                 raise RemoteQueueError(f"buffer {self.name}: {method} {path}: no answer") from None
             raise
         # A 429 is refused before any work; after a 5xx a create may or may not exist.
         if response.status_code == 429 or (response.status_code >= 500 and not write):
-            raise TransientError(f"HTTP {response.status_code}", status=response.status_code,
-                                 headers=dict(response.headers))
+            raise TransientError(
+                f"HTTP {response.status_code}", status=response.status_code, headers=dict(response.headers)
+            )
         return response
 
-    def _call(self, method: str, path: str, *, data: Any = None, params: dict[str, Any] | None = None,
-              missing_ok: bool = False, write: bool = False) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: Any = None,
+        params: dict[str, Any] | None = None,
+        missing_ok: bool = False,
+        write: bool = False,
+    ) -> Any:
         try:
             response = self.guard.call(f"{method} {path}", lambda: self._send(method, path, data, params, write))
         except ChannelError as exc:  # retries spent, circuit open
@@ -98,8 +120,9 @@ class BufferQueue:
         found: list[dict[str, Any]] = []
         page = 1
         while True:
-            body = self._call("GET", f"profiles/{pid}/updates/pending.json",
-                              params={"page": page, "count": PAGE, "utc": "true"})
+            body = self._call(
+                "GET", f"profiles/{pid}/updates/pending.json", params={"page": page, "count": PAGE, "utc": "true"}
+            )
             updates = body.get("updates") or []
             found.extend(updates)
             if len(updates) < PAGE or len(found) >= int(body.get("total") or 0):
@@ -109,10 +132,16 @@ class BufferQueue:
     def _post(self, update: dict[str, Any]) -> RemotePost:
         pid = update["profile_id"]
         media = [update["media"]] if update.get("media") else []
-        return RemotePost(remote_id=update["id"], target=pid, account=self.profiles[pid],
-                          platform=SERVICES.get(update.get("profile_service", ""), update.get("profile_service", "")),
-                          text=update.get("text", ""), run_at=datetime.fromtimestamp(update["due_at"], UTC),
-                          media=media, raw=update)
+        return RemotePost(
+            remote_id=update["id"],
+            target=pid,
+            account=self.profiles[pid],
+            platform=SERVICES.get(update.get("profile_service", ""), update.get("profile_service", "")),
+            text=update.get("text", ""),
+            run_at=datetime.fromtimestamp(update["due_at"], UTC),
+            media=media,
+            raw=update,
+        )
 
     def hold(self, post: RemotePost) -> HoldOutcome:
         if post.run_at <= datetime.now(UTC) + CHECK_WITHIN:

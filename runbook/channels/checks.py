@@ -14,7 +14,9 @@ from runbook.ports.channel import ChannelError
 __all__ = ["check_accounts"]
 
 
-def check_accounts(config: ChannelsConfig, *, only: Iterable[str] | None = None, **adapter_kwargs) -> list[AccountCheck]:
+def check_accounts(
+    config: ChannelsConfig, *, only: Iterable[str] | None = None, **adapter_kwargs
+) -> list[AccountCheck]:
     from runbook.channels.registry import build_adapter
 
     wanted = set(only or config.accounts)

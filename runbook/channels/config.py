@@ -15,8 +15,18 @@ from runbook.errors import ConfigurationError
 from runbook.settings import read_secret
 from runbook.spec.errors import SpecError, SpecIssue
 
-__all__ = ["AccountConfig", "ChannelConfig", "ChannelsConfig", "ConfigError", "RemoteQueueConfig", "SecretRef",
-           "channels_schema", "default_path", "load_channels_config", "parse_channels_config"]
+__all__ = [
+    "AccountConfig",
+    "ChannelConfig",
+    "ChannelsConfig",
+    "ConfigError",
+    "RemoteQueueConfig",
+    "SecretRef",
+    "channels_schema",
+    "default_path",
+    "load_channels_config",
+    "parse_channels_config",
+]
 
 NETWORKS = ("sandbox", "bluesky", "mastodon", "x", "facebook", "instagram")
 ID = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="lower-case id: letters, digits, - or _")]
@@ -74,9 +84,13 @@ class ChannelConfig(_Strict):
     """One network connection: which platform, where its API is."""
 
     platform: Literal["sandbox", "bluesky", "mastodon", "x", "facebook", "instagram"]
-    service: str | None = Field(default=None, description="API base URL: the PDS (Bluesky), the instance (Mastodon), "
-                                                  "the Graph API or X API base")
-    appview: str | None = Field(default=None, description="Bluesky AppView URL for reads the PDS proxies (notifications)")
+    service: str | None = Field(
+        default=None,
+        description="API base URL: the PDS (Bluesky), the instance (Mastodon), the Graph API or X API base",
+    )
+    appview: str | None = Field(
+        default=None, description="Bluesky AppView URL for reads the PDS proxies (notifications)"
+    )
     tuning: Tuning = Field(default_factory=Tuning)
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
@@ -125,6 +139,7 @@ class AccountConfig(_SecretHolder):
 
             RateLimit.parse(self.rate_limit)
         return self
+
 
 class RemoteQueueConfig(_SecretHolder):
     """A publishing queue outside the product (Meta scheduled posts, Buffer, Hootsuite)."""
@@ -178,11 +193,18 @@ def _cross_checks(doc: Any, config: ChannelsConfig) -> list[SpecIssue]:
     out: list[SpecIssue] = []
     for account_id, account in config.accounts.items():
         if account.brand not in config.brands:
-            out.append(doc.issue(("accounts", account_id, "brand"), f"unknown brand '{account.brand}'; declare it "
-                                 "under brands:"))
+            out.append(
+                doc.issue(
+                    ("accounts", account_id, "brand"), f"unknown brand '{account.brand}'; declare it under brands:"
+                )
+            )
         if account.channel not in config.channels:
-            out.append(doc.issue(("accounts", account_id, "channel"), f"unknown channel '{account.channel}'; "
-                                 "declare it under channels:"))
+            out.append(
+                doc.issue(
+                    ("accounts", account_id, "channel"),
+                    f"unknown channel '{account.channel}'; declare it under channels:",
+                )
+            )
     for queue_id, queue in config.remote_queues.items():
         if queue.brand not in config.brands:
             out.append(doc.issue(("remote_queues", queue_id, "brand"), f"unknown brand '{queue.brand}'"))
@@ -203,9 +225,14 @@ def _without_inline_secrets(doc: Any, data: Any, loc: tuple[Any, ...], issues: l
     out = {}
     for key, value in data.items():
         if isinstance(key, str) and SECRET_WORDS.search(key) and not key.endswith(("_env", "_file")):
-            issues.append(doc.issue(loc + (key,), f"'{key}' looks like a secret written into the config; name "
-                                    f"where it lives instead: {key}_env: VARIABLE or {key}_file: /path",
-                                    at_key=True))
+            issues.append(
+                doc.issue(
+                    loc + (key,),
+                    f"'{key}' looks like a secret written into the config; name "
+                    f"where it lives instead: {key}_env: VARIABLE or {key}_file: /path",
+                    at_key=True,
+                )
+            )
             continue
         out[key] = _without_inline_secrets(doc, value, loc + (key,), issues)
     return out

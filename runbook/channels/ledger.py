@@ -52,12 +52,22 @@ class Ledger:
     def claim(self, key: str, *, account: str, platform: str, action: str, native: str | None) -> Entry:
         """The entry of `key`: a new one holding `native`, or the one an earlier attempt recorded
         (whose native id the retry must reuse)."""
+
         def work(connection: Connection) -> None:
             found = connection.execute(sa.select(writes.c.key).where(writes.c.key == key)).first()
             if found is None:
-                connection.execute(writes.insert().values(key=key, account=account, platform=platform, action=action,
-                                                          native=native, ref=None, parts=[],
-                                                          created_at=as_utc(None)))
+                connection.execute(
+                    writes.insert().values(
+                        key=key,
+                        account=account,
+                        platform=platform,
+                        action=action,
+                        native=native,
+                        ref=None,
+                        parts=[],
+                        created_at=as_utc(None),
+                    )
+                )
 
         try:
             write_transaction(self.engine, work)
@@ -76,18 +86,29 @@ class Ledger:
 
     def progress(self, key: str, parts: list[str]) -> None:
         """A thread's parts written so far (each part has its own native id under `key#n`)."""
-        write_transaction(self.engine, lambda c: c.execute(writes.update().where(writes.c.key == key)
-                                                           .values(parts=list(parts))))
+        write_transaction(
+            self.engine, lambda c: c.execute(writes.update().where(writes.c.key == key).values(parts=list(parts)))
+        )
 
     def confirm(self, key: str, ref: str, parts: list[str] | None = None) -> None:
         values: dict[str, Any] = {"ref": ref, "done_at": as_utc(None)}
         if parts is not None:
             values["parts"] = list(parts)
-        write_transaction(self.engine, lambda c: c.execute(writes.update().where(writes.c.key == key,
-                                                                                   writes.c.ref.is_(None))
-                                                           .values(**values)))
+        write_transaction(
+            self.engine,
+            lambda c: c.execute(writes.update().where(writes.c.key == key, writes.c.ref.is_(None)).values(**values)),
+        )
 
 
 def _entry(row: Any) -> Entry:
-    return Entry(key=row.key, account=row.account, platform=row.platform, action=row.action, native=row.native,
-                 ref=row.ref, parts=list(row.parts or []), created_at=row.created_at, done_at=row.done_at)
+    return Entry(
+        key=row.key,
+        account=row.account,
+        platform=row.platform,
+        action=row.action,
+        native=row.native,
+        ref=row.ref,
+        parts=list(row.parts or []),
+        created_at=row.created_at,
+        done_at=row.done_at,
+    )

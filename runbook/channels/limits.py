@@ -14,8 +14,9 @@ __all__ = ["check_limits"]
 def check_limits(limits: Limits, *, text: str, media: list[dict[str, Any]] | None = None) -> list[str]:
     """Problems of one write against `limits`, one line each; empty when it fits. A text longer
     than one post is a problem only where the adapter cannot thread it."""
-    spec = PlatformSpec(max_chars=limits.max_chars, max_media=limits.max_media, count=limits.count,
-                        url_length=limits.url_length)
+    spec = PlatformSpec(
+        max_chars=limits.max_chars, max_media=limits.max_media, count=limits.count, url_length=limits.url_length
+    )
     problems: list[str] = []
     size = length(text, spec)
     if not text.strip() and not media:
@@ -29,6 +30,7 @@ def check_limits(limits: Limits, *, text: str, media: list[dict[str, Any]] | Non
         for n, item in enumerate(media or []):
             kind = str(item.get("type") or item.get("mime") or "")
             if kind and kind not in limits.media_types:
-                problems.append(f"{limits.platform}: media[{n}] type {kind!r} not accepted "
-                                f"({', '.join(limits.media_types)})")
+                problems.append(
+                    f"{limits.platform}: media[{n}] type {kind!r} not accepted ({', '.join(limits.media_types)})"
+                )
     return problems

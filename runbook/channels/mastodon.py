@@ -22,8 +22,17 @@ from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
-from runbook.ports.channel import (AccountInfo, ChannelError, ChannelUnavailable, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits)
+from runbook.ports.channel import (
+    AccountInfo,
+    ChannelError,
+    ChannelUnavailable,
+    Limits,
+    Mention,
+    MentionPage,
+    Post,
+    Receipt,
+    RejectedByLimits,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -49,8 +58,16 @@ class MastodonChannel(Adapter):
     platform = "mastodon"
     name = "mastodon"
 
-    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, engine: Engine | None = None,
-                 environ: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        account: AccountConfig,
+        channel: ChannelConfig,
+        *,
+        engine: Engine | None = None,
+        environ: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         if not channel.service:
             raise ConfigError(f"account '{account_id}': the mastodon channel needs service: (the instance URL)")
@@ -71,8 +88,9 @@ class MastodonChannel(Adapter):
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-                    ) -> MastodonChannel:
+    def from_config(
+        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
+    ) -> MastodonChannel:
         account = config.account(account_id)
         return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
 
@@ -85,8 +103,13 @@ class MastodonChannel(Adapter):
 
                 token = self.config.secret("token", self.environ).get_secret_value()
                 # ratelimit_method="throw": our Guard waits (shared limiter, budget), not the SDK.
-                self._api = Mastodon(access_token=token, api_base_url=self.service, request_timeout=self.policy.timeout,
-                                     ratelimit_method="throw", version_check_mode="none")
+                self._api = Mastodon(
+                    access_token=token,
+                    api_base_url=self.service,
+                    request_timeout=self.policy.timeout,
+                    ratelimit_method="throw",
+                    version_check_mode="none",
+                )
             return self._api
 
     def _call(self, what: str, fn: Any, *, retry: bool = True) -> Any:
@@ -147,7 +170,7 @@ class MastodonChannel(Adapter):
         prefix = f"mastodon:{self.host}:"
         if not ref.startswith(prefix):
             raise ChannelError(f"mastodon: {ref!r} is not a status of {self.host} (mastodon:{self.host}:<id>)")
-        return ref[len(prefix):]
+        return ref[len(prefix) :]
 
     def owns(self, ref: str) -> bool:
         if not ref.startswith(f"mastodon:{self.host}:"):
@@ -175,9 +198,14 @@ class MastodonChannel(Adapter):
                 source = "instance"
             except ChannelError:
                 pass
-            self._limits = Limits(platform=self.platform, max_chars=values["max_characters"],
-                                  max_media=values["max_media_attachments"],
-                                  url_length=values["characters_reserved_per_url"], media_types=types, source=source)
+            self._limits = Limits(
+                platform=self.platform,
+                max_chars=values["max_characters"],
+                max_media=values["max_media_attachments"],
+                url_length=values["characters_reserved_per_url"],
+                media_types=types,
+                source=source,
+            )
         return self._limits
 
     # -- reads --------------------------------------------------------------------------------------
@@ -192,12 +220,24 @@ class MastodonChannel(Adapter):
 
     def _post(self, status: Any, *, live: bool = True) -> Post:
         reply = status.get("in_reply_to_id")
-        return Post(ref=self._ref(status["id"]), account=status["account"]["acct"], platform=self.platform,
-                    text=html_to_text(status.get("content", "")), created_at=status.get("created_at"), live=live,
-                    url=status.get("url"), in_reply_to=self._ref(reply) if reply else None,
-                    meta={"visibility": status.get("visibility"), "content_warning": status.get("spoiler_text") or "",
-                          "likes": status.get("favourites_count", 0), "reposts": status.get("reblogs_count", 0),
-                          "replies": status.get("replies_count", 0), "uri": status.get("uri")})
+        return Post(
+            ref=self._ref(status["id"]),
+            account=status["account"]["acct"],
+            platform=self.platform,
+            text=html_to_text(status.get("content", "")),
+            created_at=status.get("created_at"),
+            live=live,
+            url=status.get("url"),
+            in_reply_to=self._ref(reply) if reply else None,
+            meta={
+                "visibility": status.get("visibility"),
+                "content_warning": status.get("spoiler_text") or "",
+                "likes": status.get("favourites_count", 0),
+                "reposts": status.get("reblogs_count", 0),
+                "replies": status.get("replies_count", 0),
+                "uri": status.get("uri"),
+            },
+        )
 
     def get_post(self, ref: str) -> dict[str, Any] | None:
         try:
@@ -213,8 +253,10 @@ class MastodonChannel(Adapter):
         out: list[Post] = []
         max_id = None
         while len(out) < limit:
-            page = self._call("accountStatuses", lambda m=max_id: self.api.account_statuses(
-                self.me["id"], limit=min(40, limit - len(out)), max_id=m))
+            page = self._call(
+                "accountStatuses",
+                lambda m=max_id: self.api.account_statuses(self.me["id"], limit=min(40, limit - len(out)), max_id=m),
+            )
             if not page:
                 break
             out.extend(self._post(s) for s in page)
@@ -231,17 +273,23 @@ class MastodonChannel(Adapter):
                 return None
         if not found:
             return None
-        return AccountInfo(handle=found["acct"], platform=self.platform,
-                           kind="brand" if str(found["id"]) == str(self.me["id"]) else "personal",
-                           display_name=found.get("display_name") or found["acct"],
-                           followers=int(found.get("followers_count") or 0))
+        return AccountInfo(
+            handle=found["acct"],
+            platform=self.platform,
+            kind="brand" if str(found["id"]) == str(self.me["id"]) else "personal",
+            display_name=found.get("display_name") or found["acct"],
+            followers=int(found.get("followers_count") or 0),
+        )
 
-    def mentions(self, account: str | None = None, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
+    def mentions(
+        self, account: str | None = None, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
         """Mention notifications after the cursor (a notification id), oldest first: `min_id` pages
         forward from the cursor, so the first call reads from the beginning."""
-        page = self._call("notifications", lambda: self.api.notifications(
-            types=MENTION_TYPES, min_id=since or "0", limit=min(limit, 80)))
+        page = self._call(
+            "notifications",
+            lambda: self.api.notifications(types=MENTION_TYPES, min_id=since or "0", limit=min(limit, 80)),
+        )
         items = sorted((n for n in page if n.get("status")), key=lambda n: int(n["id"]))
         mentions = [self._mention(n) for n in items]
         cursor = str(items[-1]["id"]) if items else since
@@ -251,14 +299,24 @@ class MastodonChannel(Adapter):
         status = notification["status"]
         author = status["account"]
         reply = status.get("in_reply_to_id")
-        return Mention(ref=self._ref(status["id"]), account=self.handle, platform=self.platform, author=author["acct"],
-                       author_followers=int(author.get("followers_count") or 0),
-                       text=html_to_text(status.get("content", "")),
-                       created_at=status.get("created_at") or datetime.now(UTC),
-                       in_reply_to=self._ref(reply) if reply else None,
-                       meta={"kind": "reply" if reply else "mention", "url": status.get("url"),
-                             "visibility": status.get("visibility"), "notification": str(notification["id"]),
-                             "likes": status.get("favourites_count", 0), "reposts": status.get("reblogs_count", 0)})
+        return Mention(
+            ref=self._ref(status["id"]),
+            account=self.handle,
+            platform=self.platform,
+            author=author["acct"],
+            author_followers=int(author.get("followers_count") or 0),
+            text=html_to_text(status.get("content", "")),
+            created_at=status.get("created_at") or datetime.now(UTC),
+            in_reply_to=self._ref(reply) if reply else None,
+            meta={
+                "kind": "reply" if reply else "mention",
+                "url": status.get("url"),
+                "visibility": status.get("visibility"),
+                "notification": str(notification["id"]),
+                "likes": status.get("favourites_count", 0),
+                "reposts": status.get("reblogs_count", 0),
+            },
+        )
 
     # -- writes -------------------------------------------------------------------------------------
     def find(self, key: str) -> Receipt | None:
@@ -267,20 +325,60 @@ class MastodonChannel(Adapter):
             return None
         return entry.receipt()  # None when not confirmed: publishing again under the key lets Mastodon dedupe (1 h)
 
-    def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
-                media: list[dict[str, Any]] | None = None, key: str, visibility: str | None = None,
-                content_warning: str | None = None, reply_to: str | None = None) -> Receipt:
-        return self._write(key=key, text=text, media=media or [], reply_to=self._id(reply_to) if reply_to else None,
-                           action="reply" if reply_to else "publish", visibility=visibility or self.visibility,
-                           content_warning=content_warning)
+    def publish(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        text: str,
+        media: list[dict[str, Any]] | None = None,
+        key: str,
+        visibility: str | None = None,
+        content_warning: str | None = None,
+        reply_to: str | None = None,
+    ) -> Receipt:
+        return self._write(
+            key=key,
+            text=text,
+            media=media or [],
+            reply_to=self._id(reply_to) if reply_to else None,
+            action="reply" if reply_to else "publish",
+            visibility=visibility or self.visibility,
+            content_warning=content_warning,
+        )
 
-    def reply(self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str, key: str,
-              visibility: str | None = None, content_warning: str | None = None) -> Receipt:
-        return self._write(key=key, text=text, media=[], reply_to=self._id(to_ref), action="reply",
-                           visibility=visibility or self.reply_visibility, content_warning=content_warning)
+    def reply(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        to_ref: str,
+        text: str,
+        key: str,
+        visibility: str | None = None,
+        content_warning: str | None = None,
+    ) -> Receipt:
+        return self._write(
+            key=key,
+            text=text,
+            media=[],
+            reply_to=self._id(to_ref),
+            action="reply",
+            visibility=visibility or self.reply_visibility,
+            content_warning=content_warning,
+        )
 
-    def _write(self, *, key: str, text: str, media: list[dict[str, Any]], reply_to: str | None, action: str,
-               visibility: str, content_warning: str | None) -> Receipt:
+    def _write(
+        self,
+        *,
+        key: str,
+        text: str,
+        media: list[dict[str, Any]],
+        reply_to: str | None,
+        action: str,
+        visibility: str,
+        content_warning: str | None,
+    ) -> Receipt:
         if not key:
             raise ValueError("an idempotency key is required")
         if visibility not in VISIBILITIES:
@@ -295,9 +393,18 @@ class MastodonChannel(Adapter):
         ledger.claim(key, account=self.account_id, platform=self.platform, action=action, native=key[:300])
         media_ids = [self._upload(n, item) for n, item in enumerate(media)]
         warning = content_warning if content_warning is not None else self.content_warning
-        status = self._call("statusPost", lambda: self.api.status_post(
-            text, in_reply_to_id=reply_to, media_ids=media_ids or None, visibility=visibility,
-            spoiler_text=warning or None, sensitive=bool(warning), idempotency_key=key))
+        status = self._call(
+            "statusPost",
+            lambda: self.api.status_post(
+                text,
+                in_reply_to_id=reply_to,
+                media_ids=media_ids or None,
+                visibility=visibility,
+                spoiler_text=warning or None,
+                sensitive=bool(warning),
+                idempotency_key=key,
+            ),
+        )
         ref = self._ref(status["id"])
         ledger.confirm(key, ref, [ref])
         return Receipt(ref=ref, key=key, created=True, at=status.get("created_at"))
@@ -310,8 +417,9 @@ class MastodonChannel(Adapter):
             raise ChannelError(f"mastodon: media[{n}] needs path or id")
         data = Path(str(path)).read_bytes()
         kind = item.get("type") or item.get("mime")
-        return self._call("mediaPost", lambda: self.api.media_post(data, mime_type=kind,
-                                                                     description=item.get("alt") or None))["id"]
+        return self._call(
+            "mediaPost", lambda: self.api.media_post(data, mime_type=kind, description=item.get("alt") or None)
+        )["id"]
 
     def delete(self, ref: str, *, key: str) -> bool:
         from mastodon import errors as e

@@ -22,8 +22,16 @@ from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
 from runbook.channels.writes import LedgeredWrites
-from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits)
+from runbook.ports.channel import (
+    AccountInfo,
+    ChannelError,
+    Limits,
+    Mention,
+    MentionPage,
+    Post,
+    Receipt,
+    RejectedByLimits,
+)
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
 
 if TYPE_CHECKING:
@@ -38,8 +46,10 @@ TRANSIENT = {1, 2}  # "API Unknown", "API Service": try again
 MIN_LEAD = timedelta(minutes=10)  # a scheduled post must be at least this far ahead (Pages API)
 CHECK_WITHIN = timedelta(seconds=30)
 POSTS_SCANNED = 25  # recent posts whose comments are read as mentions
-LIMITS = {"facebook": Limits(platform="facebook", max_chars=63206, max_media=10),
-          "instagram": Limits(platform="instagram", max_chars=2200, max_media=10)}
+LIMITS = {
+    "facebook": Limits(platform="facebook", max_chars=63206, max_media=10),
+    "instagram": Limits(platform="instagram", max_chars=2200, max_media=10),
+}
 
 
 class GraphError(ChannelError):
@@ -49,9 +59,12 @@ class GraphError(ChannelError):
         self.status, self.headers = status, headers
         self.code, self.subcode = error.get("code"), error.get("error_subcode")
         self.transient = bool(error.get("is_transient"))
-        super().__init__(f"Graph API: {error.get('message', 'error')} (code {self.code}"
-                         + (f", subcode {self.subcode}" if self.subcode else "")
-                         + (f", fbtrace_id {error['fbtrace_id']}" if error.get("fbtrace_id") else "") + ")")
+        super().__init__(
+            f"Graph API: {error.get('message', 'error')} (code {self.code}"
+            + (f", subcode {self.subcode}" if self.subcode else "")
+            + (f", fbtrace_id {error['fbtrace_id']}" if error.get("fbtrace_id") else "")
+            + ")"
+        )
 
     @property
     def missing(self) -> bool:
@@ -83,13 +96,23 @@ def usage(headers: httpx.Headers | dict[str, str]) -> Headroom | None:
 class GraphClient:
     """Graph calls under a Guard: one per Page token, shared by the channel and the queue."""
 
-    def __init__(self, name: str, *, token: str, base_url: str = API, version: str = VERSION,
-                 http: httpx.Client | None = None, guard: Guard | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        token: str,
+        base_url: str = API,
+        version: str = VERSION,
+        http: httpx.Client | None = None,
+        guard: Guard | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self._token = token
         self.version = version
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self.guard = guard or Guard(name, policy=Policy(timeout=timeout), limiter=limiter_for(name),
-                                    classify=self.classify)
+        self.guard = guard or Guard(
+            name, policy=Policy(timeout=timeout), limiter=limiter_for(name), classify=self.classify
+        )
         self.headroom: Headroom | None = None
 
     def __repr__(self) -> str:  # never the token
@@ -101,9 +124,15 @@ class GraphClient:
             if exc.code in THROTTLED:
                 after = exc.headers.get("retry-after")
                 regain = usage(exc.headers)
-                wait = float(after) if after else (max(1.0, regain.reset_at - regain.seen_at)
-                                                   if regain and regain.reset_at and regain.seen_at is not None
-                                                   else 60.0)  # usage() always sets seen_at
+                wait = (
+                    float(after)
+                    if after
+                    else (
+                        max(1.0, regain.reset_at - regain.seen_at)
+                        if regain and regain.reset_at and regain.seen_at is not None
+                        else 60.0
+                    )
+                )  # usage() always sets seen_at
                 return Failure(True, 429, wait, str(exc))
             if exc.code in TRANSIENT or exc.transient or (exc.status or 0) >= 500:
                 return Failure(True, exc.status, None, str(exc))
@@ -112,10 +141,16 @@ class GraphClient:
             return http_failure(None, None, type(exc).__name__)
         return None
 
-    def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-             data: dict[str, Any] | None = None) -> Any:
-        response = self.http.request(method, f"/{self.version}/{path.lstrip('/')}", params=params, data=data,
-                                     headers={"Authorization": f"Bearer {self._token}"})
+    def send(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, data: dict[str, Any] | None = None
+    ) -> Any:
+        response = self.http.request(
+            method,
+            f"/{self.version}/{path.lstrip('/')}",
+            params=params,
+            data=data,
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
         found = usage(response.headers)
         if found is not None:
             self.headroom = found
@@ -162,23 +197,48 @@ def _scheduled_at(post: dict[str, Any]) -> datetime:
 class MetaChannel(LedgeredWrites, Adapter):
     """A Facebook Page (`options.page_id`) or an Instagram professional account (`options.ig_user_id`)."""
 
-    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, token: str, engine: Engine | None = None,
-                 http: httpx.Client | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        account: AccountConfig,
+        channel: ChannelConfig,
+        *,
+        token: str,
+        engine: Engine | None = None,
+        http: httpx.Client | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.platform = channel.platform  # facebook | instagram
         super().__init__(account_id, account, channel, **kwargs)
         self.engine = engine
         options = {**channel.options, **account.options}
         self.node = str(options.get("ig_user_id" if self.platform == "instagram" else "page_id") or "")
         if not self.node:
-            raise ChannelError(f"account '{account_id}': set options.{'ig_user_id' if self.platform == 'instagram' else 'page_id'}")
-        self.graph = GraphClient(self.name, token=token, base_url=channel.service or API,
-                                 version=str(options.get("version", VERSION)), http=http, guard=self.guard)
+            raise ChannelError(
+                f"account '{account_id}': set options.{'ig_user_id' if self.platform == 'instagram' else 'page_id'}"
+            )
+        self.graph = GraphClient(
+            self.name,
+            token=token,
+            base_url=channel.service or API,
+            version=str(options.get("version", VERSION)),
+            http=http,
+            guard=self.guard,
+        )
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any) -> MetaChannel:
+    def from_config(
+        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
+    ) -> MetaChannel:
         account = config.account(account_id)
-        return cls(account_id, account, config.channel_of(account_id), token=account.secret("token").get_secret_value(),
-                   engine=engine, **kwargs)
+        return cls(
+            account_id,
+            account,
+            config.channel_of(account_id),
+            token=account.secret("token").get_secret_value(),
+            engine=engine,
+            **kwargs,
+        )
 
     def __repr__(self) -> str:
         return f"MetaChannel({self.account_id!r}, {self.platform}:{self.node})"
@@ -200,8 +260,15 @@ class MetaChannel(LedgeredWrites, Adapter):
             out.append("instagram: a post needs an image (media [{image_url: ...}])")
         return out
 
-    def publish(self, *, account: str | None = None, platform: str | None = None, text: str,
-                media: list[dict[str, Any]] | None = None, key: str) -> Receipt:
+    def publish(
+        self,
+        *,
+        account: str | None = None,
+        platform: str | None = None,
+        text: str,
+        media: list[dict[str, Any]] | None = None,
+        key: str,
+    ) -> Receipt:
         problems = self.problems(text, media)
         if problems:
             raise RejectedByLimits(problems)
@@ -209,22 +276,28 @@ class MetaChannel(LedgeredWrites, Adapter):
 
     def _publish(self, text: str, media: list[dict[str, Any]]) -> str:
         if self.instagram:
-            container = self.graph.send("POST", f"{self.node}/media",
-                                        data={"image_url": media[0]["image_url"], "caption": text})["id"]
+            container = self.graph.send(
+                "POST", f"{self.node}/media", data={"image_url": media[0]["image_url"], "caption": text}
+            )["id"]
             return self.graph.send("POST", f"{self.node}/media_publish", data={"creation_id": container})["id"]
         data: dict[str, Any] = {"message": text}
         for n, item in enumerate(m for m in media if m.get("media_fbid")):
             data[f"attached_media[{n}]"] = json.dumps({"media_fbid": str(item["media_fbid"])})
         return self.graph.send("POST", f"{self.node}/feed", data=data)["id"]
 
-    def reply(self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str, key: str) -> Receipt:
+    def reply(
+        self, *, account: str | None = None, platform: str | None = None, to_ref: str, text: str, key: str
+    ) -> Receipt:
         problems = check_limits(self.limits(), text=text)
         if problems:
             raise RejectedByLimits(problems)
         edge = "replies" if self.instagram else "comments"
-        return self.write_once(key, "reply", lambda: self.graph.send("POST", f"{to_ref}/{edge}",
-                                                                     data={"message": text})["id"],
-                               lambda: self._find_reply(to_ref, text))
+        return self.write_once(
+            key,
+            "reply",
+            lambda: self.graph.send("POST", f"{to_ref}/{edge}", data={"message": text})["id"],
+            lambda: self._find_reply(to_ref, text),
+        )
 
     def _find_post(self, text: str) -> str | None:
         field = "caption" if self.instagram else "message"
@@ -236,16 +309,20 @@ class MetaChannel(LedgeredWrites, Adapter):
     def _find_reply(self, to_ref: str, text: str) -> str | None:
         edge = "replies" if self.instagram else "comments"
         fields = "id,text,username" if self.instagram else "id,message,from"
-        for comment in self.graph.send("GET", f"{to_ref}/{edge}", params={"fields": fields, "limit": 100}).get("data", []):
+        for comment in self.graph.send("GET", f"{to_ref}/{edge}", params={"fields": fields, "limit": 100}).get(
+            "data", []
+        ):
             if (comment.get("text") or comment.get("message")) == text and (
-                    comment.get("username") == self.handle or (comment.get("from") or {}).get("id") == self.node):
+                comment.get("username") == self.handle or (comment.get("from") or {}).get("id") == self.node
+            ):
                 return comment["id"]
         return None
 
     def delete(self, ref: str, *, key: str) -> bool:
         if self.instagram and "_" not in ref and self._is_media(ref):
-            raise ChannelError("instagram: this adapter cannot delete published media (only comments); "
-                               "delete it in the Instagram app")
+            raise ChannelError(
+                "instagram: this adapter cannot delete published media (only comments); delete it in the Instagram app"
+            )
         try:
             return bool(self.graph.call(f"delete {ref}", "DELETE", ref).get("success"))
         except GraphError as exc:
@@ -264,37 +341,54 @@ class MetaChannel(LedgeredWrites, Adapter):
     # -- reads ------------------------------------------------------------------------------------
     def _recent(self, *, limit: int) -> list[dict[str, Any]]:
         if self.instagram:
-            return self.graph.pages("media", f"{self.node}/media", {"fields": "id,caption,timestamp,permalink",
-                                                                     "limit": min(limit, 100)}, most=limit)
-        return self.graph.pages("published posts", f"{self.node}/published_posts",
-                                {"fields": "id,message,created_time,permalink_url", "limit": min(limit, 100)},
-                                most=limit)
+            return self.graph.pages(
+                "media",
+                f"{self.node}/media",
+                {"fields": "id,caption,timestamp,permalink", "limit": min(limit, 100)},
+                most=limit,
+            )
+        return self.graph.pages(
+            "published posts",
+            f"{self.node}/published_posts",
+            {"fields": "id,message,created_time,permalink_url", "limit": min(limit, 100)},
+            most=limit,
+        )
 
     def recent_posts(self, account: str | None = None, *, platform: str | None = None, limit: int = 50) -> list[Post]:
         return [self._post(p) for p in self._recent(limit=limit)]
 
     def _post(self, data: dict[str, Any]) -> Post:
-        return Post(ref=data["id"], account=self.handle, platform=self.platform,
-                    text=data.get("message") or data.get("caption") or "",
-                    created_at=_time(data.get("created_time") or data.get("timestamp")), live=True,
-                    url=data.get("permalink_url") or data.get("permalink"),
-                    meta={k: data[k] for k in ("is_published", "scheduled_publish_time") if k in data})
+        return Post(
+            ref=data["id"],
+            account=self.handle,
+            platform=self.platform,
+            text=data.get("message") or data.get("caption") or "",
+            created_at=_time(data.get("created_time") or data.get("timestamp")),
+            live=True,
+            url=data.get("permalink_url") or data.get("permalink"),
+            meta={k: data[k] for k in ("is_published", "scheduled_publish_time") if k in data},
+        )
 
     def get_post(self, ref: str) -> dict[str, Any] | None:
-        fields = ("id,caption,timestamp,permalink" if self.instagram
-                  else "id,message,created_time,is_published,scheduled_publish_time,permalink_url")
+        fields = (
+            "id,caption,timestamp,permalink"
+            if self.instagram
+            else "id,message,created_time,is_published,scheduled_publish_time,permalink_url"
+        )
         try:
             return self._post(self.graph.call(f"get {ref}", "GET", ref, params={"fields": fields})).to_dict()
         except GraphError as exc:
             if not exc.missing:
                 raise
         if self.owns(ref):
-            return Post(ref=ref, account=self.handle, platform=self.platform, text="", created_at=None,
-                        live=False).to_dict()
+            return Post(
+                ref=ref, account=self.handle, platform=self.platform, text="", created_at=None, live=False
+            ).to_dict()
         return None
 
-    def mentions(self, account: str | None = None, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
+    def mentions(
+        self, account: str | None = None, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
         """Comments on the account's recent posts after the cursor ("epoch:comment id"), oldest first."""
         after = (0, "")
         if since:
@@ -316,9 +410,16 @@ class MetaChannel(LedgeredWrites, Adapter):
                 if (int(created.timestamp()), _seq(c["id"])) <= (after[0], _seq(after[1])):
                     continue
                 found[c["id"]] = Mention(
-                    ref=c["id"], account=self.handle, platform=self.platform, author=who, author_followers=0,
-                    text=c.get("message") or c.get("text") or "", created_at=created,
-                    in_reply_to=(c.get("parent") or {}).get("id") or post["id"], meta={"post": post["id"]})
+                    ref=c["id"],
+                    account=self.handle,
+                    platform=self.platform,
+                    author=who,
+                    author_followers=0,
+                    text=c.get("message") or c.get("text") or "",
+                    created_at=created,
+                    in_reply_to=(c.get("parent") or {}).get("id") or post["id"],
+                    meta={"post": post["id"]},
+                )
         items = sorted(found.values(), key=lambda m: (int(m.created_at.timestamp()), _seq(m.ref)))[:limit]
         cursor = f"{int(items[-1].created_at.timestamp())}:{items[-1].ref}" if items else since
         return MentionPage(items=items, cursor=cursor)
@@ -328,9 +429,13 @@ class MetaChannel(LedgeredWrites, Adapter):
             return None  # Graph does not look up people by handle
         fields = "id,username,followers_count" if self.instagram else "id,name,followers_count"
         data = self.graph.call("profile", "GET", self.node, params={"fields": fields})
-        return AccountInfo(handle=self.handle, platform=self.platform, kind="brand",
-                           display_name=data.get("name") or data.get("username") or self.handle,
-                           followers=int(data.get("followers_count") or 0))
+        return AccountInfo(
+            handle=self.handle,
+            platform=self.platform,
+            kind="brand",
+            display_name=data.get("name") or data.get("username") or self.handle,
+            followers=int(data.get("followers_count") or 0),
+        )
 
     def check(self) -> AccountCheck:
         result = AccountCheck(self.account_id, self.platform, self.handle)
@@ -342,10 +447,11 @@ class MetaChannel(LedgeredWrites, Adapter):
         result.identity = f"{me.get('name')} ({me.get('id')})"
         if not self.instagram and me.get("id") != self.node:
             result.problem(f"the token is for {me.get('id')}, not the Page {self.node}: use that Page's access token")
-        result.scopes = (["instagram_basic", "instagram_content_publish", "instagram_manage_comments"]
-                         if self.instagram else
-                         ["pages_manage_posts", "pages_read_engagement", "pages_manage_engagement",
-                          "pages_read_user_content"])
+        result.scopes = (
+            ["instagram_basic", "instagram_content_publish", "instagram_manage_comments"]
+            if self.instagram
+            else ["pages_manage_posts", "pages_read_engagement", "pages_manage_engagement", "pages_read_user_content"]
+        )
         result.headroom = self.graph.headroom.to_dict() if self.graph.headroom else None
         limits = self.limits()
         result.limits = {"max_chars": limits.max_chars, "max_media": limits.max_media}
@@ -360,14 +466,25 @@ def _seq(ref: str) -> int:
 class MetaScheduledQueue:
     """A Page's scheduled posts as a RemoteQueue."""
 
-    def __init__(self, name: str, *, page_id: str, account: str, token: str, base_url: str = API,
-                 version: str = VERSION, http: httpx.Client | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        page_id: str,
+        account: str,
+        token: str,
+        base_url: str = API,
+        version: str = VERSION,
+        http: httpx.Client | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.name = name
         self.page_id = page_id
         self.account = account
         self.accounts = (account,)
-        self.graph = GraphClient(f"meta-queue:{name}", token=token, base_url=base_url, version=version, http=http,
-                                 timeout=timeout)
+        self.graph = GraphClient(
+            f"meta-queue:{name}", token=token, base_url=base_url, version=version, http=http, timeout=timeout
+        )
 
     def __repr__(self) -> str:
         return f"MetaScheduledQueue({self.name!r}, page {self.page_id})"
@@ -379,11 +496,26 @@ class MetaScheduledQueue:
             raise RemoteQueueError(f"meta {self.name}: {what}: {exc}") from None
 
     def scheduled(self) -> list[RemotePost]:
-        items = self._wrap("list scheduled posts", lambda: self.graph.pages(
-            "scheduled posts", f"{self.page_id}/scheduled_posts",
-            {"fields": "id,message,scheduled_publish_time,created_time", "limit": 100}))
-        out = [RemotePost(remote_id=p["id"], target=self.page_id, account=self.account, platform="facebook",
-                          text=p.get("message", ""), run_at=_scheduled_at(p), raw=p) for p in items]
+        items = self._wrap(
+            "list scheduled posts",
+            lambda: self.graph.pages(
+                "scheduled posts",
+                f"{self.page_id}/scheduled_posts",
+                {"fields": "id,message,scheduled_publish_time,created_time", "limit": 100},
+            ),
+        )
+        out = [
+            RemotePost(
+                remote_id=p["id"],
+                target=self.page_id,
+                account=self.account,
+                platform="facebook",
+                text=p.get("message", ""),
+                run_at=_scheduled_at(p),
+                raw=p,
+            )
+            for p in items
+        ]
         return sorted(out, key=lambda p: (p.run_at, p.remote_id))
 
     def hold(self, post: RemotePost) -> HoldOutcome:
@@ -420,7 +552,8 @@ class MetaScheduledQueue:
 
     def find_restored(self, post: RemotePost, *, run_at: datetime | None) -> tuple[str, datetime] | None:
         for found in self.scheduled():
-            if found.text == post.text and (run_at is None or abs((found.run_at - run_at).total_seconds()) < 1
-                                            or found.run_at >= run_at):
+            if found.text == post.text and (
+                run_at is None or abs((found.run_at - run_at).total_seconds()) < 1 or found.run_at >= run_at
+            ):
                 return found.remote_id, found.run_at
         return None

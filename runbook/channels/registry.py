@@ -58,8 +58,11 @@ class ConfiguredChannels:
         """An account id from an id or a handle (a step may name either)."""
         if account in self.config.accounts:
             return account
-        same = [aid for aid, a in self.config.accounts.items()
-                if a.handle.lstrip("@").casefold() == account.lstrip("@").casefold()]
+        same = [
+            aid
+            for aid, a in self.config.accounts.items()
+            if a.handle.lstrip("@").casefold() == account.lstrip("@").casefold()
+        ]
         # The account on that very platform first; a sandbox account (drills) takes any platform.
         for wanted in ((platform,) if platform else (None,)) + ("sandbox",):
             matches = [aid for aid in same if wanted is None or self._platform(aid) == wanted]
@@ -67,9 +70,13 @@ class ConfiguredChannels:
                 return matches[0]
             if matches:
                 break
-        raise ChannelError(f"unknown account '{account}'" + (f" on {platform}" if platform else "")
-                           + f": configure it in {self.config.file or 'channels.yaml'} (known: "
-                           + ", ".join(sorted(self.config.accounts)) + ")")
+        raise ChannelError(
+            f"unknown account '{account}'"
+            + (f" on {platform}" if platform else "")
+            + f": configure it in {self.config.file or 'channels.yaml'} (known: "
+            + ", ".join(sorted(self.config.accounts))
+            + ")"
+        )
 
     def _platform(self, account_id: str) -> str:
         return self.config.channel_of(account_id).platform
@@ -77,8 +84,9 @@ class ConfiguredChannels:
     def adapter(self, account: str, platform: str | None = None) -> Any:
         account_id = self.account_id(account, platform)
         if account_id not in self._adapters:
-            self._adapters[account_id] = build_adapter(self.config, account_id, engine=self.engine,
-                                                       **self.adapter_kwargs)
+            self._adapters[account_id] = build_adapter(
+                self.config, account_id, engine=self.engine, **self.adapter_kwargs
+            )
         return self._adapters[account_id]
 
     def _handle(self, account: str, platform: str | None = None) -> str:
@@ -94,22 +102,27 @@ class ConfiguredChannels:
         raise ChannelError(f"no configured account owns post {ref!r}")
 
     # -- the Channel port -----------------------------------------------------------------------
-    def publish(self, *, account: str, platform: str, text: str, media: list[dict[str, Any]] | None = None,
-                key: str) -> Receipt:
-        return self.adapter(account, platform).publish(account=self._handle(account, platform), platform=platform,
-                                                       text=text, media=media, key=key)
+    def publish(
+        self, *, account: str, platform: str, text: str, media: list[dict[str, Any]] | None = None, key: str
+    ) -> Receipt:
+        return self.adapter(account, platform).publish(
+            account=self._handle(account, platform), platform=platform, text=text, media=media, key=key
+        )
 
     def reply(self, *, account: str, platform: str, to_ref: str, text: str, key: str) -> Receipt:
-        return self.adapter(account, platform).reply(account=self._handle(account, platform), platform=platform,
-                                                     to_ref=to_ref, text=text, key=key)
+        return self.adapter(account, platform).reply(
+            account=self._handle(account, platform), platform=platform, to_ref=to_ref, text=text, key=key
+        )
 
     def delete(self, ref: str, *, key: str) -> bool:
         return self._owner(ref).delete(ref, key=key)
 
-    def mentions(self, account: str, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
-        return self.adapter(account, platform).mentions(self._handle(account, platform), platform=platform,
-                                                        since=since, limit=limit)
+    def mentions(
+        self, account: str, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
+        return self.adapter(account, platform).mentions(
+            self._handle(account, platform), platform=platform, since=since, limit=limit
+        )
 
     def account(self, handle: str, *, platform: str | None = None) -> AccountInfo | None:
         try:
@@ -148,8 +161,9 @@ class ConfiguredChannels:
             return None
 
     def recent_posts(self, account: str, *, platform: str | None = None, limit: int = 50) -> list[Post]:
-        return self.adapter(account, platform).recent_posts(self._handle(account, platform), platform=platform,
-                                                            limit=limit)
+        return self.adapter(account, platform).recent_posts(
+            self._handle(account, platform), platform=platform, limit=limit
+        )
 
     def limits(self, account: str, *, platform: str | None = None) -> Limits:
         return self.adapter(account, platform).limits(self._handle(account, platform), platform=platform)

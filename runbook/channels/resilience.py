@@ -17,8 +17,20 @@ from typing import Any, TypeVar
 
 from runbook.ports.channel import ChannelError, ChannelUnavailable
 
-__all__ = ["AccountLimiter", "CircuitBreaker", "Failure", "Guard", "Headroom", "Policy", "TransientError", "http_failure",
-           "limiter_for", "parse_rate_headers", "parse_retry_after", "reset_limiters"]
+__all__ = [
+    "AccountLimiter",
+    "CircuitBreaker",
+    "Failure",
+    "Guard",
+    "Headroom",
+    "Policy",
+    "TransientError",
+    "http_failure",
+    "limiter_for",
+    "parse_rate_headers",
+    "parse_retry_after",
+    "reset_limiters",
+]
 
 T = TypeVar("T")
 
@@ -26,8 +38,14 @@ T = TypeVar("T")
 class TransientError(ChannelError):
     """A failure worth retrying (429, 5xx, timeout, connection reset), as an adapter classified it."""
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
@@ -81,8 +99,11 @@ class Headroom:
     seen_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"limit": self.limit, "remaining": self.remaining,
-                "reset_in": None if self.reset_at is None else round(max(0.0, self.reset_at - time.time()), 1)}
+        return {
+            "limit": self.limit,
+            "remaining": self.remaining,
+            "reset_in": None if self.reset_at is None else round(max(0.0, self.reset_at - time.time()), 1),
+        }
 
 
 def _header(headers: Mapping[str, str], *names: str) -> str | None:
@@ -131,8 +152,14 @@ class AccountLimiter:
     """One per account, shared by every adapter instance and thread in the process: at most
     `count` calls per `per` seconds, and a pause until the reset when the network says none remain."""
 
-    def __init__(self, count: int | None = None, per: float = 1.0, *, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        count: int | None = None,
+        per: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.count, self.per = count, per
         self.clock, self.sleep = clock, sleep
         self.started: deque[float] = deque(maxlen=count or 1)
@@ -159,8 +186,9 @@ class AccountLimiter:
                         self.started.append(self.clock())
                     return
             if deadline is not None and self.clock() + wait > deadline:
-                raise ChannelUnavailable(f"rate limit: next call possible in {wait:.1f}s, past this call's budget",
-                                         retry_after=wait)
+                raise ChannelUnavailable(
+                    f"rate limit: next call possible in {wait:.1f}s, past this call's budget", retry_after=wait
+                )
             self.sleep(wait)
             self.waited += wait
 
@@ -220,9 +248,12 @@ class CircuitBreaker:
         with self._lock:
             if self.opened_at is not None and self.clock() - self.opened_at < self.reset:
                 wait = self.reset - (self.clock() - self.opened_at)
-                raise ChannelUnavailable(f"{self.name} is down (circuit open after {self.consecutive} failures: "
-                                         f"{self.last_error}); next try in {wait:.0f}s",
-                                         channel=self.name, retry_after=wait)
+                raise ChannelUnavailable(
+                    f"{self.name} is down (circuit open after {self.consecutive} failures: "
+                    f"{self.last_error}); next try in {wait:.0f}s",
+                    channel=self.name,
+                    retry_after=wait,
+                )
 
     def success(self) -> None:
         with self._lock:
@@ -243,16 +274,24 @@ class Guard:
     `headers_of(result_or_exc)` gives the rate-limit headers seen, when the SDK exposes them.
     """
 
-    def __init__(self, name: str, *, policy: Policy | None = None, limiter: AccountLimiter | None = None,
-                 classify: Callable[[BaseException], Failure | None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        policy: Policy | None = None,
+        limiter: AccountLimiter | None = None,
+        classify: Callable[[BaseException], Failure | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.name = name
         self.policy = policy or Policy()
         self.limiter = limiter or AccountLimiter()
         self.classify = classify or _default_classify
         self.clock, self.sleep = clock, sleep
-        self.breaker = CircuitBreaker(name, failures=self.policy.breaker_failures, reset=self.policy.breaker_reset,
-                                      clock=clock)
+        self.breaker = CircuitBreaker(
+            name, failures=self.policy.breaker_failures, reset=self.policy.breaker_reset, clock=clock
+        )
         self.retries = 0
 
     def call(self, what: str, fn: Callable[[], T], *, retry: bool = True) -> T:
@@ -282,8 +321,11 @@ class Guard:
                 wait = self._wait(attempt, failure)
                 if not retry or attempt >= self.policy.attempts or self.clock() + wait > deadline:
                     self.breaker.failure(message)
-                    raise ChannelUnavailable(f"{self.name}: {what} failed after {attempt} attempt(s): {message}",
-                                             channel=self.name, retry_after=failure.retry_after) from exc
+                    raise ChannelUnavailable(
+                        f"{self.name}: {what} failed after {attempt} attempt(s): {message}",
+                        channel=self.name,
+                        retry_after=failure.retry_after,
+                    ) from exc
                 self.retries += 1
                 self.sleep(wait)
                 continue

@@ -39,8 +39,9 @@ class LedgeredWrites:
         ledger = self._ledger()
         if ledger is not None:
             earlier = ledger.get(key)
-            entry = earlier or ledger.claim(key, account=self.account_id, platform=self.platform, action=action,
-                                            native=None)
+            entry = earlier or ledger.claim(
+                key, account=self.account_id, platform=self.platform, action=action, native=None
+            )
             if (done := entry.receipt()) is not None:
                 return done
             if earlier is not None and (found := find()) is not None:

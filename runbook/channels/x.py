@@ -19,8 +19,16 @@ from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
 from runbook.channels.resilience import Failure, http_failure
 from runbook.channels.writes import LedgeredWrites
-from runbook.ports.channel import (AccountInfo, ChannelError, Limits, Mention, MentionPage, Post, Receipt,
-                                   RejectedByLimits)
+from runbook.ports.channel import (
+    AccountInfo,
+    ChannelError,
+    Limits,
+    Mention,
+    MentionPage,
+    Post,
+    Receipt,
+    RejectedByLimits,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -55,8 +63,18 @@ class XError(ChannelError):
 class XChannel(LedgeredWrites, Adapter):
     platform = "x"
 
-    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, token: str, engine: Engine | None = None,
-                 base_url: str | None = None, http: httpx.Client | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        account: AccountConfig,
+        channel: ChannelConfig,
+        *,
+        token: str,
+        engine: Engine | None = None,
+        base_url: str | None = None,
+        http: httpx.Client | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         self._token = token
         self.engine = engine
@@ -65,7 +83,9 @@ class XChannel(LedgeredWrites, Adapter):
         self._user_id: str | None = str(account.options["user_id"]) if "user_id" in account.options else None
 
     @classmethod
-    def from_config(cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any) -> XChannel:
+    def from_config(
+        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
+    ) -> XChannel:
         account = config.account(account_id)
         token = account.secret("token").get_secret_value()
         return cls(account_id, account, config.channel_of(account_id), token=token, engine=engine, **kwargs)
@@ -82,8 +102,9 @@ class XChannel(LedgeredWrites, Adapter):
         return None
 
     def _send(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
-        response = self.http.request(method, path, json=json, params=params,
-                                     headers={"Authorization": f"Bearer {self._token}"})
+        response = self.http.request(
+            method, path, json=json, params=params, headers={"Authorization": f"Bearer {self._token}"}
+        )
         if not (response.status_code == 429 and "retry-after" in response.headers):
             # Retry-After, when X sends it on a 429, is the more precise word for this call.
             self.guard.limiter.observe(response.headers)
@@ -93,8 +114,9 @@ class XChannel(LedgeredWrites, Adapter):
                 detail = f"{body.get('title', '')}: {body.get('detail', '')}".strip(": ")
             except ValueError:
                 detail = response.text[:200]
-            raise XError(response.status_code, dict(response.headers),
-                         f"X {method} {path}: HTTP {response.status_code} {detail}")
+            raise XError(
+                response.status_code, dict(response.headers), f"X {method} {path}: HTTP {response.status_code} {detail}"
+            )
         return response.json()
 
     def _call(self, what: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -107,11 +129,19 @@ class XChannel(LedgeredWrites, Adapter):
 
     # -- limits -----------------------------------------------------------------------------------
     def limits(self, account: str | None = None, *, platform: str | None = None) -> Limits:
-        return Limits(platform="x", max_chars=MAX_CHARS, max_media=MAX_MEDIA, count="weighted",
-                      url_length=URL_LENGTH, threads=False, source="documented")
+        return Limits(
+            platform="x",
+            max_chars=MAX_CHARS,
+            max_media=MAX_MEDIA,
+            count="weighted",
+            url_length=URL_LENGTH,
+            threads=False,
+            source="documented",
+        )
 
-    def problems(self, text: str, media: list[dict[str, Any]] | None = None,
-                 reply_settings: str | None = None) -> list[str]:
+    def problems(
+        self, text: str, media: list[dict[str, Any]] | None = None, reply_settings: str | None = None
+    ) -> list[str]:
         """Everything X would refuse about this write, found before sending it."""
         out = []
         size = weighted_length(text)
@@ -129,8 +159,17 @@ class XChannel(LedgeredWrites, Adapter):
         return out
 
     # -- writes -----------------------------------------------------------------------------------
-    def publish(self, *, account: str | None = None, platform: str = "x", text: str, media: list[dict[str, Any]] | None = None,
-                key: str, reply_to: str | None = None, reply_settings: str | None = None) -> Receipt:
+    def publish(
+        self,
+        *,
+        account: str | None = None,
+        platform: str = "x",
+        text: str,
+        media: list[dict[str, Any]] | None = None,
+        key: str,
+        reply_to: str | None = None,
+        reply_settings: str | None = None,
+    ) -> Receipt:
         problems = self.problems(text, media, reply_settings)
         if problems:
             raise RejectedByLimits(problems)
@@ -187,8 +226,12 @@ class XChannel(LedgeredWrites, Adapter):
         from runbook.channels.tables import writes
 
         with ledger.engine.connect() as connection:
-            return connection.execute(sa.select(writes.c.key).where(writes.c.ref == ref,
-                                                                    writes.c.account == self.account_id)).first() is not None
+            return (
+                connection.execute(
+                    sa.select(writes.c.key).where(writes.c.ref == ref, writes.c.account == self.account_id)
+                ).first()
+                is not None
+            )
 
     # -- reads ------------------------------------------------------------------------------------
     def get_post(self, ref: str) -> dict[str, Any] | None:
@@ -203,8 +246,12 @@ class XChannel(LedgeredWrites, Adapter):
         return self._timeline(limit=limit)
 
     def _timeline(self, *, limit: int) -> list[Post]:
-        body = self._call("own posts", "GET", f"/2/users/{self.user_id()}/tweets",
-                          params={"max_results": max(5, min(100, limit)), "tweet.fields": TWEET_FIELDS})
+        body = self._call(
+            "own posts",
+            "GET",
+            f"/2/users/{self.user_id()}/tweets",
+            params={"max_results": max(5, min(100, limit)), "tweet.fields": TWEET_FIELDS},
+        )
         return [self._post(d) for d in body.get("data") or []][:limit]
 
     def _post(self, data: dict[str, Any], authors: dict[str, dict[str, Any]] | None = None) -> Post:
@@ -212,18 +259,30 @@ class XChannel(LedgeredWrites, Adapter):
         parent = next((r["id"] for r in refs if r.get("type") == "replied_to"), None)
         author = (authors or {}).get(data.get("author_id", ""), {})
         created = data.get("created_at")
-        return Post(ref=data["id"], account=author.get("username", self.handle), platform="x", text=data.get("text", ""),
-                    created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None, live=True,
-                    url=f"https://x.com/{author.get('username', self.handle)}/status/{data['id']}", in_reply_to=parent,
-                    meta={"metrics": data.get("public_metrics", {}), "conversation": data.get("conversation_id")})
+        return Post(
+            ref=data["id"],
+            account=author.get("username", self.handle),
+            platform="x",
+            text=data.get("text", ""),
+            created_at=datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None,
+            live=True,
+            url=f"https://x.com/{author.get('username', self.handle)}/status/{data['id']}",
+            in_reply_to=parent,
+            meta={"metrics": data.get("public_metrics", {}), "conversation": data.get("conversation_id")},
+        )
 
-    def mentions(self, account: str | None = None, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
+    def mentions(
+        self, account: str | None = None, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
         """Mentions after `since` (a post id), oldest first. X serves them newest first in pages, so
         every page back to the cursor is read before the oldest `limit` are returned; the cursor
         is the newest id returned, so nothing between two calls is skipped."""
-        params: dict[str, Any] = {"max_results": 100, "tweet.fields": TWEET_FIELDS, "expansions": "author_id",
-                                  "user.fields": "public_metrics"}
+        params: dict[str, Any] = {
+            "max_results": 100,
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": "public_metrics",
+        }
         if since:
             if not since.isdigit():
                 raise ChannelError(f"x: cursor {since!r} is not a post id")
@@ -238,10 +297,16 @@ class XChannel(LedgeredWrites, Adapter):
                 post = self._post(data, authors)
                 user = authors.get(data.get("author_id", ""), {})
                 found[post.ref] = Mention(
-                    ref=post.ref, account=self.handle, platform="x", author=user.get("username", data.get("author_id", "?")),
-                    author_followers=int((user.get("public_metrics") or {}).get("followers_count", 0)), text=post.text,
-                    created_at=post.created_at or datetime.now(UTC), in_reply_to=post.in_reply_to,
-                    meta={"conversation": data.get("conversation_id")})
+                    ref=post.ref,
+                    account=self.handle,
+                    platform="x",
+                    author=user.get("username", data.get("author_id", "?")),
+                    author_followers=int((user.get("public_metrics") or {}).get("followers_count", 0)),
+                    text=post.text,
+                    created_at=post.created_at or datetime.now(UTC),
+                    in_reply_to=post.in_reply_to,
+                    meta={"conversation": data.get("conversation_id")},
+                )
             token = (body.get("meta") or {}).get("next_token")
             if not token:
                 break
@@ -250,14 +315,20 @@ class XChannel(LedgeredWrites, Adapter):
 
     def account(self, handle: str, *, platform: str | None = None) -> AccountInfo | None:
         name = handle.lstrip("@")
-        body = self._call(f"user {name}", "GET", f"/2/users/by/username/{name}",
-                          params={"user.fields": "public_metrics"})
+        body = self._call(
+            f"user {name}", "GET", f"/2/users/by/username/{name}", params={"user.fields": "public_metrics"}
+        )
         data = body.get("data")
         if not data:
             return None
         kind = "brand" if name.lower() == self.handle.lstrip("@").lower() else "personal"
-        return AccountInfo(handle=data["username"], platform="x", kind=kind, display_name=data.get("name", ""),
-                           followers=int((data.get("public_metrics") or {}).get("followers_count", 0)))
+        return AccountInfo(
+            handle=data["username"],
+            platform="x",
+            kind=kind,
+            display_name=data.get("name", ""),
+            followers=int((data.get("public_metrics") or {}).get("followers_count", 0)),
+        )
 
     def check(self) -> AccountCheck:
         result = AccountCheck(self.account_id, "x", self.handle)

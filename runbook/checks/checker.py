@@ -22,12 +22,17 @@ Context = Literal["publish", "thaw"]
 class Checker:
     """`links=False` skips the HTTP checks (offline); the result then carries a note saying so."""
 
-    def __init__(self, policy: Policy | None = None, *, links: bool | None = None, rules_dir: Path | None = None) -> None:
+    def __init__(
+        self, policy: Policy | None = None, *, links: bool | None = None, rules_dir: Path | None = None
+    ) -> None:
         self.policy = policy or Policy()
         self.rules_dir = rules_dir
         check_links = self.policy.link_checks if links is None else links
-        self.prober = (LinkProber(timeout=self.policy.link_timeout, shorteners=self.policy.link_shorteners)
-                       if check_links else None)
+        self.prober = (
+            LinkProber(timeout=self.policy.link_timeout, shorteners=self.policy.link_shorteners)
+            if check_links
+            else None
+        )
 
     def close(self) -> None:
         if self.prober is not None:
@@ -37,9 +42,14 @@ class Checker:
         language = draft.language or self.policy.default_language
         pack = pack_for(language, self.rules_dir)
         ignore = tuple(pack.spelling.ignore if pack.spelling else ()) + tuple(self.policy.spelling_ignore)
-        subject = Subject(draft=draft, policy=self.policy, platform=load_platforms().get(draft.platform),
-                          links=self.prober, spelling_ignore=ignore,
-                          language=pack.spelling.dictionary if pack.spelling else language)
+        subject = Subject(
+            draft=draft,
+            policy=self.policy,
+            platform=load_platforms().get(draft.platform),
+            links=self.prober,
+            spelling_ignore=ignore,
+            language=pack.spelling.dictionary if pack.spelling else language,
+        )
         result = CheckResult()
         kind = self.policy.account_kind(draft.account)
         for compiled in pack.rules:
@@ -48,8 +58,15 @@ class Checker:
             if (context == "publish" and "publish" not in rule.contexts) or rule.accounts not in ("any", kind):
                 continue
             for match, detail in _hits(compiled, subject):
-                result.findings.append(Finding(rule=rule.id, family=rule.family, severity=rule.severity,
-                                               message=rule.message.format(match=match, detail=detail), match=match))
+                result.findings.append(
+                    Finding(
+                        rule=rule.id,
+                        family=rule.family,
+                        severity=rule.severity,
+                        message=rule.message.format(match=match, detail=detail),
+                        match=match,
+                    )
+                )
         if self.prober is None and "http" in draft.text:
             result.notes.append("link checks skipped (offline mode): links were not verified")
         return result

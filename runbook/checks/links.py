@@ -74,16 +74,28 @@ class LinkProber:
                     current = urljoin(current, response.headers["location"])
                     continue
                 ok = response.status_code < 400
-                return LinkStatus(url=url, ok=ok, status=response.status_code, final_url=current,
-                                  elsewhere=self._elsewhere(url, current) if ok else None)
-            return LinkStatus(url=url, ok=False, status=None, final_url=current,
-                              error=f"more than {MAX_REDIRECTS} redirects")
+                return LinkStatus(
+                    url=url,
+                    ok=ok,
+                    status=response.status_code,
+                    final_url=current,
+                    elsewhere=self._elsewhere(url, current) if ok else None,
+                )
+            return LinkStatus(
+                url=url, ok=False, status=None, final_url=current, error=f"more than {MAX_REDIRECTS} redirects"
+            )
         except httpx.TimeoutException:
-            return LinkStatus(url=url, ok=False, status=None, final_url=current,
-                              error=f"no answer within {self.timeout:g} s")
+            return LinkStatus(
+                url=url, ok=False, status=None, final_url=current, error=f"no answer within {self.timeout:g} s"
+            )
         except httpx.HTTPError as exc:
-            return LinkStatus(url=url, ok=False, status=None, final_url=current,
-                              error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            return LinkStatus(
+                url=url,
+                ok=False,
+                status=None,
+                final_url=current,
+                error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+            )
 
     def _elsewhere(self, url: str, final: str) -> str | None:
         if final == url:

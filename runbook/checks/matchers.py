@@ -97,9 +97,15 @@ def account_author(s: Subject) -> Iterator[Hit]:
         yield s.draft.account, f"account {s.draft.account} is not one of the brand's accounts ({', '.join(accounts)})"
         return
     if account.platforms and s.draft.platform not in account.platforms:
-        yield s.draft.account, f"account {s.draft.account} is not used on {s.draft.platform} ({', '.join(account.platforms)})"
+        yield (
+            s.draft.account,
+            f"account {s.draft.account} is not used on {s.draft.platform} ({', '.join(account.platforms)})",
+        )
     if account.authors is not None and s.draft.author is not None and s.draft.author not in account.authors:
-        yield s.draft.author, f"{s.draft.author} may not post on {s.draft.account} (allowed: {', '.join(account.authors) or 'nobody'})"
+        yield (
+            s.draft.author,
+            f"{s.draft.author} may not post on {s.draft.account} (allowed: {', '.join(account.authors) or 'nobody'})",
+        )
 
 
 def link_broken(s: Subject) -> Iterator[Hit]:

@@ -44,8 +44,11 @@ def media_ref(item: str | dict[str, Any], *, base: Path | None = None) -> MediaR
     """A file path (hashed now) or a stored {name, sha256, path} dict."""
     if isinstance(item, dict):
         if item.get("sha256"):
-            return MediaRef(name=str(item.get("name") or item.get("path") or item["sha256"][:12]),
-                            sha256=str(item["sha256"]), path=item.get("path"))
+            return MediaRef(
+                name=str(item.get("name") or item.get("path") or item["sha256"][:12]),
+                sha256=str(item["sha256"]),
+                path=item.get("path"),
+            )
         item = str(item.get("path") or "")
     path = Path(item)
     if base is not None and not path.is_absolute():

@@ -39,13 +39,23 @@ class Finding:
     match: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "family": self.family, "severity": self.severity,
-                "message": self.message, "match": self.match}
+        return {
+            "rule": self.rule,
+            "family": self.family,
+            "severity": self.severity,
+            "message": self.message,
+            "match": self.match,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(rule=data["rule"], family=data.get("family", ""), severity=data["severity"],
-                   message=data.get("message", ""), match=data.get("match", ""))
+        return cls(
+            rule=data["rule"],
+            family=data.get("family", ""),
+            severity=data["severity"],
+            message=data.get("message", ""),
+            match=data.get("match", ""),
+        )
 
     def __str__(self) -> str:
         return f"{self.severity.upper():5} {self.rule}: {self.message}"

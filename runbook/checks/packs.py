@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from runbook.errors import InvalidSpec
 from runbook.checks.matchers import BUILTINS, compile_patterns, compile_words
+from runbook.errors import InvalidSpec
 
 RULES_DIR = Path(__file__).parent / "rules"
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from runbook.errors import InvalidSpec
 from runbook.checks.media import library_hashes
+from runbook.errors import InvalidSpec
 
 
 class AccountPolicy(BaseModel):

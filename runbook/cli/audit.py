@@ -128,5 +128,13 @@ def export_command(
 
 
 def register(app: typer.Typer) -> None:
-    mount(app, groups={"audit": command_group("audit", "Check and read the hash-chained audit trail.", {
-        "verify": verify_command, "show": show_command, "export": export_command})})
+    mount(
+        app,
+        groups={
+            "audit": command_group(
+                "audit",
+                "Check and read the hash-chained audit trail.",
+                {"verify": verify_command, "show": show_command, "export": export_command},
+            )
+        },
+    )

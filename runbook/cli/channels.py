@@ -14,10 +14,12 @@ import typer
 
 from runbook.cli.common import fail
 
-channels_app = typer.Typer(help="Brand accounts on real networks (channels.yaml): list, check, schema.",
-                           no_args_is_help=True)
-FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="Channels file (default RUNBOOK_CHANNELS, "
-                                                                   "then ./channels.yaml)")]
+channels_app = typer.Typer(
+    help="Brand accounts on real networks (channels.yaml): list, check, schema.", no_args_is_help=True
+)
+FileOpt = Annotated[
+    Path | None, typer.Option("--file", "-f", help="Channels file (default RUNBOOK_CHANNELS, then ./channels.yaml)")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -65,26 +67,40 @@ def list_(file: FileOpt = None, json_out: Annotated[bool, typer.Option("--json")
     rows = []
     for account_id, account in sorted(config.accounts.items()):
         channel = config.channels[account.channel]
-        rows.append({"id": account_id, "brand": account.brand, "platform": channel.platform,
-                     "handle": account.handle, "channel": account.channel, "service": channel.service,
-                     "token": _secret_state(account.token_ref())})
-    queues = [{"id": qid, "kind": q.kind, "brand": q.brand, "account": q.account}
-              for qid, q in sorted(config.remote_queues.items())]
+        rows.append(
+            {
+                "id": account_id,
+                "brand": account.brand,
+                "platform": channel.platform,
+                "handle": account.handle,
+                "channel": account.channel,
+                "service": channel.service,
+                "token": _secret_state(account.token_ref()),
+            }
+        )
+    queues = [
+        {"id": qid, "kind": q.kind, "brand": q.brand, "account": q.account}
+        for qid, q in sorted(config.remote_queues.items())
+    ]
     if json_out:
         typer.echo(json.dumps({"file": config.file, "accounts": rows, "remote_queues": queues}, indent=2))
         return
     typer.echo(f"{config.file}: {len(rows)} account(s), {len(queues)} remote queue(s)")
     for row in rows:
-        typer.echo(f"  {row['id']:<20} {row['platform']:<9} {row['handle']:<28} brand={row['brand']} "
-                   f"service={row['service'] or '-'} token={row['token']}")
+        typer.echo(
+            f"  {row['id']:<20} {row['platform']:<9} {row['handle']:<28} brand={row['brand']} "
+            f"service={row['service'] or '-'} token={row['token']}"
+        )
     for queue in queues:
         typer.echo(f"  queue {queue['id']:<14} {queue['kind']:<9} brand={queue['brand']} account={queue['account']}")
 
 
 @channels_app.command("check")
-def check(file: FileOpt = None, json_out: Annotated[bool, typer.Option("--json")] = False,
-          account: Annotated[list[str] | None, typer.Option("--account", help="Only these account ids")] = None
-          ) -> None:
+def check(
+    file: FileOpt = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+    account: Annotated[list[str] | None, typer.Option("--account", help="Only these account ids")] = None,
+) -> None:
     """Log in as every account and report identity, permissions, limits and rate-limit headroom.
     Exit 1 when any account has a problem."""
     from runbook.channels.checks import check_accounts
@@ -100,15 +116,22 @@ def check(file: FileOpt = None, json_out: Annotated[bool, typer.Option("--json")
     results = check_accounts(config, only=account)
     ok = all(r.ok for r in results)
     if json_out:
-        typer.echo(json.dumps({"file": config.file, "ok": ok, "accounts": [r.to_dict() for r in results]},
-                              indent=2, default=str))
+        typer.echo(
+            json.dumps(
+                {"file": config.file, "ok": ok, "accounts": [r.to_dict() for r in results]}, indent=2, default=str
+            )
+        )
     else:
         for r in results:
             head = "ok  " if r.ok else "FAIL"
             room = r.headroom or {}
-            extra = f" headroom={room.get('remaining')}/{room.get('limit')}" if room.get("remaining") is not None else ""
-            typer.echo(f"{head} {r.account} ({r.platform} {r.handle}) as {r.identity or '?'}"
-                       f"{' scopes=' + ','.join(r.scopes) if r.scopes else ''}{extra} {r.seconds:.2f}s")
+            extra = (
+                f" headroom={room.get('remaining')}/{room.get('limit')}" if room.get("remaining") is not None else ""
+            )
+            typer.echo(
+                f"{head} {r.account} ({r.platform} {r.handle}) as {r.identity or '?'}"
+                f"{' scopes=' + ','.join(r.scopes) if r.scopes else ''}{extra} {r.seconds:.2f}s"
+            )
             for line in r.problems:
                 typer.echo(f"     - {r.account}: {line}")
     if not ok:

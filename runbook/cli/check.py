@@ -21,8 +21,12 @@ def register(app: typer.Typer) -> None:
 
 def check(
     paths: Annotated[list[Path] | None, typer.Argument(help="Playbook files or folders (default: playbooks/)")] = None,
-    roster: Annotated[Path | None, typer.Option(help="Roster file (default RUNBOOK_ROSTER, else ./roster.yaml)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {file,line,column,path,message}")] = False,
+    roster: Annotated[
+        Path | None, typer.Option(help="Roster file (default RUNBOOK_ROSTER, else ./roster.yaml)")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of {file,line,column,path,message}")
+    ] = False,
 ) -> None:
     """Validate playbooks and the roster; exit 1 when anything is wrong."""
     from runbook.settings import Settings

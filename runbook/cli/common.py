@@ -19,8 +19,9 @@ ReportFormat = Annotated[str, typer.Option("--format", "-f", help="md, html or j
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")]
 
 
-def mount(app: typer.Typer, *, groups: Mapping[str, typer.Typer] | None = None,
-          commands: Mapping[str, Command] | None = None) -> None:
+def mount(
+    app: typer.Typer, *, groups: Mapping[str, typer.Typer] | None = None, commands: Mapping[str, Command] | None = None
+) -> None:
     """Add these command groups, then these commands, to `app` (their order is `--help`'s)."""
     for name, group in (groups or {}).items():
         app.add_typer(group, name=name)

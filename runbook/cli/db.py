@@ -12,8 +12,12 @@ from runbook.cli.common import command_group, database_url, fail, mount
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-Url = Annotated[str | None, typer.Option("--url", help="Database URL (default: RUNBOOK_DATABASE_URL); "
-                                                        "for `upgrade` on PostgreSQL, the owner role's")]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url", help="Database URL (default: RUNBOOK_DATABASE_URL); for `upgrade` on PostgreSQL, the owner role's"
+    ),
+]
 
 
 def _engine(url: str | None) -> Engine:
@@ -31,8 +35,10 @@ def upgrade_command(url: Url = None) -> None:
         with database_errors(any_driver_error=True):
             init_db(engine)
     except DatabaseUnavailable as exc:
-        fail(f"could not upgrade {engine.url.render_as_string(hide_password=True)}: "
-             f"{exc} (run it as the role that owns the tables)")
+        fail(
+            f"could not upgrade {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc} (run it as the role that owns the tables)"
+        )
     _, problems = schema_state(engine)
     if problems:
         fail("; ".join(problems))
@@ -51,8 +57,9 @@ def check_command(url: Url = None) -> None:
     typer.echo("the schema is at head and the audit triggers are in place")
 
 
-def grants_command(role: Annotated[str, typer.Argument(help="The application role (PostgreSQL)")],
-                   url: Url = None) -> None:
+def grants_command(
+    role: Annotated[str, typer.Argument(help="The application role (PostgreSQL)")], url: Url = None
+) -> None:
     """Print the exact GRANTs of the least-privilege application role (see docs/production.md)."""
     from runbook.db import app_grants
 
@@ -66,5 +73,13 @@ def grants_command(role: Annotated[str, typer.Argument(help="The application rol
 
 
 def register(app: typer.Typer) -> None:
-    mount(app, groups={"db": command_group("db", "Upgrade and check the database schema; least-privilege GRANTs.", {
-        "upgrade": upgrade_command, "check": check_command, "grants": grants_command})})
+    mount(
+        app,
+        groups={
+            "db": command_group(
+                "db",
+                "Upgrade and check the database schema; least-privilege GRANTs.",
+                {"upgrade": upgrade_command, "check": check_command, "grants": grants_command},
+            )
+        },
+    )

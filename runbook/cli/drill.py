@@ -1,10 +1,10 @@
 """`runbook drill ...`: rehearse a playbook against a simulated public, and read the score.
 
-  start SCENARIO      a live drill (an incident of kind drill, sandbox only) on the Prefect server
-  report INCIDENT     the drill's post-mortem with its score, curve and moments (md, html, json)
-  history             drills compared over time (md, html, json)
-  rehearse SCENARIO   play a policy offline against the public (no Prefect), print the score
-  check FILE...       validate scenario files (FILE:LINE:COL errors)
+start SCENARIO      a live drill (an incident of kind drill, sandbox only) on the Prefect server
+report INCIDENT     the drill's post-mortem with its score, curve and moments (md, html, json)
+history             drills compared over time (md, html, json)
+rehearse SCENARIO   play a policy offline against the public (no Prefect), print the score
+check FILE...       validate scenario files (FILE:LINE:COL errors)
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from runbook.drill.policy import Policy
     from runbook.drill.scenario import Scenario
 
-drill_app = typer.Typer(help="Crisis drills: rehearse a playbook against a simulated public, and score the team.",
-                        no_args_is_help=True)
+drill_app = typer.Typer(
+    help="Crisis drills: rehearse a playbook against a simulated public, and score the team.", no_args_is_help=True
+)
 FORMATS = ("md", "html", "json")
 
 
@@ -84,12 +85,24 @@ def start(
         if run.public is not None and run.public.t % 30 == 0 and run.public.series and run.public.t not in shown:
             shown.add(run.public.t)
             last = run.public.series[-1]
-            typer.echo(f"[drill {incident.slug}] T+{run.public.t} min, {len(run.public.mentions)} mentions "
-                       f"({last['negative']}/{last['total']} negative this minute)", err=True)
+            typer.echo(
+                f"[drill {incident.slug}] T+{run.public.t} min, {len(run.public.mentions)} mentions "
+                f"({last['negative']}/{last['total']} negative this minute)",
+                err=True,
+            )
 
     try:
-        run = run_drill(services=services, scenario=spec, seed=seed, speed=speed, playbook=playbook, policy=policy,
-                        requester=person, timeout=timeout, on_tick=progress)
+        run = run_drill(
+            services=services,
+            scenario=spec,
+            seed=seed,
+            speed=speed,
+            playbook=playbook,
+            policy=policy,
+            requester=person,
+            timeout=timeout,
+            on_tick=progress,
+        )
     except DrillError as exc:
         fail(str(exc))
     incident = run.incident
@@ -97,8 +110,11 @@ def start(
         fail("the drill did not start an incident; see the worker log")
     result = read_drill(services.db, incident.id)
     typer.echo(incident.slug)
-    typer.echo(f"drill {incident.slug}: {incident.status}; score {result.score.total:g} / 100 "
-               f"(see `runbook drill report {incident.slug}`)", err=True)
+    typer.echo(
+        f"drill {incident.slug}: {incident.status}; score {result.score.total:g} / 100 "
+        f"(see `runbook drill report {incident.slug}`)",
+        err=True,
+    )
 
 
 @drill_app.command("report")

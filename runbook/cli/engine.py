@@ -26,8 +26,21 @@ Person = Annotated[str, typer.Option("--as", help="Who you are: a person id from
 
 
 def register(app: typer.Typer) -> None:
-    mount(app, commands={"plan": plan, "start": start, "approve": approve, "status": status, "cancel": cancel,
-                         "demo": demo, "server": server, "worker": worker, "recover": recover, "resume": resume})
+    mount(
+        app,
+        commands={
+            "plan": plan,
+            "start": start,
+            "approve": approve,
+            "status": status,
+            "cancel": cancel,
+            "demo": demo,
+            "server": server,
+            "worker": worker,
+            "recover": recover,
+            "resume": resume,
+        },
+    )
 
 
 def _settings() -> Settings:
@@ -63,8 +76,13 @@ def prefect_environment(settings: Settings) -> str:
     """
     from runbook.settings import PrefectSettings, export_defaults
 
-    export_defaults({"PREFECT_API_URL": DEFAULT_API, "PREFECT_HOME": str(_prefect_home(settings)),
-                     "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    export_defaults(
+        {
+            "PREFECT_API_URL": DEFAULT_API,
+            "PREFECT_HOME": str(_prefect_home(settings)),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+    )
     settings.prefect = PrefectSettings.from_env()  # now with the defaults just exported
     return settings.prefect.api_url or DEFAULT_API
 
@@ -78,8 +96,10 @@ def _require_prefect(settings: Settings) -> str:
     from runbook.engine.localserver import healthy
 
     if not healthy(url):
-        fail(f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
-              "(or `runbook demo` for a self-contained run)")
+        fail(
+            f"no Prefect server answers at {url}: run `runbook server` and `runbook worker` "
+            "(or `runbook demo` for a self-contained run)"
+        )
     return url
 
 
@@ -95,7 +115,9 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 def plan(
     playbook: Annotated[str, typer.Argument(help="Playbook id (in playbooks/) or file")],
     inputs: Inputs = None,
-    person: Annotated[str | None, typer.Option("--as", help="Requester (default: the first person in the roster)")] = None,
+    person: Annotated[
+        str | None, typer.Option("--as", help="Requester (default: the first person in the roster)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
 ) -> None:
     """Show what a playbook would do with these inputs: steps, conditions, who signs, deadlines."""
@@ -106,8 +128,9 @@ def plan(
     roster = services.roster()
     requester = person or roster.people[0].id
     try:
-        resolved = plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
-                            requester=requester)
+        resolved = plan_for(
+            services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"), requester=requester
+        )
     except CommandError as exc:
         fail(str(exc))
     except SpecError as exc:  # as `runbook check` says it: file:line:column: path: message
@@ -140,8 +163,14 @@ def start(
             raise CommandError(f"{person!r} is not in the roster ({services.settings.paths.resolved_roster})")
         plan_for(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"), requester=person)
         _require_prefect(services.settings)
-        started = start_incident(services=services, playbook_ref=playbook, inputs=_pairs(inputs, "--input"),
-                                 requester=person, title=title, channel=channel)
+        started = start_incident(
+            services=services,
+            playbook_ref=playbook,
+            inputs=_pairs(inputs, "--input"),
+            requester=person,
+            title=title,
+            channel=channel,
+        )
     except CommandError as exc:
         fail(str(exc))
     typer.echo(started.incident.slug)
@@ -154,7 +183,9 @@ def approve(
     person: Person,
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approving")] = False,
     comment: Annotated[str, typer.Option(help="A comment for the audit trail")] = "",
-    fields: Annotated[list[str] | None, typer.Option("--field", "-f", help="A sign-off field, name=value (repeatable)")] = None,
+    fields: Annotated[
+        list[str] | None, typer.Option("--field", "-f", help="A sign-off field, name=value (repeatable)")
+    ] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the run to reach this sign-off")] = 30.0,
     verdict_wait: Annotated[float, typer.Option(help="Seconds to wait for the flow's verdict on it")] = 20.0,
 ) -> None:
@@ -165,9 +196,16 @@ def approve(
     from runbook.engine.commands import CommandError, prepare_decision, send
 
     try:
-        decision = prepare_decision(services=services, incident_ref=incident, step_id=step, person=person,
-                                    approve=not reject, comment=comment, fields=_pairs(fields, "--field"),
-                                    channel="cli")
+        decision = prepare_decision(
+            services=services,
+            incident_ref=incident,
+            step_id=step,
+            person=person,
+            approve=not reject,
+            comment=comment,
+            fields=_pairs(fields, "--field"),
+            channel="cli",
+        )
         _require_prefect(services.settings)
         sent = send(decision, wait=wait, db=services.db)
     except CommandError as exc:
@@ -177,11 +215,15 @@ def approve(
     if verdict is not None and verdict.action == "signoff.refused":
         fail(f"{verb} of {sent['step']} by {person} was not counted: {(verdict.details or {}).get('reason')}")
     if verdict is not None:
-        typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} and counted "
-                   f"({(verdict.details or {}).get('reason', '')})")
+        typer.echo(
+            f"{verb} of {sent['step']} by {person} sent to {sent['incident']} and counted "
+            f"({(verdict.details or {}).get('reason', '')})"
+        )
         return
-    typer.echo(f"{verb} of {sent['step']} by {person} sent to {sent['incident']} (decision {sent['decision_id'][:8]}); "
-               f"`runbook status {sent['incident']}` shows whether it counted")
+    typer.echo(
+        f"{verb} of {sent['step']} by {person} sent to {sent['incident']} (decision {sent['decision_id'][:8]}); "
+        f"`runbook status {sent['incident']}` shows whether it counted"
+    )
 
 
 def _await_verdict(db, incident_id: str, decision_id: str, timeout: float):
@@ -193,8 +235,10 @@ def _await_verdict(db, incident_id: str, decision_id: str, timeout: float):
     end = time.monotonic() + timeout
     while True:
         for event in events(db, incident_id):
-            if event.action in ("signoff.approved", "signoff.rejected", "signoff.refused") \
-                    and (event.details or {}).get("decision_id") == decision_id:
+            if (
+                event.action in ("signoff.approved", "signoff.rejected", "signoff.refused")
+                and (event.details or {}).get("decision_id") == decision_id
+            ):
                 return event
         if time.monotonic() >= end:
             return None
@@ -238,13 +282,21 @@ def status(
             needs = pending.step + (f" ({len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else "")
             needs += " escalated" if pending.escalated else ""
             who = ", ".join(p for p in pending.signers if p not in pending.approvals)
-        table.add_row(row.slug + (f" ({row.kind})" if row.kind != "incident" else ""), row.status, row.playbook,
-                      row.current_step or "", needs, who)
+        table.add_row(
+            row.slug + (f" ({row.kind})" if row.kind != "incident" else ""),
+            row.status,
+            row.playbook,
+            row.current_step or "",
+            needs,
+            who,
+        )
     Console(width=None if sys.stdout.isatty() else 160).print(table)
     for row in rows:
         if row.playbook_changed:
-            typer.echo(f"note: {row.slug} keeps the plan it started with: {row.playbook_changed} "
-                       "(the edit applies to new incidents only)")
+            typer.echo(
+                f"note: {row.slug} keeps the plan it started with: {row.playbook_changed} "
+                "(the edit applies to new incidents only)"
+            )
         if incident is not None and row.freeze:
             active.append(row.freeze)
     _print_freezes(active)
@@ -257,11 +309,15 @@ def _print_freezes(active: list) -> None:
         owner = f"incident {f['incident']} ({f['incident_status']})" if f["incident"] else "no incident (manual)"
         mark = "ORPHANED " if f["orphaned"] else ""
         kept = f"; kept by {f['kept_by']}: {f['kept_reason']}" if f["kept_by"] else ""
-        typer.echo(f"{mark}active freeze {f['id']}: {f['age']} old, holds {f['holding']} post(s), "
-                   f"scope {','.join(f['scope'])}, {owner}{kept}")
+        typer.echo(
+            f"{mark}active freeze {f['id']}: {f['age']} old, holds {f['holding']} post(s), "
+            f"scope {','.join(f['scope'])}, {owner}{kept}"
+        )
         if f["orphaned"]:
-            typer.echo(f"  its incident ended: `runbook thaw {f['id']} --as PERSON` or "
-                       f"`runbook freeze keep {f['id']} --as PERSON --reason ...`")
+            typer.echo(
+                f"  its incident ended: `runbook thaw {f['id']} --as PERSON` or "
+                f"`runbook freeze keep {f['id']} --as PERSON --reason ...`"
+            )
 
 
 def cancel(
@@ -285,7 +341,9 @@ def cancel(
 def resume(
     incident: Annotated[str, typer.Argument(help="Incident slug or id (a failed one)")],
     person: Person,
-    from_step: Annotated[str | None, typer.Option("--from", help="Resume at this step (default: the failed one)")] = None,
+    from_step: Annotated[
+        str | None, typer.Option("--from", help="Resume at this step (default: the failed one)")
+    ] = None,
     reason: Annotated[str, typer.Option(help="What was fixed (recorded in the audit trail)")] = "",
 ) -> None:
     """Carry a failed incident on after a fix: same incident and audit trail, a new flow run from
@@ -299,20 +357,28 @@ def resume(
     try:
         check(services=services, incident_ref=incident, person=person, from_step=from_step)
         _require_prefect(services.settings)
-        resumed = resume_incident(services=services, incident_ref=incident, person=person, from_step=from_step,
-                                  reason=reason)
+        resumed = resume_incident(
+            services=services, incident_ref=incident, person=person, from_step=from_step, reason=reason
+        )
     except CommandError as exc:
         fail(str(exc))
     kept = f"; results kept: {', '.join(resumed.kept)}" if resumed.kept else ""
-    typer.echo(f"{resumed.incident.slug} resumed from {resumed.start_at} (resume {resumed.generation}, flow run "
-               f"{resumed.flow_run_id}){kept}")
+    typer.echo(
+        f"{resumed.incident.slug} resumed from {resumed.start_at} (resume {resumed.generation}, flow run "
+        f"{resumed.flow_run_id}){kept}"
+    )
 
 
 def demo(
     scenario: Annotated[str, typer.Option(help="us-airways, red-cross or digiorno")] = "us-airways",
     interactive: Annotated[bool, typer.Option("--interactive", help="You answer each sign-off")] = False,
-    network: Annotated[str, typer.Option(help="sandbox, or bluesky: a local Bluesky network when one runs "
-                                              "(RUNBOOK_BLUESKY_PDS, default http://localhost:2583)")] = "sandbox",
+    network: Annotated[
+        str,
+        typer.Option(
+            help="sandbox, or bluesky: a local Bluesky network when one runs "
+            "(RUNBOOK_BLUESKY_PDS, default http://localhost:2583)"
+        ),
+    ] = "sandbox",
 ) -> None:
     """Run a doctrine scenario end to end on the embedded defaults (local Prefect server, SQLite)."""
     from runbook.engine.demo import SCENARIOS, DemoError, run_demo
@@ -329,12 +395,16 @@ def demo(
         pds = services.settings.channels.bluesky_pds or DEFAULT_PDS
         if available(pds):
             seeded = seed_bluesky(services, SCENARIOS[scenario], pds=pds)
-            typer.echo(f"on the local Bluesky network at {pds}: @{seeded.account}, offending post "
-                       f"{seeded.offending_post}", err=True)
+            typer.echo(
+                f"on the local Bluesky network at {pds}: @{seeded.account}, offending post {seeded.offending_post}",
+                err=True,
+            )
             seeder = lambda _services, _scenario: seeded  # noqa: E731
         else:
-            typer.echo(f"no Bluesky network answers at {pds}: the demo stays on the sandbox "
-                       "(start one: docs/networks.md)", err=True)
+            typer.echo(
+                f"no Bluesky network answers at {pds}: the demo stays on the sandbox (start one: docs/networks.md)",
+                err=True,
+            )
     try:
         ok = run_demo(services=services, scenario=SCENARIOS[scenario], interactive=interactive, seeder=seeder)
     except DemoError as exc:
@@ -345,7 +415,12 @@ def demo(
 def server(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 4200,
-    public_url: Annotated[str | None, typer.Option("--public-url", help="Where browsers reach the server (behind a proxy: https://prefect.example.org)")] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url", help="Where browsers reach the server (behind a proxy: https://prefect.example.org)"
+        ),
+    ] = None,
 ) -> None:
     """Run the Prefect server (API and UI). Its database: PREFECT_API_DATABASE_CONNECTION_URL
     (PostgreSQL in production), else SQLite under RUNBOOK_HOME/prefect."""
@@ -364,20 +439,34 @@ def server(
     for name, value in ui_environment(host=host, port=port, public_url=public_url).items():
         if public_url or not explicit.get(name):  # an explicit PREFECT_UI_* wins over the guess
             env[name] = value
-    typer.echo(f"Prefect server on http://{host}:{port} (API and UI); the UI is at {env['PREFECT_UI_URL']} "
-               f"and calls the API at {env['PREFECT_UI_API_URL']}; PREFECT_HOME={env['PREFECT_HOME']}", err=True)
-    code = subprocess.call([sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-                           env=env)
+    typer.echo(
+        f"Prefect server on http://{host}:{port} (API and UI); the UI is at {env['PREFECT_UI_URL']} "
+        f"and calls the API at {env['PREFECT_UI_API_URL']}; PREFECT_HOME={env['PREFECT_HOME']}",
+        err=True,
+    )
+    code = subprocess.call(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)], env=env
+    )
     raise typer.Exit(code)
 
 
 def worker(
     limit: Annotated[int | None, typer.Option(help="Most flow runs at once (default: Prefect's)")] = None,
     poll: Annotated[float, typer.Option(help="Seconds between polls for new runs")] = 1.0,
-    stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run is rescheduled")] = 120.0,
-    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Do not host the post queue scheduler (run `runbook scheduler` instead)")] = False,
-    public_url: Annotated[str | None, typer.Option("--public-url", help="The Prefect UI's address for links (default: from PREFECT_API_URL)")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Also log the scheduler's and HTTP client's routine lines")] = False,
+    stale_after: Annotated[
+        float, typer.Option(help="Seconds without a heartbeat before a remote run is rescheduled")
+    ] = 120.0,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option("--no-scheduler", help="Do not host the post queue scheduler (run `runbook scheduler` instead)"),
+    ] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", help="The Prefect UI's address for links (default: from PREFECT_API_URL)"),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also log the scheduler's and HTTP client's routine lines")
+    ] = False,
 ) -> None:
     """Serve the respond and deadline deployments until stopped; recover runs whose process died;
     host the post queue scheduler unless --no-scheduler."""
@@ -393,12 +482,21 @@ def worker(
     quiet_logs(verbose=verbose)
 
     typer.echo(f"worker for {url}", err=True)
-    run_worker(respond=respond, signoff_deadline=signoff_deadline, settings=settings, limit=limit, poll_seconds=poll,
-               stale_after=stale_after, scheduler=not no_scheduler)
+    run_worker(
+        respond=respond,
+        signoff_deadline=signoff_deadline,
+        settings=settings,
+        limit=limit,
+        poll_seconds=poll,
+        stale_after=stale_after,
+        scheduler=not no_scheduler,
+    )
 
 
 def recover(
-    stale_after: Annotated[float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")] = 120.0,
+    stale_after: Annotated[
+        float, typer.Option(help="Seconds without a heartbeat before a remote run counts as dead")
+    ] = 120.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be rescheduled")] = False,
 ) -> None:
     """Repair missing audit events (freezes and thaws committed before their audit), finish remote
@@ -420,7 +518,6 @@ def recover(
         typer.echo(f"{'would have ' if dry_run else ''}{verb} {stale.flow} run {stale.flow_run_id}: {stale.reason}")
     if not found:
         typer.echo("nothing to recover")
-
 
 
 def _recover_remote(services: Services, dry_run: bool) -> None:

@@ -37,11 +37,19 @@ def matches(incident: Any, text: str) -> bool:
 
 
 def row(incident: Any) -> dict[str, Any]:
-    return {"id": incident.id, "slug": incident.slug, "title": incident.title, "status": incident.status,
-            "kind": getattr(incident, "kind", "incident"), "playbook": incident.playbook_id,
-            "severity": incident.severity, "requester": incident.requester,
-            "created_at": incident.created_at.isoformat(), "closed_at": incident.closed_at.isoformat()
-            if incident.closed_at else None, "flow_run_id": incident.flow_run_id}
+    return {
+        "id": incident.id,
+        "slug": incident.slug,
+        "title": incident.title,
+        "status": incident.status,
+        "kind": getattr(incident, "kind", "incident"),
+        "playbook": incident.playbook_id,
+        "severity": incident.severity,
+        "requester": incident.requester,
+        "created_at": incident.created_at.isoformat(),
+        "closed_at": incident.closed_at.isoformat() if incident.closed_at else None,
+        "flow_run_id": incident.flow_run_id,
+    }
 
 
 def list_command(
@@ -59,9 +67,13 @@ def list_command(
         fail(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
     after = _since(since) if since else None
     kinds = ["incident", "drill"] if drills else ["incident"]
-    found = [i for i in list_incidents(database(), status=status, kind=kinds)
-             if (after is None or i.created_at >= after) and (playbook is None or i.playbook_id == playbook)
-             and (not search or matches(i, search))]
+    found = [
+        i
+        for i in list_incidents(database(), status=status, kind=kinds)
+        if (after is None or i.created_at >= after)
+        and (playbook is None or i.playbook_id == playbook)
+        and (not search or matches(i, search))
+    ]
     found.reverse()
     if as_json:
         typer.echo(json.dumps([row(i) for i in found], indent=2))

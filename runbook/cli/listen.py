@@ -22,14 +22,19 @@ mentions_app = typer.Typer(help="Mentions of the brand: import exports, ingest c
 alerts_app = typer.Typer(help="Spike alerts: list them, start a playbook from one, resolve.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Listening config (default ./listening.yaml, "
-                                                                  "then RUNBOOK_HOME/listening.yaml)")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Listening config (default ./listening.yaml, then RUNBOOK_HOME/listening.yaml)"),
+]
 AsOpt = Annotated[str, typer.Option("--as", help="Who you are: a person id from the roster")]
 
 
 def register(app: typer.Typer) -> None:
-    mount(app, groups={"mentions": mentions_app, "alerts": alerts_app},
-          commands={"monitor": monitor, "ack": ack, "acks": acks})
+    mount(
+        app,
+        groups={"mentions": mentions_app, "alerts": alerts_app},
+        commands={"monitor": monitor, "ack": ack, "acks": acks},
+    )
     # issue 11 (concerns): its own module, registered here.
     from runbook.cli.listen_concerns import concerns_command
 
@@ -71,14 +76,28 @@ def _time(value: str | None, option: str) -> datetime | None:
 @mentions_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="Export of a listening tool: .csv (header row) or .jsonl")],
-    platform: Annotated[str | None, typer.Option("--platform", help="Platform of rows without one (x, facebook, ...)")] = None,
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="Platform of rows without one (x, facebook, ...)")
+    ] = None,
     account: Annotated[str | None, typer.Option("--account", help="Brand account of rows without one")] = None,
-    maps: Annotated[list[str] | None, typer.Option("--map", help="column=field (repeat); fields: ref, text, author, "
-                                                                   "author_followers, created_at, platform, account, url, "
-                                                                   "in_reply_to, language, engagement, kind")] = None,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding; undecodable bytes are an "
-                                                                      "error (default: detected, UTF-8/UTF-16, "
-                                                                      "else Windows-1252 with a warning)")] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="column=field (repeat); fields: ref, text, author, "
+            "author_followers, created_at, platform, account, url, "
+            "in_reply_to, language, engagement, kind",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="The file's encoding; undecodable bytes are an "
+            "error (default: detected, UTF-8/UTF-16, "
+            "else Windows-1252 with a warning)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Store every good row (deduplicated like live ingestion); report each bad row by line (exit 1 if any).
@@ -95,15 +114,23 @@ def import_command(
         fail(str(exc), code=2)
     services = _services()
     try:
-        report = import_mentions(services.db, file, platform=platform.lower() if platform else None,
-                                 account=account, mapping=mapping, encoding=encoding)
+        report = import_mentions(
+            services.db,
+            file,
+            platform=platform.lower() if platform else None,
+            account=account,
+            mapping=mapping,
+            encoding=encoding,
+        )
     except ImportFileError as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        typer.echo(f"{report.inserted} new mentions from {report.good} good rows of {report.rows} "
-                   f"({report.duplicates} already stored, {len(report.bad)} bad) in {file}")
+        typer.echo(
+            f"{report.inserted} new mentions from {report.good} good rows of {report.rows} "
+            f"({report.duplicates} already stored, {len(report.bad)} bad) in {file}"
+        )
         if report.kept_in_meta:
             typer.echo(f"columns kept in meta (no field of their own): {', '.join(report.kept_in_meta)}")
         for warning in report.warnings:
@@ -118,13 +145,19 @@ def import_command(
 def evaluate_command(
     file: Annotated[Path, typer.Argument(help="Labelled export: .csv (header row) or .jsonl")],
     label_column: Annotated[str, typer.Option("--label-column", help="Column with the human label")],
-    maps: Annotated[list[str] | None, typer.Option("--map", help="The file's labels: negative=neg,neutral=neu,... "
-                                                                   "(repeat or comma-separate)")] = None,
-    text_column: Annotated[str | None, typer.Option("--text-column", help="Column with the text (default: text)")] = None,
-    language_column: Annotated[str | None, typer.Option("--language-column",
-                                                        help="Column with the language (default: detected)")] = None,
-    analyzer: Annotated[str | None, typer.Option("--analyzer", help="package.module:factory (default: the "
-                                                                      "complaint model)")] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="The file's labels: negative=neg,neutral=neu,... (repeat or comma-separate)"),
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", help="Column with the text (default: text)")
+    ] = None,
+    language_column: Annotated[
+        str | None, typer.Option("--language-column", help="Column with the language (default: detected)")
+    ] = None,
+    analyzer: Annotated[
+        str | None, typer.Option("--analyzer", help="package.module:factory (default: the complaint model)")
+    ] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding (default: detected)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -148,16 +181,30 @@ def evaluate_command(
             typer.echo(f"... {count:,} rows scored", err=True)
 
     try:
-        report = evaluate_file(file, label_column=label_column, text_column=text_column, label_map=label_map,
-                               language_column=language_column, analyzer=model, encoding=encoding, progress=progress)
+        report = evaluate_file(
+            file,
+            label_column=label_column,
+            text_column=text_column,
+            label_map=label_map,
+            language_column=language_column,
+            analyzer=model,
+            encoding=encoding,
+            progress=progress,
+        )
     except (EvaluationError, ImportFileError) as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
-    typer.echo(f"{report.rows} labelled rows in {file}" + (f" ({len(report.skipped)} without a label skipped)"
-                                                          if report.skipped else ""))
-    for line in [*format_scores(f"model ({report.model})", report.scores), "", *format_scores("plain VADER", report.vader)]:
+    typer.echo(
+        f"{report.rows} labelled rows in {file}"
+        + (f" ({len(report.skipped)} without a label skipped)" if report.skipped else "")
+    )
+    for line in [
+        *format_scores(f"model ({report.model})", report.scores),
+        "",
+        *format_scores("plain VADER", report.vader),
+    ]:
         typer.echo(line)
     gain = report.scores.macro_f1 - report.vader.macro_f1
     typer.echo(f"macro-F1 {report.scores.macro_f1:.3f} vs plain VADER {report.vader.macro_f1:.3f} ({gain:+.3f})")
@@ -175,8 +222,10 @@ def ingest_command(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
         return
     for r in results:
-        typer.echo(f"{r.source} {r.platform or '*'}:{r.account}: {r.inserted} new of {r.fetched} fetched "
-                   f"({r.pages} pages), cursor {r.cursor}")
+        typer.echo(
+            f"{r.source} {r.platform or '*'}:{r.account}: {r.inserted} new of {r.fetched} fetched "
+            f"({r.pages} pages), cursor {r.cursor}"
+        )
     for error in tick.errors:
         typer.echo(f"error: {error}", err=True)
     if tick.errors:
@@ -203,8 +252,10 @@ def list_command(
         return
     for m in found:
         mark = "-" if m.negative else ("+" if m.sentiment >= 0.05 else " ")
-        typer.echo(f"{m.created_at:%Y-%m-%d %H:%M} {m.platform}:{m.ref} {mark}{m.sentiment:+.2f} {m.language} "
-                   f"@{m.author} ({m.author_followers:,}): {m.text[:120]}")
+        typer.echo(
+            f"{m.created_at:%Y-%m-%d %H:%M} {m.platform}:{m.ref} {mark}{m.sentiment:+.2f} {m.language} "
+            f"@{m.author} ({m.author_followers:,}): {m.text[:120]}"
+        )
 
 
 # -- monitor ---------------------------------------------------------------------------------
@@ -212,7 +263,9 @@ def monitor(
     once: Annotated[bool, typer.Option("--once", help="Run one check and exit")] = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
-    interval: Annotated[str | None, typer.Option("--interval", help="Time between checks (default: the config's, 1m)")] = None,
+    interval: Annotated[
+        str | None, typer.Option("--interval", help="Time between checks (default: the config's, 1m)")
+    ] = None,
     at: Annotated[str | None, typer.Option("--at", help="Check as of this ISO time (replays, demos)")] = None,
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Check stored mentions only")] = False,
     no_run: Annotated[bool, typer.Option("--no-run", help="An auto-started incident gets no flow run")] = False,
@@ -225,8 +278,9 @@ def monitor(
     services = _services()
     cfg = _config(config, services.db)
     if not cfg.brands:
-        fail("no brands to watch: write a listening.yaml (docs/listening.md) or load the sandbox "
-              "(runbook sandbox storm)")
+        fail(
+            "no brands to watch: write a listening.yaml (docs/listening.md) or load the sandbox (runbook sandbox storm)"
+        )
     try:
         pause = parse_duration(interval) if interval else cfg.interval
     except ValueError as exc:
@@ -242,8 +296,17 @@ def monitor(
     while True:
         # With --json, stdout carries only the JSON: the console chat's messages go to stderr.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            tick = run_once(services.db, cfg, now=when, chat=chat, starter=starter, roster=roster,
-                            chat_for=wiring.incident_chat(services), via="cli", ingest=not no_ingest)
+            tick = run_once(
+                services.db,
+                cfg,
+                now=when,
+                chat=chat,
+                starter=starter,
+                roster=roster,
+                chat_for=wiring.incident_chat(services),
+                via="cli",
+                ingest=not no_ingest,
+            )
         tick.errors.extend(notes)
         notes.clear()
         _print_tick(tick, as_json)
@@ -258,12 +321,16 @@ def _print_tick(tick: Any, as_json: bool) -> None:
         typer.echo(json.dumps(tick.to_dict(), indent=2, ensure_ascii=False))
         return
     new = sum(r.inserted for r in tick.ingested)
-    typer.echo(f"{tick.at:%Y-%m-%d %H:%M:%S} UTC: {new} new mentions; {len(tick.outcomes)} brands checked "
-               f"in {tick.seconds:.2f}s")
+    typer.echo(
+        f"{tick.at:%Y-%m-%d %H:%M:%S} UTC: {new} new mentions; {len(tick.outcomes)} brands checked "
+        f"in {tick.seconds:.2f}s"
+    )
     for outcome in tick.outcomes:
         c = outcome.check
-        line = (f"  {outcome.brand}: {outcome.action}; {c.volume} in window (threshold {c.threshold:.1f}, "
-                f"baseline {c.baseline_mean:.1f} ± {c.baseline_std:.1f}), negative {c.negative_share:.0%}")
+        line = (
+            f"  {outcome.brand}: {outcome.action}; {c.volume} in window (threshold {c.threshold:.1f}, "
+            f"baseline {c.baseline_mean:.1f} ± {c.baseline_std:.1f}), negative {c.negative_share:.0%}"
+        )
         if outcome.alert is not None and outcome.action in ("opened", "still_open"):
             line += f"; alert {outcome.alert.id[:8]} ({', '.join(outcome.alert.reasons)})"
         if outcome.incident is not None:
@@ -279,8 +346,9 @@ def _print_tick(tick: Any, as_json: bool) -> None:
 
 # -- alerts ----------------------------------------------------------------------------------
 @alerts_app.command("list")
-def alerts_list(all_: Annotated[bool, typer.Option("--all", help="Also resolved alerts")] = False,
-                as_json: JsonOpt = False) -> None:
+def alerts_list(
+    all_: Annotated[bool, typer.Option("--all", help="Also resolved alerts")] = False, as_json: JsonOpt = False
+) -> None:
     from runbook.listen.alerts import list_alerts
 
     found = list_alerts(_services().db, status=None if all_ else "open")
@@ -290,8 +358,10 @@ def alerts_list(all_: Annotated[bool, typer.Option("--all", help="Also resolved 
     if not found:
         typer.echo("no open alerts" if not all_ else "no alerts")
     for a in found:
-        typer.echo(f"{a.id[:8]} {a.status:8} {a.opened_at:%Y-%m-%d %H:%M} {a.headline()}"
-                   + (f" -> {a.details.get('incident_slug') or a.incident_id}" if a.incident_id else ""))
+        typer.echo(
+            f"{a.id[:8]} {a.status:8} {a.opened_at:%Y-%m-%d %H:%M} {a.headline()}"
+            + (f" -> {a.details.get('incident_slug') or a.incident_id}" if a.incident_id else "")
+        )
 
 
 @alerts_app.command("start")
@@ -302,8 +372,8 @@ def alerts_start(
     no_run: Annotated[bool, typer.Option("--no-run", help="Create the incident without a flow run")] = False,
 ) -> None:
     """Start a playbook from an alert (once: a second start shows the incident already started)."""
-    from runbook.engine.commands import CommandError
     from runbook.engine import listen_wiring as wiring
+    from runbook.engine.commands import CommandError
     from runbook.listen.alerts import AlertBusy, get_alert, start_from_alert
 
     services = _services()
@@ -317,9 +387,15 @@ def alerts_start(
         fail("no playbook: give --playbook")
     notes: list[str] = []
     try:
-        incident = start_from_alert(services.db, found.id, playbook=chosen, requester=person,
-                                    starter=wiring.engine_starter(services, create_run=not no_run, notes=notes),
-                                    via="cli", extra_inputs=rule.inputs if rule else None)
+        incident = start_from_alert(
+            services.db,
+            found.id,
+            playbook=chosen,
+            requester=person,
+            starter=wiring.engine_starter(services, create_run=not no_run, notes=notes),
+            via="cli",
+            extra_inputs=rule.inputs if rule else None,
+        )
     except (CommandError, AlertBusy) as exc:
         fail(str(exc))
     typer.echo(f"incident {incident.slug} ({chosen}) for alert {found.id[:8]}")
@@ -371,7 +447,9 @@ def ack(
 
 def acks(
     incident: Annotated[str, typer.Argument(help="Incident slug or id")],
-    escalate: Annotated[bool, typer.Option("--escalate", help="First escalate every request past its deadline")] = False,
+    escalate: Annotated[
+        bool, typer.Option("--escalate", help="First escalate every request past its deadline")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Who was convened, who acknowledged, who was escalated to a deputy."""

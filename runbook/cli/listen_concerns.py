@@ -11,8 +11,10 @@ import typer
 
 
 def concerns_command(
-    account: Annotated[list[str] | None, typer.Option("--account", help="Brand account: handle or "
-                                                                         "platform:handle (repeat; default all)")] = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option("--account", help="Brand account: handle or platform:handle (repeat; default all)"),
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help="ISO time (default: 24 hours before --until)")] = None,
     until: Annotated[str | None, typer.Option("--until", help="ISO time (default: now)")] = None,
     max_concerns: Annotated[int, typer.Option("--max", min=2, max=20, help="At most this many concerns")] = 8,
@@ -36,17 +38,22 @@ def concerns_command(
         pairs.append((platform or None, handle.lstrip("@")))
     services = _services()
     media = _config(None, services.db).media
-    report = concerns_in_window(services.db, accounts=pairs or None, since=start, until=end, media=media,
-                                max_concerns=max_concerns)
+    report = concerns_in_window(
+        services.db, accounts=pairs or None, since=start, until=end, media=media, max_concerns=max_concerns
+    )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
         return
-    typer.echo(f"{report.negative} negative mentions from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC; "
-               f"{report.grouped} in {len(report.concerns)} concerns, {report.other} in none")
+    typer.echo(
+        f"{report.negative} negative mentions from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC; "
+        f"{report.grouped} in {len(report.concerns)} concerns, {report.other} in none"
+    )
     for c in report.concerns:
         authors = ", ".join(f"@{a['author']} ({a['followers']:,})" for a in c.top_authors[:3])
-        typer.echo(f"\n{c.id} {c.label}: {c.size} mentions ({c.share:.0%}), {c.negative_share:.0%} negative"
-                   + (f", {c.press} from media" if c.press else ""))
+        typer.echo(
+            f"\n{c.id} {c.label}: {c.size} mentions ({c.share:.0%}), {c.negative_share:.0%} negative"
+            + (f", {c.press} from media" if c.press else "")
+        )
         typer.echo(f"   words: {', '.join(c.terms)}")
         if authors:
             typer.echo(f"   top authors by reach: {authors}")

@@ -29,7 +29,9 @@ def postmortem_command(
     incident: Annotated[str, typer.Argument(help="Incident id or slug")],
     fmt: ReportFormat = "md",
     output: Output = None,
-    with_events: Annotated[bool, typer.Option("--events", help="JSON: list every audit event, not only the timeline summary")] = False,
+    with_events: Annotated[
+        bool, typer.Option("--events", help="JSON: list every audit event, not only the timeline summary")
+    ] = False,
 ) -> None:
     """The incident's post-mortem, built only from its audit trail after verifying it."""
     from runbook.audit import IncidentNotFound
@@ -48,8 +50,11 @@ def postmortem_command(
     if report.state == "partial":
         typer.echo(f"note: {report.incident.slug} is still running; this is a partial report", err=True)
     if report.state == "untrusted":
-        typer.echo(f"FAILED: the audit trail of {report.incident.slug} failed verification "
-                   f"({len(report.verification.problems)} broken entries); every metric is withheld", err=True)
+        typer.echo(
+            f"FAILED: the audit trail of {report.incident.slug} failed verification "
+            f"({len(report.verification.problems)} broken entries); every metric is withheld",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
@@ -67,7 +72,9 @@ def _cell(value: object, unit: str) -> str:
 
 def report_command(
     since: Annotated[str | None, typer.Option("--since", help="Only incidents created at or after this date")] = None,
-    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write every metric as CSV ('-' for stdout)")] = None,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write every metric as CSV ('-' for stdout)")
+    ] = None,
 ) -> None:
     """The post-mortem metrics across incidents, oldest first, with the median of each headline time."""
     from runbook.postmortem import fleet
@@ -77,15 +84,22 @@ def report_command(
     if csv_path is not None and str(csv_path) == "-":
         fleet.write_csv(rows, sys.stdout)
         return
-    columns = [("time_to_detect", "detect", "seconds"), ("time_to_freeze", "freeze", "seconds"),
-               ("time_to_first_statement", "statement", "seconds"), ("signoff_wait_median", "sign-off wait", "seconds"),
-               ("reply_coverage", "coverage", "percent"), ("deviations", "deviations", "count")]
+    columns = [
+        ("time_to_detect", "detect", "seconds"),
+        ("time_to_freeze", "freeze", "seconds"),
+        ("time_to_first_statement", "statement", "seconds"),
+        ("signoff_wait_median", "sign-off wait", "seconds"),
+        ("reply_coverage", "coverage", "percent"),
+        ("deviations", "deviations", "count"),
+    ]
     table = [["incident", "report"] + [title for _, title, _ in columns]]
     for r in rows:
         table.append([r["slug"], r["report_state"]] + [_cell(r[name], unit) for name, _, unit in columns])
     medians = fleet.trend(rows)
-    table.append([f"median of {len(rows)}", ""] + [_cell(medians.get(name), unit) if name in medians else ""
-                                                   for name, _, unit in columns])
+    table.append(
+        [f"median of {len(rows)}", ""]
+        + [_cell(medians.get(name), unit) if name in medians else "" for name, _, unit in columns]
+    )
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for n, line in enumerate(table):
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
@@ -117,14 +131,19 @@ def reminders_command(
         services = build_services()
         due = reminders.fire_due(engine, chat_for=services.chat, now=at)
     for item in due:
-        typer.echo(f"{item.slug}: {item.details.get('what')} (owner {item.details.get('owner') or 'not named'}, "
-                   f"due {item.details.get('due')})")
+        typer.echo(
+            f"{item.slug}: {item.details.get('what')} (owner {item.details.get('owner') or 'not named'}, "
+            f"due {item.details.get('due')})"
+        )
     typer.echo(f"{len(due)} reminder(s) {'due' if dry_run else 'sent'}", err=True)
 
 
 def register(app: typer.Typer) -> None:
     from runbook.cli.incidents import list_command
 
-    incidents = command_group("incidents", "Find incidents; reports and reminders across them.", {
-        "report": report_command, "reminders": reminders_command, "list": list_command})
+    incidents = command_group(
+        "incidents",
+        "Find incidents; reports and reminders across them.",
+        {"report": report_command, "reminders": reminders_command, "list": list_command},
+    )
     mount(app, groups={"incidents": incidents}, commands={"postmortem": postmortem_command})

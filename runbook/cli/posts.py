@@ -27,8 +27,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def register(app: typer.Typer) -> None:
-    mount(app, groups={"posts": posts_app, "sandbox": sandbox_app, "freeze": freeze_app},
-          commands={"freezes": freezes, "thaw": thaw, "check-post": check_post, "scheduler": scheduler})
+    mount(
+        app,
+        groups={"posts": posts_app, "sandbox": sandbox_app, "freeze": freeze_app},
+        commands={"freezes": freezes, "thaw": thaw, "check-post": check_post, "scheduler": scheduler},
+    )
 
 
 # -- posts ------------------------------------------------------------------------------------
@@ -67,10 +70,22 @@ def schedule(
     author = person or getpass.getuser()
     with qs.checker(policy, no_links) as checker, qs.jobbook(engine) as jobs:
         try:
-            post = schedule_post(engine, NewPost(account=account.lstrip("@"), platform=platform.lower(), text=text,
-                                                 run_at=when, author=author, media=tuple(str(m) for m in media or ()),
-                                                 language=lang),
-                                 checker=checker, jobs=jobs, actor=author, channel="cli")
+            post = schedule_post(
+                engine,
+                NewPost(
+                    account=account.lstrip("@"),
+                    platform=platform.lower(),
+                    text=text,
+                    run_at=when,
+                    author=author,
+                    media=tuple(str(m) for m in media or ()),
+                    language=lang,
+                ),
+                checker=checker,
+                jobs=jobs,
+                actor=author,
+                channel="cli",
+            )
         except QueueError as exc:
             qs.fail(str(exc))
     if as_json:
@@ -83,11 +98,14 @@ def schedule(
 @posts_app.command("import")
 def import_calendar(
     file: Annotated[Path, typer.Argument(help="Content calendar (.csv with a header row, or .jsonl)")],
-    person: Annotated[str | None, typer.Option("--as", help="Author of rows without one (default: your user name)")] = None,
+    person: Annotated[
+        str | None, typer.Option("--as", help="Author of rows without one (default: your user name)")
+    ] = None,
     policy: PolicyOpt = None,
     no_links: Annotated[bool, typer.Option("--no-links", help="Skip link checks (offline)")] = False,
-    encoding: Annotated[str | None, typer.Option(help="The file's encoding (default UTF-8); "
-                                                     "undecodable bytes are refused")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="The file's encoding (default UTF-8); undecodable bytes are refused")
+    ] = None,
 ) -> None:
     """Schedule every good row of a calendar; report each bad row by line (exit 1 if any)."""
     from runbook.queue import QueueError, schedule_posts
@@ -102,8 +120,15 @@ def import_calendar(
         engine = qs.database()
         with qs.checker(policy, no_links) as checker, qs.jobbook(engine) as jobs:
             try:
-                scheduled = schedule_posts(engine, calendar.posts, checker=checker, jobs=jobs, actor=author,
-                                           channel="cli", media_base=file.parent)
+                scheduled = schedule_posts(
+                    engine,
+                    calendar.posts,
+                    checker=checker,
+                    jobs=jobs,
+                    actor=author,
+                    channel="cli",
+                    media_base=file.parent,
+                )
             except QueueError as exc:
                 qs.fail(str(exc))
     counts: dict[str, int] = {}
@@ -135,10 +160,13 @@ def list_cmd(
         typer.echo(json.dumps([p.to_dict() for p in found], indent=2))
         return
     for post in found:
-        marks = " ".join(f"[block:{rule}]" for rule in dict.fromkeys(f["rule"] for f in post.findings
-                                                                      if f["severity"] == "block"))
-        typer.echo(f"{post.id}  {post.run_at:%Y-%m-%d %H:%M:%S}Z  {post.status:<12} {post.account}/{post.platform}  "
-                   f"{post.text[:60].replace(chr(10), ' ')}{'  ' + marks if marks else ''}")
+        marks = " ".join(
+            f"[block:{rule}]" for rule in dict.fromkeys(f["rule"] for f in post.findings if f["severity"] == "block")
+        )
+        typer.echo(
+            f"{post.id}  {post.run_at:%Y-%m-%d %H:%M:%S}Z  {post.status:<12} {post.account}/{post.platform}  "
+            f"{post.text[:60].replace(chr(10), ' ')}{'  ' + marks if marks else ''}"
+        )
     typer.echo(f"{len(found)} post(s)")
 
 
@@ -210,8 +238,15 @@ def freeze(
         incident_id = found.id
     queues, problem = configured_queues()  # the remote queues of channels.yaml, if any
     try:
-        result, remote = freeze_everything(engine, remote=queues, incident_id=incident_id, actor=person,
-                                           channel="cli", accounts=accounts, reason=reason)
+        result, remote = freeze_everything(
+            engine,
+            remote=queues,
+            incident_id=incident_id,
+            actor=person,
+            channel="cli",
+            accounts=accounts,
+            reason=reason,
+        )
     except QueueError as exc:
         qs.fail(str(exc))
     if problem:
@@ -243,18 +278,25 @@ def freeze_keep(
     typer.echo(f"freeze {kept.id} kept by {person} ({kept.holding} post(s) held): {reason}")
 
 
-def freezes(status: Annotated[str | None, typer.Option(help="active or thawed")] = None, as_json: JsonOpt = False) -> None:
+def freezes(
+    status: Annotated[str | None, typer.Option(help="active or thawed")] = None, as_json: JsonOpt = False
+) -> None:
     """Freezes, oldest first."""
     from runbook.queue import list_freezes
 
     rows = list_freezes(qs.database(), status=status)
     if as_json:
-        typer.echo(json.dumps([{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-                               for r in rows], indent=2))
+        typer.echo(
+            json.dumps(
+                [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in rows], indent=2
+            )
+        )
         return
     for r in rows:
-        typer.echo(f"{r['id']}  {r['created_at']:%Y-%m-%d %H:%M:%S}Z  {r['status']:<7} {r['post_count']:>6} post(s)  "
-                   f"scope {','.join(r['scope'])}  by {r['actor']}  {r['reason']}")
+        typer.echo(
+            f"{r['id']}  {r['created_at']:%Y-%m-%d %H:%M:%S}Z  {r['status']:<7} {r['post_count']:>6} post(s)  "
+            f"scope {','.join(r['scope'])}  by {r['actor']}  {r['reason']}"
+        )
     typer.echo(f"{len(rows)} freeze(s)")
 
 
@@ -262,7 +304,9 @@ def thaw(
     freeze_id: Annotated[str, typer.Argument(help="The freeze to thaw")],
     person: AsOpt,
     apply: Annotated[bool, typer.Option("--apply", help="Apply the latest proposal, approved by --as")] = False,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="POST_ID=release|reschedule|kill[@TIME] (repeat)")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="POST_ID=release|reschedule|kill[@TIME] (repeat)")
+    ] = None,
     actions_file: Annotated[Path | None, typer.Option("--actions-file", help="File of POST_ID=action lines")] = None,
     policy: PolicyOpt = None,
     no_links: Annotated[bool, typer.Option("--no-links", help="Skip link checks (offline)")] = False,
@@ -300,8 +344,9 @@ def thaw(
             if problem:
                 typer.echo(f"error: {problem}", err=True)
             with qs.jobbook(engine) as jobs:
-                plan = apply_thaw(engine, proposed.id, approver=person, channel="cli", jobs=jobs, overrides=overrides,
-                                  remote=queues)
+                plan = apply_thaw(
+                    engine, proposed.id, approver=person, channel="cli", jobs=jobs, overrides=overrides, remote=queues
+                )
     except QueueError as exc:
         qs.fail(str(exc))
     if as_json:
@@ -336,21 +381,29 @@ def check_post(
     if lang is not None and lang not in ("en", "nl"):
         qs.fail(f"--lang must be en or nl, got {lang!r}", code=2)
     with qs.checker(policy, no_links) as checker:
-        draft = Draft(account=account.lstrip("@"), platform=platform.lower(), text=text,
-                      media=media_refs([str(m) for m in media or []]), author=person,
-                      language=lang or checker.policy.default_language)
+        draft = Draft(
+            account=account.lstrip("@"),
+            platform=platform.lower(),
+            text=text,
+            media=media_refs([str(m) for m in media or []]),
+            author=person,
+            language=lang or checker.policy.default_language,
+        )
         try:
             result = checker.check(draft, context=context)
         except PackError as exc:
             qs.fail(str(exc))
     if as_json:
-        typer.echo(json.dumps({"blocked": result.blocked, "findings": result.to_list(), "notes": result.notes}, indent=2))
+        typer.echo(
+            json.dumps({"blocked": result.blocked, "findings": result.to_list(), "notes": result.notes}, indent=2)
+        )
     else:
         qs.print_findings(result.to_list(), indent="")
         for note in result.notes:
             typer.echo(f"note: {note}")
-        typer.echo("BLOCKED: needs a second person's sign-off" if result.blocked
-                   else f"OK ({len(result.warnings)} warning(s))")
+        typer.echo(
+            "BLOCKED: needs a second person's sign-off" if result.blocked else f"OK ({len(result.warnings)} warning(s))"
+        )
     raise typer.Exit(1 if result.blocked else 0)
 
 
@@ -374,8 +427,9 @@ def scheduler(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with qs.checker(policy, no_links) as checker:
-        service = QueueScheduler(engine, checker=checker, poll_seconds=poll, grace_seconds=grace, workers=workers,
-                                 audit_channel="cli")
+        service = QueueScheduler(
+            engine, checker=checker, poll_seconds=poll, grace_seconds=grace, workers=workers, audit_channel="cli"
+        )
         typer.echo(f"scheduler running on {engine.url.render_as_string(hide_password=True)} (Ctrl-C to stop)")
         service.run_forever(stop)
     typer.echo("scheduler stopped")
@@ -397,10 +451,15 @@ def storm(
         qs.fail(f"--scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}", code=2)
     when = None if start == "historic" else qs.parse_or_exit(parse_time, start, "--start")
     result = load_storm(qs.database(), scenario, mentions_count=mentions, seed=seed, start=when)
-    typer.echo(f"{scenario}: offending post {result.offending_ref} on @{result.account} ({result.platform}); "
-               f"{result.inserted} new mention(s) of {result.generated}"
-               + (f" from {result.first_at:%Y-%m-%d %H:%M:%S} to {result.last_at:%Y-%m-%d %H:%M:%S} UTC"
-                  if result.first_at else ""))
+    typer.echo(
+        f"{scenario}: offending post {result.offending_ref} on @{result.account} ({result.platform}); "
+        f"{result.inserted} new mention(s) of {result.generated}"
+        + (
+            f" from {result.first_at:%Y-%m-%d %H:%M:%S} to {result.last_at:%Y-%m-%d %H:%M:%S} UTC"
+            if result.first_at
+            else ""
+        )
+    )
 
 
 @sandbox_app.command("account")
@@ -433,8 +492,9 @@ def feed(
         return
     for r in rows:
         gone = "  [deleted]" if r["deleted_at"] else ""
-        typer.echo(f"{r['ref']}  {r['created_at']:%Y-%m-%d %H:%M:%S}Z  @{r['account']}/{r['platform']}  "
-                   f"{r['text'][:70]}{gone}")
+        typer.echo(
+            f"{r['ref']}  {r['created_at']:%Y-%m-%d %H:%M:%S}Z  @{r['account']}/{r['platform']}  {r['text'][:70]}{gone}"
+        )
     typer.echo(f"{len(rows)} post(s)")
 
 
@@ -453,9 +513,10 @@ def sandbox_mentions(
     except ValueError as exc:
         qs.fail(str(exc), code=2)
     if as_json:
-        typer.echo(json.dumps({"items": [qs.jsonable(m.__dict__) for m in page.items], "cursor": page.cursor}, indent=2))
+        typer.echo(
+            json.dumps({"items": [qs.jsonable(m.__dict__) for m in page.items], "cursor": page.cursor}, indent=2)
+        )
         return
     for m in page.items:
         typer.echo(f"{m.ref}  {m.created_at:%Y-%m-%d %H:%M:%S}Z  @{m.author} ({m.author_followers})  {m.text[:80]}")
     typer.echo(f"next: --since {page.cursor}" if page.items else "no more mentions")
-

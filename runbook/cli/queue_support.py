@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+
 from runbook.cli.common import database, fail  # noqa: F401  (re-exported for the queue commands)
 
 T = TypeVar("T")
@@ -82,8 +83,10 @@ def print_plan(plan: Any) -> None:
     for item in plan.items:
         when = item.new_run_at if applied else item.proposed_run_at
         action = f"{item.action} -> {item.outcome}" if applied else item.proposed
-        typer.echo(f"  {item.post.id}={action}{' @' + when.isoformat() if when else ''}  "
-                   f"{item.post.label}\n      {item.reason}")
+        typer.echo(
+            f"  {item.post.id}={action}{' @' + when.isoformat() if when else ''}  "
+            f"{item.post.label}\n      {item.reason}"
+        )
         print_findings([f for f in item.findings if f["severity"] == "block"], indent="      ")
     counts = plan.counts("outcome" if applied else "proposed")
     typer.echo("  " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) if counts else "  no frozen posts")

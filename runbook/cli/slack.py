@@ -25,8 +25,9 @@ def _address(value: str) -> tuple[str, int]:
 
 
 def serve(
-    http: Annotated[str | None, typer.Option("--http", metavar="HOST:PORT",
-                                             help="HTTP mode on this address instead of Socket Mode")] = None,
+    http: Annotated[
+        str | None, typer.Option("--http", metavar="HOST:PORT", help="HTTP mode on this address instead of Socket Mode")
+    ] = None,
     relay: Annotated[bool, typer.Option(help="Mirror audit trails into war rooms (one process per workspace)")] = True,
     timeline: Annotated[bool, typer.Option(help="Echo every audit event into the war room")] = True,
     public_rooms: Annotated[bool, typer.Option(help="Create public war rooms instead of private ones")] = False,
@@ -38,8 +39,9 @@ def serve(
     from runbook.slack import create_app, make_server
     from runbook.slack.client import install_redaction
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     settings = Settings()
     install_redaction(settings)
     address = _address(http) if http else None
@@ -51,14 +53,18 @@ def serve(
     if address is None and secrets.app_token is None:
         fail("Socket Mode needs SLACK_APP_TOKEN (xapp-..., scope connections:write); or use --http HOST:PORT", code=2)
     services = build_services(settings, migrate=True)
-    slack = create_app(settings=settings, services=services, relay=relay, echo=timeline,
-                       private_rooms=not public_rooms)
+    slack = create_app(settings=settings, services=services, relay=relay, echo=timeline, private_rooms=not public_rooms)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         if address is not None and secrets.signing_secret is not None:
-            server = make_server(slack.bolt, signing_secret=secrets.signing_secret.get_secret_value(),
-                                 host=address[0], port=address[1], quiet=slack.quiet)
+            server = make_server(
+                slack.bolt,
+                signing_secret=secrets.signing_secret.get_secret_value(),
+                host=address[0],
+                port=address[1],
+                quiet=slack.quiet,
+            )
             server.start_background()
             typer.echo(f"runbook serve: HTTP mode, Slack events at {server.url}")
             _wait(stop)

@@ -20,10 +20,16 @@ def register(app: typer.Typer) -> None:
 def check_statement(
     source: Annotated[str, typer.Argument(help="File with the statement, or - for stdin")],
     lang: Annotated[str, typer.Option("--lang", help="en or nl")] = "en",
-    platform: Annotated[str, typer.Option("--platform", help="x, instagram, linkedin, facebook, mastodon or bluesky")] = "facebook",
-    account: Annotated[str | None, typer.Option("--account", help="Account it goes out on (default: brand.yaml's)")] = None,
+    platform: Annotated[
+        str, typer.Option("--platform", help="x, instagram, linkedin, facebook, mastodon or bluesky")
+    ] = "facebook",
+    account: Annotated[
+        str | None, typer.Option("--account", help="Account it goes out on (default: brand.yaml's)")
+    ] = None,
     reply: Annotated[bool, typer.Option("--reply", help="Check it as a personal reply, not a statement")] = False,
-    policy: Annotated[Path | None, typer.Option("--policy", help="brand.yaml (default ./brand.yaml if present)")] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="brand.yaml (default ./brand.yaml if present)")
+    ] = None,
     no_links: Annotated[bool, typer.Option("--no-links", help="Skip link checks (offline)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
     encoding: Annotated[str | None, typer.Option(help="The file's encoding (default UTF-8)")] = None,
@@ -53,18 +59,31 @@ def check_statement(
     try:
         brand = load_brand(policy)
         with MessageChecker(brand, links=False if no_links else None) as checker:
-            result = checker.check(text.strip(), language=lang, platform=platform, account=account,
-                                   target="reply" if reply else "statement")
+            result = checker.check(
+                text.strip(),
+                language=lang,
+                platform=platform,
+                account=account,
+                target="reply" if reply else "statement",
+            )
     except (PolicyError, PackError, ValueError) as exc:
         fail(str(exc))
     if as_json:
-        typer.echo(json.dumps({"blocked": result.blocked, "findings": result.to_list(), "notes": result.notes},
-                              indent=2, ensure_ascii=False))
+        typer.echo(
+            json.dumps(
+                {"blocked": result.blocked, "findings": result.to_list(), "notes": result.notes},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     else:
         for finding in result.findings:
             typer.echo(f"{finding.severity.upper():5} {finding.rule}: {finding.message}")
         for note in result.notes:
             typer.echo(f"note: {note}")
-        typer.echo(f"BLOCKED: {len(result.blocks)} finding(s) block it" if result.blocked
-                   else f"OK ({len(result.warnings)} warning(s))")
+        typer.echo(
+            f"BLOCKED: {len(result.blocks)} finding(s) block it"
+            if result.blocked
+            else f"OK ({len(result.warnings)} warning(s))"
+        )
     raise typer.Exit(1 if result.blocked else 0)

@@ -34,5 +34,7 @@ def actions_to_json(actions: list[Action]) -> list[dict[str, Any]]:
 
 
 def actions_from_json(items: list[dict[str, Any]]) -> list[Action]:
-    return sorted(Action(at=int(i["at"]), kind=i["kind"], text=i.get("text", ""), to=i.get("to", ""),
-                         ref=i.get("ref", "")) for i in items)
+    return sorted(
+        Action(at=int(i["at"]), kind=i["kind"], text=i.get("text", ""), to=i.get("to", ""), ref=i.get("ref", ""))
+        for i in items
+    )

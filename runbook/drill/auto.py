@@ -12,10 +12,12 @@ __all__ = ["answer"]
 
 
 def _not_before(policy: Any, uses: str) -> float:
-    minutes = {"freeze_posts": policy.freeze,
-               "draft_statement": policy.statement.at if policy.statement else None,
-               "publish": policy.statement.at if policy.statement else None,
-               "reply_individually": policy.replies.start if policy.replies else None}.get(uses)
+    minutes = {
+        "freeze_posts": policy.freeze,
+        "draft_statement": policy.statement.at if policy.statement else None,
+        "publish": policy.statement.at if policy.statement else None,
+        "reply_individually": policy.replies.start if policy.replies else None,
+    }.get(uses)
     return 0.0 if minutes is None else minutes.total_seconds() / 60
 
 

@@ -5,5 +5,7 @@ from __future__ import annotations
 
 __all__ = ["DRILL_BANNER"]
 
-DRILL_BANNER = (":rotating_light: *DRILL - this is a rehearsal, not a real incident.* Everything is published "
-                "to the sandbox network only; the public is simulated and the drill is scored.")
+DRILL_BANNER = (
+    ":rotating_light: *DRILL - this is a rehearsal, not a real incident.* Everything is published "
+    "to the sandbox network only; the public is simulated and the drill is scored."
+)

@@ -41,11 +41,18 @@ def baselines(scenario: Scenario, *, seed: int, judge: Judge | None = None) -> d
     return _CACHE[key]
 
 
-def rehearse(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge | None = None) -> tuple[Score, Public, list[Action]]:
+def rehearse(
+    scenario: Scenario, policy: Policy, *, seed: int, judge: Judge | None = None
+) -> tuple[Score, Public, list[Action]]:
     judge = judge or Judge(scenario.language)
     public, actions = played(scenario, policy, seed=seed, judge=judge)
-    score = compute(scenario=scenario, actions=actions, mentions=mentions_json(public),
-                    baselines=baselines(scenario, seed=seed, judge=judge), judge=judge)
+    score = compute(
+        scenario=scenario,
+        actions=actions,
+        mentions=mentions_json(public),
+        baselines=baselines(scenario, seed=seed, judge=judge),
+        judge=judge,
+    )
     return score, public, actions
 
 

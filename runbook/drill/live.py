@@ -56,12 +56,22 @@ class DrillRun:
         if self.incident is None:
             self.incident = incident
             self.public = Public(scenario=self.scenario, seed=self.seed)
-            append(self.services.db, incident_id=incident.id, actor="system:drill", channel="flow",
-                   action="drill.started", details={
-                       "scenario": self.scenario.id, "seed": self.seed, "speed": self.speed,
-                       "policy": self.policy.name if self.policy else None,
-                       "wall_start": self.clock.wall_start.isoformat(), "offending_ref": self.offending_ref,
-                       "scenario_spec": self.scenario.model_dump(mode="json")})
+            append(
+                self.services.db,
+                incident_id=incident.id,
+                actor="system:drill",
+                channel="flow",
+                action="drill.started",
+                details={
+                    "scenario": self.scenario.id,
+                    "seed": self.seed,
+                    "speed": self.speed,
+                    "policy": self.policy.name if self.policy else None,
+                    "wall_start": self.clock.wall_start.isoformat(),
+                    "offending_ref": self.offending_ref,
+                    "scenario_spec": self.scenario.model_dump(mode="json"),
+                },
+            )
             self._banner()
             if self.on_start is not None:
                 self.on_start(incident)
@@ -73,14 +83,27 @@ class DrillRun:
     def advance(self, until: int, trail: list[Any] | None = None) -> None:
         assert self.public is not None and self.incident is not None
         trail = trail if trail is not None else events(self.services.db, self.incident.id)
-        new = observe(self.services.db, incident_id=self.incident.id, brand=self.scenario.brand.handle,
-                      offending_key=self.offending_key, events=trail, clock=self.clock, seen=self.seen,
-                      earliest=self.public.t)
+        new = observe(
+            self.services.db,
+            incident_id=self.incident.id,
+            brand=self.scenario.brand.handle,
+            offending_key=self.offending_key,
+            events=trail,
+            clock=self.clock,
+            seen=self.seen,
+            earliest=self.public.t,
+        )
         if new:
             self.actions.extend(new)
             # What the public saw, and from which minute: the evidence a replay needs.
-            append(self.services.db, incident_id=self.incident.id, actor="system:drill", channel="flow",
-                   action="drill.observed", details={"actions": actions_to_json(new)})
+            append(
+                self.services.db,
+                incident_id=self.incident.id,
+                actor="system:drill",
+                channel="flow",
+                action="drill.observed",
+                details={"actions": actions_to_json(new)},
+            )
         if until > self.public.t:
             written = self.public.advance(until, self.actions)
             self._write(written)
@@ -98,15 +121,31 @@ class DrillRun:
         sc = self.scenario
         now = as_utc(None)
         incident_id = self._incident().id
-        rows = [{"key": f"drill:{incident_id}:{m.key}", "platform": sc.brand.platform, "account": sc.brand.handle,
-                 "author": m.author, "author_followers": m.followers, "text": m.text,
-                 "in_reply_to": self.offending_ref if m.kind == "post" and m.negative else None,
-                 "created_at": now,
-                 "meta": {"drill": incident_id, "t": m.t, "negative": m.negative, "kind": m.kind,
-                          "audience": m.audience, "lang": m.language, "sim_key": m.key}} for m in written]
+        rows = [
+            {
+                "key": f"drill:{incident_id}:{m.key}",
+                "platform": sc.brand.platform,
+                "account": sc.brand.handle,
+                "author": m.author,
+                "author_followers": m.followers,
+                "text": m.text,
+                "in_reply_to": self.offending_ref if m.kind == "post" and m.negative else None,
+                "created_at": now,
+                "meta": {
+                    "drill": incident_id,
+                    "t": m.t,
+                    "negative": m.negative,
+                    "kind": m.kind,
+                    "audience": m.audience,
+                    "lang": m.language,
+                    "sim_key": m.key,
+                },
+            }
+            for m in written
+        ]
         with self.services.db.begin() as connection:
             for chunk in range(0, len(rows), 2000):
-                connection.execute(mention_table.insert(), rows[chunk:chunk + 2000])
+                connection.execute(mention_table.insert(), rows[chunk : chunk + 2000])
         ingest_channel(self.services.db, SandboxChannel(self.services.db), source="sandbox", account=sc.brand.handle)
 
     def _banner(self) -> None:
@@ -130,8 +169,11 @@ class DrillRun:
             if n not in self.posted and minute >= post.at.total_seconds() / 60:
                 self.posted.add(n)
                 SandboxChannel(self.services.db).publish(
-                    account=self.scenario.brand.handle, platform=self.scenario.brand.platform,
-                    text=post.text.format(brand=self.scenario.brand.handle), key=f"drill:{incident_id}:manual:{n}")
+                    account=self.scenario.brand.handle,
+                    platform=self.scenario.brand.platform,
+                    text=post.text.format(brand=self.scenario.brand.handle),
+                    key=f"drill:{incident_id}:manual:{n}",
+                )
 
     def finish(self) -> None:
         """After the incident closed: the public runs on to the scenario's end."""
@@ -151,18 +193,35 @@ def seed_sandbox(services: Services, scenario: Scenario, *, nonce: str, requeste
     brand = scenario.brand
     ensure_account(db, handle=brand.handle, platform=brand.platform, kind="brand", followers=brand.followers)
     key = f"drill:{scenario.id}:{nonce}:offending"
-    receipt = SandboxChannel(db).publish(account=brand.handle, platform=brand.platform, text=scenario.offending.text,
-                                         media=[{"name": m} for m in scenario.offending.media], key=key)
+    receipt = SandboxChannel(db).publish(
+        account=brand.handle,
+        platform=brand.platform,
+        text=scenario.offending.text,
+        media=[{"name": m} for m in scenario.offending.media],
+        key=key,
+    )
     scheduled: list[str] = []
     if scenario.scheduled_posts:
         checker, jobs = Checker(), JobBook(db)
         try:
             now = as_utc(None)
-            posts = schedule_posts(db, [NewPost(account=brand.handle, platform=brand.platform,
-                                                text=f"Scheduled update {i + 1} from the {brand.handle} team.",
-                                                run_at=now + timedelta(hours=2 + i), author=requester)
-                                        for i in range(scenario.scheduled_posts)],
-                                   checker=checker, jobs=jobs, actor=requester, channel="cli")
+            posts = schedule_posts(
+                db,
+                [
+                    NewPost(
+                        account=brand.handle,
+                        platform=brand.platform,
+                        text=f"Scheduled update {i + 1} from the {brand.handle} team.",
+                        run_at=now + timedelta(hours=2 + i),
+                        author=requester,
+                    )
+                    for i in range(scenario.scheduled_posts)
+                ],
+                checker=checker,
+                jobs=jobs,
+                actor=requester,
+                channel="cli",
+            )
             scheduled = [p.id for p in posts]
         finally:
             jobs.close()
@@ -170,9 +229,19 @@ def seed_sandbox(services: Services, scenario: Scenario, *, nonce: str, requeste
     return key, receipt.ref, scheduled
 
 
-def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: float = 12.0,
-              playbook: str | None = None, policy: Policy | None = None, requester: str | None = None,
-              timeout: float = 1800, on_tick: Any = None, on_start: Any = None) -> DrillRun:
+def run_drill(
+    *,
+    services: Services,
+    scenario: Scenario,
+    seed: int = 1,
+    speed: float = 12.0,
+    playbook: str | None = None,
+    policy: Policy | None = None,
+    requester: str | None = None,
+    timeout: float = 1800,
+    on_tick: Any = None,
+    on_start: Any = None,
+) -> DrillRun:
     """Start the drill and run it until the incident closes (a policy answers the sign-offs when
     given; else people do, through Slack, the CLI or the Prefect UI); returns the finished run."""
     import uuid
@@ -196,15 +265,36 @@ def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: f
     nonce = uuid.uuid4().hex[:8]
     offending_key, offending_ref, _ = seed_sandbox(services, scenario, nonce=nonce, requester=requester)
     with services.db.connect() as connection:
-        created = connection.execute(sa.select(post_table.c.created_at).where(post_table.c.key == offending_key)).scalar_one()
-    found: dict[str, Any] = {"summary": scenario.summary, "offending_post": post_url(scenario.brand.handle, offending_ref),
-             "account": scenario.brand.handle, "accounts": [scenario.brand.handle]}
+        created = connection.execute(
+            sa.select(post_table.c.created_at).where(post_table.c.key == offending_key)
+        ).scalar_one()
+    found: dict[str, Any] = {
+        "summary": scenario.summary,
+        "offending_post": post_url(scenario.brand.handle, offending_ref),
+        "account": scenario.brand.handle,
+        "accounts": [scenario.brand.handle],
+    }
     inputs = {k: v for k, v in found.items() if k in known_inputs}
-    run = DrillRun(services=services, scenario=scenario, seed=seed, speed=speed,
-                   clock=Clock(wall_start=as_utc(created), speed=speed), offending_key=offending_key,
-                   offending_ref=offending_ref, policy=policy, on_start=on_start)
-    script = demo.Scenario(name=scenario.id, story=scenario.title, playbook=playbook_ref,
-                           title=TITLE_PREFIX + scenario.title, requester=requester, inputs=inputs, script={})
+    run = DrillRun(
+        services=services,
+        scenario=scenario,
+        seed=seed,
+        speed=speed,
+        clock=Clock(wall_start=as_utc(created), speed=speed),
+        offending_key=offending_key,
+        offending_ref=offending_ref,
+        policy=policy,
+        on_start=on_start,
+    )
+    script = demo.Scenario(
+        name=scenario.id,
+        story=scenario.title,
+        playbook=playbook_ref,
+        title=TITLE_PREFIX + scenario.title,
+        requester=requester,
+        inputs=inputs,
+        script={},
+    )
 
     def tick(plan: Any, incident: Any, trail: list[Any]) -> None:
         run.tick(incident, trail)
@@ -216,10 +306,14 @@ def run_drill(*, services: Services, scenario: Scenario, seed: int = 1, speed: f
         if policy is not None:
             from runbook.drill.auto import answer
 
-            incident = demo.play(services=services, scenario=script, on_tick=tick, timeout=timeout,
-                                 ask=lambda step, pending, suggestion: answer(run, step=step, pending=pending,
-                                                                              suggestion=suggestion),
-                                 start_options=start_options)
+            incident = demo.play(
+                services=services,
+                scenario=script,
+                on_tick=tick,
+                timeout=timeout,
+                ask=lambda step, pending, suggestion: answer(run, step=step, pending=pending, suggestion=suggestion),
+                start_options=start_options,
+            )
         else:
             incident = _follow(services=services, script=script, tick=tick, timeout=timeout, **start_options)
     except demo.DemoError as exc:
@@ -234,8 +328,15 @@ def _follow(*, services: Services, script: Any, tick: Any, timeout: float, **sta
     from runbook.engine import commands
 
     try:
-        begun = commands.start(services=services, playbook_ref=script.playbook, inputs=script.inputs,
-                               requester=script.requester, title=script.title, via="cli", **start_options)
+        begun = commands.start(
+            services=services,
+            playbook_ref=script.playbook,
+            inputs=script.inputs,
+            requester=script.requester,
+            title=script.title,
+            via="cli",
+            **start_options,
+        )
     except commands.CommandError as exc:
         raise DrillError(str(exc)) from None
     deadline = time.monotonic() + timeout

@@ -43,8 +43,17 @@ class Seen:
     posts: set[int]
 
 
-def observe(db: Engine, *, incident_id: str, brand: str, offending_key: str, events: Sequence[AuditEvent], clock: Clock,
-            seen: Seen, earliest: int) -> list[Action]:
+def observe(
+    db: Engine,
+    *,
+    incident_id: str,
+    brand: str,
+    offending_key: str,
+    events: Sequence[AuditEvent],
+    clock: Clock,
+    seen: Seen,
+    earliest: int,
+) -> list[Action]:
     """New actions since the last call; each is visible from max(its own minute, `earliest`)."""
     out: list[Action] = []
 
@@ -69,14 +78,16 @@ def observe(db: Engine, *, incident_id: str, brand: str, offending_key: str, eve
         mine = post_table.c.account == brand
         if statement_keys:
             mine = sa.or_(mine, post_table.c.key.in_(sorted(statement_keys)))
-        rows = connection.execute(sa.select(post_table).where(mine, post_table.c.created_at >= clock.wall_start)
-                                  .order_by(post_table.c.id)).all()
+        rows = connection.execute(
+            sa.select(post_table).where(mine, post_table.c.created_at >= clock.wall_start).order_by(post_table.c.id)
+        ).all()
         authors: dict[str, str] = {}
         refs = [r.in_reply_to for r in rows if r.in_reply_to and r.id not in seen.posts]
         ids = [int(ref[1:]) for ref in refs if ref.startswith("m") and ref[1:].isdigit()]
         if ids:
-            for m in connection.execute(sa.select(mention_table.c.id, mention_table.c.author)
-                                        .where(mention_table.c.id.in_(ids))):
+            for m in connection.execute(
+                sa.select(mention_table.c.id, mention_table.c.author).where(mention_table.c.id.in_(ids))
+            ):
                 authors[f"m{m.id}"] = m.author
     kind: Kind
     for row in rows:

@@ -89,7 +89,6 @@ def _minute(value: timedelta | None) -> int | None:
 def personal_reply(person: str, said: str, language: str) -> str:
     """What a careful community manager writes: their words quoted back, an apology, what changes."""
     from runbook.messaging.concerns import concern_of, quote_of
-
     from runbook.messaging.doctrine import blocking_words
 
     quote = quote_of(said, 70)
@@ -97,18 +96,31 @@ def personal_reply(person: str, said: str, language: str) -> str:
     if blocking_words((language,), "reply").search(quote):
         quote = ""  # their word ("hacked") in our mouth reads as an excuse: answer without quoting it
     if language == "nl":
-        opener = {"hurt": "U heeft gelijk dat u boos bent", "leave": "We begrijpen uw reactie",
-                  "explain": "U verdient een uitleg"}.get(concern, "Dank dat u ons dit laat weten")
-        return (f"@{person} {opener}" + (f": \"{quote}\"" if quote else "") + ". Het was onze fout en het spijt ons. "
-                "We hebben het verwijderd en passen aan hoe we berichten controleren.")
-    opener = {"hurt": "You are right to be upset", "leave": "We understand why you feel that way",
-              "explain": "You deserve an answer", "delete": "You were right to ask us to remove it",
-              "affected": "You are right to think of the people it hurt"}.get(concern, "Thank you for telling us")
-    return (f"@{person} {opener}" + (f": \"{quote}\"" if quote else "") + ". It was our mistake and we are sorry. "
-            "We removed it and we are changing how posts are checked.")
+        opener = {
+            "hurt": "U heeft gelijk dat u boos bent",
+            "leave": "We begrijpen uw reactie",
+            "explain": "U verdient een uitleg",
+        }.get(concern, "Dank dat u ons dit laat weten")
+        return (
+            f"@{person} {opener}" + (f': "{quote}"' if quote else "") + ". Het was onze fout en het spijt ons. "
+            "We hebben het verwijderd en passen aan hoe we berichten controleren."
+        )
+    opener = {
+        "hurt": "You are right to be upset",
+        "leave": "We understand why you feel that way",
+        "explain": "You deserve an answer",
+        "delete": "You were right to ask us to remove it",
+        "affected": "You are right to think of the people it hurt",
+    }.get(concern, "Thank you for telling us")
+    return (
+        f"@{person} {opener}" + (f': "{quote}"' if quote else "") + ". It was our mistake and we are sorry. "
+        "We removed it and we are changing how posts are checked."
+    )
 
 
-def play_offline(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge | None = None) -> tuple[Public, list[Action]]:
+def play_offline(
+    scenario: Scenario, policy: Policy, *, seed: int, judge: Judge | None = None
+) -> tuple[Public, list[Action]]:
     """Run the public for the whole scenario with `policy` reacting minute by minute."""
     public = Public(scenario=scenario, seed=seed, judge=judge)
     actions: list[Action] = []
@@ -132,10 +144,10 @@ def play_offline(scenario: Scenario, policy: Policy, *, seed: int, judge: Judge 
         if replies and reply_start is not None and t >= reply_start:
             if (t - reply_start) % every == 0:
                 queue.extend(h for h in public.negative_posters() if h not in answered and h not in queue)
-            for handle in queue[:replies.per_minute]:
+            for handle in queue[: replies.per_minute]:
                 answered.add(handle)
                 actions.append(Action(at=t, kind="reply", to=handle, text=_reply_text(public, policy, handle)))
-            del queue[:replies.per_minute]
+            del queue[: replies.per_minute]
         public.advance(t + 1, actions)
     return public, actions
 

@@ -65,9 +65,17 @@ class Mention:
     language: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "t": self.t, "author": self.author, "audience": self.audience,
-                "followers": self.followers, "text": self.text, "negative": self.negative, "kind": self.kind,
-                "language": self.language}
+        return {
+            "key": self.key,
+            "t": self.t,
+            "author": self.author,
+            "audience": self.audience,
+            "followers": self.followers,
+            "text": self.text,
+            "negative": self.negative,
+            "kind": self.kind,
+            "language": self.language,
+        }
 
 
 @dataclass
@@ -100,8 +108,11 @@ class Judge:
 
                 self._checker = MessageChecker(links=False)
             result = self._checker.check(text, language=self.language, target=target)
-            self._cache[key] = [{"rule": f.rule, "severity": f.severity, "message": f.message}
-                                for f in result.findings if f.severity == "block"]
+            self._cache[key] = [
+                {"rule": f.rule, "severity": f.severity, "message": f.message}
+                for f in result.findings
+                if f.severity == "block"
+            ]
         return self._cache[key]
 
     def close(self) -> None:
@@ -151,9 +162,12 @@ class Public:
                 handle = _handle(rng)
                 while handle in self.by_handle or handle.casefold() == self.scenario.brand.handle.casefold():
                     handle = _handle(rng)
-                person = _Person(handle=handle, audience=index,
-                                 followers=min(int(audience.followers * 0.3 * rng.paretovariate(1.2)), 5_000_000),
-                                 factor=rng.lognormvariate(0, 0.6))
+                person = _Person(
+                    handle=handle,
+                    audience=index,
+                    followers=min(int(audience.followers * 0.3 * rng.paretovariate(1.2)), 5_000_000),
+                    factor=rng.lognormvariate(0, 0.6),
+                )
                 self.people.append(person)
                 self.by_handle[handle] = person
         self._neg0 = [TEMPER_NEGATIVE[a.temper] for a in self.scenario.audiences]
@@ -183,10 +197,15 @@ class Public:
                 on_time = t <= d.statement.total_seconds() / 60
                 self._calm_rate += 1 / 80 if on_time else 1 / 160
                 self._mood_targets.append((t, 0.45 if on_time else 0.65))
-                self._note(t, "statement", "statement passing the doctrine checks" + ("" if on_time else " (late)"),
-                           good=True)
+                self._note(
+                    t, "statement", "statement passing the doctrine checks" + ("" if on_time else " (late)"), good=True
+                )
         elif action.kind == "post":
-            if self._frozen_at is not None and self._frozen_at <= t and (self._thawed_at is None or t < self._thawed_at):
+            if (
+                self._frozen_at is not None
+                and self._frozen_at <= t
+                and (self._thawed_at is None or t < self._thawed_at)
+            ):
                 self._flares.append(_Flare(t, heat=0.7, mood=0.25))
                 self._note(t, "post", "a post went out during the freeze", good=False, text=action.text)
         elif action.kind == "reply":
@@ -220,15 +239,18 @@ class Public:
         if t == int(d.statement.total_seconds() // 60) and self._statement_ok is None and self._statement_any is None:
             self._flares.append(_Flare(t, heat=0.6, mood=0.2))
             self._note(t, "silence", "no statement by the deadline", good=False)
-        for n, inject in enumerate(self.scenario.injects):
+        for _n, inject in enumerate(self.scenario.injects):
             at = int(inject.at.total_seconds() // 60)
             if inject.kind == "viral" and t == at:
                 self._flares.append(_Flare(t, heat=inject.boost, mood=0.05))
                 self._note(t, "inject", f"inject: a screenshot goes viral (x{inject.boost:g})", good=False)
             if inject.kind == "journalist" and inject.answer_within is not None:
                 due = at + int(inject.answer_within.total_seconds() // 60)
-                if t == due and inject.author not in self._replied_journalist and (
-                        self._statement_ok is None or self._statement_ok > due):
+                if (
+                    t == due
+                    and inject.author not in self._replied_journalist
+                    and (self._statement_ok is None or self._statement_ok > due)
+                ):
                     self._flares.append(_Flare(t, heat=0.5, mood=0.15))
                     self._note(t, "inject", f"@{inject.author} publishes without a comment from the brand", good=False)
 
@@ -268,19 +290,37 @@ class Public:
         brand = sc.brand.handle
         out: list[Mention] = []
 
-        def emit(person_handle: str, audience: str, followers: int, text: str, negative: bool, kind: str,
-                 language: str) -> None:
-            out.append(Mention(key=f"drill:{sc.id}:{self.seed}:{t}:{len(out)}", t=t, author=person_handle,
-                               audience=audience, followers=followers, text=text, negative=negative, kind=kind,
-                               language=language))
+        def emit(
+            person_handle: str, audience: str, followers: int, text: str, negative: bool, kind: str, language: str
+        ) -> None:
+            out.append(
+                Mention(
+                    key=f"drill:{sc.id}:{self.seed}:{t}:{len(out)}",
+                    t=t,
+                    author=person_handle,
+                    audience=audience,
+                    followers=followers,
+                    text=text,
+                    negative=negative,
+                    kind=kind,
+                    language=language,
+                )
+            )
 
         for inject in sc.injects:
             if inject.kind != "viral" and int(inject.at.total_seconds() // 60) == t:
                 if inject.kind == "staff_post" and self._frozen_at is not None and self._frozen_at <= t:
                     self._note(t, "inject", "the staff member was told to stop posting: no staff post", good=True)
                     continue
-                emit(inject.author, inject.kind, inject.followers, inject.text.format(brand=brand),
-                     inject.kind == "staff_post", "inject", sc.language)
+                emit(
+                    inject.author,
+                    inject.kind,
+                    inject.followers,
+                    inject.text.format(brand=brand),
+                    inject.kind == "staff_post",
+                    "inject",
+                    sc.language,
+                )
                 if inject.kind == "staff_post":
                     self._flares.append(_Flare(t, heat=0.4, mood=0.1))
                     self._note(t, "inject", f"a staff member (@{inject.author}) posts about it", good=False)
@@ -353,7 +393,7 @@ class Duplicates:
 
         sh, said = shingles(text), _norm(said)
         sig = signature(sh)
-        bands = [(band, sig[band * ROWS:(band + 1) * ROWS]) for band in range(HASHES // ROWS)]
+        bands = [(band, sig[band * ROWS : (band + 1) * ROWS]) for band in range(HASHES // ROWS)]
         seen: set[int] = set()
         for band in bands:
             seen.update(self.buckets.get(band, [])[-8:])

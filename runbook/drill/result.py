@@ -37,24 +37,44 @@ class DrillResult:
     replay_identical: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"incident": self.incident.slug, "scenario": self.scenario.id, "title": self.scenario.title,
-                "seed": self.seed, "speed": self.speed, "policy": self.policy,
-                "started_at": self.incident.created_at.isoformat() if self.incident.created_at else None,
-                "verified": self.verified, "replay_identical": self.replay_identical,
-                "score": self.score.to_json(), "moments": self.moments,
-                "actions": [a.to_json() for a in self.actions], "mentions": len(self.mentions)}
+        return {
+            "incident": self.incident.slug,
+            "scenario": self.scenario.id,
+            "title": self.scenario.title,
+            "seed": self.seed,
+            "speed": self.speed,
+            "policy": self.policy,
+            "started_at": self.incident.created_at.isoformat() if self.incident.created_at else None,
+            "verified": self.verified,
+            "replay_identical": self.replay_identical,
+            "score": self.score.to_json(),
+            "moments": self.moments,
+            "actions": [a.to_json() for a in self.actions],
+            "mentions": len(self.mentions),
+        }
 
 
 def stored_mentions(db: Any, incident_id: str) -> list[dict[str, Any]]:
     prefix = f"drill:{incident_id}:"
     with db.connect() as connection:
-        rows = connection.execute(sa.select(mention_table.c.author, mention_table.c.text, mention_table.c.meta)
-                                  .where(mention_table.c.key.startswith(prefix)).order_by(mention_table.c.id)).all()
+        rows = connection.execute(
+            sa.select(mention_table.c.author, mention_table.c.text, mention_table.c.meta)
+            .where(mention_table.c.key.startswith(prefix))
+            .order_by(mention_table.c.id)
+        ).all()
     out = []
     for r in rows:
         meta = dict(r.meta or {})
-        out.append({"key": meta.get("sim_key", ""), "t": int(meta.get("t", 0)), "author": r.author, "text": r.text,
-                    "negative": bool(meta.get("negative")), "kind": meta.get("kind", "post")})
+        out.append(
+            {
+                "key": meta.get("sim_key", ""),
+                "t": int(meta.get("t", 0)),
+                "author": r.author,
+                "text": r.text,
+                "negative": bool(meta.get("negative")),
+                "kind": meta.get("kind", "post"),
+            }
+        )
     return out
 
 
@@ -80,11 +100,27 @@ def read_drill(db: Any, ref: str, *, judge: Any = None) -> DrillResult:
     judge = judge or Judge(scenario.language)
     seed = int(config["seed"])
     replay = simulate(scenario, seed=seed, actions=actions, judge=judge)
-    replayed = [{"key": m.key, "t": m.t, "author": m.author, "text": m.text, "negative": m.negative, "kind": m.kind}
-                for m in replay.mentions]
-    score = compute(scenario=scenario, actions=actions, mentions=mentions,
-                    baselines=baselines(scenario, seed=seed, judge=judge), judge=judge)
-    return DrillResult(incident=incident, scenario=scenario, seed=seed, speed=float(config["speed"]),
-                       policy=config.get("policy"), actions=actions, mentions=mentions, score=score,
-                       moments=moments(scenario=scenario, actions=actions, mentions=mentions),
-                       verified=report.ok, replay_identical=replayed == mentions)
+    replayed = [
+        {"key": m.key, "t": m.t, "author": m.author, "text": m.text, "negative": m.negative, "kind": m.kind}
+        for m in replay.mentions
+    ]
+    score = compute(
+        scenario=scenario,
+        actions=actions,
+        mentions=mentions,
+        baselines=baselines(scenario, seed=seed, judge=judge),
+        judge=judge,
+    )
+    return DrillResult(
+        incident=incident,
+        scenario=scenario,
+        seed=seed,
+        speed=float(config["speed"]),
+        policy=config.get("policy"),
+        actions=actions,
+        mentions=mentions,
+        score=score,
+        moments=moments(scenario=scenario, actions=actions, mentions=mentions),
+        verified=report.ok,
+        replay_identical=replayed == mentions,
+    )

@@ -15,8 +15,17 @@ from runbook.spec.durations import Duration
 from runbook.spec.errors import SpecError, SpecIssue
 from runbook.spec.source import Document, read_document
 
-__all__ = ["Audience", "Brand", "Deadlines", "Inject", "Scenario", "load_scenario", "scenario_files",
-           "scenario_schema", "find_scenario"]
+__all__ = [
+    "Audience",
+    "Brand",
+    "Deadlines",
+    "Inject",
+    "Scenario",
+    "load_scenario",
+    "scenario_files",
+    "scenario_schema",
+    "find_scenario",
+]
 
 Temper = Literal["calm", "concerned", "angry", "furious"]
 # Share of a temper's posts that are negative before the brand does anything.

@@ -14,8 +14,16 @@ from runbook.drill.scenario import Scenario
 __all__ = ["BUCKET", "Curve", "Score", "compute", "curve_of", "moments"]
 
 BUCKET = 10  # minutes per point of the negative-mention curve
-WEIGHTS = {"freeze": 8, "statement": 9, "first_reply": 8, "doctrine": 15, "replies": 15, "freeze_held": 10,
-           "peak": 15, "area": 20}
+WEIGHTS = {
+    "freeze": 8,
+    "statement": 9,
+    "first_reply": 8,
+    "doctrine": 15,
+    "replies": 15,
+    "freeze_held": 10,
+    "peak": 15,
+    "area": 20,
+}
 
 
 @dataclass(frozen=True)
@@ -32,8 +40,13 @@ class Curve:
         return sum(self.negative)
 
     def to_json(self) -> dict[str, Any]:
-        return {"bucket_minutes": BUCKET, "negative": self.negative, "total": self.total, "peak": self.peak,
-                "area": self.area}
+        return {
+            "bucket_minutes": BUCKET,
+            "negative": self.negative,
+            "total": self.total,
+            "peak": self.peak,
+            "area": self.area,
+        }
 
 
 def curve_of(points: list[tuple[int, bool]], minutes: int) -> Curve:
@@ -67,10 +80,14 @@ class Score:
     baselines: dict[str, Curve] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"total": self.total,
-                "components": [{**asdict(c), "fraction": round(c.fraction, 4), "points": c.points} for c in self.components],
-                "curve": self.curve.to_json(),
-                "baselines": {k: v.to_json() for k, v in self.baselines.items()}}
+        return {
+            "total": self.total,
+            "components": [
+                {**asdict(c), "fraction": round(c.fraction, 4), "points": c.points} for c in self.components
+            ],
+            "curve": self.curve.to_json(),
+            "baselines": {k: v.to_json() for k, v in self.baselines.items()},
+        }
 
 
 def _timing(value: int | None, deadline_minutes: float) -> float:
@@ -93,8 +110,15 @@ def first(actions: list[Action], kind: str) -> int | None:
     return next((a.at for a in sorted(actions, key=Action.order) if a.kind == kind), None)
 
 
-def compute(*, scenario: Scenario, actions: list[Action], mentions: list[dict[str, Any]],
-            baselines: dict[str, Curve], judge: Any, slipped: int | None = None) -> Score:
+def compute(
+    *,
+    scenario: Scenario,
+    actions: list[Action],
+    mentions: list[dict[str, Any]],
+    baselines: dict[str, Curve],
+    judge: Any,
+    slipped: int | None = None,
+) -> Score:
     """`mentions`: the public's posts (t, author, text, negative); `slipped`: brand posts that went
     out during the freeze (default: counted from the actions)."""
     from runbook.drill.public import Duplicates
@@ -102,12 +126,21 @@ def compute(*, scenario: Scenario, actions: list[Action], mentions: list[dict[st
     d = scenario.deadlines
     comps: list[Component] = []
     freeze_at, statement_at, reply_at = first(actions, "freeze"), first(actions, "statement"), first(actions, "reply")
-    for name, value, deadline in (("freeze", freeze_at, d.freeze), ("statement", statement_at, d.statement),
-                                  ("first_reply", reply_at, d.replies)):
+    for name, value, deadline in (
+        ("freeze", freeze_at, d.freeze),
+        ("statement", statement_at, d.statement),
+        ("first_reply", reply_at, d.replies),
+    ):
         minutes = deadline.total_seconds() / 60
         shown = "never" if value is None else f"T+{value} min"
-        comps.append(Component(name, WEIGHTS[name], _timing(value, minutes),
-                               f"{shown} (deadline {minutes:g} min; full marks within {minutes / 3:g})"))
+        comps.append(
+            Component(
+                name,
+                WEIGHTS[name],
+                _timing(value, minutes),
+                f"{shown} (deadline {minutes:g} min; full marks within {minutes / 3:g})",
+            )
+        )
     statements = [a for a in actions if a.kind == "statement"]
     replies = [a for a in actions if a.kind == "reply"]
     statement_findings = sorted({f["rule"] for a in statements for f in judge.findings(a.text)})
@@ -115,9 +148,15 @@ def compute(*, scenario: Scenario, actions: list[Action], mentions: list[dict[st
     reply_findings = sum(1 for a in replies if judge.findings(a.text, target="reply"))
     flagged_share = reply_findings / len(replies) if replies else 0.0
     doctrine = 0.0 if not statements else max(0.0, 1 - 0.5 * blocking - 0.5 * flagged_share)
-    comps.append(Component("doctrine", WEIGHTS["doctrine"], doctrine,
-                           f"{len(statements)} statement(s), blocking findings: {', '.join(statement_findings) or 'none'}; "
-                           f"{reply_findings}/{len(replies)} replies with findings"))
+    comps.append(
+        Component(
+            "doctrine",
+            WEIGHTS["doctrine"],
+            doctrine,
+            f"{len(statements)} statement(s), blocking findings: {', '.join(statement_findings) or 'none'}; "
+            f"{reply_findings}/{len(replies)} replies with findings",
+        )
+    )
     negative_authors: set[str] = set()
     posts_by: dict[str, list[tuple[int, str]]] = {}
     for m in sorted(mentions, key=lambda m: (m["t"], m["key"])):
@@ -135,21 +174,45 @@ def compute(*, scenario: Scenario, actions: list[Action], mentions: list[dict[st
         earlier = [text for t, text in posts_by.get(a.to.lstrip("@"), []) if t < a.at]
         duplicates += tracker.add(a.text, earlier[-1] if earlier else a.text)
     personal = 1 - (duplicates / len(replies)) if replies else 0.0
-    comps.append(Component("replies", WEIGHTS["replies"], coverage * personal,
-                           f"coverage {len(answered & negative_authors)}/{len(negative_authors)} negative posters "
-                           f"({coverage:.0%}); near-duplicates {duplicates}/{len(replies)} sent "
-                           f"(personalisation {personal:.0%})"))
+    comps.append(
+        Component(
+            "replies",
+            WEIGHTS["replies"],
+            coverage * personal,
+            f"coverage {len(answered & negative_authors)}/{len(negative_authors)} negative posters "
+            f"({coverage:.0%}); near-duplicates {duplicates}/{len(replies)} sent "
+            f"(personalisation {personal:.0%})",
+        )
+    )
     if slipped is None:
         slipped = count_slipped(actions)
     held = 0.0 if freeze_at is None else max(0.0, 1 - 0.5 * slipped)
-    comps.append(Component("freeze_held", WEIGHTS["freeze_held"], held,
-                           "never frozen" if freeze_at is None else f"{slipped} post(s) slipped through the freeze"))
+    comps.append(
+        Component(
+            "freeze_held",
+            WEIGHTS["freeze_held"],
+            held,
+            "never frozen" if freeze_at is None else f"{slipped} post(s) slipped through the freeze",
+        )
+    )
     curve = curve_of([(m["t"], bool(m["negative"])) for m in mentions], scenario.minutes)
     nothing, textbook = baselines["do-nothing"], baselines["textbook"]
-    comps.append(Component("peak", WEIGHTS["peak"], _better(curve.peak, nothing.peak, textbook.peak),
-                           f"peak {curve.peak} negative / {BUCKET} min (do nothing {nothing.peak}, textbook {textbook.peak})"))
-    comps.append(Component("area", WEIGHTS["area"], _better(curve.area, nothing.area, textbook.area),
-                           f"{curve.area} negative mentions (do nothing {nothing.area}, textbook {textbook.area})"))
+    comps.append(
+        Component(
+            "peak",
+            WEIGHTS["peak"],
+            _better(curve.peak, nothing.peak, textbook.peak),
+            f"peak {curve.peak} negative / {BUCKET} min (do nothing {nothing.peak}, textbook {textbook.peak})",
+        )
+    )
+    comps.append(
+        Component(
+            "area",
+            WEIGHTS["area"],
+            _better(curve.area, nothing.area, textbook.area),
+            f"{curve.area} negative mentions (do nothing {nothing.area}, textbook {textbook.area})",
+        )
+    )
     total = round(sum(c.points for c in comps), 1)
     return Score(total=total, components=comps, curve=curve, baselines=dict(baselines))
 
@@ -168,10 +231,17 @@ def count_slipped(actions: list[Action]) -> int:
     return slipped
 
 
-LABELS = {"freeze": "freeze", "statement": "statement", "reply": "first personal reply", "post": "post during the freeze"}
+LABELS = {
+    "freeze": "freeze",
+    "statement": "statement",
+    "reply": "first personal reply",
+    "post": "post during the freeze",
+}
 
 
-def moments(*, scenario: Scenario, actions: list[Action], mentions: list[dict[str, Any]], window: int = 20) -> list[dict[str, Any]]:
+def moments(
+    *, scenario: Scenario, actions: list[Action], mentions: list[dict[str, Any]], window: int = 20
+) -> list[dict[str, Any]]:
     """The team's actions and the scenario's injects, each with the public's negative share in the
     `window` minutes before and after: "statement at T+52 min: negative share fell from 61% to 34%"."""
     per_minute_total = [0] * scenario.minutes
@@ -202,8 +272,11 @@ def moments(*, scenario: Scenario, actions: list[Action], mentions: list[dict[st
             seen.add(a.kind)
             events.append((a.at, LABELS[a.kind]))
     for inject in scenario.injects:
-        label = {"journalist": "journalist asks for comment", "viral": "screenshot goes viral",
-                 "staff_post": "staff member posts"}[inject.kind]
+        label = {
+            "journalist": "journalist asks for comment",
+            "viral": "screenshot goes viral",
+            "staff_post": "staff member posts",
+        }[inject.kind]
         events.append((int(inject.at.total_seconds() // 60), label))
     out = []
     for at, label in sorted(set(events)):  # a statement on three platforms is one moment
@@ -213,7 +286,9 @@ def moments(*, scenario: Scenario, actions: list[Action], mentions: list[dict[st
             text = f"{label} at T+{at} min"
         else:
             verb = "fell" if after < before - 0.02 else "rose" if after > before + 0.02 else "held"
-            text = (f"{label} at T+{at} min: negative share {verb} from {before:.0%} to {after:.0%} in {window} min"
-                    f" ({n_before} -> {n_after} mentions)")
+            text = (
+                f"{label} at T+{at} min: negative share {verb} from {before:.0%} to {after:.0%} in {window} min"
+                f" ({n_before} -> {n_after} mentions)"
+            )
         out.append({"t": at, "what": label, "before": before, "after": after, "text": text})
     return out

@@ -35,10 +35,21 @@ def _value(value: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def step_markdown(run: Run, *, step_id: str, outcome: str, detail: str = "",
-                  outputs: dict[str, Any] | None = None, decision: dict[str, Any] | None = None) -> str:
+def step_markdown(
+    run: Run,
+    *,
+    step_id: str,
+    outcome: str,
+    detail: str = "",
+    outputs: dict[str, Any] | None = None,
+    decision: dict[str, Any] | None = None,
+) -> str:
     step = run.plan.step(step_id)
-    lines = [f"### {step.title}", "", f"**{outcome}** · step `{step.id}` ({step.uses}) · incident `{run.incident.slug}`"]
+    lines = [
+        f"### {step.title}",
+        "",
+        f"**{outcome}** · step `{step.id}` ({step.uses}) · incident `{run.incident.slug}`",
+    ]
     if detail:
         lines += ["", detail]
     for title, data in (("Outputs", outputs), ("Sign-off fields", decision)):
@@ -65,8 +76,9 @@ class _Publisher:
             if self._thread is None or not self._thread.is_alive():
                 # The copied context carries this process's Prefect settings (the API URL).
                 context = contextvars.copy_context()
-                self._thread = threading.Thread(target=context.run, args=(self._loop,), name="runbook-artifacts",
-                                                 daemon=True)
+                self._thread = threading.Thread(
+                    target=context.run, args=(self._loop,), name="runbook-artifacts", daemon=True
+                )
                 self._thread.start()
         self._queue.put(request)
 
@@ -106,12 +118,22 @@ def _submit(*, kind: str, key: str, description: str, data: Any) -> None:
 
         task_ctx = TaskRunContext.get()
         flow_ctx = FlowRunContext.get()
-        _publisher.submit(ArtifactCreate(
-            type=kind, key=key, description=description, data=data,
-            task_run_id=task_ctx.task_run.id if task_ctx else None,
-            flow_run_id=(task_ctx.task_run.flow_run_id if task_ctx else
-                         flow_ctx.flow_run.id if flow_ctx and flow_ctx.flow_run else None),
-        ))
+        _publisher.submit(
+            ArtifactCreate(
+                type=kind,
+                key=key,
+                description=description,
+                data=data,
+                task_run_id=task_ctx.task_run.id if task_ctx else None,
+                flow_run_id=(
+                    task_ctx.task_run.flow_run_id
+                    if task_ctx
+                    else flow_ctx.flow_run.id
+                    if flow_ctx and flow_ctx.flow_run
+                    else None
+                ),
+            )
+        )
     except Exception:  # noqa: BLE001
         log.warning("could not queue artifact %s", key, exc_info=True)
 
@@ -140,8 +162,12 @@ def in_flow_run() -> bool:
 
 
 def publish_step(run: Run, *, step_id: str, outcome: str, **kwargs: Any) -> None:
-    _submit(kind="markdown", key=artifact_key(run.incident.slug, step_id), description=f"{step_id}: {outcome}",
-            data=step_markdown(run, step_id=step_id, outcome=outcome, **kwargs))
+    _submit(
+        kind="markdown",
+        key=artifact_key(run.incident.slug, step_id),
+        description=f"{step_id}: {outcome}",
+        data=step_markdown(run, step_id=step_id, outcome=outcome, **kwargs),
+    )
 
 
 def publish_progress(run: Run, *, current: str | None = None, note: str = "", force: bool = False) -> None:
@@ -153,6 +179,9 @@ def publish_progress(run: Run, *, current: str | None = None, note: str = "", fo
     done = sum(1 for s in run.plan.steps if s.id in run.steps)
     total = len(run.plan.steps) or 1
     where = f"; step {current}" if current else ""
-    _submit(kind="progress", key=artifact_key(run.incident.slug, "progress"),
-            description=f"{run.plan.title}: {done}/{total} steps done{where}" + (f"; {note}" if note else ""),
-            data=round(100.0 * done / total, 1))
+    _submit(
+        kind="progress",
+        key=artifact_key(run.incident.slug, "progress"),
+        description=f"{run.plan.title}: {done}/{total} steps done{where}" + (f"; {note}" if note else ""),
+        data=round(100.0 * done / total, 1),
+    )

@@ -47,13 +47,21 @@ class Tally:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"approvals": list(self.approvals), "escalated": self.escalated,
-                "decision_ids": list(self.decision_ids), "fields": dict(self.fields)}
+        return {
+            "approvals": list(self.approvals),
+            "escalated": self.escalated,
+            "decision_ids": list(self.decision_ids),
+            "fields": dict(self.fields),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Tally:
-        return cls(approvals=tuple(data.get("approvals", ())), escalated=bool(data.get("escalated")),
-                   decision_ids=tuple(data.get("decision_ids", ())), fields=dict(data.get("fields", {})))
+        return cls(
+            approvals=tuple(data.get("approvals", ())),
+            escalated=bool(data.get("escalated")),
+            decision_ids=tuple(data.get("decision_ids", ())),
+            fields=dict(data.get("fields", {})),
+        )
 
 
 @dataclass(frozen=True)
@@ -99,8 +107,7 @@ def judge(
         return refuse(f"{ballot.person!r} is not in the roster" if ballot.person else "no person given")
     if required and ballot.verified_as not in required:
         how = f"verified by {ballot.verified_as}" if ballot.verified_as else "only claimed"
-        return refuse(f"this sign-off needs an identity verified by {' or '.join(required)}; "
-                      f"{person.id}'s was {how}")
+        return refuse(f"this sign-off needs an identity verified by {' or '.join(required)}; {person.id}'s was {how}")
     if gate.not_requester and person.id == requester:
         return refuse(f"{person.id} started this incident and may not sign this step (two-person rule)")
     holds_role = bool(set(person.roles) & set(gate.roles))
@@ -119,8 +126,9 @@ def judge(
         return refuse("; ".join(problems))
     # Defaults fill gaps; what an approver actually gave wins over earlier approvers' values.
     merged = {**defaults, **tally.fields, **given}
-    counted = Tally(approvals=tally.approvals + (person.id,), escalated=tally.escalated,
-                    decision_ids=seen, fields=merged)
+    counted = Tally(
+        approvals=tally.approvals + (person.id,), escalated=tally.escalated, decision_ids=seen, fields=merged
+    )
     if len(counted.approvals) >= gate.quorum:
         return Verdict("granted", f"{len(counted.approvals)} of {gate.quorum} approvals", counted)
     return Verdict("approved", f"{len(counted.approvals)} of {gate.quorum} approvals", counted)

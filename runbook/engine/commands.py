@@ -7,13 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from runbook.errors import RunbookError
-from runbook.audit import IncidentNotFound, append, create_incident, events, get_incident, list_incidents, update_incident
+from runbook.audit import (
+    IncidentNotFound,
+    append,
+    create_incident,
+    events,
+    get_incident,
+    list_incidents,
+    update_incident,
+)
 from runbook.engine.context import Run
 from runbook.engine.execute import execute_step
 from runbook.engine.record import Recorder
 from runbook.engine.services import Services
 from runbook.engine.status import IncidentStatus, incident_status
+from runbook.errors import RunbookError
 from runbook.plan import Plan, PlanError, build_plan
 from runbook.spec.expressions import evaluate_when
 from runbook.spec.models import InputError, coerce_field_value
@@ -53,17 +61,28 @@ def plan_for(*, services: Services, playbook_ref: str, inputs: dict[str, Any], r
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from None
     try:
-        plan = build_plan(playbook=playbook, roster=services.roster(), kinds=services.kinds, inputs=inputs,
-                          requester=requester)
+        plan = build_plan(
+            playbook=playbook, roster=services.roster(), kinds=services.kinds, inputs=inputs, requester=requester
+        )
     except (InputError, PlanError) as exc:
         problems = getattr(exc, "problems", [str(exc)])
         raise CommandError("; ".join(problems)) from None
     return plan
 
 
-def start(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requester: str,
-          via: str = "cli", title: str | None = None, channel: str | None = None,
-          create_run: bool = True, kind: str = "incident", time_scale: float = 1.0) -> Started:
+def start(
+    *,
+    services: Services,
+    playbook_ref: str,
+    inputs: dict[str, Any],
+    requester: str,
+    via: str = "cli",
+    title: str | None = None,
+    channel: str | None = None,
+    create_run: bool = True,
+    kind: str = "incident",
+    time_scale: float = 1.0,
+) -> Started:
     """Create the incident, run its immediate steps at once, then create the respond flow run.
 
     `kind="drill"`: a rehearsal (sandbox only, tagged `drill`); `time_scale`: its gates' deadlines
@@ -78,22 +97,40 @@ def start(*, services: Services, playbook_ref: str, inputs: dict[str, Any], requ
         plan = scale_deadlines(plan, time_scale)
     summary = str(plan.inputs.get("summary") or "").strip().splitlines()
     title = (title or (summary[0] if summary else "") or plan.title)[:300]
-    incident = create_incident(services.db, playbook_id=plan.playbook_id, playbook_version=plan.playbook_version,
-                               inputs=plan.inputs, requester=requester, title=title, channel=channel,
-                               kind=kind)
+    incident = create_incident(
+        services.db,
+        playbook_id=plan.playbook_id,
+        playbook_version=plan.playbook_version,
+        inputs=plan.inputs,
+        requester=requester,
+        title=title,
+        channel=channel,
+        kind=kind,
+    )
     record = Recorder(db=services.db, incident_id=incident.id)
     # The resolved plan is part of the evidence (who could sign what, when it started) and the
     # flow runs exactly this plan, whatever happens to the playbook file meanwhile.
-    record("incident.started", {"playbook": plan.playbook_id, "version": plan.playbook_version,
-                                "inputs": plan.inputs, "title": title, "steps": [s.id for s in plan.steps],
-                                "plan": plan.model_dump(mode="json", by_alias=True)},
-           actor=requester, channel=via, once="incident.started")
+    record(
+        "incident.started",
+        {
+            "playbook": plan.playbook_id,
+            "version": plan.playbook_version,
+            "inputs": plan.inputs,
+            "title": title,
+            "steps": [s.id for s in plan.steps],
+            "plan": plan.model_dump(mode="json", by_alias=True),
+        },
+        actor=requester,
+        channel=via,
+        once="incident.started",
+    )
     immediate = _run_immediate(services=services, incident=incident, plan=plan, record=record)
     flow_run_id = None
     if create_run:
         flow_run_id = launch(services=services, incident=incident, tags=("drill",) if kind == "drill" else ())
-    return Started(incident=get_incident(services.db, incident.id), plan=plan, flow_run_id=flow_run_id,
-                   immediate=immediate)
+    return Started(
+        incident=get_incident(services.db, incident.id), plan=plan, flow_run_id=flow_run_id, immediate=immediate
+    )
 
 
 def launch(*, services: Services, incident: Any, tags: tuple[str, ...] = ()) -> str:
@@ -105,10 +142,18 @@ def launch(*, services: Services, incident: Any, tags: tuple[str, ...] = ()) -> 
     except Exception as exc:  # noqa: BLE001 - say what to do, keep the incident
         if type(exc).__name__ == "ObjectNotFound":
             exc = RuntimeError("the respond deployment is not registered (no `runbook worker` has run)")
-        append(services.db, incident_id=incident.id, actor="system", channel="flow", action="flow.start_failed",
-               details={"error": f"{type(exc).__name__}: {exc}"[:1000]})
-        raise CommandError(f"incident {incident.slug} created, but its flow run could not be created "
-                           f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?") from None
+        append(
+            services.db,
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action="flow.start_failed",
+            details={"error": f"{type(exc).__name__}: {exc}"[:1000]},
+        )
+        raise CommandError(
+            f"incident {incident.slug} created, but its flow run could not be created "
+            f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?"
+        ) from None
     update_incident(services.db, incident.id, flow_run_id=flow_run_id)
     return flow_run_id
 
@@ -143,16 +188,34 @@ def recorded_plan(*, services: Services, incident: Any) -> Plan:
     recorded = (started.details or {}).get("plan") if started is not None else None
     if isinstance(recorded, dict):
         return Plan.model_validate(recorded)
-    return plan_for(services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs,
-                    requester=incident.requester)
+    return plan_for(
+        services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs, requester=incident.requester
+    )
 
 
 def _shape(plan: Plan) -> list[Any]:
     # What the playbook decides (steps, kinds, parameters, gates); not who holds a role today,
     # since sign-offs are authorised against the current roster anyway.
-    return [(s.id, s.uses, s.with_, s.when, s.retries, s.gate and (s.gate.at, s.gate.roles, s.gate.quorum,
-             s.gate.not_requester, s.gate.timeout_seconds, s.gate.on_timeout, sorted(s.gate.fields)))
-            for s in plan.steps]
+    return [
+        (
+            s.id,
+            s.uses,
+            s.with_,
+            s.when,
+            s.retries,
+            s.gate
+            and (
+                s.gate.at,
+                s.gate.roles,
+                s.gate.quorum,
+                s.gate.not_requester,
+                s.gate.timeout_seconds,
+                s.gate.on_timeout,
+                sorted(s.gate.fields),
+            ),
+        )
+        for s in plan.steps
+    ]
 
 
 def playbook_changed(*, services: Services, incident: Any) -> str | None:
@@ -163,8 +226,9 @@ def playbook_changed(*, services: Services, incident: Any) -> str | None:
     if not isinstance(recorded, dict):
         return None
     try:
-        now = plan_for(services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs,
-                       requester=incident.requester)
+        now = plan_for(
+            services=services, playbook_ref=incident.playbook_id, inputs=incident.inputs, requester=incident.requester
+        )
     except CommandError as exc:
         return f"the playbook no longer resolves ({exc})"
     then = Plan.model_validate(recorded)
@@ -184,8 +248,17 @@ class Decision:
     run_input: dict[str, Any]
 
 
-def prepare_decision(*, services: Services, incident_ref: str, step_id: str, person: str, approve: bool = True,
-                     comment: str = "", fields: dict[str, Any] | None = None, channel: str = "cli") -> Decision:
+def prepare_decision(
+    *,
+    services: Services,
+    incident_ref: str,
+    step_id: str,
+    person: str,
+    approve: bool = True,
+    comment: str = "",
+    fields: dict[str, Any] | None = None,
+    channel: str = "cli",
+) -> Decision:
     """Everything that can be refused without Prefect: unknown incident, person, step or field.
 
     Whether the person may sign is the flow's call (it sees the current roster and quorum).
@@ -200,7 +273,9 @@ def prepare_decision(*, services: Services, incident_ref: str, step_id: str, per
     try:
         step = plan.step(step_id)
     except KeyError:
-        raise CommandError(f"no step {step_id!r} in {plan.playbook_id} (steps: {', '.join(s.id for s in plan.steps)})") from None
+        raise CommandError(
+            f"no step {step_id!r} in {plan.playbook_id} (steps: {', '.join(s.id for s in plan.steps)})"
+        ) from None
     if step.gate is None:
         raise CommandError(f"step {step_id} has no sign-off")
     typed: dict[str, Any] = {}
@@ -220,8 +295,9 @@ def prepare_decision(*, services: Services, incident_ref: str, step_id: str, per
     return Decision(incident=incident, step_id=step_id, run_input=run_input)
 
 
-def send(decision: Decision, *, wait: float = 30.0, db: Any = None, evidence: dict[str, Any] | None = None
-         ) -> dict[str, Any]:
+def send(
+    decision: Decision, *, wait: float = 30.0, db: Any = None, evidence: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Resume the run with the decision once it waits on that step (up to `wait` seconds).
 
     With `db`, the decision is first attested in the audit trail (runbook.engine.identity): a
@@ -231,28 +307,56 @@ def send(decision: Decision, *, wait: float = 30.0, db: Any = None, evidence: di
 
     channel = decision.run_input["channel"]
     if db is not None and (evidence is not None or channel == "cli"):
-        identity.attest(db, incident_id=decision.incident.id, decision_id=decision.run_input["decision_id"],
-                        person=decision.run_input["person"], channel=channel,
-                        evidence=evidence if evidence is not None else identity.cli_evidence())
+        identity.attest(
+            db,
+            incident_id=decision.incident.id,
+            decision_id=decision.run_input["decision_id"],
+            person=decision.run_input["person"],
+            channel=channel,
+            evidence=evidence if evidence is not None else identity.cli_evidence(),
+        )
     try:
-        send_decision(flow_run_id=decision.incident.flow_run_id, step_id=decision.step_id,
-                      run_input=decision.run_input, wait=wait)
+        send_decision(
+            flow_run_id=decision.incident.flow_run_id, step_id=decision.step_id, run_input=decision.run_input, wait=wait
+        )
     except NotAwaiting as exc:
         raise CommandError(str(exc)) from None
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    return {"incident": decision.incident.slug, "step": decision.step_id,
-            "decision_id": decision.run_input["decision_id"], "approve": decision.run_input["approve"],
-            "person": decision.run_input["person"]}
+    return {
+        "incident": decision.incident.slug,
+        "step": decision.step_id,
+        "decision_id": decision.run_input["decision_id"],
+        "approve": decision.run_input["approve"],
+        "person": decision.run_input["person"],
+    }
 
 
-def approve(*, services: Services, incident_ref: str, step_id: str, person: str, approve: bool = True,
-            comment: str = "", fields: dict[str, Any] | None = None, channel: str = "cli",
-            wait: float = 30.0, evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+def approve(
+    *,
+    services: Services,
+    incident_ref: str,
+    step_id: str,
+    person: str,
+    approve: bool = True,
+    comment: str = "",
+    fields: dict[str, Any] | None = None,
+    channel: str = "cli",
+    wait: float = 30.0,
+    evidence: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Send one decision to the run; the flow authorises and records it. `evidence`: how the
     caller established the person (runbook.engine.identity); a CLI caller's is its OS user."""
-    decision = prepare_decision(services=services, incident_ref=incident_ref, step_id=step_id, person=person,
-                                approve=approve, comment=comment, fields=fields, channel=channel)
+    decision = prepare_decision(
+        services=services,
+        incident_ref=incident_ref,
+        step_id=step_id,
+        person=person,
+        approve=approve,
+        comment=comment,
+        fields=fields,
+        channel=channel,
+    )
     return send(decision, wait=wait, db=services.db, evidence=evidence)
 
 
@@ -263,17 +367,31 @@ def cancel(*, services: Services, incident_ref: str, person: str, reason: str, c
         raise CommandError("give a --reason")
     if incident.status in CLOSED:
         raise CommandError(f"incident {incident.slug} is already {incident.status}")
-    closed = update_incident(services.db, incident.id, status="cancelled", event={
-        "actor": person, "channel": channel, "action": "incident.cancelled",
-        "details": {"reason": reason, "flow_run_id": incident.flow_run_id}})
+    closed = update_incident(
+        services.db,
+        incident.id,
+        status="cancelled",
+        event={
+            "actor": person,
+            "channel": channel,
+            "action": "incident.cancelled",
+            "details": {"reason": reason, "flow_run_id": incident.flow_run_id},
+        },
+    )
     if incident.flow_run_id:
         try:
             from runbook.engine.prefect_io import cancel_run
 
             cancel_run(incident.flow_run_id)
         except Exception as exc:  # noqa: BLE001 - the incident is cancelled; the run checks it on resume
-            append(services.db, incident_id=incident.id, actor="system", channel="flow", action="flow.cancel_failed",
-                   details={"error": f"{type(exc).__name__}: {exc}"[:500]})
+            append(
+                services.db,
+                incident_id=incident.id,
+                actor="system",
+                channel="flow",
+                action="flow.cancel_failed",
+                details={"error": f"{type(exc).__name__}: {exc}"[:500]},
+            )
     # Cancelling never publishes: an active freeze of the incident stays on (a thaw needs its own
     # sign-off) and is flagged at once, to the chat and on every `runbook posts`, until someone
     # thaws or keeps it (docs/freeze.md).
@@ -288,8 +406,9 @@ def flag_orphaned_freezes(services: Services) -> list[Any]:
     return flag_orphans(services.db, chat_for=services.chat)
 
 
-def status(*, services: Services, incident_ref: str | None = None,
-           kinds: tuple[str, ...] = ("incident", "drill")) -> list[IncidentStatus]:
+def status(
+    *, services: Services, incident_ref: str | None = None, kinds: tuple[str, ...] = ("incident", "drill")
+) -> list[IncidentStatus]:
     """One incident (any kind), or every incident and drill; standing ledgers only when asked.
     Each says whether its playbook changed since it started and which freeze of it is active."""
     from runbook.queue.orphans import active_freezes
@@ -317,6 +436,21 @@ def freezes_status(*, services: Services) -> list[Any]:
     return active_freezes(services.db)
 
 
-__all__ = ["CommandError", "Decision", "IncidentNotFound", "Started", "approve", "cancel", "flag_orphaned_freezes",
-           "freezes_status", "launch", "plan_for", "playbook_changed", "prepare_decision", "recorded_plan", "send",
-           "start", "status"]
+__all__ = [
+    "CommandError",
+    "Decision",
+    "IncidentNotFound",
+    "Started",
+    "approve",
+    "cancel",
+    "flag_orphaned_freezes",
+    "freezes_status",
+    "launch",
+    "plan_for",
+    "playbook_changed",
+    "prepare_decision",
+    "recorded_plan",
+    "send",
+    "start",
+    "status",
+]

@@ -36,8 +36,14 @@ class Run:
     @property
     def incident_info(self) -> dict[str, Any]:
         i = self.incident
-        return {"id": i.id, "slug": i.slug, "title": i.title, "requester": i.requester,
-                "severity": i.severity, "channel": i.channel}
+        return {
+            "id": i.id,
+            "slug": i.slug,
+            "title": i.title,
+            "requester": i.requester,
+            "severity": i.severity,
+            "channel": i.channel,
+        }
 
     def expressions(self) -> dict[str, Any]:
         return expression_context(inputs=self.plan.inputs, steps=self.steps, incident=self.incident_info)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runbook.errors import RunbookError
 from runbook.engine.services import Services
 from runbook.engine.status import incident_status
+from runbook.errors import RunbookError
 from runbook.settings import PrefectSettings, child_environment, export_defaults
 
 CLOSED = ("completed", "failed", "cancelled")
@@ -65,21 +65,35 @@ SCENARIOS: dict[str, Scenario] = {
         inputs={"summary": "Our reply to a customer complaint contained an offensive image"},
         script={
             "freeze": [Answer("noor", comment="Queue frozen; team told to stop posting")],
-            "delete-decision": [Answer("bram", {"choice": "delete"},
-                                       "Delete: it keeps spreading; screenshots survive, so the apology must own it")],
+            "delete-decision": [
+                Answer(
+                    "bram",
+                    {"choice": "delete"},
+                    "Delete: it keeps spreading; screenshots survive, so the apology must own it",
+                )
+            ],
             "statement": [
                 Answer("ana", comment="I started this incident: my approval must not count (two-person rule)"),
-                Answer("lena", {"text": "We are sorry if anyone was offended by a glitch in our replies."},
-                       "An excuse and a conditional apology: the step refuses it before it counts"),
-                Answer("lena", {"text": "We are deeply sorry for the offensive image we sent in a reply to a "
-                                        "customer today. It was our mistake. We removed the reply and we are "
-                                        "reviewing how every reply is checked."}),
+                Answer(
+                    "lena",
+                    {"text": "We are sorry if anyone was offended by a glitch in our replies."},
+                    "An excuse and a conditional apology: the step refuses it before it counts",
+                ),
+                Answer(
+                    "lena",
+                    {
+                        "text": "We are deeply sorry for the offensive image we sent in a reply to a "
+                        "customer today. It was our mistake. We removed the reply and we are "
+                        "reviewing how every reply is checked."
+                    },
+                ),
                 Answer("bram", comment="Approved as edited by legal"),
             ],
             "replies": [Answer("noor", {"approve_flagged": True}, "Read them all: send")],
             "review": [Answer("ana", {"follow_ups": "Second-person check on media in replies (owner: Bram, 2 weeks)"})],
         },
-        storm="us-airways", mentions=60,
+        storm="us-airways",
+        mentions=60,
     ),
     "red-cross": Scenario(
         name="red-cross",
@@ -91,14 +105,17 @@ SCENARIOS: dict[str, Scenario] = {
         script={
             "delete-decision": [Answer("sam", {"choice": "delete"}, "Personal post: delete at once")],
             "statement": [
-                Answer("ana", {"text": "We've deleted the rogue post. Rest assured we're sober and "
-                                       "we've confiscated the keys."},
-                       "The 2011 tweet: no apology, so the step refuses it"),
+                Answer(
+                    "ana",
+                    {"text": "We've deleted the rogue post. Rest assured we're sober and we've confiscated the keys."},
+                    "The 2011 tweet: no apology, so the step refuses it",
+                ),
                 Answer("ana", comment="The drafted apology, as shown"),
             ],
             "review": [Answer("ana", {"follow_ups": "Separate phones for brand accounts (owner: Sam, 1 week)"})],
         },
-        storm="red-cross", mentions=30,
+        storm="red-cross",
+        mentions=30,
     ),
     "digiorno": Scenario(
         name="digiorno",
@@ -106,19 +123,27 @@ SCENARIOS: dict[str, Scenario] = {
         playbook="hashtag-misuse",
         title="Pizza joke on #WhyIStayed",
         requester="sam",
-        inputs={"summary": "We used #WhyIStayed for a pizza joke without reading what it was about",
-                "hashtag": "#WhyIStayed"},
+        inputs={
+            "summary": "We used #WhyIStayed for a pizza joke without reading what it was about",
+            "hashtag": "#WhyIStayed",
+        },
         script={
             "delete-decision": [Answer("bram", {"choice": "delete"})],
             "statement": [
-                Answer("lena", {"text": "A million apologies. We did not read what the hashtag was about before "
-                                        "posting. It was wrong."}),
+                Answer(
+                    "lena",
+                    {
+                        "text": "A million apologies. We did not read what the hashtag was about before "
+                        "posting. It was wrong."
+                    },
+                ),
                 Answer("ana"),
             ],
             "replies": [Answer("noor", {"approve_flagged": True}, "Every person gets their own answer")],
             "review": [Answer("ana", {"follow_ups": "Read every trending hashtag before use (owner: Noor, now)"})],
         },
-        storm="digiorno", mentions=80,
+        storm="digiorno",
+        mentions=80,
     ),
 }
 
@@ -144,12 +169,18 @@ def seed(services: Services, scenario: Scenario) -> Seeded:
     now = datetime.now(UTC)
     day = int(now.strftime("%Y%m%d"))
     # Most of a storm comes in its first hours: started 20 h ago, nearly all of it is heard by now.
-    storm = load_storm(db, scenario.storm, mentions_count=scenario.mentions, seed=day,
-                       start=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=20))
+    storm = load_storm(
+        db,
+        scenario.storm,
+        mentions_count=scenario.mentions,
+        seed=day,
+        start=now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=20),
+    )
     ingest_channel(db, SandboxChannel(db), source="sandbox", account=storm.account)
     scheduled = schedule_demo_posts(services, scenario, account=storm.account, platform=storm.platform)
-    return Seeded(account=storm.account, offending_post=post_url(storm.account, storm.offending_ref),
-                  scheduled=scheduled)
+    return Seeded(
+        account=storm.account, offending_post=post_url(storm.account, storm.offending_ref), scheduled=scheduled
+    )
 
 
 def schedule_demo_posts(services: Services, scenario: Scenario, *, account: str, platform: str) -> list[str]:
@@ -165,11 +196,23 @@ def schedule_demo_posts(services: Services, scenario: Scenario, *, account: str,
     now = datetime.now(UTC)
     checker, jobs = Checker(), JobBook(services.db)
     try:
-        posts = schedule_posts(services.db, [NewPost(account=account, platform=platform,
-                                                     text=f"Scheduled update {i + 1} from the {account} team.",
-                                                     run_at=now + timedelta(hours=2 + i), author=scenario.requester)
-                                             for i in range(scenario.scheduled)],
-                               checker=checker, jobs=jobs, actor=scenario.requester, channel="cli")
+        posts = schedule_posts(
+            services.db,
+            [
+                NewPost(
+                    account=account,
+                    platform=platform,
+                    text=f"Scheduled update {i + 1} from the {account} team.",
+                    run_at=now + timedelta(hours=2 + i),
+                    author=scenario.requester,
+                )
+                for i in range(scenario.scheduled)
+            ],
+            checker=checker,
+            jobs=jobs,
+            actor=scenario.requester,
+            channel="cli",
+        )
         return [p.id for p in posts]
     finally:
         jobs.close()
@@ -197,8 +240,9 @@ def default_fields(gate: Any) -> dict[str, Any]:
     return out
 
 
-def next_answer(*, scenario: Scenario, step: Any, sent: int, approvals: list[str], signers: list[str],
-                requester: str) -> Answer:
+def next_answer(
+    *, scenario: Scenario, step: Any, sent: int, approvals: list[str], signers: list[str], requester: str
+) -> Answer:
     scripted = scenario.script.get(step.id, [])
     base = default_fields(step.gate)
     if sent < len(scripted):
@@ -212,6 +256,7 @@ def next_answer(*, scenario: Scenario, step: Any, sent: int, approvals: list[str
 
 # -- infrastructure --------------------------------------------------------------------------
 
+
 def _worker_env(services: Services, api_url: str) -> dict[str, str]:
     env = child_environment({**services.settings.child_env(), "PREFECT_API_URL": api_url})
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -221,8 +266,13 @@ def _worker_env(services: Services, api_url: str) -> dict[str, str]:
 
 def _start_worker(services: Services, api_url: str, log: Path) -> subprocess.Popen:
     handle = open(log, "ab")
-    return subprocess.Popen([sys.executable, "-m", "flows.worker"], env=_worker_env(services, api_url),
-                            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.worker"],
+        env=_worker_env(services, api_url),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop(process: subprocess.Popen | None) -> None:
@@ -242,8 +292,14 @@ def _stop(process: subprocess.Popen | None) -> None:
 
 # -- display ---------------------------------------------------------------------------------
 
-_MARK = {"done": "[green]done[/]", "skipped": "[dim]skipped[/]", "failed": "[red]failed[/]",
-         "running": "[cyan]running[/]", "waiting": "[yellow]waiting for sign-off[/]", "": ""}
+_MARK = {
+    "done": "[green]done[/]",
+    "skipped": "[dim]skipped[/]",
+    "failed": "[red]failed[/]",
+    "running": "[cyan]running[/]",
+    "waiting": "[yellow]waiting for sign-off[/]",
+    "": "",
+}
 
 
 def _view(plan: Any, incident: Any, events: list[Any], started: float):
@@ -275,11 +331,14 @@ def _view(plan: Any, incident: Any, events: list[Any], started: float):
             mark = ""
         who = ""
         if pending is not None:
-            who = ", ".join(pending.signers) + (f"  ({len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else "")
+            who = ", ".join(pending.signers) + (
+                f"  ({len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else ""
+            )
         table.add_row(step.id, step.title, _MARK[mark], who)
     chat = [e for e in events if e.action == "chat.posted"][-4:]
-    lines = "\n".join(f"[dim]{e.ts.strftime('%H:%M:%S')}[/] {(e.details or {}).get('text', '').splitlines()[0][:110]}"
-                      for e in chat)
+    lines = "\n".join(
+        f"[dim]{e.ts.strftime('%H:%M:%S')}[/] {(e.details or {}).get('text', '').splitlines()[0][:110]}" for e in chat
+    )
     title = f"{incident.slug}  [{state.status}]  {time.monotonic() - started:5.1f}s"
     return Group(Panel(table, title=title), Panel(lines or "[dim]no messages yet[/]", title="incident channel"))
 
@@ -298,12 +357,20 @@ def print_timeline(console: Any, events: list[Any]) -> None:
         note = d.get("reason") or d.get("comment") or d.get("error") or ""
         if not note and isinstance(d.get("fields"), dict):
             note = ", ".join(f"{k}={v}" for k, v in d["fields"].items() if not str(k).startswith("item_"))[:80]
-        table.add_row(str(e.seq), f"+{(e.ts - start).total_seconds():6.1f}s", e.actor, e.channel, e.action,
-                      e.step or "", str(note)[:90])
+        table.add_row(
+            str(e.seq),
+            f"+{(e.ts - start).total_seconds():6.1f}s",
+            e.actor,
+            e.channel,
+            e.action,
+            e.step or "",
+            str(note)[:90],
+        )
     console.print(table)
 
 
 # -- the run ---------------------------------------------------------------------------------
+
 
 def run_demo(*, services: Services, scenario: Scenario, interactive: bool = False, seeder: Any = None) -> bool:
     from rich.console import Console
@@ -323,7 +390,9 @@ def run_demo(*, services: Services, scenario: Scenario, interactive: bool = Fals
         else:
             with console.status("starting a local Prefect server (first time: ~20 s)..."):
                 try:
-                    server = start_local_server(prefect_home=(home / "prefect").resolve(), log=home / "demo-prefect.log")
+                    server = start_local_server(
+                        prefect_home=(home / "prefect").resolve(), log=home / "demo-prefect.log"
+                    )
                 except RuntimeError as exc:
                     raise DemoError(str(exc)) from None
             api_url = server.api_url
@@ -338,8 +407,16 @@ def run_demo(*, services: Services, scenario: Scenario, interactive: bool = Fals
                 wait_for_deployments()
             except TimeoutError:
                 raise DemoError("the worker did not register its deployments in time") from None
-        return _drive(services=services, scenario=scenario, interactive=interactive, console=console,
-                      started=started, api_url=api_url, server_started=server is not None, seeder=seeder)
+        return _drive(
+            services=services,
+            scenario=scenario,
+            interactive=interactive,
+            console=console,
+            started=started,
+            api_url=api_url,
+            server_started=server is not None,
+            seeder=seeder,
+        )
     finally:
         _stop(worker)
         if server is not None:
@@ -360,8 +437,16 @@ def _awaits(flow_run_id: str | None, step_id: str, rounds: int) -> bool:
     return current.waiting_for == step_id and current.round == rounds
 
 
-def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: Any = None,
-         timeout: float = 600, start_options: dict[str, Any] | None = None, seeder: Any = None) -> Any:
+def play(
+    *,
+    services: Services,
+    scenario: Scenario,
+    ask: Any = None,
+    on_tick: Any = None,
+    timeout: float = 600,
+    start_options: dict[str, Any] | None = None,
+    seeder: Any = None,
+) -> Any:
     """Start the scenario's incident and answer its sign-offs until it closes; returns the incident.
 
     `ask(step, pending, suggestion) -> Answer` replaces the script (interactive); `on_tick(plan,
@@ -375,12 +460,22 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
     if scenario.storm:
         seeded = (seeder or seed)(services, scenario)  # seeder: another network (--network bluesky)
         known = set(services.playbook(scenario.playbook).inputs)
-        found: dict[str, Any] = {"account": seeded.account, "accounts": [seeded.account], "offending_post": seeded.offending_post}
+        found: dict[str, Any] = {
+            "account": seeded.account,
+            "accounts": [seeded.account],
+            "offending_post": seeded.offending_post,
+        }
         inputs = {**{k: v for k, v in found.items() if k in known}, **inputs}
     try:
-        begun = commands.start(services=services, playbook_ref=scenario.playbook, inputs=inputs,
-                               requester=scenario.requester, title=scenario.title, via="cli",
-                               **(start_options or {}))
+        begun = commands.start(
+            services=services,
+            playbook_ref=scenario.playbook,
+            inputs=inputs,
+            requester=scenario.requester,
+            title=scenario.title,
+            via="cli",
+            **(start_options or {}),
+        )
     except commands.CommandError as exc:
         raise DemoError(str(exc)) from None
     incident, plan = begun.incident, begun.plan
@@ -397,25 +492,43 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
         if incident.status in CLOSED:
             return incident
         if time.monotonic() > deadline:
-            raise DemoError(f"{incident.slug} did not finish within {timeout:.0f}s "
-                            f"(see {services.settings.home}/demo-worker.log)")
+            raise DemoError(
+                f"{incident.slug} did not finish within {timeout:.0f}s (see {services.settings.home}/demo-worker.log)"
+            )
         state = incident_status(incident, trail)
         pending = state.pending[0] if state.pending else None
         rounds = sum(1 for e in trail if e.step == (pending.step if pending else None) and e.action in ROUND_ACTIONS)
         if pending is None or not _awaits(incident.flow_run_id, pending.step, rounds):
             time.sleep(0.25)  # nothing to answer, or our last decision is not recorded yet
             continue
-        decided = sum(1 for e in trail if e.step == pending.step
-                      and e.action in ("signoff.approved", "signoff.refused", "signoff.rejected"))
+        decided = sum(
+            1
+            for e in trail
+            if e.step == pending.step and e.action in ("signoff.approved", "signoff.refused", "signoff.rejected")
+        )
         step = plan.step(pending.step)
-        answer = next_answer(scenario=scenario, step=step, sent=sent.get(step.id, 0), approvals=pending.approvals,
-                             signers=pending.signers, requester=incident.requester)
+        answer = next_answer(
+            scenario=scenario,
+            step=step,
+            sent=sent.get(step.id, 0),
+            approvals=pending.approvals,
+            signers=pending.signers,
+            requester=incident.requester,
+        )
         if ask is not None:
             answer = ask(step, pending, answer)
         try:
-            commands.approve(services=services, incident_ref=incident.id, step_id=step.id, person=answer.person,
-                             approve=answer.approve, comment=answer.comment, fields=answer.fields,
-                             channel="cli", wait=60)
+            commands.approve(
+                services=services,
+                incident_ref=incident.id,
+                step_id=step.id,
+                person=answer.person,
+                approve=answer.approve,
+                comment=answer.comment,
+                fields=answer.fields,
+                channel="cli",
+                wait=60,
+            )
         except commands.CommandError as exc:
             if ask is not None:
                 print(f"not sent: {exc}")
@@ -424,16 +537,28 @@ def play(*, services: Services, scenario: Scenario, ask: Any = None, on_tick: An
         sent[step.id] = decided + 1
 
 
-def _drive(*, services: Services, scenario: Scenario, interactive: bool, console: Any, started: float,
-           api_url: str, server_started: bool, seeder: Any = None) -> bool:
+def _drive(
+    *,
+    services: Services,
+    scenario: Scenario,
+    interactive: bool,
+    console: Any,
+    started: float,
+    api_url: str,
+    server_started: bool,
+    seeder: Any = None,
+) -> bool:
     from rich.live import Live
 
     from runbook.audit import events as read_events
     from runbook.audit import verify
 
     live = None if interactive else Live(console=console, refresh_per_second=4, transient=False)
-    ask = (lambda step, pending, suggestion: _ask(console, step=step, pending=pending, suggestion=suggestion)) \
-        if interactive else None
+    ask = (
+        (lambda step, pending, suggestion: _ask(console, step=step, pending=pending, suggestion=suggestion))
+        if interactive
+        else None
+    )
 
     def tick(plan: Any, incident: Any, trail: list[Any]) -> None:
         if live is not None:
@@ -459,11 +584,13 @@ def _drive(*, services: Services, scenario: Scenario, interactive: bool, console
         console.print(f"Prefect UI: run `runbook server`, then open {where.replace(ui, 'http://127.0.0.1:4200')}")
     else:
         console.print(f"Prefect UI: {where}")
-    console.print("next:\n"
-                  f"  runbook status {incident.slug}\n"
-                  f"  runbook audit show {incident.slug}\n"
-                  f"  runbook audit verify --incident {incident.slug}\n"
-                  f"  runbook postmortem {incident.slug}")
+    console.print(
+        "next:\n"
+        f"  runbook status {incident.slug}\n"
+        f"  runbook audit show {incident.slug}\n"
+        f"  runbook audit verify --incident {incident.slug}\n"
+        f"  runbook postmortem {incident.slug}"
+    )
     return report.ok and incident.status == "completed"
 
 
@@ -473,8 +600,10 @@ def _ask(console: Any, *, step: Any, pending: Any, suggestion: Answer) -> Answer
     console.print(f"\n[bold yellow]sign-off needed[/] {step.id}: {step.title}")
     if pending.prompt:
         console.print(pending.prompt)
-    console.print(f"may sign: {', '.join(pending.signers)}"
-                  + (f"  (approvals {len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else ""))
+    console.print(
+        f"may sign: {', '.join(pending.signers)}"
+        + (f"  (approvals {len(pending.approvals)}/{pending.quorum})" if pending.quorum > 1 else "")
+    )
     person = Prompt.ask("sign as", default=suggestion.person)
     approve = Confirm.ask("approve?", default=True)
     fields: dict[str, Any] = {}

@@ -16,10 +16,18 @@ from typing import Any
 __all__ = ["DEFAULT_PDS", "available", "seed_bluesky"]
 
 DEFAULT_PDS = "http://localhost:2583"
-SAID = ["that reply was disgusting, how did this happen?", "please delete that image now",
-        "I am never flying with you again", "who approved this?", "this is so hurtful to see",
-        "explain how this got through your checks", "unbelievable, do better", "my kids saw that. shame on you",
-        "is anyone reviewing what you post?", "I complained about a delay and you sent THAT?"]
+SAID = [
+    "that reply was disgusting, how did this happen?",
+    "please delete that image now",
+    "I am never flying with you again",
+    "who approved this?",
+    "this is so hurtful to see",
+    "explain how this got through your checks",
+    "unbelievable, do better",
+    "my kids saw that. shame on you",
+    "is anyone reviewing what you post?",
+    "I complained about a delay and you sent THAT?",
+]
 
 
 def available(pds: str, timeout: float = 2.0) -> bool:
@@ -38,8 +46,11 @@ def _account(pds: str, handle: str, folder: Path) -> tuple[Any, Path]:
 
     password = secrets.token_urlsafe(18)
     client = Client(base_url=pds)
-    client.com.atproto.server.create_account(models.ComAtprotoServerCreateAccount.Data(
-        handle=handle, email=f"{handle.split('.')[0]}@example.test", password=password))
+    client.com.atproto.server.create_account(
+        models.ComAtprotoServerCreateAccount.Data(
+            handle=handle, email=f"{handle.split('.')[0]}@example.test", password=password
+        )
+    )
     path = folder / f"{handle}.password"
     path.touch(mode=0o600)
     path.write_text(password + "\n", encoding="utf-8")
@@ -64,7 +75,8 @@ def seed_bluesky(services: Any, scenario: Any, *, pds: str = DEFAULT_PDS, people
     brand_handle = f"{scenario.name.replace('-', '')}-{tag}.test"
     brand_client, brand_secret = _account(pds, brand_handle, folder)
     config = folder / "channels.yaml"
-    config.write_text(f"""\
+    config.write_text(
+        f"""\
 # Written by `runbook demo --network bluesky`: the brand account on the local Bluesky network;
 # the statement's other platforms stay on the sandbox (account id "brand").
 brands:
@@ -82,22 +94,31 @@ accounts:
     brand: demo
     channel: sandbox
     handle: brand
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     os.environ["RUNBOOK_CHANNELS"] = str(config)  # the worker inherits it: every step acts on Bluesky
     services.settings.channels.file = config
     router = ConfiguredChannels(load_channels_config(config), engine=services.db)
     channel = router.adapter(f"{scenario.name}-bluesky")
-    offending = channel.publish(text="Thanks for the feedback! [an offensive image was attached here]",
-                                key=f"demo:{tag}:offending")
+    offending = channel.publish(
+        text="Thanks for the feedback! [an offensive image was attached here]", key=f"demo:{tag}:offending"
+    )
     did = channel.did
     for n in range(people):
         client, _ = _account(pds, f"fan{n}-{tag}.test", folder)
         builder = client_utils.TextBuilder().text(SAID[n % len(SAID)])
         if n % 2:
-            parent = models.create_strong_ref(brand_client.com.atproto.repo.get_record(
-                {"repo": did, "collection": "app.bsky.feed.post", "rkey": offending.ref.rsplit("/", 1)[1]}))
-            client.send_post(builder, profile_identify=client._session.did,
-                             reply_to=models.AppBskyFeedPost.ReplyRef(parent=parent, root=parent))
+            parent = models.create_strong_ref(
+                brand_client.com.atproto.repo.get_record(
+                    {"repo": did, "collection": "app.bsky.feed.post", "rkey": offending.ref.rsplit("/", 1)[1]}
+                )
+            )
+            client.send_post(
+                builder,
+                profile_identify=client._session.did,
+                reply_to=models.AppBskyFeedPost.ReplyRef(parent=parent, root=parent),
+            )
         else:
             builder.text(" ").mention(f"@{brand_handle}", did)
             client.send_post(builder, profile_identify=client._session.did)
@@ -107,5 +128,6 @@ accounts:
     ingest_channel(services.db, channel, source="bluesky", account=brand_handle, platform="bluesky")
     rkey = offending.ref.rsplit("/", 1)[1]
     scheduled = schedule_demo_posts(services, scenario, account=brand_handle, platform="bluesky")
-    return Seeded(account=brand_handle, offending_post=f"https://bsky.app/profile/{did}/post/{rkey}",
-                  scheduled=scheduled)
+    return Seeded(
+        account=brand_handle, offending_post=f"https://bsky.app/profile/{did}/post/{rkey}", scheduled=scheduled
+    )

@@ -11,8 +11,15 @@ from runbook.plan import StepPlan
 from runbook.spec.expressions import render_params
 
 
-def execute_step(run: Run, step: StepPlan, *, decision: dict[str, Any] | None, attempt: int = 1,
-                 last_attempt: bool = True, immediate: bool = False) -> dict[str, Any]:
+def execute_step(
+    run: Run,
+    step: StepPlan,
+    *,
+    decision: dict[str, Any] | None,
+    attempt: int = 1,
+    last_attempt: bool = True,
+    immediate: bool = False,
+) -> dict[str, Any]:
     """Run one step's kind and audit it. Shared by the flow's step task and `runbook start`
     (immediate steps). A step the trail shows as finished is not run again: its outputs are
     read back, so a rerun after a crash between the side effect and the task's end repeats nothing.
@@ -21,28 +28,43 @@ def execute_step(run: Run, step: StepPlan, *, decision: dict[str, Any] | None, a
     if done is not None:
         return dict((done.details or {}).get("outputs") or {})
     kind = run.services.kinds[step.uses]
-    run.record("step.started", {"attempt": attempt, "uses": step.uses, "title": step.title,
-                                **({"immediate": True} if immediate else {})}, step=step.id)
+    run.record(
+        "step.started",
+        {"attempt": attempt, "uses": step.uses, "title": step.title, **({"immediate": True} if immediate else {})},
+        step=step.id,
+    )
     try:
         raw = render_params(step.with_, run.expressions())
         params = kind.params.model_validate(raw)
         produced = kind.run(run.step_context(step, decision=decision), params)
         outputs = kind.outputs.model_validate(
-            produced.model_dump() if hasattr(produced, "model_dump") else produced).model_dump(mode="json")
+            produced.model_dump() if hasattr(produced, "model_dump") else produced
+        ).model_dump(mode="json")
     except Exception as exc:
-        run.record("step.failed" if last_attempt else "step.attempt_failed",
-                   {"attempt": attempt, "retries": step.retries, "error": f"{type(exc).__name__}: {exc}"[:2000],
-                    **({"immediate": True} if immediate else {})},
-                   step=step.id, once=f"{step.id}:failed" if last_attempt else None)
+        run.record(
+            "step.failed" if last_attempt else "step.attempt_failed",
+            {
+                "attempt": attempt,
+                "retries": step.retries,
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+                **({"immediate": True} if immediate else {}),
+            },
+            step=step.id,
+            once=f"{step.id}:failed" if last_attempt else None,
+        )
         raise
-    run.record("step.finished", {"attempt": attempt, "outputs": outputs,
-                                 **({"immediate": True} if immediate else {})},
-               step=step.id, once=f"{step.id}:finished")
+    run.record(
+        "step.finished",
+        {"attempt": attempt, "outputs": outputs, **({"immediate": True} if immediate else {})},
+        step=step.id,
+        once=f"{step.id}:finished",
+    )
     return outputs
 
 
-def apply_decision(run: Run, step: StepPlan, *, decision: dict[str, Any], review: int, attempt: int = 1,
-                   last_attempt: bool = True) -> dict[str, Any]:
+def apply_decision(
+    run: Run, step: StepPlan, *, decision: dict[str, Any], review: int, attempt: int = 1, last_attempt: bool = True
+) -> dict[str, Any]:
     """Call the kind again after its "after" gate was granted (`rerun_after_signoff`), with the
     decision; `run.steps[step.id]["outputs"]` holds what the approvers saw. Audited as
     `step.applied` under its own key per review round: done once, read back on a rerun."""
@@ -51,20 +73,32 @@ def apply_decision(run: Run, step: StepPlan, *, decision: dict[str, Any], review
     if done is not None:
         return dict((done.details or {}).get("outputs") or {})
     kind = run.services.kinds[step.uses]
-    run.record("step.started", {"attempt": attempt, "uses": step.uses, "title": step.title, "apply": review},
-               step=step.id)
+    run.record(
+        "step.started", {"attempt": attempt, "uses": step.uses, "title": step.title, "apply": review}, step=step.id
+    )
     try:
         params = kind.params.model_validate(render_params(step.with_, run.expressions()))
         produced = kind.run(run.step_context(step, decision=decision), params)
         outputs = kind.outputs.model_validate(
-            produced.model_dump() if hasattr(produced, "model_dump") else produced).model_dump(mode="json")
+            produced.model_dump() if hasattr(produced, "model_dump") else produced
+        ).model_dump(mode="json")
     except Exception as exc:
-        run.record("step.failed" if last_attempt else "step.attempt_failed",
-                   {"attempt": attempt, "retries": step.retries, "apply": review,
-                    "error": f"{type(exc).__name__}: {exc}"[:2000]},
-                   step=step.id, once=f"{step.id}:failed" if last_attempt else None)
+        run.record(
+            "step.failed" if last_attempt else "step.attempt_failed",
+            {
+                "attempt": attempt,
+                "retries": step.retries,
+                "apply": review,
+                "error": f"{type(exc).__name__}: {exc}"[:2000],
+            },
+            step=step.id,
+            once=f"{step.id}:failed" if last_attempt else None,
+        )
         raise
-    run.record("step.applied", {"attempt": attempt, "review": review, "outputs": outputs,
-                                "approvers": list(decision.get("approvers") or [])},
-               step=step.id, once=once)
+    run.record(
+        "step.applied",
+        {"attempt": attempt, "review": review, "outputs": outputs, "approvers": list(decision.get("approvers") or [])},
+        step=step.id,
+        once=once,
+    )
     return outputs

@@ -18,13 +18,20 @@ ATTESTED = "identity.attested"
 SLACK, CLI, CLAIM = "slack-signature", "os-user", "claim"
 
 
-def attest(db: Any, *, incident_id: str, decision_id: str, person: str, channel: str,
-           evidence: Mapping[str, Any]) -> None:
+def attest(
+    db: Any, *, incident_id: str, decision_id: str, person: str, channel: str, evidence: Mapping[str, Any]
+) -> None:
     """Record, before a decision is sent, who sent it and how that is known."""
     from runbook.audit import append
 
-    append(db, incident_id=incident_id, actor=person, channel=channel, action=ATTESTED,
-           details={"decision_id": decision_id, **evidence})
+    append(
+        db,
+        incident_id=incident_id,
+        actor=person,
+        channel=channel,
+        action=ATTESTED,
+        details={"decision_id": decision_id, **evidence},
+    )
 
 
 def cli_evidence() -> dict[str, Any]:
@@ -47,8 +54,14 @@ def establish(events: list[Any], *, decision_id: str, person: str, channel: str,
     Returns {"method", "verified", "as"}: `as` is "slack" or "cli" when verified, else None.
     A decision claiming channel slack or cli without a matching attestation is a claim.
     """
-    found = next((e for e in events if e.action == ATTESTED and (e.details or {}).get("decision_id") == decision_id
-                  and decision_id), None)
+    found = next(
+        (
+            e
+            for e in events
+            if e.action == ATTESTED and (e.details or {}).get("decision_id") == decision_id and decision_id
+        ),
+        None,
+    )
     if found is None or found.actor != person or found.channel != channel:
         out: dict[str, Any] = {"method": CLAIM, "verified": False, "as": None}
         if channel in ("slack", "cli"):
@@ -58,13 +71,22 @@ def establish(events: list[Any], *, decision_id: str, person: str, channel: str,
     who = roster.person(person)
     if details.get("method") == SLACK:
         verified = who is not None and who.slack_id is not None and who.slack_id == details.get("slack_user")
-        return {"method": SLACK, "verified": verified, "as": "slack" if verified else None,
-                "slack_user": details.get("slack_user")}
+        return {
+            "method": SLACK,
+            "verified": verified,
+            "as": "slack" if verified else None,
+            "slack_user": details.get("slack_user"),
+        }
     if details.get("method") == CLI:
         mapped = getattr(roster, "cli_users", {}).get(str(details.get("os_user")))
         verified = mapped == person
-        return {"method": CLI, "verified": verified, "as": "cli" if verified else None,
-                "os_user": details.get("os_user"), **({"maps_to": mapped} if mapped and not verified else {})}
+        return {
+            "method": CLI,
+            "verified": verified,
+            "as": "cli" if verified else None,
+            "os_user": details.get("os_user"),
+            **({"maps_to": mapped} if mapped and not verified else {}),
+        }
     return {"method": CLAIM, "verified": False, "as": None}
 
 

@@ -26,8 +26,15 @@ def engine_starter(services: Any, *, create_run: bool = True, notes: list[str] |
         except FileNotFoundError as exc:
             raise commands.CommandError(str(exc)) from None
         accepted = {k: v for k, v in inputs.items() if k in known}
-        started = commands.start(services=services, playbook_ref=playbook, inputs=accepted, requester=requester,
-                                 via=via, title=title, create_run=False)
+        started = commands.start(
+            services=services,
+            playbook_ref=playbook,
+            inputs=accepted,
+            requester=requester,
+            via=via,
+            title=title,
+            create_run=False,
+        )
         if create_run:
             try:
                 commands.launch(services=services, incident=started.incident)
@@ -50,8 +57,9 @@ def incident_chat(services: Any) -> Callable[[str], Any]:
     return lambda incident_id: services.chat(incident_id)
 
 
-def monitor_tick(*, config_path: str | None = None, create_run: bool = True, via: str = "flow",
-                 now: Any = None) -> dict[str, Any]:
+def monitor_tick(
+    *, config_path: str | None = None, create_run: bool = True, via: str = "flow", now: Any = None
+) -> dict[str, Any]:
     """One monitor check with everything wired from Settings: what the monitor flow runs."""
     from pathlib import Path
 
@@ -67,8 +75,15 @@ def monitor_tick(*, config_path: str | None = None, create_run: bool = True, via
         roster = services.roster()
     except FileNotFoundError:
         roster = None
-    tick = run_once(services.db, config, now=now, chat=alert_chat(services),
-                    starter=engine_starter(services, create_run=create_run, notes=notes), roster=roster,
-                    chat_for=incident_chat(services), via=via)
+    tick = run_once(
+        services.db,
+        config,
+        now=now,
+        chat=alert_chat(services),
+        starter=engine_starter(services, create_run=create_run, notes=notes),
+        roster=roster,
+        chat_for=incident_chat(services),
+        via=via,
+    )
     tick.errors.extend(notes)
     return tick.to_dict()

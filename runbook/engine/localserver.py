@@ -76,20 +76,32 @@ class LocalServer:
                 pass
 
 
-def start_local_server(*, prefect_home: Path, log: Path, port: int | None = None, timeout: float = 90,
-                       env: dict[str, str] | None = None) -> LocalServer:
+def start_local_server(
+    *, prefect_home: Path, log: Path, port: int | None = None, timeout: float = 90, env: dict[str, str] | None = None
+) -> LocalServer:
     """`env` adds to the environment, e.g. PREFECT_API_DATABASE_CONNECTION_URL for PostgreSQL."""
     port = port or free_port()
     prefect_home.mkdir(parents=True, exist_ok=True)
-    env = child_environment({"PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                             **ui_environment(host="127.0.0.1", port=port), **(env or {})})
+    env = child_environment(
+        {
+            "PREFECT_HOME": str(prefect_home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            **ui_environment(host="127.0.0.1", port=port),
+            **(env or {}),
+        }
+    )
     env.pop("PREFECT_API_URL", None)
     handle = open(log, "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    server = LocalServer(process=process, api_url=f"http://127.0.0.1:{port}/api", ui_url=f"http://127.0.0.1:{port}", log=log)
+    server = LocalServer(
+        process=process, api_url=f"http://127.0.0.1:{port}/api", ui_url=f"http://127.0.0.1:{port}", log=log
+    )
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if process.poll() is not None:

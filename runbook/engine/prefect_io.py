@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
+
 from runbook.errors import Conflict
 
 RESPOND_FLOW = "respond"
@@ -97,9 +98,13 @@ def view(flow_run_id: str, *, client=None) -> RunView:
         waiting = None
         if state is not None and state.type.value == "PAUSED":
             waiting = parse_wait_key(state.state_details.pause_key)
-        return RunView(id=str(run.id), state_type=state.type.value if state else "UNKNOWN",
-                       state_name=state.name if state else "", waiting_for=waiting[0] if waiting else None,
-                       round=waiting[1] if waiting else None)
+        return RunView(
+            id=str(run.id),
+            state_type=state.type.value if state else "UNKNOWN",
+            state_name=state.name if state else "",
+            waiting_for=waiting[0] if waiting else None,
+            round=waiting[1] if waiting else None,
+        )
 
     if client is not None:
         return read(client)
@@ -187,8 +192,13 @@ def decision_input(
         "escalate": bool(escalate),
         "decision_id": decision_id or uuid4().hex,
     }
-    out["seal"] = seal(approve=out["approve"], person=out["person"], channel=channel, escalate=out["escalate"],
-                       decision_id=out["decision_id"])
+    out["seal"] = seal(
+        approve=out["approve"],
+        person=out["person"],
+        channel=channel,
+        escalate=out["escalate"],
+        decision_id=out["decision_id"],
+    )
     for name, value in (fields or {}).items():
         if isinstance(value, (bool, int, float, str)) or value is None:
             out[str(name)] = value
@@ -199,8 +209,9 @@ def decision_input(
     return out
 
 
-def send_decision(*, flow_run_id: str, step_id: str, run_input: dict[str, Any], wait: float = 30.0,
-                  poll: float = 0.25) -> RunView:
+def send_decision(
+    *, flow_run_id: str, step_id: str, run_input: dict[str, Any], wait: float = 30.0, poll: float = 0.25
+) -> RunView:
     """Resume the run with `run_input` once it waits on `step_id`'s sign-off.
 
     Waits up to `wait` seconds for that, because a run may be between two waits (a quorum's
@@ -298,6 +309,7 @@ def cancel_run(flow_run_id: str) -> None:
 
 # -- deadlines -------------------------------------------------------------------------------
 
+
 def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetime, slug: str, review: int = 0) -> str:
     """A run of the deadline flow, scheduled at `at`; idempotent per (run, step, phase).
 
@@ -306,16 +318,18 @@ def schedule_deadline(*, flow_run_id: str, step_id: str, phase: int, at: datetim
     """
     from prefect.deployments import run_deployment
 
-    run = _retrying(lambda: run_deployment(
-        DEADLINE_DEPLOYMENT,
-        parameters={"flow_run_id": flow_run_id, "step_id": step_id, "phase": phase},
-        scheduled_time=at,
-        timeout=0,
-        flow_run_name=(f"deadline-{slug}-{step_id}-{phase}" + (f"-review-{review}" if review else ""))[:120],
-        tags=["runbook", "deadline"],
-        idempotency_key=f"deadline-{flow_run_id}-{step_id}-{phase}" + (f"-review-{review}" if review else ""),
-        as_subflow=False,
-    ))
+    run = _retrying(
+        lambda: run_deployment(
+            DEADLINE_DEPLOYMENT,
+            parameters={"flow_run_id": flow_run_id, "step_id": step_id, "phase": phase},
+            scheduled_time=at,
+            timeout=0,
+            flow_run_name=(f"deadline-{slug}-{step_id}-{phase}" + (f"-review-{review}" if review else ""))[:120],
+            tags=["runbook", "deadline"],
+            idempotency_key=f"deadline-{flow_run_id}-{step_id}-{phase}" + (f"-review-{review}" if review else ""),
+            as_subflow=False,
+        )
+    )
     return str(run.id)
 
 
@@ -351,8 +365,14 @@ def fire_deadline(*, flow_run_id: str, step_id: str, phase: int) -> str:
     current = view(flow_run_id)
     if current.waiting_for != step_id:
         return f"nothing to do: the run waits for {current.waiting_for or 'no sign-off'}"
-    run_input = decision_input(approve=False, person="", channel="flow", escalate=True,
-                               comment=f"deadline of phase {phase} passed", decision_id=f"deadline-{phase}-{uuid4().hex[:8]}")
+    run_input = decision_input(
+        approve=False,
+        person="",
+        channel="flow",
+        escalate=True,
+        comment=f"deadline of phase {phase} passed",
+        decision_id=f"deadline-{phase}-{uuid4().hex[:8]}",
+    )
     try:
         send_decision(flow_run_id=flow_run_id, step_id=step_id, run_input=run_input, wait=10)
     except NotAwaiting as exc:

@@ -102,14 +102,24 @@ class Recorder:
     ) -> AuditEvent:
         return self.commit([Entry(action, details, step, actor, channel, once)]).events[0]
 
-    def change(self, action: str, details: dict[str, Any] | None = None, *, status: str, step: str | None = None,
-               actor: str = "system", channel: str = "flow", once: str | None = None) -> AuditEvent:
+    def change(
+        self,
+        action: str,
+        details: dict[str, Any] | None = None,
+        *,
+        status: str,
+        step: str | None = None,
+        actor: str = "system",
+        channel: str = "flow",
+        once: str | None = None,
+    ) -> AuditEvent:
         """Append the event and move the incident to `status` in one transaction: both or neither.
         With `once` already recorded, nothing is written (its status change committed with it)."""
         return self.commit([Entry(action, details, step, actor, channel, once)], status=status).events[0]
 
-    def commit(self, entries: Sequence[Entry], *, status: str | None = None,
-               checkpoint: str | None = None) -> Committed:
+    def commit(
+        self, entries: Sequence[Entry], *, status: str | None = None, checkpoint: str | None = None
+    ) -> Committed:
         """Append `entries` in order in ONE write transaction, with the incident's status change and
         a checkpoint of the new head (its reason) when given. Entries already recorded under their
         `once` key are not appended again; when every entry is, nothing at all is written: a rerun
@@ -130,9 +140,18 @@ class Recorder:
             rows.append((entry, payload))
 
         def work(connection: Connection) -> tuple[list[AuditEvent], AuditCheckpoint | None]:
-            appended = [append_in(connection, incident_id=self.incident_id, actor=entry.actor, channel=entry.channel,
-                                  action=entry.action, step=entry.step, details=payload)
-                        for entry, payload in rows]
+            appended = [
+                append_in(
+                    connection,
+                    incident_id=self.incident_id,
+                    actor=entry.actor,
+                    channel=entry.channel,
+                    action=entry.action,
+                    step=entry.step,
+                    details=payload,
+                )
+                for entry, payload in rows
+            ]
             if status is not None:  # after its events: a close then checkpoints a head that holds them
                 update_incident_in(connection, self.incident_id, status=status)
             mark = record_checkpoint(connection, self.incident_id, reason=checkpoint) if checkpoint else None

@@ -60,18 +60,22 @@ def _last_heartbeat(client, flow_run_id: str, since: datetime) -> datetime | Non
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 
     try:
-        page = client.read_events(filter=EventFilter(
-            occurred=EventOccurredFilter.model_validate({"since": since}),  # Prefect's own datetime type
-            event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
-            resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
-        ), limit=1)
+        page = client.read_events(
+            filter=EventFilter(
+                occurred=EventOccurredFilter.model_validate({"since": since}),  # Prefect's own datetime type
+                event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+                resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+            ),
+            limit=1,
+        )
     except Exception:  # noqa: BLE001 - no events API: treat as no heartbeat
         return None
     return max((e.occurred for e in page.events), default=None)
 
 
-def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = None,
-               busy: frozenset[str] = frozenset()) -> list[Stale]:
+def find_stale(
+    *, client, stale_after: float = 120.0, now: datetime | None = None, busy: frozenset[str] = frozenset()
+) -> list[Stale]:
     """`busy`: runs a live process of the caller (the worker's own runner) is executing: never stale,
     whatever their labels say (a resumed run's new process labels itself late under load)."""
     from prefect.client.schemas.filters import (
@@ -87,8 +91,9 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
     host = socket.gethostname()
     runs = client.read_flow_runs(
         flow_filter=FlowFilter(name=FlowFilterName(any_=[RESPOND_FLOW, DEADLINE_FLOW])),
-        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(
-            type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))
+        ),
         limit=200,
     )
     flow_names = {}
@@ -121,8 +126,15 @@ def find_stale(*, client, stale_after: float = 120.0, now: datetime | None = Non
             continue
         if run.flow_id not in flow_names:
             flow_names[run.flow_id] = client.read_flow(run.flow_id).name
-        out.append(Stale(flow_run_id=str(run.id), flow=flow_names[run.flow_id], state=state.name, reason=reason,
-                         incident_id=(run.parameters or {}).get("incident_id")))
+        out.append(
+            Stale(
+                flow_run_id=str(run.id),
+                flow=flow_names[run.flow_id],
+                state=state.name,
+                reason=reason,
+                incident_id=(run.parameters or {}).get("incident_id"),
+            )
+        )
     return out
 
 
@@ -148,18 +160,28 @@ def _reschedule(client, db, stale: Stale) -> None:
     details = {"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state}
     if incident_id:
         try:
-            append(db, incident_id=incident_id, actor="system", channel="flow", action="flow.recovered",
-                   details=details)
+            append(
+                db, incident_id=incident_id, actor="system", channel="flow", action="flow.recovered", details=details
+            )
         except Exception:  # noqa: BLE001 - left for the next pass, with its audit
             log.warning("could not audit the recovery of %s: not rescheduled", stale.flow_run_id, exc_info=True)
             return
     try:
-        client.set_flow_run_state(UUID(stale.flow_run_id), Scheduled(name="Recovering",
-                                  message=f"rescheduled by runbook: {stale.reason}"), force=True)
+        client.set_flow_run_state(
+            UUID(stale.flow_run_id),
+            Scheduled(name="Recovering", message=f"rescheduled by runbook: {stale.reason}"),
+            force=True,
+        )
     except Exception as exc:
         if incident_id:
-            append(db, incident_id=incident_id, actor="system", channel="flow", action="flow.recover_failed",
-                   details={**details, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            append(
+                db,
+                incident_id=incident_id,
+                actor="system",
+                channel="flow",
+                action="flow.recover_failed",
+                details={**details, "error": f"{type(exc).__name__}: {exc}"[:500]},
+            )
         raise
     log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
 
@@ -185,10 +207,14 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
         if state.type.value == "CRASHED":
             crashes = _crash_recoveries(db, incident.id)
             if crashes < MAX_CRASH_RECOVERIES:
-                stale = Stale(flow_run_id=incident.flow_run_id, flow=RESPOND_FLOW, state="Crashed",
-                              reason=f"its flow process crashed ({message or 'no message'}); "
-                                     f"recovery {crashes + 1} of {MAX_CRASH_RECOVERIES}",
-                              incident_id=incident.id)
+                stale = Stale(
+                    flow_run_id=incident.flow_run_id,
+                    flow=RESPOND_FLOW,
+                    state="Crashed",
+                    reason=f"its flow process crashed ({message or 'no message'}); "
+                    f"recovery {crashes + 1} of {MAX_CRASH_RECOVERIES}",
+                    incident_id=incident.id,
+                )
                 out.append(stale)
                 if not dry_run:
                     _reschedule(client, db, stale)
@@ -197,15 +223,33 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
         reason = f"its flow run ended {state.name.lower()} outside runbook"
         if state.type.value == "CRASHED":
             reason += f" after {MAX_CRASH_RECOVERIES} recoveries"
-        out.append(Stale(flow_run_id=incident.flow_run_id, flow=RESPOND_FLOW, state=state.name,
-                         reason=reason, incident_id=incident.id))
+        out.append(
+            Stale(
+                flow_run_id=incident.flow_run_id,
+                flow=RESPOND_FLOW,
+                state=state.name,
+                reason=reason,
+                incident_id=incident.id,
+            )
+        )
         if dry_run:
             continue
         # The close and its audit event commit together (never a closed incident without its event).
-        update_incident(db, incident.id, status=status, event={
-            "actor": "system", "channel": "flow", "action": f"incident.{status}",
-            "details": {"outcome": state.name.lower(), "reason": state.message or f"flow run {state.name.lower()}",
-                        "flow_run_id": incident.flow_run_id}})
+        update_incident(
+            db,
+            incident.id,
+            status=status,
+            event={
+                "actor": "system",
+                "channel": "flow",
+                "action": f"incident.{status}",
+                "details": {
+                    "outcome": state.name.lower(),
+                    "reason": state.message or f"flow run {state.name.lower()}",
+                    "flow_run_id": incident.flow_run_id,
+                },
+            },
+        )
     return out
 
 

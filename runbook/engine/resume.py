@@ -87,8 +87,16 @@ def _checked(services: Services, incident_ref: str, person: str, from_step: str 
     return incident, plan, trail, failed, start_at, ids
 
 
-def resume(*, services: Services, incident_ref: str, person: str, from_step: str | None = None, reason: str = "",
-           via: str = "cli", create_run: bool = True) -> Resumed:
+def resume(
+    *,
+    services: Services,
+    incident_ref: str,
+    person: str,
+    from_step: str | None = None,
+    reason: str = "",
+    via: str = "cli",
+    create_run: bool = True,
+) -> Resumed:
     """Reopen a failed incident and create the flow run that carries it on."""
     incident, plan, trail, failed, start_at, ids = _checked(services, incident_ref, person, from_step)
     generation = 1 + sum(1 for e in trail if e.action == RESUMED)
@@ -100,12 +108,25 @@ def resume(*, services: Services, incident_ref: str, person: str, from_step: str
             kept.append(step.id)
         else:
             fresh.append(step.id)
-    details = {"generation": generation, "from": start_at, "failed_step": failed, "reason": reason,
-               "fresh": fresh, "kept": kept, "previous_flow_run_id": incident.flow_run_id}
+    details = {
+        "generation": generation,
+        "from": start_at,
+        "failed_step": failed,
+        "reason": reason,
+        "fresh": fresh,
+        "kept": kept,
+        "previous_flow_run_id": incident.flow_run_id,
+    }
     # The resume and the reopening commit together: the trail never shows one without the other.
     try:
-        update_incident(services.db, incident.id, status="running", closed_at=None, expect_status="failed",
-                        event={"actor": person, "channel": via, "action": RESUMED, "details": details})
+        update_incident(
+            services.db,
+            incident.id,
+            status="running",
+            closed_at=None,
+            expect_status="failed",
+            event={"actor": person, "channel": via, "action": RESUMED, "details": details},
+        )
     except ValueError as exc:  # someone else resumed (or closed) it meanwhile
         raise CommandError(str(exc)) from None
     flow_run_id = None
@@ -113,19 +134,38 @@ def resume(*, services: Services, incident_ref: str, person: str, from_step: str
         from runbook.engine.prefect_io import start_respond_run
 
         try:
-            flow_run_id = start_respond_run(incident_id=incident.id, slug=incident.slug,
-                                            key=f"respond-{incident.id}-resume-{generation}",
-                                            tags=("drill",) if getattr(incident, "kind", "") == "drill" else ())
+            flow_run_id = start_respond_run(
+                incident_id=incident.id,
+                slug=incident.slug,
+                key=f"respond-{incident.id}-resume-{generation}",
+                tags=("drill",) if getattr(incident, "kind", "") == "drill" else (),
+            )
         except Exception as exc:  # noqa: BLE001 - put the incident back as it was, audited
-            update_incident(services.db, incident.id, status="failed", event={
-                "actor": "system", "channel": "flow", "action": "incident.resume_failed",
-                "details": {"generation": generation, "error": f"{type(exc).__name__}: {exc}"[:500]}})
-            raise CommandError(f"{incident.slug} could not be resumed: no flow run was created "
-                               f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?"
-                               ) from None
+            update_incident(
+                services.db,
+                incident.id,
+                status="failed",
+                event={
+                    "actor": "system",
+                    "channel": "flow",
+                    "action": "incident.resume_failed",
+                    "details": {"generation": generation, "error": f"{type(exc).__name__}: {exc}"[:500]},
+                },
+            )
+            raise CommandError(
+                f"{incident.slug} could not be resumed: no flow run was created "
+                f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?"
+            ) from None
         update_incident(services.db, incident.id, flow_run_id=flow_run_id)
-    return Resumed(incident=get_incident(services.db, incident.id), generation=generation, start_at=start_at,
-                   failed_step=failed, fresh=fresh, kept=kept, flow_run_id=flow_run_id)
+    return Resumed(
+        incident=get_incident(services.db, incident.id),
+        generation=generation,
+        start_at=start_at,
+        failed_step=failed,
+        fresh=fresh,
+        kept=kept,
+        flow_run_id=flow_run_id,
+    )
 
 
 # -- inside the flow run ---------------------------------------------------------------------------
@@ -149,8 +189,13 @@ def replay_of(trail: list[Any]) -> Replay | None:
     if not resumes:
         return None
     d = resumes[-1].details or {}
-    return Replay(generation=int(d.get("generation") or len(resumes)), start_at=str(d.get("from")),
-                  failed_step=d.get("failed_step"), fresh=frozenset(d.get("fresh") or []), trail=trail)
+    return Replay(
+        generation=int(d.get("generation") or len(resumes)),
+        start_at=str(d.get("from")),
+        failed_step=d.get("failed_step"),
+        fresh=frozenset(d.get("fresh") or []),
+        trail=trail,
+    )
 
 
 def prepare(run: Any) -> None:

@@ -43,10 +43,17 @@ def load_plan(once: str, incident_id: str) -> dict[str, Any]:
         raise LookupError(f"no incident {incident_id}")
     playbook = services.playbook(incident.playbook_id)
     if playbook.version != incident.playbook_version:
-        raise RuntimeError(f"playbook {playbook.id} is at version {playbook.version}, "
-                           f"the incident started on version {incident.playbook_version}")
-    plan = build_plan(playbook=playbook, roster=services.roster(), kinds=services.kinds,
-                      inputs=incident.inputs, requester=incident.requester)
+        raise RuntimeError(
+            f"playbook {playbook.id} is at version {playbook.version}, "
+            f"the incident started on version {incident.playbook_version}"
+        )
+    plan = build_plan(
+        playbook=playbook,
+        roster=services.roster(),
+        kinds=services.kinds,
+        inputs=incident.inputs,
+        requester=incident.requester,
+    )
     return plan.model_dump(mode="json", by_alias=True)
 
 
@@ -66,8 +73,7 @@ def run_step(once: str, step_id: str, decision: dict[str, Any] | None) -> dict[s
     step = run.plan.step(step_id)
     attempt = max(int(task_run.run_count or 1), 1)
     try:
-        outputs = execute_step(run, step, decision=decision, attempt=attempt,
-                               last_attempt=attempt > step.retries)
+        outputs = execute_step(run, step, decision=decision, attempt=attempt, last_attempt=attempt > step.retries)
     except Exception as exc:
         if attempt > step.retries:
             artifacts.publish_step(run, step_id=step_id, outcome="failed", detail=f"{type(exc).__name__}: {exc}")
@@ -87,18 +93,24 @@ def apply_step(once: str, step_id: str, decision: dict[str, Any], review: int) -
     step = run.plan.step(step_id)
     attempt = max(int(task_run.run_count or 1), 1)
     try:
-        outputs = apply_decision(run, step, decision=decision, review=review, attempt=attempt,
-                                 last_attempt=attempt > step.retries)
+        outputs = apply_decision(
+            run, step, decision=decision, review=review, attempt=attempt, last_attempt=attempt > step.retries
+        )
     except Exception as exc:
         if attempt > step.retries:
             artifacts.publish_step(run, step_id=step_id, outcome="failed", detail=f"{type(exc).__name__}: {exc}")
         raise
     run.steps[step_id] = {"outputs": outputs, "status": "completed", "decision": decision}
-    artifacts.publish_step(run, step_id=step_id, outcome=f"applied (review {review})", outputs=_shown(outputs),
-                           decision=decision)
+    artifacts.publish_step(
+        run, step_id=step_id, outcome=f"applied (review {review})", outputs=_shown(outputs), decision=decision
+    )
     if isinstance(outputs.get("table"), list) and outputs["table"]:
-        artifacts.hook(kind="table", key=f"{run.incident.slug}-{step_id}-table", data=outputs["table"],
-                       description=f"{step_id}: coverage")
+        artifacts.hook(
+            kind="table",
+            key=f"{run.incident.slug}-{step_id}-table",
+            data=outputs["table"],
+            description=f"{step_id}: coverage",
+        )
     artifacts.publish_progress(run, current=step_id)
     return outputs
 
@@ -123,8 +135,12 @@ def close(once: str, status: str, outcome: str, reason: str, step_id: str | None
     again = run.replay.suffix if run.replay is not None else ""  # a resumed run closes anew
     # The close and its audit event commit together; the message to the room comes after (keyed:
     # a rerun after a crash here posts it once).
-    run.record.change(f"incident.{status}", {"outcome": outcome, "reason": reason, "step": step_id}, status=status,
-                      once=f"incident.{status}{again}")
+    run.record.change(
+        f"incident.{status}",
+        {"outcome": outcome, "reason": reason, "step": step_id},
+        status=status,
+        once=f"incident.{status}{again}",
+    )
     _closed_message(run, outcome, reason, status=status, step_id=step_id, key=f"{run.incident.id}:closed{again}")
     artifacts.publish_progress(run, note=outcome, force=True)
     return {"status": status, "outcome": outcome}
@@ -136,13 +152,17 @@ def closing_line(slug: str, outcome: str, reason: str, step_id: str | None) -> s
     if outcome == "completed":
         return f"✅ {slug}: the playbook is complete. `runbook postmortem {slug}` has the review."
     if outcome == "rejected":
-        return (f"⛔ {slug}: stopped, because the sign-off of {step_id} was rejected. "
-                f"Start a new incident when the situation changes.")
+        return (
+            f"⛔ {slug}: stopped, because the sign-off of {step_id} was rejected. "
+            f"Start a new incident when the situation changes."
+        )
     what = reason.split(": ", 1)[1] if step_id and reason.startswith(f"{step_id}: ") else reason
     kind = what.split(":", 1)[0].strip() if ":" in what else ""
-    cause = (f" ({kind})" if kind.isidentifier() else f" ({what})" if len(what) <= 80 and "\n" not in what else "")
-    return (f"❌ {slug}: stopped, because step {step_id or '?'} failed{cause}. Check `runbook status {slug}` and the "
-            f"worker's log, fix the cause, then: runbook resume {slug} --as PERSON [--from STEP] --reason ...")
+    cause = f" ({kind})" if kind.isidentifier() else f" ({what})" if len(what) <= 80 and "\n" not in what else ""
+    return (
+        f"❌ {slug}: stopped, because step {step_id or '?'} failed{cause}. Check `runbook status {slug}` and the "
+        f"worker's log, fix the cause, then: runbook resume {slug} --as PERSON [--from STEP] --reason ..."
+    )
 
 
 def _closed_message(run: Run, outcome: str, reason: str, *, status: str, step_id: str | None, key: str) -> None:
@@ -168,10 +188,14 @@ def _label_process() -> None:
         with get_client(sync_client=True) as client:
             # The run count tells recovery whether the label is this execution's or a previous
             # one's (a resumed run starts a new process, which labels itself a moment later).
-            client.update_flow_run_labels(ctx.flow_run.id, {"runbook.host": socket.gethostname(),
-                                                            "runbook.pid": str(os.getpid()),
-                                                            "runbook.run_count": str(
-                                                                client.read_flow_run(ctx.flow_run.id).run_count)})
+            client.update_flow_run_labels(
+                ctx.flow_run.id,
+                {
+                    "runbook.host": socket.gethostname(),
+                    "runbook.pid": str(os.getpid()),
+                    "runbook.run_count": str(client.read_flow_run(ctx.flow_run.id).run_count),
+                },
+            )
     except Exception:  # noqa: BLE001 - recovery then falls back to heartbeats
         pass
 
@@ -217,8 +241,13 @@ def _run_steps(run: Run):
         kept = restored(run, step)
         if kept is not None:  # resumed: its recorded result stands (or --from skipped it)
             if kept.pop("skipped_by_resume", False):
-                call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
-                     reason=f"resumed from {run.replay.start_at}")
+                call(
+                    skip_step,
+                    name=step.id,
+                    once=f"{step.id}-skip",
+                    step_id=step.id,
+                    reason=f"resumed from {run.replay.start_at}",
+                )
             run.steps[step.id] = kept
             continue
         if step.when:
@@ -227,8 +256,13 @@ def _run_steps(run: Run):
             except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the step
                 return _fail(run, step, f"its condition could not be evaluated: {exc}")
             if not wanted:
-                call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
-                     reason=f"condition is false: {step.when}")
+                call(
+                    skip_step,
+                    name=step.id,
+                    once=f"{step.id}-skip",
+                    step_id=step.id,
+                    reason=f"condition is false: {step.when}",
+                )
                 run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
                 continue
         decision: dict[str, Any] | None = granted_decision(run, step)
@@ -242,8 +276,14 @@ def _run_steps(run: Run):
                 return verdict
             decision = result.fields if result.outcome == "granted" else None
         try:
-            outputs = call(run_step, name=step.id, once=f"{step.id}-run", options=_step_options(step, "step"),
-                           step_id=step.id, decision=decision)
+            outputs = call(
+                run_step,
+                name=step.id,
+                once=f"{step.id}-run",
+                options=_step_options(step, "step"),
+                step_id=step.id,
+                decision=decision,
+            )
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
@@ -259,9 +299,12 @@ def _run_steps(run: Run):
 
 
 def _step_options(step: StepPlan, prefix: str) -> dict[str, Any]:
-    return {"name": f"{prefix}-{step.uses}", "retries": step.retries,
-            "retry_delay_seconds": [min(2 ** n, 30) for n in range(step.retries)] or 0,
-            "timeout_seconds": step.timeout_seconds}
+    return {
+        "name": f"{prefix}-{step.uses}",
+        "retries": step.retries,
+        "retry_delay_seconds": [min(2**n, 30) for n in range(step.retries)] or 0,
+        "timeout_seconds": step.timeout_seconds,
+    }
 
 
 def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
@@ -284,13 +327,22 @@ def _review(run: Run, step: StepPlan, outputs: dict[str, Any]) -> Any:
             merged = {**outputs, **{k: v for k, v in result.fields.items() if v is not None}}
             run.steps[step.id] = {"outputs": merged, "status": "completed", "decision": result.fields}
             return None
-        decision = {**{k: v for k, v in result.fields.items() if v is not None},
-                    "approvers": list(result.approvers),
-                    "person": result.approvers[-1] if result.approvers else "",
-                    "channel": result.channel}
+        decision = {
+            **{k: v for k, v in result.fields.items() if v is not None},
+            "approvers": list(result.approvers),
+            "person": result.approvers[-1] if result.approvers else "",
+            "channel": result.channel,
+        }
         try:
-            outputs = call(apply_step, name=f"{step.id}-apply-{review}", once=f"{step.id}-apply-{review}",
-                           options=_step_options(step, "apply"), step_id=step.id, decision=decision, review=review)
+            outputs = call(
+                apply_step,
+                name=f"{step.id}-apply-{review}",
+                once=f"{step.id}-apply-{review}",
+                options=_step_options(step, "apply"),
+                step_id=step.id,
+                decision=decision,
+                review=review,
+            )
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision}
@@ -306,13 +358,25 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
     if result.outcome == "granted":
         return None
     if result.outcome == "rejected":
-        call(close, name="close", once="close", status="failed", outcome="rejected",
-             reason=f"{step.id}: {result.reason}", step_id=step.id)
+        call(
+            close,
+            name="close",
+            once="close",
+            status="failed",
+            outcome="rejected",
+            reason=f"{step.id}: {result.reason}",
+            step_id=step.id,
+        )
         return Completed(message=f"{step.id} rejected: {result.reason}", name="Rejected")
     on_timeout = gate_of(step).on_timeout
     if on_timeout == "skip":
-        call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id,
-             reason="sign-off timed out (on_timeout: skip)")
+        call(
+            skip_step,
+            name=step.id,
+            once=f"{step.id}-skip",
+            step_id=step.id,
+            reason="sign-off timed out (on_timeout: skip)",
+        )
         run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
         return "skip"
     if on_timeout == "continue":
@@ -321,6 +385,13 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
 
 
 def _fail(run: Run, step: StepPlan, reason: str):
-    call(close, name="close", once="close", status="failed", outcome="failed", reason=f"{step.id}: {reason}",
-         step_id=step.id)
+    call(
+        close,
+        name="close",
+        once="close",
+        status="failed",
+        outcome="failed",
+        reason=f"{step.id}: {reason}",
+        step_id=step.id,
+    )
     return Failed(message=f"{step.id}: {reason}")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from runbook.spec.roster import Roster
     from runbook.steps.base import StepKind
 
+
 @dataclass
 class Services:
     settings: Settings
@@ -76,9 +77,16 @@ class Services:
         else:
             channel = self.configured_channel()
             queues, problem = configured_queues(self.settings.channels.file)
-        return StepServices(db=self.db, channel=channel, templates_dir=self.settings.templates_dir,
-                            settings=self.settings, roster=self.roster, artifacts=_artifacts_hook,
-                            remote_queues=tuple(queues), remote_problem=problem)
+        return StepServices(
+            db=self.db,
+            channel=channel,
+            templates_dir=self.settings.templates_dir,
+            settings=self.settings,
+            roster=self.roster,
+            artifacts=_artifacts_hook,
+            remote_queues=tuple(queues),
+            remote_problem=problem,
+        )
 
     def configured_channel(self) -> Channel:
         """The channels file's accounts when there is one (RUNBOOK_CHANNELS, ./channels.yaml), else

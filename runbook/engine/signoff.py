@@ -7,9 +7,9 @@ returns its stored decision at once, each earlier verdict comes back from its pe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-import re
 from enum import Enum
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from runbook.spec.models import FieldType, InputField
 # No Prefect timeout on the wait itself: it cannot be caught (the server fails the run later
 # and no hook runs). Deadlines are scheduled runs of the deadline flow instead.
 SUSPEND_TIMEOUT = None
+
 
 def _choice(name: str, spec: InputField) -> type[Enum]:
     """A choice as an enum: the UI shows a select of the options, not a "str | None" switch."""
@@ -68,8 +69,14 @@ def decision_model(gate: GatePlan):
 
     fields: dict[str, Any] = {
         "approve": (bool, Field(True, title="Approve", description="Untick to reject the step")),
-        "person": (str, Field(..., title="Your roster id",
-                              description="Who decides: your id in the roster (e.g. ana); the flow checks your role")),
+        "person": (
+            str,
+            Field(
+                ...,
+                title="Your roster id",
+                description="Who decides: your id in the roster (e.g. ana); the flow checks your role",
+            ),
+        ),
         "comment": (str, Field("", title="Comment", description="Optional: why, for the audit trail")),
         "channel": (SkipJsonSchema[str], Field(prefect_io.UI_CHANNEL)),
         "escalate": (SkipJsonSchema[bool], Field(False)),
@@ -105,9 +112,14 @@ def ballot_from(decision: Any, gate: GatePlan) -> dict[str, Any]:
         "decision_id": str(data.get("decision_id") or "")[:100],
         "fields": {name: _plain(data.get(name)) for name in gate.fields},
     }
-    sealed = prefect_io.check_seal(str(data.get("seal") or ""), approve=ballot["approve"], person=ballot["person"],
-                                   channel=ballot["channel"], escalate=ballot["escalate"],
-                                   decision_id=ballot["decision_id"])
+    sealed = prefect_io.check_seal(
+        str(data.get("seal") or ""),
+        approve=ballot["approve"],
+        person=ballot["person"],
+        channel=ballot["channel"],
+        escalate=ballot["escalate"],
+        decision_id=ballot["decision_id"],
+    )
     if not sealed or ballot["channel"] not in prefect_io.DECISION_CHANNELS:
         ballot["channel"] = prefect_io.UI_CHANNEL
         ballot["escalate"] = False  # only the deadline timer escalates, and it seals
@@ -151,32 +163,46 @@ def when(deadline: str | datetime | None, *, now: datetime | None = None) -> str
     local = at.astimezone()
     seconds = int((at - (now or _now())).total_seconds())
     span = abs(seconds)
-    words = (f"{span // 3600} h {span % 3600 // 60} min" if span >= 3600 else
-             f"{span // 60} min" if span >= 60 else f"{span} s")
+    words = (
+        f"{span // 3600} h {span % 3600 // 60} min"
+        if span >= 3600
+        else f"{span // 60} min"
+        if span >= 60
+        else f"{span} s"
+    )
     rel = f"in {words}" if seconds >= 0 else f"{words} ago"
     utc = at.astimezone(UTC)
     shown = local.strftime("%a %d %b %H:%M %Z")
     return shown + ("" if local.utcoffset() == utc.utcoffset() else f" ({utc.strftime('%H:%M UTC')})") + f", {rel}"
 
 
-def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None,
-                refused: str = "") -> str:
+def description(run: Run, step: StepPlan, *, prompt: str, tally: Tally, deadline: str | None, refused: str = "") -> str:
     """Markdown shown above the Prefect UI's form; `refused` is why the last decision did not count."""
     gate = gate_of(step)
     who = gate.signers + (gate.escalation if tally.escalated else [])
     lines = []
     if refused:
         lines += [f"> ⚠️ **Your last decision was not counted:** {refused}. Correct it and submit again.", ""]
-    lines += [f"**{run.incident.slug}** · step `{step.id}`: {step.title}", "", prompt, "",
-              f"May sign: {', '.join(who)}" + (" (escalated)" if tally.escalated else "")]
+    lines += [
+        f"**{run.incident.slug}** · step `{step.id}`: {step.title}",
+        "",
+        prompt,
+        "",
+        f"May sign: {', '.join(who)}" + (" (escalated)" if tally.escalated else ""),
+    ]
     if gate.quorum > 1:
-        lines.append(f"Approvals: {len(tally.approvals)} of {gate.quorum}"
-                     + (f" ({', '.join(tally.approvals)})" if tally.approvals else ""))
+        lines.append(
+            f"Approvals: {len(tally.approvals)} of {gate.quorum}"
+            + (f" ({', '.join(tally.approvals)})" if tally.approvals else "")
+        )
     if deadline:
         lines.append(f"Deadline: {when(deadline)}")
-    lines += ["", "Give your roster id; untick *Approve* to reject. The flow checks your role before counting "
-              "the decision. Prefect does not tell us who you are: this approval is recorded as made in the "
-              "Prefect UI, with the roster id as you gave it."]
+    lines += [
+        "",
+        "Give your roster id; untick *Approve* to reject. The flow checks your role before counting "
+        "the decision. Prefect does not tell us who you are: this approval is recorded as made in the "
+        "Prefect UI, with the roster id as you gave it.",
+    ]
     return "\n".join(lines)
 
 
@@ -190,9 +216,17 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
     prompt = _prompt(run, step)
     deadline = _now() + timedelta(seconds=gate.timeout_seconds) if gate.timeout_seconds else None
     asked = gate.signers + (gate.escalation if phase else [])
-    details = {"prompt": prompt, "roles": gate.roles, "quorum": gate.quorum, "signers": asked,
-               "not_requester": gate.not_requester, "at": gate.at, "phase": phase,
-               "deadline": deadline.isoformat() if deadline else None, "fields": list(gate.fields)}
+    details = {
+        "prompt": prompt,
+        "roles": gate.roles,
+        "quorum": gate.quorum,
+        "signers": asked,
+        "not_requester": gate.not_requester,
+        "at": gate.at,
+        "phase": phase,
+        "deadline": deadline.isoformat() if deadline else None,
+        "fields": list(gate.fields),
+    }
     suffix = f":review-{review}" if review else ""
     if review:
         details["review"] = review
@@ -201,28 +235,57 @@ def open_gate(once: str, step_id: str, phase: int, tally: dict[str, Any], review
     # they are done, the rerun of this task (`runbook recover` reschedules the run) completes them
     # from the recorded request, its deadline included, without asking twice.
     if phase == 0:
-        event = run.record.change("signoff.requested", details, status="waiting", step=step_id,
-                                  once=f"{step_id}:requested{suffix}")
+        event = run.record.change(
+            "signoff.requested", details, status="waiting", step=step_id, once=f"{step_id}:requested{suffix}"
+        )
     else:
-        event = run.record.change("signoff.escalated", {**details, "to": gate.escalation}, status="waiting",
-                                  step=step_id, once=f"{step_id}:escalated{suffix}")
+        event = run.record.change(
+            "signoff.escalated",
+            {**details, "to": gate.escalation},
+            status="waiting",
+            step=step_id,
+            once=f"{step_id}:escalated{suffix}",
+        )
     recorded = (event.details or {}).get("deadline")
     deadline = datetime.fromisoformat(recorded) if recorded else None
     request = SignoffRequest(
-        incident_id=run.incident.id, incident_slug=run.incident.slug, step_id=step_id, title=step.title,
-        prompt=prompt, signers=asked, quorum=gate.quorum, approvals=list(tally.get("approvals", [])),
-        deadline=deadline, escalated=bool(phase), fields={k: v.title or k for k, v in gate.fields.items()},
+        incident_id=run.incident.id,
+        incident_slug=run.incident.slug,
+        step_id=step_id,
+        title=step.title,
+        prompt=prompt,
+        signers=asked,
+        quorum=gate.quorum,
+        approvals=list(tally.get("approvals", [])),
+        deadline=deadline,
+        escalated=bool(phase),
+        fields={k: v.title or k for k, v in gate.fields.items()},
     )
-    run.chat.request_signoff(run.incident.channel, request,
-                             key=f"{run.incident.id}:{step_id}:signoff:{phase}" + (f":{review}" if review else "")
-                             + run.record.key("", step_id))  # a resumed run asks again
+    run.chat.request_signoff(
+        run.incident.channel,
+        request,
+        key=f"{run.incident.id}:{step_id}:signoff:{phase}"
+        + (f":{review}" if review else "")
+        + run.record.key("", step_id),
+    )  # a resumed run asks again
     deadline_run = None
     if deadline is not None:
-        deadline_run = prefect_io.schedule_deadline(flow_run_id=str(_flow_run_id()), step_id=step_id, phase=phase,
-                                                    at=deadline, slug=run.incident.slug, review=review)
+        deadline_run = prefect_io.schedule_deadline(
+            flow_run_id=str(_flow_run_id()),
+            step_id=step_id,
+            phase=phase,
+            at=deadline,
+            slug=run.incident.slug,
+            review=review,
+        )
     artifacts.publish_progress(run, current=step_id, note="waiting for sign-off", force=True)
-    return {"prompt": prompt, "deadline": deadline.isoformat() if deadline else None,
-            "deadline_run": deadline_run, "phase": phase, "review": review}
+    return {
+        "prompt": prompt,
+        "deadline": deadline.isoformat() if deadline else None,
+        "deadline_run": deadline_run,
+        "phase": phase,
+        "review": review,
+    }
 
 
 def _flow_run_id() -> str:
@@ -234,13 +297,19 @@ def _flow_run_id() -> str:
     return str(ctx.task_run.flow_run_id)
 
 
-_ACTIONS = {"approved": "signoff.approved", "granted": "signoff.approved", "rejected": "signoff.rejected",
-            "refused": "signoff.refused", "timeout": "signoff.timed_out"}
+_ACTIONS = {
+    "approved": "signoff.approved",
+    "granted": "signoff.approved",
+    "rejected": "signoff.rejected",
+    "refused": "signoff.refused",
+    "timeout": "signoff.timed_out",
+}
 
 
 @task(**TASK_OPTIONS, task_run_name=run_name)
-def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], tally: dict[str, Any],
-                   request: dict[str, Any]) -> dict[str, Any]:
+def record_verdict(
+    once: str, step_id: str, wait: str, ballot: dict[str, Any], tally: dict[str, Any], request: dict[str, Any]
+) -> dict[str, Any]:
     """Authorise one decision against the current roster and record what it did."""
     run = current_run()
     step = run.plan.step(step_id)
@@ -248,49 +317,82 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
     before = Tally.from_dict(tally)
     deadline = datetime.fromisoformat(request["deadline"]) if request.get("deadline") else None
     roster = run.services.roster()
-    who = identity.establish(events(run.services.db, run.incident.id), decision_id=ballot["decision_id"],
-                             person=ballot["person"], channel=ballot["channel"], roster=roster)
-    verdict = judge(gate=gate, roster=roster, requester=run.incident.requester, tally=before,
-                    ballot=Ballot(**ballot, verified_as=who["as"] or ""), now=_now(), deadline=deadline,
-                    required=identity.required(roster, run.services.settings, step_id))
+    who = identity.establish(
+        events(run.services.db, run.incident.id),
+        decision_id=ballot["decision_id"],
+        person=ballot["person"],
+        channel=ballot["channel"],
+        roster=roster,
+    )
+    verdict = judge(
+        gate=gate,
+        roster=roster,
+        requester=run.incident.requester,
+        tally=before,
+        ballot=Ballot(**ballot, verified_as=who["as"] or ""),
+        now=_now(),
+        deadline=deadline,
+        required=identity.required(roster, run.services.settings, step_id),
+    )
     if verdict.outcome in ("approved", "granted"):
         problems = _check_decision(run, step, ballot)
         if problems:
-            verdict = Verdict(outcome="refused", reason="the step refuses these fields: " + "; ".join(problems),
-                              tally=before)
+            verdict = Verdict(
+                outcome="refused", reason="the step refuses these fields: " + "; ".join(problems), tally=before
+            )
     person = ballot["person"]
     actor = "system" if ballot["escalate"] else (person or "unknown")
     # A decision saying slack or cli that neither attested came through the Prefect API: recorded
     # as a UI claim (details.identity keeps the claimed channel), never as Slack or the CLI.
     channel = prefect_io.UI_CHANNEL if who.get("claimed_channel") and not ballot["escalate"] else ballot["channel"]
-    details = {"wait": wait, "decision_id": ballot["decision_id"], "reason": verdict.reason,
-               "approvals": list(verdict.tally.approvals), "quorum": gate.quorum, "phase": request.get("phase", 0),
-               "claimed_person": person, "in_roster": roster.person(person) is not None if person else False,
-               "identity": who}
+    details = {
+        "wait": wait,
+        "decision_id": ballot["decision_id"],
+        "reason": verdict.reason,
+        "approvals": list(verdict.tally.approvals),
+        "quorum": gate.quorum,
+        "phase": request.get("phase", 0),
+        "claimed_person": person,
+        "in_roster": roster.person(person) is not None if person else False,
+        "identity": who,
+    }
     if ballot["comment"]:
         details["comment"] = ballot["comment"]
     if verdict.outcome in ("approved", "granted"):
         details["fields"] = {k: v for k, v in ballot["fields"].items() if v is not None}
     review = int(request.get("review") or 0)
     suffix = f":review-{review}" if review else ""
-    entries = [Entry(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel,
-                     once=f"{once}:decision")]
+    entries = [
+        Entry(_ACTIONS[verdict.outcome], details, step=step_id, actor=actor, channel=channel, once=f"{once}:decision")
+    ]
     if verdict.outcome == "granted":
-        entries.append(Entry("signoff.granted", {"approvers": list(verdict.tally.approvals),
-                                                 "fields": dict(verdict.tally.fields),
-                                                 "escalated": verdict.tally.escalated,
-                                                 **({"review": review} if review else {})},
-                             step=step_id, once=f"{step_id}:granted{suffix}"))
+        entries.append(
+            Entry(
+                "signoff.granted",
+                {
+                    "approvers": list(verdict.tally.approvals),
+                    "fields": dict(verdict.tally.fields),
+                    "escalated": verdict.tally.escalated,
+                    **({"review": review} if review else {}),
+                },
+                step=step_id,
+                once=f"{step_id}:granted{suffix}",
+            )
+        )
     # A decided gate (not a timeout that escalates next) puts the incident back to running: the
     # decision, the grant, that change and the checkpoint of the new head commit together.
     settles = verdict.final and (verdict.outcome != "timeout" or not (gate.escalation and not before.escalated))
     reason = f"sign-off {step_id}: {verdict.outcome}"
-    committed = run.record.commit(entries, status="running" if settles else None,
-                                  checkpoint=reason if settles else None)
+    committed = run.record.commit(
+        entries, status="running" if settles else None, checkpoint=reason if settles else None
+    )
     chat_key = f"{run.incident.id}:{step_id}:{once}" + run.record.key("", step_id)
     if verdict.outcome == "refused":
-        run.chat.post(run.incident.channel, f"{step_id}: decision from {person or 'unknown'} not counted: {verdict.reason}",
-                      key=chat_key)
+        run.chat.post(
+            run.incident.channel,
+            f"{step_id}: decision from {person or 'unknown'} not counted: {verdict.reason}",
+            key=chat_key,
+        )
     elif verdict.outcome == "approved":
         run.chat.post(run.incident.channel, f"{step_id}: {person} approved ({verdict.reason})", key=chat_key)
     if settles:
@@ -298,12 +400,14 @@ def record_verdict(once: str, step_id: str, wait: str, ballot: dict[str, Any], t
         # A rerun after a crash here found the decision committed: it anchors the head anew.
         mark = committed.checkpoint or checkpoint(run.services.db, run.incident.id, reason=reason)
         head = f"seq {mark.seq}, head {mark.hash[:16]}" if mark else "empty"
-        run.chat.post(run.incident.channel,
-                      f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
-                      key=f"{run.incident.id}:{step_id}:checkpoint" + (f":{review}" if review else "")
-                      + run.record.key("", step_id))
-    return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict(),
-            "channel": channel}
+        run.chat.post(
+            run.incident.channel,
+            f"{step_id}: sign-off {verdict.outcome} ({verdict.reason}). Audit checkpoint: {head}",
+            key=f"{run.incident.id}:{step_id}:checkpoint"
+            + (f":{review}" if review else "")
+            + run.record.key("", step_id),
+        )
+    return {"outcome": verdict.outcome, "reason": verdict.reason, "tally": verdict.tally.to_dict(), "channel": channel}
 
 
 def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[str]:
@@ -311,8 +415,13 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
     findings of the edited text), before the approval counts. [] when it has none or no check."""
     kind = run.services.kinds.get(step.uses)
     check = getattr(kind, "check_decision", None)
-    if (kind is None or check is None or gate_of(step).at != "after" or ballot.get("escalate")
-            or not ballot.get("approve", True)):
+    if (
+        kind is None
+        or check is None
+        or gate_of(step).at != "after"
+        or ballot.get("escalate")
+        or not ballot.get("approve", True)
+    ):
         return []
     outputs = (run.steps.get(step.id) or {}).get("outputs") or {}
     fields = {k: v for k, v in (ballot.get("fields") or {}).items() if v is not None}
@@ -329,32 +438,63 @@ def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0
     gate = gate_of(step)
     tally = Tally()
     suffix = f"-review-{review}" if review else ""
-    request = call(open_gate, name=f"{step.id}-signoff{suffix}", once=f"{step.id}-open-0{suffix}", step_id=step.id,
-                   phase=0, tally=tally.to_dict(), review=review)
+    request = call(
+        open_gate,
+        name=f"{step.id}-signoff{suffix}",
+        once=f"{step.id}-open-0{suffix}",
+        step_id=step.id,
+        phase=0,
+        tally=tally.to_dict(),
+        review=review,
+    )
     n = first_wait
     refused = ""
     while True:
         key = prefect_io.wait_key(step.id, n)
         model = decision_model(gate).with_initial_data(
-            description=description(run, step, prompt=request["prompt"], tally=tally, deadline=request["deadline"],
-                                    refused=refused))
+            description=description(
+                run, step, prompt=request["prompt"], tally=tally, deadline=request["deadline"], refused=refused
+            )
+        )
         decision = suspend_flow_run(wait_for_input=model, key=key, timeout=SUSPEND_TIMEOUT)
-        result = call(record_verdict, name=f"{step.id}-decision-{n}", once=f"{step.id}-verdict-{n}", step_id=step.id,
-                      wait=key, ballot=ballot_from(decision, gate), tally=tally.to_dict(), request=request)
+        result = call(
+            record_verdict,
+            name=f"{step.id}-decision-{n}",
+            once=f"{step.id}-verdict-{n}",
+            step_id=step.id,
+            wait=key,
+            ballot=ballot_from(decision, gate),
+            tally=tally.to_dict(),
+            request=request,
+        )
         n += 1
         tally = Tally.from_dict(result["tally"])
         outcome = result["outcome"]
         refused = result["reason"] if outcome == "refused" else ""
         if outcome == "granted":
-            return GateResult("granted", fields=dict(tally.fields), approvers=list(tally.approvals),
-                              reason=result["reason"], channel=str(result.get("channel") or "flow"), waits=n)
+            return GateResult(
+                "granted",
+                fields=dict(tally.fields),
+                approvers=list(tally.approvals),
+                reason=result["reason"],
+                channel=str(result.get("channel") or "flow"),
+                waits=n,
+            )
         if outcome == "rejected":
             return GateResult("rejected", approvers=list(tally.approvals), reason=result["reason"], waits=n)
         if outcome == "timeout":
             if gate.escalation and not tally.escalated:
-                tally = Tally(approvals=tally.approvals, escalated=True, decision_ids=tally.decision_ids,
-                              fields=tally.fields)
-                request = call(open_gate, name=f"{step.id}-escalation{suffix}", once=f"{step.id}-open-1{suffix}",
-                               step_id=step.id, phase=1, tally=tally.to_dict(), review=review)
+                tally = Tally(
+                    approvals=tally.approvals, escalated=True, decision_ids=tally.decision_ids, fields=tally.fields
+                )
+                request = call(
+                    open_gate,
+                    name=f"{step.id}-escalation{suffix}",
+                    once=f"{step.id}-open-1{suffix}",
+                    step_id=step.id,
+                    phase=1,
+                    tally=tally.to_dict(),
+                    review=review,
+                )
                 continue
             return GateResult("timeout", approvers=list(tally.approvals), reason=result["reason"], waits=n)

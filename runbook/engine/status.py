@@ -50,8 +50,13 @@ def incident_status(incident: Any, events: list[Any]) -> IncidentStatus:
         step = event.step
         action = event.action
         if action == "signoff.requested":
-            pending[step] = Pending(step=step, prompt=d.get("prompt", ""), signers=list(d.get("signers", [])),
-                                    quorum=int(d.get("quorum", 1)), deadline=d.get("deadline"))
+            pending[step] = Pending(
+                step=step,
+                prompt=d.get("prompt", ""),
+                signers=list(d.get("signers", [])),
+                quorum=int(d.get("quorum", 1)),
+                deadline=d.get("deadline"),
+            )
         elif action == "signoff.escalated" and step in pending:
             pending[step].signers = list(d.get("signers", pending[step].signers))
             pending[step].deadline = d.get("deadline")
@@ -77,8 +82,17 @@ def incident_status(incident: Any, events: list[Any]) -> IncidentStatus:
         running.clear()
     current = next(iter(running), None) or next(iter(pending), None)
     return IncidentStatus(
-        id=incident.id, slug=incident.slug, title=incident.title, playbook=f"{incident.playbook_id} v{incident.playbook_version}",
-        status=incident.status, requester=incident.requester, created_at=incident.created_at.isoformat(timespec="seconds"),
-        flow_run_id=incident.flow_run_id, current_step=current, steps_done=done, pending=list(pending.values()),
-        last_event=f"{events[-1].action}" if events else None, kind=getattr(incident, "kind", None) or "incident",
+        id=incident.id,
+        slug=incident.slug,
+        title=incident.title,
+        playbook=f"{incident.playbook_id} v{incident.playbook_version}",
+        status=incident.status,
+        requester=incident.requester,
+        created_at=incident.created_at.isoformat(timespec="seconds"),
+        flow_run_id=incident.flow_run_id,
+        current_step=current,
+        steps_done=done,
+        pending=list(pending.values()),
+        last_event=f"{events[-1].action}" if events else None,
+        kind=getattr(incident, "kind", None) or "incident",
     )

@@ -26,17 +26,29 @@ HEARTBEAT_SECONDS = 30  # Prefect's minimum; used to judge runs of workers on ot
 def _running(runner) -> set[str]:
     """Flow runs this worker's runner has a process for. Prefect keeps no public list: the runs it
     polled are in its ProcessManager's map, directly executed ones in the runner's own map."""
-    maps = (getattr(getattr(runner, "_process_manager", None), "_process_map", None) or {},
-            getattr(runner, "_flow_run_process_map", None) or {})
+    maps = (
+        getattr(getattr(runner, "_process_manager", None), "_process_map", None) or {},
+        getattr(runner, "_flow_run_process_map", None) or {},
+    )
     try:
         return {str(run_id) for found in maps for run_id in list(found)}
     except Exception:  # noqa: BLE001 - a map changed while read: judge by labels this round
         return set()
 
 
-def run_worker(*, respond: Any, signoff_deadline: Any, settings: Settings | None = None, name: str | None = None,
-               limit: int | None = None, poll_seconds: float = 1.0, recover_every: float = 15.0, stale_after: float = 120.0,
-               ready: threading.Event | None = None, scheduler: bool = True) -> None:
+def run_worker(
+    *,
+    respond: Any,
+    signoff_deadline: Any,
+    settings: Settings | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+    poll_seconds: float = 1.0,
+    recover_every: float = 15.0,
+    stale_after: float = 120.0,
+    ready: threading.Event | None = None,
+    scheduler: bool = True,
+) -> None:
     """`scheduler`: also host the post queue's scheduler (docs/freeze.md): run exactly one per
     database, here or as `runbook scheduler` (then pass False: `runbook worker --no-scheduler`).
     `respond` and `signoff_deadline` are the flows of flows.respond, passed in by the caller."""
@@ -52,8 +64,13 @@ def run_worker(*, respond: Any, signoff_deadline: Any, settings: Settings | None
 
     from prefect.runner import Runner
 
-    runner = Runner(name=name or f"runbook-{socket.gethostname()}-{os.getpid()}", query_seconds=poll_seconds,
-                    limit=limit, pause_on_shutdown=False, heartbeat_seconds=HEARTBEAT_SECONDS)
+    runner = Runner(
+        name=name or f"runbook-{socket.gethostname()}-{os.getpid()}",
+        query_seconds=poll_seconds,
+        limit=limit,
+        pause_on_shutdown=False,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+    )
     runner.add_deployment(respond.to_deployment(name=DEPLOYMENT_NAME, tags=["runbook"]))
     runner.add_deployment(signoff_deadline.to_deployment(name=DEPLOYMENT_NAME, tags=["runbook"]))
 
@@ -76,8 +93,11 @@ def run_worker(*, respond: Any, signoff_deadline: Any, settings: Settings | None
             stop.wait(recover_every)
 
     threading.Thread(target=sweep, name="runbook-recover", daemon=True).start()
-    print(f"runbook worker {runner.name}: serving {DEPLOYMENT_NAME} deployments of respond and signoff-deadline"
-          + ("; hosting the post queue scheduler" if queue is not None else ""), flush=True)
+    print(
+        f"runbook worker {runner.name}: serving {DEPLOYMENT_NAME} deployments of respond and signoff-deadline"
+        + ("; hosting the post queue scheduler" if queue is not None else ""),
+        flush=True,
+    )
     if ready is not None:
         ready.set()
     try:

@@ -7,8 +7,17 @@ spoke about the brand in a window (docs/listening.md).
 
 from __future__ import annotations
 
-from runbook.listen.alerts import Alert, AlertAction, AlertBusy, AlertOutcome, get_alert, list_alerts, \
-    process_check, resolve_alert, start_from_alert
+from runbook.listen.alerts import (
+    Alert,
+    AlertAction,
+    AlertBusy,
+    AlertOutcome,
+    get_alert,
+    list_alerts,
+    process_check,
+    resolve_alert,
+    start_from_alert,
+)
 from runbook.listen.assess import SEVERITIES, Assessment, assess
 from runbook.listen.config import ConfigError, ListeningConfig, load_config
 from runbook.listen.convene import AckRequest, Escalation, ack_status, acknowledge, escalate_overdue, request_acks

@@ -14,18 +14,30 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from runbook.errors import Conflict
 from runbook import audit
 from runbook.audit.models import as_utc
 from runbook.db import write_transaction
+from runbook.errors import Conflict
 from runbook.listen import evidence
 from runbook.listen.config import AlertRule, Brand
 from runbook.listen.ledger import ACTOR, ledger_incident
 from runbook.listen.spikes import Check
 from runbook.listen.tables import alerts
 
-__all__ = ["Alert", "AlertAction", "AlertBusy", "AlertOutcome", "Starter", "get_alert", "list_alerts", "open_alert_of",
-           "process_check", "resolve_alert", "start_from_alert"]
+__all__ = [
+    "Alert",
+    "AlertAction",
+    "AlertBusy",
+    "AlertOutcome",
+    "Starter",
+    "get_alert",
+    "list_alerts",
+    "open_alert_of",
+    "process_check",
+    "resolve_alert",
+    "start_from_alert",
+]
+
 
 class Starter(Protocol):
     """Opens an incident for an alert. Listening sits below the engine and only knows this shape;
@@ -64,9 +76,11 @@ class Alert:
         window = self.window_end - self.window_start
         minutes = int(window.total_seconds() // 60)
         span = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
-        return (f"{self.brand}: {self.volume} mentions in the last {span} (baseline {self.baseline_mean:.1f} "
-                f"± {self.baseline_std:.1f}, threshold {self.threshold:.1f}); negative {self.negative_share:.0%} "
-                f"(baseline {self.baseline_negative_share:.0%})")
+        return (
+            f"{self.brand}: {self.volume} mentions in the last {span} (baseline {self.baseline_mean:.1f} "
+            f"± {self.baseline_std:.1f}, threshold {self.threshold:.1f}); negative {self.negative_share:.0%} "
+            f"(baseline {self.baseline_negative_share:.0%})"
+        )
 
     def text(self, *, playbook: str | None = None) -> str:
         lines = [f"ALERT {self.id[:8]}: mention spike ({', '.join(self.reasons)}) for {self.headline()}"]
@@ -74,21 +88,28 @@ class Alert:
         concerns = [c for c in (self.details.get("concerns") or []) if "label" in c]
         if concerns:
             lines.append("what people are upset about:")
-            lines += [f"  {i}. {c['label']}: {c['size']} mentions, {c['negative_share']:.0%} negative"
-                      + (f' (e.g. "{c["samples"][0][:100]}")' if c.get("samples") else "")
-                      for i, c in enumerate(concerns[:5], start=1)]
+            lines += [
+                f"  {i}. {c['label']}: {c['size']} mentions, {c['negative_share']:.0%} negative"
+                + (f' (e.g. "{c["samples"][0][:100]}")' if c.get("samples") else "")
+                for i, c in enumerate(concerns[:5], start=1)
+            ]
         authors = self.details.get("top_authors") or []
         if authors:
-            lines.append("top authors by reach: " + ", ".join(
-                f"@{a['author']} ({a['followers']:,} followers, {a['mentions']} mentions)" for a in authors[:5]))
+            lines.append(
+                "top authors by reach: "
+                + ", ".join(
+                    f"@{a['author']} ({a['followers']:,} followers, {a['mentions']} mentions)" for a in authors[:5]
+                )
+            )
         for post in (self.details.get("top_posts") or [])[:3]:
             lines.append(f"- @{post['author']} ({post['followers']:,}): {post['text'][:160]}")
         trigger = self.details.get("trigger")
         if trigger:
             said = f' "{trigger["text"][:160]}"' if trigger.get("text") else ""
             state = "" if "live" not in trigger else (" (still live)" if trigger["live"] else " (deleted)")
-            lines.append(f"likely trigger: {trigger['ref']} on {trigger['platform']}, {trigger['answers']} answers"
-                         f"{state}{said}")
+            lines.append(
+                f"likely trigger: {trigger['ref']} on {trigger['platform']}, {trigger['answers']} answers{state}{said}"
+            )
         if self.incident_id:
             lines.append(f"incident started: {self.details.get('incident_slug') or self.incident_id}")
         elif playbook:
@@ -126,9 +147,14 @@ class AlertOutcome:
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"brand": self.brand, "action": self.action, "check": self.check.to_dict(),
-                "alert": self.alert.to_dict() if self.alert else None,
-                "incident": getattr(self.incident, "slug", None), "errors": self.errors}
+        return {
+            "brand": self.brand,
+            "action": self.action,
+            "check": self.check.to_dict(),
+            "alert": self.alert.to_dict() if self.alert else None,
+            "incident": getattr(self.incident, "slug", None),
+            "errors": self.errors,
+        }
 
 
 def _alert(row: sa.Row) -> Alert:
@@ -164,14 +190,32 @@ def list_alerts(engine: Engine, *, status: str | None = None, limit: int = 50) -
 
 def _record(engine: Engine, action: str, details: dict[str, Any], *, actor: str = ACTOR, via: str = "flow") -> int:
     # No sign-offs on the ledger: every row is checkpointed (in the same transaction).
-    return audit.append(engine, incident_id=ledger_incident(engine), actor=actor, channel=via, action=action,
-                        details=details, checkpoint="listening ledger").seq
+    return audit.append(
+        engine,
+        incident_id=ledger_incident(engine),
+        actor=actor,
+        channel=via,
+        action=action,
+        details=details,
+        checkpoint="listening ledger",
+    ).seq
 
 
-def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule | None,
-                  resolve_after: Any, chat: Any = None, alerts_channel: str | None = None,
-                  starter: Starter | None = None, channel: Any = None, via: str = "flow",
-                  renotify_after: Any = None, media: Any = None) -> AlertOutcome:
+def process_check(
+    engine: Engine,
+    check: Check,
+    *,
+    brand: Brand,
+    rule: AlertRule | None,
+    resolve_after: Any,
+    chat: Any = None,
+    alerts_channel: str | None = None,
+    starter: Starter | None = None,
+    channel: Any = None,
+    via: str = "flow",
+    renotify_after: Any = None,
+    media: Any = None,
+) -> AlertOutcome:
     """Open, keep or close the brand's alert after a check; start the playbook if the rule says so.
 
     Hysteresis: an open alert stays open while the volume is above the check's lower threshold,
@@ -184,8 +228,16 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
         if check.elevated:
             return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=_seen(engine, current, check))
         if as_utc(current.last_seen_at) + resolve_after <= now:
-            resolved = resolve_alert(engine, current.id, actor=ACTOR, reason="quiet", now=now, chat=chat,
-                                     alerts_channel=alerts_channel, via=via)
+            resolved = resolve_alert(
+                engine,
+                current.id,
+                actor=ACTOR,
+                reason="quiet",
+                now=now,
+                chat=chat,
+                alerts_channel=alerts_channel,
+                via=via,
+            )
             return AlertOutcome(brand=brand.id, action="resolved", check=check, alert=resolved)
         return AlertOutcome(brand=brand.id, action="quiet", check=check, alert=current)
     if not check.spike:
@@ -195,9 +247,12 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
         announced = seen.details.get("announced_at")
         last = as_utc(datetime.fromisoformat(announced)) if announced else as_utc(seen.opened_at)
         if renotify_after is not None and now - last >= renotify_after:
-            return AlertOutcome(brand=brand.id, action="sustained", check=check,
-                                alert=_announce_again(engine, seen, check, chat=chat, alerts_channel=alerts_channel,
-                                                      via=via))
+            return AlertOutcome(
+                brand=brand.id,
+                action="sustained",
+                check=check,
+                alert=_announce_again(engine, seen, check, chat=chat, alerts_channel=alerts_channel, via=via),
+            )
         return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=seen)
     since, until = check.window_start, check.at
     pairs = brand.pairs()
@@ -214,12 +269,26 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
     }
     alert_id = uuid.uuid4().hex
     row = {
-        "id": alert_id, "brand": brand.id, "status": "open", "reasons": list(check.reasons),
-        "opened_at": now, "last_seen_at": now, "resolved_at": None, "window_start": since, "window_end": until,
-        "volume": check.volume, "peak_volume": check.volume, "baseline_mean": check.baseline_mean,
-        "baseline_std": check.baseline_std, "threshold": check.threshold, "negative": check.negative,
-        "negative_share": check.negative_share, "baseline_negative_share": check.baseline_negative_share,
-        "checks": 1, "details": details, "incident_id": None,
+        "id": alert_id,
+        "brand": brand.id,
+        "status": "open",
+        "reasons": list(check.reasons),
+        "opened_at": now,
+        "last_seen_at": now,
+        "resolved_at": None,
+        "window_start": since,
+        "window_end": until,
+        "volume": check.volume,
+        "peak_volume": check.volume,
+        "baseline_mean": check.baseline_mean,
+        "baseline_std": check.baseline_std,
+        "threshold": check.threshold,
+        "negative": check.negative,
+        "negative_share": check.negative_share,
+        "baseline_negative_share": check.baseline_negative_share,
+        "checks": 1,
+        "details": details,
+        "incident_id": None,
     }
     try:
         write_transaction(engine, lambda c: c.execute(alerts.insert().values(**row)))
@@ -229,22 +298,45 @@ def process_check(engine: Engine, check: Check, *, brand: Brand, rule: AlertRule
     alert = get_alert(engine, alert_id)
     assert alert is not None
     playbook = rule.playbook if rule is not None and set(rule.reasons) & set(check.reasons) else None
-    _record(engine, "listen.alert_opened", {"alert": alert.id, "brand": brand.id, "reasons": alert.reasons,
-                                            "check": check.to_dict(), "trigger": details["trigger"],
-                                            "top_authors": details["top_authors"], "playbook": playbook}, via=via)
+    _record(
+        engine,
+        "listen.alert_opened",
+        {
+            "alert": alert.id,
+            "brand": brand.id,
+            "reasons": alert.reasons,
+            "check": check.to_dict(),
+            "trigger": details["trigger"],
+            "top_authors": details["top_authors"],
+            "playbook": playbook,
+        },
+        via=via,
+    )
     outcome = AlertOutcome(brand=brand.id, action="opened", check=check, alert=alert)
     if rule is not None and playbook and rule.auto_start and starter is not None:
         if not rule.requester:
             outcome.errors.append("auto_start needs a requester in the alert rule")
         else:
             try:
-                outcome.incident = start_from_alert(engine, alert.id, playbook=playbook, requester=rule.requester,
-                                                    starter=starter, via=via, extra_inputs=rule.inputs, auto=True)
+                outcome.incident = start_from_alert(
+                    engine,
+                    alert.id,
+                    playbook=playbook,
+                    requester=rule.requester,
+                    starter=starter,
+                    via=via,
+                    extra_inputs=rule.inputs,
+                    auto=True,
+                )
                 outcome.alert = get_alert(engine, alert.id)
             except Exception as exc:  # noqa: BLE001 - the alert stands and still offers the manual start
                 outcome.errors.append(f"{type(exc).__name__}: {exc}")
-                _record(engine, "listen.alert_start_failed", {"alert": alert.id, "playbook": playbook,
-                                                              "error": f"{type(exc).__name__}: {exc}"[:1000]}, via=via)
+                _record(
+                    engine,
+                    "listen.alert_start_failed",
+                    {"alert": alert.id, "playbook": playbook, "error": f"{type(exc).__name__}: {exc}"[:1000]},
+                    via=via,
+                )
     _notify(chat, alerts_channel, outcome.alert or alert, playbook=playbook)
     return outcome
 
@@ -260,29 +352,48 @@ def _concerns(engine: Engine, pairs: Any, *, since: datetime, until: datetime, m
     return [c.summary(samples=2) for c in found.concerns[:5]]
 
 
-def _announce_again(engine: Engine, current: Alert, check: Check, *, chat: Any, alerts_channel: str | None,
-                    via: str) -> Alert:
+def _announce_again(
+    engine: Engine, current: Alert, check: Check, *, chat: Any, alerts_channel: str | None, via: str
+) -> Alert:
     """Day two of a surge: the same alert, announced again with today's numbers."""
-    details = {**current.details, "announced_at": check.at.isoformat(),
-               "announcements": int(current.details.get("announcements", 1)) + 1}
-    write_transaction(engine, lambda c: c.execute(alerts.update().where(alerts.c.id == current.id)
-                                                  .values(details=details)))
-    _record(engine, "listen.alert_sustained", {"alert": current.id, "brand": current.brand,
-                                               "reasons": check.reasons, "check": check.to_dict()}, via=via)
+    details = {
+        **current.details,
+        "announced_at": check.at.isoformat(),
+        "announcements": int(current.details.get("announcements", 1)) + 1,
+    }
+    write_transaction(
+        engine, lambda c: c.execute(alerts.update().where(alerts.c.id == current.id).values(details=details))
+    )
+    _record(
+        engine,
+        "listen.alert_sustained",
+        {"alert": current.id, "brand": current.brand, "reasons": check.reasons, "check": check.to_dict()},
+        via=via,
+    )
     if chat is not None:
-        chat.post(alerts_channel, f"ALERT {current.id[:8]} still open and spiking again ({', '.join(check.reasons)}): "
-                                  f"{check.volume} mentions in the window, usual {check.baseline_mean:.1f}; "
-                                  + "; ".join(check.explanation[:1]),
-                  key=f"listen-alert:{current.id}:again:{details['announcements']}")
+        chat.post(
+            alerts_channel,
+            f"ALERT {current.id[:8]} still open and spiking again ({', '.join(check.reasons)}): "
+            f"{check.volume} mentions in the window, usual {check.baseline_mean:.1f}; "
+            + "; ".join(check.explanation[:1]),
+            key=f"listen-alert:{current.id}:again:{details['announcements']}",
+        )
     return get_alert(engine, current.id) or current
 
 
 def _seen(engine: Engine, current: Alert, check: Check) -> Alert:
     """Elevated: the alert's 'last seen' moves on (what resolve_after counts from)."""
+
     def work(connection: Connection) -> None:
-        connection.execute(alerts.update().where(alerts.c.id == current.id).values(
-            last_seen_at=check.at, checks=alerts.c.checks + 1,
-            peak_volume=sa.case((alerts.c.peak_volume < check.volume, check.volume), else_=alerts.c.peak_volume)))
+        connection.execute(
+            alerts.update()
+            .where(alerts.c.id == current.id)
+            .values(
+                last_seen_at=check.at,
+                checks=alerts.c.checks + 1,
+                peak_volume=sa.case((alerts.c.peak_volume < check.volume, check.volume), else_=alerts.c.peak_volume),
+            )
+        )
 
     write_transaction(engine, work)
     return get_alert(engine, current.id) or current
@@ -295,15 +406,28 @@ def _notify(chat: Any, alerts_channel: str | None, alert: Alert, *, playbook: st
     key = f"listen-alert:{alert.id}"
     post_alert = getattr(chat, "post_alert", None)
     if callable(post_alert) and playbook and not alert.incident_id:
-        action = AlertAction(label=f"Start playbook {playbook}", playbook=playbook, alert_id=alert.id,
-                             command=f"runbook alerts start {alert.id[:8]} --as PERSON")
+        action = AlertAction(
+            label=f"Start playbook {playbook}",
+            playbook=playbook,
+            alert_id=alert.id,
+            command=f"runbook alerts start {alert.id[:8]} --as PERSON",
+        )
         post_alert(alerts_channel, text, actions=[action], key=key)
     else:
         chat.post(alerts_channel, text, key=key)
 
 
-def resolve_alert(engine: Engine, alert_id: str, *, actor: str, reason: str, now: datetime | None = None,
-                  chat: Any = None, alerts_channel: str | None = None, via: str = "cli") -> Alert:
+def resolve_alert(
+    engine: Engine,
+    alert_id: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+    chat: Any = None,
+    alerts_channel: str | None = None,
+    via: str = "cli",
+) -> Alert:
     alert = get_alert(engine, alert_id)
     if alert is None:
         raise KeyError(alert_id)
@@ -312,20 +436,40 @@ def resolve_alert(engine: Engine, alert_id: str, *, actor: str, reason: str, now
     at = as_utc(now)
 
     def work(connection: Connection) -> int:
-        return connection.execute(alerts.update().where(alerts.c.id == alert.id, alerts.c.status == "open")
-                                  .values(status="resolved", resolved_at=at)).rowcount
+        return connection.execute(
+            alerts.update()
+            .where(alerts.c.id == alert.id, alerts.c.status == "open")
+            .values(status="resolved", resolved_at=at)
+        ).rowcount
 
     if write_transaction(engine, work):
-        _record(engine, "listen.alert_resolved", {"alert": alert.id, "brand": alert.brand, "reason": reason},
-                actor=actor, via=via)
+        _record(
+            engine,
+            "listen.alert_resolved",
+            {"alert": alert.id, "brand": alert.brand, "reason": reason},
+            actor=actor,
+            via=via,
+        )
         if chat is not None:
-            chat.post(alerts_channel, f"Alert {alert.id[:8]} for {alert.brand} closed ({reason}).",
-                      key=f"listen-alert:{alert.id}:resolved")
+            chat.post(
+                alerts_channel,
+                f"Alert {alert.id[:8]} for {alert.brand} closed ({reason}).",
+                key=f"listen-alert:{alert.id}:resolved",
+            )
     return get_alert(engine, alert.id) or alert
 
 
-def start_from_alert(engine: Engine, alert_id: str, *, playbook: str, requester: str, starter: Starter,
-                     via: str = "cli", extra_inputs: dict[str, Any] | None = None, auto: bool = False) -> Any:
+def start_from_alert(
+    engine: Engine,
+    alert_id: str,
+    *,
+    playbook: str,
+    requester: str,
+    starter: Starter,
+    via: str = "cli",
+    extra_inputs: dict[str, Any] | None = None,
+    auto: bool = False,
+) -> Any:
     """Start `playbook` for the alert (once: a second call returns the incident already started)."""
     alert = get_alert(engine, alert_id)
     if alert is None:
@@ -335,9 +479,11 @@ def start_from_alert(engine: Engine, alert_id: str, *, playbook: str, requester:
     claim = f"{requester}:{uuid.uuid4().hex[:12]}"[:64]
 
     def take(connection: Connection) -> int:
-        return connection.execute(alerts.update().where(alerts.c.id == alert.id, alerts.c.incident_id.is_(None),
-                                                        alerts.c.start_claim.is_(None))
-                                  .values(start_claim=claim)).rowcount
+        return connection.execute(
+            alerts.update()
+            .where(alerts.c.id == alert.id, alerts.c.incident_id.is_(None), alerts.c.start_claim.is_(None))
+            .values(start_claim=claim)
+        ).rowcount
 
     if not write_transaction(engine, take):
         raise AlertBusy(f"alert {alert.id[:8]}: a playbook is being started from it already")
@@ -347,23 +493,45 @@ def start_from_alert(engine: Engine, alert_id: str, *, playbook: str, requester:
         inputs["offending_post"] = trigger["url"]
     inputs.update(extra_inputs or {})
     try:
-        incident = starter(playbook=playbook, inputs=inputs, requester=requester, via=via,
-                           title=f"Mention spike for {alert.brand}")
+        incident = starter(
+            playbook=playbook, inputs=inputs, requester=requester, via=via, title=f"Mention spike for {alert.brand}"
+        )
     except BaseException:
-        write_transaction(engine, lambda c: c.execute(alerts.update().where(
-            alerts.c.id == alert.id, alerts.c.start_claim == claim).values(start_claim=None)))
+        write_transaction(
+            engine,
+            lambda c: c.execute(
+                alerts.update().where(alerts.c.id == alert.id, alerts.c.start_claim == claim).values(start_claim=None)
+            ),
+        )
         raise
 
     def link(connection: Connection) -> int:
-        return connection.execute(alerts.update().where(alerts.c.id == alert.id, alerts.c.start_claim == claim)
-                                  .values(incident_id=incident.id,
-                                          details={**alert.details, "incident_slug": incident.slug})).rowcount
+        return connection.execute(
+            alerts.update()
+            .where(alerts.c.id == alert.id, alerts.c.start_claim == claim)
+            .values(incident_id=incident.id, details={**alert.details, "incident_slug": incident.slug})
+        ).rowcount
 
     write_transaction(engine, link)
-    _record(engine, "listen.alert_playbook_started", {"alert": alert.id, "playbook": playbook,
-                                                      "incident": incident.id, "slug": incident.slug,
-                                                      "auto": auto}, actor=requester if not auto else ACTOR, via=via)
-    audit.append(engine, incident_id=incident.id, actor=requester if not auto else ACTOR, channel=via,
-                 action="listen.alert_linked", details={"alert": alert.id, "brand": alert.brand, "auto": auto,
-                                                        "headline": alert.headline(), "trigger": trigger or None})
+    _record(
+        engine,
+        "listen.alert_playbook_started",
+        {"alert": alert.id, "playbook": playbook, "incident": incident.id, "slug": incident.slug, "auto": auto},
+        actor=requester if not auto else ACTOR,
+        via=via,
+    )
+    audit.append(
+        engine,
+        incident_id=incident.id,
+        actor=requester if not auto else ACTOR,
+        channel=via,
+        action="listen.alert_linked",
+        details={
+            "alert": alert.id,
+            "brand": alert.brand,
+            "auto": auto,
+            "headline": alert.headline(),
+            "trigger": trigger or None,
+        },
+    )
     return incident

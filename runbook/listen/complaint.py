@@ -16,8 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["CARE", "CLASSES", "ComplaintAnalyzer", "MODEL_PATH", "Verdict", "assess_text",
-           "default_complaint_analyzer"]
+__all__ = ["CARE", "CLASSES", "ComplaintAnalyzer", "MODEL_PATH", "Verdict", "assess_text", "default_complaint_analyzer"]
 
 Label = Literal["negative", "neutral", "positive"]
 CLASSES: tuple[Label, ...] = ("negative", "neutral", "positive")
@@ -37,7 +36,6 @@ CARE: dict[str, tuple[float, float, float]] = {
     "emoji_neg": (0.4, 0.0, -0.4),  # per angry or sad emoji, up to three
     "emoji_pos": (-0.4, -0.2, 0.6),
     "thanks": (-0.8, -0.2, 1.0),  # gratitude or praise (not sarcastic): complaint markers then count less
-
 }
 
 
@@ -68,8 +66,10 @@ class ComplaintAnalyzer:
     def weights(self) -> Mapping[str, Any]:
         if self._weights is None:
             if not self._path.exists():
-                raise FileNotFoundError(f"{self._path}: the complaint model's weights are missing "
-                                        "(rebuild them: python -m runbook.listen.train)")
+                raise FileNotFoundError(
+                    f"{self._path}: the complaint model's weights are missing "
+                    "(rebuild them: python -m runbook.listen.train)"
+                )
             self._weights = json.loads(gzip.decompress(self._path.read_bytes()))
         return self._weights
 
@@ -96,10 +96,17 @@ class ComplaintAnalyzer:
                 out[1] += w[1] * value
                 out[2] += w[2] * value
         complaints = min(len(cues.complaint), 3) * (THANKED if cues.thanks else 1.0)
-        for name, times in (("prior", 1), ("complaint", complaints), ("sarcasm", int(cues.sarcasm)),
-                            ("help", int(cues.help)), ("question", int(cues.question)),
-                            ("info", int(cues.info)), ("emoji_neg", min(cues.negative_emoji, 3)),
-                            ("emoji_pos", min(cues.positive_emoji, 3)), ("thanks", int(cues.thanks))):
+        for name, times in (
+            ("prior", 1),
+            ("complaint", complaints),
+            ("sarcasm", int(cues.sarcasm)),
+            ("help", int(cues.help)),
+            ("question", int(cues.question)),
+            ("info", int(cues.info)),
+            ("emoji_neg", min(cues.negative_emoji, 3)),
+            ("emoji_pos", min(cues.positive_emoji, 3)),
+            ("thanks", int(cues.thanks)),
+        ):
             if times:
                 for k in range(3):
                     out[k] += CARE[name][k] * times

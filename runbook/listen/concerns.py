@@ -26,12 +26,59 @@ ASSIGN_AT = 0.25  # a non-negative mention joins a concern at this cosine simila
 
 # Newsrooms by handle or link domain ("press" means these, not the word "says"). A team sets its
 # own with `media:` in listening.yaml.
-MEDIA = ("cnn", "bbc", "bbcnews", "bbcbreaking", "nytimes", "washingtonpost", "wsj", "reuters", "ap", "afp",
-         "bloomberg", "guardian", "guardiannews", "usatoday", "nbcnews", "abc", "cbsnews", "foxnews", "npr",
-         "skynews", "ft", "forbes", "businessinsider", "huffpost", "buzzfeednews", "mashable", "techcrunch",
-         "theverge", "nos", "nosnieuws", "rtlnieuws", "nunl", "telegraaf", "volkskrant", "nrc", "adnl", "parool",
-         "trouw", "cnn.com", "bbc.co.uk", "nytimes.com", "reuters.com", "apnews.com", "theguardian.com",
-         "nos.nl", "nu.nl", "telegraaf.nl", "volkskrant.nl", "nrc.nl", "ad.nl", "rtlnieuws.nl")
+MEDIA = (
+    "cnn",
+    "bbc",
+    "bbcnews",
+    "bbcbreaking",
+    "nytimes",
+    "washingtonpost",
+    "wsj",
+    "reuters",
+    "ap",
+    "afp",
+    "bloomberg",
+    "guardian",
+    "guardiannews",
+    "usatoday",
+    "nbcnews",
+    "abc",
+    "cbsnews",
+    "foxnews",
+    "npr",
+    "skynews",
+    "ft",
+    "forbes",
+    "businessinsider",
+    "huffpost",
+    "buzzfeednews",
+    "mashable",
+    "techcrunch",
+    "theverge",
+    "nos",
+    "nosnieuws",
+    "rtlnieuws",
+    "nunl",
+    "telegraaf",
+    "volkskrant",
+    "nrc",
+    "adnl",
+    "parool",
+    "trouw",
+    "cnn.com",
+    "bbc.co.uk",
+    "nytimes.com",
+    "reuters.com",
+    "apnews.com",
+    "theguardian.com",
+    "nos.nl",
+    "nu.nl",
+    "telegraaf.nl",
+    "volkskrant.nl",
+    "nrc.nl",
+    "ad.nl",
+    "rtlnieuws.nl",
+)
 _DOMAIN = re.compile(r"https?://(?:www\.)?([^/\s]+)", re.IGNORECASE)
 
 
@@ -73,13 +120,25 @@ class Concern:
     press: int = 0
 
     def summary(self, samples: int = 3) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "terms": self.terms[:6], "size": self.size,
-                "negative_share": round(self.negative_share, 3), "share": round(self.share, 3),
-                "samples": self.samples[:samples], "top_authors": self.top_authors[:3], "press": self.press}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "terms": self.terms[:6],
+            "size": self.size,
+            "negative_share": round(self.negative_share, 3),
+            "share": round(self.share, 3),
+            "samples": self.samples[:samples],
+            "top_authors": self.top_authors[:3],
+            "press": self.press,
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(samples=len(self.samples)), "top_authors": self.top_authors,
-                "authors": self.authors, "keys": self.keys}
+        return {
+            **self.summary(samples=len(self.samples)),
+            "top_authors": self.top_authors,
+            "authors": self.authors,
+            "keys": self.keys,
+        }
 
 
 @dataclass
@@ -95,9 +154,16 @@ class ConcernReport:
     until: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"since": self.since, "until": self.until, "negative": self.negative, "grouped": self.grouped,
-                "other": self.other, "k": self.k, "silhouette": round(self.silhouette, 3),
-                "concerns": [c.to_dict() for c in self.concerns]}
+        return {
+            "since": self.since,
+            "until": self.until,
+            "negative": self.negative,
+            "grouped": self.grouped,
+            "other": self.other,
+            "k": self.k,
+            "silhouette": round(self.silhouette, 3),
+            "concerns": [c.to_dict() for c in self.concerns],
+        }
 
     def assign(self, text: str, language: str = "en") -> Concern | None:
         """The concern a new text is about (nearest group), or None when it shares too little."""
@@ -114,8 +180,12 @@ class ConcernReport:
     def markdown(self) -> str:
         if not self.concerns:
             return f"No concerns: {self.negative} negative mentions, too few to group."
-        lines = [f"{self.negative} negative mentions; {self.grouped} in {len(self.concerns)} concerns.", "",
-                 "| concern | mentions | negative | example |", "|---|---|---|---|"]
+        lines = [
+            f"{self.negative} negative mentions; {self.grouped} in {len(self.concerns)} concerns.",
+            "",
+            "| concern | mentions | negative | example |",
+            "|---|---|---|---|",
+        ]
         for c in self.concerns:
             example = (c.samples[0] if c.samples else "").replace("|", "/").replace("\n", " ")[:100]
             lines.append(f"| {c.id} {c.label} | {c.size} | {c.negative_share:.0%} | {example} |")
@@ -202,8 +272,9 @@ def _silhouette(vectors: Sequence[dict[str, float]], labels: Sequence[int], cent
     return total / len(vectors) if vectors else 0.0
 
 
-def _merge_alike(vectors: Sequence[dict[str, float]], labels: list[int],
-                 centroids: list[dict[str, float]]) -> tuple[list[int], list[dict[str, float]]]:
+def _merge_alike(
+    vectors: Sequence[dict[str, float]], labels: list[int], centroids: list[dict[str, float]]
+) -> tuple[list[int], list[dict[str, float]]]:
     """Merge the most alike pair of groups while their centroids' cosine is at least MERGE_AT:
     k-means with a generous k may split one concern ("cancelled flight" / "cancelled, seat")."""
     while len(centroids) > 2:
@@ -219,7 +290,8 @@ def _merge_alike(vectors: Sequence[dict[str, float]], labels: list[int],
         labels = [keep if label == gone else (label - 1 if label > gone else label) for label in labels]
         del centroids[gone]
         centroids[keep if keep < gone else keep - 1] = _centroid(
-            [v for v, label in zip(vectors, labels) if label == (keep if keep < gone else keep - 1)])
+            [v for v, label in zip(vectors, labels) if label == (keep if keep < gone else keep - 1)]
+        )
     return labels, centroids
 
 
@@ -234,8 +306,9 @@ def _coherence(vectors: Sequence[dict[str, float]], docs: set[int]) -> float:
     return math.sqrt(sum(v * v for v in total.values())) / len(docs) if docs else 0.0
 
 
-def _seeds(postings: dict[str, set[int]], weights: dict[str, float], vectors: Sequence[dict[str, float]],
-           limit: int, n: int) -> list[str]:
+def _seeds(
+    postings: dict[str, set[int]], weights: dict[str, float], vectors: Sequence[dict[str, float]], limit: int, n: int
+) -> list[str]:
     """Frequent, coherent terms whose documents overlap little: one per would-be concern."""
     candidates = [t for t, docs in postings.items() if len(docs) <= 0.35 * n]
     candidates = sorted(candidates, key=lambda t: -len(postings[t]) * weights[t])[:60]
@@ -251,8 +324,14 @@ def _seeds(postings: dict[str, set[int]], weights: dict[str, float], vectors: Se
     return chosen
 
 
-def find_concerns(docs: Sequence[Doc], *, background: Sequence[Doc] = (), max_concerns: int = MAX_CONCERNS,
-                  stop: Iterable[str] = (), min_size: int | None = None) -> ConcernReport:
+def find_concerns(
+    docs: Sequence[Doc],
+    *,
+    background: Sequence[Doc] = (),
+    max_concerns: int = MAX_CONCERNS,
+    stop: Iterable[str] = (),
+    min_size: int | None = None,
+) -> ConcernReport:
     """Group `docs` (the negative mentions) into concerns. `background` (the window's other
     mentions) makes words common to every conversation ("flight") count less, and gives each
     concern its negative share. `stop`: words never used (the brand's own names)."""
@@ -293,8 +372,10 @@ def find_concerns(docs: Sequence[Doc], *, background: Sequence[Doc] = (), max_co
 
     def start(terms: Sequence[str], subset: Sequence[int]) -> list[dict[str, float]]:
         chosen = set(subset)
-        return [_centroid([vectors[i] for i in postings[t] if i in chosen] or [vectors[next(iter(postings[t]))]])
-                for t in terms]
+        return [
+            _centroid([vectors[i] for i in postings[t] if i in chosen] or [vectors[next(iter(postings[t]))]])
+            for t in terms
+        ]
 
     step = max(1, n // SAMPLE)
     sample = list(range(0, n, step))
@@ -315,19 +396,41 @@ def find_concerns(docs: Sequence[Doc], *, background: Sequence[Doc] = (), max_co
         members = [i for i, label in enumerate(labels) if label == c]
         if len(members) < min_size:
             continue
-        found.append(_describe(c, members, docs, counted, labels, surfaces, weights,
-                               also=sum(1 for b in background_labels if b == c), total=n))
+        found.append(
+            _describe(
+                c,
+                members,
+                docs,
+                counted,
+                labels,
+                surfaces,
+                weights,
+                also=sum(1 for b in background_labels if b == c),
+                total=n,
+            )
+        )
     found.sort(key=lambda x: (-x.size, x.label))
     for number, concern in enumerate(found, start=1):
         model.ids[int(concern.id)] = f"c{number}"
         concern.id = f"c{number}"
     grouped = sum(c.size for c in found)
-    return ConcernReport(concerns=found, negative=n, grouped=grouped, other=n - grouped, k=best_k,
-                         silhouette=best_score, model=model)
+    return ConcernReport(
+        concerns=found, negative=n, grouped=grouped, other=n - grouped, k=best_k, silhouette=best_score, model=model
+    )
 
 
-def _describe(c: int, members: list[int], docs: Sequence[Doc], counted: list[Counter], labels: list[int],
-              surfaces: dict[str, Counter], weights: dict[str, float], *, also: int, total: int) -> Concern:
+def _describe(
+    c: int,
+    members: list[int],
+    docs: Sequence[Doc],
+    counted: list[Counter],
+    labels: list[int],
+    surfaces: dict[str, Counter],
+    weights: dict[str, float],
+    *,
+    also: int,
+    total: int,
+) -> Concern:
     inside: Counter = Counter()
     for i in members:
         inside.update(t for t in counted[i] if t in weights)
@@ -363,17 +466,29 @@ def _describe(c: int, members: list[int], docs: Sequence[Doc], counted: list[Cou
     samples = sorted(members, key=lambda i: (-len(top & set(counted[i])), len(docs[i].text), i))[:5]
     negatives = sum(1 for i in members if docs[i].negative)
     return Concern(
-        id=str(c), label=", ".join(readable[:3]) or "other", terms=readable, size=len(members),
-        negative_share=negatives / (len(members) + also) if members else 0.0, share=len(members) / total,
+        id=str(c),
+        label=", ".join(readable[:3]) or "other",
+        terms=readable,
+        size=len(members),
+        negative_share=negatives / (len(members) + also) if members else 0.0,
+        share=len(members) / total,
         samples=[docs[i].text[:280] for i in samples],
         top_authors=sorted(by_reach.values(), key=lambda a: (-a["followers"], a["author"]))[:5],
-        keys=[docs[i].key for i in members], authors=sorted({docs[i].author for i in members}),
-        press=sum(1 for i in members if docs[i].media))
+        keys=[docs[i].key for i in members],
+        authors=sorted({docs[i].author for i in members}),
+        press=sum(1 for i in members if docs[i].media),
+    )
 
 
-def concerns_in_window(engine: Any, *, accounts: Sequence[tuple[str | None, str]] | None, since: datetime,
-                       until: datetime, media: Iterable[str] | None = None,
-                       max_concerns: int = MAX_CONCERNS) -> ConcernReport:
+def concerns_in_window(
+    engine: Any,
+    *,
+    accounts: Sequence[tuple[str | None, str]] | None,
+    since: datetime,
+    until: datetime,
+    media: Iterable[str] | None = None,
+    max_concerns: int = MAX_CONCERNS,
+) -> ConcernReport:
     """The concerns of the negative mentions stored for the brand accounts in [since, until)."""
     import sqlalchemy as sa
 
@@ -386,16 +501,36 @@ def concerns_in_window(engine: Any, *, accounts: Sequence[tuple[str | None, str]
     where = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
     if accounts:
         where.append(account_filter(accounts))
-    columns = (mentions.c.ref, mentions.c.text, mentions.c.language, mentions.c.author, mentions.c.author_followers,
-               mentions.c.negative, mentions.c.account)
+    columns = (
+        mentions.c.ref,
+        mentions.c.text,
+        mentions.c.language,
+        mentions.c.author,
+        mentions.c.author_followers,
+        mentions.c.negative,
+        mentions.c.account,
+    )
     with engine.connect() as connection:
         rows = connection.execute(sa.select(*columns).where(*where).order_by(mentions.c.epoch, mentions.c.id)).all()
     media_list = list(media) if media is not None else None
-    docs = [Doc(key=r.ref, text=r.text, language=r.language if r.language == "nl" else "en", author=r.author,
-                followers=int(r.author_followers or 0), negative=bool(r.negative),
-                media=is_media(r.author, r.text, media_list)) for r in rows]
+    docs = [
+        Doc(
+            key=r.ref,
+            text=r.text,
+            language=r.language if r.language == "nl" else "en",
+            author=r.author,
+            followers=int(r.author_followers or 0),
+            negative=bool(r.negative),
+            media=is_media(r.author, r.text, media_list),
+        )
+        for r in rows
+    ]
     brand_words = {r.account.casefold() for r in rows} | {h.casefold() for _, h in (accounts or [])}
-    report = find_concerns([d for d in docs if d.negative], background=[d for d in docs if not d.negative],
-                           max_concerns=max_concerns, stop=brand_words)
+    report = find_concerns(
+        [d for d in docs if d.negative],
+        background=[d for d in docs if not d.negative],
+        max_concerns=max_concerns,
+        stop=brand_words,
+    )
     report.since, report.until = since.isoformat(), until.isoformat()
     return report

@@ -16,8 +16,16 @@ from runbook.errors import ConfigurationError
 from runbook.listen.spikes import SpikeRule
 from runbook.spec.durations import Duration, parse_duration
 
-__all__ = ["AccountRef", "AlertRule", "Brand", "ConfigError", "ListeningConfig", "Source", "default_config",
-           "load_config"]
+__all__ = [
+    "AccountRef",
+    "AlertRule",
+    "Brand",
+    "ConfigError",
+    "ListeningConfig",
+    "Source",
+    "default_config",
+    "load_config",
+]
 
 Handle = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
@@ -62,11 +70,24 @@ class Brand(_Strict):
 
     def rule(self) -> SpikeRule:
         try:
-            return SpikeRule(window=self.window, baseline=self.baseline, k=self.k, min_ratio=self.min_ratio,
-                             k_low=self.k_low, min_volume=self.min_volume, min_negative=self.min_negative,
-                             negative_rise=self.negative_rise, warmup=self.warmup, min_samples=self.min_samples, recent_days=self.recent_days,
-                             warmup_volume=self.warmup_volume, profile=self.profile, weekly_after=self.weekly_after,
-                             sustained_window=self.sustained_window, sustained_ratio=self.sustained_ratio)
+            return SpikeRule(
+                window=self.window,
+                baseline=self.baseline,
+                k=self.k,
+                min_ratio=self.min_ratio,
+                k_low=self.k_low,
+                min_volume=self.min_volume,
+                min_negative=self.min_negative,
+                negative_rise=self.negative_rise,
+                warmup=self.warmup,
+                min_samples=self.min_samples,
+                recent_days=self.recent_days,
+                warmup_volume=self.warmup_volume,
+                profile=self.profile,
+                weekly_after=self.weekly_after,
+                sustained_window=self.sustained_window,
+                sustained_ratio=self.sustained_ratio,
+            )
         except ValueError as exc:
             raise ConfigError(f"brand {self.id}: {exc}") from None
 
@@ -82,7 +103,11 @@ class AlertRule(_Strict):
     auto_start: bool = False
     requester: str | None = None  # a roster person allowed to start incidents (needed for auto_start)
     inputs: dict[str, Any] = {}  # extra playbook inputs; summary is filled from the alert
-    reasons: list[Literal["volume", "negative", "sustained"]] = ["volume", "negative", "sustained"]  # which spikes it answers
+    reasons: list[Literal["volume", "negative", "sustained"]] = [
+        "volume",
+        "negative",
+        "sustained",
+    ]  # which spikes it answers
 
 
 class Source(_Strict):
@@ -111,11 +136,11 @@ class ListeningConfig(_Strict):
 
     def resolve_after_for(self, brand_id: str) -> Any:
         found = next((b for b in self.brands if b.id == brand_id), None)
-        return (found.resolve_after if found and found.resolve_after else self.resolve_after)
+        return found.resolve_after if found and found.resolve_after else self.resolve_after
 
     def renotify_after_for(self, brand_id: str) -> Any:
         found = next((b for b in self.brands if b.id == brand_id), None)
-        return (found.renotify_after if found and found.renotify_after else self.renotify_after)
+        return found.renotify_after if found and found.renotify_after else self.renotify_after
 
     def rule_for(self, brand_id: str) -> AlertRule | None:
         for rule in self.rules:
@@ -156,8 +181,17 @@ def default_config(engine: Any) -> ListeningConfig:
     from runbook.sandbox.tables import accounts
 
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(accounts.c.platform, accounts.c.handle)
-                                  .where(accounts.c.kind == "brand").order_by(accounts.c.handle)).all()
-    return ListeningConfig(brands=[Brand(id=f"{r.platform}-{r.handle}"[:100].replace("@", ""),
-                                         accounts=[AccountRef(platform=r.platform, handle=r.handle)])
-                                   for r in rows])
+        rows = connection.execute(
+            sa.select(accounts.c.platform, accounts.c.handle)
+            .where(accounts.c.kind == "brand")
+            .order_by(accounts.c.handle)
+        ).all()
+    return ListeningConfig(
+        brands=[
+            Brand(
+                id=f"{r.platform}-{r.handle}"[:100].replace("@", ""),
+                accounts=[AccountRef(platform=r.platform, handle=r.handle)],
+            )
+            for r in rows
+        ]
+    )

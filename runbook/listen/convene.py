@@ -76,27 +76,56 @@ def ack_status(engine: Engine, incident_id: str, step_id: str | None = None) -> 
         return [_request(r) for r in connection.execute(query)]
 
 
-def request_acks(engine: Engine, *, incident_id: str, step_id: str, people: Sequence[tuple[str, str]],
-                 within: timedelta, now: datetime | None = None) -> list[AckRequest]:
+def request_acks(
+    engine: Engine,
+    *,
+    incident_id: str,
+    step_id: str,
+    people: Sequence[tuple[str, str]],
+    within: timedelta,
+    now: datetime | None = None,
+) -> list[AckRequest]:
     """Ask each (person, team) once; a rerun of the step keeps the first requests and deadlines."""
     at = as_utc(now)
 
     def work(connection: Connection) -> None:
-        have = set(connection.execute(sa.select(acks.c.person).where(
-            acks.c.incident_id == incident_id, acks.c.step_id == step_id)).scalars())
+        have = set(
+            connection.execute(
+                sa.select(acks.c.person).where(acks.c.incident_id == incident_id, acks.c.step_id == step_id)
+            ).scalars()
+        )
         for person, team in people:
             if person not in have:
                 have.add(person)
-                connection.execute(acks.insert().values(
-                    incident_id=incident_id, step_id=step_id, person=person, team=team, level=0, deputy_of=None,
-                    asked_at=at, deadline=at + within, acked_at=None, acked_via=None, escalated_at=None))
+                connection.execute(
+                    acks.insert().values(
+                        incident_id=incident_id,
+                        step_id=step_id,
+                        person=person,
+                        team=team,
+                        level=0,
+                        deputy_of=None,
+                        asked_at=at,
+                        deadline=at + within,
+                        acked_at=None,
+                        acked_via=None,
+                        escalated_at=None,
+                    )
+                )
 
     write_transaction(engine, work)
     return ack_status(engine, incident_id, step_id)
 
 
-def acknowledge(engine: Engine, *, incident_id: str, person: str, via: str = "cli", step_id: str | None = None,
-                now: datetime | None = None) -> list[AckRequest]:
+def acknowledge(
+    engine: Engine,
+    *,
+    incident_id: str,
+    person: str,
+    via: str = "cli",
+    step_id: str | None = None,
+    now: datetime | None = None,
+) -> list[AckRequest]:
     """Record `person`'s acknowledgement of every open request of the incident (or of one step).
 
     Returns the requests it answered; raises LookupError when the person was not asked.
@@ -109,8 +138,9 @@ def acknowledge(engine: Engine, *, incident_id: str, person: str, via: str = "cl
     def work(connection: Connection) -> list[int]:
         ids = list(connection.execute(sa.select(acks.c.id).where(*where)).scalars())
         if ids:
-            connection.execute(acks.update().where(acks.c.id.in_(ids), acks.c.acked_at.is_(None))
-                               .values(acked_at=at, acked_via=via))
+            connection.execute(
+                acks.update().where(acks.c.id.in_(ids), acks.c.acked_at.is_(None)).values(acked_at=at, acked_via=via)
+            )
         return ids
 
     ids = write_transaction(engine, work)
@@ -121,16 +151,30 @@ def acknowledge(engine: Engine, *, incident_id: str, person: str, via: str = "cl
         return []
     answered = [r for r in ack_status(engine, incident_id, step_id) if r.id in ids]
     for step in sorted({r.step_id for r in answered}):
-        audit.append(engine, incident_id=incident_id, actor=person, channel=via, action="convene.acknowledged",
-                     step=step, details={"person": person, "teams": sorted({r.team for r in answered
-                                                                             if r.step_id == step}),
-                                         "late": any(at > r.deadline for r in answered if r.step_id == step)})
+        audit.append(
+            engine,
+            incident_id=incident_id,
+            actor=person,
+            channel=via,
+            action="convene.acknowledged",
+            step=step,
+            details={
+                "person": person,
+                "teams": sorted({r.team for r in answered if r.step_id == step}),
+                "late": any(at > r.deadline for r in answered if r.step_id == step),
+            },
+        )
     return answered
 
 
-def escalate_overdue(engine: Engine, *, roster: Any, now: datetime | None = None,
-                     chat_for: Callable[[str], Any] | None = None,
-                     open_room: Callable[[str, list[str]], Any] | None = None) -> list[Escalation]:
+def escalate_overdue(
+    engine: Engine,
+    *,
+    roster: Any,
+    now: datetime | None = None,
+    chat_for: Callable[[str], Any] | None = None,
+    open_room: Callable[[str, list[str]], Any] | None = None,
+) -> list[Escalation]:
     """Every request past its deadline, unanswered and not yet escalated, goes to the person's deputy
     (asked with the same time to answer); without a deputy it is recorded as unanswered.
 
@@ -147,35 +191,71 @@ def escalate_overdue(engine: Engine, *, roster: Any, now: datetime | None = None
         within = request.deadline - request.asked_at
 
         def work(connection: Connection, request=request, deputy=deputy, within=within) -> tuple[str, str | None]:
-            marked = connection.execute(acks.update().where(acks.c.id == request.id, acks.c.escalated_at.is_(None),
-                                                            acks.c.acked_at.is_(None))
-                                        .values(escalated_at=at)).rowcount
+            marked = connection.execute(
+                acks.update()
+                .where(acks.c.id == request.id, acks.c.escalated_at.is_(None), acks.c.acked_at.is_(None))
+                .values(escalated_at=at)
+            ).rowcount
             if not marked:
                 return "taken", None
             if deputy is None or request.level >= MAX_LEVEL:
                 return "unanswered", None
-            asked = connection.execute(sa.select(acks.c.acked_at).where(
-                acks.c.incident_id == request.incident_id, acks.c.step_id == request.step_id,
-                acks.c.person == deputy)).first()
+            asked = connection.execute(
+                sa.select(acks.c.acked_at).where(
+                    acks.c.incident_id == request.incident_id,
+                    acks.c.step_id == request.step_id,
+                    acks.c.person == deputy,
+                )
+            ).first()
             if asked is not None:  # the deputy was convened too: nobody new to ask
                 return ("covered" if asked.acked_at is not None else "waiting"), deputy
-            connection.execute(acks.insert().values(
-                incident_id=request.incident_id, step_id=request.step_id, person=deputy, team=request.team,
-                level=request.level + 1, deputy_of=request.person, asked_at=at, deadline=at + within,
-                acked_at=None, acked_via=None, escalated_at=None))
+            connection.execute(
+                acks.insert().values(
+                    incident_id=request.incident_id,
+                    step_id=request.step_id,
+                    person=deputy,
+                    team=request.team,
+                    level=request.level + 1,
+                    deputy_of=request.person,
+                    asked_at=at,
+                    deadline=at + within,
+                    acked_at=None,
+                    acked_via=None,
+                    escalated_at=None,
+                )
+            )
             return "asked", deputy
 
         state, outcome = write_transaction(engine, work)
         if state == "taken":
             continue
         new_deadline = at + within if state == "asked" else None
-        audit.append(engine, incident_id=request.incident_id, actor=ACTOR, channel="flow",
-                     action="convene.escalated" if outcome else "convene.unanswered", step=request.step_id,
-                     details={"person": request.person, "team": request.team, "deputy": outcome, "deputy_state": state,
-                              "deadline": request.deadline.isoformat(),
-                              "deputy_deadline": new_deadline.isoformat() if new_deadline else None})
-        done.append(Escalation(incident_id=request.incident_id, step_id=request.step_id, person=request.person,
-                               team=request.team, deputy=outcome, deadline=new_deadline))
+        audit.append(
+            engine,
+            incident_id=request.incident_id,
+            actor=ACTOR,
+            channel="flow",
+            action="convene.escalated" if outcome else "convene.unanswered",
+            step=request.step_id,
+            details={
+                "person": request.person,
+                "team": request.team,
+                "deputy": outcome,
+                "deputy_state": state,
+                "deadline": request.deadline.isoformat(),
+                "deputy_deadline": new_deadline.isoformat() if new_deadline else None,
+            },
+        )
+        done.append(
+            Escalation(
+                incident_id=request.incident_id,
+                step_id=request.step_id,
+                person=request.person,
+                team=request.team,
+                deputy=outcome,
+                deadline=new_deadline,
+            )
+        )
         if state == "asked" and outcome is not None and open_room is not None:  # "asked" always names the deputy
             open_room(request.incident_id, [outcome])
         chat = chat_for(request.incident_id) if chat_for is not None else None
@@ -185,11 +265,13 @@ def escalate_overdue(engine: Engine, *, roster: Any, now: datetime | None = None
             head = f"{request.person} ({request.team}) did not acknowledge by {request.deadline:%H:%M} UTC; "
             tail = {
                 "asked": f"asking their deputy {outcome} (by {new_deadline:%H:%M} UTC): runbook ack {ref} --as {outcome}"
-                         if new_deadline else "",
+                if new_deadline
+                else "",
                 "covered": f"their deputy {outcome} is on it already.",
                 "waiting": f"their deputy {outcome} was asked too and has not acknowledged either.",
                 "unanswered": "nobody stands in for them: find someone for the team.",
             }[state]
-            chat.post(None, head + tail,
-                      key=f"convene:{request.incident_id}:{request.step_id}:escalate:{request.person}")
+            chat.post(
+                None, head + tail, key=f"convene:{request.incident_id}:{request.step_id}:escalate:{request.person}"
+            )
     return done

@@ -16,8 +16,17 @@ from runbook.listen.complaint import CLASSES
 
 __all__ = ["EvaluationError", "Report", "Scores", "evaluate_file", "label_of_score", "parse_label_map", "scores"]
 
-LABEL_ALIASES = {"negative": "negative", "neg": "negative", "-1": "negative", "neutral": "neutral", "neu": "neutral",
-                 "0": "neutral", "positive": "positive", "pos": "positive", "1": "positive"}
+LABEL_ALIASES = {
+    "negative": "negative",
+    "neg": "negative",
+    "-1": "negative",
+    "neutral": "neutral",
+    "neu": "neutral",
+    "0": "neutral",
+    "positive": "positive",
+    "pos": "positive",
+    "1": "positive",
+}
 
 
 class EvaluationError(ValueError):
@@ -32,8 +41,12 @@ class Scores:
     confusion: dict[str, dict[str, int]]  # true label -> predicted label -> count
 
     def to_dict(self) -> dict[str, Any]:
-        return {"per_class": self.per_class, "macro_f1": self.macro_f1, "accuracy": self.accuracy,
-                "confusion": self.confusion}
+        return {
+            "per_class": self.per_class,
+            "macro_f1": self.macro_f1,
+            "accuracy": self.accuracy,
+            "confusion": self.confusion,
+        }
 
 
 @dataclass
@@ -46,8 +59,14 @@ class Report:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "rows": self.rows, "model": self.model, "scores": self.scores.to_dict(),
-                "vader": self.vader.to_dict(), "skipped": [{"line": n, "error": e} for n, e in self.skipped]}
+        return {
+            "file": self.file,
+            "rows": self.rows,
+            "model": self.model,
+            "scores": self.scores.to_dict(),
+            "vader": self.vader.to_dict(),
+            "skipped": [{"line": n, "error": e} for n, e in self.skipped],
+        }
 
 
 def label_of_score(score: float) -> str:
@@ -67,8 +86,12 @@ def scores(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
         precision = tp / said if said else 0.0
         recall = tp / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[label] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-                            "support": support}
+        per_class[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": support,
+        }
     present = [label for label in labels if per_class[label]["support"]]
     macro = sum(per_class[label]["f1"] for label in present) / len(present) if present else 0.0
     accuracy = sum(confusion[label][label] for label in labels) / len(truth) if truth else 0.0
@@ -121,10 +144,17 @@ def _rows(path: Path, encoding: str | None) -> Iterable[tuple[int, Mapping[str, 
         previous = reader.line_num
 
 
-def evaluate_file(path: Path, *, label_column: str, text_column: str | None = None,
-                  label_map: Mapping[str, str] | None = None, language_column: str | None = None,
-                  analyzer: Any = None, encoding: str | None = None,
-                  progress: Callable[[int], None] | None = None) -> Report:
+def evaluate_file(
+    path: Path,
+    *,
+    label_column: str,
+    text_column: str | None = None,
+    label_map: Mapping[str, str] | None = None,
+    language_column: str | None = None,
+    analyzer: Any = None,
+    encoding: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
     """Score every row of a labelled CSV/JSONL export with the model and with plain VADER."""
     from runbook.listen.complaint import default_complaint_analyzer
     from runbook.listen.language import detect_language
@@ -144,17 +174,26 @@ def evaluate_file(path: Path, *, label_column: str, text_column: str | None = No
             if label_column not in record:
                 raise EvaluationError(f"{path}: no column {label_column!r} (columns: {', '.join(map(str, columns))})")
             if text_col is None:
-                text_col = next((c for c in ("text", "full_text", "full text", "content", "message", "tweet")
-                                 for k in columns if str(k).lower() == c), None)
+                text_col = next(
+                    (
+                        c
+                        for c in ("text", "full_text", "full text", "content", "message", "tweet")
+                        for k in columns
+                        if str(k).lower() == c
+                    ),
+                    None,
+                )
                 text_col = next((k for k in columns if str(k).lower() == text_col), None) if text_col else None
                 if text_col is None:
-                    raise EvaluationError(f"{path}: no text column (columns: {', '.join(map(str, columns))}); "
-                                          "give --text-column")
+                    raise EvaluationError(
+                        f"{path}: no text column (columns: {', '.join(map(str, columns))}); give --text-column"
+                    )
             elif text_col not in record:
                 raise EvaluationError(f"{path}: no column {text_col!r} (columns: {', '.join(map(str, columns))})")
             if language_column is not None and language_column not in record:
-                raise EvaluationError(f"{path}: no column {language_column!r} (columns: "
-                                      f"{', '.join(map(str, columns))})")
+                raise EvaluationError(
+                    f"{path}: no column {language_column!r} (columns: {', '.join(map(str, columns))})"
+                )
         raw = str(record.get(label_column) or "").strip()
         label = label_map.get(raw.lower()) or LABEL_ALIASES.get(raw.lower())
         if label is None:
@@ -162,8 +201,10 @@ def evaluate_file(path: Path, *, label_column: str, text_column: str | None = No
                 skipped.append((line, f"{label_column}: empty"))
                 continue
             seen = sorted({str(r.get(label_column)).strip() for _, r in _rows(path, encoding)} - {""})[:10]
-            raise EvaluationError(f"{path}:{line}: unknown label {raw!r} in {label_column!r} (labels seen: "
-                                  f"{', '.join(seen)}); map them, e.g. --map {_suggest(seen)}")
+            raise EvaluationError(
+                f"{path}:{line}: unknown label {raw!r} in {label_column!r} (labels seen: "
+                f"{', '.join(seen)}); map them, e.g. --map {_suggest(seen)}"
+            )
         assert text_col is not None  # given, or found on the first row
         text = str(record.get(text_col) or "")
         language = str(record.get(language_column) or "") if language_column else ""
@@ -176,8 +217,14 @@ def evaluate_file(path: Path, *, label_column: str, text_column: str | None = No
             progress(count)
     if not truth:
         raise EvaluationError(f"{path}: no labelled rows")
-    return Report(file=str(path), rows=len(truth), model=getattr(model, "name", "model"),
-                  scores=scores(truth, ours), vader=scores(truth, plain), skipped=skipped)
+    return Report(
+        file=str(path),
+        rows=len(truth),
+        model=getattr(model, "name", "model"),
+        scores=scores(truth, ours),
+        vader=scores(truth, plain),
+        skipped=skipped,
+    )
 
 
 def _suggest(seen: Sequence[str]) -> str:
@@ -193,8 +240,10 @@ def _suggest(seen: Sequence[str]) -> str:
 
 
 def format_scores(title: str, s: Scores) -> list[str]:
-    lines = [f"{title}: macro-F1 {s.macro_f1:.3f}, accuracy {s.accuracy:.3f}",
-             f"  {'class':10} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}"]
+    lines = [
+        f"{title}: macro-F1 {s.macro_f1:.3f}, accuracy {s.accuracy:.3f}",
+        f"  {'class':10} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}",
+    ]
     for label, m in s.per_class.items():
         lines.append(f"  {label:10} {m['precision']:9.3f} {m['recall']:7.3f} {m['f1']:6.3f} {m['support']:8d}")
     lines.append("  confusion (rows: labelled, columns: predicted)")

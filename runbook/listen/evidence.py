@@ -26,49 +26,111 @@ def _where(accounts: Sequence[tuple[str | None, str]] | None, since: datetime, u
     return terms
 
 
-def top_authors(engine: Engine, accounts: Sequence[tuple[str | None, str]] | None, *, since: datetime,
-                until: datetime, limit: int = 5, by: str = "reach") -> list[dict[str, Any]]:
+def top_authors(
+    engine: Engine,
+    accounts: Sequence[tuple[str | None, str]] | None,
+    *,
+    since: datetime,
+    until: datetime,
+    limit: int = 5,
+    by: str = "reach",
+) -> list[dict[str, Any]]:
     """Authors by reach (followers) or by engagement (mentions + their engagement)."""
     followers = sa.func.max(mentions.c.author_followers).label("followers")
     count = sa.func.count().label("mentions")
     engaged = (sa.func.count() + sa.func.sum(mentions.c.engagement)).label("engagement")
     negative = sa.func.sum(mentions.c.negative).label("negative")
     order = followers.desc() if by == "reach" else engaged.desc()
-    query = (sa.select(mentions.c.author, mentions.c.platform, followers, count, engaged, negative)
-             .where(*_where(accounts, since, until)).group_by(mentions.c.author, mentions.c.platform)
-             .order_by(order, mentions.c.author).limit(limit))
+    query = (
+        sa.select(mentions.c.author, mentions.c.platform, followers, count, engaged, negative)
+        .where(*_where(accounts, since, until))
+        .group_by(mentions.c.author, mentions.c.platform)
+        .order_by(order, mentions.c.author)
+        .limit(limit)
+    )
     with engine.connect() as connection:
-        return [{"author": r.author, "platform": r.platform, "followers": int(r.followers or 0),
-                 "mentions": int(r.mentions), "engagement": int(r.engagement or 0), "negative": int(r.negative or 0)}
-                for r in connection.execute(query)]
+        return [
+            {
+                "author": r.author,
+                "platform": r.platform,
+                "followers": int(r.followers or 0),
+                "mentions": int(r.mentions),
+                "engagement": int(r.engagement or 0),
+                "negative": int(r.negative or 0),
+            }
+            for r in connection.execute(query)
+        ]
 
 
-def top_posts(engine: Engine, accounts: Sequence[tuple[str | None, str]] | None, *, since: datetime,
-              until: datetime, limit: int = 5) -> list[dict[str, Any]]:
+def top_posts(
+    engine: Engine,
+    accounts: Sequence[tuple[str | None, str]] | None,
+    *,
+    since: datetime,
+    until: datetime,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
     reach = (mentions.c.author_followers + mentions.c.engagement).label("reach")
-    query = (sa.select(mentions.c.ref, mentions.c.platform, mentions.c.author, mentions.c.author_followers,
-                       mentions.c.text, mentions.c.url, mentions.c.sentiment, mentions.c.created_at, reach)
-             .where(*_where(accounts, since, until)).order_by(reach.desc(), mentions.c.id).limit(limit))
+    query = (
+        sa.select(
+            mentions.c.ref,
+            mentions.c.platform,
+            mentions.c.author,
+            mentions.c.author_followers,
+            mentions.c.text,
+            mentions.c.url,
+            mentions.c.sentiment,
+            mentions.c.created_at,
+            reach,
+        )
+        .where(*_where(accounts, since, until))
+        .order_by(reach.desc(), mentions.c.id)
+        .limit(limit)
+    )
     with engine.connect() as connection:
-        return [{"ref": r.ref, "platform": r.platform, "author": r.author, "followers": r.author_followers,
-                 "text": r.text[:280], "url": r.url, "sentiment": r.sentiment, "at": r.created_at.isoformat()}
-                for r in connection.execute(query)]
+        return [
+            {
+                "ref": r.ref,
+                "platform": r.platform,
+                "author": r.author,
+                "followers": r.author_followers,
+                "text": r.text[:280],
+                "url": r.url,
+                "sentiment": r.sentiment,
+                "at": r.created_at.isoformat(),
+            }
+            for r in connection.execute(query)
+        ]
 
 
-def trigger_post(engine: Engine, accounts: Sequence[tuple[str | None, str]] | None, *, since: datetime,
-                 until: datetime, channel: Any = None) -> dict[str, Any] | None:
+def trigger_post(
+    engine: Engine,
+    accounts: Sequence[tuple[str | None, str]] | None,
+    *,
+    since: datetime,
+    until: datetime,
+    channel: Any = None,
+) -> dict[str, Any] | None:
     """The post most answered in the window (likely the brand's offending post), with its text if known."""
     answers = sa.func.count().label("answers")
-    query = (sa.select(mentions.c.in_reply_to, mentions.c.platform, mentions.c.account, answers)
-             .where(*_where(accounts, since, until), mentions.c.in_reply_to.is_not(None))
-             .group_by(mentions.c.in_reply_to, mentions.c.platform, mentions.c.account)
-             .order_by(answers.desc(), mentions.c.in_reply_to).limit(1))
+    query = (
+        sa.select(mentions.c.in_reply_to, mentions.c.platform, mentions.c.account, answers)
+        .where(*_where(accounts, since, until), mentions.c.in_reply_to.is_not(None))
+        .group_by(mentions.c.in_reply_to, mentions.c.platform, mentions.c.account)
+        .order_by(answers.desc(), mentions.c.in_reply_to)
+        .limit(1)
+    )
     with engine.connect() as connection:
         row = connection.execute(query).first()
     if row is None:
         return None
-    out: dict[str, Any] = {"ref": row.in_reply_to, "platform": row.platform, "account": row.account,
-                           "answers": int(row.answers), "url": post_url(row.account, row.in_reply_to)}
+    out: dict[str, Any] = {
+        "ref": row.in_reply_to,
+        "platform": row.platform,
+        "account": row.account,
+        "answers": int(row.answers),
+        "url": post_url(row.account, row.in_reply_to),
+    }
     post = find_post(channel, row.in_reply_to)
     if post is not None:
         out.update(text=post["text"][:280], live=post["live"], url=post.get("url") or out["url"])
@@ -89,13 +151,26 @@ def find_post(channel: Any, ref: str | None) -> dict[str, Any] | None:
         if found is None:
             return None
         live = found.get("live", found.get("deleted_at") is None)
-        return {"ref": ref, "text": str(found.get("text", "")), "live": bool(live), "url": found.get("url"),
-                "account": found.get("account"), "at": found.get("created_at"), "platform": found.get("platform")}
+        return {
+            "ref": ref,
+            "text": str(found.get("text", "")),
+            "live": bool(live),
+            "url": found.get("url"),
+            "account": found.get("account"),
+            "at": found.get("created_at"),
+            "platform": found.get("platform"),
+        }
     lister = getattr(channel, "posts", None)
     if callable(lister):
         for post in lister():
             if post.get("ref") == ref:
-                return {"ref": ref, "text": post["text"], "live": post.get("deleted_at") is None,
-                        "account": post.get("account"), "url": None, "at": post.get("created_at"),
-                        "platform": post.get("platform")}
+                return {
+                    "ref": ref,
+                    "text": post["text"],
+                    "live": post.get("deleted_at") is None,
+                    "account": post.get("account"),
+                    "url": None,
+                    "at": post.get("created_at"),
+                    "platform": post.get("platform"),
+                }
     return None

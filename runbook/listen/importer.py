@@ -25,43 +25,154 @@ from runbook.listen.model import KINDS, NewMention
 from runbook.listen.sentiment import SentimentAnalyzer
 from runbook.listen.store import store_mentions
 
-__all__ = ["FIELDS", "ImportFileError", "ImportReport", "handle", "import_mentions", "parse_map", "read_text",
-           "suggest_map"]
+__all__ = [
+    "FIELDS",
+    "ImportFileError",
+    "ImportReport",
+    "handle",
+    "import_mentions",
+    "parse_map",
+    "read_text",
+    "suggest_map",
+]
 
-FIELDS = ("ref", "text", "author", "author_followers", "created_at", "platform", "account", "url",
-          "in_reply_to", "language", "engagement", "kind")
+FIELDS = (
+    "ref",
+    "text",
+    "author",
+    "author_followers",
+    "created_at",
+    "platform",
+    "account",
+    "url",
+    "in_reply_to",
+    "language",
+    "engagement",
+    "kind",
+)
 
 # Lower-cased export column names -> field. Explicit --map pairs win over these.
 ALIASES: dict[str, str] = {
-    **{name: "ref" for name in ("id", "ref", "mention id", "resource id", "document id", "tweet id", "post id",
-                                "guid", "id str", "message id", "status id")},
-    **{name: "text" for name in ("text", "full text", "full_text", "hit sentence", "content", "snippet", "message",
-                                 "body", "post text", "mention", "tweet", "tweet text")},
-    **{name: "author" for name in ("author", "username", "user", "screen name", "screen_name", "handle",
-                                   "influencer", "author handle", "user name", "name", "user screen name")},
-    **{name: "author_followers" for name in ("followers", "author followers", "twitter followers",
-                                             "followers/reach", "reach", "audience", "followers count",
-                                             "user followers count")},
-    **{name: "created_at" for name in ("date", "created at", "created", "published", "published date",
-                                       "time", "timestamp", "datetime", "date published", "tweet created",
-                                       "post created", "posted at")},
+    **{
+        name: "ref"
+        for name in (
+            "id",
+            "ref",
+            "mention id",
+            "resource id",
+            "document id",
+            "tweet id",
+            "post id",
+            "guid",
+            "id str",
+            "message id",
+            "status id",
+        )
+    },
+    **{
+        name: "text"
+        for name in (
+            "text",
+            "full text",
+            "full_text",
+            "hit sentence",
+            "content",
+            "snippet",
+            "message",
+            "body",
+            "post text",
+            "mention",
+            "tweet",
+            "tweet text",
+        )
+    },
+    **{
+        name: "author"
+        for name in (
+            "author",
+            "username",
+            "user",
+            "screen name",
+            "screen_name",
+            "handle",
+            "influencer",
+            "author handle",
+            "user name",
+            "name",
+            "user screen name",
+        )
+    },
+    **{
+        name: "author_followers"
+        for name in (
+            "followers",
+            "author followers",
+            "twitter followers",
+            "followers/reach",
+            "reach",
+            "audience",
+            "followers count",
+            "user followers count",
+        )
+    },
+    **{
+        name: "created_at"
+        for name in (
+            "date",
+            "created at",
+            "created",
+            "published",
+            "published date",
+            "time",
+            "timestamp",
+            "datetime",
+            "date published",
+            "tweet created",
+            "post created",
+            "posted at",
+        )
+    },
     **{name: "platform" for name in ("platform", "page type", "network", "source type", "media type", "site type")},
-    **{name: "account" for name in ("account", "brand account", "mentioned account", "query account", "brand",
-                                    "airline", "company")},
+    **{
+        name: "account"
+        for name in ("account", "brand account", "mentioned account", "query account", "brand", "airline", "company")
+    },
     **{name: "url" for name in ("url", "link", "permalink", "original url")},
-    **{name: "in_reply_to" for name in ("in reply to", "reply to", "parent id", "in reply to status id str",
-                                        "in reply to status id")},
+    **{
+        name: "in_reply_to"
+        for name in ("in reply to", "reply to", "parent id", "in reply to status id str", "in reply to status id")
+    },
     **{name: "language" for name in ("language", "lang")},
-    **{name: "engagement" for name in ("engagement", "engagements", "total engagement", "interactions",
-                                       "retweet count", "retweets")},
+    **{
+        name: "engagement"
+        for name in ("engagement", "engagements", "total engagement", "interactions", "retweet count", "retweets")
+    },
     **{name: "kind" for name in ("kind", "post type", "mention type")},
 }
 
-PLATFORM_NAMES = {"twitter": "x", "x": "x", "tweet": "x", "facebook": "facebook", "instagram": "instagram",
-                  "linkedin": "linkedin", "mastodon": "mastodon", "bluesky": "bluesky", "bsky": "bluesky"}
-_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%b-%Y %I:%M%p",
-                 "%d-%b-%Y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%d/%m/%Y %H:%M",
-                 "%a %b %d %H:%M:%S %z %Y", "%Y-%m-%d")
+PLATFORM_NAMES = {
+    "twitter": "x",
+    "x": "x",
+    "tweet": "x",
+    "facebook": "facebook",
+    "instagram": "instagram",
+    "linkedin": "linkedin",
+    "mastodon": "mastodon",
+    "bluesky": "bluesky",
+    "bsky": "bluesky",
+}
+_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d-%b-%Y %I:%M%p",
+    "%d-%b-%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%d/%m/%Y %H:%M",
+    "%a %b %d %H:%M:%S %z %Y",
+    "%Y-%m-%d",
+)
 _HEADER_SEARCH = 30  # exports often start with a few lines about the query before the header
 _CHUNK = 5000
 MAX_FIELD = 131_072  # characters in one field (the csv module's own limit); longer is a bad row
@@ -90,11 +201,21 @@ class ImportReport:
         return self.good - self.inserted
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "format": self.format, "header_line": self.header_line, "columns": self.columns,
-                "rows": self.rows, "good": self.good, "inserted": self.inserted, "duplicates": self.duplicates,
-                "bad": [{"line": line, "error": error} for line, error in self.bad], "warnings": self.warnings,
-                "kept_in_meta": self.kept_in_meta, "encoding": self.encoding,
-                "inferred_platform": self.inferred_platform}
+        return {
+            "file": self.file,
+            "format": self.format,
+            "header_line": self.header_line,
+            "columns": self.columns,
+            "rows": self.rows,
+            "good": self.good,
+            "inserted": self.inserted,
+            "duplicates": self.duplicates,
+            "bad": [{"line": line, "error": error} for line, error in self.bad],
+            "warnings": self.warnings,
+            "kept_in_meta": self.kept_in_meta,
+            "encoding": self.encoding,
+            "inferred_platform": self.inferred_platform,
+        }
 
 
 class ImportFileError(ValueError):
@@ -115,9 +236,11 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str | None]
         except LookupError:
             raise ImportFileError(f"--encoding {encoding!r}: unknown encoding") from None
         except UnicodeDecodeError as exc:
-            line = data[:exc.start].count(b"\n") + 1
-            raise ImportFileError(f"{path}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
-                                  f"{encoding} ({exc.reason}); give the file's real --encoding") from None
+            line = data[: exc.start].count(b"\n") + 1
+            raise ImportFileError(
+                f"{path}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
+                f"{encoding} ({exc.reason}); give the file's real --encoding"
+            ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -130,11 +253,16 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str | None]
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        text = "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252")
-                       for b in data) if _has_undefined_cp1252(data) else data.decode("cp1252")
-        return text, (f"{path}: not UTF-8 (first at line {line}, byte 0x{data[exc.start]:02x}): read as "
-                      "Windows-1252/Latin-1; give --encoding to choose")
+        line = data[: exc.start].count(b"\n") + 1
+        text = (
+            "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252") for b in data)
+            if _has_undefined_cp1252(data)
+            else data.decode("cp1252")
+        )
+        return text, (
+            f"{path}: not UTF-8 (first at line {line}, byte 0x{data[exc.start]:02x}): read as "
+            "Windows-1252/Latin-1; give --encoding to choose"
+        )
 
 
 def _has_undefined_cp1252(data: bytes) -> bool:
@@ -154,9 +282,17 @@ def parse_map(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def import_mentions(engine: Engine, path: Path, *, platform: str | None = None, account: str | None = None,
-                    mapping: Mapping[str, str] | None = None, analyzer: SentimentAnalyzer | None = None,
-                    now: datetime | None = None, encoding: str | None = None) -> ImportReport:
+def import_mentions(
+    engine: Engine,
+    path: Path,
+    *,
+    platform: str | None = None,
+    account: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    analyzer: SentimentAnalyzer | None = None,
+    now: datetime | None = None,
+    encoding: str | None = None,
+) -> ImportReport:
     """Read `path` (.csv, or .jsonl/.ndjson/.json), keep the good rows, store them; report the bad."""
     fmt = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
     report = ImportReport(file=str(path), format=fmt)
@@ -165,8 +301,9 @@ def import_mentions(engine: Engine, path: Path, *, platform: str | None = None, 
     report.encoding = encoding or ("detected" if warning is None else "windows-1252")
     if warning:
         report.warnings.append(warning)
-    records = _jsonl(text, report) if fmt == "jsonl" else _csv(text, report, mapping, platform=platform,
-                                                                 account=account)
+    records = (
+        _jsonl(text, report) if fmt == "jsonl" else _csv(text, report, mapping, platform=platform, account=account)
+    )
     good: list[NewMention] = []
     kept: dict[str, None] = {}
     for line, record in records:
@@ -181,8 +318,9 @@ def import_mentions(engine: Engine, path: Path, *, platform: str | None = None, 
     report.kept_in_meta = list(kept)
     report.good = len(good)
     for start in range(0, len(good), _CHUNK):
-        report.inserted += store_mentions(engine, good[start:start + _CHUNK], source=f"import:{path.name}"[:200],
-                                          analyzer=analyzer, now=now)
+        report.inserted += store_mentions(
+            engine, good[start : start + _CHUNK], source=f"import:{path.name}"[:200], analyzer=analyzer, now=now
+        )
     return report
 
 
@@ -199,12 +337,15 @@ def _normal(column: Any) -> str:
     return " ".join(re.split(r"[\s_.\-]+", str(column).strip().lower()))
 
 
-_SUGGEST = [("text", ("text", "message", "msg", "content", "body", "tweet", "post")),
-            ("created_at", ("created", "date", "time", "published", "posted", "when")),
-            ("author", ("user", "author", "name", "handle", "screen")),
-            ("account", ("airline", "brand", "account", "company", "page")),
-            ("ref", ("id",)), ("author_followers", ("follower", "reach")),
-            ("engagement", ("retweet", "like", "share", "engagement"))]
+_SUGGEST = [
+    ("text", ("text", "message", "msg", "content", "body", "tweet", "post")),
+    ("created_at", ("created", "date", "time", "published", "posted", "when")),
+    ("author", ("user", "author", "name", "handle", "screen")),
+    ("account", ("airline", "brand", "account", "company", "page")),
+    ("ref", ("id",)),
+    ("author_followers", ("follower", "reach")),
+    ("engagement", ("retweet", "like", "share", "engagement")),
+]
 
 
 def suggest_map(columns: list[str], missing: list[str]) -> str:
@@ -219,8 +360,9 @@ def suggest_map(columns: list[str], missing: list[str]) -> str:
     return " ".join(guesses)
 
 
-def _csv(text: str, report: ImportReport, mapping: Mapping[str, str], *, platform: str | None,
-         account: str | None) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv(
+    text: str, report: ImportReport, mapping: Mapping[str, str], *, platform: str | None, account: str | None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     sample = text[:8192]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -253,8 +395,9 @@ def _csv(text: str, report: ImportReport, mapping: Mapping[str, str], *, platfor
                 if platform is None and "platform" not in report.columns and tweety is not None:
                     report.inferred_platform = "x"
                     report.warnings.append(f"platform: x, from the column {tweety!r} (give --platform to choose)")
-                problem = _missing_columns(row, report.columns, platform=platform or report.inferred_platform,
-                                           account=account)
+                problem = _missing_columns(
+                    row, report.columns, platform=platform or report.inferred_platform, account=account
+                )
                 if problem:
                     report.bad.append((start, problem))
                     return
@@ -271,8 +414,13 @@ def _csv(text: str, report: ImportReport, mapping: Mapping[str, str], *, platfor
     if header is None:
         columns = [c for c in widest[1] if c.strip()]
         seen = f"columns seen: {', '.join(columns)}" if columns else "no columns seen"
-        report.bad.append((1, f"no header row with a text column in the first {_HEADER_SEARCH} lines ({seen}); "
-                              f"name the text column: {suggest_map(columns, ['text'])}"))
+        report.bad.append(
+            (
+                1,
+                f"no header row with a text column in the first {_HEADER_SEARCH} lines ({seen}); "
+                f"name the text column: {suggest_map(columns, ['text'])}",
+            )
+        )
 
 
 def _csv_error(exc: csv.Error) -> str:
@@ -282,8 +430,9 @@ def _csv_error(exc: csv.Error) -> str:
     return f"not CSV: {message}"
 
 
-def _missing_columns(header: list[str], columns: Mapping[str, str], *, platform: str | None,
-                     account: str | None) -> str | None:
+def _missing_columns(
+    header: list[str], columns: Mapping[str, str], *, platform: str | None, account: str | None
+) -> str | None:
     """What the header lacks for every row to be stored, in one message with a suggested --map."""
     missing = [f for f in ("text", "created_at") if f not in columns]
     if "platform" not in columns and not platform:
@@ -294,12 +443,17 @@ def _missing_columns(header: list[str], columns: Mapping[str, str], *, platform:
         return None
     hint = suggest_map(header, [f for f in missing if f in ("text", "created_at")])
     guessed = suggest_map(header, ["account"]) if "account" in missing else ""
-    options = [f"--{f} NAME" for f in ("platform", "account") if f in missing and f"COLUMN={f}" in
-               (guessed if f == "account" else "COLUMN=platform")]
+    options = [
+        f"--{f} NAME"
+        for f in ("platform", "account")
+        if f in missing and f"COLUMN={f}" in (guessed if f == "account" else "COLUMN=platform")
+    ]
     if guessed and "COLUMN=" not in guessed:
         options.append(guessed)
-    return (f"missing {', '.join(missing)}: no column for {' or '.join(missing)} "
-            f"(columns seen: {', '.join(c for c in header if c.strip())}); give {' '.join(p for p in [hint, *options] if p)}")
+    return (
+        f"missing {', '.join(missing)}: no column for {' or '.join(missing)} "
+        f"(columns seen: {', '.join(c for c in header if c.strip())}); give {' '.join(p for p in [hint, *options] if p)}"
+    )
 
 
 def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
@@ -376,8 +530,9 @@ def _cell_problems(record: Mapping[str, Any], prefix: str = "") -> list[str]:
     return problems
 
 
-def _mention(record: Mapping[str, Any], mapping: Mapping[str, str], *, platform: str | None,
-             account: str | None) -> NewMention:
+def _mention(
+    record: Mapping[str, Any], mapping: Mapping[str, str], *, platform: str | None, account: str | None
+) -> NewMention:
     """The row as a mention; every problem of the row in one ValueError ("; "-separated)."""
     problems = _cell_problems(record)
     v = _lookup(record, mapping)
@@ -412,12 +567,20 @@ def _mention(record: Mapping[str, Any], mapping: Mapping[str, str], *, platform:
     if account and v.get("account") and handle(str(v["account"])) != acct:
         extra.setdefault("account_in_file", str(v["account"]))
     return NewMention(
-        platform=plat, ref=ref[:200], account=acct[:100], author=author[:200],
-        author_followers=followers, text=text, created_at=created,
+        platform=plat,
+        ref=ref[:200],
+        account=acct[:100],
+        author=author[:200],
+        author_followers=followers,
+        text=text,
+        created_at=created,
         in_reply_to=str(v["in_reply_to"]).strip()[:200] if v.get("in_reply_to") else None,
-        url=url[:2000] if url else None, kind=kind, engagement=engagement,
+        url=url[:2000] if url else None,
+        kind=kind,
+        engagement=engagement,
         language=str(v["language"]).strip().lower()[:8] if v.get("language") else None,
-        meta={k: val for k, val in list(extra.items())[:30]})
+        meta={k: val for k, val in list(extra.items())[:30]},
+    )
 
 
 def parse_time(value: Any) -> datetime:

@@ -44,20 +44,34 @@ class IngestResult:
 def from_channel_mention(m: Mention) -> NewMention:
     meta = dict(m.meta or {})
     kind = meta.get("kind") if meta.get("kind") in KINDS else None
-    engagement = sum(int(meta.get(k) or 0) for k in ("likes", "reposts", "replies", "quotes")
-                     if isinstance(meta.get(k), (int, float)))
-    return NewMention(platform=m.platform, ref=m.ref, account=m.account, author=m.author,
-                      author_followers=m.author_followers, text=m.text, created_at=m.created_at,
-                      in_reply_to=m.in_reply_to, url=meta.get("url") if isinstance(meta.get("url"), str) else None,
-                      kind=kind, engagement=engagement, meta=meta)
+    engagement = sum(
+        int(meta.get(k) or 0)
+        for k in ("likes", "reposts", "replies", "quotes")
+        if isinstance(meta.get(k), (int, float))
+    )
+    return NewMention(
+        platform=m.platform,
+        ref=m.ref,
+        account=m.account,
+        author=m.author,
+        author_followers=m.author_followers,
+        text=m.text,
+        created_at=m.created_at,
+        in_reply_to=m.in_reply_to,
+        url=meta.get("url") if isinstance(meta.get("url"), str) else None,
+        kind=kind,
+        engagement=engagement,
+        meta=meta,
+    )
 
 
 def _key(source: str, account: str, platform: str | None) -> dict[str, str]:
     return {"source": source, "account": account, "platform": platform or ""}
 
 
-def read_cursor(engine_or_connection: Engine | Connection, *, source: str, account: str,
-                platform: str | None = None) -> str | None:
+def read_cursor(
+    engine_or_connection: Engine | Connection, *, source: str, account: str, platform: str | None = None
+) -> str | None:
     key = _key(source, account, platform)
     query = sa.select(cursors.c.cursor).where(*(cursors.c[name] == value for name, value in key.items()))
     if isinstance(engine_or_connection, Connection):
@@ -66,23 +80,34 @@ def read_cursor(engine_or_connection: Engine | Connection, *, source: str, accou
         return connection.execute(query).scalar()
 
 
-def _advance(connection: Connection, *, key: dict[str, str], old: str | None, new: str | None,
-             fetched: int, now: datetime) -> None:
+def _advance(
+    connection: Connection, *, key: dict[str, str], old: str | None, new: str | None, fetched: int, now: datetime
+) -> None:
     where = [cursors.c[name] == value for name, value in key.items()]
     row = connection.execute(sa.select(cursors.c.cursor, cursors.c.fetched).where(*where)).first()
     if row is None:
         connection.execute(cursors.insert().values(**key, cursor=new, fetched=fetched, updated_at=now))
     elif row.cursor == old:
-        connection.execute(cursors.update().where(*where).values(cursor=new, fetched=row.fetched + fetched,
-                                                                 updated_at=now))
+        connection.execute(
+            cursors.update().where(*where).values(cursor=new, fetched=row.fetched + fetched, updated_at=now)
+        )
     # else: another ingester moved the cursor past this page meanwhile; its position stands.
 
 
-def ingest_channel(engine: Engine, channel: Channel, *, source: str, account: str, platform: str | None = None,
-                   page_size: int = PAGE_SIZE, max_pages: int | None = None,
-                   analyzer: SentimentAnalyzer | None = None, detector: LanguageDetector | None = None,
-                   now: datetime | None = None,
-                   before_commit: Callable[[Connection, list[NewMention]], None] | None = None) -> IngestResult:
+def ingest_channel(
+    engine: Engine,
+    channel: Channel,
+    *,
+    source: str,
+    account: str,
+    platform: str | None = None,
+    page_size: int = PAGE_SIZE,
+    max_pages: int | None = None,
+    analyzer: SentimentAnalyzer | None = None,
+    detector: LanguageDetector | None = None,
+    now: datetime | None = None,
+    before_commit: Callable[[Connection, list[NewMention]], None] | None = None,
+) -> IngestResult:
     """Fetch every page after the stored cursor of (source, account, platform), score and store it.
 
     `before_commit` runs inside each page's transaction after the insert: tests use it to crash
@@ -99,10 +124,16 @@ def ingest_channel(engine: Engine, channel: Channel, *, source: str, account: st
         with engine.connect() as connection:  # a page fetched again after a crash is not re-scored
             known: set[tuple[str, str]] = set()
             for plat in {m.platform for m in items}:
-                known |= {(plat, r) for r in existing_refs(connection, plat, [m.ref for m in items
-                                                                               if m.platform == plat])}
-        rows = score_rows([m for m in items if (m.platform, m.ref) not in known], source=source,
-                          analyzer=analyzer, detector=detector, now=now)
+                known |= {
+                    (plat, r) for r in existing_refs(connection, plat, [m.ref for m in items if m.platform == plat])
+                }
+        rows = score_rows(
+            [m for m in items if (m.platform, m.ref) not in known],
+            source=source,
+            analyzer=analyzer,
+            detector=detector,
+            now=now,
+        )
         old, new = cursor, page.cursor
 
         def work(connection: Connection, rows=rows, old=old, new=new, items=items) -> int:
@@ -118,5 +149,12 @@ def ingest_channel(engine: Engine, channel: Channel, *, source: str, account: st
         cursor = new
         if len(page.items) < page_size or new is None or new == old:
             break
-    return IngestResult(source=source, account=account, platform=platform, pages=pages, fetched=fetched,
-                        inserted=inserted, cursor=cursor)
+    return IngestResult(
+        source=source,
+        account=account,
+        platform=platform,
+        pages=pages,
+        fetched=fetched,
+        inserted=inserted,
+        cursor=cursor,
+    )

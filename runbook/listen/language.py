@@ -17,23 +17,33 @@ UNDETERMINED = "und"
 # Frequent function words that rarely occur in the other listed languages' running text.
 # Words shared by two languages (e.g. "in", "is", "was", "die") are left out or kept in one list only.
 _STOPWORDS: Mapping[str, frozenset[str]] = {
-    "en": frozenset("""the and you your that this with for are have has not what who how why when just
+    "en": frozenset(
+        """the and you your that this with for are have has not what who how why when just
         they them their our we my me it's its be been being was were will would can could should did does
         don't can't won't i'm you're isn't from about after again never still please really very all any
         of to on at or so if than then there here get got make made sent send take know think like
-        thanks thank today tonight yourselves explain indeed happens best new""".split()),
-    "nl": frozenset("""de het een en van dat dit niet wat wie hoe waarom wanneer ook maar nog wel zijn
+        thanks thank today tonight yourselves explain indeed happens best new""".split()
+    ),
+    "nl": frozenset(
+        """de het een en van dat dit niet wat wie hoe waarom wanneer ook maar nog wel zijn
         heeft hebben mijn mij je jij jullie ze zij wij we ons onze hun bij voor naar met door uit over
         tegen tot om als dan toch echt heel erg zeer geen niets nooit wordt worden werd kan kunnen
         moet moeten zou zal gaat gaan komt komen snel vandaag hopelijk benieuwd dit deze die er
-        afgang schandalig verklaring oplossen zeg keurt goed abonnement""".split()),
-    "de": frozenset("""der das und ist nicht ein eine mit für auf den dem des sich ich du wir ihr sie
+        afgang schandalig verklaring oplossen zeg keurt goed abonnement""".split()
+    ),
+    "de": frozenset(
+        """der das und ist nicht ein eine mit für auf den dem des sich ich du wir ihr sie
         auch noch nur wie warum wann schon sehr kein keine haben hat wird werden kann können muss
-        heute bitte danke""".split()),
-    "fr": frozenset("""le la les et est une un des du pour pas avec sur dans que qui quoi pourquoi
-        comment nous vous ils elles très mais aussi encore jamais aujourd'hui merci c'est je tu""".split()),
-    "es": frozenset("""el los las y es una un del por para con sin que qué quien como cuando muy pero
-        también nunca hoy gracias esto esta estos está son somos yo tú""".split()),
+        heute bitte danke""".split()
+    ),
+    "fr": frozenset(
+        """le la les et est une un des du pour pas avec sur dans que qui quoi pourquoi
+        comment nous vous ils elles très mais aussi encore jamais aujourd'hui merci c'est je tu""".split()
+    ),
+    "es": frozenset(
+        """el los las y es una un del por para con sin que qué quien como cuando muy pero
+        también nunca hoy gracias esto esta estos está son somos yo tú""".split()
+    ),
 }
 
 _NOISE = re.compile(r"https?://\S+|[@#]\w+")

@@ -246,9 +246,23 @@ LEXICON: dict[str, float] = {
 NEGATIONS = frozenset({"niet", "geen", "nooit", "niets", "nergens", "niemand", "allerminst"})
 # Multipliers that strengthen or soften the next sentiment word.
 BOOSTERS: dict[str, float] = {
-    "echt": 0.29, "heel": 0.29, "zeer": 0.29, "erg": 0.29, "super": 0.29, "enorm": 0.33,
-    "ontzettend": 0.33, "vreselijk": 0.33, "zo": 0.2, "totaal": 0.29, "compleet": 0.29, "extreem": 0.33,
-    "nogal": -0.2, "beetje": -0.29, "redelijk": -0.2, "vrij": -0.15, "enigszins": -0.29,
+    "echt": 0.29,
+    "heel": 0.29,
+    "zeer": 0.29,
+    "erg": 0.29,
+    "super": 0.29,
+    "enorm": 0.33,
+    "ontzettend": 0.33,
+    "vreselijk": 0.33,
+    "zo": 0.2,
+    "totaal": 0.29,
+    "compleet": 0.29,
+    "extreem": 0.33,
+    "nogal": -0.2,
+    "beetje": -0.29,
+    "redelijk": -0.2,
+    "vrij": -0.15,
+    "enigszins": -0.29,
 }
 # Expressions scored as one token: (pattern over the lower-cased text, token in the lexicon).
 PHRASES: list[tuple[str, str]] = [

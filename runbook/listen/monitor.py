@@ -34,12 +34,16 @@ class Tick:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "seconds": round(self.seconds, 3),
-                "ingested": [r.to_dict() for r in self.ingested],
-                "brands": [o.to_dict() for o in self.outcomes],
-                "escalations": [{**e.__dict__, "deadline": e.deadline.isoformat() if e.deadline else None}
-                                for e in self.escalations],
-                "errors": self.errors}
+        return {
+            "at": self.at.isoformat(),
+            "seconds": round(self.seconds, 3),
+            "ingested": [r.to_dict() for r in self.ingested],
+            "brands": [o.to_dict() for o in self.outcomes],
+            "escalations": [
+                {**e.__dict__, "deadline": e.deadline.isoformat() if e.deadline else None} for e in self.escalations
+            ],
+            "errors": self.errors,
+        }
 
 
 def _channel_for(source: Any, engine: Engine, channels: Mapping[str, Any] | None) -> Any:
@@ -55,10 +59,21 @@ def _channel_for(source: Any, engine: Engine, channels: Mapping[str, Any] | None
     return SandboxChannel(engine)
 
 
-def run_once(engine: Engine, config: ListeningConfig, *, now: datetime | None = None,
-             channels: Mapping[str, Any] | None = None, chat: Any = None, starter: Starter | None = None,
-             roster: Any = None, chat_for: Callable[[str], Any] | None = None, via: str = "cli",
-             ingest: bool = True, check: bool = True, escalate: bool = True) -> Tick:
+def run_once(
+    engine: Engine,
+    config: ListeningConfig,
+    *,
+    now: datetime | None = None,
+    channels: Mapping[str, Any] | None = None,
+    chat: Any = None,
+    starter: Starter | None = None,
+    roster: Any = None,
+    chat_for: Callable[[str], Any] | None = None,
+    via: str = "cli",
+    ingest: bool = True,
+    check: bool = True,
+    escalate: bool = True,
+) -> Tick:
     """One check. A failure in one source or brand is reported and does not stop the others."""
     began = time.perf_counter()
     tick = Tick(at=as_utc(now))
@@ -69,20 +84,38 @@ def run_once(engine: Engine, config: ListeningConfig, *, now: datetime | None = 
             for brand in config.brands:
                 for platform, handle in brand.pairs():
                     try:
-                        tick.ingested.append(ingest_channel(engine, channel, source=source.name, account=handle,
-                                                            platform=platform, page_size=source.page_size,
-                                                            analyzer=analyzer))
+                        tick.ingested.append(
+                            ingest_channel(
+                                engine,
+                                channel,
+                                source=source.name,
+                                account=handle,
+                                platform=platform,
+                                page_size=source.page_size,
+                                analyzer=analyzer,
+                            )
+                        )
                     except Exception as exc:  # noqa: BLE001 - one broken source must not blind the rest
                         tick.errors.append(f"ingest {source.name} {handle}: {type(exc).__name__}: {exc}")
     for brand in config.brands if check else []:
         try:
             result = check_spike(engine, brand=brand.id, accounts=brand.pairs(), rule=brand.rule(), now=tick.at)
-            tick.outcomes.append(process_check(
-                engine, result, brand=brand, rule=config.rule_for(brand.id),
-                resolve_after=config.resolve_after_for(brand.id), renotify_after=config.renotify_after_for(brand.id),
-                media=config.media,
-                chat=chat, alerts_channel=config.alerts_channel, starter=starter,
-                channel=_channel_for(config.sources[0], engine, channels) if config.sources else None, via=via))
+            tick.outcomes.append(
+                process_check(
+                    engine,
+                    result,
+                    brand=brand,
+                    rule=config.rule_for(brand.id),
+                    resolve_after=config.resolve_after_for(brand.id),
+                    renotify_after=config.renotify_after_for(brand.id),
+                    media=config.media,
+                    chat=chat,
+                    alerts_channel=config.alerts_channel,
+                    starter=starter,
+                    channel=_channel_for(config.sources[0], engine, channels) if config.sources else None,
+                    via=via,
+                )
+            )
         except Exception as exc:  # noqa: BLE001
             tick.errors.append(f"check {brand.id}: {type(exc).__name__}: {exc}")
     if escalate and roster is not None:

@@ -20,8 +20,13 @@ def post_ref(value: str | None) -> str | None:
         path = parsed.path.rstrip("/")
         parts = path.split("/")
         # A Bluesky post link names its author by DID: the channel's ref is the record's at:// URI.
-        if parsed.netloc == "bsky.app" and len(parts) == 5 and parts[1] == "profile" and parts[3] == "post" \
-                and parts[2].startswith("did:"):
+        if (
+            parsed.netloc == "bsky.app"
+            and len(parts) == 5
+            and parts[1] == "profile"
+            and parts[3] == "post"
+            and parts[2].startswith("did:")
+        ):
             return f"at://{parts[2]}/app.bsky.feed.post/{parts[4]}"
         return path.rsplit("/", 1)[-1] or None
     return value

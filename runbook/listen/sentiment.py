@@ -17,8 +17,17 @@ from typing import Protocol, runtime_checkable
 
 from runbook.listen import lexicon_nl
 
-__all__ = ["DutchLexiconAnalyzer", "NEGATIVE_BELOW", "RoutingAnalyzer", "SentimentAnalyzer", "VaderAnalyzer",
-           "default_analyzer", "is_negative", "lexicon_analyzer", "load_analyzer"]
+__all__ = [
+    "DutchLexiconAnalyzer",
+    "NEGATIVE_BELOW",
+    "RoutingAnalyzer",
+    "SentimentAnalyzer",
+    "VaderAnalyzer",
+    "default_analyzer",
+    "is_negative",
+    "lexicon_analyzer",
+    "load_analyzer",
+]
 
 # VADER's own convention: a compound score at or below -0.05 reads as negative.
 NEGATIVE_BELOW = -0.05
@@ -72,13 +81,14 @@ class DutchLexiconAnalyzer:
         but_at = tokens.index("maar") if "maar" in tokens else -1
         for i, token in enumerate(tokens):
             valence = self.lexicon.get(token)
-            if valence is None or (token in lexicon_nl.BOOSTERS and i + 1 < len(tokens)
-                                   and tokens[i + 1] in self.lexicon):
+            if valence is None or (
+                token in lexicon_nl.BOOSTERS and i + 1 < len(tokens) and tokens[i + 1] in self.lexicon
+            ):
                 continue
             if i > 0 and tokens[i - 1] in lexicon_nl.BOOSTERS:
                 boost = lexicon_nl.BOOSTERS[tokens[i - 1]]
                 valence += boost if valence > 0 else -boost
-            if any(t in lexicon_nl.NEGATIONS for t in tokens[max(0, i - 3):i]):
+            if any(t in lexicon_nl.NEGATIONS for t in tokens[max(0, i - 3) : i]):
                 valence *= -0.74
             if but_at >= 0:
                 valence *= 1.5 if i > but_at else 0.5

@@ -24,15 +24,30 @@ from runbook.sandbox.tables import mentions as sandbox_mentions
 __all__ = ["MentionRow", "Traffic", "everyday_mentions", "load_traffic"]
 
 TEMPLATES = {
-    "question": ["@{brand} what time does support open tomorrow?", "@{brand} can I change my booking online?",
-                 "@{brand} any news on the new app update?", "@{brand} is there a student discount?",
-                 "@{brand} hoe laat gaat de klantenservice open?"],
-    "praise": ["Great service from @{brand} today, thanks!", "@{brand} love the new menu, well done",
-               "Shout out to the friendly team at @{brand}", "@{brand} bedankt voor de snelle hulp, top!"],
-    "gripe": ["@{brand} my order is late again, not happy", "@{brand} waited an hour on hold, terrible",
-              "@{brand} the app keeps crashing, annoying", "@{brand} slechte service vandaag, jammer"],
-    "neutral": ["Heading to @{brand} for lunch", "Reading about @{brand} plans for next year",
-                "@{brand} announced new opening hours"],
+    "question": [
+        "@{brand} what time does support open tomorrow?",
+        "@{brand} can I change my booking online?",
+        "@{brand} any news on the new app update?",
+        "@{brand} is there a student discount?",
+        "@{brand} hoe laat gaat de klantenservice open?",
+    ],
+    "praise": [
+        "Great service from @{brand} today, thanks!",
+        "@{brand} love the new menu, well done",
+        "Shout out to the friendly team at @{brand}",
+        "@{brand} bedankt voor de snelle hulp, top!",
+    ],
+    "gripe": [
+        "@{brand} my order is late again, not happy",
+        "@{brand} waited an hour on hold, terrible",
+        "@{brand} the app keeps crashing, annoying",
+        "@{brand} slechte service vandaag, jammer",
+    ],
+    "neutral": [
+        "Heading to @{brand} for lunch",
+        "Reading about @{brand} plans for next year",
+        "@{brand} announced new opening hours",
+    ],
 }
 TONES = {"question": 0.35, "praise": 0.25, "gripe": 0.15, "neutral": 0.25}
 
@@ -91,13 +106,19 @@ def everyday_mentions(traffic: Traffic, *, start: datetime, end: datetime) -> li
                 continue
             tone = rng.choices(list(TONES), weights=list(TONES.values()))[0]
             author = f"{rng.choice(['sam', 'lee', 'kim', 'jo', 'ari', 'noa', 'max', 'eli'])}{rng.randint(1, 4000)}"
-            rows.append({
-                "key": f"traffic:{traffic.platform}:{traffic.account}:{traffic.seed}:{start.isoformat()}:{index}",
-                "platform": traffic.platform, "account": traffic.account, "author": author,
-                "author_followers": min(int(30 * rng.paretovariate(1.3)), 2_000_000),
-                "text": rng.choice(TEMPLATES[tone]).format(brand=traffic.account), "in_reply_to": None,
-                "created_at": at, "meta": {"tone": tone, "traffic": True},
-            })
+            rows.append(
+                {
+                    "key": f"traffic:{traffic.platform}:{traffic.account}:{traffic.seed}:{start.isoformat()}:{index}",
+                    "platform": traffic.platform,
+                    "account": traffic.account,
+                    "author": author,
+                    "author_followers": min(int(30 * rng.paretovariate(1.3)), 2_000_000),
+                    "text": rng.choice(TEMPLATES[tone]).format(brand=traffic.account),
+                    "in_reply_to": None,
+                    "created_at": at,
+                    "meta": {"tone": tone, "traffic": True},
+                }
+            )
             index += 1
         hour += timedelta(hours=1)
     rows.sort(key=lambda r: r["created_at"])
@@ -111,11 +132,14 @@ def load_traffic(engine: Engine, traffic: Traffic, *, start: datetime, end: date
 
     def work(connection: Connection) -> int:
         prefix = f"traffic:{traffic.platform}:{traffic.account}:{traffic.seed}:{as_utc(start).isoformat()}:"
-        have = set(connection.execute(sa.select(sandbox_mentions.c.key)
-                                      .where(sandbox_mentions.c.key.startswith(prefix))).scalars())
+        have = set(
+            connection.execute(
+                sa.select(sandbox_mentions.c.key).where(sandbox_mentions.c.key.startswith(prefix))
+            ).scalars()
+        )
         new = [r for r in rows if r["key"] not in have]
         for chunk in range(0, len(new), 5000):
-            connection.execute(sandbox_mentions.insert(), new[chunk:chunk + 5000])
+            connection.execute(sandbox_mentions.insert(), new[chunk : chunk + 5000])
         return len(new)
 
     return write_transaction(engine, work)

@@ -106,32 +106,48 @@ class Check:
         out["negative_share"] = round(self.negative_share, 4)
         out["spike"] = self.spike
         out["elevated"] = self.elevated
-        for key in ("baseline_mean", "baseline_std", "threshold", "negative_mean", "negative_std",
-                    "negative_threshold", "baseline_negative_share", "lower_threshold", "history_hours",
-                    "sustained_expected", "sustained_threshold"):
+        for key in (
+            "baseline_mean",
+            "baseline_std",
+            "threshold",
+            "negative_mean",
+            "negative_std",
+            "negative_threshold",
+            "baseline_negative_share",
+            "lower_threshold",
+            "history_hours",
+            "sustained_expected",
+            "sustained_threshold",
+        ):
             out[key] = round(out[key], 4)
         return out
 
 
 def account_filter(accounts: Sequence[tuple[str | None, str]]) -> sa.ColumnElement[bool]:
     """(platform, handle) pairs; a None platform matches the handle on every platform."""
-    terms = [mentions.c.account == handle if platform is None
-             else sa.and_(mentions.c.account == handle, mentions.c.platform == platform)
-             for platform, handle in accounts]
+    terms = [
+        mentions.c.account == handle
+        if platform is None
+        else sa.and_(mentions.c.account == handle, mentions.c.platform == platform)
+        for platform, handle in accounts
+    ]
     if not terms:
         raise ValueError("a brand needs at least one account")
     return terms[0] if len(terms) == 1 else sa.or_(*terms)
 
 
-def window_counts(engine: Engine, accounts: Sequence[tuple[str | None, str]], *, start: datetime,
-                  width: timedelta, count: int) -> tuple[list[int], list[int], int | None]:
+def window_counts(
+    engine: Engine, accounts: Sequence[tuple[str | None, str]], *, start: datetime, width: timedelta, count: int
+) -> tuple[list[int], list[int], int | None]:
     """Mentions and negatives in `count` consecutive windows from `start`, and the first mention's epoch."""
     begin, size = epoch_of(start), int(width.total_seconds())
     bucket = ((mentions.c.epoch - sa.literal(begin, sa.BigInteger)) // sa.literal(size, sa.BigInteger)).label("b")
     where = account_filter(accounts)
-    query = (sa.select(bucket, sa.func.count(), sa.func.sum(mentions.c.negative))
-             .where(where, mentions.c.epoch >= begin, mentions.c.epoch < begin + size * count)
-             .group_by(bucket))
+    query = (
+        sa.select(bucket, sa.func.count(), sa.func.sum(mentions.c.negative))
+        .where(where, mentions.c.epoch >= begin, mentions.c.epoch < begin + size * count)
+        .group_by(bucket)
+    )
     volumes, negatives = [0] * count, [0] * count
     with engine.connect() as connection:
         for b, n, neg in connection.execute(query):
@@ -139,8 +155,10 @@ def window_counts(engine: Engine, accounts: Sequence[tuple[str | None, str]], *,
                 volumes[int(b)] = int(n)
                 negatives[int(b)] = int(neg or 0)
         # min(epoch) per account uses the index (account, epoch): one seek each.
-        firsts = [connection.execute(sa.select(sa.func.min(mentions.c.epoch)).where(account_filter([pair])))
-                  .scalar() for pair in accounts]
+        firsts = [
+            connection.execute(sa.select(sa.func.min(mentions.c.epoch)).where(account_filter([pair]))).scalar()
+            for pair in accounts
+        ]
     known = [f for f in firsts if f is not None]
     return volumes, negatives, min(known) if known else None
 
@@ -174,13 +192,15 @@ class _Series:
 
     def span(self, attr: str, j: int, n: int) -> int:
         values = getattr(self, attr)
-        return sum(values[j:j + n])
+        return sum(values[j : j + n])
 
 
-def _series(engine: Engine, accounts: Sequence[tuple[str | None, str]], at: datetime, rule: SpikeRule,
-            buckets: int) -> _Series:
-    volumes, negatives, first = window_counts(engine, accounts, start=at - buckets * rule.window,
-                                              width=rule.window, count=buckets)
+def _series(
+    engine: Engine, accounts: Sequence[tuple[str | None, str]], at: datetime, rule: SpikeRule, buckets: int
+) -> _Series:
+    volumes, negatives, first = window_counts(
+        engine, accounts, start=at - buckets * rule.window, width=rule.window, count=buckets
+    )
     return _Series(volumes[::-1], negatives[::-1], first, epoch_of(at), int(rule.window.total_seconds()))
 
 
@@ -199,8 +219,14 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def check_spike(engine: Engine, *, brand: str, accounts: Sequence[tuple[str | None, str]],
-                rule: SpikeRule | None = None, now: datetime | None = None) -> Check:
+def check_spike(
+    engine: Engine,
+    *,
+    brand: str,
+    accounts: Sequence[tuple[str | None, str]],
+    rule: SpikeRule | None = None,
+    now: datetime | None = None,
+) -> Check:
     """Compare the window ending at `now` with the same window on earlier days."""
     rule = rule or SpikeRule()
     at = as_utc(now)
@@ -223,36 +249,59 @@ def check_spike(engine: Engine, *, brand: str, accounts: Sequence[tuple[str | No
     if warm:
         mode = "warm-up"
         threshold = float(max(rule.warmup_volume, rule.min_volume))
-        why.append(f"warm-up: {history:.0f}h of history and {len(vols)} comparable windows (needs "
-                   f"{rule.warmup.total_seconds() / 3600:.0f}h and {rule.min_samples}); until then only an absolute "
-                   f"minimum of {threshold:.0f} mentions per {span} alerts")
+        why.append(
+            f"warm-up: {history:.0f}h of history and {len(vols)} comparable windows (needs "
+            f"{rule.warmup.total_seconds() / 3600:.0f}h and {rule.min_samples}); until then only an absolute "
+            f"minimum of {threshold:.0f} mentions per {span} alerts"
+        )
         if volume >= threshold:
             reasons.append("volume")
         why.append(f"volume {volume} {'>=' if reasons else '<'} {threshold:.0f}")
-        return Check(brand=brand, at=at, window_start=at - rule.window, volume=volume, negative=negative,
-                     baseline_windows=len(vols), baseline_mean=usual, baseline_std=deviation, threshold=threshold,
-                     negative_mean=neg_usual, negative_std=neg_deviation, negative_threshold=threshold,
-                     baseline_negative_share=base_share, reasons=reasons, mode=mode,
-                     lower_threshold=threshold, history_hours=history, explanation=why)
+        return Check(
+            brand=brand,
+            at=at,
+            window_start=at - rule.window,
+            volume=volume,
+            negative=negative,
+            baseline_windows=len(vols),
+            baseline_mean=usual,
+            baseline_std=deviation,
+            threshold=threshold,
+            negative_mean=neg_usual,
+            negative_std=neg_deviation,
+            negative_threshold=threshold,
+            baseline_negative_share=base_share,
+            reasons=reasons,
+            mode=mode,
+            lower_threshold=threshold,
+            history_hours=history,
+            explanation=why,
+        )
     threshold = max(usual + rule.k * deviation, rule.min_ratio * usual, float(rule.min_volume))
     lower = usual + rule.k_low * deviation
     where = "the same hour of the week" if mode == "hour_of_week" else "the same time of day"
-    why.append(f"volume {volume} in the last {span}; usual {_fmt(usual)} (median of {len(vols)} windows at {where}: "
-               f"{', '.join(str(v) for v in vols[:14])}{' ...' if len(vols) > 14 else ''}), deviation "
-               f"{_fmt(deviation)}; alert at {_fmt(threshold)} = max(usual + {_fmt(rule.k)} x deviation, "
-               f"{_fmt(rule.min_ratio)} x usual, minimum {rule.min_volume}); stays open above {_fmt(lower)}")
+    why.append(
+        f"volume {volume} in the last {span}; usual {_fmt(usual)} (median of {len(vols)} windows at {where}: "
+        f"{', '.join(str(v) for v in vols[:14])}{' ...' if len(vols) > 14 else ''}), deviation "
+        f"{_fmt(deviation)}; alert at {_fmt(threshold)} = max(usual + {_fmt(rule.k)} x deviation, "
+        f"{_fmt(rule.min_ratio)} x usual, minimum {rule.min_volume}); stays open above {_fmt(lower)}"
+    )
     if volume >= threshold:
         reasons.append("volume")
     neg_threshold = max(neg_usual + rule.k * neg_deviation, rule.min_ratio * neg_usual, float(rule.min_negative))
     share = negative / volume if volume else 0.0
     # The share must rise too (sentiment turning); negatives flooding in at three times their alert
     # level need half that rise (a storm big enough to drown its own share).
-    if negative >= neg_threshold and (share >= base_share + rule.negative_rise or (
-            share >= base_share + rule.negative_rise / 2 and negative >= 3 * neg_threshold)):
+    if negative >= neg_threshold and (
+        share >= base_share + rule.negative_rise
+        or (share >= base_share + rule.negative_rise / 2 and negative >= 3 * neg_threshold)
+    ):
         reasons.append("negative")
-    why.append(f"negative {negative} ({share:.0%}); usual {_fmt(neg_usual)} ({base_share:.0%} of mentions); alert at "
-               f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%} (or "
-               f"{_fmt(3 * neg_threshold)} and {base_share + rule.negative_rise / 2:.0%})")
+    why.append(
+        f"negative {negative} ({share:.0%}); usual {_fmt(neg_usual)} ({base_share:.0%} of mentions); alert at "
+        f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%} (or "
+        f"{_fmt(3 * neg_threshold)} and {base_share + rule.negative_rise / 2:.0%})"
+    )
     # Sustained elevation: the last hours together against the same hours on earlier days.
     s_offsets, _ = _offsets(series, rule, s, days)
     s_samples = [series.span("volumes", j, s) for j in s_offsets]
@@ -262,19 +311,44 @@ def check_spike(engine: Engine, *, brand: str, accounts: Sequence[tuple[str | No
     if len(s_samples) >= rule.min_samples:
         if s_volume >= s_threshold:
             reasons.append("sustained")
-        why.append(f"last {_fmt(rule.sustained_window.total_seconds() / 3600)}h: {s_volume} against usual "
-                   f"{_fmt(s_usual)} ({s_volume / max(s_usual, 1):.1f}x); sustained elevation at {_fmt(s_threshold)} "
-                   f"(at least {_fmt(rule.sustained_ratio)}x)")
-    return Check(brand=brand, at=at, window_start=at - rule.window, volume=volume, negative=negative,
-                 baseline_windows=len(vols), baseline_mean=usual, baseline_std=deviation, threshold=threshold,
-                 negative_mean=neg_usual, negative_std=neg_deviation, negative_threshold=neg_threshold,
-                 baseline_negative_share=base_share, reasons=reasons, mode=mode, lower_threshold=lower,
-                 history_hours=history, sustained_volume=s_volume, sustained_expected=s_usual,
-                 sustained_threshold=s_threshold, explanation=why)
+        why.append(
+            f"last {_fmt(rule.sustained_window.total_seconds() / 3600)}h: {s_volume} against usual "
+            f"{_fmt(s_usual)} ({s_volume / max(s_usual, 1):.1f}x); sustained elevation at {_fmt(s_threshold)} "
+            f"(at least {_fmt(rule.sustained_ratio)}x)"
+        )
+    return Check(
+        brand=brand,
+        at=at,
+        window_start=at - rule.window,
+        volume=volume,
+        negative=negative,
+        baseline_windows=len(vols),
+        baseline_mean=usual,
+        baseline_std=deviation,
+        threshold=threshold,
+        negative_mean=neg_usual,
+        negative_std=neg_deviation,
+        negative_threshold=neg_threshold,
+        baseline_negative_share=base_share,
+        reasons=reasons,
+        mode=mode,
+        lower_threshold=lower,
+        history_hours=history,
+        sustained_volume=s_volume,
+        sustained_expected=s_usual,
+        sustained_threshold=s_threshold,
+        explanation=why,
+    )
 
 
-def against_usual(engine: Engine, accounts: Sequence[tuple[str | None, str]], *, since: datetime, until: datetime,
-                  rule: SpikeRule | None = None) -> dict[str, Any]:
+def against_usual(
+    engine: Engine,
+    accounts: Sequence[tuple[str | None, str]],
+    *,
+    since: datetime,
+    until: datetime,
+    rule: SpikeRule | None = None,
+) -> dict[str, Any]:
     """The windows of [since, until) each against its usual (the same time on earlier days), and the
     period as a whole against the same period on earlier days: what severity is measured by."""
     rule = rule or SpikeRule()
@@ -293,8 +367,17 @@ def against_usual(engine: Engine, accounts: Sequence[tuple[str | None, str]], *,
         volume = series.volumes[i]
         if volume >= rule.min_volume and volume / max(window_usual, 1.0) > peak_ratio:
             peak_ratio, peak, peak_usual = volume / max(window_usual, 1.0), volume, window_usual
-    return {"mode": mode if len(offsets) >= rule.min_samples else "warm-up", "samples": len(offsets),
-            "windows": n, "volume": series.span("volumes", 0, n), "negative": series.span("negatives", 0, n),
-            "usual": usual, "deviation": deviation, "usual_negative": usual_negative,
-            "usual_negative_share": sum(negatives) / sum(totals) if sum(totals) else 0.0,
-            "peak": peak, "peak_usual": peak_usual, "peak_ratio": peak_ratio}
+    return {
+        "mode": mode if len(offsets) >= rule.min_samples else "warm-up",
+        "samples": len(offsets),
+        "windows": n,
+        "volume": series.span("volumes", 0, n),
+        "negative": series.span("negatives", 0, n),
+        "usual": usual,
+        "deviation": deviation,
+        "usual_negative": usual_negative,
+        "usual_negative_share": sum(negatives) / sum(totals) if sum(totals) else 0.0,
+        "peak": peak,
+        "peak_usual": peak_usual,
+        "peak_ratio": peak_ratio,
+    }

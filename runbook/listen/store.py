@@ -33,14 +33,23 @@ def epoch_of(moment: datetime) -> int:
 def existing_refs(connection: Connection, platform: str, refs: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(refs), _CHUNK):
-        chunk = list(refs[start:start + _CHUNK])
-        found.update(connection.execute(sa.select(mentions.c.ref).where(
-            mentions.c.platform == platform, mentions.c.ref.in_(chunk))).scalars())
+        chunk = list(refs[start : start + _CHUNK])
+        found.update(
+            connection.execute(
+                sa.select(mentions.c.ref).where(mentions.c.platform == platform, mentions.c.ref.in_(chunk))
+            ).scalars()
+        )
     return found
 
 
-def score_rows(items: Iterable[NewMention], *, source: str, analyzer: SentimentAnalyzer | None = None,
-               detector: LanguageDetector | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+def score_rows(
+    items: Iterable[NewMention],
+    *,
+    source: str,
+    analyzer: SentimentAnalyzer | None = None,
+    detector: LanguageDetector | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
     """Detect the language and score each mention: rows ready to insert (CPU only, no database)."""
     analyzer = analyzer or default_analyzer()
     detect = detector.detect if detector is not None else detect_language
@@ -54,14 +63,30 @@ def score_rows(items: Iterable[NewMention], *, source: str, analyzer: SentimentA
         if kind not in KINDS:
             raise ValueError(f"mention kind must be one of {', '.join(KINDS)}, got {kind!r}")
         created = as_utc(m.created_at)
-        rows.append({
-            "platform": m.platform, "ref": m.ref, "account": m.account, "author": m.author,
-            "author_followers": max(0, int(m.author_followers or 0)), "text": text, "language": language[:8],
-            "sentiment": round(float(score), 4), "negative": 1 if is_negative(score) else 0,
-            "epoch": int(created.timestamp()), "created_at": created, "in_reply_to": m.in_reply_to,
-            "url": m.url, "kind": kind, "engagement": max(0, int(m.engagement or 0)), "source": source[:200],
-            "ingested_at": ingested_at, "meta": m.meta or {}, "label": label, "needs_answer": int(needs),
-        })
+        rows.append(
+            {
+                "platform": m.platform,
+                "ref": m.ref,
+                "account": m.account,
+                "author": m.author,
+                "author_followers": max(0, int(m.author_followers or 0)),
+                "text": text,
+                "language": language[:8],
+                "sentiment": round(float(score), 4),
+                "negative": 1 if is_negative(score) else 0,
+                "epoch": int(created.timestamp()),
+                "created_at": created,
+                "in_reply_to": m.in_reply_to,
+                "url": m.url,
+                "kind": kind,
+                "engagement": max(0, int(m.engagement or 0)),
+                "source": source[:200],
+                "ingested_at": ingested_at,
+                "meta": m.meta or {},
+                "label": label,
+                "needs_answer": int(needs),
+            }
+        )
     return rows
 
 
@@ -91,7 +116,7 @@ def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
         raise RuntimeError(f"unsupported database {dialect}")
     inserted = 0
     for start in range(0, len(rows), _CHUNK):
-        result = connection.execute(statement.returning(mentions.c.id), list(rows[start:start + _CHUNK]))
+        result = connection.execute(statement.returning(mentions.c.id), list(rows[start : start + _CHUNK]))
         inserted += len(result.all())
     return inserted
 
@@ -106,9 +131,15 @@ def _unique(items: Iterable[NewMention]) -> list[NewMention]:
     return out
 
 
-def store_mentions(engine: Engine, items: Iterable[NewMention], *, source: str,
-                   analyzer: SentimentAnalyzer | None = None, detector: LanguageDetector | None = None,
-                   now: datetime | None = None) -> int:
+def store_mentions(
+    engine: Engine,
+    items: Iterable[NewMention],
+    *,
+    source: str,
+    analyzer: SentimentAnalyzer | None = None,
+    detector: LanguageDetector | None = None,
+    now: datetime | None = None,
+) -> int:
     """Score and store mentions in one transaction; returns how many were new."""
     from runbook.db import write_transaction
 
@@ -118,24 +149,44 @@ def store_mentions(engine: Engine, items: Iterable[NewMention], *, source: str,
         for m in fresh:
             by_platform.setdefault(m.platform, []).append(m.ref)
         known = {(p, r) for p, refs in by_platform.items() for r in existing_refs(connection, p, refs)}
-    rows = score_rows([m for m in fresh if (m.platform, m.ref) not in known], source=source,
-                      analyzer=analyzer, detector=detector, now=now)
+    rows = score_rows(
+        [m for m in fresh if (m.platform, m.ref) not in known],
+        source=source,
+        analyzer=analyzer,
+        detector=detector,
+        now=now,
+    )
     return write_transaction(engine, lambda connection: insert_rows(connection, rows))
 
 
 def _row_to_mention(row: sa.Row) -> StoredMention:
     data = row._mapping
     return StoredMention(
-        id=data["id"], platform=data["platform"], ref=data["ref"], account=data["account"], author=data["author"],
-        author_followers=data["author_followers"], text=data["text"], language=data["language"],
-        sentiment=data["sentiment"], negative=bool(data["negative"]), created_at=data["created_at"],
-        in_reply_to=data["in_reply_to"], url=data["url"], kind=data["kind"], engagement=data["engagement"],
-        source=data["source"], meta=dict(data["meta"] or {}), label=data["label"],
-        needs_answer=bool(data["needs_answer"]))
+        id=data["id"],
+        platform=data["platform"],
+        ref=data["ref"],
+        account=data["account"],
+        author=data["author"],
+        author_followers=data["author_followers"],
+        text=data["text"],
+        language=data["language"],
+        sentiment=data["sentiment"],
+        negative=bool(data["negative"]),
+        created_at=data["created_at"],
+        in_reply_to=data["in_reply_to"],
+        url=data["url"],
+        kind=data["kind"],
+        engagement=data["engagement"],
+        source=data["source"],
+        meta=dict(data["meta"] or {}),
+        label=data["label"],
+        needs_answer=bool(data["needs_answer"]),
+    )
 
 
-def window_filter(*, since: datetime, until: datetime, accounts: Sequence[str] | None = None,
-                  platforms: Sequence[str] | None = None) -> list[sa.ColumnElement[bool]]:
+def window_filter(
+    *, since: datetime, until: datetime, accounts: Sequence[str] | None = None, platforms: Sequence[str] | None = None
+) -> list[sa.ColumnElement[bool]]:
     """WHERE terms for [since, until) on the indexed epoch column, optionally by account and platform."""
     terms = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
     if accounts is not None:
@@ -145,17 +196,23 @@ def window_filter(*, since: datetime, until: datetime, accounts: Sequence[str] |
     return terms
 
 
-def mentions_in_window(engine: Engine, *, since: datetime, until: datetime,
-                       accounts: Sequence[str] | None = None, platforms: Sequence[str] | None = None,
-                       in_reply_to: str | None = None, limit: int | None = None) -> list[StoredMention]:
+def mentions_in_window(
+    engine: Engine,
+    *,
+    since: datetime,
+    until: datetime,
+    accounts: Sequence[str] | None = None,
+    platforms: Sequence[str] | None = None,
+    in_reply_to: str | None = None,
+    limit: int | None = None,
+) -> list[StoredMention]:
     """Every stored mention created in [since, until), oldest first (then by id).
 
     `accounts` / `platforms` narrow to brand accounts and networks (None: all); `in_reply_to`
     keeps only the answers to one post (e.g. the offending one); `limit` caps the list.
     Times are compared at one-second precision (the stored epoch).
     """
-    query = sa.select(mentions).where(*window_filter(since=since, until=until, accounts=accounts,
-                                                     platforms=platforms))
+    query = sa.select(mentions).where(*window_filter(since=since, until=until, accounts=accounts, platforms=platforms))
     if in_reply_to is not None:
         query = query.where(mentions.c.in_reply_to == in_reply_to)
     query = query.order_by(mentions.c.epoch, mentions.c.id)

@@ -84,8 +84,13 @@ alerts = sa.Table(
     sa.Column("incident_id", sa.String(32), sa.ForeignKey("incident.id"), nullable=True),
     # Who is starting the playbook right now: one click wins when two people click at once.
     sa.Column("start_claim", sa.String(64), nullable=True),
-    sa.Index("ux_listen_alert_open_brand", "brand", unique=True,
-             sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'")),
+    sa.Index(
+        "ux_listen_alert_open_brand",
+        "brand",
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    ),
     sa.Index("ix_listen_alert_opened_at", "opened_at"),
 )
 

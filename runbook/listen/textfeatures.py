@@ -14,7 +14,8 @@ __all__ = ["STOP_WORDS", "features", "stem", "tokens"]
 _NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![\w.])@\w+|&\w+;")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a about above after again against all also am an and any are aren't as at be because been before being below
 between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each few
 for from further get got had hadn't has hasn't have haven't having he her here hers herself him himself his how
@@ -29,7 +30,8 @@ de het een en van ik je jij u uw we wij ze zij hij is was zijn ben bent heeft he
 deze niet geen wel ook nog al maar of om op in aan met voor naar bij uit over tot door dan als er hier daar
 wat wie waar hoe waarom mijn jullie ons onze hun haar zo te toch nu even echt gewoon kan kunnen wordt worden
 werd zou zouden moet moeten mag heb hebt had alweer weer dus want jullie jou je mij me men iets niks niets
-""".split())
+""".split()
+)
 
 
 def stem(word: str, language: str = "en") -> str:
@@ -40,7 +42,7 @@ def stem(word: str, language: str = "en") -> str:
     if language == "nl":
         for suffix in ("heden", "ingen", "ing", "en", "s", "e"):
             if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-                w = w[:-len(suffix)]
+                w = w[: -len(suffix)]
                 break
     else:
         if w.endswith("ies") and len(w) > 4:
@@ -48,7 +50,7 @@ def stem(word: str, language: str = "en") -> str:
         else:
             for suffix in ("ations", "ation", "ings", "ing", "edly", "ed", "es", "s"):
                 if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
-                    w = w[:-len(suffix)]
+                    w = w[: -len(suffix)]
                     break
     if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiou":
         w = w[:-1]  # cancell -> cancel, stopp -> stop
@@ -66,8 +68,12 @@ def tokens(text: str, language: str = "en", extra_stop: frozenset[str] = frozens
     return out
 
 
-def features(text: str, language: str = "en", extra_stop: frozenset[str] = frozenset(),
-             surfaces: dict[str, Counter] | None = None) -> Counter:
+def features(
+    text: str,
+    language: str = "en",
+    extra_stop: frozenset[str] = frozenset(),
+    surfaces: dict[str, Counter] | None = None,
+) -> Counter:
     """Unigram stems and bigrams of adjacent content words; `surfaces` collects readable forms."""
     found = tokens(text, language, extra_stop)
     counts: Counter = Counter(s for s, _ in found)

@@ -95,13 +95,27 @@ def train(rows: list[tuple[str, str]], *, steps: int = STEPS, l2: float = L2) ->
             m += 0.1 * grad
             v *= 0.999
             v += 0.001 * grad * grad
-            param -= 0.05 * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
-    sparse = {g: [round(float(x), 4) for x in w[i]] for g, i in index.items()
-              if not g.startswith("d:") and float(np.abs(w[i]).max()) >= 0.02}
+            param -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+    sparse = {
+        g: [round(float(x), 4) for x in w[i]]
+        for g, i in index.items()
+        if not g.startswith("d:") and float(np.abs(w[i]).max()) >= 0.02
+    }
     dense_w = {name: [round(float(x), 4) for x in w[index[f"d:{name}"]]] for name in dense_names}
-    return {"classes": list(CLASSES), "bias": [round(float(x), 4) for x in b], "sparse": sparse, "dense": dense_w,
-            "trained_on": {"rows": len(rows), "vocabulary": len(vocab), "kept": len(sparse), "steps": steps, "l2": l2,
-                           "data": "TweetEval sentiment: val + test lines i % 3 != 0"}}
+    return {
+        "classes": list(CLASSES),
+        "bias": [round(float(x), 4) for x in b],
+        "sparse": sparse,
+        "dense": dense_w,
+        "trained_on": {
+            "rows": len(rows),
+            "vocabulary": len(vocab),
+            "kept": len(sparse),
+            "steps": steps,
+            "l2": l2,
+            "data": "TweetEval sentiment: val + test lines i % 3 != 0",
+        },
+    }
 
 
 def save(model: dict[str, Any], path: Path) -> None:
@@ -117,16 +131,22 @@ def _default_data() -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=_default_data(),
-                        help="TweetEval sentiment folder (default: shared/data/tweeteval-sentiment beside the repo)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=_default_data(),
+        help="TweetEval sentiment folder (default: shared/data/tweeteval-sentiment beside the repo)",
+    )
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--l2", type=float, default=L2, help=f"L2 penalty (default {L2})")
     args = parser.parse_args(argv)
     training, held = split(args.data)
     model = train(training, l2=args.l2)
     save(model, args.out)
-    print(f"trained on {len(training)} tweets ({model['trained_on']['kept']} n-grams kept), "
-          f"{len(held)} held out; written {args.out}")
+    print(
+        f"trained on {len(training)} tweets ({model['trained_on']['kept']} n-grams kept), "
+        f"{len(held)} held out; written {args.out}"
+    )
 
 
 if __name__ == "__main__":

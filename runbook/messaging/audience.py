@@ -35,27 +35,49 @@ class Heard:
     needs_answer: bool | None = None  # the stored verdict: a complaint, a question, a call for help
 
 
-def heard_in_window(engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,
-                    since: datetime, until: datetime) -> list[Heard]:
+def heard_in_window(
+    engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None, since: datetime, until: datetime
+) -> list[Heard]:
     """The one place the reply step reads mentions from: the listening store (issue 5).
     To read the network directly instead, return `from_channel(...)` here."""
     return from_listening(engine, accounts=accounts, platforms=platforms, since=since, until=until)
 
 
-def from_listening(engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None,
-                   since: datetime, until: datetime) -> list[Heard]:
+def from_listening(
+    engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None, since: datetime, until: datetime
+) -> list[Heard]:
     from runbook.listen.store import mentions_in_window
 
     found = mentions_in_window(engine, since=since, until=until, accounts=accounts, platforms=platforms)
-    return [Heard(ref=m.ref, platform=m.platform, account=m.account, author=m.author, text=m.text,
-                  created_at=m.created_at, language=m.language if m.language not in (None, "", "und") else None,
-                  in_reply_to=m.in_reply_to, followers=m.author_followers, kind=m.kind, meta=dict(m.meta or {}),
-                  negative=m.negative, needs_answer=getattr(m, "needs_answer", None))
-            for m in found]
+    return [
+        Heard(
+            ref=m.ref,
+            platform=m.platform,
+            account=m.account,
+            author=m.author,
+            text=m.text,
+            created_at=m.created_at,
+            language=m.language if m.language not in (None, "", "und") else None,
+            in_reply_to=m.in_reply_to,
+            followers=m.author_followers,
+            kind=m.kind,
+            meta=dict(m.meta or {}),
+            negative=m.negative,
+            needs_answer=getattr(m, "needs_answer", None),
+        )
+        for m in found
+    ]
 
 
-def from_channel(channel: Any, *, accounts: Sequence[str], platforms: Sequence[str] | None,
-                 since: datetime, until: datetime, page: int = 1000) -> list[Heard]:
+def from_channel(
+    channel: Any,
+    *,
+    accounts: Sequence[str],
+    platforms: Sequence[str] | None,
+    since: datetime,
+    until: datetime,
+    page: int = 1000,
+) -> list[Heard]:
     """Every mention of `accounts` the channel returns, kept when inside [since, until)."""
     from runbook.audit.models import as_utc
 
@@ -68,9 +90,20 @@ def from_channel(channel: Any, *, accounts: Sequence[str], platforms: Sequence[s
                 at = as_utc(m.created_at)
                 if since <= at < until and (platforms is None or m.platform in platforms):
                     lang = (m.meta or {}).get("lang")
-                    out.append(Heard(ref=m.ref, platform=m.platform, account=m.account, author=m.author, text=m.text,
-                                     created_at=at, language=lang if isinstance(lang, str) else None,
-                                     in_reply_to=m.in_reply_to, followers=m.author_followers, meta=dict(m.meta or {})))
+                    out.append(
+                        Heard(
+                            ref=m.ref,
+                            platform=m.platform,
+                            account=m.account,
+                            author=m.author,
+                            text=m.text,
+                            created_at=at,
+                            language=lang if isinstance(lang, str) else None,
+                            in_reply_to=m.in_reply_to,
+                            followers=m.author_followers,
+                            meta=dict(m.meta or {}),
+                        )
+                    )
             if len(got.items) < page or got.cursor in (None, cursor):
                 break
             cursor = got.cursor
@@ -102,11 +135,17 @@ class Person:
 
     def for_template(self) -> dict[str, Any]:
         terms = tuple(self.groups[0]["terms"]) if self.groups else ()
-        return {"handle": self.author, "platform": self.platform, "language": self.language,
-                "concern": self.concern, "said": cleaned(self.said),
-                "quote": quote_of(self.said, language=self.language, terms=terms),
-                "mentions": len(self.mentions), "followers": max(m.followers for m in self.mentions),
-                "key": self.key}
+        return {
+            "handle": self.author,
+            "platform": self.platform,
+            "language": self.language,
+            "concern": self.concern,
+            "said": cleaned(self.said),
+            "quote": quote_of(self.said, language=self.language, terms=terms),
+            "mentions": len(self.mentions),
+            "followers": max(m.followers for m in self.mentions),
+            "key": self.key,
+        }
 
 
 @dataclass(frozen=True)
@@ -120,15 +159,27 @@ class AudienceFilter:
     exclude: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, *, own_accounts: Iterable[str], bots: Iterable[str] = DEFAULT_BOTS, about: Iterable[str] = (),
-              in_reply_to: str | None = None, languages: Iterable[str] | None = None, min_followers: int = 0,
-              exclude: Iterable[str] = ()) -> AudienceFilter:
+    def build(
+        cls,
+        *,
+        own_accounts: Iterable[str],
+        bots: Iterable[str] = DEFAULT_BOTS,
+        about: Iterable[str] = (),
+        in_reply_to: str | None = None,
+        languages: Iterable[str] | None = None,
+        min_followers: int = 0,
+        exclude: Iterable[str] = (),
+    ) -> AudienceFilter:
         words = [re.escape(w.lstrip("#")) for w in about if w.strip()]
-        return cls(own_accounts=frozenset(a.lstrip("@").casefold() for a in own_accounts),
-                   bots=tuple(re.compile(b) for b in bots),
-                   about=re.compile(r"(?<!\w)#?(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE) if words else None,
-                   in_reply_to=in_reply_to, languages=frozenset(languages) if languages else None,
-                   min_followers=min_followers, exclude=frozenset(e.lstrip("@").casefold() for e in exclude))
+        return cls(
+            own_accounts=frozenset(a.lstrip("@").casefold() for a in own_accounts),
+            bots=tuple(re.compile(b) for b in bots),
+            about=re.compile(r"(?<!\w)#?(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE) if words else None,
+            in_reply_to=in_reply_to,
+            languages=frozenset(languages) if languages else None,
+            min_followers=min_followers,
+            exclude=frozenset(e.lstrip("@").casefold() for e in exclude),
+        )
 
     def keeps(self, heard: Heard, language: str) -> bool:
         author = heard.author.lstrip("@")
@@ -146,7 +197,8 @@ class AudienceFilter:
         if self.about is None:
             return True
         return (self.in_reply_to is not None and heard.in_reply_to == self.in_reply_to) or bool(
-            self.about.search(heard.text))
+            self.about.search(heard.text)
+        )
 
 
 def language_of(heard: Heard, default: str) -> str:
@@ -161,8 +213,13 @@ def language_of(heard: Heard, default: str) -> str:
     return found if found not in ("und", "") else default
 
 
-def people_from(heard: Iterable[Heard], keep: AudienceFilter, *, default_language: str = "en",
-                languages: Sequence[str] = ("en", "nl")) -> list[Person]:
+def people_from(
+    heard: Iterable[Heard],
+    keep: AudienceFilter,
+    *,
+    default_language: str = "en",
+    languages: Sequence[str] = ("en", "nl"),
+) -> list[Person]:
     """One Person per platform and handle, in order of their first mention."""
     by_key: dict[str, Person] = {}
     for h in heard:
@@ -174,8 +231,15 @@ def people_from(heard: Iterable[Heard], keep: AudienceFilter, *, default_languag
         key = f"{h.platform}:{h.author.lstrip('@').casefold()}"
         person = by_key.get(key)
         if person is None:
-            by_key[key] = Person(key=key, platform=h.platform, author=h.author.lstrip("@"), account=h.account,
-                                 language=language, mentions=[h], primary=h)
+            by_key[key] = Person(
+                key=key,
+                platform=h.platform,
+                author=h.author.lstrip("@"),
+                account=h.account,
+                language=language,
+                mentions=[h],
+                primary=h,
+            )
             continue
         person.mentions.append(h)
         if (len(cleaned(h.text)), h.created_at) >= (len(cleaned(person.primary.text)), person.primary.created_at):

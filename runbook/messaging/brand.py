@@ -53,9 +53,16 @@ class BrandProfile(BaseModel):
     def for_template(self) -> SimpleNamespace:
         """Attributes, not a dict: `brand.values` in a template must not find dict.values()."""
         values = [SimpleNamespace(name=v.name, say=v.say or v.name, words=list(v.words)) for v in self.values]
-        return SimpleNamespace(name=self.name, values=values, value_names=[v.name for v in self.values],
-                               value=values[0].say if values else "", voice=self.voice, audience=list(self.audience),
-                               signature=self.signature, handles=dict(self.handles))
+        return SimpleNamespace(
+            name=self.name,
+            values=values,
+            value_names=[v.name for v in self.values],
+            value=values[0].say if values else "",
+            voice=self.voice,
+            audience=list(self.audience),
+            signature=self.signature,
+            handles=dict(self.handles),
+        )
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,11 @@ def incident_info(engine: Any, incident_id: str, slug: str) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a template may still render without the title
             incident = None
         if incident is not None:
-            info.update(title=incident.title, severity=incident.severity,
-                        started_at=incident.created_at.isoformat() if incident.created_at else None)
+            info.update(
+                title=incident.title,
+                severity=incident.severity,
+                started_at=incident.created_at.isoformat() if incident.created_at else None,
+            )
     return info
 
 
@@ -31,7 +34,20 @@ def step_outputs(steps: Mapping[str, Any]) -> dict[str, Any]:
     return expression_context(inputs={}, steps=steps)["steps"]
 
 
-def base_context(*, incident: Mapping[str, Any], inputs: Mapping[str, Any], steps: Mapping[str, Any], brand: Brand,
-                 language: str, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {"incident": dict(incident), "inputs": dict(inputs), "steps": step_outputs(steps),
-            "brand": brand.profile.for_template(), "language": language, "vars": dict(extra or {})}
+def base_context(
+    *,
+    incident: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    steps: Mapping[str, Any],
+    brand: Brand,
+    language: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "incident": dict(incident),
+        "inputs": dict(inputs),
+        "steps": step_outputs(steps),
+        "brand": brand.profile.for_template(),
+        "language": language,
+        "vars": dict(extra or {}),
+    }

@@ -72,6 +72,8 @@ DOCTRINE_CHECKS: dict[str, Callable[[Subject, dict[str, Any]], Iterator[Hit]]] =
     "long_sentences": long_sentences,
     "readability": readability,
 }
+
+
 # The pack loader accepts `check:` names found in BUILTINS; registering ours there lets the
 # doctrine packs use the same model and loader as the pre-publish ones.
 def _without_options(check: Callable[[Subject, dict[str, Any]], Iterator[Hit]]) -> Callable[[Subject], Iterator[Hit]]:
@@ -107,9 +109,15 @@ def blocking_words(languages: tuple[str, ...], target: Target = "reply") -> re.P
     for language in languages:
         for compiled in doctrine_pack(language).rules:
             options = compiled.rule.options or {}
-            severity = options.get("reply_severity", compiled.rule.severity) if target == "reply" else compiled.rule.severity
-            if compiled.regex is not None and severity == "block" and not options.get("require") \
-                    and target in options.get("targets", ("statement", "reply")):
+            severity = (
+                options.get("reply_severity", compiled.rule.severity) if target == "reply" else compiled.rule.severity
+            )
+            if (
+                compiled.regex is not None
+                and severity == "block"
+                and not options.get("require")
+                and target in options.get("targets", ("statement", "reply"))
+            ):
                 sources.append(f"(?:{compiled.regex.pattern})")
     return re.compile("|".join(sources) or r"(?!)", re.IGNORECASE)
 
@@ -134,8 +142,16 @@ class MessageChecker:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def check(self, text: str, *, language: str = "en", platform: str = "x", account: str | None = None,
-              target: Target = "statement", author: str | None = None) -> CheckResult:
+    def check(
+        self,
+        text: str,
+        *,
+        language: str = "en",
+        platform: str = "x",
+        account: str | None = None,
+        target: Target = "statement",
+        author: str | None = None,
+    ) -> CheckResult:
         account = account or self.brand.account_for(platform) or "brand"
         draft = Draft(account=account, platform=platform, text=text, author=author, language=language)
         result = CheckResult(findings=self.doctrine(draft, target=target))
@@ -147,8 +163,14 @@ class MessageChecker:
     def doctrine(self, draft: Draft, *, target: Target, blocks_only: bool = False) -> list[Finding]:
         """`blocks_only`: only the rules that block when they match (for a quoted phrase)."""
         pack = doctrine_pack(draft.language)
-        subject = MessageSubject(draft=draft, policy=self.brand.policy, platform=load_platforms().get(draft.platform),
-                                 language=draft.language, brand=self.brand.profile, target=target)
+        subject = MessageSubject(
+            draft=draft,
+            policy=self.brand.policy,
+            platform=load_platforms().get(draft.platform),
+            language=draft.language,
+            brand=self.brand.profile,
+            target=target,
+        )
         found: list[Finding] = []
         for compiled in pack.rules:
             rule = compiled.rule
@@ -159,8 +181,15 @@ class MessageChecker:
             if blocks_only and (severity != "block" or options.get("require") or compiled.regex is None):
                 continue
             for match, detail in _hits(compiled, subject, options):
-                found.append(Finding(rule=rule.id, family=rule.family, severity=severity,
-                                     message=rule.message.format(match=match, detail=detail), match=match))
+                found.append(
+                    Finding(
+                        rule=rule.id,
+                        family=rule.family,
+                        severity=severity,
+                        message=rule.message.format(match=match, detail=detail),
+                        match=match,
+                    )
+                )
         return found
 
 
@@ -185,6 +214,11 @@ def _hits(compiled: Any, subject: MessageSubject, options: dict[str, Any]) -> It
 
 def _second_opinion(finding: Finding) -> Finding:
     if finding.family in SECOND_OPINION_FAMILIES and finding.severity == "block":
-        return Finding(rule=finding.rule, family=finding.family, severity="warn", match=finding.match,
-                       message=finding.message + " (the sign-off on this message is that second opinion)")
+        return Finding(
+            rule=finding.rule,
+            family=finding.family,
+            severity="warn",
+            match=finding.match,
+            message=finding.message + " (the sign-off on this message is that second opinion)",
+        )
     return finding

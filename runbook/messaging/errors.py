@@ -1,13 +1,14 @@
 """Errors of the messaging package.
 
-    MessagingError
-    ├── TemplateProblem      a template does not compile or render (names template, line, variable)
-    │   └── OutputTooLarge   the rendered text is longer than the target allows
-    ├── StatementBlocked     a statement (or an approver's edit) has blocking doctrine findings
-    └── ReviewError          an approver's per-reply lines cannot be read (names the line)
+MessagingError
+├── TemplateProblem      a template does not compile or render (names template, line, variable)
+│   └── OutputTooLarge   the rendered text is longer than the target allows
+├── StatementBlocked     a statement (or an approver's edit) has blocking doctrine findings
+└── ReviewError          an approver's per-reply lines cannot be read (names the line)
 """
 
 from __future__ import annotations
+
 from runbook.errors import RunbookError
 
 

@@ -74,21 +74,30 @@ def keep_needing_answer(people: Sequence[Person], rule: Answer) -> tuple[list[Pe
         if not needing:
             stats.skipped += 1
             continue
-        primary = person.primary if person.primary in needing else max(
-            needing, key=lambda m: (len(m.text), m.created_at))
+        primary = (
+            person.primary if person.primary in needing else max(needing, key=lambda m: (len(m.text), m.created_at))
+        )
         out.append(replace(person, mentions=needing, primary=primary))
     stats.kept = len(out)
     return out, stats
 
 
-def group_people(engine: Any, people: Sequence[Person], *, accounts: Sequence[str] | None, since: datetime,
-                 until: datetime, topics: dict[str, tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
+def group_people(
+    engine: Any,
+    people: Sequence[Person],
+    *,
+    accounts: Sequence[str] | None,
+    since: datetime,
+    until: datetime,
+    topics: dict[str, tuple[str, ...]] | None = None,
+) -> list[dict[str, Any]]:
     """Sets `person.groups` (the concern groups of their mentions, the primary mention's first) and
     returns the groups with their people: the same concerns `runbook mentions concerns` finds."""
     from runbook.listen.concerns import concerns_in_window
 
-    report = concerns_in_window(engine, accounts=[(None, a.lstrip("@")) for a in accounts] if accounts else None,
-                                since=since, until=until)
+    report = concerns_in_window(
+        engine, accounts=[(None, a.lstrip("@")) for a in accounts] if accounts else None, since=since, until=until
+    )
     by_key = report.by_key()
     groups: dict[str, dict[str, Any]] = {}
     for person in people:
@@ -96,12 +105,23 @@ def group_people(engine: Any, people: Sequence[Person], *, accounts: Sequence[st
         ordered = [person.primary, *[m for m in person.mentions if m is not person.primary]]
         for mention in ordered:
             concern = by_key.get(mention.ref) or report.assign(mention.text, person.language)
-            info: ConcernInfo = OTHER if concern is None else {"id": concern.id, "label": concern.label, "terms": concern.terms[:6],
-                                                  "topic": topic_of(concern.terms, topics)}
+            info: ConcernInfo = (
+                OTHER
+                if concern is None
+                else {
+                    "id": concern.id,
+                    "label": concern.label,
+                    "terms": concern.terms[:6],
+                    "topic": topic_of(concern.terms, topics),
+                }
+            )
             if info["id"] in found:
                 continue
-            found[info["id"]] = {**info, "quote": quote_of(mention.text, language=person.language,
-                                                           terms=tuple(info["terms"])), "ref": mention.ref}
+            found[info["id"]] = {
+                **info,
+                "quote": quote_of(mention.text, language=person.language, terms=tuple(info["terms"])),
+                "ref": mention.ref,
+            }
         person.groups = list(found.values())
         for g in person.groups:
             entry = groups.setdefault(g["id"], {k: g[k] for k in ("id", "label", "terms", "topic")} | {"people": []})

@@ -24,8 +24,9 @@ def approvals(engine: Any, incident_id: str, step_id: str) -> list[str]:
 def published_before(engine: Any, incident_id: str, key: str) -> bool:
     from runbook.audit import events
 
-    return any(e.action == "statement.published" and (e.details or {}).get("key") == key
-               for e in events(engine, incident_id))
+    return any(
+        e.action == "statement.published" and (e.details or {}).get("key") == key for e in events(engine, incident_id)
+    )
 
 
 def active_freeze(engine: Any, account: str) -> dict[str, Any] | None:
@@ -40,8 +41,9 @@ def active_freeze(engine: Any, account: str) -> dict[str, Any] | None:
             return None
         if freeze_id is None:
             return None
-        row = connection.execute(sa.select(freezes.c.id, freezes.c.incident_id, freezes.c.scope)
-                                 .where(freezes.c.id == freeze_id)).first()
+        row = connection.execute(
+            sa.select(freezes.c.id, freezes.c.incident_id, freezes.c.scope).where(freezes.c.id == freeze_id)
+        ).first()
     return {"id": row.id, "incident_id": row.incident_id, "scope": list(row.scope)}
 
 
@@ -52,8 +54,9 @@ def url_of(channel: Any, *, platform: str, account: str, ref: str) -> str:
     return f"{getattr(channel, 'name', 'channel')}://{platform}/{account}/{ref}"
 
 
-def record_exception(engine: Any, freeze: Mapping[str, Any], *, incident_id: str, step_id: str,
-                     details: Mapping[str, Any], audit: Any) -> None:
+def record_exception(
+    engine: Any, freeze: Mapping[str, Any], *, incident_id: str, step_id: str, details: Mapping[str, Any], audit: Any
+) -> None:
     """The statement went out while the account is frozen: say so in this incident's trail, and
     in the freeze's own incident when that is another one."""
     payload = {"freeze": freeze["id"], "what": "approved statement", **details}
@@ -61,5 +64,12 @@ def record_exception(engine: Any, freeze: Mapping[str, Any], *, incident_id: str
     if freeze.get("incident_id") and freeze["incident_id"] != incident_id:
         from runbook.audit import append
 
-        append(engine, incident_id=freeze["incident_id"], actor="system", channel="flow", action="freeze.exception",
-               step=None, details={**payload, "incident": incident_id, "step": step_id})
+        append(
+            engine,
+            incident_id=freeze["incident_id"],
+            actor="system",
+            channel="flow",
+            action="freeze.exception",
+            step=None,
+            details={**payload, "incident": incident_id, "step": step_id},
+        )

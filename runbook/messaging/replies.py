@@ -26,11 +26,22 @@ def person_context(row: Any) -> dict[str, Any]:
     groups = flags.get("groups") or ([group] if group else [])
     terms = tuple(group.get("terms") or ())
     quote = group.get("quote") or quote_of(row.said, language=row.language, terms=terms)
-    return {"handle": row.author, "platform": row.platform, "language": row.language, "concern": row.concern,
-            "said": cleaned(row.said), "quote": quote, "key": row.person,
-            "mentions": len(row.mention_refs or []), "topic": group.get("topic", "general"),
-            "group": group.get("label", ""), "groups": [{"topic": g.get("topic", "general"), "label": g.get("label", ""),
-                                                         "quote": g.get("quote", "")} for g in groups]}
+    return {
+        "handle": row.author,
+        "platform": row.platform,
+        "language": row.language,
+        "concern": row.concern,
+        "said": cleaned(row.said),
+        "quote": quote,
+        "key": row.person,
+        "mentions": len(row.mention_refs or []),
+        "topic": group.get("topic", "general"),
+        "group": group.get("label", ""),
+        "groups": [
+            {"topic": g.get("topic", "general"), "label": g.get("label", ""), "quote": g.get("quote", "")}
+            for g in groups
+        ],
+    }
 
 
 @dataclass
@@ -45,14 +56,24 @@ class Drafted:
 
 
 class ReplyDrafter:
-    def __init__(self, *, templates: Templates, template_for: Mapping[str, str], checker: MessageChecker,
-                 base: Mapping[str, Any], by_topic: Mapping[str, Mapping[str, str]] | None = None):
+    def __init__(
+        self,
+        *,
+        templates: Templates,
+        template_for: Mapping[str, str],
+        checker: MessageChecker,
+        base: Mapping[str, Any],
+        by_topic: Mapping[str, Mapping[str, str]] | None = None,
+    ):
         self.templates = templates
         self.compiled = {lang: templates.get(name) for lang, name in template_for.items()}
         self.names = dict(template_for)
         # A template per concern topic (and language), beside the incident type's default.
-        self.by_topic = {(topic, lang): (name, templates.get(name))
-                         for topic, names in (by_topic or {}).items() for lang, name in names.items()}
+        self.by_topic = {
+            (topic, lang): (name, templates.get(name))
+            for topic, names in (by_topic or {}).items()
+            for lang, name in names.items()
+        }
         self.checker = checker
         self.base = dict(base)
 
@@ -62,8 +83,12 @@ class ReplyDrafter:
         person = person_context(row)
         if person["quote"] and self._quote_blocks(person["quote"], row, language):
             person["quote"] = ""  # their words would put blame or an excuse in OUR mouth ("hacked?")
-        context = {**self.base, "language": language, "person": person,
-                   "platform": {"name": row.platform, "max_chars": spec.max_chars if spec else None}}
+        context = {
+            **self.base,
+            "language": language,
+            "person": person,
+            "platform": {"name": row.platform, "max_chars": spec.max_chars if spec else None},
+        }
         compiled, name = self.compiled[language], self.names[language]
         if (person["topic"], language) in self.by_topic:
             name, compiled = self.by_topic[(person["topic"], language)]
@@ -75,8 +100,13 @@ class ReplyDrafter:
         return blocking_words(tuple(dict.fromkeys([language, *self.compiled, "en", "nl"]))).search(quote) is not None
 
     def check(self, row: Any, text: str) -> list[dict[str, Any]]:
-        return self.checker.check(text, language=row.language if row.language in self.compiled else "en",
-                                  platform=row.platform, account=row.account, target="reply").to_list()
+        return self.checker.check(
+            text,
+            language=row.language if row.language in self.compiled else "en",
+            platform=row.platform,
+            account=row.account,
+            target="reply",
+        ).to_list()
 
     def draft(self, row: Any) -> Drafted:
         text = self.render(row)

@@ -21,8 +21,19 @@ from runbook.messaging.sending import Limiter, RateLimit
 from runbook.messaging.tracking import Scope
 from runbook.ports.channel import Receipt
 
-__all__ = ["Audit", "ReplyChannel", "decide", "draft_pending", "flag", "outputs", "plan_people", "review_text",
-           "reviewed_batch", "send", "settle_audits"]
+__all__ = [
+    "Audit",
+    "ReplyChannel",
+    "decide",
+    "draft_pending",
+    "flag",
+    "outputs",
+    "plan_people",
+    "review_text",
+    "reviewed_batch",
+    "send",
+    "settle_audits",
+]
 
 PLANNED_CHUNK = 500
 REVIEW_CHARS = 15_000  # under the engine's 20,000-character limit on a rendered prompt
@@ -40,15 +51,29 @@ class ReplyChannel(Protocol):
 
 
 # -- gather -----------------------------------------------------------------------------------
-def plan_people(engine: Any, scope: Scope, fresh: Sequence[Person], *, key_prefix: str, since: datetime,
-                until: datetime, filtered: Filtered, audit: Audit) -> list[Person]:
+def plan_people(
+    engine: Any,
+    scope: Scope,
+    fresh: Sequence[Person],
+    *,
+    key_prefix: str,
+    since: datetime,
+    until: datetime,
+    filtered: Filtered,
+    audit: Audit,
+) -> list[Person]:
     """Tracks the people not tracked yet (pending) and records them in the trail, in chunks."""
     added = tr.add_people(engine, scope, fresh, key_prefix=key_prefix)
     for start in range(0, len(added), PLANNED_CHUNK):
-        chunk = added[start:start + PLANNED_CHUNK]
-        audit("replies.planned", {"people": [{"person": p.key, "mentioned_at": as_utc(p.first_at).isoformat()}
-                                             for p in chunk], "window": [since.isoformat(), until.isoformat()],
-                                  "filter": {k: v for k, v in filtered.to_dict().items() if k != "groups"}})
+        chunk = added[start : start + PLANNED_CHUNK]
+        audit(
+            "replies.planned",
+            {
+                "people": [{"person": p.key, "mentioned_at": as_utc(p.first_at).isoformat()} for p in chunk],
+                "window": [since.isoformat(), until.isoformat()],
+                "filter": {k: v for k, v in filtered.to_dict().items() if k != "groups"},
+            },
+        )
     return added
 
 
@@ -61,8 +86,16 @@ def draft_pending(engine: Any, scope: Scope, drafter: ReplyDrafter) -> int:
         flags = {k: v for k, v in (row.flags or {}).items() if k != "blocked"}  # keeps the concern group
         if drafted.blocked:
             flags["blocked"] = [f["rule"] for f in drafted.findings if f["severity"] == "block"]
-        changes.append({"id": row.id, "draft": drafted.text, "text": drafted.text, "findings": drafted.findings,
-                        "flags": flags, "status": "drafted"})
+        changes.append(
+            {
+                "id": row.id,
+                "draft": drafted.text,
+                "text": drafted.text,
+                "findings": drafted.findings,
+                "flags": flags,
+                "status": "drafted",
+            }
+        )
     return tr.update_rows(engine, changes, only_status="pending")
 
 
@@ -97,8 +130,9 @@ def _approver(decision: Mapping[str, Any]) -> str:
     return str(decision.get("person") or (approvers[-1] if approvers else "") or "unknown")
 
 
-def decide(engine: Any, scope: Scope, drafter: ReplyDrafter, *, batch: int | None, decision: Mapping[str, Any],
-           audit: Audit) -> None:
+def decide(
+    engine: Any, scope: Scope, drafter: ReplyDrafter, *, batch: int | None, decision: Mapping[str, Any], audit: Audit
+) -> None:
     """Applies the approvers' lines to `batch`, once; raises ReviewError (nothing changed) on a bad line."""
     from runbook.messaging.review import parse_actions
 
@@ -120,8 +154,11 @@ def decide(engine: Any, scope: Scope, drafter: ReplyDrafter, *, batch: int | Non
     for row in rows:
         action = actions.get(f"r{row.id}") or actions.get(row.author.casefold())
         flags = dict(row.flags or {})
-        verb = action.verb if action else ("approve" if _clean(flags) or (approve_flagged and not _blocked(flags))
-                                           else "hold")
+        verb = (
+            action.verb
+            if action
+            else ("approve" if _clean(flags) or (approve_flagged and not _blocked(flags)) else "hold")
+        )
         if verb == "approve" and _blocked(flags):
             verb = "hold"  # a blocked draft is never sent as is: it needs an edit
         if verb == "edit" and action is not None:  # an edit is always a line's
@@ -133,8 +170,16 @@ def decide(engine: Any, scope: Scope, drafter: ReplyDrafter, *, batch: int | Non
                 continue
             flags.pop("edit_blocked", None)
             flags.pop("blocked", None)
-            changes.append({"id": row.id, "text": action.text, "findings": findings, "flags": flags,
-                            "status": "approved", "decided_by": by})
+            changes.append(
+                {
+                    "id": row.id,
+                    "text": action.text,
+                    "findings": findings,
+                    "flags": flags,
+                    "status": "approved",
+                    "decided_by": by,
+                }
+            )
             edits.append({"person": row.person, "by": by})
             summary["edited"] += 1
         elif verb == "approve":
@@ -182,18 +227,19 @@ def _clean(flags: dict[str, Any]) -> bool:
 
 
 # -- send -------------------------------------------------------------------------------------
-def send(engine: Any, scope: Scope, channel: ReplyChannel, *, limit: RateLimit, max_attempts: int,
-         audit: Audit) -> int:
+def send(engine: Any, scope: Scope, channel: ReplyChannel, *, limit: RateLimit, max_attempts: int, audit: Audit) -> int:
     """Sends the approved replies (and failed ones with attempts left) within `limit` per account."""
     due = tr.select(engine, scope, statuses=["approved"]) + [
-        r for r in tr.select(engine, scope, statuses=["failed"]) if r.attempts < max_attempts]
+        r for r in tr.select(engine, scope, statuses=["failed"]) if r.attempts < max_attempts
+    ]
     limiters: dict[tuple[str, str], Limiter] = {}
     sent = 0
     for row in due:
         group = (row.platform, row.account)
         if group not in limiters:
-            limiters[group] = Limiter(limit, tr.send_history(engine, platform=row.platform, account=row.account,
-                                                             count=limit.count))
+            limiters[group] = Limiter(
+                limit, tr.send_history(engine, platform=row.platform, account=row.account, count=limit.count)
+            )
         if send_one(engine, channel, row, limiters[group], audit):
             sent += 1
     return sent
@@ -207,8 +253,9 @@ def send_one(engine: Any, channel: ReplyChannel, row: Any, limiter: Limiter, aud
         limiter.wait()
         tr.set_row(engine, row.id, attempts=row.attempts + 1, attempt_at=as_utc(None))
         try:
-            receipt = channel.reply(account=row.account, platform=row.platform, to_ref=row.to_ref, text=row.text,
-                                    key=row.key)
+            receipt = channel.reply(
+                account=row.account, platform=row.platform, to_ref=row.to_ref, text=row.text, key=row.key
+            )
         except Exception as exc:  # noqa: BLE001 - recorded on the person, retried on a later call
             limiter.done()
             tr.set_row(engine, row.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:1000], audited=False)
@@ -218,16 +265,26 @@ def send_one(engine: Any, channel: ReplyChannel, row: Any, limiter: Limiter, aud
     # row to a later call, which finds the receipt and, after a crash, the event too.
     if not (recovered and _in_trail(engine, row, "reply.sent")):
         audit("reply.sent", _details(row, "sent", ref=receipt.ref))
-    tr.set_row(engine, row.id, status="sent", ref=receipt.ref, error=None, audited=True,
-               sent_at=as_utc(receipt.at) if receipt.at else as_utc(None))
+    tr.set_row(
+        engine,
+        row.id,
+        status="sent",
+        ref=receipt.ref,
+        error=None,
+        audited=True,
+        sent_at=as_utc(receipt.at) if receipt.at else as_utc(None),
+    )
     return True
 
 
 def _in_trail(engine: Any, row: Any, action: str) -> bool:
     from runbook.audit import events
 
-    return any(e.action == action and (e.details or {}).get("reply") == f"r{row.id}"
-               for e in events(engine, row.incident_id) if e.step == row.step_id)
+    return any(
+        e.action == action and (e.details or {}).get("reply") == f"r{row.id}"
+        for e in events(engine, row.incident_id)
+        if e.step == row.step_id
+    )
 
 
 def settle_audits(engine: Any, scope: Scope, audit: Audit) -> None:
@@ -238,8 +295,11 @@ def settle_audits(engine: Any, scope: Scope, audit: Audit) -> None:
         return
     from runbook.audit import events
 
-    recorded = {(e.action, (e.details or {}).get("reply"), (e.details or {}).get("attempts"))
-                for e in events(engine, scope.incident_id) if e.step == scope.step_id and e.action.startswith("reply.")}
+    recorded = {
+        (e.action, (e.details or {}).get("reply"), (e.details or {}).get("attempts"))
+        for e in events(engine, scope.incident_id)
+        if e.step == scope.step_id and e.action.startswith("reply.")
+    }
     for row in unsettled:
         attempts = row.attempts if row.status == "failed" else None
         if (f"reply.{row.status}", f"r{row.id}", attempts) not in recorded:
@@ -248,8 +308,12 @@ def settle_audits(engine: Any, scope: Scope, audit: Audit) -> None:
 
 
 def _details(row: Any, status: str, *, ref: str | None = None) -> dict[str, Any]:
-    details = {"person": row.person, "platform": row.platform, "mentioned_at": as_utc(row.mentioned_at).isoformat(),
-               "reply": f"r{row.id}"}
+    details = {
+        "person": row.person,
+        "platform": row.platform,
+        "mentioned_at": as_utc(row.mentioned_at).isoformat(),
+        "reply": f"r{row.id}",
+    }
     if status == "sent":
         details |= {"ref": ref or row.ref, "key": row.key, "to": row.to_ref, "by": row.decided_by}
     elif status == "failed":
@@ -260,8 +324,9 @@ def _details(row: Any, status: str, *, ref: str | None = None) -> dict[str, Any]
 
 
 # -- outputs ----------------------------------------------------------------------------------
-def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str,
-            filtered: Filtered | None = None) -> dict[str, Any]:
+def outputs(
+    engine: Any, scope: Scope, *, batch: int | None, added: int, sent: int, error: str, filtered: Filtered | None = None
+) -> dict[str, Any]:
     """The step's outputs as plain data; runbook.steps.reply_individually builds ReplyOutputs from it."""
     from runbook.messaging.templates import slack_escape
 
@@ -275,50 +340,84 @@ def outputs(engine: Any, scope: Scope, *, batch: int | None, added: int, sent: i
     groups: dict[str, dict[str, Any]] = {}
     for r in tr.select(engine, scope):
         g = (r.flags or {}).get("group") or {"id": "other", "label": "other", "topic": "general"}
-        entry = groups.setdefault(g["id"], {"id": g["id"], "label": g.get("label", ""), "topic": g.get("topic"),
-                                            "people": []})
+        entry = groups.setdefault(
+            g["id"], {"id": g["id"], "label": g.get("label", ""), "topic": g.get("topic"), "people": []}
+        )
         entry["people"].append(r.author)
-    return dict(phase="review" if batch else "done", awaiting_review=batch is not None, batch=batch,
-                items=items, review=review, review_slack=slack_escape(review), coverage=counts,
-                people=people, answered=counts["sent"],
-                coverage_percent=round(100.0 * counts["sent"] / people, 1) if people else 100.0,
-                near_duplicates=flagged, added=added, sent=sent, table=table, error=error,
-                filtered={k: v for k, v in (filtered.to_dict() if filtered else {}).items() if k != "groups"},
-                groups=sorted(groups.values(), key=lambda g: (g["id"] == "other", -len(g["people"]), g["id"])))
+    return dict(
+        phase="review" if batch else "done",
+        awaiting_review=batch is not None,
+        batch=batch,
+        items=items,
+        review=review,
+        review_slack=slack_escape(review),
+        coverage=counts,
+        people=people,
+        answered=counts["sent"],
+        coverage_percent=round(100.0 * counts["sent"] / people, 1) if people else 100.0,
+        near_duplicates=flagged,
+        added=added,
+        sent=sent,
+        table=table,
+        error=error,
+        filtered={k: v for k, v in (filtered.to_dict() if filtered else {}).items() if k != "groups"},
+        groups=sorted(groups.values(), key=lambda g: (g["id"] == "other", -len(g["people"]), g["id"])),
+    )
 
 
 def item(row: Any) -> dict[str, Any]:
     flags = row.flags or {}
     group = flags.get("group") or {"id": "other", "label": "other", "topic": "general"}
-    return {"id": f"r{row.id}", "person": row.person, "handle": row.author, "platform": row.platform,
-            "language": row.language, "concern": row.concern, "said": row.said, "draft": row.text,
-            "group": group.get("id"), "group_label": group.get("label", ""), "topic": group.get("topic", "general"),
-            "groups": [g.get("id") for g in flags.get("groups") or [group]],
-            "near_duplicate": flags.get("near_duplicate"), "blocked": flags.get("edit_blocked") or flags.get("blocked"),
-            "warnings": sorted({f["rule"] for f in (row.findings or []) if f["severity"] == "warn"})}
+    return {
+        "id": f"r{row.id}",
+        "person": row.person,
+        "handle": row.author,
+        "platform": row.platform,
+        "language": row.language,
+        "concern": row.concern,
+        "said": row.said,
+        "draft": row.text,
+        "group": group.get("id"),
+        "group_label": group.get("label", ""),
+        "topic": group.get("topic", "general"),
+        "groups": [g.get("id") for g in flags.get("groups") or [group]],
+        "near_duplicate": flags.get("near_duplicate"),
+        "blocked": flags.get("edit_blocked") or flags.get("blocked"),
+        "warnings": sorted({f["rule"] for f in (row.findings or []) if f["severity"] == "warn"}),
+    }
 
 
-def review_text(batch: int | None, items: list[dict[str, Any]], counts: dict[str, int], error: str,
-                filtered: Filtered | None = None) -> str:
-    head = (f"Answered {counts['sent']} of {sum(counts.values())} people; skipped {counts['skipped']}, "
-            f"failed {counts['failed']}.")
+def review_text(
+    batch: int | None, items: list[dict[str, Any]], counts: dict[str, int], error: str, filtered: Filtered | None = None
+) -> str:
+    head = (
+        f"Answered {counts['sent']} of {sum(counts.values())} people; skipped {counts['skipped']}, "
+        f"failed {counts['failed']}."
+    )
     if filtered is not None and filtered.people:
-        head += (f" Filter '{filtered.rule}': {filtered.kept} of {filtered.people} people heard need an answer; "
-                 f"{filtered.skipped} wrote only positive or neutral mentions and get no reply.")
+        head += (
+            f" Filter '{filtered.rule}': {filtered.kept} of {filtered.people} people heard need an answer; "
+            f"{filtered.skipped} wrote only positive or neutral mentions and get no reply."
+        )
     if batch is None:
         return head + " Nothing left to review."
     lines = ([f"Your last lines could not be applied: {error}", ""] if error else []) + [
-        head, f"Batch {batch}: {len(items)} replies, by concern. Unlisted replies are approved, except flagged ones "
-              "(tick approve_flagged, or list them: 'r17 approve'). 'r17 skip', 'r17 hold', 'r17: new text'; "
-              "for a whole concern group: 'c2: new text' ({handle} and {quote} are filled per person) or 'c2 skip'.", ""]
+        head,
+        f"Batch {batch}: {len(items)} replies, by concern. Unlisted replies are approved, except flagged ones "
+        "(tick approve_flagged, or list them: 'r17 approve'). 'r17 skip', 'r17 hold', 'r17: new text'; "
+        "for a whole concern group: 'c2: new text' ({handle} and {quote} are filled per person) or 'c2 skip'.",
+        "",
+    ]
     by_group: dict[str, list[dict[str, Any]]] = {}
     for it in items:
         by_group.setdefault(it.get("group") or "other", []).append(it)
     for group, members in sorted(by_group.items(), key=lambda kv: (kv[0] == "other", -len(kv[1]), kv[0])):
         first = members[0]
         flagged = sum(1 for it in members if it["near_duplicate"])
-        lines.append(f"== {group}: {first.get('group_label') or 'other'} ({first.get('topic')}): {len(members)} "
-                     f"people" + (f", {flagged} near-duplicates" if flagged else ""))
+        lines.append(
+            f"== {group}: {first.get('group_label') or 'other'} ({first.get('topic')}): {len(members)} "
+            f"people" + (f", {flagged} near-duplicates" if flagged else "")
+        )
         for it in members:
             marks = []
             if it["near_duplicate"]:
@@ -326,8 +425,11 @@ def review_text(batch: int | None, items: list[dict[str, Any]], counts: dict[str
             if it["blocked"]:
                 marks.append(f"BLOCKED {', '.join(it['blocked'])}")
             also = [g for g in it.get("groups") or [] if g != group]
-            lines.append(f"{it['id']} @{it['handle']} ({it['platform']}, {it['language']}, {it['concern']})"
-                         + (f" also {', '.join(also)}" if also else "") + (f" [{'; '.join(marks)}]" if marks else ""))
+            lines.append(
+                f"{it['id']} @{it['handle']} ({it['platform']}, {it['language']}, {it['concern']})"
+                + (f" also {', '.join(also)}" if also else "")
+                + (f" [{'; '.join(marks)}]" if marks else "")
+            )
             lines.append(f"   said:  {it['said']}")
             lines.append(f"   reply: {it['draft']}")
         lines.append("")

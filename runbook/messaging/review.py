@@ -1,12 +1,12 @@
 """What an approver says about a batch of replies: one line per reply to change.
 
-    r17 approve        send it although it was flagged (a near-duplicate)
-    r17 skip           do not answer this person
-    r17 hold           not now: show it again in a later batch
-    r17: new text      send this text instead (checked again before it counts)
-    @handle skip       a handle works wherever a reply id does
-    c2: new text       every reply of concern group c2 in the batch ({handle}, {quote} per person);
-    c2 skip            and any verb works for a group (reply_run expands it)
+r17 approve        send it although it was flagged (a near-duplicate)
+r17 skip           do not answer this person
+r17 hold           not now: show it again in a later batch
+r17: new text      send this text instead (checked again before it counts)
+@handle skip       a handle works wherever a reply id does
+c2: new text       every reply of concern group c2 in the batch ({handle}, {quote} per person);
+c2 skip            and any verb works for a group (reply_run expands it)
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Literal
 from runbook.messaging.errors import ReviewError
 
 Verb = Literal["approve", "skip", "hold", "edit"]
-_LINE = re.compile(r"^(?P<ref>r\d+|@?[\w.-]+(?::[\w.@-]+)?)\s*(?:(?P<colon>:)\s*(?P<text>.*)|\s+(?P<verb>\w+)\s*(?P<rest>.*))$",
-                   re.S)
+_LINE = re.compile(
+    r"^(?P<ref>r\d+|@?[\w.-]+(?::[\w.@-]+)?)\s*(?:(?P<colon>:)\s*(?P<text>.*)|\s+(?P<verb>\w+)\s*(?P<rest>.*))$", re.S
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,9 @@ def parse_actions(source: str | None) -> dict[str, Action]:
             elif verb in ("approve", "skip", "hold") and not match.group("rest").strip():
                 action = Action(ref, verb, "", number)  # type: ignore[arg-type]
             else:
-                problems.append(f"line {number}: unknown action {verb!r} for {ref} (approve, skip, hold, or ': new text')")
+                problems.append(
+                    f"line {number}: unknown action {verb!r} for {ref} (approve, skip, hold, or ': new text')"
+                )
                 continue
         if ref in actions:
             problems.append(f"line {number}: {ref} already has an action on line {actions[ref].line}")

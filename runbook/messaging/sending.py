@@ -24,7 +24,7 @@ class RateLimit:
 
     @classmethod
     def parse(cls, value: str) -> RateLimit:
-        """"30/1m", "300/15m", "5/1s"."""
+        """ "30/1m", "300/15m", "5/1s"."""
         match = _RATE.match(str(value))
         if match is None:
             raise ValueError(f"{value!r} is not a rate; write it like 30/1m or 300/15m")
@@ -38,12 +38,18 @@ class RateLimit:
 
 
 class Limiter:
-    def __init__(self, limit: RateLimit, history: Iterable[float] = (), *,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        limit: RateLimit,
+        history: Iterable[float] = (),
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.limit = limit
         self.clock = clock
         self.sleep = sleep
-        self.done_at: deque[float] = deque(sorted(history)[-limit.count:], maxlen=limit.count)
+        self.done_at: deque[float] = deque(sorted(history)[-limit.count :], maxlen=limit.count)
         self.waited = 0.0
 
     def wait(self) -> None:

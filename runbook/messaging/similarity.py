@@ -26,7 +26,7 @@ def shingles(text: str, k: int = 3) -> frozenset[int]:
     if len(words) < k:
         grams = [" ".join(words)] if words else []
     else:
-        grams = [" ".join(words[i:i + k]) for i in range(len(words) - k + 1)]
+        grams = [" ".join(words[i : i + k]) for i in range(len(words) - k + 1)]
     out = set()
     for gram in grams:
         data = gram.encode("utf-8")
@@ -54,8 +54,9 @@ class Match(Generic[K]):
     score: float
 
 
-def near_duplicates(drafts: Iterable[tuple[K, str]], *, threshold: float = 0.8,
-                    only: set[K] | None = None) -> dict[K, Match[K]]:
+def near_duplicates(
+    drafts: Iterable[tuple[K, str]], *, threshold: float = 0.8, only: set[K] | None = None
+) -> dict[K, Match[K]]:
     """For each draft with a near-identical other (Jaccard >= threshold), its closest match.
 
     `only`: the keys that may be flagged (new drafts); the others (replies already sent) are
@@ -72,7 +73,7 @@ def near_duplicates(drafts: Iterable[tuple[K, str]], *, threshold: float = 0.8,
         sig = signature(sh)
         seen: set[int] = set()
         for band in range(HASHES // ROWS):
-            members = buckets.setdefault((band, sig[band * ROWS:(band + 1) * ROWS]), [])
+            members = buckets.setdefault((band, sig[band * ROWS : (band + 1) * ROWS]), [])
             for j in members[-PER_BUCKET:]:
                 if j in seen:
                     continue

@@ -24,21 +24,27 @@ def platform_context(platform: str | None) -> dict[str, Any]:
     return {"name": platform, "max_chars": spec.max_chars, "short": spec.max_chars < SHORT_BELOW}
 
 
-def render_statement(templates: Templates, name: str, context: Mapping[str, Any],
-                     platforms: list[str]) -> tuple[str, dict[str, str]]:
+def render_statement(
+    templates: Templates, name: str, context: Mapping[str, Any], platforms: list[str]
+) -> tuple[str, dict[str, str]]:
     """(long form, {platform: variant})."""
     long_form = templates.render(name, {**context, "platform": platform_context(None)})
     variants = {p: templates.render(name, {**context, "platform": platform_context(p)}) for p in platforms}
     return long_form, variants
 
 
-def check_variants(checker: MessageChecker, variants: Mapping[str, str], *, language: str,
-                   accounts: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-    return {p: checker.check(text, language=language, platform=p, account=accounts.get(p),
-                             target="statement").to_list() for p, text in variants.items()}
+def check_variants(
+    checker: MessageChecker, variants: Mapping[str, str], *, language: str, accounts: Mapping[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    return {
+        p: checker.check(text, language=language, platform=p, account=accounts.get(p), target="statement").to_list()
+        for p, text in variants.items()
+    }
 
 
-def apply_edits(draft: Mapping[str, str], draft_text: str, fields: Mapping[str, Any]) -> tuple[dict[str, str], str, bool]:
+def apply_edits(
+    draft: Mapping[str, str], draft_text: str, fields: Mapping[str, Any]
+) -> tuple[dict[str, str], str, bool]:
     """An approver's edits over the draft: `text_<platform>` changes one platform; `text`, when it
     differs from the draft, changes every platform without its own edit."""
     main = str(fields.get("text") or "").strip()
@@ -71,12 +77,19 @@ def blocking(findings: Mapping[str, list[dict[str, Any]]]) -> list[str]:
     return list(dict.fromkeys(found))  # one entry per platform and rule, however often it matched
 
 
-def review_text(*, phase: str, variants: Mapping[str, str], findings: Mapping[str, list[dict[str, Any]]],
-                accounts: Mapping[str, str]) -> str:
+def review_text(
+    *,
+    phase: str,
+    variants: Mapping[str, str],
+    findings: Mapping[str, list[dict[str, Any]]],
+    accounts: Mapping[str, str],
+) -> str:
     """What the approvers read at the sign-off: each variant, its length, its findings."""
-    lines = ["The statement was edited and a check BLOCKS it: fix it below or leave the fields empty "
-             "to approve the draft." if phase == "edit_blocked" else
-             "Approve the statement below, or edit it (field `text` for every platform, `text_<platform>` for one)."]
+    lines = [
+        "The statement was edited and a check BLOCKS it: fix it below or leave the fields empty to approve the draft."
+        if phase == "edit_blocked"
+        else "Approve the statement below, or edit it (field `text` for every platform, `text_<platform>` for one)."
+    ]
     for platform, text in variants.items():
         limit = load_platforms()[platform].max_chars
         lines += ["", f"--- {platform} ({accounts.get(platform) or '?'}), {len(text)}/{limit} characters ---", text]

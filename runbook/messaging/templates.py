@@ -22,8 +22,10 @@ Target = Literal["plain", "slack"]
 # Social posts are short, but a statement for a blog-like network may be long; a runaway loop is not.
 MAX_OUTPUT: dict[str, int] = {"plain": 20_000, "slack": 40_000}
 
-_UNDEFINED = re.compile(r"'(?P<name>[^']+)' is undefined|has no attribute '(?P<attr>[^']+)'|"
-                        r"no element for key '?(?P<key>[^']+)'?")
+_UNDEFINED = re.compile(
+    r"'(?P<name>[^']+)' is undefined|has no attribute '(?P<attr>[^']+)'|"
+    r"no element for key '?(?P<key>[^']+)'?"
+)
 
 
 def slack_escape(value: Any) -> str:
@@ -58,7 +60,7 @@ def clip(text: Any, limit: int, ellipsis: str = "…") -> str:
     if len(text) <= limit:
         return text
     cut = text[: max(limit - len(ellipsis), 1)]
-    if " " in cut[limit // 2:]:
+    if " " in cut[limit // 2 :]:
         cut = cut[: cut.rfind(" ")]
     return cut.rstrip(",;:-– ") + ellipsis
 
@@ -78,11 +80,19 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > 100:
             raise SecurityError("exponent larger than 100")
-        if operator == "*" and isinstance(left, (str, list, tuple)) and isinstance(right, int) \
-                and len(left) * right > 100_000:
+        if (
+            operator == "*"
+            and isinstance(left, (str, list, tuple))
+            and isinstance(right, int)
+            and len(left) * right > 100_000
+        ):
             raise SecurityError("repetition longer than 100,000")
-        if operator == "*" and isinstance(right, (str, list, tuple)) and isinstance(left, int) \
-                and len(right) * left > 100_000:
+        if (
+            operator == "*"
+            and isinstance(right, (str, list, tuple))
+            and isinstance(left, int)
+            and len(right) * left > 100_000
+        ):
             raise SecurityError("repetition longer than 100,000")
         return super().call_binop(context, operator, left, right)
 
@@ -166,6 +176,7 @@ class Templates:
             raise _problem(exc, name) from None
         out = tidy(out)
         if len(out) > self.max_chars:
-            raise OutputTooLarge(f"rendered {len(out)} characters, more than the {self.max_chars} allowed",
-                                 template=name)
+            raise OutputTooLarge(
+                f"rendered {len(out)} characters, more than the {self.max_chars} allowed", template=name
+            )
         return out

@@ -9,10 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
 from runbook.errors import ChannelFailure
 
-__all__ = ["AccountInfo", "Channel", "ChannelError", "ChannelReads", "ChannelUnavailable", "Limits", "Mention",
-           "MentionPage", "Post", "Receipt", "RejectedByLimits"]
+__all__ = [
+    "AccountInfo",
+    "Channel",
+    "ChannelError",
+    "ChannelReads",
+    "ChannelUnavailable",
+    "Limits",
+    "Mention",
+    "MentionPage",
+    "Post",
+    "Receipt",
+    "RejectedByLimits",
+]
 
 PLATFORMS = ("x", "instagram", "linkedin", "facebook", "mastodon", "bluesky")
 
@@ -90,9 +102,17 @@ class Post:
     meta: dict[str, Any] = field(default_factory=dict)  # likes, reposts, replies, quotes, visibility...
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ref": self.ref, "account": self.account, "platform": self.platform, "text": self.text,
-                "created_at": self.created_at, "live": self.live, "url": self.url,
-                "in_reply_to": self.in_reply_to, "meta": dict(self.meta)}
+        return {
+            "ref": self.ref,
+            "account": self.account,
+            "platform": self.platform,
+            "text": self.text,
+            "created_at": self.created_at,
+            "live": self.live,
+            "url": self.url,
+            "in_reply_to": self.in_reply_to,
+            "meta": dict(self.meta),
+        }
 
 
 @dataclass(frozen=True)
@@ -129,8 +149,9 @@ class ChannelReads(Protocol):
 
 @runtime_checkable
 class Channel(Protocol):
-    def publish(self, *, account: str, platform: str, text: str, media: list[dict[str, Any]] | None = None,
-                key: str) -> Receipt:
+    def publish(
+        self, *, account: str, platform: str, text: str, media: list[dict[str, Any]] | None = None, key: str
+    ) -> Receipt:
         """Publish a post once per `key`."""
         ...
 
@@ -142,8 +163,9 @@ class Channel(Protocol):
         """Delete one of our posts; True if this call deleted it, False if it was already gone."""
         ...
 
-    def mentions(self, account: str, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
+    def mentions(
+        self, account: str, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
         """Mentions of `account` after the cursor `since`, oldest first."""
         ...
 

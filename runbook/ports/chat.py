@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import IO, Any, Protocol, runtime_checkable
 
 __all__ = ["Chat", "ConsoleChat", "SignoffRequest"]
@@ -37,8 +37,10 @@ class SignoffRequest:
         head = "ESCALATED sign-off" if self.escalated else "Sign-off needed"
         lines = [f"{head} for {self.incident_slug} / {self.step_id}: {self.title}", self.prompt]
         need = self.quorum - len(self.approvals)
-        lines.append(f"may sign: {', '.join(self.signers) or 'nobody'}"
-                     + (f" ({need} more approval{'s' if need != 1 else ''} needed)" if self.quorum > 1 else ""))
+        lines.append(
+            f"may sign: {', '.join(self.signers) or 'nobody'}"
+            + (f" ({need} more approval{'s' if need != 1 else ''} needed)" if self.quorum > 1 else "")
+        )
         if self.deadline is not None:
             lines.append(f"deadline: {self.deadline.strftime('%Y-%m-%d %H:%M:%S %Z')}")
         if self.fields:
@@ -64,8 +66,14 @@ class ConsoleChat:
     Without `engine` the record is in memory (one process), enough for previews and tests.
     """
 
-    def __init__(self, *, engine: Any = None, incident_id: str | None = None, out: IO[str] | None = None,
-                 annotate: Callable[[], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        *,
+        engine: Any = None,
+        incident_id: str | None = None,
+        out: IO[str] | None = None,
+        annotate: Callable[[], dict[str, Any]] | None = None,
+    ):
         self._engine = engine
         self._incident_id = incident_id
         self._out = out
@@ -117,5 +125,11 @@ class ConsoleChat:
         details = {"key": key, "channel": channel, "kind": kind, "text": text[:4000]}
         if self._annotate is not None:
             details.update(self._annotate())
-        append(self._engine, incident_id=self._incident_id, actor="system", channel="flow", action="chat.posted",
-               details=details)
+        append(
+            self._engine,
+            incident_id=self._incident_id,
+            actor="system",
+            channel="flow",
+            action="chat.posted",
+            details=details,
+        )

@@ -8,10 +8,29 @@ from __future__ import annotations
 
 from runbook.queue.fire import fire_post
 from runbook.queue.freeze import freeze_now, freeze_of_incident, get_freeze, list_freezes, normalise_scope
-from runbook.queue.model import (ACTIONS, STATUSES, FreezeNotFound, FreezeResult, Post, PostNotFound, PostRef,
-                                 QueueError, ThawItem, ThawNotFound, ThawPlan)
-from runbook.queue.posts import (NewPost, approve_post, cancel_post, count_by_status, get_post, list_posts,
-                                 schedule_post, schedule_posts)
+from runbook.queue.model import (
+    ACTIONS,
+    STATUSES,
+    FreezeNotFound,
+    FreezeResult,
+    Post,
+    PostNotFound,
+    PostRef,
+    QueueError,
+    ThawItem,
+    ThawNotFound,
+    ThawPlan,
+)
+from runbook.queue.posts import (
+    NewPost,
+    approve_post,
+    cancel_post,
+    count_by_status,
+    get_post,
+    list_posts,
+    schedule_post,
+    schedule_posts,
+)
 from runbook.queue.thaw import apply_thaw, get_thaw, latest_thaw, parse_actions, propose_thaw
 
 __all__ = [

@@ -38,8 +38,9 @@ class Calendar:
     errors: list[str] = field(default_factory=list)
 
 
-def read_calendar(path: Path, *, default_author: str, now: datetime | None = None,
-                  encoding: str | None = None) -> Calendar:
+def read_calendar(
+    path: Path, *, default_author: str, now: datetime | None = None, encoding: str | None = None
+) -> Calendar:
     now = now or utcnow()
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".ndjson"):
@@ -92,8 +93,10 @@ def _row_problem(row: dict[str, Any]) -> str | None:
                 return f"{key} must be {'a list of file paths' if key == 'media' else 'a string'}"
             bad = _ESCAPED.search(item)
             if bad:
-                return (f"{key} has byte 0x{ord(bad.group()) - 0xDC00:02X}, which is not UTF-8; "
-                        "pass --encoding (e.g. latin-1) if the file is in another encoding")
+                return (
+                    f"{key} has byte 0x{ord(bad.group()) - 0xDC00:02X}, which is not UTF-8; "
+                    "pass --encoding (e.g. latin-1) if the file is in another encoding"
+                )
             if "\x00" in item:
                 return f"{key} contains a NUL byte"
             if len(item) > MAX_FIELD:
@@ -174,7 +177,9 @@ def _jsonl_rows(path: Path, text: str) -> _Rows:
         yield line, row, None
 
 
-def _to_post(row: dict[str, Any], *, default_author: str, source: str, now: datetime) -> tuple[NewPost | None, list[str]]:
+def _to_post(
+    row: dict[str, Any], *, default_author: str, source: str, now: datetime
+) -> tuple[NewPost | None, list[str]]:
     problems = [f"{name} is missing" for name in REQUIRED if not str(row.get(name) or "").strip()]
     if problems:
         return None, problems
@@ -185,8 +190,14 @@ def _to_post(row: dict[str, Any], *, default_author: str, source: str, now: date
     media = row.get("media") or []
     if not isinstance(media, list) or not all(isinstance(m, str) for m in media):
         return None, ["media must be a list of file paths"]
-    post = NewPost(account=str(row["account"]).strip().lstrip("@"), platform=str(row["platform"]).strip().lower(),
-                   text=str(row["text"]), run_at=run_at, author=str(row.get("author") or default_author).strip(),
-                   media=tuple(media), language=(str(row["language"]).strip() or None) if row.get("language") else None,
-                   source=source)
+    post = NewPost(
+        account=str(row["account"]).strip().lstrip("@"),
+        platform=str(row["platform"]).strip().lower(),
+        text=str(row["text"]),
+        run_at=run_at,
+        author=str(row.get("author") or default_author).strip(),
+        media=tuple(media),
+        language=(str(row["language"]).strip() or None) if row.get("language") else None,
+        source=source,
+    )
     return post, validate(post, now=now)

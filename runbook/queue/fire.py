@@ -49,15 +49,19 @@ def fire_job(post_id: str) -> str:
     if _runtime is None:
         raise RuntimeError(f"post {post_id} fired outside a configured scheduler process")
     rt = _runtime
-    return fire_post(rt.engine, post_id, channel=rt.channel, checker=rt.checker, actor=rt.actor,
-                     audit_channel=rt.audit_channel)
+    return fire_post(
+        rt.engine, post_id, channel=rt.channel, checker=rt.checker, actor=rt.actor, audit_channel=rt.audit_channel
+    )
 
 
 def _cas(engine: Engine, post_id: str, before: str, after: str, *, audit: Audit | None = None, **values: Any) -> bool:
     """UPDATE ... WHERE id = :id AND status = :before; True if this call made the change. With
     `audit`, its event(s) commit in the same transaction, only when the change is made."""
-    statement = posts.update().where(posts.c.id == post_id, posts.c.status == before).values(
-        status=after, updated_at=utcnow(), **values)
+    statement = (
+        posts.update()
+        .where(posts.c.id == post_id, posts.c.status == before)
+        .values(status=after, updated_at=utcnow(), **values)
+    )
     trail = ledger.target(engine, None) if audit is not None else None
 
     def work(connection: Connection) -> bool:
@@ -83,8 +87,14 @@ class Audit:
 
 def _record_in(connection: Connection, trail: str, audit: Audit) -> None:
     def record(incident_id: str) -> None:
-        ledger.record_in(connection, incident_id=incident_id, actor=audit.actor, channel=audit.channel,
-                         action=audit.action, details=audit.details)
+        ledger.record_in(
+            connection,
+            incident_id=incident_id,
+            actor=audit.actor,
+            channel=audit.channel,
+            action=audit.action,
+            details=audit.details,
+        )
 
     record(trail)
     freeze_id = audit.post.freeze_id
@@ -100,8 +110,15 @@ def _load(engine: Engine, post_id: str) -> Post | None:
     return None if row is None else Post.from_row(row)
 
 
-def fire_post(engine: Engine, post_id: str, *, channel: Any, checker: Checker, actor: str = "system:scheduler",
-              audit_channel: str = "flow") -> str:
+def fire_post(
+    engine: Engine,
+    post_id: str,
+    *,
+    channel: Any,
+    checker: Checker,
+    actor: str = "system:scheduler",
+    audit_channel: str = "flow",
+) -> str:
     """Publish the post if it is still scheduled. Returns what happened:
     skipped:<status> | held | published | failed."""
     post = _load(engine, post_id)
@@ -109,35 +126,74 @@ def fire_post(engine: Engine, post_id: str, *, channel: Any, checker: Checker, a
         return f"skipped:{post.status if post else 'missing'}"
     # Checks run before the compare-and-set: a slow link check must not leave the post in
     # `publishing`, where a freeze would have to report it instead of freezing it.
-    result = checker.check(Draft(account=post.account, platform=post.platform, text=post.text,
-                                 media=media_refs(post.media), author=post.author, language=post.language))
+    result = checker.check(
+        Draft(
+            account=post.account,
+            platform=post.platform,
+            text=post.text,
+            media=media_refs(post.media),
+            author=post.author,
+            language=post.language,
+        )
+    )
     accepted = set(post.reviewed_rules or [])
     new_blocks = [f for f in result.blocks if f.rule not in accepted]
     if new_blocks:
-        held = Audit(post, actor, audit_channel, "post.held",
-                     {"post": post_id, "at": "publish", "findings": [f"{f.severity}:{f.rule}" for f in new_blocks]})
+        held = Audit(
+            post,
+            actor,
+            audit_channel,
+            "post.held",
+            {"post": post_id, "at": "publish", "findings": [f"{f.severity}:{f.rule}" for f in new_blocks]},
+        )
         if _cas(engine, post_id, SCHEDULED, NEEDS_REVIEW, audit=held, findings=result.to_list()):
             return "held"
         return "skipped:changed"
     # `publishing` is the intent record of the external publish: audited before the network is
     # called, reconciled by recover_interrupted if this process dies before the outcome is known.
     intent = Audit(post, actor, audit_channel, "post.publishing", {"post": post_id, "key": post.key})
-    if not _cas(engine, post_id, SCHEDULED, PUBLISHING, audit=intent, publishing_at=utcnow(),
-                attempts=post.attempts + 1):
+    if not _cas(
+        engine, post_id, SCHEDULED, PUBLISHING, audit=intent, publishing_at=utcnow(), attempts=post.attempts + 1
+    ):
         return "skipped:changed"  # frozen, killed or taken by another scheduler since we looked
     try:
-        receipt = channel.publish(account=post.account, platform=post.platform, text=post.text, media=post.media,
-                                  key=post.key)
+        receipt = channel.publish(
+            account=post.account, platform=post.platform, text=post.text, media=post.media, key=post.key
+        )
     except Exception as exc:  # the network refused: record it, a person decides what next
-        _cas(engine, post_id, PUBLISHING, FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
-             audit=Audit(post, actor, audit_channel, "post.failed", {"post": post_id, "error": str(exc)[:500]}))
+        _cas(
+            engine,
+            post_id,
+            PUBLISHING,
+            FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            audit=Audit(post, actor, audit_channel, "post.failed", {"post": post_id, "error": str(exc)[:500]}),
+        )
         log.warning("post %s failed to publish: %s", post_id, exc)
         return "failed"
-    _cas(engine, post_id, PUBLISHING, PUBLISHED, ref=receipt.ref, published_at=utcnow(),
-         audit=Audit(post, actor, audit_channel, "post.published",
-                     {"post": post_id, "ref": receipt.ref, "account": post.account, "platform": post.platform,
-                      "run_at": post.run_at.isoformat(), "new": receipt.created,
-                      "warnings": [f.rule for f in result.warnings]}))
+    _cas(
+        engine,
+        post_id,
+        PUBLISHING,
+        PUBLISHED,
+        ref=receipt.ref,
+        published_at=utcnow(),
+        audit=Audit(
+            post,
+            actor,
+            audit_channel,
+            "post.published",
+            {
+                "post": post_id,
+                "ref": receipt.ref,
+                "account": post.account,
+                "platform": post.platform,
+                "run_at": post.run_at.isoformat(),
+                "new": receipt.created,
+                "warnings": [f.rule for f in result.warnings],
+            },
+        ),
+    )
     return "published"
 
 
@@ -145,35 +201,74 @@ def mark_missed(engine: Engine, post_id: str, *, run_time: datetime | None, acto
     """APScheduler dropped the job because its time passed beyond the misfire grace (the scheduler
     was down): hold the post for review instead of letting it vanish or go out late silently."""
     late = f"{(utcnow() - run_time).total_seconds():.0f} s" if run_time else "an unknown time"
-    finding = {"rule": "queue.overdue", "family": "queue", "severity": "block", "match": "",
-               "message": f"missed its time by {late} (scheduler down or busy): review before publishing"}
+    finding = {
+        "rule": "queue.overdue",
+        "family": "queue",
+        "severity": "block",
+        "match": "",
+        "message": f"missed its time by {late} (scheduler down or busy): review before publishing",
+    }
     post = _load(engine, post_id)
     if post is None:
         return False
-    return _cas(engine, post_id, SCHEDULED, NEEDS_REVIEW, findings=[*post.findings, finding],
-                audit=Audit(post, actor, audit_channel, "post.missed", {"post": post_id, "late": late}))
+    return _cas(
+        engine,
+        post_id,
+        SCHEDULED,
+        NEEDS_REVIEW,
+        findings=[*post.findings, finding],
+        audit=Audit(post, actor, audit_channel, "post.missed", {"post": post_id, "late": late}),
+    )
 
 
-def recover_interrupted(engine: Engine, *, channel: Any, stale_after: timedelta, actor: str,
-                        audit_channel: str) -> dict[str, list[str]]:
+def recover_interrupted(
+    engine: Engine, *, channel: Any, stale_after: timedelta, actor: str, audit_channel: str
+) -> dict[str, list[str]]:
     """Posts left in `publishing` by a crashed scheduler: the channel says whether the publish
     reached it (then `published`); otherwise the post is held for review, never re-sent blindly."""
     cutoff = utcnow() - stale_after
     with engine.connect() as connection:
-        stuck = [Post.from_row(r) for r in connection.execute(
-            sa.select(posts).where(posts.c.status == PUBLISHING, posts.c.publishing_at < cutoff))]
+        stuck = [
+            Post.from_row(r)
+            for r in connection.execute(
+                sa.select(posts).where(posts.c.status == PUBLISHING, posts.c.publishing_at < cutoff)
+            )
+        ]
     done: dict[str, list[str]] = {"published": [], "held": []}
     for post in stuck:
         receipt = channel.find(post.key)
         if receipt is not None:
-            if _cas(engine, post.id, PUBLISHING, PUBLISHED, ref=receipt.ref, published_at=receipt.at or utcnow(),
-                    audit=Audit(post, actor, audit_channel, "post.published",
-                                {"post": post.id, "ref": receipt.ref, "recovered": True})):
+            if _cas(
+                engine,
+                post.id,
+                PUBLISHING,
+                PUBLISHED,
+                ref=receipt.ref,
+                published_at=receipt.at or utcnow(),
+                audit=Audit(
+                    post,
+                    actor,
+                    audit_channel,
+                    "post.published",
+                    {"post": post.id, "ref": receipt.ref, "recovered": True},
+                ),
+            ):
                 done["published"].append(post.id)
             continue
-        finding = {"rule": "queue.interrupted", "family": "queue", "severity": "block", "match": "",
-                   "message": "publishing was interrupted and did not reach the network: review before publishing"}
-        if _cas(engine, post.id, PUBLISHING, NEEDS_REVIEW, findings=[*post.findings, finding],
-                audit=Audit(post, actor, audit_channel, "post.held", {"post": post.id, "at": "recovery"})):
+        finding = {
+            "rule": "queue.interrupted",
+            "family": "queue",
+            "severity": "block",
+            "match": "",
+            "message": "publishing was interrupted and did not reach the network: review before publishing",
+        }
+        if _cas(
+            engine,
+            post.id,
+            PUBLISHING,
+            NEEDS_REVIEW,
+            findings=[*post.findings, finding],
+            audit=Audit(post, actor, audit_channel, "post.held", {"post": post.id, "at": "recovery"}),
+        ):
             done["held"].append(post.id)
     return done

@@ -37,9 +37,17 @@ def normalise_scope(accounts: Iterable[str] | str | None) -> list[str]:
     return names
 
 
-def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: str,
-               accounts: Iterable[str] | str | None = None, reason: str = "", step: str | None = None,
-               now: datetime | None = None) -> FreezeResult:
+def freeze_now(
+    engine: Engine,
+    *,
+    incident_id: str | None,
+    actor: str,
+    channel: str,
+    accounts: Iterable[str] | str | None = None,
+    reason: str = "",
+    step: str | None = None,
+    now: datetime | None = None,
+) -> FreezeResult:
     """Freeze every scheduled post in scope, now, in one transaction that also appends its
     freeze.created audit event (audit before effect: the freeze and its record commit together).
 
@@ -67,35 +75,74 @@ def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: 
             other = connection.execute(sa.select(freezes.c.id).where(freezes.c.incident_id == incident_id)).scalar()
             if other is not None:
                 return other
-        connection.execute(freezes.insert().values(
-            id=freeze_id, incident_id=incident_id, scope=scope, actor=actor, channel=channel, reason=reason or "",
-            created_at=created_at, post_count=0, publishing=[], status="active", thawed_at=None, audit_seq=None))
+        connection.execute(
+            freezes.insert().values(
+                id=freeze_id,
+                incident_id=incident_id,
+                scope=scope,
+                actor=actor,
+                channel=channel,
+                reason=reason or "",
+                created_at=created_at,
+                post_count=0,
+                publishing=[],
+                status="active",
+                thawed_at=None,
+                audit_seq=None,
+            )
+        )
         in_scope = posts.c.status == SCHEDULED
         if scope != [ALL]:
             in_scope = sa.and_(in_scope, posts.c.account.in_(scope))
         # The freeze itself: one statement. On PostgreSQL it waits for a firing post's row lock
         # and then re-reads its status, so a compare-and-set that committed first wins and the
         # post is reported as publishing below; one that comes later finds the post frozen.
-        frozen = connection.execute(posts.update().where(in_scope).values(
-            status=FROZEN, freeze_id=freeze_id, updated_at=created_at)).rowcount
-        connection.execute(freeze_posts.insert().from_select(
-            ["freeze_id", "post_id"],
-            sa.select(sa.literal(freeze_id), posts.c.id).where(posts.c.freeze_id == freeze_id, posts.c.status == FROZEN)))
-        busy = sa.select(posts.c.id, posts.c.account, posts.c.platform, posts.c.text).where(posts.c.status == PUBLISHING)
+        frozen = connection.execute(
+            posts.update().where(in_scope).values(status=FROZEN, freeze_id=freeze_id, updated_at=created_at)
+        ).rowcount
+        connection.execute(
+            freeze_posts.insert().from_select(
+                ["freeze_id", "post_id"],
+                sa.select(sa.literal(freeze_id), posts.c.id).where(
+                    posts.c.freeze_id == freeze_id, posts.c.status == FROZEN
+                ),
+            )
+        )
+        busy = sa.select(posts.c.id, posts.c.account, posts.c.platform, posts.c.text).where(
+            posts.c.status == PUBLISHING
+        )
         if scope != [ALL]:
             busy = busy.where(posts.c.account.in_(scope))
         # FOR UPDATE holds these rows until we commit, so none of them can finish publishing in
         # between: the list is exactly what was publishing when the freeze committed.
         publishing = [dict(r._mapping) for r in connection.execute(busy.order_by(posts.c.id).with_for_update())]
-        post_ids = sorted(connection.execute(sa.select(freeze_posts.c.post_id)
-                                             .where(freeze_posts.c.freeze_id == freeze_id)).scalars())
-        details = {"freeze": freeze_id, "scope": scope, "reason": reason or "", "frozen": frozen, "posts": post_ids,
-                   "publishing": publishing, "held_elsewhere": _held_elsewhere(connection, freeze_id, scope),
-                   "commit_ms": round((time.perf_counter() - started) * 1000, 3)}
-        seq = ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="freeze.created",
-                               details=details, step=step)
-        connection.execute(freezes.update().where(freezes.c.id == freeze_id)
-                           .values(post_count=frozen, publishing=publishing, audit_seq=seq))
+        post_ids = sorted(
+            connection.execute(sa.select(freeze_posts.c.post_id).where(freeze_posts.c.freeze_id == freeze_id)).scalars()
+        )
+        details = {
+            "freeze": freeze_id,
+            "scope": scope,
+            "reason": reason or "",
+            "frozen": frozen,
+            "posts": post_ids,
+            "publishing": publishing,
+            "held_elsewhere": _held_elsewhere(connection, freeze_id, scope),
+            "commit_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        seq = ledger.record_in(
+            connection,
+            incident_id=trail,
+            actor=actor,
+            channel=channel,
+            action="freeze.created",
+            details=details,
+            step=step,
+        )
+        connection.execute(
+            freezes.update()
+            .where(freezes.c.id == freeze_id)
+            .values(post_count=frozen, publishing=publishing, audit_seq=seq)
+        )
         return publishing
 
     try:
@@ -117,9 +164,11 @@ def freeze_now(engine: Engine, *, incident_id: str | None, actor: str, channel: 
 
 def _held_elsewhere(connection: Connection, freeze_id: str, scope: list[str]) -> dict[str, int]:
     """Posts in `scope` already frozen by other freezes, counted per freeze."""
-    query = (sa.select(posts.c.freeze_id, sa.func.count()).where(posts.c.status == FROZEN,
-                                                                  posts.c.freeze_id != freeze_id)
-             .group_by(posts.c.freeze_id))
+    query = (
+        sa.select(posts.c.freeze_id, sa.func.count())
+        .where(posts.c.status == FROZEN, posts.c.freeze_id != freeze_id)
+        .group_by(posts.c.freeze_id)
+    )
     if scope != [ALL]:
         query = query.where(posts.c.account.in_(scope))
     return {row[0]: row[1] for row in connection.execute(query)}
@@ -132,13 +181,30 @@ def _ensure_audited(engine: Engine, result: FreezeResult, *, step: str | None) -
         seq = connection.execute(sa.select(freezes.c.audit_seq).where(freezes.c.id == result.id)).scalar()
     if seq is not None:
         return result
-    details = {"freeze": result.id, "scope": result.scope, "reason": result.reason, "frozen": result.frozen,
-               "posts": result.post_ids, "publishing": [p.to_dict() for p in result.publishing],
-               "commit_ms": result.commit_ms}
-    seq = ledger.record(engine, incident_id=result.incident_id, actor=result.actor, channel=result.channel,
-                        action="freeze.created", details={**details, "repaired": True}, step=step)
-    write_transaction(engine, lambda c: c.execute(
-        freezes.update().where(freezes.c.id == result.id, freezes.c.audit_seq.is_(None)).values(audit_seq=seq)))
+    details = {
+        "freeze": result.id,
+        "scope": result.scope,
+        "reason": result.reason,
+        "frozen": result.frozen,
+        "posts": result.post_ids,
+        "publishing": [p.to_dict() for p in result.publishing],
+        "commit_ms": result.commit_ms,
+    }
+    seq = ledger.record(
+        engine,
+        incident_id=result.incident_id,
+        actor=result.actor,
+        channel=result.channel,
+        action="freeze.created",
+        details={**details, "repaired": True},
+        step=step,
+    )
+    write_transaction(
+        engine,
+        lambda c: c.execute(
+            freezes.update().where(freezes.c.id == result.id, freezes.c.audit_seq.is_(None)).values(audit_seq=seq)
+        ),
+    )
     return result
 
 
@@ -153,13 +219,28 @@ def get_freeze(engine: Engine, freeze_id: str) -> FreezeResult:
         row = connection.execute(sa.select(freezes).where(freezes.c.id == freeze_id)).first()
         if row is None:
             raise FreezeNotFound(freeze_id)
-        post_ids = list(connection.execute(sa.select(freeze_posts.c.post_id).where(
-            freeze_posts.c.freeze_id == freeze_id).order_by(freeze_posts.c.post_id)).scalars())
+        post_ids = list(
+            connection.execute(
+                sa.select(freeze_posts.c.post_id)
+                .where(freeze_posts.c.freeze_id == freeze_id)
+                .order_by(freeze_posts.c.post_id)
+            ).scalars()
+        )
         held = _held_elsewhere(connection, row.id, list(row.scope)) if row.status == "active" else {}
-    return FreezeResult(id=row.id, incident_id=row.incident_id, scope=list(row.scope), post_ids=post_ids,
-                        publishing=[PostRef(**p) for p in row.publishing], actor=row.actor, channel=row.channel,
-                        reason=row.reason, created_at=row.created_at, status=row.status, created=False,
-                        held_elsewhere=held)
+    return FreezeResult(
+        id=row.id,
+        incident_id=row.incident_id,
+        scope=list(row.scope),
+        post_ids=post_ids,
+        publishing=[PostRef(**p) for p in row.publishing],
+        actor=row.actor,
+        channel=row.channel,
+        reason=row.reason,
+        created_at=row.created_at,
+        status=row.status,
+        created=False,
+        held_elsewhere=held,
+    )
 
 
 def freeze_of_incident(engine: Engine, incident_id: str) -> FreezeResult | None:

@@ -26,8 +26,11 @@ def in_scope(scope: list[str], account: str) -> bool:
 
 def covering_freeze(connection: Connection, account: str, *, exclude: str | None = None) -> str | None:
     """The oldest active freeze whose scope covers `account` (call with the lock held)."""
-    rows = connection.execute(sa.select(freezes.c.id, freezes.c.scope).where(freezes.c.status == "active")
-                              .order_by(freezes.c.created_at, freezes.c.id)).all()
+    rows = connection.execute(
+        sa.select(freezes.c.id, freezes.c.scope)
+        .where(freezes.c.status == "active")
+        .order_by(freezes.c.created_at, freezes.c.id)
+    ).all()
     for row in rows:
         if row.id != exclude and in_scope(list(row.scope), account):
             return row.id
@@ -38,5 +41,6 @@ def add_to_freeze(connection: Connection, freeze_id: str, post_ids: list[str]) -
     """Record posts that joined an active freeze after it was created (scheduled or released into it)."""
     if post_ids:
         connection.execute(freeze_posts.insert(), [{"freeze_id": freeze_id, "post_id": p} for p in post_ids])
-        connection.execute(freezes.update().where(freezes.c.id == freeze_id)
-                           .values(post_count=freezes.c.post_count + len(post_ids)))
+        connection.execute(
+            freezes.update().where(freezes.c.id == freeze_id).values(post_count=freezes.c.post_count + len(post_ids))
+        )

@@ -88,8 +88,11 @@ def _job_row(job, protocol: int) -> dict:  # noqa: ANN001
 
     from apscheduler.util import datetime_to_utc_timestamp
 
-    return {"id": job.id, "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
-            "job_state": pickle.dumps(job.__getstate__(), protocol)}
+    return {
+        "id": job.id,
+        "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
+        "job_state": pickle.dumps(job.__getstate__(), protocol),
+    }
 
 
 class _Scheduler(BackgroundScheduler):
@@ -119,8 +122,13 @@ class JobBook:
     process, around a paused one that only writes to the table; the running scheduler finds
     the rows at its next poll."""
 
-    def __init__(self, engine: Engine, *, grace_seconds: int = DEFAULT_GRACE_SECONDS,
-                 scheduler: BackgroundScheduler | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        grace_seconds: int = DEFAULT_GRACE_SECONDS,
+        scheduler: BackgroundScheduler | None = None,
+    ) -> None:
         self.engine = engine
         self.grace_seconds = grace_seconds
         self._owned = scheduler is None
@@ -168,9 +176,17 @@ class JobBook:
 
     def _job_kwargs(self, post_id: str, run_at: datetime) -> dict:
         trigger = DateTrigger(run_date=run_at, timezone=UTC)
-        return {"trigger": trigger, "args": (post_id,), "kwargs": {}, "id": post_id, "name": f"post {post_id}",
-                "misfire_grace_time": self.grace_seconds, "coalesce": True, "max_instances": 1,
-                "next_run_time": trigger.run_date}
+        return {
+            "trigger": trigger,
+            "args": (post_id,),
+            "kwargs": {},
+            "id": post_id,
+            "name": f"post {post_id}",
+            "misfire_grace_time": self.grace_seconds,
+            "coalesce": True,
+            "max_instances": 1,
+            "next_run_time": trigger.run_date,
+        }
 
     def close(self) -> None:
         with self._lock:

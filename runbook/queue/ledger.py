@@ -19,13 +19,22 @@ def ledger_incident(engine: Engine) -> str:
     return audit.ledger(engine, LEDGER_PLAYBOOK, title="Post queue ledger", actor=SYSTEM_ACTOR)
 
 
-def record(engine: Engine, *, incident_id: str | None, actor: str, channel: str, action: str,
-           details: dict[str, Any], step: str | None = None) -> int:
+def record(
+    engine: Engine,
+    *,
+    incident_id: str | None,
+    actor: str,
+    channel: str,
+    action: str,
+    details: dict[str, Any],
+    step: str | None = None,
+) -> int:
     """Append one event (to the ledger when `incident_id` is None); returns its sequence number."""
     target = incident_id or ledger_incident(engine)
     # A ledger row is checkpointed in the same transaction by runbook.audit (kind "ledger").
-    return audit.append(engine, incident_id=target, actor=actor, channel=channel, action=action, step=step,
-                        details=details).seq
+    return audit.append(
+        engine, incident_id=target, actor=actor, channel=channel, action=action, step=step, details=details
+    ).seq
 
 
 def target(engine: Engine, incident_id: str | None) -> str:
@@ -33,8 +42,17 @@ def target(engine: Engine, incident_id: str | None) -> str:
     return incident_id or ledger_incident(engine)
 
 
-def record_in(connection: Connection, *, incident_id: str, actor: str, channel: str, action: str,
-              details: dict[str, Any], step: str | None = None) -> int:
+def record_in(
+    connection: Connection,
+    *,
+    incident_id: str,
+    actor: str,
+    channel: str,
+    action: str,
+    details: dict[str, Any],
+    step: str | None = None,
+) -> int:
     """Append one event inside the caller's transaction (the change and its audit commit together)."""
-    return audit.append_in(connection, incident_id=incident_id, actor=actor, channel=channel, action=action,
-                           step=step, details=details).seq
+    return audit.append_in(
+        connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step, details=details
+    ).seq

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
 from runbook.errors import NotFound, RunbookError
 
 SCHEDULED, NEEDS_REVIEW, FROZEN, PUBLISHING = "scheduled", "needs_review", "frozen", "publishing"
@@ -79,7 +80,7 @@ class Post:
         """How a post is named to people: id, account, platform and the start of its text."""
         text = self.text.replace("\n", " ")
         short = text if len(text) <= width else text[: width - 1] + "…"
-        return f"{self.id} ({self.account} on {self.platform}: \"{short}\")"
+        return f'{self.id} ({self.account} on {self.platform}: "{short}")'
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
@@ -100,7 +101,7 @@ class PostRef:
     @property
     def label(self) -> str:
         text = self.text.replace("\n", " ")
-        return f"{self.id} ({self.account} on {self.platform}: \"{text[:49] + '…' if len(text) > 50 else text}\")"
+        return f'{self.id} ({self.account} on {self.platform}: "{text[:49] + "…" if len(text) > 50 else text}")'
 
     def to_dict(self) -> dict[str, str]:
         return {"id": self.id, "account": self.account, "platform": self.platform, "text": self.text}
@@ -127,11 +128,14 @@ class FreezeResult:
         return len(self.post_ids)
 
     def summary(self) -> str:
-        head = (f"freeze {self.id}: {self.frozen} post(s) frozen in scope {', '.join(self.scope)}"
-                + ("" if self.created else " (existing freeze of this incident)"))
+        head = f"freeze {self.id}: {self.frozen} post(s) frozen in scope {', '.join(self.scope)}" + (
+            "" if self.created else " (existing freeze of this incident)"
+        )
         if self.held_elsewhere:
-            head += "\nalready held by another active freeze (they join this one if that one thaws first): " + \
-                ", ".join(f"{n} by {fid}" for fid, n in sorted(self.held_elsewhere.items()))
+            head += (
+                "\nalready held by another active freeze (they join this one if that one thaws first): "
+                + ", ".join(f"{n} by {fid}" for fid, n in sorted(self.held_elsewhere.items()))
+            )
         elif self.frozen == 0 and self.status == "active":
             head += " (nothing was scheduled; posts scheduled in scope from now on join this freeze)"
         if not self.publishing:
@@ -140,11 +144,22 @@ class FreezeResult:
         return f"{head}\nalready publishing when the freeze committed ({len(self.publishing)}): {names}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "incident_id": self.incident_id, "scope": self.scope, "post_ids": self.post_ids,
-                "frozen": self.frozen, "publishing": [p.to_dict() for p in self.publishing], "actor": self.actor,
-                "channel": self.channel, "reason": self.reason, "created_at": self.created_at.isoformat(),
-                "status": self.status, "created": self.created, "commit_ms": self.commit_ms,
-                "held_elsewhere": self.held_elsewhere}
+        return {
+            "id": self.id,
+            "incident_id": self.incident_id,
+            "scope": self.scope,
+            "post_ids": self.post_ids,
+            "frozen": self.frozen,
+            "publishing": [p.to_dict() for p in self.publishing],
+            "actor": self.actor,
+            "channel": self.channel,
+            "reason": self.reason,
+            "created_at": self.created_at.isoformat(),
+            "status": self.status,
+            "created": self.created,
+            "commit_ms": self.commit_ms,
+            "held_elsewhere": self.held_elsewhere,
+        }
 
 
 @dataclass(frozen=True)
@@ -160,11 +175,17 @@ class ThawItem:
     outcome: str | None = None  # released | rescheduled | killed | held_for_review | held_by_freeze:<id>
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.post.to_dict(), "run_at": self.run_at.isoformat(), "proposed": self.proposed,
-                "reason": self.reason, "findings": self.findings,
-                "proposed_run_at": self.proposed_run_at.isoformat() if self.proposed_run_at else None,
-                "action": self.action, "new_run_at": self.new_run_at.isoformat() if self.new_run_at else None,
-                "outcome": self.outcome}
+        return {
+            **self.post.to_dict(),
+            "run_at": self.run_at.isoformat(),
+            "proposed": self.proposed,
+            "reason": self.reason,
+            "findings": self.findings,
+            "proposed_run_at": self.proposed_run_at.isoformat() if self.proposed_run_at else None,
+            "action": self.action,
+            "new_run_at": self.new_run_at.isoformat() if self.new_run_at else None,
+            "outcome": self.outcome,
+        }
 
 
 @dataclass(frozen=True)
@@ -192,8 +213,15 @@ class ThawPlan:
         return "\n".join(f"{i.post.id}={i.proposed}" for i in self.items)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "freeze_id": self.freeze_id, "incident_id": self.incident_id, "status": self.status,
-                "proposed_by": self.proposed_by, "proposed_at": self.proposed_at.isoformat(),
-                "approved_by": self.approved_by,
-                "applied_at": self.applied_at.isoformat() if self.applied_at else None,
-                "items": [i.to_dict() for i in self.items], "remaining": self.remaining}
+        return {
+            "id": self.id,
+            "freeze_id": self.freeze_id,
+            "incident_id": self.incident_id,
+            "status": self.status,
+            "proposed_by": self.proposed_by,
+            "proposed_at": self.proposed_at.isoformat(),
+            "approved_by": self.approved_by,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "items": [i.to_dict() for i in self.items],
+            "remaining": self.remaining,
+        }

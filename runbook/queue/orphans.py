@@ -53,9 +53,11 @@ class ActiveFreeze:
         return f"{days}d {hours}h" if days else f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
     def warning(self) -> str:
-        return (f"freeze {self.id} still holds {self.holding} post(s) ({self.age()} old) but incident "
-                f"{self.incident} is {self.incident_status}: thaw it (`runbook thaw {self.id} --as PERSON`) or keep it "
-                f"on purpose (`runbook freeze keep {self.id} --as PERSON --reason ...`)")
+        return (
+            f"freeze {self.id} still holds {self.holding} post(s) ({self.age()} old) but incident "
+            f"{self.incident} is {self.incident_status}: thaw it (`runbook thaw {self.id} --as PERSON`) or keep it "
+            f"on purpose (`runbook freeze keep {self.id} --as PERSON --reason ...`)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "created_at": self.created_at.isoformat(), "orphaned": self.orphaned, "age": self.age()}
@@ -64,18 +66,32 @@ class ActiveFreeze:
 def active_freezes(engine: Engine, *, now: datetime | None = None) -> list[ActiveFreeze]:
     """Every active freeze, oldest first, with its incident's state and the posts it holds now."""
     now = now or utcnow()
-    holding = (sa.select(sa.func.count()).where(posts.c.freeze_id == freezes.c.id, posts.c.status == FROZEN)
-               .scalar_subquery())
-    query = (sa.select(freezes, _incidents.c.slug, _incidents.c.status.label("incident_status"),
-                       holding.label("holding"))
-             .select_from(freezes.outerjoin(_incidents, _incidents.c.id == freezes.c.incident_id))
-             .where(freezes.c.status == "active").order_by(freezes.c.created_at, freezes.c.id))
+    holding = (
+        sa.select(sa.func.count()).where(posts.c.freeze_id == freezes.c.id, posts.c.status == FROZEN).scalar_subquery()
+    )
+    query = (
+        sa.select(freezes, _incidents.c.slug, _incidents.c.status.label("incident_status"), holding.label("holding"))
+        .select_from(freezes.outerjoin(_incidents, _incidents.c.id == freezes.c.incident_id))
+        .where(freezes.c.status == "active")
+        .order_by(freezes.c.created_at, freezes.c.id)
+    )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [ActiveFreeze(id=r.id, incident_id=r.incident_id, incident=r.slug, incident_status=r.incident_status,
-                         created_at=r.created_at, age_seconds=max(0, int((now - r.created_at).total_seconds())),
-                         holding=r.holding, scope=list(r.scope), kept_by=r.kept_by, kept_reason=r.kept_reason)
-            for r in rows]
+    return [
+        ActiveFreeze(
+            id=r.id,
+            incident_id=r.incident_id,
+            incident=r.slug,
+            incident_status=r.incident_status,
+            created_at=r.created_at,
+            age_seconds=max(0, int((now - r.created_at).total_seconds())),
+            holding=r.holding,
+            scope=list(r.scope),
+            kept_by=r.kept_by,
+            kept_reason=r.kept_reason,
+        )
+        for r in rows
+    ]
 
 
 def orphaned_freezes(engine: Engine, *, now: datetime | None = None) -> list[ActiveFreeze]:
@@ -97,17 +113,25 @@ def keep_freeze(engine: Engine, freeze_id: str, *, actor: str, channel: str, rea
         status = connection.execute(sa.select(freezes.c.status).where(freezes.c.id == freeze_id)).scalar()
         if status != "active":
             raise QueueError(f"freeze {freeze_id} is {status}: only an active freeze can be kept")
-        connection.execute(freezes.update().where(freezes.c.id == freeze_id)
-                           .values(kept_by=actor, kept_at=now, kept_reason=reason))
-        ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="freeze.kept",
-                         details={"freeze": freeze_id, "reason": reason})
+        connection.execute(
+            freezes.update().where(freezes.c.id == freeze_id).values(kept_by=actor, kept_at=now, kept_reason=reason)
+        )
+        ledger.record_in(
+            connection,
+            incident_id=trail,
+            actor=actor,
+            channel=channel,
+            action="freeze.kept",
+            details={"freeze": freeze_id, "reason": reason},
+        )
 
     write_transaction(engine, work)
     return next(f for f in active_freezes(engine) if f.id == freeze_id)
 
 
-def flag_orphans(engine: Engine, *, chat_for: Callable[[str], Any] | None = None,
-                 actor: str = "system:post-queue") -> list[ActiveFreeze]:
+def flag_orphans(
+    engine: Engine, *, chat_for: Callable[[str], Any] | None = None, actor: str = "system:post-queue"
+) -> list[ActiveFreeze]:
     """Audit `freeze.orphaned` once per orphaned freeze (in the transaction that marks it flagged),
     then post the warning to its incident's chat. The post is keyed per freeze, so calling this
     on every sweep re-sends nothing and repairs a post lost to a crash after the audit."""
@@ -118,20 +142,32 @@ def flag_orphans(engine: Engine, *, chat_for: Callable[[str], Any] | None = None
             continue
 
         def work(connection: Connection, freeze: ActiveFreeze = freeze, incident_id: str = incident_id) -> None:
-            marked = connection.execute(freezes.update().where(freezes.c.id == freeze.id, freezes.c.flagged_at.is_(None),
-                                                               freezes.c.status == "active")
-                                        .values(flagged_at=utcnow())).rowcount
+            marked = connection.execute(
+                freezes.update()
+                .where(freezes.c.id == freeze.id, freezes.c.flagged_at.is_(None), freezes.c.status == "active")
+                .values(flagged_at=utcnow())
+            ).rowcount
             if marked:
-                ledger.record_in(connection, incident_id=incident_id, actor=actor, channel="flow",
-                                 action="freeze.orphaned",
-                                 details={"freeze": freeze.id, "incident_status": freeze.incident_status,
-                                          "holding": freeze.holding, "age_seconds": freeze.age_seconds})
+                ledger.record_in(
+                    connection,
+                    incident_id=incident_id,
+                    actor=actor,
+                    channel="flow",
+                    action="freeze.orphaned",
+                    details={
+                        "freeze": freeze.id,
+                        "incident_status": freeze.incident_status,
+                        "holding": freeze.holding,
+                        "age_seconds": freeze.age_seconds,
+                    },
+                )
 
         write_transaction(engine, work)
         if chat_for is not None:
             with engine.connect() as connection:
-                channel = connection.execute(sa.select(_incidents.c.channel)
-                                             .where(_incidents.c.id == incident_id)).scalar()
+                channel = connection.execute(
+                    sa.select(_incidents.c.channel).where(_incidents.c.id == incident_id)
+                ).scalar()
             try:
                 chat_for(incident_id).post(channel, "⚠️ " + freeze.warning(), key=f"freeze-orphaned:{freeze.id}")
             except Exception:  # noqa: BLE001 - audited already; the next sweep posts it again (same key)

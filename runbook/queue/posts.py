@@ -21,8 +21,17 @@ from runbook.checks.platforms import platform_names
 from runbook.db import write_transaction
 from runbook.queue import ledger
 from runbook.queue.gate import add_to_freeze, covering_freeze, lock_queue
-from runbook.queue.model import (FAILED, FROZEN, KILLED, NEEDS_REVIEW, SCHEDULED, STATUSES, Post, PostNotFound,
-                                 QueueError)
+from runbook.queue.model import (
+    FAILED,
+    FROZEN,
+    KILLED,
+    NEEDS_REVIEW,
+    SCHEDULED,
+    STATUSES,
+    Post,
+    PostNotFound,
+    QueueError,
+)
 from runbook.queue.tables import freezes, posts
 from runbook.queue.times import utcnow
 
@@ -75,25 +84,63 @@ def validate(post: NewPost, *, now: datetime) -> list[str]:
     return problems
 
 
-def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker, jobs: JobBook, actor: str,
-                   channel: str, media_base: Path | None = None, now: datetime | None = None) -> list[Post]:
+def schedule_posts(
+    engine: Engine,
+    new_posts: list[NewPost],
+    *,
+    checker: Checker,
+    jobs: JobBook,
+    actor: str,
+    channel: str,
+    media_base: Path | None = None,
+    now: datetime | None = None,
+) -> list[Post]:
     """Check and schedule posts (all or nothing); raises QueueError listing every invalid one."""
     now = now or utcnow()
-    problems = [f"{p.source or f'post {i + 1}'}: {msg}" for i, p in enumerate(new_posts) for msg in validate(p, now=now)]
+    problems = [
+        f"{p.source or f'post {i + 1}'}: {msg}" for i, p in enumerate(new_posts) for msg in validate(p, now=now)
+    ]
     if problems:
         raise QueueError("; ".join(problems))
     drafts: list[Post] = []
     for new in new_posts:
         media = media_refs(new.media, base=media_base)
         language = new.language or checker.policy.default_language
-        result = checker.check(Draft(account=new.account, platform=new.platform, text=new.text, media=media,
-                                     author=new.author, language=language))
-        drafts.append(Post(id=new_post_id(), account=new.account, platform=new.platform, text=new.text,
-                           media=[m.to_dict() for m in media], language=language, author=new.author,
-                           run_at=new.run_at, status=NEEDS_REVIEW if result.blocked else SCHEDULED,
-                           freeze_id=None, findings=result.to_list(), reviewed_by=None, reviewed_rules=None,
-                           ref=None, error=None, source=new.source, attempts=0, created_at=now,
-                           updated_at=now, publishing_at=None, published_at=None))
+        result = checker.check(
+            Draft(
+                account=new.account,
+                platform=new.platform,
+                text=new.text,
+                media=media,
+                author=new.author,
+                language=language,
+            )
+        )
+        drafts.append(
+            Post(
+                id=new_post_id(),
+                account=new.account,
+                platform=new.platform,
+                text=new.text,
+                media=[m.to_dict() for m in media],
+                language=language,
+                author=new.author,
+                run_at=new.run_at,
+                status=NEEDS_REVIEW if result.blocked else SCHEDULED,
+                freeze_id=None,
+                findings=result.to_list(),
+                reviewed_by=None,
+                reviewed_rules=None,
+                ref=None,
+                error=None,
+                source=new.source,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+                publishing_at=None,
+                published_at=None,
+            )
+        )
 
     trail = ledger.target(engine, None)
 
@@ -102,8 +149,9 @@ def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker
         joined: dict[str, list[str]] = {}
         rows: list[Post] = []
         for draft in drafts:
-            status = NEEDS_REVIEW if draft.findings and any(
-                f["severity"] == "block" for f in draft.findings) else SCHEDULED
+            status = (
+                NEEDS_REVIEW if draft.findings and any(f["severity"] == "block" for f in draft.findings) else SCHEDULED
+            )
             freeze_id = None
             if status == SCHEDULED:
                 freeze_id = covering_freeze(connection, draft.account)
@@ -116,19 +164,30 @@ def schedule_posts(engine: Engine, new_posts: list[NewPost], *, checker: Checker
             add_to_freeze(connection, covering, ids)
         jobs.put(connection, [(r.id, r.run_at) for r in rows if r.status == SCHEDULED])
         for row in rows:  # audited in the same transaction as the rows they describe
-            details = {"post": row.id, "account": row.account, "platform": row.platform,
-                       "run_at": row.run_at.isoformat(), "status": row.status, "source": row.source,
-                       "findings": [f"{f['severity']}:{f['rule']}" for f in row.findings]}
-            ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="post.scheduled",
-                             details=details)
+            details = {
+                "post": row.id,
+                "account": row.account,
+                "platform": row.platform,
+                "run_at": row.run_at.isoformat(),
+                "status": row.status,
+                "source": row.source,
+                "findings": [f"{f['severity']}:{f['rule']}" for f in row.findings],
+            }
+            ledger.record_in(
+                connection, incident_id=trail, actor=actor, channel=channel, action="post.scheduled", details=details
+            )
             frozen_trail = _freeze_trail(connection, trail, row.freeze_id) if row.status == FROZEN else trail
             # The incident of the freeze sees the post join it; a manual freeze's is the ledger, where
             # post.scheduled (status frozen) already says so: one change, one event.
             if frozen_trail != trail:
-                ledger.record_in(connection, incident_id=frozen_trail,
-                                 actor=actor, channel=channel, action="post.frozen",
-                                 details={"post": row.id, "freeze": row.freeze_id,
-                                          "why": "scheduled while the freeze is active"})
+                ledger.record_in(
+                    connection,
+                    incident_id=frozen_trail,
+                    actor=actor,
+                    channel=channel,
+                    action="post.frozen",
+                    details={"post": row.id, "freeze": row.freeze_id, "why": "scheduled while the freeze is active"},
+                )
         return rows
 
     written = write_transaction(engine, work)
@@ -148,8 +207,9 @@ def get_post(engine: Engine, post_id: str) -> Post:
     return Post.from_row(row)
 
 
-def list_posts(engine: Engine, *, status: str | None = None, account: str | None = None,
-               limit: int | None = None) -> list[Post]:
+def list_posts(
+    engine: Engine, *, status: str | None = None, account: str | None = None, limit: int | None = None
+) -> list[Post]:
     query = sa.select(posts).order_by(posts.c.run_at, posts.c.id)
     if status is not None:
         if status not in STATUSES:
@@ -180,23 +240,42 @@ def cancel_post(engine: Engine, post_id: str, *, actor: str, channel: str, reaso
             raise PostNotFound(post_id)
         if row.status not in cancellable:
             raise QueueError(f"post {post_id} is {row.status}; only {', '.join(cancellable)} posts can be cancelled")
-        connection.execute(posts.update().where(posts.c.id == post_id, posts.c.status == row.status)
-                           .values(status=KILLED, updated_at=utcnow()))
+        connection.execute(
+            posts.update()
+            .where(posts.c.id == post_id, posts.c.status == row.status)
+            .values(status=KILLED, updated_at=utcnow())
+        )
         details = {"post": post_id, "was": row.status, "reason": reason or "cancelled"}
-        ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="post.killed",
-                         details=details)
+        ledger.record_in(
+            connection, incident_id=trail, actor=actor, channel=channel, action="post.killed", details=details
+        )
         if row.status == FROZEN and row.freeze_id:
             incident = _freeze_trail(connection, None, row.freeze_id)
             if incident:
-                ledger.record_in(connection, incident_id=incident, actor=actor, channel=channel, action="post.killed",
-                                 details=details)
+                ledger.record_in(
+                    connection,
+                    incident_id=incident,
+                    actor=actor,
+                    channel=channel,
+                    action="post.killed",
+                    details=details,
+                )
 
     write_transaction(engine, work)
     return get_post(engine, post_id)
 
 
-def approve_post(engine: Engine, post_id: str, *, reviewer: str, channel: str, jobs: JobBook,
-                 at: datetime | None = None, comment: str = "", now: datetime | None = None) -> Post:
+def approve_post(
+    engine: Engine,
+    post_id: str,
+    *,
+    reviewer: str,
+    channel: str,
+    jobs: JobBook,
+    at: datetime | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Post:
     """The second person's sign-off on a held post: it is scheduled again (or joins an active freeze).
 
     The reviewer must not be the author. The block rules the reviewer saw are recorded and will not
@@ -218,17 +297,33 @@ def approve_post(engine: Engine, post_id: str, *, reviewer: str, channel: str, j
         accepted = sorted({f["rule"] for f in row.findings if f["severity"] == "block"})
         freeze_id = covering_freeze(connection, row.account)
         status = FROZEN if freeze_id else SCHEDULED
-        connection.execute(posts.update().where(posts.c.id == post_id, posts.c.status == NEEDS_REVIEW).values(
-            status=status, freeze_id=freeze_id or row.freeze_id, run_at=run_at, reviewed_by=reviewer,
-            reviewed_rules=accepted, updated_at=now))
+        connection.execute(
+            posts.update()
+            .where(posts.c.id == post_id, posts.c.status == NEEDS_REVIEW)
+            .values(
+                status=status,
+                freeze_id=freeze_id or row.freeze_id,
+                run_at=run_at,
+                reviewed_by=reviewer,
+                reviewed_rules=accepted,
+                updated_at=now,
+            )
+        )
         if freeze_id:
             add_to_freeze(connection, freeze_id, [post_id])
         else:
             jobs.put(connection, [(post_id, run_at)])
-        details = {"post": post_id, "status": status, "run_at": run_at.isoformat(), "accepted_rules": accepted,
-                   "freeze": freeze_id, "comment": comment}
-        ledger.record_in(connection, incident_id=trail, actor=reviewer, channel=channel, action="post.reviewed",
-                         details=details)
+        details = {
+            "post": post_id,
+            "status": status,
+            "run_at": run_at.isoformat(),
+            "accepted_rules": accepted,
+            "freeze": freeze_id,
+            "comment": comment,
+        }
+        ledger.record_in(
+            connection, incident_id=trail, actor=reviewer, channel=channel, action="post.reviewed", details=details
+        )
 
     write_transaction(engine, work)
     jobs.wakeup()

@@ -27,8 +27,15 @@ from runbook.queue.remote_tables import remote_freezes, remote_holds
 from runbook.queue.tables import freezes
 from runbook.queue.times import utcnow
 
-__all__ = ["RemoteFreezeResult", "freeze_everything", "freeze_remote", "hold_post", "queues_in_scope", "reconcile_remote",
-           "remote_freeze_of"]
+__all__ = [
+    "RemoteFreezeResult",
+    "freeze_everything",
+    "freeze_remote",
+    "hold_post",
+    "queues_in_scope",
+    "reconcile_remote",
+    "remote_freeze_of",
+]
 
 WORKERS = 4  # concurrent hold calls; each queue's own limiter paces them under its rate limit
 _BATCH = 200  # outcomes written per transaction
@@ -48,16 +55,26 @@ class RemoteFreezeResult:
     last_held_at: datetime | None = None  # wall clock: from then on no remote post in scope is scheduled
 
     def summary(self) -> str:
-        timing = (f"; last remote post held {self.last_held_ms:.0f} ms after the call"
-                  if self.last_held_ms is not None else "")
-        local = f" (local freeze committed in {self.local_commit_ms:.1f} ms)" if self.local_commit_ms is not None else ""
-        lines = [f"remote queues {', '.join(self.queues) or '(none in scope)'}: {self.held} post(s) held{timing}{local}"]
+        timing = (
+            f"; last remote post held {self.last_held_ms:.0f} ms after the call"
+            if self.last_held_ms is not None
+            else ""
+        )
+        local = (
+            f" (local freeze committed in {self.local_commit_ms:.1f} ms)" if self.local_commit_ms is not None else ""
+        )
+        lines = [
+            f"remote queues {', '.join(self.queues) or '(none in scope)'}: {self.held} post(s) held{timing}{local}"
+        ]
         if self.published:
-            lines.append(f"already published by the remote scheduler ({len(self.published)}): "
-                         + "; ".join(self.published))
+            lines.append(
+                f"already published by the remote scheduler ({len(self.published)}): " + "; ".join(self.published)
+            )
         if self.uncertain:
-            lines.append(f"taken off at their time, may have gone out ({len(self.uncertain)}; the thaw proposes "
-                         "kill): " + "; ".join(self.uncertain))
+            lines.append(
+                f"taken off at their time, may have gone out ({len(self.uncertain)}; the thaw proposes "
+                "kill): " + "; ".join(self.uncertain)
+            )
         lines += [f"error: {e}" for e in self.errors]
         return "\n".join(lines)
 
@@ -72,8 +89,9 @@ class _Pass:
     last_held_at: datetime | None = None
 
 
-def freeze_everything(engine: Engine, *, remote: Iterable[RemoteQueue] | None, step: str | None = None,
-                      **local: Any) -> tuple[FreezeResult, RemoteFreezeResult | None]:
+def freeze_everything(
+    engine: Engine, *, remote: Iterable[RemoteQueue] | None, step: str | None = None, **local: Any
+) -> tuple[FreezeResult, RemoteFreezeResult | None]:
     """The local freeze (one transaction, `freeze_now`), then the remote queues in its scope. The
     remote lists are read while the local freeze commits, so the holds start right after it."""
     from runbook.queue.freeze import freeze_now, normalise_scope
@@ -100,9 +118,16 @@ def queues_in_scope(queues: Iterable[RemoteQueue], scope: Sequence[str]) -> list
     return [q for q in queues if ALL in scope or any(a in scope for a in q.accounts)]
 
 
-def freeze_remote(engine: Engine, freeze: FreezeResult, queues: Iterable[RemoteQueue], *, started: float | None = None,
-                  step: str | None = None, workers: int = WORKERS,
-                  listed: dict[str, list[RemotePost] | RemoteQueueError] | None = None) -> RemoteFreezeResult:
+def freeze_remote(
+    engine: Engine,
+    freeze: FreezeResult,
+    queues: Iterable[RemoteQueue],
+    *,
+    started: float | None = None,
+    step: str | None = None,
+    workers: int = WORKERS,
+    listed: dict[str, list[RemotePost] | RemoteQueueError] | None = None,
+) -> RemoteFreezeResult:
     """Hold every post of the remote queues in the freeze's scope. Safe to call again for the same
     freeze (a rerun step, `runbook recover`): recorded posts are not recorded twice, and a post
     taken off earlier answers "absent", which still counts as held (we have its full copy).
@@ -115,7 +140,7 @@ def freeze_remote(engine: Engine, freeze: FreezeResult, queues: Iterable[RemoteQ
     _open(engine, freeze, names)
     run = _Pass()
     by_name = {q.name: q for q in chosen}
-    for prelisted in ((True, False) if listed is not None else (False,)):
+    for prelisted in (True, False) if listed is not None else (False,):
         for queue in chosen:
             found = listed.get(queue.name) if prelisted and listed is not None else _list(queue)
             if found is None:
@@ -130,11 +155,25 @@ def freeze_remote(engine: Engine, freeze: FreezeResult, queues: Iterable[RemoteQ
 
 def _open(engine: Engine, freeze: FreezeResult, names: list[str]) -> None:
     def work(connection: Connection) -> None:
-        if connection.execute(sa.select(remote_freezes.c.freeze_id)
-                              .where(remote_freezes.c.freeze_id == freeze.id)).first() is None:
-            connection.execute(remote_freezes.insert().values(
-                freeze_id=freeze.id, status="holding", queues=names, started_at=utcnow(),
-                local_commit_ms=freeze.commit_ms, last_held_ms=None, counts={}, errors=[], updated_at=utcnow()))
+        if (
+            connection.execute(
+                sa.select(remote_freezes.c.freeze_id).where(remote_freezes.c.freeze_id == freeze.id)
+            ).first()
+            is None
+        ):
+            connection.execute(
+                remote_freezes.insert().values(
+                    freeze_id=freeze.id,
+                    status="holding",
+                    queues=names,
+                    started_at=utcnow(),
+                    local_commit_ms=freeze.commit_ms,
+                    last_held_ms=None,
+                    counts={},
+                    errors=[],
+                    updated_at=utcnow(),
+                )
+            )
 
     write_transaction(engine, work)
 
@@ -146,12 +185,33 @@ def _record_intents(engine: Engine, freeze_id: str, queue: str, listed: list[Rem
     now = utcnow()
 
     def work(connection: Connection) -> None:
-        known = set(connection.execute(sa.select(remote_holds.c.remote_id).where(
-            remote_holds.c.freeze_id == freeze_id, remote_holds.c.queue == queue)).scalars())
-        rows = [{"id": f"rq-{uuid4().hex[:12]}", "freeze_id": freeze_id, "queue": queue, "remote_id": p.remote_id,
-                 "target": p.target, "account": p.account, "platform": p.platform, "text": p.text,
-                 "media": list(p.media), "run_at": p.run_at, "raw": p.raw, "status": "intent", "recorded_at": now,
-                 "updated_at": now} for p in listed if p.remote_id not in known]
+        known = set(
+            connection.execute(
+                sa.select(remote_holds.c.remote_id).where(
+                    remote_holds.c.freeze_id == freeze_id, remote_holds.c.queue == queue
+                )
+            ).scalars()
+        )
+        rows = [
+            {
+                "id": f"rq-{uuid4().hex[:12]}",
+                "freeze_id": freeze_id,
+                "queue": queue,
+                "remote_id": p.remote_id,
+                "target": p.target,
+                "account": p.account,
+                "platform": p.platform,
+                "text": p.text,
+                "media": list(p.media),
+                "run_at": p.run_at,
+                "raw": p.raw,
+                "status": "intent",
+                "recorded_at": now,
+                "updated_at": now,
+            }
+            for p in listed
+            if p.remote_id not in known
+        ]
         if rows:
             connection.execute(remote_holds.insert(), rows)
 
@@ -159,8 +219,16 @@ def _record_intents(engine: Engine, freeze_id: str, queue: str, listed: list[Rem
 
 
 def row_post(row: Any) -> RemotePost:
-    return RemotePost(remote_id=row.remote_id, target=row.target, account=row.account, platform=row.platform,
-                      text=row.text, run_at=row.run_at, media=list(row.media), raw=dict(row.raw))
+    return RemotePost(
+        remote_id=row.remote_id,
+        target=row.target,
+        account=row.account,
+        platform=row.platform,
+        text=row.text,
+        run_at=row.run_at,
+        media=list(row.media),
+        raw=dict(row.raw),
+    )
 
 
 def hold_post(queue: RemoteQueue, row: Any) -> tuple[str, str | None]:
@@ -171,12 +239,15 @@ def hold_post(queue: RemoteQueue, row: Any) -> tuple[str, str | None]:
         return "error", str(exc)
 
 
-def _hold_intents(engine: Engine, freeze_id: str, queues: dict[str, RemoteQueue], run: _Pass, started: float,
-                  workers: int) -> None:
+def _hold_intents(
+    engine: Engine, freeze_id: str, queues: dict[str, RemoteQueue], run: _Pass, started: float, workers: int
+) -> None:
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(remote_holds).where(
-            remote_holds.c.freeze_id == freeze_id, remote_holds.c.status == "intent")
-            .order_by(remote_holds.c.run_at, remote_holds.c.id)).all()
+        rows = connection.execute(
+            sa.select(remote_holds)
+            .where(remote_holds.c.freeze_id == freeze_id, remote_holds.c.status == "intent")
+            .order_by(remote_holds.c.run_at, remote_holds.c.id)
+        ).all()
     pending: list[dict[str, Any]] = []
     for row in rows:
         if row.queue not in queues:
@@ -205,37 +276,77 @@ def _write_outcomes(engine: Engine, outcomes: list[dict[str, Any]]) -> None:
     if not outcomes:
         return
     now = utcnow()
-    write_transaction(engine, lambda c: c.execute(
-        remote_holds.update().where(remote_holds.c.id == sa.bindparam("hid"), remote_holds.c.status == "intent")
-        .values(status=sa.bindparam("st"), outcome=sa.bindparam("out"), held_at=now, updated_at=now), outcomes))
+    write_transaction(
+        engine,
+        lambda c: c.execute(
+            remote_holds.update()
+            .where(remote_holds.c.id == sa.bindparam("hid"), remote_holds.c.status == "intent")
+            .values(status=sa.bindparam("st"), outcome=sa.bindparam("out"), held_at=now, updated_at=now),
+            outcomes,
+        ),
+    )
 
 
-def _close(engine: Engine, freeze: FreezeResult, names: list[str], run: _Pass, started: float,
-           step: str | None) -> RemoteFreezeResult:
+def _close(
+    engine: Engine, freeze: FreezeResult, names: list[str], run: _Pass, started: float, step: str | None
+) -> RemoteFreezeResult:
     last_ms = round((run.last_held - started) * 1000, 3) if run.last_held is not None else None
     with engine.connect() as connection:
-        counts: dict[str, int] = dict(connection.execute(sa.select(remote_holds.c.status, sa.func.count()).where(
-            remote_holds.c.freeze_id == freeze.id).group_by(remote_holds.c.status)).all())
-        named = {state: [f"{r.id} ({r.account} via {r.queue}: \"{r.text[:40]}\")" for r in connection.execute(
-            sa.select(remote_holds).where(remote_holds.c.freeze_id == freeze.id, remote_holds.c.status == state)
-            .order_by(remote_holds.c.run_at))] for state in ("published", "uncertain")}
-        stored = connection.execute(sa.select(remote_freezes.c.last_held_ms, remote_freezes.c.local_commit_ms)
-                                .where(remote_freezes.c.freeze_id == freeze.id)).one()  # written as the pass began
+        counts: dict[str, int] = dict(
+            connection.execute(
+                sa.select(remote_holds.c.status, sa.func.count())
+                .where(remote_holds.c.freeze_id == freeze.id)
+                .group_by(remote_holds.c.status)
+            ).all()
+        )
+        named = {
+            state: [
+                f'{r.id} ({r.account} via {r.queue}: "{r.text[:40]}")'
+                for r in connection.execute(
+                    sa.select(remote_holds)
+                    .where(remote_holds.c.freeze_id == freeze.id, remote_holds.c.status == state)
+                    .order_by(remote_holds.c.run_at)
+                )
+            ]
+            for state in ("published", "uncertain")
+        }
+        stored = connection.execute(
+            sa.select(remote_freezes.c.last_held_ms, remote_freezes.c.local_commit_ms).where(
+                remote_freezes.c.freeze_id == freeze.id
+            )
+        ).one()  # written as the pass began
     status = "partial" if run.errors or counts.get("intent") else "held"
     last_ms = last_ms if last_ms is not None else stored.last_held_ms
 
     def work(connection: Connection) -> None:
-        connection.execute(remote_freezes.update().where(remote_freezes.c.freeze_id == freeze.id).values(
-            status=status, last_held_ms=last_ms, counts=counts, errors=run.errors, updated_at=utcnow()))
+        connection.execute(
+            remote_freezes.update()
+            .where(remote_freezes.c.freeze_id == freeze.id)
+            .values(status=status, last_held_ms=last_ms, counts=counts, errors=run.errors, updated_at=utcnow())
+        )
 
     write_transaction(engine, work)
-    result = RemoteFreezeResult(freeze_id=freeze.id, queues=names, held=counts.get("held", 0),
-                                published=named["published"], uncertain=named["uncertain"],
-                                errors=run.errors, local_commit_ms=stored.local_commit_ms, last_held_ms=last_ms,
-                                status=status, last_held_at=run.last_held_at)
-    ledger.record(engine, incident_id=freeze.incident_id, actor=freeze.actor, channel=freeze.channel,
-                  action="freeze.remote", step=step, details={"freeze": freeze.id, **result.to_dict(),
-                                                              "counts": counts})
+    result = RemoteFreezeResult(
+        freeze_id=freeze.id,
+        queues=names,
+        held=counts.get("held", 0),
+        published=named["published"],
+        uncertain=named["uncertain"],
+        errors=run.errors,
+        local_commit_ms=stored.local_commit_ms,
+        last_held_ms=last_ms,
+        status=status,
+        last_held_at=run.last_held_at,
+    )
+    ledger.record(
+        engine,
+        incident_id=freeze.incident_id,
+        actor=freeze.actor,
+        channel=freeze.channel,
+        action="freeze.remote",
+        step=step,
+        details={"freeze": freeze.id, **result.to_dict(), "counts": counts},
+    )
     return result
 
 
@@ -255,9 +366,13 @@ def reconcile_remote(engine: Engine, queues: Iterable[RemoteQueue], *, now: date
     queues = list(queues)
     lines: list[str] = []
     with engine.connect() as connection:
-        active = list(connection.execute(sa.select(remote_freezes.c.freeze_id).select_from(
-            remote_freezes.join(freezes, freezes.c.id == remote_freezes.c.freeze_id))
-            .where(freezes.c.status == "active")).scalars())
+        active = list(
+            connection.execute(
+                sa.select(remote_freezes.c.freeze_id)
+                .select_from(remote_freezes.join(freezes, freezes.c.id == remote_freezes.c.freeze_id))
+                .where(freezes.c.status == "active")
+            ).scalars()
+        )
     for freeze_id in active:
         result = freeze_remote(engine, get_freeze(engine, freeze_id), queues)
         lines.append(f"freeze {freeze_id}: " + result.summary().replace("\n", "\n  "))

@@ -24,7 +24,7 @@ def build_queue(config: Any, queue_id: str) -> RemoteQueue:
     if not handle:
         raise ConfigError(f"remote queue '{queue_id}': name the account it publishes for (account: ID)")
     token = queue.secret("token").get_secret_value()
-    timeout = (queue.tuning.timeout if queue.tuning else 10.0)
+    timeout = queue.tuning.timeout if queue.tuning else 10.0
     if queue.kind == "buffer":
         from runbook.channels.buffer import API, BufferQueue
 
@@ -32,19 +32,33 @@ def build_queue(config: Any, queue_id: str) -> RemoteQueue:
         if not profile:
             raise ConfigError(f"remote queue '{queue_id}': set options.profile_id (the Buffer profile)")
         rate = queue.options.get("rate_limit", "60/1m")
-        return BufferQueue(queue_id, token=token, profiles={str(profile): handle}, base_url=queue.service or API,
-                           timeout=timeout, rate_limit=str(rate) if rate else None)
+        return BufferQueue(
+            queue_id,
+            token=token,
+            profiles={str(profile): handle},
+            base_url=queue.service or API,
+            timeout=timeout,
+            rate_limit=str(rate) if rate else None,
+        )
     if queue.kind == "meta":
         from runbook.channels.meta import API, VERSION, MetaScheduledQueue
 
         page = queue.options.get("page_id") or (
             (account.options.get("page_id") or config.channels[account.channel].options.get("page_id"))
-            if account else None)
+            if account
+            else None
+        )
         if not page:
             raise ConfigError(f"remote queue '{queue_id}': set options.page_id (the Facebook Page)")
-        return MetaScheduledQueue(queue_id, page_id=str(page), account=handle, token=token,
-                                  base_url=queue.service or API, version=str(queue.options.get("version", VERSION)),
-                                  timeout=timeout)
+        return MetaScheduledQueue(
+            queue_id,
+            page_id=str(page),
+            account=handle,
+            token=token,
+            base_url=queue.service or API,
+            version=str(queue.options.get("version", VERSION)),
+            timeout=timeout,
+        )
     raise ConfigError(f"remote queue '{queue_id}': kind {queue.kind!r} has no adapter (known: {', '.join(KINDS)})")
 
 

@@ -32,10 +32,20 @@ log = logging.getLogger(__name__)
 
 
 class QueueScheduler:
-    def __init__(self, engine: Engine, *, channel: Any = None, checker: Checker | None = None,
-                 grace_seconds: int = DEFAULT_GRACE_SECONDS, poll_seconds: float = 1.0, sweep_seconds: float = 30.0,
-                 workers: int = 8, stale_after: timedelta = timedelta(minutes=2),
-                 actor: str = "system:scheduler", audit_channel: str = "flow") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        channel: Any = None,
+        checker: Checker | None = None,
+        grace_seconds: int = DEFAULT_GRACE_SECONDS,
+        poll_seconds: float = 1.0,
+        sweep_seconds: float = 30.0,
+        workers: int = 8,
+        stale_after: timedelta = timedelta(minutes=2),
+        actor: str = "system:scheduler",
+        audit_channel: str = "flow",
+    ) -> None:
         if channel is None:
             from runbook.sandbox import SandboxChannel
 
@@ -55,15 +65,30 @@ class QueueScheduler:
         self._sweep_lock = threading.Lock()
 
     def start(self) -> dict[str, Any]:
-        fire.configure(Runtime(engine=self.engine, channel=self.channel, checker=self.checker, actor=self.actor,
-                               audit_channel=self.audit_channel))
+        fire.configure(
+            Runtime(
+                engine=self.engine,
+                channel=self.channel,
+                checker=self.checker,
+                actor=self.actor,
+                audit_channel=self.audit_channel,
+            )
+        )
         self.scheduler.add_listener(self._on_event, EVENT_JOB_MISSED | EVENT_JOB_ERROR)
         self.scheduler.start(paused=True)
         report = self.sweep()  # before any job runs: settle what the last process left behind
-        self.scheduler.add_job(_noop, "interval", seconds=self.poll_seconds, id="poll", jobstore="internal",
-                               coalesce=True, max_instances=1)
-        self.scheduler.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep", jobstore="internal",
-                               coalesce=True, max_instances=1)
+        self.scheduler.add_job(
+            _noop, "interval", seconds=self.poll_seconds, id="poll", jobstore="internal", coalesce=True, max_instances=1
+        )
+        self.scheduler.add_job(
+            self.sweep,
+            "interval",
+            seconds=self.sweep_seconds,
+            id="sweep",
+            jobstore="internal",
+            coalesce=True,
+            max_instances=1,
+        )
         self.scheduler.resume()
         return report
 
@@ -74,19 +99,31 @@ class QueueScheduler:
 
     def sweep(self) -> dict[str, Any]:
         with self._sweep_lock:
-            recovered = recover_interrupted(self.engine, channel=self.channel, stale_after=self.stale_after,
-                                            actor=self.actor, audit_channel=self.audit_channel)
+            recovered = recover_interrupted(
+                self.engine,
+                channel=self.channel,
+                stale_after=self.stale_after,
+                actor=self.actor,
+                audit_channel=self.audit_channel,
+            )
             now = utcnow()
-            query = (sa.select(posts.c.id, posts.c.run_at)
-                     .select_from(posts.outerjoin(jobs_table, jobs_table.c.id == posts.c.id))
-                     .where(posts.c.status == SCHEDULED, jobs_table.c.id.is_(None)))
+            query = (
+                sa.select(posts.c.id, posts.c.run_at)
+                .select_from(posts.outerjoin(jobs_table, jobs_table.c.id == posts.c.id))
+                .where(posts.c.status == SCHEDULED, jobs_table.c.id.is_(None))
+            )
             with self.engine.connect() as connection:
                 orphans = connection.execute(query).all()
             overdue = [r.id for r in orphans if r.run_at + self.grace < now]
             readd = [(r.id, r.run_at) for r in orphans if r.run_at + self.grace >= now]
             for post_id in overdue:
-                mark_missed(self.engine, post_id, run_time=next(r.run_at for r in orphans if r.id == post_id),
-                            actor=self.actor, audit_channel=self.audit_channel)
+                mark_missed(
+                    self.engine,
+                    post_id,
+                    run_time=next(r.run_at for r in orphans if r.id == post_id),
+                    actor=self.actor,
+                    audit_channel=self.audit_channel,
+                )
             if readd:
                 self.jobs.put(None, readd)
         report = {"recovered": recovered, "jobs_restored": [p for p, _ in readd], "overdue_held": overdue}
@@ -99,8 +136,13 @@ class QueueScheduler:
             return
         if event.code == EVENT_JOB_MISSED:
             run_time = event.scheduled_run_time
-            mark_missed(self.engine, event.job_id, run_time=run_time.astimezone(UTC) if run_time else None,
-                        actor=self.actor, audit_channel=self.audit_channel)
+            mark_missed(
+                self.engine,
+                event.job_id,
+                run_time=run_time.astimezone(UTC) if run_time else None,
+                actor=self.actor,
+                audit_channel=self.audit_channel,
+            )
         elif event.code == EVENT_JOB_ERROR:
             log.error("post job %s raised: %s", event.job_id, event.exception)
 

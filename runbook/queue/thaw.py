@@ -18,13 +18,24 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from runbook.checks import CheckResult, Checker, Draft, media_refs
+from runbook.checks import Checker, CheckResult, Draft, media_refs
 from runbook.db import write_transaction
 from runbook.queue import ledger, remote_thaw
 from runbook.queue.freeze import get_freeze
 from runbook.queue.gate import add_to_freeze, covering_freeze, lock_queue
-from runbook.queue.model import (ACTIONS, FROZEN, KILLED, NEEDS_REVIEW, SCHEDULED, Post, PostRef, QueueError,
-                                 ThawItem, ThawNotFound, ThawPlan)
+from runbook.queue.model import (
+    ACTIONS,
+    FROZEN,
+    KILLED,
+    NEEDS_REVIEW,
+    SCHEDULED,
+    Post,
+    PostRef,
+    QueueError,
+    ThawItem,
+    ThawNotFound,
+    ThawPlan,
+)
 from runbook.queue.tables import freezes, posts, thaw_items, thaws
 from runbook.queue.times import parse_time, utcnow
 
@@ -41,8 +52,9 @@ _CHUNK = 500
 _LINE = re.compile(r"^\s*(?P<id>[A-Za-z0-9_-]+)\s*[=:]\s*(?P<action>[a-z]+)\s*(?:@\s*(?P<at>\S+))?\s*$")
 
 
-def propose_action(result: CheckResult, *, accepted: Iterable[str], run_at: datetime, rescheduled: bool,
-                   release_reason: str) -> tuple[str, str]:
+def propose_action(
+    result: CheckResult, *, accepted: Iterable[str], run_at: datetime, rescheduled: bool, release_reason: str
+) -> tuple[str, str]:
     """(action, reason) the thaw proposes for a held post, local or remote: kill what fails the
     checks (but the block rules a reviewer accepted) or sounds wrong in a crisis, reschedule what
     missed its time (`rescheduled`: it has a slot), release the rest."""
@@ -69,9 +81,19 @@ def _slots(items: list[tuple[str, str, datetime]], start: datetime, spacing: tim
     return out
 
 
-def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, checker: Checker,
-                 key: str | None = None, step: str | None = None, now: datetime | None = None,
-                 reschedule_after: timedelta = RESCHEDULE_AFTER, spacing: timedelta = SPACING) -> ThawPlan:
+def propose_thaw(
+    engine: Engine,
+    freeze_id: str,
+    *,
+    actor: str,
+    channel: str,
+    checker: Checker,
+    key: str | None = None,
+    step: str | None = None,
+    now: datetime | None = None,
+    reschedule_after: timedelta = RESCHEDULE_AFTER,
+    spacing: timedelta = SPACING,
+) -> ThawPlan:
     """Build and store the reconciliation list of the freeze's frozen posts (nothing changes yet).
 
     With `key`, a second call (a rerun step) returns the proposal made under that key.
@@ -85,46 +107,121 @@ def propose_thaw(engine: Engine, freeze_id: str, *, actor: str, channel: str, ch
     if freeze.status != "active":
         raise QueueError(f"freeze {freeze_id} is {freeze.status}: there is nothing to thaw")
     with engine.connect() as connection:
-        frozen = [Post.from_row(r) for r in connection.execute(
-            sa.select(posts).where(posts.c.freeze_id == freeze_id, posts.c.status == FROZEN)
-            .order_by(posts.c.run_at, posts.c.id))]
+        frozen = [
+            Post.from_row(r)
+            for r in connection.execute(
+                sa.select(posts)
+                .where(posts.c.freeze_id == freeze_id, posts.c.status == FROZEN)
+                .order_by(posts.c.run_at, posts.c.id)
+            )
+        ]
     overdue = [(p.id, p.account, p.run_at) for p in frozen if p.run_at <= now + RELEASE_MARGIN]
     slots = _slots(overdue, now + reschedule_after, spacing)
     items: list[ThawItem] = []
     for post in frozen:
-        result = checker.check(Draft(account=post.account, platform=post.platform, text=post.text,
-                                     media=media_refs(post.media), author=post.author, language=post.language),
-                               context="thaw")
-        proposed, reason = propose_action(result, accepted=post.reviewed_rules or [], run_at=post.run_at,
-                                          rescheduled=post.id in slots,
-                                          release_reason="still relevant and due later: keeps its time")
-        items.append(ThawItem(post=_ref(post), run_at=post.run_at, proposed=proposed, reason=reason,
-                              findings=result.to_list(), proposed_run_at=slots.get(post.id)))
+        result = checker.check(
+            Draft(
+                account=post.account,
+                platform=post.platform,
+                text=post.text,
+                media=media_refs(post.media),
+                author=post.author,
+                language=post.language,
+            ),
+            context="thaw",
+        )
+        proposed, reason = propose_action(
+            result,
+            accepted=post.reviewed_rules or [],
+            run_at=post.run_at,
+            rescheduled=post.id in slots,
+            release_reason="still relevant and due later: keeps its time",
+        )
+        items.append(
+            ThawItem(
+                post=_ref(post),
+                run_at=post.run_at,
+                proposed=proposed,
+                reason=reason,
+                findings=result.to_list(),
+                proposed_run_at=slots.get(post.id),
+            )
+        )
     thaw_id = uuid4().hex[:12]
     # Posts the freeze took off remote queues are proposed the same way (runbook.queue.remote_thaw),
     # before the local commit, so that one thaw.proposed event covers both; a crash in between
     # leaves remote rows pointing at a thaw that never existed, which the next proposal overwrites.
-    items += remote_thaw.propose_items(engine, freeze_id, thaw_id, checker=checker, now=now,
-                                       reschedule_after=reschedule_after, spacing=spacing,
-                                       release_margin=RELEASE_MARGIN)
-    plan = ThawPlan(id=thaw_id, freeze_id=freeze_id, incident_id=freeze.incident_id, status="proposed",
-                    proposed_by=actor, proposed_at=now, items=items)
+    items += remote_thaw.propose_items(
+        engine,
+        freeze_id,
+        thaw_id,
+        checker=checker,
+        now=now,
+        reschedule_after=reschedule_after,
+        spacing=spacing,
+        release_margin=RELEASE_MARGIN,
+    )
+    plan = ThawPlan(
+        id=thaw_id,
+        freeze_id=freeze_id,
+        incident_id=freeze.incident_id,
+        status="proposed",
+        proposed_by=actor,
+        proposed_at=now,
+        items=items,
+    )
     trail = ledger.target(engine, freeze.incident_id)
 
     def work(connection: Connection) -> None:
-        connection.execute(thaws.update().where(thaws.c.freeze_id == freeze_id, thaws.c.status == "proposed")
-                           .values(status="superseded"))
-        connection.execute(thaws.insert().values(id=thaw_id, freeze_id=freeze_id, status="proposed", key=key,
-                                                 proposed_by=actor, proposed_at=now, approved_by=None,
-                                                 applied_at=None, overrides=None))
-        rows = [{"thaw_id": thaw_id, "post_id": i.post.id, "proposed": i.proposed, "reason": i.reason,
-                 "findings": i.findings, "proposed_run_at": i.proposed_run_at, "action": None, "run_at": None,
-                 "outcome": None} for i in items if not remote_thaw.is_remote(i.post.id)]
+        connection.execute(
+            thaws.update()
+            .where(thaws.c.freeze_id == freeze_id, thaws.c.status == "proposed")
+            .values(status="superseded")
+        )
+        connection.execute(
+            thaws.insert().values(
+                id=thaw_id,
+                freeze_id=freeze_id,
+                status="proposed",
+                key=key,
+                proposed_by=actor,
+                proposed_at=now,
+                approved_by=None,
+                applied_at=None,
+                overrides=None,
+            )
+        )
+        rows = [
+            {
+                "thaw_id": thaw_id,
+                "post_id": i.post.id,
+                "proposed": i.proposed,
+                "reason": i.reason,
+                "findings": i.findings,
+                "proposed_run_at": i.proposed_run_at,
+                "action": None,
+                "run_at": None,
+                "outcome": None,
+            }
+            for i in items
+            if not remote_thaw.is_remote(i.post.id)
+        ]
         for start in range(0, len(rows), 5000):
-            connection.execute(thaw_items.insert(), rows[start:start + 5000])
-        ledger.record_in(connection, incident_id=trail, actor=actor, channel=channel, action="thaw.proposed",
-                         step=step, details={"thaw": thaw_id, "freeze": freeze_id, "counts": plan.counts(),
-                                             "proposal": {i.post.id: i.proposed for i in items}})
+            connection.execute(thaw_items.insert(), rows[start : start + 5000])
+        ledger.record_in(
+            connection,
+            incident_id=trail,
+            actor=actor,
+            channel=channel,
+            action="thaw.proposed",
+            step=step,
+            details={
+                "thaw": thaw_id,
+                "freeze": freeze_id,
+                "counts": plan.counts(),
+                "proposal": {i.post.id: i.proposed for i in items},
+            },
+        )
 
     write_transaction(engine, work)
     return plan
@@ -158,10 +255,20 @@ def parse_actions(text: str, *, now: datetime | None = None) -> dict[str, tuple[
     return out
 
 
-def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, jobs: JobBook,
-               overrides: dict[str, tuple[str, datetime | None]] | None = None, step: str | None = None,
-               now: datetime | None = None, spacing: timedelta = SPACING,
-               reschedule_after: timedelta = RESCHEDULE_AFTER, remote: Iterable[RemoteQueue] | None = None) -> ThawPlan:
+def apply_thaw(
+    engine: Engine,
+    thaw_id: str,
+    *,
+    approver: str,
+    channel: str,
+    jobs: JobBook,
+    overrides: dict[str, tuple[str, datetime | None]] | None = None,
+    step: str | None = None,
+    now: datetime | None = None,
+    spacing: timedelta = SPACING,
+    reschedule_after: timedelta = RESCHEDULE_AFTER,
+    remote: Iterable[RemoteQueue] | None = None,
+) -> ThawPlan:
     """Apply an approved reconciliation list. Idempotent: applying an applied thaw returns it.
     Remote posts in the plan are put back on the `remote` queues after the local commit."""
     now = now or utcnow()
@@ -181,17 +288,32 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
         status = connection.execute(sa.select(thaws.c.status).where(thaws.c.id == thaw_id)).scalar()
         if status != "proposed":
             raise QueueError(f"thaw {thaw_id} became {status} meanwhile")
-        current = {r.id: r for r in connection.execute(sa.select(posts.c.id, posts.c.account, posts.c.status,
-                                                                 posts.c.freeze_id, posts.c.run_at,
-                                                                 posts.c.reviewed_rules).where(
-            posts.c.freeze_id == plan.freeze_id, posts.c.status == FROZEN))}
+        current = {
+            r.id: r
+            for r in connection.execute(
+                sa.select(
+                    posts.c.id,
+                    posts.c.account,
+                    posts.c.status,
+                    posts.c.freeze_id,
+                    posts.c.run_at,
+                    posts.c.reviewed_rules,
+                ).where(posts.c.freeze_id == plan.freeze_id, posts.c.status == FROZEN)
+            )
+        }
         decided: list[dict[str, Any]] = []
         late: list[tuple[str, str, datetime]] = []
         for item in [i for i in plan.items if not remote_thaw.is_remote(i.post.id)]:
             action, at = overrides.get(item.post.id, (item.proposed, None))
             row = current.get(item.post.id)
-            entry: dict[str, Any] = {"post": item.post.id, "account": item.post.account, "action": action,
-                                     "run_at": None, "outcome": None, "item": item}
+            entry: dict[str, Any] = {
+                "post": item.post.id,
+                "account": item.post.account,
+                "action": action,
+                "run_at": None,
+                "outcome": None,
+                "item": item,
+            }
             if row is None:
                 entry["outcome"] = "gone"  # cancelled or changed since the proposal
             elif action == "kill":
@@ -226,23 +348,44 @@ def apply_thaw(engine: Engine, thaw_id: str, *, approver: str, channel: str, job
             schedule.append((entry["post"], entry["run_at"]))
         _write_outcomes(connection, plan, decided, now)
         jobs.put(connection, schedule)
-        connection.execute(thaws.update().where(thaws.c.id == thaw_id).values(
-            status="applied", approved_by=approver, applied_at=now,
-            overrides={k: [a, t.isoformat() if t else None] for k, (a, t) in overrides.items()}))
-        remaining = list(connection.execute(sa.select(posts.c.id).where(
-            posts.c.freeze_id == plan.freeze_id, posts.c.status == FROZEN)).scalars())
+        connection.execute(
+            thaws.update()
+            .where(thaws.c.id == thaw_id)
+            .values(
+                status="applied",
+                approved_by=approver,
+                applied_at=now,
+                overrides={k: [a, t.isoformat() if t else None] for k, (a, t) in overrides.items()},
+            )
+        )
+        remaining = list(
+            connection.execute(
+                sa.select(posts.c.id).where(posts.c.freeze_id == plan.freeze_id, posts.c.status == FROZEN)
+            ).scalars()
+        )
         if not remaining:
-            connection.execute(freezes.update().where(freezes.c.id == plan.freeze_id)
-                               .values(status="thawed", thawed_at=now))
+            connection.execute(
+                freezes.update().where(freezes.c.id == plan.freeze_id).values(status="thawed", thawed_at=now)
+            )
         # In the same transaction: a thaw is never applied without its audit events.
         _audit(connection, trail, plan, decided, remaining, approver=approver, channel=channel, step=step)
         return decided, remaining
 
     write_transaction(engine, work)
     jobs.wakeup()
-    remote_thaw.apply_items(engine, plan, remote, approver=approver, channel=channel, overrides=overrides, now=now,
-                            reschedule_after=reschedule_after, spacing=spacing, release_margin=RELEASE_MARGIN,
-                            step=step)
+    remote_thaw.apply_items(
+        engine,
+        plan,
+        remote,
+        approver=approver,
+        channel=channel,
+        overrides=overrides,
+        now=now,
+        reschedule_after=reschedule_after,
+        spacing=spacing,
+        release_margin=RELEASE_MARGIN,
+        step=step,
+    )
     return get_thaw(engine, thaw_id)
 
 
@@ -253,48 +396,94 @@ def _write_outcomes(connection: Connection, plan: ThawPlan, decided: list[dict[s
     guard = sa.and_(posts.c.freeze_id == plan.freeze_id, posts.c.status == FROZEN)
     killed = [e["post"] for e in groups["killed"]]
     for start in range(0, len(killed), _CHUNK):
-        connection.execute(posts.update().where(guard, posts.c.id.in_(killed[start:start + _CHUNK]))
-                           .values(status=KILLED, updated_at=now))
+        connection.execute(
+            posts.update()
+            .where(guard, posts.c.id.in_(killed[start : start + _CHUNK]))
+            .values(status=KILLED, updated_at=now)
+        )
     for entry in groups["held_for_review"]:
-        connection.execute(posts.update().where(guard, posts.c.id == entry["post"]).values(
-            status=NEEDS_REVIEW, run_at=entry["run_at"], findings=entry["item"].findings, updated_at=now))
+        connection.execute(
+            posts.update()
+            .where(guard, posts.c.id == entry["post"])
+            .values(status=NEEDS_REVIEW, run_at=entry["run_at"], findings=entry["item"].findings, updated_at=now)
+        )
     for entry in groups["held_by_freeze"]:
-        connection.execute(posts.update().where(guard, posts.c.id == entry["post"]).values(
-            freeze_id=entry["other"], run_at=entry["run_at"], updated_at=now))
+        connection.execute(
+            posts.update()
+            .where(guard, posts.c.id == entry["post"])
+            .values(freeze_id=entry["other"], run_at=entry["run_at"], updated_at=now)
+        )
         add_to_freeze(connection, entry["other"], [entry["post"]])
     released = [{"pid": e["post"], "new_run_at": e["run_at"]} for e in groups["released"] + groups["rescheduled"]]
     if released:
-        connection.execute(posts.update().where(guard, posts.c.id == sa.bindparam("pid")).values(
-            status=SCHEDULED, run_at=sa.bindparam("new_run_at"), updated_at=now), released)
+        connection.execute(
+            posts.update()
+            .where(guard, posts.c.id == sa.bindparam("pid"))
+            .values(status=SCHEDULED, run_at=sa.bindparam("new_run_at"), updated_at=now),
+            released,
+        )
     if not decided:  # a thaw of nothing (an empty freeze): an executemany of no rows is an error
         return
-    connection.execute(thaw_items.update().where(thaw_items.c.thaw_id == plan.id,
-                                                 thaw_items.c.post_id == sa.bindparam("pid")).values(
-        action=sa.bindparam("act"), run_at=sa.bindparam("at"), outcome=sa.bindparam("out")),
-        [{"pid": e["post"], "act": e["action"], "at": e["run_at"], "out": e["outcome"]} for e in decided])
+    connection.execute(
+        thaw_items.update()
+        .where(thaw_items.c.thaw_id == plan.id, thaw_items.c.post_id == sa.bindparam("pid"))
+        .values(action=sa.bindparam("act"), run_at=sa.bindparam("at"), outcome=sa.bindparam("out")),
+        [{"pid": e["post"], "act": e["action"], "at": e["run_at"], "out": e["outcome"]} for e in decided],
+    )
 
 
-def _audit(connection: Connection, trail: str, plan: ThawPlan, decided: list[dict[str, Any]], remaining: list[str],
-           *, approver: str, channel: str, step: str | None) -> None:
-    actions = {"released": "post.released", "rescheduled": "post.rescheduled", "killed": "post.killed",
-               "held_for_review": "post.held", "held_by_freeze": "post.frozen"}
+def _audit(
+    connection: Connection,
+    trail: str,
+    plan: ThawPlan,
+    decided: list[dict[str, Any]],
+    remaining: list[str],
+    *,
+    approver: str,
+    channel: str,
+    step: str | None,
+) -> None:
+    actions = {
+        "released": "post.released",
+        "rescheduled": "post.rescheduled",
+        "killed": "post.killed",
+        "held_for_review": "post.held",
+        "held_by_freeze": "post.frozen",
+    }
     for entry in decided:
         action = actions.get(entry["outcome"].split(":")[0])
         if action is None:
             continue
-        details = {"post": entry["post"], "thaw": plan.id, "freeze": plan.freeze_id, "action": entry["action"],
-                   "proposed": entry["item"].proposed, "outcome": entry["outcome"],
-                   "run_at": entry["run_at"].isoformat() if entry["run_at"] else None}
-        ledger.record_in(connection, incident_id=trail, actor=approver, channel=channel, action=action,
-                         details=details, step=step)
+        details = {
+            "post": entry["post"],
+            "thaw": plan.id,
+            "freeze": plan.freeze_id,
+            "action": entry["action"],
+            "proposed": entry["item"].proposed,
+            "outcome": entry["outcome"],
+            "run_at": entry["run_at"].isoformat() if entry["run_at"] else None,
+        }
+        ledger.record_in(
+            connection, incident_id=trail, actor=approver, channel=channel, action=action, details=details, step=step
+        )
     counts: dict[str, int] = defaultdict(int)
     for entry in decided:
         counts[entry["outcome"].split(":")[0]] += 1
-    ledger.record_in(connection, incident_id=trail, actor=approver, channel=channel, action="thaw.applied",
-                     step=step, details={"thaw": plan.id, "freeze": plan.freeze_id, "outcomes": dict(counts),
-                                      "changed_from_proposal": sorted(e["post"] for e in decided
-                                                                      if e["action"] != e["item"].proposed),
-                                      "still_frozen": remaining})
+    ledger.record_in(
+        connection,
+        incident_id=trail,
+        actor=approver,
+        channel=channel,
+        action="thaw.applied",
+        step=step,
+        details={
+            "thaw": plan.id,
+            "freeze": plan.freeze_id,
+            "outcomes": dict(counts),
+            "changed_from_proposal": sorted(e["post"] for e in decided if e["action"] != e["item"].proposed),
+            "still_frozen": remaining,
+        },
+    )
 
 
 def _ref(post: Post) -> PostRef:
@@ -303,30 +492,62 @@ def _ref(post: Post) -> PostRef:
 
 def get_thaw(engine: Engine, thaw_id: str) -> ThawPlan:
     with engine.connect() as connection:
-        row = connection.execute(sa.select(thaws, freezes.c.incident_id).select_from(
-            thaws.join(freezes, freezes.c.id == thaws.c.freeze_id)).where(thaws.c.id == thaw_id)).first()
+        row = connection.execute(
+            sa.select(thaws, freezes.c.incident_id)
+            .select_from(thaws.join(freezes, freezes.c.id == thaws.c.freeze_id))
+            .where(thaws.c.id == thaw_id)
+        ).first()
         if row is None:
             raise ThawNotFound(thaw_id)
-        items = connection.execute(sa.select(thaw_items, posts.c.account, posts.c.platform, posts.c.text,
-                                             posts.c.run_at.label("post_run_at")).select_from(
-            thaw_items.join(posts, posts.c.id == thaw_items.c.post_id)).where(thaw_items.c.thaw_id == thaw_id)
-            .order_by(posts.c.run_at, posts.c.id)).all()
-        remaining = [] if row.status != "applied" else list(connection.execute(sa.select(posts.c.id).where(
-            posts.c.freeze_id == row.freeze_id, posts.c.status == FROZEN)).scalars())
-    out = [ThawItem(post=PostRef(id=i.post_id, account=i.account, platform=i.platform, text=i.text),
-                    run_at=i.post_run_at, proposed=i.proposed, reason=i.reason, findings=list(i.findings),
-                    proposed_run_at=i.proposed_run_at, action=i.action, new_run_at=i.run_at, outcome=i.outcome)
-           for i in items]
+        items = connection.execute(
+            sa.select(thaw_items, posts.c.account, posts.c.platform, posts.c.text, posts.c.run_at.label("post_run_at"))
+            .select_from(thaw_items.join(posts, posts.c.id == thaw_items.c.post_id))
+            .where(thaw_items.c.thaw_id == thaw_id)
+            .order_by(posts.c.run_at, posts.c.id)
+        ).all()
+        remaining = (
+            []
+            if row.status != "applied"
+            else list(
+                connection.execute(
+                    sa.select(posts.c.id).where(posts.c.freeze_id == row.freeze_id, posts.c.status == FROZEN)
+                ).scalars()
+            )
+        )
+    out = [
+        ThawItem(
+            post=PostRef(id=i.post_id, account=i.account, platform=i.platform, text=i.text),
+            run_at=i.post_run_at,
+            proposed=i.proposed,
+            reason=i.reason,
+            findings=list(i.findings),
+            proposed_run_at=i.proposed_run_at,
+            action=i.action,
+            new_run_at=i.run_at,
+            outcome=i.outcome,
+        )
+        for i in items
+    ]
     out += remote_thaw.items_of(engine, thaw_id)
-    return ThawPlan(id=row.id, freeze_id=row.freeze_id, incident_id=row.incident_id, status=row.status,
-                    proposed_by=row.proposed_by, proposed_at=row.proposed_at, items=out,
-                    approved_by=row.approved_by, applied_at=row.applied_at, remaining=remaining)
+    return ThawPlan(
+        id=row.id,
+        freeze_id=row.freeze_id,
+        incident_id=row.incident_id,
+        status=row.status,
+        proposed_by=row.proposed_by,
+        proposed_at=row.proposed_at,
+        items=out,
+        approved_by=row.approved_by,
+        applied_at=row.applied_at,
+        remaining=remaining,
+    )
 
 
 def latest_thaw(engine: Engine, freeze_id: str) -> ThawPlan | None:
     with engine.connect() as connection:
-        thaw_id = connection.execute(sa.select(thaws.c.id).where(thaws.c.freeze_id == freeze_id)
-                                     .order_by(thaws.c.proposed_at.desc()).limit(1)).scalar()
+        thaw_id = connection.execute(
+            sa.select(thaws.c.id).where(thaws.c.freeze_id == freeze_id).order_by(thaws.c.proposed_at.desc()).limit(1)
+        ).scalar()
     return None if thaw_id is None else get_thaw(engine, thaw_id)
 
 

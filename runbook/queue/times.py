@@ -25,7 +25,9 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ValueError(f"not a time: {value!r} (use ISO 8601 like 2026-12-01T09:00:00+01:00, 'now' or '+10m')") from None
+        raise ValueError(
+            f"not a time: {value!r} (use ISO 8601 like 2026-12-01T09:00:00+01:00, 'now' or '+10m')"
+        ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

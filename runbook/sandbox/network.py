@@ -22,19 +22,34 @@ from runbook.sandbox.tables import accounts, mentions, posts
 __all__ = ["SandboxChannel", "ensure_account"]
 
 
-def ensure_account(engine: Engine, *, handle: str, platform: str, kind: str = "brand",
-                   display_name: str | None = None, followers: int = 0) -> None:
+def ensure_account(
+    engine: Engine,
+    *,
+    handle: str,
+    platform: str,
+    kind: str = "brand",
+    display_name: str | None = None,
+    followers: int = 0,
+) -> None:
     """Create the account if it does not exist (idempotent)."""
     if kind not in ("brand", "personal"):
         raise ValueError(f"kind must be brand or personal, got {kind!r}")
 
     def work(connection: Connection) -> None:
-        found = connection.execute(sa.select(accounts.c.handle).where(
-            accounts.c.platform == platform, accounts.c.handle == handle)).first()
+        found = connection.execute(
+            sa.select(accounts.c.handle).where(accounts.c.platform == platform, accounts.c.handle == handle)
+        ).first()
         if found is None:
-            connection.execute(accounts.insert().values(
-                platform=platform, handle=handle, kind=kind, display_name=display_name or handle,
-                followers=followers, created_at=as_utc(None)))
+            connection.execute(
+                accounts.insert().values(
+                    platform=platform,
+                    handle=handle,
+                    kind=kind,
+                    display_name=display_name or handle,
+                    followers=followers,
+                    created_at=as_utc(None),
+                )
+            )
 
     try:
         write_transaction(engine, work)
@@ -52,15 +67,26 @@ class SandboxChannel:
         self.strict_accounts = strict_accounts
 
     # -- writes ---------------------------------------------------------------------------
-    def publish(self, *, account: str, platform: str, text: str, media: list[dict[str, Any]] | None = None,
-                key: str, now: datetime | None = None) -> Receipt:
-        return self._write(key=key, account=account, platform=platform, text=text, media=media or [],
-                           in_reply_to=None, now=now)
+    def publish(
+        self,
+        *,
+        account: str,
+        platform: str,
+        text: str,
+        media: list[dict[str, Any]] | None = None,
+        key: str,
+        now: datetime | None = None,
+    ) -> Receipt:
+        return self._write(
+            key=key, account=account, platform=platform, text=text, media=media or [], in_reply_to=None, now=now
+        )
 
-    def reply(self, *, account: str, platform: str, to_ref: str, text: str, key: str,
-              now: datetime | None = None) -> Receipt:
-        return self._write(key=key, account=account, platform=platform, text=text, media=[],
-                           in_reply_to=to_ref, now=now)
+    def reply(
+        self, *, account: str, platform: str, to_ref: str, text: str, key: str, now: datetime | None = None
+    ) -> Receipt:
+        return self._write(
+            key=key, account=account, platform=platform, text=text, media=[], in_reply_to=to_ref, now=now
+        )
 
     def delete(self, ref: str, *, key: str) -> bool:
         post_id = _post_id(ref)
@@ -71,14 +97,26 @@ class SandboxChannel:
                 raise ChannelError(f"sandbox: no post {ref}")
             if row.deleted_at is not None:
                 return False
-            connection.execute(posts.update().where(posts.c.id == post_id, posts.c.deleted_at.is_(None))
-                               .values(deleted_at=as_utc(None), delete_key=key))
+            connection.execute(
+                posts.update()
+                .where(posts.c.id == post_id, posts.c.deleted_at.is_(None))
+                .values(deleted_at=as_utc(None), delete_key=key)
+            )
             return True
 
         return write_transaction(self.engine, work)
 
-    def _write(self, *, key: str, account: str, platform: str, text: str, media: list[dict[str, Any]],
-               in_reply_to: str | None, now: datetime | None) -> Receipt:
+    def _write(
+        self,
+        *,
+        key: str,
+        account: str,
+        platform: str,
+        text: str,
+        media: list[dict[str, Any]],
+        in_reply_to: str | None,
+        now: datetime | None,
+    ) -> Receipt:
         if not key:
             raise ValueError("an idempotency key is required")
         existing = self.find(key)
@@ -87,8 +125,15 @@ class SandboxChannel:
         if self.strict_accounts and self.account(account, platform=platform) is None:
             raise ChannelError(f"sandbox: unknown account {account} on {platform}")
         at = as_utc(now)
-        row = {"key": key, "platform": platform, "account": account, "text": text, "media": media,
-               "in_reply_to": in_reply_to, "created_at": at}
+        row = {
+            "key": key,
+            "platform": platform,
+            "account": account,
+            "text": text,
+            "media": media,
+            "in_reply_to": in_reply_to,
+            "created_at": at,
+        }
         try:
             new_id = write_transaction(self.engine, lambda c: inserted_id(c.execute(posts.insert().values(**row))))
         except IntegrityError:
@@ -113,11 +158,17 @@ class SandboxChannel:
             row = connection.execute(query.limit(1)).first()
         if row is None:
             return None
-        return AccountInfo(handle=row.handle, platform=row.platform, kind=row.kind,
-                           display_name=row.display_name, followers=row.followers)
+        return AccountInfo(
+            handle=row.handle,
+            platform=row.platform,
+            kind=row.kind,
+            display_name=row.display_name,
+            followers=row.followers,
+        )
 
-    def mentions(self, account: str, *, platform: str | None = None, since: str | None = None,
-                 limit: int = 100) -> MentionPage:
+    def mentions(
+        self, account: str, *, platform: str | None = None, since: str | None = None, limit: int = 100
+    ) -> MentionPage:
         query = sa.select(mentions).where(mentions.c.account == account).order_by(mentions.c.id).limit(limit)
         if platform is not None:
             query = query.where(mentions.c.platform == platform)
@@ -125,9 +176,20 @@ class SandboxChannel:
             query = query.where(mentions.c.id > _cursor(since))
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        items = [Mention(ref=f"m{r.id}", account=r.account, platform=r.platform, author=r.author,
-                         author_followers=r.author_followers, text=r.text, created_at=r.created_at,
-                         in_reply_to=r.in_reply_to, meta=dict(r.meta or {})) for r in rows]
+        items = [
+            Mention(
+                ref=f"m{r.id}",
+                account=r.account,
+                platform=r.platform,
+                author=r.author,
+                author_followers=r.author_followers,
+                text=r.text,
+                created_at=r.created_at,
+                in_reply_to=r.in_reply_to,
+                meta=dict(r.meta or {}),
+            )
+            for r in rows
+        ]
         return MentionPage(items=items, cursor=str(rows[-1].id) if rows else since)
 
     def posts(self, *, account: str | None = None, include_deleted: bool = True) -> list[dict[str, Any]]:
@@ -139,7 +201,6 @@ class SandboxChannel:
             query = query.where(posts.c.deleted_at.is_(None))
         with self.engine.connect() as connection:
             return [{**r._mapping, "ref": _ref(r.id)} for r in connection.execute(query)]
-
 
     # -- the port's reads of live state (ChannelReads) -------------------------------------------
     def get_post(self, ref: str) -> dict[str, Any] | None:
@@ -167,14 +228,26 @@ class SandboxChannel:
             known = self.account(account)
             name = known.platform if known else "x"
         spec = load_platforms()[name]
-        return Limits(platform=name, max_chars=spec.max_chars, max_media=spec.max_media, count=spec.count,
-                      url_length=spec.url_length)
+        return Limits(
+            platform=name,
+            max_chars=spec.max_chars,
+            max_media=spec.max_media,
+            count=spec.count,
+            url_length=spec.url_length,
+        )
 
 
 def _as_post(row: Any) -> Post:
-    return Post(ref=_ref(row.id), account=row.account, platform=row.platform, text=row.text,
-                created_at=row.created_at, live=row.deleted_at is None, in_reply_to=row.in_reply_to,
-                meta={"media": list(row.media or [])})
+    return Post(
+        ref=_ref(row.id),
+        account=row.account,
+        platform=row.platform,
+        text=row.text,
+        created_at=row.created_at,
+        live=row.deleted_at is None,
+        in_reply_to=row.in_reply_to,
+        meta={"media": list(row.media or [])},
+    )
 
 
 def _ref(post_id: int) -> str:

@@ -94,45 +94,75 @@ def generate(name: str, *, mentions_count: int, seed: int = 1, start: datetime |
         dutch = rng.random() < 0.05 and f"nl_{tone}" in spec.templates
         template = rng.choice(spec.templates[f"nl_{tone}" if dutch else tone])
         delay = _delay_seconds(rng)
-        text = template.format(brand=spec.brand, tag=rng.choice(spec.tags) if spec.tags else "",
-                               emoji=rng.choice(EMOJI), n=max(1, int(delay // 60))).strip()
-        out.append(StormMention(
-            key=f"storm:{name}:{seed}:{i}",
-            author=author,
-            author_followers=followers,
-            text=text,
-            created_at=t0 + timedelta(seconds=round(delay, 3)),
-            reply=rng.random() < spec.reply_share,
-            meta={"scenario": name, "tone": tone, "lang": "nl" if dutch else "en"},
-        ))
+        text = template.format(
+            brand=spec.brand,
+            tag=rng.choice(spec.tags) if spec.tags else "",
+            emoji=rng.choice(EMOJI),
+            n=max(1, int(delay // 60)),
+        ).strip()
+        out.append(
+            StormMention(
+                key=f"storm:{name}:{seed}:{i}",
+                author=author,
+                author_followers=followers,
+                text=text,
+                created_at=t0 + timedelta(seconds=round(delay, 3)),
+                reply=rng.random() < spec.reply_share,
+                meta={"scenario": name, "tone": tone, "lang": "nl" if dutch else "en"},
+            )
+        )
     out.sort(key=lambda m: (m.created_at, m.key))
     return out
 
 
-def load_storm(engine: Engine, name: str, *, mentions_count: int, seed: int = 1,
-               start: datetime | None = None) -> StormResult:
+def load_storm(
+    engine: Engine, name: str, *, mentions_count: int, seed: int = 1, start: datetime | None = None
+) -> StormResult:
     """Publish the scenario's offending post (once) and write its storm into the sandbox."""
     spec = scenario(name)
     t0 = as_utc(start) if start is not None else datetime.fromisoformat(spec.historic_start)
     ensure_account(engine, handle=spec.brand, platform=spec.platform, kind="brand", followers=250_000)
     channel = SandboxChannel(engine)
-    offending = channel.publish(account=spec.brand, platform=spec.platform, text=spec.offending_text,
-                                media=spec.offending_media, key=f"storm:{name}:{seed}:offending", now=t0)
+    offending = channel.publish(
+        account=spec.brand,
+        platform=spec.platform,
+        text=spec.offending_text,
+        media=spec.offending_media,
+        key=f"storm:{name}:{seed}:offending",
+        now=t0,
+    )
     generated = generate(name, mentions_count=mentions_count, seed=seed, start=t0)
 
     def work(connection: Connection) -> int:
         prefix = f"storm:{name}:{seed}:"
         have = set(connection.execute(sa.select(mentions.c.key).where(mentions.c.key.startswith(prefix))).scalars())
-        rows = [{"key": m.key, "platform": spec.platform, "account": spec.brand, "author": m.author,
-                 "author_followers": m.author_followers, "text": m.text,
-                 "in_reply_to": offending.ref if m.reply else None, "created_at": m.created_at, "meta": m.meta}
-                for m in generated if m.key not in have]
+        rows = [
+            {
+                "key": m.key,
+                "platform": spec.platform,
+                "account": spec.brand,
+                "author": m.author,
+                "author_followers": m.author_followers,
+                "text": m.text,
+                "in_reply_to": offending.ref if m.reply else None,
+                "created_at": m.created_at,
+                "meta": m.meta,
+            }
+            for m in generated
+            if m.key not in have
+        ]
         for chunk in range(0, len(rows), 5000):
-            connection.execute(mentions.insert(), rows[chunk:chunk + 5000])
+            connection.execute(mentions.insert(), rows[chunk : chunk + 5000])
         return len(rows)
 
     inserted = write_transaction(engine, work)
-    return StormResult(scenario=name, offending_ref=offending.ref, account=spec.brand, platform=spec.platform,
-                       generated=len(generated), inserted=inserted,
-                       first_at=generated[0].created_at if generated else None,
-                       last_at=generated[-1].created_at if generated else None)
+    return StormResult(
+        scenario=name,
+        offending_ref=offending.ref,
+        account=spec.brand,
+        platform=spec.platform,
+        generated=len(generated),
+        inserted=inserted,
+        first_at=generated[0].created_at if generated else None,
+        last_at=generated[-1].created_at if generated else None,
+    )

@@ -30,8 +30,9 @@ class ReplayGuard:
     is True only the first time. Slack refuses a signature older than 5 minutes, so remembering
     them that long (plus skew) refuses every replay; bounded in size against floods."""
 
-    def __init__(self, *, ttl: float = 2 * MAX_SKEW_SECONDS, limit: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, *, ttl: float = 2 * MAX_SKEW_SECONDS, limit: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ):
         self.ttl, self.limit, self.clock = ttl, limit, clock
         self._seen: OrderedDict[Hashable, float] = OrderedDict()
         self._lock = threading.Lock()
@@ -45,6 +46,7 @@ class ReplayGuard:
                 return False
             self._seen[key] = now + self.ttl
             return True
+
 
 LEDGER_PLAYBOOK = "slack-access"
 LEDGER_TITLE = "Slack access ledger"
@@ -64,8 +66,15 @@ def is_ledger(incident: Any) -> bool:
 
 
 class Access:
-    def __init__(self, *, db: Any, roster: Any, window: float = REFUSAL_WINDOW, burst: int = REFUSAL_BURST,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        *,
+        db: Any,
+        roster: Any,
+        window: float = REFUSAL_WINDOW,
+        burst: int = REFUSAL_BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.db = db
         self.roster = roster  # callable returning the current Roster (reloaded when the file changes)
         self.window, self.burst, self.clock = window, burst, clock
@@ -79,17 +88,32 @@ class Access:
             return None
         return self.roster().by_slack_id(slack_user)
 
-    def refuse(self, *, slack_user: str, what: str, reason: str, incident_id: str | None = None,
-               step: str | None = None, extra: dict[str, Any] | None = None) -> None:
+    def refuse(
+        self,
+        *,
+        slack_user: str,
+        what: str,
+        reason: str,
+        incident_id: str | None = None,
+        step: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         """Audit a refused Slack request: who (Slack id), what they tried, why."""
         details = {"slack_user": slack_user, "attempted": what, "reason": reason, **(extra or {})}
         person = self.person(slack_user)
         if person is None and not self._admit(slack_user, what):
             return  # counted; one aggregated row at the end of the window
         target = incident_id or ledger_incident(self.db)
-        append(self.db, incident_id=target, actor=person.id if person is not None else actor_for(slack_user),
-               channel="slack", action=refs.REFUSED, step=step, details=details,
-               checkpoint="access ledger" if incident_id is None else None)
+        append(
+            self.db,
+            incident_id=target,
+            actor=person.id if person is not None else actor_for(slack_user),
+            channel="slack",
+            action=refs.REFUSED,
+            step=step,
+            details=details,
+            checkpoint="access ledger" if incident_id is None else None,
+        )
 
     # -- flood control ----------------------------------------------------------------------------
     def _admit(self, slack_user: str, what: str) -> bool:
@@ -125,8 +149,18 @@ class Access:
         if not held:
             return
         ledger = ledger_incident(self.db)
-        append(self.db, incident_id=ledger, actor=actor_for(slack_user), channel="slack", action=REFUSALS_AGGREGATED,
-               details={"slack_user": slack_user, "count": held, "window_seconds": self.window,
-                        "attempted": attempted, "reason": "not in the roster; more than "
-                        f"{self.burst} refusals in {int(self.window)} s, aggregated"},
-               checkpoint="access ledger")
+        append(
+            self.db,
+            incident_id=ledger,
+            actor=actor_for(slack_user),
+            channel="slack",
+            action=REFUSALS_AGGREGATED,
+            details={
+                "slack_user": slack_user,
+                "count": held,
+                "window_seconds": self.window,
+                "attempted": attempted,
+                "reason": f"not in the roster; more than {self.burst} refusals in {int(self.window)} s, aggregated",
+            },
+            checkpoint="access ledger",
+        )

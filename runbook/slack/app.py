@@ -7,9 +7,9 @@ milliseconds (parse, validate a form) and leaves the work to a lazy listener on 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +57,7 @@ def _ephemeral(response_url: str | None, client: WebClient, *, channel: str | No
     def reply(text: str, blocks: list[dict] | None = None) -> None:
         try:
             if response_url:
-                webhook(response_url).send(text=text, blocks=blocks, response_type="ephemeral",
-                                           replace_original=False)
+                webhook(response_url).send(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
             elif channel and user:
                 client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
         except Exception:  # noqa: BLE001 - the person just sees no answer; never crash the worker
@@ -67,10 +66,20 @@ def _ephemeral(response_url: str | None, client: WebClient, *, channel: str | No
     return reply
 
 
-def create_app(*, settings: Settings, services: Any, verbs: Any = None, client: WebClient | None = None,
-               interval: float = INTERVAL_SECONDS, relay: bool = True, relay_interval: float = 1.0,
-               echo: bool = True, private_rooms: bool = True, workers: int = 16,
-               decision_wait: float = 30.0) -> SlackApp:
+def create_app(
+    *,
+    settings: Settings,
+    services: Any,
+    verbs: Any = None,
+    client: WebClient | None = None,
+    interval: float = INTERVAL_SECONDS,
+    relay: bool = True,
+    relay_interval: float = 1.0,
+    echo: bool = True,
+    private_rooms: bool = True,
+    workers: int = 16,
+    decision_wait: float = 30.0,
+) -> SlackApp:
     if verbs is None:
         from runbook.engine import commands as verbs
     client = client or make_client(settings)
@@ -87,26 +96,57 @@ def create_app(*, settings: Settings, services: Any, verbs: Any = None, client: 
     outbox = Outbox(client, interval=interval)
     access = Access(db=services.db, roster=services.roster)
     refs_ = Refs(services.db)
-    signoffs = Signoffs(services=services, verbs=verbs, client=client, outbox=outbox, refs_=refs_, access=access,
-                        decision_wait=decision_wait)
-    warrooms = WarRooms(client=client, outbox=outbox, db=services.db, roster=services.roster, private=private_rooms,
-                        ui_url=prefect_ui_url())
+    signoffs = Signoffs(
+        services=services,
+        verbs=verbs,
+        client=client,
+        outbox=outbox,
+        refs_=refs_,
+        access=access,
+        decision_wait=decision_wait,
+    )
+    warrooms = WarRooms(
+        client=client,
+        outbox=outbox,
+        db=services.db,
+        roster=services.roster,
+        private=private_rooms,
+        ui_url=prefect_ui_url(),
+    )
     relay_ = None
     if relay:
         state = services.settings.ensure_home() / "slack-relay.json"
         mode = "off" if echo is False or echo == "off" else settings.slack_audit_echo
-        relay_ = Relay(services=services, warrooms=warrooms, signoffs=signoffs, outbox=outbox, state_path=state,
-                       interval=relay_interval, echo=mode, quiet=quiet)
+        relay_ = Relay(
+            services=services,
+            warrooms=warrooms,
+            signoffs=signoffs,
+            outbox=outbox,
+            state_path=state,
+            interval=relay_interval,
+            echo=mode,
+            quiet=quiet,
+        )
         signoffs.on_change = relay_.nudge
     crisis = Crisis(services=services, verbs=verbs, access=access, warrooms=warrooms, relay=relay_, client=client)
     # Messages the engine posts from this process (immediate steps) go straight to Slack.
     services.chat_factory = lambda *, services, incident_id: SlackChat(
-        outbox=outbox, db=services.db, incident_id=incident_id, signoffs=signoffs)
+        outbox=outbox, db=services.db, incident_id=incident_id, signoffs=signoffs
+    )
     _listen(bolt, client=client, crisis=crisis, signoffs=signoffs)
     if relay_ is not None:
         relay_.start()
-    return SlackApp(bolt=bolt, client=client, outbox=outbox, signoffs=signoffs, crisis=crisis, relay=relay_,
-                    executor=executor, settings=settings, quiet=quiet)
+    return SlackApp(
+        bolt=bolt,
+        client=client,
+        outbox=outbox,
+        signoffs=signoffs,
+        crisis=crisis,
+        relay=relay_,
+        executor=executor,
+        settings=settings,
+        quiet=quiet,
+    )
 
 
 def prefect_ui_url() -> str | None:
@@ -129,8 +169,14 @@ def chat_factory(settings: Settings, *, verbs: Any = None) -> Callable[..., Slac
     outbox = Outbox(client)
 
     def factory(*, services: Any, incident_id: str) -> SlackChat:
-        signoffs = Signoffs(services=services, verbs=verbs, client=client, outbox=outbox, refs_=Refs(services.db),
-                            access=Access(db=services.db, roster=services.roster))
+        signoffs = Signoffs(
+            services=services,
+            verbs=verbs,
+            client=client,
+            outbox=outbox,
+            refs_=Refs(services.db),
+            access=Access(db=services.db, roster=services.roster),
+        )
         return SlackChat(outbox=outbox, db=services.db, incident_id=incident_id, signoffs=signoffs)
 
     return factory
@@ -174,8 +220,13 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
             return
         reply = _ephemeral(body.get("response_url"), client, channel=body.get("channel_id"), user=body.get("user_id"))
         with _told(reply, f"/crisis {(body.get('text') or '').split(' ', 1)[0]}"):
-            crisis.run(command, slack_user=body.get("user_id", ""), trigger_id=body.get("trigger_id"),
-                       response_url=body.get("response_url"), reply=reply)
+            crisis.run(
+                command,
+                slack_user=body.get("user_id", ""),
+                trigger_id=body.get("trigger_id"),
+                response_url=body.get("response_url"),
+                reply=reply,
+            )
 
     bolt.command(cmd.COMMAND)(ack=ack_command, lazy=[run_command])
 
@@ -189,8 +240,14 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         # The trigger id is unique per click and identical in a replayed request.
         dedupe = f"click:{body.get('trigger_id') or action.get('action_ts')}"
         with _told(reply, "your click"):
-            signoffs.on_click(action_id=action.get("action_id", ""), token=str(action.get("value", "")),
-                              slack_user=user, trigger_id=body.get("trigger_id"), dedupe=dedupe, reply=reply)
+            signoffs.on_click(
+                action_id=action.get("action_id", ""),
+                token=str(action.get("value", "")),
+                slack_user=user,
+                trigger_id=body.get("trigger_id"),
+                dedupe=dedupe,
+                reply=reply,
+            )
 
     for action_id in (APPROVE, EDIT, REJECT):
         bolt.action(action_id)(ack=ack_click, lazy=[run_click])
@@ -209,8 +266,14 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         action = (body.get("actions") or [{}])[0]
         user = (body.get("user") or {}).get("id", "")
         reply = _ephemeral(body.get("response_url"), client, channel=(body.get("channel") or {}).get("id"), user=user)
-        on_resume_click(services=signoffs.services, access=signoffs.access, token=str(action.get("value", "")),
-                        slack_user=user, reply=reply, resume=getattr(signoffs.verbs, "resume", None))
+        on_resume_click(
+            services=signoffs.services,
+            access=signoffs.access,
+            token=str(action.get("value", "")),
+            slack_user=user,
+            reply=reply,
+            resume=getattr(signoffs.verbs, "resume", None),
+        )
 
     from runbook.slack.resume import RESUME
 
@@ -226,13 +289,25 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         reply = _ephemeral(None, client, channel=ref.channel, user=user)
         person = signoffs.access.person(user)
         if person is None:
-            signoffs.access.refuse(slack_user=user, what="signoff.submit", incident_id=ref.incident_id, step=ref.step,
-                                   reason="not in the roster")
+            signoffs.access.refuse(
+                slack_user=user,
+                what="signoff.submit",
+                incident_id=ref.incident_id,
+                step=ref.step,
+                reason="not in the roster",
+            )
             reply("You are not in the incident roster, so your answer was not counted (and was recorded).")
             return
         with _told(reply, "your sign-off"):
-            signoffs.decide(ref, person_id=person.id, approve=True, fields=values, comment=forms.comment(state),
-                            dedupe=f"view:{view.get('id')}", reply=reply)
+            signoffs.decide(
+                ref,
+                person_id=person.id,
+                approve=True,
+                fields=values,
+                comment=forms.comment(state),
+                dedupe=f"view:{view.get('id')}",
+                reply=reply,
+            )
 
     bolt.view(SUBMIT)(ack=_form_ack(signoffs.validate, "This sign-off is no longer open"), lazy=[run_signoff_form])
 
@@ -247,8 +322,9 @@ def _listen(bolt: App, *, client: WebClient, crisis: Crisis, signoffs: Signoffs)
         with _told(reply, "the start form"):
             crisis.submit_form(token, values, slack_user=user, reply=reply)
 
-    bolt.view(START_SUBMIT)(ack=_form_ack(crisis.validate_form, "This form expired; type /crisis start again"),
-                            lazy=[run_start_form])
+    bolt.view(START_SUBMIT)(
+        ack=_form_ack(crisis.validate_form, "This form expired; type /crisis start again"), lazy=[run_start_form]
+    )
 
     @bolt.error
     def on_error(error, logger):
@@ -265,8 +341,10 @@ def _told(reply: Callable[[str], None], what: str) -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001
         log.warning("%s failed after the ack: %s", what, type(exc).__name__, exc_info=True)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        reply(f"⚠️ {what} failed: {type(exc).__name__}{': ' + reason if reason else ''}. "
-              "Nothing more was done; the app's log has the details.")
+        reply(
+            f"⚠️ {what} failed: {type(exc).__name__}{': ' + reason if reason else ''}. "
+            "Nothing more was done; the app's log has the details."
+        )
 
 
 FormCheck = Callable[[str, dict[str, Any]], tuple[object | None, dict, dict]]

@@ -115,8 +115,9 @@ def size(blocks: list[Block]) -> int:
     return total
 
 
-def fit(blocks: list[Block], *, keep_tail: int = 0, max_blocks: int = MAX_BLOCKS, max_total: int = MAX_TOTAL
-        ) -> list[Block]:
+def fit(
+    blocks: list[Block], *, keep_tail: int = 0, max_blocks: int = MAX_BLOCKS, max_total: int = MAX_TOTAL
+) -> list[Block]:
     """At most `max_blocks` blocks and `max_total` characters; the last `keep_tail` blocks (buttons,
     the decision line) always survive, and a note says that something was cut."""
     head, tail = (blocks[:-keep_tail], blocks[-keep_tail:]) if keep_tail else (list(blocks), [])

@@ -33,8 +33,14 @@ class _Lane:
 class Outbox:
     """Blocking, FIFO per channel: `call()` returns Slack's answer once the message went out."""
 
-    def __init__(self, client: WebClient, *, interval: float = INTERVAL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        interval: float = INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.client = client
         self.interval = interval
         self._clock = clock
@@ -76,8 +82,14 @@ class Outbox:
     def update(self, channel: str, ts: str, *, text: str, blocks: list[dict] | None = None):
         # Edits have their own lane: the per-channel limit is on new messages, and a status
         # update must not hold a sign-off request back (nor the reverse).
-        return self.call("chat.update", channel=channel, ts=ts, lane_key=f"{channel}/update", text=bk.fallback(text),
-                         **({"blocks": blocks} if blocks is not None else {}))
+        return self.call(
+            "chat.update",
+            channel=channel,
+            ts=ts,
+            lane_key=f"{channel}/update",
+            text=bk.fallback(text),
+            **({"blocks": blocks} if blocks is not None else {}),
+        )
 
 
 def retry_after(headers: Any) -> float:
@@ -109,8 +121,15 @@ class SlackChat:
     relay posts it there once the room exists.
     """
 
-    def __init__(self, *, outbox: Outbox, db: Any, incident_id: str, signoffs: Any = None,
-                 annotate: Callable[[], dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        db: Any,
+        incident_id: str,
+        signoffs: Any = None,
+        annotate: Callable[[], dict[str, Any]] | None = None,
+    ):
         self.outbox = outbox
         self.db = db
         self.incident_id = incident_id
@@ -125,7 +144,9 @@ class SlackChat:
         return incident.channel if incident is not None and is_slack_channel(incident.channel) else None
 
     def _known(self, key: str) -> tuple[bool, dict | None]:
-        evts = refs.select_events(self.db, self.incident_id, actions=("chat.posted", refs.DELIVERED, refs.SIGNOFF_POSTED))
+        evts = refs.select_events(
+            self.db, self.incident_id, actions=("chat.posted", refs.DELIVERED, refs.SIGNOFF_POSTED)
+        )
         seen = any(e.action == "chat.posted" and (e.details or {}).get("key") == key for e in evts)
         return seen, refs.delivery(evts, key)
 
@@ -135,11 +156,11 @@ class SlackChat:
     def request_signoff(self, channel: str | None, request: SignoffRequest, *, key: str) -> str:
         if self.signoffs is None:
             return self.post(channel, request.text(), key=key)
-        return self._once(channel, key, "signoff_request", request.text(),
-                          lambda ch: self.signoffs.post_request(ch, request, key=key))
+        return self._once(
+            channel, key, "signoff_request", request.text(), lambda ch: self.signoffs.post_request(ch, request, key=key)
+        )
 
-    def post_failure(self, channel: str | None, text: str, *, incident_id: str, step_id: str | None,
-                     key: str) -> str:
+    def post_failure(self, channel: str | None, text: str, *, incident_id: str, step_id: str | None, key: str) -> str:
         """The incident's failure message, with a Resume button (runbook.slack.resume)."""
         from runbook.slack.resume import failure_blocks, new_token
 
@@ -155,8 +176,15 @@ class SlackChat:
         response = self.outbox.post(channel, text=bk.escape(text), blocks=message_blocks(text))
         return {"channel": response["channel"], "ts": response["ts"]}
 
-    def _once(self, channel: str | None, key: str, kind: str, text: str,
-              send: Callable[[str], dict[str, Any]], extra: dict[str, Any] | None = None) -> str:
+    def _once(
+        self,
+        channel: str | None,
+        key: str,
+        kind: str,
+        text: str,
+        send: Callable[[str], dict[str, Any]],
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         if not key:
             raise ValueError("a chat message needs an idempotency key")
         with self._lock:
@@ -166,8 +194,13 @@ class SlackChat:
             if seen:
                 return f"pending:{key}"  # recorded undelivered earlier: the relay posts it
             target = self._channel(channel)
-            details: dict[str, Any] = {"key": key, "channel": target or channel, "kind": kind, "text": text[:4000],
-                                       **(extra or {})}
+            details: dict[str, Any] = {
+                "key": key,
+                "channel": target or channel,
+                "kind": kind,
+                "text": text[:4000],
+                **(extra or {}),
+            }
             if self._annotate is not None:
                 details.update(self._annotate())
             if target is None:

@@ -38,8 +38,7 @@ def api_url(settings: Settings) -> str:
 
 def make_client(settings: Settings) -> WebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(token=token, base_url=api_url(settings), timeout=TIMEOUT_SECONDS,
-                     retry_handlers=retry_handlers())
+    return WebClient(token=token, base_url=api_url(settings), timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
 
 
 def webhook(url: str) -> WebhookClient:
@@ -84,8 +83,11 @@ class RedactingFilter(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    return [s.get_secret_value() for s in (settings.slack_bot_token, settings.slack_signing_secret,
-                                           settings.slack_app_token) if s is not None]
+    return [
+        s.get_secret_value()
+        for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+        if s is not None
+    ]
 
 
 def install_redaction(settings: Settings, handlers: Iterable[logging.Handler] | None = None) -> RedactingFilter:

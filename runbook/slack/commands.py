@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from runbook.errors import InvalidSpec
 
 COMMAND = "/crisis"
@@ -74,8 +75,9 @@ def parse(text: str | None) -> Command:
             raise ParseError(f"say which playbook: `{COMMAND} start PLAYBOOK what happened` (see `{COMMAND} list`)")
         playbook = playbook.lower()
         if not _PLAYBOOK_ID.match(playbook):
-            raise ParseError(f"{playbook[:80]!r} is not a playbook id (lower-case words joined by dashes); "
-                             f"see `{COMMAND} list`")
+            raise ParseError(
+                f"{playbook[:80]!r} is not a playbook id (lower-case words joined by dashes); see `{COMMAND} list`"
+            )
         inputs, summary = _assignments(summary.strip())
         summary = _strip_quotes(summary.strip())
         if len(summary) > MAX_SUMMARY:
@@ -115,7 +117,7 @@ def _assignments(text: str) -> tuple[tuple[tuple[str, str], ...], str]:
         match = _ASSIGN.match(rest)
         if match:
             found.append((match["key"].lower(), _link(_strip_quotes(match["value"]))))
-            rest = rest[match.end():]
+            rest = rest[match.end() :]
             continue
         word, _, rest = rest.partition(" ")
         words.append(word)

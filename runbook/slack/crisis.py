@@ -57,8 +57,9 @@ class Crisis:
         self._listing: tuple[tuple, str] | None = None
         self._lock = threading.Lock()
 
-    def run(self, command: cmd.Command, *, slack_user: str, trigger_id: str | None, response_url: str | None,
-            reply: Reply) -> None:
+    def run(
+        self, command: cmd.Command, *, slack_user: str, trigger_id: str | None, response_url: str | None, reply: Reply
+    ) -> None:
         if isinstance(command, cmd.Help):
             reply(cmd.HELP)
         elif isinstance(command, (cmd.ListPlaybooks, cmd.Status)):
@@ -66,8 +67,10 @@ class Crisis:
             if self.access.person(slack_user) is None:
                 what = "list" if isinstance(command, cmd.ListPlaybooks) else "status"
                 self.access.refuse(slack_user=slack_user, what=what, reason="not in the roster")
-                reply("You are not in the incident roster, so you cannot see incidents or playbooks (the attempt "
-                      "was recorded). Ask the comms lead to add your Slack id to roster.yaml.")
+                reply(
+                    "You are not in the incident roster, so you cannot see incidents or playbooks (the attempt "
+                    "was recorded). Ask the comms lead to add your Slack id to roster.yaml."
+                )
             elif isinstance(command, cmd.ListPlaybooks):
                 reply(self.list_text())
             else:
@@ -85,19 +88,24 @@ class Crisis:
         person = self.access.person(slack_user)
         if person is None:
             self.access.refuse(slack_user=slack_user, what=what, reason="not in the roster")
-            reply("You are not in the incident roster, so you cannot do that (the attempt was recorded). "
-                  "Ask the comms lead to add your Slack id to roster.yaml.")
+            reply(
+                "You are not in the incident roster, so you cannot do that (the attempt was recorded). "
+                "Ask the comms lead to add your Slack id to roster.yaml."
+            )
             return None
         if not person.can_start:
             self.access.refuse(slack_user=slack_user, what=what, reason="can_start is false in the roster")
-            reply(f"{bk.escape(person.name)}, the roster does not let you start incidents (the attempt was "
-                  "recorded). Ask a comms lead to run `/crisis start` for you.")
+            reply(
+                f"{bk.escape(person.name)}, the roster does not let you start incidents (the attempt was "
+                "recorded). Ask a comms lead to run `/crisis start` for you."
+            )
             return None
         return person
 
     # -- start ------------------------------------------------------------------------------------------
-    def start(self, command: cmd.Start, *, slack_user: str, trigger_id: str | None, response_url: str | None,
-              reply: Reply) -> None:
+    def start(
+        self, command: cmd.Start, *, slack_user: str, trigger_id: str | None, response_url: str | None, reply: Reply
+    ) -> None:
         person = self._starter(slack_user, f"start {command.playbook}", reply)
         if person is None:
             return
@@ -107,27 +115,34 @@ class Crisis:
             reply(f"There is no playbook `{bk.escape(command.playbook)}`. Type `/crisis list` to see them.")
             return
         except Exception as exc:  # noqa: BLE001 - a broken playbook file: say how to find out why
-            reply(f"Playbook `{command.playbook}` does not load ({bk.escape(type(exc).__name__)}); "
-                  "run `runbook check` on the server.")
+            reply(
+                f"Playbook `{command.playbook}` does not load ({bk.escape(type(exc).__name__)}); "
+                "run `runbook check` on the server."
+            )
             return
         inputs = {"summary": command.summary} if command.summary and "summary" in playbook.inputs else {}
         for key, value in command.inputs:
             name = input_name(playbook, key)
             if name is None:
-                reply(f"`{playbook.id}` has no input `{bk.escape(key)}` (its inputs: "
-                      f"{', '.join(playbook.inputs) or 'none'}); fix it and type the command again.")
+                reply(
+                    f"`{playbook.id}` has no input `{bk.escape(key)}` (its inputs: "
+                    f"{', '.join(playbook.inputs) or 'none'}); fix it and type the command again."
+                )
                 return
             try:
                 inputs[name] = coerce_field_value(playbook.inputs[name], value)
             except ValueError as exc:
-                reply(f"`{bk.escape(key)}={bk.escape(value[:200])}`: {bk.escape(str(exc))}; fix it and type the "
-                      "command again.")
+                reply(
+                    f"`{bk.escape(key)}={bk.escape(value[:200])}`: {bk.escape(str(exc))}; fix it and type the "
+                    "command again."
+                )
                 return
         missing = [n for n, f in playbook.inputs.items() if f.required and f.default is None and n not in inputs]
         if missing:
             if trigger_id:
-                self.open_form(playbook, inputs, slack_user=slack_user, trigger_id=trigger_id,
-                               response_url=response_url)
+                self.open_form(
+                    playbook, inputs, slack_user=slack_user, trigger_id=trigger_id, response_url=response_url
+                )
                 return
             reply(f"`{playbook.id}` needs {', '.join(missing)}: type `/crisis start {playbook.id} what happened`.")
             return
@@ -137,8 +152,14 @@ class Crisis:
         """Create the incident (its immediate steps, the freeze, run now), open the war room, then
         create the flow run: the brake first, the room second."""
         try:
-            started = self.verbs.start(services=self.services, playbook_ref=playbook_id, inputs=inputs,
-                                       requester=person.id, via="slack", create_run=False)
+            started = self.verbs.start(
+                services=self.services,
+                playbook_ref=playbook_id,
+                inputs=inputs,
+                requester=person.id,
+                via="slack",
+                create_run=False,
+            )
         except self.verbs.CommandError as exc:
             reply(f"Not started: {bk.escape(str(exc))}. Type `/crisis list` to check the playbook and its inputs.")
             return
@@ -151,8 +172,10 @@ class Crisis:
             room = self.warrooms.open(incident, people=people)
         except Exception as exc:  # noqa: BLE001 - the incident exists; say so and keep going
             log.warning("war room for %s failed", incident.slug, exc_info=True)
-            reply(f"Incident `{incident.slug}` started, but its war room could not be created "
-                  f"({bk.escape(type(exc).__name__)}). Sign-offs still work from the CLI.")
+            reply(
+                f"Incident `{incident.slug}` started, but its war room could not be created "
+                f"({bk.escape(type(exc).__name__)}). Sign-offs still work from the CLI."
+            )
             room = None
         if self.relay is not None:
             self.relay.watch(incident.id)
@@ -165,20 +188,27 @@ class Crisis:
         where = f" War room: <#{room.channel}>." if room is not None else ""
         reply(f"🚨 Started `{incident.slug}` ({bk.escape(plan.title)}).{done}{where}")
 
-    def open_form(self, playbook: Any, given: dict[str, Any], *, slack_user: str, trigger_id: str,
-                  response_url: str | None) -> None:
+    def open_form(
+        self, playbook: Any, given: dict[str, Any], *, slack_user: str, trigger_id: str, response_url: str | None
+    ) -> None:
         token = refs.new_token()
         now = time.monotonic()
         with self._lock:
             for key in [k for k, v in self._forms.items() if v.expires < now]:
                 del self._forms[key]
-            self._forms[token] = PendingStart(playbook=playbook.id, slack_user=slack_user, response_url=response_url,
-                                              expires=now + FORM_TTL_SECONDS)
+            self._forms[token] = PendingStart(
+                playbook=playbook.id, slack_user=slack_user, response_url=response_url, expires=now + FORM_TTL_SECONDS
+            )
         inputs = [forms.input_block(name, spec, given.get(name)) for name, spec in playbook.inputs.items()]
-        view = {"type": "modal", "callback_id": START_SUBMIT, "private_metadata": token,
-                "title": bk.plain("Start an incident", 24), "submit": bk.plain("Start", 24),
-                "close": bk.plain("Cancel", 24),
-                "blocks": [bk.section(f"*{bk.escape(playbook.title)}*  `{playbook.id}`")] + inputs[:95]}
+        view = {
+            "type": "modal",
+            "callback_id": START_SUBMIT,
+            "private_metadata": token,
+            "title": bk.plain("Start an incident", 24),
+            "submit": bk.plain("Start", 24),
+            "close": bk.plain("Cancel", 24),
+            "blocks": [bk.section(f"*{bk.escape(playbook.title)}*  `{playbook.id}`")] + inputs[:95],
+        }
         self.client.views_open(trigger_id=trigger_id, view=view)
 
     def form(self, token: str) -> PendingStart | None:
@@ -221,8 +251,13 @@ class Crisis:
             reply(f"No incident `{bk.escape(command.incident)}`. Type `/crisis status` for the open ones.")
             return
         try:
-            self.verbs.cancel(services=self.services, incident_ref=incident.id, person=person.id,
-                              reason=command.reason, channel="slack")
+            self.verbs.cancel(
+                services=self.services,
+                incident_ref=incident.id,
+                person=person.id,
+                reason=command.reason,
+                channel="slack",
+            )
         except self.verbs.CommandError as exc:
             reply(f"Not cancelled: {bk.escape(str(exc))}.")
             return
@@ -236,10 +271,13 @@ class Crisis:
 
         person = self.access.person(slack_user)
         if person is None:
-            self.access.refuse(slack_user=slack_user, what="acknowledge", incident_id=incident_id or None,
-                               reason="not in the roster")
-            reply("You are not in the incident roster, so your acknowledgement was not counted (the attempt was "
-                  "recorded). Ask the comms lead to add your Slack id to roster.yaml.")
+            self.access.refuse(
+                slack_user=slack_user, what="acknowledge", incident_id=incident_id or None, reason="not in the roster"
+            )
+            reply(
+                "You are not in the incident roster, so your acknowledgement was not counted (the attempt was "
+                "recorded). Ask the comms lead to add your Slack id to roster.yaml."
+            )
             return
         incident = get_incident(self.services.db, incident_id) if incident_id else None
         if incident is None:
@@ -248,13 +286,18 @@ class Crisis:
         try:
             answered = acknowledge(self.services.db, incident_id=incident.id, person=person.id, via="slack")
         except LookupError:
-            reply(f"You were not asked to join `{incident.slug}`; nothing to acknowledge. "
-                  "Ask the comms lead if you should be.")
+            reply(
+                f"You were not asked to join `{incident.slug}`; nothing to acknowledge. "
+                "Ask the comms lead if you should be."
+            )
             return
         if self.relay is not None:
             self.relay.nudge()
-        reply(f"✅ Thanks {bk.escape(person.name)}, you are on `{incident.slug}`." if answered
-              else f"You had already acknowledged `{incident.slug}`.")
+        reply(
+            f"✅ Thanks {bk.escape(person.name)}, you are on `{incident.slug}`."
+            if answered
+            else f"You had already acknowledged `{incident.slug}`."
+        )
 
     # -- freeze -----------------------------------------------------------------------------------------
     def freeze(self, command: cmd.Freeze, *, slack_user: str, reply: Reply) -> None:
@@ -270,8 +313,10 @@ class Crisis:
         except QueueError as exc:
             reply(f"Not frozen: {bk.escape(str(exc))}")
             return
-        reply(f"🧊 {bk.escape(result.summary())}\nThaw post by post with `runbook thaw {result.id} --as PERSON` "
-              "after sign-off.")
+        reply(
+            f"🧊 {bk.escape(result.summary())}\nThaw post by post with `runbook thaw {result.id} --as PERSON` "
+            "after sign-off."
+        )
 
     # -- status and list ---------------------------------------------------------------------------------
     def status(self, ref: str | None) -> tuple[str, list[dict] | None]:
@@ -280,8 +325,11 @@ class Crisis:
             if incident is None or acc.is_ledger(incident):
                 return f"No incident `{bk.escape(ref)}`. Type `/crisis status` for the open ones.", None
             return status_blocks(incident, events(self.services.db, incident.id), self.services.roster())
-        rows = [s for s in self.verbs.status(services=self.services)
-                if s.status not in refs.CLOSED and s.playbook.split(" ")[0] not in (acc.LEDGER_PLAYBOOK, "post-queue")]
+        rows = [
+            s
+            for s in self.verbs.status(services=self.services)
+            if s.status not in refs.CLOSED and s.playbook.split(" ")[0] not in (acc.LEDGER_PLAYBOOK, "post-queue")
+        ]
         if not rows:
             return "No open incidents. `/crisis start PLAYBOOK what happened` starts one.", None
         lines = []
@@ -317,8 +365,10 @@ class Crisis:
                 lines.append(f"• `{bk.escape(path.stem)}`: does not load (run `runbook check`)")
                 continue
             needs = [n for n, f in playbook.inputs.items() if f.required]
-            lines.append(f"• `{playbook.id}`: {bk.escape(bk.clip(playbook.title, 200))}"
-                         + (f" (needs {', '.join(needs)})" if needs else ""))
+            lines.append(
+                f"• `{playbook.id}`: {bk.escape(bk.clip(playbook.title, 200))}"
+                + (f" (needs {', '.join(needs)})" if needs else "")
+            )
         if not lines:
             return "No playbooks on this server."
         return "Playbooks (`/crisis start ID what happened`):\n" + "\n".join(lines)

@@ -54,8 +54,12 @@ def element(spec: InputField, initial: Any = None) -> dict[str, Any]:
     if kind is FieldType.url:
         out = {"type": "url_text_input", "action_id": ACTION}
     else:
-        out = {"type": "plain_text_input", "action_id": ACTION, "max_length": MAX_TEXT,
-               "multiline": kind in (FieldType.text, FieldType.list)}
+        out = {
+            "type": "plain_text_input",
+            "action_id": ACTION,
+            "max_length": MAX_TEXT,
+            "multiline": kind in (FieldType.text, FieldType.list),
+        }
     text = _initial_text(value)
     if text is not None:
         out["initial_value"] = text
@@ -80,8 +84,13 @@ def input_block(name: str, spec: InputField, initial: Any = None) -> Block:
 
 
 def comment_block() -> Block:
-    return {"type": "input", "block_id": COMMENT_BLOCK, "optional": True, "label": plain("Comment"),
-            "element": {"type": "plain_text_input", "action_id": ACTION, "multiline": True, "max_length": 2000}}
+    return {
+        "type": "input",
+        "block_id": COMMENT_BLOCK,
+        "optional": True,
+        "label": plain("Comment"),
+        "element": {"type": "plain_text_input", "action_id": ACTION, "multiline": True, "max_length": 2000},
+    }
 
 
 def _raw(state: Mapping[str, Any], block: str) -> Any:

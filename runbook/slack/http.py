@@ -101,8 +101,16 @@ def malformed(raw: bytes, content_type: str) -> str | None:
 class SlackHTTPServer:
     """The ASGI app and the uvicorn server running it in a thread of its own."""
 
-    def __init__(self, address: tuple[str, int], *, bolt: App, verifier: RequestVerifier,
-                 observe: Callable[[float, int], None] | None = None, threads: int = 16, quiet: Quiet | None = None):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        bolt: App,
+        verifier: RequestVerifier,
+        observe: Callable[[float, int], None] | None = None,
+        threads: int = 16,
+        quiet: Quiet | None = None,
+    ):
         self.bolt = bolt
         self.verifier = verifier
         self.quiet = quiet or Quiet()
@@ -111,8 +119,16 @@ class SlackHTTPServer:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="runbook-slack-http")
         self._socket = socket.create_server(address, backlog=2048, reuse_port=False)
         self.server_address = self._socket.getsockname()
-        config = uvicorn.Config(self, http=_TimedH11, lifespan="off", log_config=None, access_log=False,
-                                timeout_keep_alive=KEEP_ALIVE, timeout_graceful_shutdown=5, server_header=False)
+        config = uvicorn.Config(
+            self,
+            http=_TimedH11,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE,
+            timeout_graceful_shutdown=5,
+            server_header=False,
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -197,8 +213,9 @@ class SlackHTTPServer:
             log.info("refused a signed Slack request: %s", problem)
             return await _error(send, 400, problem)
         # Bolt's lazy-listener headers are not signed: a replayed request must not pick a function.
-        bolt_headers: dict[str, str | Sequence[str]] = {k: v for k, v in headers.items()
-                                                        if not k.startswith("x-slack-bolt-")}
+        bolt_headers: dict[str, str | Sequence[str]] = {
+            k: v for k, v in headers.items() if not k.startswith("x-slack-bolt-")
+        }
         query = scope.get("query_string", b"").decode("latin-1")
         loop = asyncio.get_running_loop()
         try:
@@ -206,8 +223,9 @@ class SlackHTTPServer:
         except Exception:  # noqa: BLE001
             log.exception("dispatch failed")
             return await _error(send, 500, "internal error")
-        out = {name: values[0] for name, values in response.headers.items()
-               if values and name.lower() != "content-length"}
+        out = {
+            name: values[0] for name, values in response.headers.items() if values and name.lower() != "content-length"
+        }
         body = response.body.encode("utf-8") if isinstance(response.body, str) else (response.body or b"")
         return await _respond(send, response.status, body, out)
 
@@ -246,12 +264,14 @@ async def _respond(send: Callable, status: int, body: bytes, headers: dict[str, 
 
 
 async def _error(send: Callable, status: int, message: str, headers: dict[str, str] | None = None) -> int:
-    return await _respond(send, status, json.dumps({"error": message}).encode(),
-                          {"content-type": "application/json", **(headers or {})})
+    return await _respond(
+        send, status, json.dumps({"error": message}).encode(), {"content-type": "application/json", **(headers or {})}
+    )
 
 
-def make_server(bolt: App, *, signing_secret: str, host: str = "127.0.0.1", port: int = 3000,
-                quiet: Quiet | None = None) -> SlackHTTPServer:
+def make_server(
+    bolt: App, *, signing_secret: str, host: str = "127.0.0.1", port: int = 3000, quiet: Quiet | None = None
+) -> SlackHTTPServer:
     """`quiet`: the SlackApp's, so that its work after acks yields to requests in flight."""
     if not signing_secret:
         raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")

@@ -62,16 +62,25 @@ def parse_key(key: str) -> tuple[str, int, int] | None:
 
 def ref_from_event(event: Any) -> SignoffRef:
     d = event.details or {}
-    return SignoffRef(token=d["token"], incident_id=event.incident_id, step=event.step, phase=int(d["phase"]),
-                      key=d["key"], channel=d["channel"], ts=d["ts"], review=int(d.get("review", 0)))
+    return SignoffRef(
+        token=d["token"],
+        incident_id=event.incident_id,
+        step=event.step,
+        phase=int(d["phase"]),
+        key=d["key"],
+        channel=d["channel"],
+        ts=d["ts"],
+        review=int(d.get("review", 0)),
+    )
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-def record(db: Any, incident_id: str, action: str, details: dict[str, Any], *, step: str | None = None,
-           actor: str = ACTOR) -> None:
+def record(
+    db: Any, incident_id: str, action: str, details: dict[str, Any], *, step: str | None = None, actor: str = ACTOR
+) -> None:
     append(db, incident_id=incident_id, actor=actor, channel="slack", action=action, step=step, details=details)
 
 
@@ -88,8 +97,9 @@ def delivery(evts: list[Any], key: str) -> dict[str, Any] | None:
     return None
 
 
-def select_events(db: Engine, incident_id: str, *, after: int = 0, step: str | None = None,
-                  actions: tuple[str, ...] = ()) -> list[AuditEvent]:
+def select_events(
+    db: Engine, incident_id: str, *, after: int = 0, step: str | None = None, actions: tuple[str, ...] = ()
+) -> list[AuditEvent]:
     """Part of an incident's trail in order: events after seq `after` that belong to `step` or have
     one of `actions` (all of them when neither is given). Reading a long trail whole costs
     milliseconds of CPU that a click under load should not pay; the trail is append-only, so a
@@ -115,8 +125,12 @@ def war_room(evts: list[Any]) -> WarRoom | None:
     for event in evts:
         if event.action == WAR_ROOM:
             d = event.details or {}
-            return WarRoom(incident_id=event.incident_id, channel=d["channel"], name=d.get("name", ""),
-                           status_ts=d.get("status_ts"))
+            return WarRoom(
+                incident_id=event.incident_id,
+                channel=d["channel"],
+                name=d.get("name", ""),
+                status_ts=d.get("status_ts"),
+            )
     return None
 
 
@@ -158,5 +172,6 @@ class Refs:
 
     def for_step(self, incident_id: str, step: str) -> list[SignoffRef]:
         """Every sign-off message posted for `step` (phase 0 and an escalation), oldest first."""
-        return [ref_from_event(e) for e in events(self.db, incident_id)
-                if e.action == SIGNOFF_POSTED and e.step == step]
+        return [
+            ref_from_event(e) for e in events(self.db, incident_id) if e.action == SIGNOFF_POSTED and e.step == step
+        ]

@@ -27,9 +27,20 @@ ACKNOWLEDGE = "convene.acknowledge"
 
 def ack_button(incident_id: str) -> dict:
     """The briefing's "Acknowledge" button; the clicker is known by Slack's signed user id."""
-    return {"type": "actions", "block_id": "acknowledge", "elements": [
-        {"type": "button", "action_id": ACKNOWLEDGE, "style": "primary", "value": incident_id,
-         "text": {"type": "plain_text", "text": "Acknowledge"}}]}
+    return {
+        "type": "actions",
+        "block_id": "acknowledge",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ACKNOWLEDGE,
+                "style": "primary",
+                "value": incident_id,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+            }
+        ],
+    }
+
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +51,19 @@ AUDIT_KEYS = (":checkpoint",)
 
 
 class Relay:
-    def __init__(self, *, services: Any, warrooms: Any, signoffs: Any, outbox: Any, state_path: Path | None,
-                 interval: float = 1.0, echo: bool | str = "thread", quiet: Any = None, adopt: bool = True):
+    def __init__(
+        self,
+        *,
+        services: Any,
+        warrooms: Any,
+        signoffs: Any,
+        outbox: Any,
+        state_path: Path | None,
+        interval: float = 1.0,
+        echo: bool | str = "thread",
+        quiet: Any = None,
+        adopt: bool = True,
+    ):
         self.services = services
         self.db = services.db
         self.warrooms = warrooms
@@ -145,9 +167,13 @@ class Relay:
         for event in new:
             try:
                 audit_chat = event.action == "chat.posted" and str((event.details or {}).get("key") or "").endswith(
-                    AUDIT_KEYS)
-                if event.action == "chat.posted" and not audit_chat and not isinstance(
-                        (event.details or {}).get("slack"), dict):
+                    AUDIT_KEYS
+                )
+                if (
+                    event.action == "chat.posted"
+                    and not audit_chat
+                    and not isinstance((event.details or {}).get("slack"), dict)
+                ):
                     self._deliver(incident, room, event, evts)
                 elif event.action == "signoff.escalated":
                     self.warrooms.invite(room.channel, list((event.details or {}).get("signers", [])))
@@ -165,8 +191,13 @@ class Relay:
                 if self._failures[key] < MAX_FAILURES:
                     self._flush(room, lines)
                     raise
-                log.error("relay gives up on event #%s of %s after %s attempts", event.seq, incident.slug,
-                          MAX_FAILURES, exc_info=True)
+                log.error(
+                    "relay gives up on event #%s of %s after %s attempts",
+                    event.seq,
+                    incident.slug,
+                    MAX_FAILURES,
+                    exc_info=True,
+                )
             self._cursors[incident_id] = event.seq
         self._flush(room, lines)
         # Refresh on news from the flow (our own slack.* records are not news), or when the incident
@@ -209,7 +240,7 @@ class Relay:
             return False  # not an incident the engine runs (a ledger)
         people = [incident.requester]
         for step in plan.get("steps") or []:
-            for person in ((step.get("gate") or {}).get("signers") or []):
+            for person in (step.get("gate") or {}).get("signers") or []:
                 if person not in people:
                     people.append(person)
         try:
@@ -240,9 +271,13 @@ class Relay:
         elif str(key).endswith(":briefing"):  # a convene: those asked acknowledge with a click
             blocks = bk.fit([*blocks, ack_button(incident.id)])
         response = self.outbox.post(room.channel, text=bk.escape(text), blocks=blocks)
-        refs.record(self.db, incident.id, refs.DELIVERED,
-                    {"key": key, "channel": response["channel"], "ts": response["ts"], "kind": d.get("kind")},
-                    step=event.step)
+        refs.record(
+            self.db,
+            incident.id,
+            refs.DELIVERED,
+            {"key": key, "channel": response["channel"], "ts": response["ts"], "kind": d.get("kind")},
+            step=event.step,
+        )
 
     def _request_for(self, incident: Any, key: str, evts: list[Any]):
         parsed = refs.parse_key(key)

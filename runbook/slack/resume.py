@@ -16,10 +16,11 @@ RESUME = "incident.resume"
 
 
 def failure_blocks(text: str, token: str) -> list[dict[str, Any]]:
-    button = {"type": "button", "action_id": RESUME, "style": "primary", "value": token,
-              "text": bk.plain("Resume", 24)}
-    return [*bk.fit(bk.text_sections(text), max_blocks=bk.MAX_BLOCKS - 1),
-            {"type": "actions", "block_id": "resume", "elements": [button]}]
+    button = {"type": "button", "action_id": RESUME, "style": "primary", "value": token, "text": bk.plain("Resume", 24)}
+    return [
+        *bk.fit(bk.text_sections(text), max_blocks=bk.MAX_BLOCKS - 1),
+        {"type": "actions", "block_id": "resume", "elements": [button]},
+    ]
 
 
 def new_token() -> str:
@@ -37,8 +38,15 @@ def find_incident(db: Any, token: str) -> Any:
     return None
 
 
-def on_resume_click(*, services: Any, access: Any, token: str, slack_user: str,
-                    reply: Callable[[str], None], resume: Callable[..., Any] | None = None) -> None:
+def on_resume_click(
+    *,
+    services: Any,
+    access: Any,
+    token: str,
+    slack_user: str,
+    reply: Callable[[str], None],
+    resume: Callable[..., Any] | None = None,
+) -> None:
     """Runs after the ack."""
     from runbook.engine.commands import CommandError
 
@@ -48,7 +56,9 @@ def on_resume_click(*, services: Any, access: Any, token: str, slack_user: str,
         return
     person = access.person(slack_user)
     if person is None:
-        access.refuse(slack_user=slack_user, what="incident.resume", incident_id=incident.id, reason="not in the roster")
+        access.refuse(
+            slack_user=slack_user, what="incident.resume", incident_id=incident.id, reason="not in the roster"
+        )
         reply("You are not in the incident roster, so the incident was not resumed (and your click was recorded).")
         return
     if resume is None:
@@ -56,8 +66,13 @@ def on_resume_click(*, services: Any, access: Any, token: str, slack_user: str,
 
         resume = engine_resume
     try:
-        done = resume(services=services, incident_ref=incident.id, person=person.id, via="slack",
-                      reason=f"Resume button in Slack ({slack_user})")
+        done = resume(
+            services=services,
+            incident_ref=incident.id,
+            person=person.id,
+            via="slack",
+            reason=f"Resume button in Slack ({slack_user})",
+        )
     except CommandError as exc:
         reply(f"Not resumed: {bk.escape(str(exc))}")
         return

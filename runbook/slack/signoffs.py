@@ -60,8 +60,13 @@ def round_events(evts: list[Any], step: str, review: int) -> list[Any]:
 
 
 def asked_events(evts: list[Any], step: str, phase: int, review: int) -> list[Any]:
-    return [e for e in round_events(evts, step, review) if e.step == step
-            and e.action in ("signoff.requested", "signoff.escalated") and int((e.details or {}).get("phase", 0)) == phase]
+    return [
+        e
+        for e in round_events(evts, step, review)
+        if e.step == step
+        and e.action in ("signoff.requested", "signoff.escalated")
+        and int((e.details or {}).get("phase", 0)) == phase
+    ]
 
 
 def gate_state(evts: list[Any], step: str, phase: int, review: int = 0) -> tuple[bool, str, list[str]]:
@@ -84,8 +89,11 @@ def gate_state(evts: list[Any], step: str, phase: int, review: int = 0) -> tuple
             return True, f"❌ Rejected by {bk.escape(e.actor)} ({e.channel}) at {_when(e)}", approvals
         elif e.action == "signoff.timed_out" and int(d.get("phase", 0)) == phase:
             escalated = any(x.action == "signoff.escalated" and x.step == step for x in evts)
-            return True, f"⏰ No decision in time ({_when(e)})" + (
-                "; see the escalated request below" if escalated else ""), approvals
+            return (
+                True,
+                f"⏰ No decision in time ({_when(e)})" + ("; see the escalated request below" if escalated else ""),
+                approvals,
+            )
         elif e.action in ("step.skipped", "step.failed") and e.step == step:
             return True, f"⏭️ Step {e.action.split('.')[1]} at {_when(e)}", approvals
     for e in evts:
@@ -100,15 +108,34 @@ def request_from_event(incident: Any, event: Any, title: str, fields: dict[str, 
 
     d = event.details or {}
     deadline = datetime.fromisoformat(d["deadline"]) if d.get("deadline") else None
-    return SignoffRequest(incident_id=incident.id, incident_slug=incident.slug, step_id=event.step, title=title,
-                          prompt=d.get("prompt", ""), signers=list(d.get("signers", [])),
-                          quorum=int(d.get("quorum", 1)), deadline=deadline, escalated=bool(d.get("phase")),
-                          fields={k: v.title or k for k, v in fields.items()})
+    return SignoffRequest(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        step_id=event.step,
+        title=title,
+        prompt=d.get("prompt", ""),
+        signers=list(d.get("signers", [])),
+        quorum=int(d.get("quorum", 1)),
+        deadline=deadline,
+        escalated=bool(d.get("phase")),
+        fields={k: v.title or k for k, v in fields.items()},
+    )
 
 
 class Signoffs:
-    def __init__(self, *, services: Any, verbs: Any, client: Any, outbox: Any, refs_: refs.Refs, access: Any,
-                 decision_wait: float = 30.0, verdict_wait: float = 60.0, on_change: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        *,
+        services: Any,
+        verbs: Any,
+        client: Any,
+        outbox: Any,
+        refs_: refs.Refs,
+        access: Any,
+        decision_wait: float = 30.0,
+        verdict_wait: float = 60.0,
+        on_change: Callable[[str], None] | None = None,
+    ):
         self.services = services
         self.verbs = verbs  # runbook.engine.commands (approve)
         self.client = client
@@ -139,17 +166,27 @@ class Signoffs:
         return self.plan(incident_id).step(step_id)
 
     # -- messages -----------------------------------------------------------------------------------
-    def render(self, request: SignoffRequest, token: str, fields: dict[str, InputField],
-               decided: str = "", approvals: list[str] | None = None) -> tuple[str, list[dict]]:
+    def render(
+        self,
+        request: SignoffRequest,
+        token: str,
+        fields: dict[str, InputField],
+        decided: str = "",
+        approvals: list[str] | None = None,
+    ) -> tuple[str, list[dict]]:
         roster = self.services.roster()
         head = "⏰ Escalated sign-off" if request.escalated else "✋ Sign-off needed"
         text = f"{head}: {request.incident_slug} / {request.step_id}: {request.title}"
-        out = [bk.header(f"{head}: {request.title}"),
-               bk.section(f"*{bk.escape(request.incident_slug)}* · step `{bk.escape(request.step_id)}`")]
+        out = [
+            bk.header(f"{head}: {request.title}"),
+            bk.section(f"*{bk.escape(request.incident_slug)}* · step `{bk.escape(request.step_id)}`"),
+        ]
         facts = [f"May sign: {who(request.signers, roster)}"]
         if request.quorum > 1:
             got = approvals if approvals is not None else request.approvals
-            facts.append(f"approvals: {len(got)} of {request.quorum}" + (f" ({bk.escape(', '.join(got))})" if got else ""))
+            facts.append(
+                f"approvals: {len(got)} of {request.quorum}" + (f" ({bk.escape(', '.join(got))})" if got else "")
+            )
         if request.deadline is not None:
             facts.append(f"deadline: {request.deadline.astimezone(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
         if fields:
@@ -160,15 +197,32 @@ class Signoffs:
             tail = [bk.section(decided)]
         else:
             approve_label = "Approve…" if needs_input(fields) else "Approve"
-            buttons = [{"type": "button", "action_id": APPROVE, "style": "primary", "value": token,
-                        "text": bk.plain(approve_label, 75)}]
+            buttons = [
+                {
+                    "type": "button",
+                    "action_id": APPROVE,
+                    "style": "primary",
+                    "value": token,
+                    "text": bk.plain(approve_label, 75),
+                }
+            ]
             if fields:
                 buttons.append({"type": "button", "action_id": EDIT, "value": token, "text": bk.plain("Edit…", 75)})
-            buttons.append({"type": "button", "action_id": REJECT, "style": "danger", "value": token,
-                            "text": bk.plain("Reject", 75),
-                            "confirm": {"title": bk.plain("Reject?", 100), "confirm": bk.plain("Reject", 30),
-                                        "deny": bk.plain("Back", 30),
-                                        "text": bk.plain("Rejecting stops the playbook at this step.", 300)}})
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": REJECT,
+                    "style": "danger",
+                    "value": token,
+                    "text": bk.plain("Reject", 75),
+                    "confirm": {
+                        "title": bk.plain("Reject?", 100),
+                        "confirm": bk.plain("Reject", 30),
+                        "deny": bk.plain("Back", 30),
+                        "text": bk.plain("Rejecting stops the playbook at this step.", 300),
+                    },
+                }
+            )
             tail = [{"type": "actions", "block_id": "signoff", "elements": buttons}]
         return bk.escape(text), bk.fit(out + tail, keep_tail=len(tail))
 
@@ -179,9 +233,16 @@ class Signoffs:
         text, blocks = self.render(request, token, fields)
         response = self.outbox.post(channel, text=text, blocks=blocks)
         parsed = refs.parse_key(key)
-        ref = refs.SignoffRef(token=token, incident_id=request.incident_id, step=request.step_id,
-                              phase=1 if request.escalated else 0, key=key, channel=response["channel"],
-                              ts=response["ts"], review=parsed[2] if parsed else 0)
+        ref = refs.SignoffRef(
+            token=token,
+            incident_id=request.incident_id,
+            step=request.step_id,
+            phase=1 if request.escalated else 0,
+            key=key,
+            channel=response["channel"],
+            ts=response["ts"],
+            review=parsed[2] if parsed else 0,
+        )
         self.refs.record(ref)
         return {"channel": ref.channel, "ts": ref.ts, "token": token}
 
@@ -200,29 +261,40 @@ class Signoffs:
         return decided
 
     # -- clicks --------------------------------------------------------------------------------------
-    def on_click(self, *, action_id: str, token: str, slack_user: str, trigger_id: str | None,
-                 dedupe: str, reply: Reply) -> None:
+    def on_click(
+        self, *, action_id: str, token: str, slack_user: str, trigger_id: str | None, dedupe: str, reply: Reply
+    ) -> None:
         """Runs after the ack: resolve the token and the person, then open the form or decide."""
         ref = self.refs.resolve(token)
         if ref is None:
-            reply("This sign-off is no longer open (the incident is closed or the button is unknown). "
-                  "Type `/crisis status` to see what is pending.")
+            reply(
+                "This sign-off is no longer open (the incident is closed or the button is unknown). "
+                "Type `/crisis status` to see what is pending."
+            )
             return
         person = self.access.person(slack_user)
         what = {APPROVE: "approve", EDIT: "edit", REJECT: "reject"}.get(action_id, action_id)
         if person is None:
-            self.access.refuse(slack_user=slack_user, what=f"signoff.{what}", incident_id=ref.incident_id,
-                               step=ref.step, reason="not in the roster")
-            reply("You are not in the incident roster, so your click was not counted (and was recorded). "
-                  "Ask the comms lead to add your Slack id to roster.yaml.")
+            self.access.refuse(
+                slack_user=slack_user,
+                what=f"signoff.{what}",
+                incident_id=ref.incident_id,
+                step=ref.step,
+                reason="not in the roster",
+            )
+            reply(
+                "You are not in the incident roster, so your click was not counted (and was recorded). "
+                "Ask the comms lead to add your Slack id to roster.yaml."
+            )
             return
         fields = self.step(ref.incident_id, ref.step).gate.fields
         if action_id == EDIT or (action_id == APPROVE and needs_input(fields)):
             if trigger_id:
                 self.open_form(ref, trigger_id=trigger_id)
             return
-        self.decide(ref, person_id=person.id, approve=action_id == APPROVE, fields={}, comment="",
-                    dedupe=dedupe, reply=reply)
+        self.decide(
+            ref, person_id=person.id, approve=action_id == APPROVE, fields={}, comment="", dedupe=dedupe, reply=reply
+        )
 
     def open_form(self, ref: refs.SignoffRef, *, trigger_id: str) -> None:
         step = self.step(ref.incident_id, ref.step)
@@ -238,10 +310,17 @@ class Signoffs:
         inputs = [forms.input_block(name, spec, outputs.get(name)) for name, spec in step.gate.fields.items()]
         content = [bk.context(f"*{bk.escape(slug)}* · step `{bk.escape(ref.step)}`")]
         content += bk.text_sections(prompt)[:3]
-        view = {"type": "modal", "callback_id": SUBMIT, "private_metadata": ref.token,
-                "title": bk.plain("Sign-off", 24), "submit": bk.plain("Approve", 24), "close": bk.plain("Cancel", 24),
-                "blocks": bk.fit(content, max_blocks=bk.MAX_MODAL_BLOCKS - len(inputs) - 1)
-                + inputs[: bk.MAX_MODAL_BLOCKS - 5] + [forms.comment_block()]}
+        view = {
+            "type": "modal",
+            "callback_id": SUBMIT,
+            "private_metadata": ref.token,
+            "title": bk.plain("Sign-off", 24),
+            "submit": bk.plain("Approve", 24),
+            "close": bk.plain("Cancel", 24),
+            "blocks": bk.fit(content, max_blocks=bk.MAX_MODAL_BLOCKS - len(inputs) - 1)
+            + inputs[: bk.MAX_MODAL_BLOCKS - 5]
+            + [forms.comment_block()],
+        }
         self.client.views_open(trigger_id=trigger_id, view=view)
 
     def validate(self, token: str, state: dict[str, Any]) -> tuple[refs.SignoffRef | None, dict, dict]:
@@ -266,8 +345,17 @@ class Signoffs:
                 self._seen.popitem(last=False)
             return True
 
-    def decide(self, ref: refs.SignoffRef, *, person_id: str, approve: bool, fields: dict[str, Any], comment: str,
-               dedupe: str, reply: Reply) -> str:
+    def decide(
+        self,
+        ref: refs.SignoffRef,
+        *,
+        person_id: str,
+        approve: bool,
+        fields: dict[str, Any],
+        comment: str,
+        dedupe: str,
+        reply: Reply,
+    ) -> str:
         """Send one decision to the engine and tell the clicker what became of it. Returns the outcome."""
         with self._lock(f"{ref.incident_id}:{ref.step}"):
             if not self._first_time(dedupe):
@@ -282,8 +370,9 @@ class Signoffs:
                 reply(f"You already approved `{ref.step}`; it needs approvals from other people.")
                 return "repeat"
             try:
-                result = self._send(ref, person_id=person_id, approve=approve, comment=comment, fields=fields,
-                                    dedupe=dedupe)
+                result = self._send(
+                    ref, person_id=person_id, approve=approve, comment=comment, fields=fields, dedupe=dedupe
+                )
             except self.verbs.CommandError as exc:
                 reply(f"Not recorded: {exc}. Type `/crisis status` to see what is pending.")
                 return "error"
@@ -307,10 +396,19 @@ class Signoffs:
         reply(f"Your approval counts: {len(got)} of {quorum}; waiting for {quorum - len(got)} more.")
         return "approved"
 
-    def _send(self, ref: refs.SignoffRef, *, person_id: str, approve: bool, comment: str, fields: dict[str, Any],
-              dedupe: str) -> dict[str, Any]:
-        kwargs = dict(services=self.services, incident_ref=ref.incident_id, step_id=ref.step, person=person_id,
-                      approve=approve, comment=comment, fields=fields, channel="slack")
+    def _send(
+        self, ref: refs.SignoffRef, *, person_id: str, approve: bool, comment: str, fields: dict[str, Any], dedupe: str
+    ) -> dict[str, Any]:
+        kwargs = dict(
+            services=self.services,
+            incident_ref=ref.incident_id,
+            step_id=ref.step,
+            person=person_id,
+            approve=approve,
+            comment=comment,
+            fields=fields,
+            channel="slack",
+        )
         prepare, send = getattr(self.verbs, "prepare_decision", None), getattr(self.verbs, "send", None)
         if prepare is None or send is None:
             return self.verbs.approve(**kwargs, wait=self.decision_wait)
@@ -322,14 +420,23 @@ class Signoffs:
         # The seal covers the decision id: seal again, or the flow records the click as a UI claim.
         from runbook.engine.prefect_io import seal
 
-        run_input["seal"] = seal(approve=run_input["approve"], person=run_input["person"], channel=run_input["channel"],
-                                 escalate=run_input["escalate"], decision_id=stable)
+        run_input["seal"] = seal(
+            approve=run_input["approve"],
+            person=run_input["person"],
+            channel=run_input["channel"],
+            escalate=run_input["escalate"],
+            decision_id=stable,
+        )
         decision = replace(decision, run_input=run_input)
         from runbook.engine.identity import slack_evidence
 
         person = self.services.roster().person(person_id)  # found by the signed request's Slack user id
-        return send(decision, wait=self.decision_wait, db=self.services.db,
-                    evidence=slack_evidence(person.slack_id if person is not None else ""))
+        return send(
+            decision,
+            wait=self.decision_wait,
+            db=self.services.db,
+            evidence=slack_evidence(person.slack_id if person is not None else ""),
+        )
 
     def _await_verdict(self, incident_id: str, decision_id: str):
         end = time.monotonic() + self.verdict_wait

@@ -46,7 +46,11 @@ def step_states(evts: list[Any]) -> tuple[list[str], dict[str, str], dict[str, d
         elif e.action in ("signoff.requested", "signoff.escalated"):
             if e.step not in finished:  # a finished step awaiting its "after" gate stays done (listed below)
                 state[e.step] = "waiting"
-            pending[e.step] = {**pending.get(e.step, {}), **d, "approvals": pending.get(e.step, {}).get("approvals", [])}
+            pending[e.step] = {
+                **pending.get(e.step, {}),
+                **d,
+                "approvals": pending.get(e.step, {}).get("approvals", []),
+            }
         elif e.action == "signoff.approved" and e.step in pending:
             pending[e.step]["approvals"] = list(d.get("approvals", []))
         elif e.action in ("signoff.granted", "signoff.rejected"):
@@ -86,35 +90,49 @@ def links(incident: Any, evts: list[Any], ui_url: str | None) -> list[str]:
     return out
 
 
-def status_blocks(incident: Any, evts: list[Any], roster: Any = None, ui_url: str | None = None) -> tuple[str, list[dict]]:
+def status_blocks(
+    incident: Any, evts: list[Any], roster: Any = None, ui_url: str | None = None
+) -> tuple[str, list[dict]]:
     """(fallback text, blocks) of the pinned status message."""
     order, state, pending = step_states(evts)
     mark = STATUS_MARKS.get(incident.status, "•")
     head = f"{mark} {incident.slug}: {incident.status}"
     out: list[dict] = [bk.header(f"{mark} {incident.title or incident.slug}")]
-    out.append({"type": "section", "fields": [
-        bk.mrkdwn(f"*Status*\n{bk.escape(incident.status)}"),
-        bk.mrkdwn(f"*Playbook*\n{bk.escape(incident.playbook_id)} v{incident.playbook_version}"),
-        bk.mrkdwn(f"*Started by*\n{who([incident.requester], roster)}"),
-        bk.mrkdwn(f"*Incident*\n`{bk.escape(incident.slug)}`"),
-    ]})
+    out.append(
+        {
+            "type": "section",
+            "fields": [
+                bk.mrkdwn(f"*Status*\n{bk.escape(incident.status)}"),
+                bk.mrkdwn(f"*Playbook*\n{bk.escape(incident.playbook_id)} v{incident.playbook_version}"),
+                bk.mrkdwn(f"*Started by*\n{who([incident.requester], roster)}"),
+                bk.mrkdwn(f"*Incident*\n`{bk.escape(incident.slug)}`"),
+            ],
+        }
+    )
     lines = [f"{MARKS.get(state.get(s, 'pending'), '▫️')} `{bk.escape(s)}`" for s in order]
     if lines:
         out.extend(bk.section(chunk) for chunk in _join(lines))
     for step, d in pending.items():
         need = int(d.get("quorum", 1))
         got = d.get("approvals", [])
-        text = (f"✋ *Sign-off for `{bk.escape(step)}`*" + (" (escalated)" if d.get("phase") else "")
-                + f"\nmay sign: {who(list(d.get('signers', [])), roster)}"
-                + (f"\napprovals: {len(got)} of {need}" if need > 1 else "")
-                + (f"\ndeadline: {bk.escape(d['deadline'])}" if d.get("deadline") else ""))
+        text = (
+            f"✋ *Sign-off for `{bk.escape(step)}`*"
+            + (" (escalated)" if d.get("phase") else "")
+            + f"\nmay sign: {who(list(d.get('signers', [])), roster)}"
+            + (f"\napprovals: {len(got)} of {need}" if need > 1 else "")
+            + (f"\ndeadline: {bk.escape(d['deadline'])}" if d.get("deadline") else "")
+        )
         out.append(bk.section(text))
     found = links(incident, evts, ui_url)
     if found:
         out.append(bk.section(" · ".join(found)))
     last = evts[-1] if evts else None
-    out.append(bk.context(f"Updated {_hm(None)} · {len(evts)} audit events"
-                          + (f" · last: `{bk.escape(last.action)}`" if last is not None else "")))
+    out.append(
+        bk.context(
+            f"Updated {_hm(None)} · {len(evts)} audit events"
+            + (f" · last: `{bk.escape(last.action)}`" if last is not None else "")
+        )
+    )
     return head, bk.fit(out, keep_tail=1)
 
 

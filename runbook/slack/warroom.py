@@ -35,8 +35,16 @@ def channel_name(slug: str, n: int = 1, *, prefix: str = "crisis") -> str:
 
 
 class WarRooms:
-    def __init__(self, *, client: WebClient, outbox: Outbox, db: Any, roster: Any, private: bool = True,
-                 ui_url: str | None = None):
+    def __init__(
+        self,
+        *,
+        client: WebClient,
+        outbox: Outbox,
+        db: Any,
+        roster: Any,
+        private: bool = True,
+        ui_url: str | None = None,
+    ):
         self.client = client
         self.outbox = outbox
         self.db = db
@@ -68,9 +76,12 @@ class WarRooms:
                 self.client.pins_add(channel=channel, timestamp=status_ts)
             except SlackApiError as exc:  # the status message still works unpinned
                 log.warning("could not pin the status message in %s: %s", name, exc.response.get("error"))
-            refs.record(self.db, incident.id, refs.WAR_ROOM,
-                        {"channel": channel, "name": name, "status_ts": status_ts, "invited": invited,
-                         "private": self.private})
+            refs.record(
+                self.db,
+                incident.id,
+                refs.WAR_ROOM,
+                {"channel": channel, "name": name, "status_ts": status_ts, "invited": invited, "private": self.private},
+            )
             return refs.WarRoom(incident_id=incident.id, channel=channel, name=name, status_ts=status_ts)
 
     def _create(self, slug: str, *, prefix: str = "crisis") -> tuple[str, str]:

@@ -200,7 +200,9 @@ class _Context:
         first: dict[str, int] = {}
         for index, step in self.steps:
             if step.id in first:
-                self.error(("steps", index, "id"), f"duplicate step id '{step.id}' (first used by steps[{first[step.id]}])")
+                self.error(
+                    ("steps", index, "id"), f"duplicate step id '{step.id}' (first used by steps[{first[step.id]}])"
+                )
             else:
                 first[step.id] = index
 
@@ -225,8 +227,11 @@ class _Context:
                     if cycle:
                         self.error(loc, "needs form a cycle: " + " -> ".join(cycle))
                     else:
-                        self.error(loc, f"needs '{need}', which comes later (steps[{order[need]}]); "
-                                        "a step can only need earlier steps")
+                        self.error(
+                            loc,
+                            f"needs '{need}', which comes later (steps[{order[need]}]); "
+                            "a step can only need earlier steps",
+                        )
 
     # -- kinds and their parameters ------------------------------------------------------
     def _kind(self, loc: Loc, step: Step) -> KindShape | None:
@@ -235,7 +240,9 @@ class _Context:
         kind = self.kinds.get(step.uses)
         if kind is None:
             known = ", ".join(sorted(self.kinds))
-            self.error(loc + ("uses",), f"unknown step kind '{step.uses}'{_suggest(step.uses, self.kinds)} (known: {known})")
+            self.error(
+                loc + ("uses",), f"unknown step kind '{step.uses}'{_suggest(step.uses, self.kinds)} (known: {known})"
+            )
         return kind
 
     def _with_params(self, loc: Loc, step: Step, kind: KindShape | None) -> None:
@@ -266,8 +273,10 @@ class _Context:
             if _marked(info.annotation, info.metadata):
                 value = getattr(params, name)
                 if value and not (self.templates_dir / value).is_file():
-                    self.error(loc + ("with", info.alias or name),
-                               f"template '{value}' does not exist under {self.templates_dir}/")
+                    self.error(
+                        loc + ("with", info.alias or name),
+                        f"template '{value}' does not exist under {self.templates_dir}/",
+                    )
 
     # -- expressions -----------------------------------------------------------------------
     def _condition(self, loc: Loc, step: Step, index: int) -> None:
@@ -316,12 +325,16 @@ class _Context:
         gate = step.signoff
         if gate is None:
             if kind is not None and kind.human and "signoff" not in step.model_fields_set:
-                self.error(loc, f"a '{step.uses}' step needs a signoff naming who answers it (signoff: {{roles: [...]}})")
+                self.error(
+                    loc, f"a '{step.uses}' step needs a signoff naming who answers it (signoff: {{roles: [...]}})"
+                )
             return
         loc = loc + ("signoff",)
         for n, role in enumerate(gate.roles):
             if role not in self.roles:
-                self.error(loc + ("roles", n), f"unknown role '{role}'; declare it under roles:{_suggest(role, self.roles)}")
+                self.error(
+                    loc + ("roles", n), f"unknown role '{role}'; declare it under roles:{_suggest(role, self.roles)}"
+                )
         for n, name in enumerate(gate.escalate_to):
             known_person = self.roster is not None and self.roster.person(name) is not None
             if name not in self.roles and not known_person:
@@ -331,20 +344,29 @@ class _Context:
             holders = self.roster.holders(gate.roles)
             if gate.quorum > len(holders):
                 names = ", ".join(p.id for p in holders) or "nobody"
-                self.error(loc + ("quorum",), f"quorum {gate.quorum} but only {len(holders)} people in the roster "
-                                              f"hold {' or '.join(gate.roles)} ({names})")
+                self.error(
+                    loc + ("quorum",),
+                    f"quorum {gate.quorum} but only {len(holders)} people in the roster "
+                    f"hold {' or '.join(gate.roles)} ({names})",
+                )
         for name in gate.input:
             if name in RESERVED_DECISION_FIELDS:
-                self.error(loc + ("input", name), f"'{name}' is reserved for the decision itself; choose another name",
-                           at_key=True)
+                self.error(
+                    loc + ("input", name),
+                    f"'{name}' is reserved for the decision itself; choose another name",
+                    at_key=True,
+                )
         gate_fields = kind.gate_fields if kind is not None else None
         if kind is not None and gate_fields is not None:
             try:
                 params = kind.params.model_validate({k: v for k, v in step.with_.items()})
                 for name in gate_fields(params):
                     if name in gate.input:
-                        self.error(loc + ("input", name), f"'{name}' is already provided by the '{step.uses}' step",
-                                   at_key=True)
+                        self.error(
+                            loc + ("input", name),
+                            f"'{name}' is already provided by the '{step.uses}' step",
+                            at_key=True,
+                        )
             except ValidationError:
                 pass  # already reported on `with`
         if gate.prompt:

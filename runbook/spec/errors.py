@@ -1,7 +1,7 @@
 """Spec errors: every problem found in a file, each as `FILE:LINE:COLUMN: PATH: MESSAGE`.
 
-    SpecError (ValueError)
-      .errors: list[SpecIssue]   one per problem, in file order
+SpecError (ValueError)
+  .errors: list[SpecIssue]   one per problem, in file order
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
 from runbook.errors import InvalidSpec
 
 

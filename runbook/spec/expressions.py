@@ -36,11 +36,15 @@ def _limit_problem(operator: str, left: Any, right: Any) -> str | None:
         for seq, times in ((left, right), (right, left)):
             if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and not isinstance(times, bool):
                 if len(seq) * max(times, 0) > MAX_REPEAT:
-                    return (f"repetition would make {len(seq) * times:,} characters or items; "
-                            f"the limit is {MAX_REPEAT:,}")
+                    return (
+                        f"repetition would make {len(seq) * times:,} characters or items; the limit is {MAX_REPEAT:,}"
+                    )
                 return None
-        if isinstance(left, int) and isinstance(right, int) and \
-                abs(left).bit_length() + abs(right).bit_length() > MAX_INT_BITS:
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and abs(left).bit_length() + abs(right).bit_length() > MAX_INT_BITS
+        ):
             return f"the product would exceed {MAX_INT_BITS} bits; the limit is {MAX_INT_BITS} bits"
     if operator == "**" and isinstance(left, int) and isinstance(right, (int, float)):
         if abs(right) > MAX_EXPONENT and abs(left) > 1:
@@ -63,8 +67,9 @@ def _bounded(context: Any, iterable: Any) -> Any:
     for item in iterable:
         count = context.__dict__.get("_runbook_iterations", 0) + 1
         if count > MAX_LOOP_ITERATIONS:
-            raise TemplateLimitError(f"loops ran more than {MAX_LOOP_ITERATIONS:,} iterations in one template; "
-                                     f"that is the limit")
+            raise TemplateLimitError(
+                f"loops ran more than {MAX_LOOP_ITERATIONS:,} iterations in one template; that is the limit"
+            )
         context.__dict__["_runbook_iterations"] = count
         yield item
 
@@ -109,8 +114,9 @@ def static_limits(tree: nodes.Node) -> list[str]:
                 problems.append(problem)
     iterations = _loop_iterations(tree)
     if iterations > MAX_LOOP_ITERATIONS:
-        problems.append(f"nested loops over constant ranges run {iterations:,} iterations; "
-                        f"the limit is {MAX_LOOP_ITERATIONS:,}")
+        problems.append(
+            f"nested loops over constant ranges run {iterations:,} iterations; the limit is {MAX_LOOP_ITERATIONS:,}"
+        )
     return problems
 
 

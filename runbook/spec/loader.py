@@ -47,12 +47,18 @@ def _roster_cross_checks(doc: Document, roster: Roster) -> list[SpecIssue]:
         seen_teams.setdefault(team.id, n)
     for n, person in enumerate(roster.people):
         if person.id in ids:
-            out.append(doc.issue(("people", n, "id"), f"duplicate person id '{person.id}' (first at people[{ids[person.id]}])"))
+            out.append(
+                doc.issue(("people", n, "id"), f"duplicate person id '{person.id}' (first at people[{ids[person.id]}])")
+            )
         ids.setdefault(person.id, n)
         if person.slack_id:
             if person.slack_id in slack:
-                out.append(doc.issue(("people", n, "slack_id"),
-                                     f"Slack id {person.slack_id} already belongs to people[{slack[person.slack_id]}]"))
+                out.append(
+                    doc.issue(
+                        ("people", n, "slack_id"),
+                        f"Slack id {person.slack_id} already belongs to people[{slack[person.slack_id]}]",
+                    )
+                )
             slack.setdefault(person.slack_id, n)
         for t, team_id in enumerate(person.teams):
             if roster.teams and team_id not in team_ids:

@@ -36,7 +36,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class FieldType(str, Enum):
+class FieldType(str, Enum):  # noqa: UP042 - StrEnum would change str() in rendered forms
     string = "string"
     text = "text"
     url = "url"

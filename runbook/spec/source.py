@@ -117,8 +117,9 @@ def _check_size(root: yaml.Node, name: str) -> None:
         if key in sizes:
             return sizes[key]
         if key in visiting:
-            raise SpecError([SpecIssue(name, node.start_mark.line + 1, node.start_mark.column + 1, "",
-                                       "recursive YAML alias")])
+            raise SpecError(
+                [SpecIssue(name, node.start_mark.line + 1, node.start_mark.column + 1, "", "recursive YAML alias")]
+            )
         visiting.add(key)
         total = 1
         if isinstance(node, yaml.MappingNode):
@@ -128,9 +129,18 @@ def _check_size(root: yaml.Node, name: str) -> None:
         visiting.discard(key)
         sizes[key] = min(total, MAX_NODES + 1)
         if total > MAX_NODES:
-            raise SpecError([SpecIssue(name, node.start_mark.line + 1, node.start_mark.column + 1, "",
-                                       f"YAML expands to more than {MAX_NODES:,} values through aliases "
-                                       "(an alias bomb?); write the values out")])
+            raise SpecError(
+                [
+                    SpecIssue(
+                        name,
+                        node.start_mark.line + 1,
+                        node.start_mark.column + 1,
+                        "",
+                        f"YAML expands to more than {MAX_NODES:,} values through aliases "
+                        "(an alias bomb?); write the values out",
+                    )
+                ]
+            )
         return sizes[key]
 
     size(root)
@@ -141,20 +151,40 @@ def _walk(node: yaml.Node, loc: Loc, doc: Document, errors: list[SpecIssue]) -> 
         seen: dict[Any, tuple[int, int]] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                errors.append(SpecIssue(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                                        format_path(loc), "merge keys (<<) are not supported; write the keys out"))
+                errors.append(
+                    SpecIssue(
+                        doc.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(loc),
+                        "merge keys (<<) are not supported; write the keys out",
+                    )
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                errors.append(SpecIssue(doc.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                                        format_path(loc), "a key must be a plain name"))
+                errors.append(
+                    SpecIssue(
+                        doc.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(loc),
+                        "a key must be a plain name",
+                    )
+                )
                 continue
             key = key_node.value
             key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             child = loc + (key,)
             if key in seen:
                 first = seen[key]
-                errors.append(SpecIssue(doc.file, *key_pos, format_path(child),
-                                        f"duplicate key (first defined at line {first[0]}, column {first[1]})"))
+                errors.append(
+                    SpecIssue(
+                        doc.file,
+                        *key_pos,
+                        format_path(child),
+                        f"duplicate key (first defined at line {first[0]}, column {first[1]})",
+                    )
+                )
                 continue
             seen[key] = key_pos
             doc.keys[child] = key_pos

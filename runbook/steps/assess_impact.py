@@ -15,17 +15,22 @@ from runbook.steps.base import Params, StepContext, StepKind
 
 class AssessParams(Params):
     accounts: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
-        default=["all"], description="Brand accounts: handle or platform:handle; [all] for every stored mention")
+        default=["all"], description="Brand accounts: handle or platform:handle; [all] for every stored mention"
+    )
     offending_post: str | None = Field(default=None, description="Link or ref of the post that caused it")
-    since: str | None = Field(default=None, description="Start of the incident window (ISO time); default: "
-                                                        "the offending post's time, else `lookback` before until")
+    since: str | None = Field(
+        default=None,
+        description="Start of the incident window (ISO time); default: "
+        "the offending post's time, else `lookback` before until",
+    )
     until: str | None = Field(default=None, description="End of the window (ISO time); default now")
     lookback: Duration = timedelta(hours=24)
     window: Duration = timedelta(hours=1)
     baseline: Duration = timedelta(days=28)
     involves_staff: bool | None = Field(default=None, description="Override the rule-based staff detection")
     media: list[Annotated[str, Field(min_length=2, max_length=200)]] | None = Field(
-        default=None, description="Handles and link domains that count as press (default: a built-in list)")
+        default=None, description="Handles and link domains that count as press (default: a built-in list)"
+    )
     concerns: bool = Field(default=True, description="Group the negative mentions into concerns")
 
     @field_validator("accounts", mode="before")
@@ -65,27 +70,43 @@ def _time(value: str | None) -> datetime | None:
 def markdown(result: Assessment) -> str:
     lines = [f"### Impact: {result.severity} ({result.score} points)", "", result.summary, "", "**Factors**", ""]
     lines += [f"- {f}" for f in result.factors] or ["- none"]
-    lines += ["", "| measure | value |", "|---|---|",
-              f"| mentions | {result.volume} |", f"| peak per window | {result.peak_window} |",
-              f"| usual for these hours | {result.usual_volume} ({result.volume_ratio}x; {result.baseline_mode}) |",
-              f"| usual for the peak window | {result.baseline} (peak at {result.ratio}x) |",
-              f"| negative | {result.negative_share:.0%} (usually {result.usual_negative_share:.0%}) |",
-              f"| press (media) | {result.media_mentions} |", f"| reach | {result.reach:,} |",
-              f"| audiences | {', '.join(result.audiences) or '-'} |",
-              f"| staff involved | {'yes' if result.involves_staff else 'no'} |",
-              f"| platforms | {', '.join(f'{k} {v}' for k, v in result.platforms.items()) or '-'} |"]
+    lines += [
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| mentions | {result.volume} |",
+        f"| peak per window | {result.peak_window} |",
+        f"| usual for these hours | {result.usual_volume} ({result.volume_ratio}x; {result.baseline_mode}) |",
+        f"| usual for the peak window | {result.baseline} (peak at {result.ratio}x) |",
+        f"| negative | {result.negative_share:.0%} (usually {result.usual_negative_share:.0%}) |",
+        f"| press (media) | {result.media_mentions} |",
+        f"| reach | {result.reach:,} |",
+        f"| audiences | {', '.join(result.audiences) or '-'} |",
+        f"| staff involved | {'yes' if result.involves_staff else 'no'} |",
+        f"| platforms | {', '.join(f'{k} {v}' for k, v in result.platforms.items()) or '-'} |",
+    ]
     if result.concerns:
-        lines += ["", "**What people are upset about**", "", "| concern | mentions | negative | top authors | example |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "**What people are upset about**",
+            "",
+            "| concern | mentions | negative | top authors | example |",
+            "|---|---|---|---|---|",
+        ]
         for c in result.concerns:
             authors = ", ".join(f"@{a['author']}" for a in c.get("top_authors", [])[:3])
             example = (c["samples"][0] if c.get("samples") else "").replace("|", "/").replace("\n", " ")[:100]
-            lines.append(f"| {c['id']} {c['label']} | {c['size']} | {c['negative_share']:.0%} | {authors} | {example} |")
+            lines.append(
+                f"| {c['id']} {c['label']} | {c['size']} | {c['negative_share']:.0%} | {authors} | {example} |"
+            )
     post = result.offending_post
     if post:
         state = {True: "still live", False: "deleted", None: "unknown"}[post.get("live")]
-        lines += ["", f"Offending post {post['ref']}: {state}; {post['answers']} answers, {post['reposts']} reposts, "
-                      f"{post['quotes']} quotes, {post['screenshots']} mentions of screenshots"]
+        lines += [
+            "",
+            f"Offending post {post['ref']}: {state}; {post['answers']} answers, {post['reposts']} reposts, "
+            f"{post['quotes']} quotes, {post['screenshots']} mentions of screenshots",
+        ]
     return "\n".join(lines)
 
 
@@ -104,29 +125,63 @@ def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
         post = find_post(channel, ref)
         posted = post.get("at") if post else None
         since = as_utc(posted) if isinstance(posted, datetime) else until - params.lookback
-    result = assess(engine, accounts=_pairs(params.accounts), since=since, until=until, window=params.window,
-                    baseline=params.baseline, offending_ref=ref, channel=channel,
-                    involves_staff=params.involves_staff, media=params.media, concerns=params.concerns)
+    result = assess(
+        engine,
+        accounts=_pairs(params.accounts),
+        since=since,
+        until=until,
+        window=params.window,
+        baseline=params.baseline,
+        offending_ref=ref,
+        channel=channel,
+        involves_staff=params.involves_staff,
+        media=params.media,
+        concerns=params.concerns,
+    )
     audit.update_incident(engine, ctx.incident_id, severity=result.severity)
     hook = ctx.services.artifacts
     if hook is not None:
         try:
-            hook(kind="markdown", key=f"{ctx.incident_slug}-{ctx.step_id}-impact", data=markdown(result),
-                 description=f"Impact assessment: {result.severity}")
-            hook(kind="table", key=f"{ctx.incident_slug}-{ctx.step_id}-authors", data=result.top_authors,
-                 description="Top authors by reach")
+            hook(
+                kind="markdown",
+                key=f"{ctx.incident_slug}-{ctx.step_id}-impact",
+                data=markdown(result),
+                description=f"Impact assessment: {result.severity}",
+            )
+            hook(
+                kind="table",
+                key=f"{ctx.incident_slug}-{ctx.step_id}-authors",
+                data=result.top_authors,
+                description="Top authors by reach",
+            )
             if result.concerns:
-                hook(kind="table", key=f"{ctx.incident_slug}-{ctx.step_id}-concerns",
-                     data=[{"concern": f"{c['id']} {c['label']}", "mentions": c["size"],
-                            "negative": f"{c['negative_share']:.0%}", "example": (c["samples"] or [""])[0][:120]}
-                           for c in result.concerns], description="What people are upset about")
+                hook(
+                    kind="table",
+                    key=f"{ctx.incident_slug}-{ctx.step_id}-concerns",
+                    data=[
+                        {
+                            "concern": f"{c['id']} {c['label']}",
+                            "mentions": c["size"],
+                            "negative": f"{c['negative_share']:.0%}",
+                            "example": (c["samples"] or [""])[0][:120],
+                        }
+                        for c in result.concerns
+                    ],
+                    description="What people are upset about",
+                )
         except Exception:  # noqa: BLE001 - the UI view is not worth failing the assessment for
             ctx.audit("assess.artifact_failed", {})
     if ctx.chat is not None:
-        ctx.chat.post(ctx.channel, "Impact assessment\n" + result.summary + "\n" + "\n".join(
-            f"- {f}" for f in result.factors), key=ctx.key("summary"))
+        ctx.chat.post(
+            ctx.channel,
+            "Impact assessment\n" + result.summary + "\n" + "\n".join(f"- {f}" for f in result.factors),
+            key=ctx.key("summary"),
+        )
     return result
 
 
-KIND = StepKind.of("assess_impact", run,
-                   description="Assess the incident from its mentions: severity with factors, audiences, staff, spread")
+KIND = StepKind.of(
+    "assess_impact",
+    run,
+    description="Assess the incident from its mentions: severity with factors, audiences, staff, spread",
+)

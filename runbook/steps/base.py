@@ -158,8 +158,14 @@ class StepKind:
         arguments = list(inspect.signature(run).parameters)
         params = hints.get(arguments[1]) if len(arguments) == 2 else None
         outputs = hints.get("return")
-        if not (isinstance(params, type) and issubclass(params, Params)
-                and isinstance(outputs, type) and issubclass(outputs, BaseModel)):
-            raise TypeError(f"step kind '{name}': annotate its function as "
-                            "(ctx: StepContext, params: <a Params model>) -> <an Outputs model>")
+        if not (
+            isinstance(params, type)
+            and issubclass(params, Params)
+            and isinstance(outputs, type)
+            and issubclass(outputs, BaseModel)
+        ):
+            raise TypeError(
+                f"step kind '{name}': annotate its function as "
+                "(ctx: StepContext, params: <a Params model>) -> <an Outputs model>"
+            )
         return cls(name=name, params=params, outputs=outputs, run=run, description=description, **options)

@@ -27,8 +27,7 @@ def field_name(index: int) -> str:
 
 def gate_fields(params: ChecklistParams) -> dict[str, InputField]:
     return {
-        field_name(i): InputField(type=FieldType.bool, title=item, default=False)
-        for i, item in enumerate(params.items)
+        field_name(i): InputField(type=FieldType.bool, title=item, default=False) for i, item in enumerate(params.items)
     }
 
 
@@ -41,5 +40,10 @@ def run(ctx: StepContext, params: ChecklistParams) -> ChecklistOutputs:
     return ChecklistOutputs(done=done, missing=missing, complete=not missing)
 
 
-KIND = StepKind.of("checklist", run, human=True, gate_fields=gate_fields,
-                   description="Items a person ticks off; with require_all, an unticked item fails the step")
+KIND = StepKind.of(
+    "checklist",
+    run,
+    human=True,
+    gate_fields=gate_fields,
+    description="Items a person ticks off; with require_all, an unticked item fails the step",
+)

@@ -47,9 +47,13 @@ class TeamRule(Params):
 class ConveneParams(Params):
     always: list[TeamName] = Field(default_factory=list, description="Teams convened in every case")
     rules: list[TeamRule] = Field(default_factory=list, description="Teams convened when a condition holds")
-    ack_within: Duration = Field(default=timedelta(minutes=15), description="Time to acknowledge before the deputy is asked")
+    ack_within: Duration = Field(
+        default=timedelta(minutes=15), description="Time to acknowledge before the deputy is asked"
+    )
     briefing: TemplatePath | None = Field(default=None, description="Briefing template under templates/")
-    message: Annotated[str, Field(max_length=10_000)] | None = Field(default=None, description="Inline briefing template")
+    message: Annotated[str, Field(max_length=10_000)] | None = Field(
+        default=None, description="Inline briefing template"
+    )
     war_room: bool = Field(default=True, description="Open the incident's war room when the chat port can")
 
     @model_validator(mode="after")
@@ -107,8 +111,9 @@ def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
     people = [person for person, _ in pairs]
 
     now = ctx.services.now()
-    requests = request_acks(engine, incident_id=ctx.incident_id, step_id=ctx.step_id, people=pairs,
-                            within=params.ack_within, now=now)
+    requests = request_acks(
+        engine, incident_id=ctx.incident_id, step_id=ctx.step_id, people=pairs, within=params.ack_within, now=now
+    )
     first = [r for r in requests if r.level == 0]
     deadline = min((r.deadline for r in first), default=now + params.ack_within)
 
@@ -117,9 +122,11 @@ def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
     if callable(opener) and people:
         opened = opener(people=people, key=ctx.key("war-room"))
         channel = str(opened) if opened else channel
-    convene = {"teams": teams, "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
-               "people": [{"id": p, "name": names[p],
-                           "teams": [t for t in teams if p in by_team[t]]} for p in people]}
+    convene = {
+        "teams": teams,
+        "deadline": deadline.strftime("%Y-%m-%d %H:%M UTC"),
+        "people": [{"id": p, "name": names[p], "teams": [t for t in teams if p in by_team[t]]} for p in people],
+    }
     if params.briefing is not None:
         source = (ctx.services.templates_dir / params.briefing).read_text(encoding="utf-8")
     else:
@@ -128,19 +135,41 @@ def run(ctx: StepContext, params: ConveneParams) -> ConveneOutputs:
     if ctx.chat is not None:
         ctx.chat.post(channel, briefing, key=ctx.key("briefing"))
         if missing:
-            ctx.chat.post(channel, f"Nobody on the roster for: {', '.join(missing)}. Find someone by hand.",
-                          key=ctx.key("missing-teams"))
-    ctx.audit("convene.requested", {"teams": teams, "rules_matched": matched, "people": people,
-                                    "missing_teams": missing, "deadline": deadline.isoformat(),
-                                    "war_room": channel})
+            ctx.chat.post(
+                channel,
+                f"Nobody on the roster for: {', '.join(missing)}. Find someone by hand.",
+                key=ctx.key("missing-teams"),
+            )
+    ctx.audit(
+        "convene.requested",
+        {
+            "teams": teams,
+            "rules_matched": matched,
+            "people": people,
+            "missing_teams": missing,
+            "deadline": deadline.isoformat(),
+            "war_room": channel,
+        },
+    )
     return ConveneOutputs(
-        teams=teams, rules_matched=matched, people=people, by_team=by_team, missing_teams=missing,
-        war_room=channel, deadline=deadline.isoformat(),
-        asked=[{"person": r.person, "team": r.team, "deadline": r.deadline.isoformat(), "level": r.level}
-               for r in requests],
+        teams=teams,
+        rules_matched=matched,
+        people=people,
+        by_team=by_team,
+        missing_teams=missing,
+        war_room=channel,
+        deadline=deadline.isoformat(),
+        asked=[
+            {"person": r.person, "team": r.team, "deadline": r.deadline.isoformat(), "level": r.level} for r in requests
+        ],
         acknowledged=[r.person for r in ack_status(engine, ctx.incident_id, ctx.step_id) if r.acked_at is not None],
-        briefing=briefing)
+        briefing=briefing,
+    )
 
 
-KIND = StepKind.of("convene_teams", run, side_effects=True,
-                   description="Convene teams chosen by rules, brief them in the war room, track acknowledgements")
+KIND = StepKind.of(
+    "convene_teams",
+    run,
+    side_effects=True,
+    description="Convene teams chosen by rules, brief them in the war room, track acknowledgements",
+)

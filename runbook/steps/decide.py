@@ -23,8 +23,9 @@ class DecideOutputs(Outputs):
 
 def gate_fields(params: DecideParams) -> dict[str, InputField]:
     return {
-        "choice": InputField(type=FieldType.choice, options=params.options, required=True,
-                             title=params.note or "Your decision")
+        "choice": InputField(
+            type=FieldType.choice, options=params.options, required=True, title=params.note or "Your decision"
+        )
     }
 
 
@@ -36,5 +37,10 @@ def run(ctx: StepContext, params: DecideParams) -> DecideOutputs:
     return DecideOutputs(choice=choice, **answers)
 
 
-KIND = StepKind.of("decide", run, human=True, gate_fields=gate_fields,
-                   description="A person chooses among options; later steps can branch on steps.<id>.outputs.choice")
+KIND = StepKind.of(
+    "decide",
+    run,
+    human=True,
+    gate_fields=gate_fields,
+    description="A person chooses among options; later steps can branch on steps.<id>.outputs.choice",
+)

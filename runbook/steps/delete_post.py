@@ -41,13 +41,19 @@ def run(ctx: StepContext, params: DeleteParams) -> DeleteOutputs:
     channel = ctx.services.channel
     key = ctx.key(ref)
     deleted = channel.delete(ref, key=key) or _deleted_by(channel, ref, key)
-    ctx.audit("post.deleted" if deleted else "post.already_deleted",
-              {"ref": ref, "post": params.post, "reason": params.reason, "channel": getattr(channel, "name", None)})
+    ctx.audit(
+        "post.deleted" if deleted else "post.already_deleted",
+        {"ref": ref, "post": params.post, "reason": params.reason, "channel": getattr(channel, "name", None)},
+    )
     if ctx.chat is not None:
-        text = (f"Deleted post {ref}. {WARNING}" if deleted else f"Post {ref} was already deleted. {WARNING}")
+        text = f"Deleted post {ref}. {WARNING}" if deleted else f"Post {ref} was already deleted. {WARNING}"
         ctx.chat.post(ctx.channel, text, key=ctx.key(f"deleted:{ref}"))
     return DeleteOutputs(ref=ref, deleted=deleted, already_gone=not deleted, warning=WARNING)
 
 
-KIND = StepKind.of("delete_post", run, side_effects=True,
-                   description="Delete the offending post through the channel, once, and record it")
+KIND = StepKind.of(
+    "delete_post",
+    run,
+    side_effects=True,
+    description="Delete the offending post through the channel, once, and record it",
+)

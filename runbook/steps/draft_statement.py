@@ -55,11 +55,17 @@ class StatementOutputs(Outputs):
 
 
 def gate_fields(params: StatementParams) -> dict[str, InputField]:
-    fields = {"text": InputField(type=FieldType.text, title="The statement (edit to change every platform)",
-                                 description="Leave empty to approve the draft. An edit is checked again.")}
+    fields = {
+        "text": InputField(
+            type=FieldType.text,
+            title="The statement (edit to change every platform)",
+            description="Leave empty to approve the draft. An edit is checked again.",
+        )
+    }
     for platform in params.platforms:
-        fields[f"text_{platform}"] = InputField(type=FieldType.text, title=f"Text for {platform} only",
-                                                description="Leave empty to keep the variant shown")
+        fields[f"text_{platform}"] = InputField(
+            type=FieldType.text, title=f"Text for {platform} only", description="Leave empty to keep the variant shown"
+        )
     return fields
 
 
@@ -75,27 +81,36 @@ def run(ctx: StepContext, params: StatementParams) -> StatementOutputs:
         return _decide(ctx, params, brand, checker, accounts)
 
 
-def _draft(ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker,
-           accounts: dict[str, str]) -> StatementOutputs:
+def _draft(
+    ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker, accounts: dict[str, str]
+) -> StatementOutputs:
     from runbook.messaging.context import base_context, incident_info
     from runbook.messaging.statement import check_variants, render_statement
     from runbook.messaging.templates import Templates
 
     templates = Templates(ctx.services.templates_dir)
-    context = base_context(incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
-                           inputs=ctx.inputs, steps=ctx.steps, brand=brand, language=params.language,
-                           extra=params.vars)
+    context = base_context(
+        incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
+        inputs=ctx.inputs,
+        steps=ctx.steps,
+        brand=brand,
+        language=params.language,
+        extra=params.vars,
+    )
     long_form, variants = render_statement(templates, params.template, context, params.platforms)
     findings = check_variants(checker, variants, language=params.language, accounts=accounts)
     out = _outputs("drafted", params, long_form, long_form, variants, variants, findings, accounts)
-    ctx.audit("statement.drafted", {"text": long_form, "variants": variants, "template": params.template,
-                                    "language": params.language})
+    ctx.audit(
+        "statement.drafted",
+        {"text": long_form, "variants": variants, "template": params.template, "language": params.language},
+    )
     _audit_checked(ctx, out)
     return out
 
 
-def _decide(ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker,
-            accounts: dict[str, str]) -> StatementOutputs:
+def _decide(
+    ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker, accounts: dict[str, str]
+) -> StatementOutputs:
     from runbook.messaging.statement import apply_edits, check_variants
 
     shown = (ctx.steps.get(ctx.step_id) or {}).get("outputs") or {}
@@ -108,8 +123,17 @@ def _decide(ctx: StepContext, params: StatementParams, brand: Brand, checker: Me
     if edited:
         ctx.audit("statement.edited", {"text": text, "variants": variants, "by": approvers})
     phase = "edit_blocked" if any(f["severity"] == "block" for fs in findings.values() for f in fs) else "approved"
-    out = _outputs(phase, params, text, draft_text, draft, variants, findings, accounts,
-                   approved_by=approvers if phase == "approved" else [])
+    out = _outputs(
+        phase,
+        params,
+        text,
+        draft_text,
+        draft,
+        variants,
+        findings,
+        accounts,
+        approved_by=approvers if phase == "approved" else [],
+    )
     _audit_checked(ctx, out)
     if phase == "approved":
         ctx.audit("statement.approved", {"by": approvers, "digest": out.digest, "variants": variants})
@@ -121,35 +145,62 @@ def _approvers(decision: Mapping[str, Any]) -> list[str]:
     return [str(a) for a in found]
 
 
-def _outputs(phase: str, params: StatementParams, text: str, draft_text: str, draft: dict[str, str],
-             variants: dict[str, str], findings: dict[str, list[dict[str, Any]]], accounts: dict[str, str],
-             approved_by: list[str] | None = None) -> StatementOutputs:
+def _outputs(
+    phase: str,
+    params: StatementParams,
+    text: str,
+    draft_text: str,
+    draft: dict[str, str],
+    variants: dict[str, str],
+    findings: dict[str, list[dict[str, Any]]],
+    accounts: dict[str, str],
+    approved_by: list[str] | None = None,
+) -> StatementOutputs:
     from runbook.checks.platforms import load_platforms
     from runbook.messaging.statement import blocking, digest, review_text
-
     from runbook.messaging.templates import slack_escape
 
     blocks = blocking(findings)
     review = review_text(phase=phase, variants=variants, findings=findings, accounts=accounts)
     return StatementOutputs(
-        phase=phase, awaiting_review=phase != "approved", language=params.language, template=params.template,
-        text=text, draft_text=draft_text, draft=draft,
-        variants={p: {"account": accounts[p], "text": t, "chars": len(t), "limit": load_platforms()[p].max_chars,
-                      "blocks": [f["rule"] for f in findings[p] if f["severity"] == "block"],
-                      "warnings": [f["rule"] for f in findings[p] if f["severity"] == "warn"]}
-                  for p, t in variants.items()},
-        findings=findings, blocked=bool(blocks), blocking=blocks,
-        review=review, review_slack=slack_escape(review), digest=digest(variants), approved_by=approved_by or [])
+        phase=phase,
+        awaiting_review=phase != "approved",
+        language=params.language,
+        template=params.template,
+        text=text,
+        draft_text=draft_text,
+        draft=draft,
+        variants={
+            p: {
+                "account": accounts[p],
+                "text": t,
+                "chars": len(t),
+                "limit": load_platforms()[p].max_chars,
+                "blocks": [f["rule"] for f in findings[p] if f["severity"] == "block"],
+                "warnings": [f["rule"] for f in findings[p] if f["severity"] == "warn"],
+            }
+            for p, t in variants.items()
+        },
+        findings=findings,
+        blocked=bool(blocks),
+        blocking=blocks,
+        review=review,
+        review_slack=slack_escape(review),
+        digest=digest(variants),
+        approved_by=approved_by or [],
+    )
 
 
 def _audit_checked(ctx: StepContext, out: StatementOutputs) -> None:
     warnings = [f"{p}: {f['rule']}" for p, fs in out.findings.items() for f in fs if f["severity"] == "warn"]
-    ctx.audit("statement.checked", {"phase": out.phase, "blocking": out.blocking, "warnings": warnings,
-                                    "digest": out.digest})
+    ctx.audit(
+        "statement.checked", {"phase": out.phase, "blocking": out.blocking, "warnings": warnings, "digest": out.digest}
+    )
 
 
-def check_decision(params: StatementParams, outputs: Mapping[str, Any], fields: Mapping[str, Any],
-                   services: StepServices) -> list[str]:
+def check_decision(
+    params: StatementParams, outputs: Mapping[str, Any], fields: Mapping[str, Any], services: StepServices
+) -> list[str]:
     """For the engine, before it counts an approval at this step's gate: the blocking findings of
     the text the approver would approve (their edits over what they were shown); [] when it may."""
     from runbook.messaging.brand import resolve_brand
@@ -163,7 +214,13 @@ def check_decision(params: StatementParams, outputs: Mapping[str, Any], fields: 
         return blocking(check_variants(checker, variants, language=params.language, accounts=accounts))
 
 
-KIND = StepKind.of("draft_statement", run, signoff_at="after", gate_fields=gate_fields, rerun_after_signoff=True,
-                   check_decision=check_decision,
-                   description="Draft the statement and its platform variants from a template, checked against the "
-                               "doctrine; approvers may edit it (checked again)")
+KIND = StepKind.of(
+    "draft_statement",
+    run,
+    signoff_at="after",
+    gate_fields=gate_fields,
+    rerun_after_signoff=True,
+    check_decision=check_decision,
+    description="Draft the statement and its platform variants from a template, checked against the "
+    "doctrine; approvers may edit it (checked again)",
+)

@@ -39,7 +39,7 @@ def _artifact_key(slug: str) -> str:
 
 
 def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
-    from runbook.postmortem import build_report, render_markdown, reminders
+    from runbook.postmortem import build_report, reminders, render_markdown
     from runbook.postmortem.summary import summary_text
 
     engine = ctx.services.db
@@ -47,16 +47,26 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
     if report.trusted and report.follow_ups:
         # The report already joined each follow-up to its reminder: a retried step adds none.
         existing = {(f.source_seq, i) for i, f in enumerate(report.follow_ups) if f.reminder is not None}
-        if reminders.schedule(engine, incident_id=ctx.incident_id, follow_ups=report.follow_ups, step=ctx.step_id,
-                              existing=existing, hour=params.remind_hour_utc):
+        if reminders.schedule(
+            engine,
+            incident_id=ctx.incident_id,
+            follow_ups=report.follow_ups,
+            step=ctx.step_id,
+            existing=existing,
+            hour=params.remind_hour_utc,
+        ):
             report = build_report(engine, ctx.incident_id)
     key = None
     hook = ctx.services.artifacts
     if hook is not None:
         # The same hook contract as assess_impact: hook(kind=..., key=..., data=..., description=...).
         try:
-            hook(kind="markdown", key=_artifact_key(ctx.incident_slug), data=render_markdown(report),
-                 description=f"Post-mortem of {ctx.incident_slug} ({report.state})")
+            hook(
+                kind="markdown",
+                key=_artifact_key(ctx.incident_slug),
+                data=render_markdown(report),
+                description=f"Post-mortem of {ctx.incident_slug} ({report.state})",
+            )
             key = _artifact_key(ctx.incident_slug)
         except Exception as exc:  # noqa: BLE001 - the UI view is not worth failing the review for
             ctx.audit("postmortem.artifact_failed", {"error": f"{type(exc).__name__}: {exc}"[:500]})
@@ -66,13 +76,30 @@ def run(ctx: StepContext, params: PostmortemParams) -> PostmortemOutputs:
     if report.state == "untrusted" and params.fail_if_untrusted:
         raise RuntimeError(f"the audit trail of {ctx.incident_slug} failed verification; see the post-mortem")
     metrics = {name: (m.value if m.status == "ok" else None) for name, m in report.metrics}
-    follow = [{"what": f.what, "owner": f.owner, "due": f.due.isoformat() if f.due else None,
-               "remind_at": f.reminder.remind_at.isoformat() if f.reminder else None} for f in report.follow_ups or []]
-    return PostmortemOutputs(state=report.state, verified=report.verification.ok, head_seq=report.verification.head_seq,
-                             metrics=metrics, follow_ups=follow, reminders=sum(1 for f in follow if f["remind_at"]),
-                             artifact=key, summary=text)
+    follow = [
+        {
+            "what": f.what,
+            "owner": f.owner,
+            "due": f.due.isoformat() if f.due else None,
+            "remind_at": f.reminder.remind_at.isoformat() if f.reminder else None,
+        }
+        for f in report.follow_ups or []
+    ]
+    return PostmortemOutputs(
+        state=report.state,
+        verified=report.verification.ok,
+        head_seq=report.verification.head_seq,
+        metrics=metrics,
+        follow_ups=follow,
+        reminders=sum(1 for f in follow if f["remind_at"]),
+        artifact=key,
+        summary=text,
+    )
 
 
-KIND = StepKind.of("postmortem", run, side_effects=True,
-                   description="Write the post-mortem from the verified audit trail, set follow-up reminders, post a "
-                               "summary")
+KIND = StepKind.of(
+    "postmortem",
+    run,
+    side_effects=True,
+    description="Write the post-mortem from the verified audit trail, set follow-up reminders, post a summary",
+)

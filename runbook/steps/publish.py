@@ -56,8 +56,10 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
         drafted = sorted(variants)
         variants = {p: t for p, t in variants.items() if p in params.platforms}
         if not variants:  # publishing nothing must not look like a published statement
-            raise NotApproved(f"no drafted variant for {', '.join(params.platforms)} (drafted: "
-                              f"{', '.join(drafted) or 'none'}): nothing published")
+            raise NotApproved(
+                f"no drafted variant for {', '.join(params.platforms)} (drafted: "
+                f"{', '.join(drafted) or 'none'}): nothing published"
+            )
     accounts = {p: (outputs["variants"].get(p) or {}).get("account") or "brand" for p in variants}
     brand = resolve_brand(ctx.services.brand)
     language = str(outputs.get("language") or "en")
@@ -69,11 +71,19 @@ def run(ctx: StepContext, params: PublishParams) -> PublishOutputs:
         ctx.audit("statement.refused", {"blocking": blocks, "digest": digest(variants)})
         raise StatementBlocked(f"the statement is blocked, nothing published: {', '.join(blocks)}", findings=[])
     channel = ctx.services.channel
-    posts = [_publish_one(ctx, engine, channel, platform, accounts[platform], text, approvers, params.statement)
-             for platform, text in variants.items()]
+    posts = [
+        _publish_one(ctx, engine, channel, platform, accounts[platform], text, approvers, params.statement)
+        for platform, text in variants.items()
+    ]
     urls = [p["url"] for p in posts]
-    return PublishOutputs(posts=posts, urls=urls, url=urls[0] if urls else "", approved_by=approvers,
-                          digest=digest(variants), through_freeze=sorted({p["freeze"] for p in posts if p["freeze"]}))
+    return PublishOutputs(
+        posts=posts,
+        urls=urls,
+        url=urls[0] if urls else "",
+        approved_by=approvers,
+        digest=digest(variants),
+        through_freeze=sorted({p["freeze"] for p in posts if p["freeze"]}),
+    )
 
 
 def _granted(engine: Engine, ctx: StepContext, step_id: str) -> list[str]:
@@ -82,27 +92,52 @@ def _granted(engine: Engine, ctx: StepContext, step_id: str) -> list[str]:
     return approvals(engine, ctx.incident_id, step_id)
 
 
-def _publish_one(ctx: StepContext, engine: Engine, channel: Channel, platform: str, account: str, text: str,
-                 approvers: list[str], statement_step: str) -> dict[str, Any]:
+def _publish_one(
+    ctx: StepContext,
+    engine: Engine,
+    channel: Channel,
+    platform: str,
+    account: str,
+    text: str,
+    approvers: list[str],
+    statement_step: str,
+) -> dict[str, Any]:
     from runbook.messaging.publication import active_freeze, published_before, record_exception, url_of
 
     key = ctx.key(f"{platform}:{account}")
     freeze = active_freeze(engine, account)
     receipt = channel.publish(account=account, platform=platform, text=text, key=key)
     url = url_of(channel, platform=platform, account=account, ref=receipt.ref)
-    post = {"platform": platform, "account": account, "ref": receipt.ref, "url": url, "key": key,
-            "created": receipt.created, "freeze": freeze["id"] if freeze else None}
+    post = {
+        "platform": platform,
+        "account": account,
+        "ref": receipt.ref,
+        "url": url,
+        "key": key,
+        "created": receipt.created,
+        "freeze": freeze["id"] if freeze else None,
+    }
     # A retried task finds its receipt under the same key and its events already written.
     if not published_before(engine, ctx.incident_id, key):
         details = {**post, "approved_by": approvers, "statement_step": statement_step, "chars": len(text)}
         if freeze is not None:
-            record_exception(engine, freeze, incident_id=ctx.incident_id, step_id=ctx.step_id,
-                             details={k: details[k] for k in ("platform", "account", "ref", "url", "key",
-                                                              "approved_by", "statement_step")}, audit=ctx.audit)
+            record_exception(
+                engine,
+                freeze,
+                incident_id=ctx.incident_id,
+                step_id=ctx.step_id,
+                details={
+                    k: details[k] for k in ("platform", "account", "ref", "url", "key", "approved_by", "statement_step")
+                },
+                audit=ctx.audit,
+            )
         ctx.audit("statement.published", details)
     return post
 
 
-KIND = StepKind.of("publish", run, side_effects=True,
-                   description="Publish the approved statement on each platform, once; the one post allowed through "
-                               "the freeze")
+KIND = StepKind.of(
+    "publish",
+    run,
+    side_effects=True,
+    description="Publish the approved statement on each platform, once; the one post allowed through the freeze",
+)

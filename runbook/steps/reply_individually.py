@@ -29,15 +29,20 @@ if TYPE_CHECKING:
 class ReplyParams(Params):
     template: TemplatePath = Field(description="Reply template for the default language (replies/*.j2)")
     template_nl: TemplatePath | None = Field(None, description="Reply template for people writing Dutch")
-    templates: dict[str, TemplatePath] = Field(default_factory=dict, description="A template per concern topic "
-                                               "(delay, cancellation, baggage, service, staff, refund, outage, post)")
+    templates: dict[str, TemplatePath] = Field(
+        default_factory=dict,
+        description="A template per concern topic (delay, cancellation, baggage, service, staff, refund, outage, post)",
+    )
     templates_nl: dict[str, TemplatePath] = Field(default_factory=dict, description="The same for Dutch")
     answer: Literal["complaints", "needs_answer", "all"] = Field(
-        "complaints", description="Whom to answer: people with a complaint (a negative mention), also people "
-                                  "with a question or a request for help (needs_answer), or everyone (all)")
+        "complaints",
+        description="Whom to answer: people with a complaint (a negative mention), also people "
+        "with a question or a request for help (needs_answer), or everyone (all)",
+    )
     group_by_concern: bool = Field(True, description="Group people by the window's concerns (runbook.listen.concerns)")
-    topics: dict[str, list[str]] = Field(default_factory=dict, description="Topic -> words, to replace the "
-                                                                           "built-in topics of concerns")
+    topics: dict[str, list[str]] = Field(
+        default_factory=dict, description="Topic -> words, to replace the built-in topics of concerns"
+    )
     language: Literal["en", "nl"] = "en"
     accounts: list[str] | None = Field(None, description="Brand accounts whose mentions count (default: brand.yaml's)")
     platforms: list[str] | None = None
@@ -88,13 +93,20 @@ class ReplyOutputs(Outputs):
 
 def gate_fields(params: ReplyParams) -> dict[str, InputField]:
     return {
-        "actions": InputField(type=FieldType.text, title="Change any reply",
-                              description="One line per reply: 'r17 skip', 'r17 hold', 'r17 approve', or "
-                                          "'r17: new text'; per concern group: 'c2 skip' or 'c2: new text' "
-                                          "({handle} and {quote} filled per person). Unlisted replies are "
-                                          "approved, except flagged ones."),
-        "approve_flagged": InputField(type=FieldType.bool, default=False, title="Approve flagged near-duplicates",
-                                      description="Also approve the unlisted replies flagged as near-duplicates"),
+        "actions": InputField(
+            type=FieldType.text,
+            title="Change any reply",
+            description="One line per reply: 'r17 skip', 'r17 hold', 'r17 approve', or "
+            "'r17: new text'; per concern group: 'c2 skip' or 'c2: new text' "
+            "({handle} and {quote} filled per person). Unlisted replies are "
+            "approved, except flagged ones.",
+        ),
+        "approve_flagged": InputField(
+            type=FieldType.bool,
+            default=False,
+            title="Approve flagged near-duplicates",
+            description="Also approve the unlisted replies flagged as near-duplicates",
+        ),
     }
 
 
@@ -110,8 +122,10 @@ def run(ctx: StepContext, params: ReplyParams) -> ReplyOutputs:
 
     engine, channel = ctx.services.db, ctx.services.channel
     if not isinstance(channel, phases.ReplyChannel):
-        raise ConfigurationError(f"reply_individually: the channel {getattr(channel, 'name', channel)!r} cannot find "
-                                 "a reply by its key, so a retry could answer twice")
+        raise ConfigurationError(
+            f"reply_individually: the channel {getattr(channel, 'name', channel)!r} cannot find "
+            "a reply by its key, so a retry could answer twice"
+        )
     scope = tr.Scope(ctx.incident_id, ctx.step_id)
     brand = resolve_brand(ctx.services.brand)
     with MessageChecker(brand, checker=ctx.services.checker) as checker:
@@ -123,17 +137,33 @@ def run(ctx: StepContext, params: ReplyParams) -> ReplyOutputs:
         if ctx.decision is not None:
             shown = ((ctx.steps.get(ctx.step_id) or {}).get("outputs") or {}).get("batch")
             try:
-                phases.decide(engine, scope, drafter, batch=phases.reviewed_batch(engine, scope, shown),
-                              decision=ctx.decision, audit=ctx.audit)
+                phases.decide(
+                    engine,
+                    scope,
+                    drafter,
+                    batch=phases.reviewed_batch(engine, scope, shown),
+                    decision=ctx.decision,
+                    audit=ctx.audit,
+                )
             except ReviewError as exc:  # shown at the next sign-off; nothing of the batch changed
                 error = str(exc)
-        sent = phases.send(engine, scope, channel, limit=RateLimit.parse(params.rate_limit),
-                           max_attempts=params.max_attempts, audit=ctx.audit)
+        sent = phases.send(
+            engine,
+            scope,
+            channel,
+            limit=RateLimit.parse(params.rate_limit),
+            max_attempts=params.max_attempts,
+            audit=ctx.audit,
+        )
         phases.settle_audits(engine, scope, ctx.audit)
-        batch = tr.open_batch(engine, scope) if error else (tr.open_batch(engine, scope) or tr.present(
-            engine, scope, params.batch_size))
-    return ReplyOutputs(**phases.outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error,
-                                         filtered=filtered))
+        batch = (
+            tr.open_batch(engine, scope)
+            if error
+            else (tr.open_batch(engine, scope) or tr.present(engine, scope, params.batch_size))
+        )
+    return ReplyOutputs(
+        **phases.outputs(engine, scope, batch=batch, added=len(added), sent=sent, error=error, filtered=filtered)
+    )
 
 
 def _drafter(ctx: StepContext, params: ReplyParams, brand: Brand, checker: MessageChecker) -> ReplyDrafter:
@@ -145,8 +175,14 @@ def _drafter(ctx: StepContext, params: ReplyParams, brand: Brand, checker: Messa
     if params.statement and params.statement in ctx.steps:
         published = (ctx.steps[params.statement] or {}).get("outputs") or {}
         statement = {"url": published.get("url", ""), "urls": published.get("urls", [])}
-    base = base_context(incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
-                        inputs=ctx.inputs, steps=ctx.steps, brand=brand, language=params.language, extra=params.vars)
+    base = base_context(
+        incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
+        inputs=ctx.inputs,
+        steps=ctx.steps,
+        brand=brand,
+        language=params.language,
+        extra=params.vars,
+    )
     base["statement"] = statement or {"url": "", "urls": []}
     names: dict[str, str] = {params.language: params.template}
     if params.template_nl:
@@ -156,8 +192,13 @@ def _drafter(ctx: StepContext, params: ReplyParams, brand: Brand, checker: Messa
         by_topic.setdefault(topic, {})[params.language] = name
     for topic, name in params.templates_nl.items():
         by_topic.setdefault(topic, {})["nl"] = name
-    return ReplyDrafter(templates=Templates(ctx.services.templates_dir), template_for=names, checker=checker,
-                        base=base, by_topic=by_topic)
+    return ReplyDrafter(
+        templates=Templates(ctx.services.templates_dir),
+        template_for=names,
+        checker=checker,
+        base=base,
+        by_topic=by_topic,
+    )
 
 
 def _window(ctx: StepContext, params: ReplyParams) -> tuple[datetime, datetime]:
@@ -184,22 +225,34 @@ def _gather(ctx: StepContext, params: ReplyParams, scope: Scope, brand: Brand) -
     own = brand.own_accounts()
     accounts = params.accounts or brand.own_handles() or None
     heard = heard_in_window(engine, accounts=accounts, platforms=params.platforms, since=since, until=until)
-    keep = AudienceFilter.build(own_accounts=own | {a.casefold() for a in (params.accounts or [])},
-                                bots=[*params.bots, *brand.profile.bots], about=params.about,
-                                in_reply_to=params.in_reply_to, languages=params.languages,
-                                min_followers=params.min_followers, exclude=params.exclude)
+    keep = AudienceFilter.build(
+        own_accounts=own | {a.casefold() for a in (params.accounts or [])},
+        bots=[*params.bots, *brand.profile.bots],
+        about=params.about,
+        in_reply_to=params.in_reply_to,
+        languages=params.languages,
+        min_followers=params.min_followers,
+        exclude=params.exclude,
+    )
     people, filtered = keep_needing_answer(people_from(heard, keep, default_language=params.language), params.answer)
     known = tr.known_people(engine, scope)
     fresh = [p for p in people if p.key not in known]
     if fresh and params.group_by_concern:
         topics = {k: tuple(v) for k, v in params.topics.items()} or None
         filtered.groups = group_people(engine, fresh, accounts=accounts, since=since, until=until, topics=topics)
-    added = plan_people(engine, scope, fresh, key_prefix=ctx.key(""), since=since, until=until, filtered=filtered,
-                        audit=ctx.audit)
+    added = plan_people(
+        engine, scope, fresh, key_prefix=ctx.key(""), since=since, until=until, filtered=filtered, audit=ctx.audit
+    )
     return added, filtered
 
 
-KIND = StepKind.of("reply_individually", run, side_effects=True, signoff_at="after", gate_fields=gate_fields,
-                   rerun_after_signoff=True,
-                   description="Answer every person personally: one checked draft per person, reviewed in batches, "
-                               "sent once within the rate limit, tracked to done")
+KIND = StepKind.of(
+    "reply_individually",
+    run,
+    side_effects=True,
+    signoff_at="after",
+    gate_fields=gate_fields,
+    rerun_after_signoff=True,
+    description="Answer every person personally: one checked draft per person, reviewed in batches, "
+    "sent once within the rate limit, tracked to done",
+)

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 class ThawParams(Params):
     freeze: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")] | None = Field(
-        default=None, description="The freeze to thaw (default: this incident's freeze)")
+        default=None, description="The freeze to thaw (default: this incident's freeze)"
+    )
     reschedule_after_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 30
     spacing_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 10
 
@@ -37,10 +38,14 @@ class ThawOutputs(Outputs):
 
 
 def gate_fields(params: ThawParams) -> dict[str, InputField]:
-    return {"actions": InputField(
-        type=FieldType.text, title="Change any post's action",
-        description="One line per post to change: POST_ID=release|reschedule|kill "
-                    "(reschedule may add @TIME). Posts not listed keep the proposed action.")}
+    return {
+        "actions": InputField(
+            type=FieldType.text,
+            title="Change any post's action",
+            description="One line per post to change: POST_ID=release|reschedule|kill "
+            "(reschedule may add @TIME). Posts not listed keep the proposed action.",
+        )
+    }
 
 
 def run(ctx: StepContext, params: ThawParams) -> ThawOutputs:
@@ -56,8 +61,10 @@ def run(ctx: StepContext, params: ThawParams) -> ThawOutputs:
         if freeze is None:
             raise RuntimeError(f"incident {ctx.incident_slug} has no freeze to thaw")
         freeze_id = freeze.id
-    timing = {"reschedule_after": timedelta(minutes=params.reschedule_after_minutes),
-              "spacing": timedelta(minutes=params.spacing_minutes)}
+    timing = {
+        "reschedule_after": timedelta(minutes=params.reschedule_after_minutes),
+        "spacing": timedelta(minutes=params.spacing_minutes),
+    }
     own_checker = ctx.services.checker is None
     checker = ctx.services.checker or Checker()
     try:
@@ -67,14 +74,23 @@ def run(ctx: StepContext, params: ThawParams) -> ThawOutputs:
             checker.close()
 
 
-def _propose_or_apply(ctx: StepContext, engine: Engine, freeze_id: str, checker: Checker,
-                      timing: dict[str, Any]) -> ThawOutputs:
+def _propose_or_apply(
+    ctx: StepContext, engine: Engine, freeze_id: str, checker: Checker, timing: dict[str, Any]
+) -> ThawOutputs:
     from runbook.queue import apply_thaw, latest_thaw, parse_actions, propose_thaw
     from runbook.queue.jobs import JobBook
 
     def propose() -> ThawPlan:
-        return propose_thaw(engine, freeze_id, actor=ctx.requester, channel="flow", checker=checker,
-                            key=ctx.key("proposal"), step=ctx.step_id, **timing)
+        return propose_thaw(
+            engine,
+            freeze_id,
+            actor=ctx.requester,
+            channel="flow",
+            checker=checker,
+            key=ctx.key("proposal"),
+            step=ctx.step_id,
+            **timing,
+        )
 
     if ctx.decision is None:
         proposed = propose()
@@ -87,9 +103,17 @@ def _propose_or_apply(ctx: StepContext, engine: Engine, freeze_id: str, checker:
         plan = propose()
     jobs = JobBook(engine)
     try:
-        applied = apply_thaw(engine, plan.id, approver=approver, channel=channel if channel in
-                             ("slack", "cli", "ui", "flow") else "flow", jobs=jobs, overrides=overrides,
-                             step=ctx.step_id, remote=list(ctx.services.remote_queues), **timing)
+        applied = apply_thaw(
+            engine,
+            plan.id,
+            approver=approver,
+            channel=channel if channel in ("slack", "cli", "ui", "flow") else "flow",
+            jobs=jobs,
+            overrides=overrides,
+            step=ctx.step_id,
+            remote=list(ctx.services.remote_queues),
+            **timing,
+        )
     finally:
         jobs.close()
     lines = "\n".join(f"{i.post.id}={i.action}" for i in applied.items)
@@ -97,16 +121,36 @@ def _propose_or_apply(ctx: StepContext, engine: Engine, freeze_id: str, checker:
 
 
 def _outputs(phase: str, plan: ThawPlan, actions: str) -> ThawOutputs:
-    items = [{"post": i.post.id, "label": i.post.label, "proposed": i.proposed, "reason": i.reason,
-              "blocks": [f["rule"] for f in i.findings if f["severity"] == "block"],
-              "proposed_run_at": i.proposed_run_at.isoformat() if i.proposed_run_at else None,
-              "action": i.action, "outcome": i.outcome} for i in plan.items]
-    return ThawOutputs(phase=phase, thaw_id=plan.id, freeze_id=plan.freeze_id,
-                       counts=plan.counts("outcome" if phase == "applied" else "proposed"), actions=actions,
-                       items=items, remaining=list(plan.remaining))
+    items = [
+        {
+            "post": i.post.id,
+            "label": i.post.label,
+            "proposed": i.proposed,
+            "reason": i.reason,
+            "blocks": [f["rule"] for f in i.findings if f["severity"] == "block"],
+            "proposed_run_at": i.proposed_run_at.isoformat() if i.proposed_run_at else None,
+            "action": i.action,
+            "outcome": i.outcome,
+        }
+        for i in plan.items
+    ]
+    return ThawOutputs(
+        phase=phase,
+        thaw_id=plan.id,
+        freeze_id=plan.freeze_id,
+        counts=plan.counts("outcome" if phase == "applied" else "proposed"),
+        actions=actions,
+        items=items,
+        remaining=list(plan.remaining),
+    )
 
 
-KIND = StepKind.of("thaw_posts", run, side_effects=True, signoff_at="after", gate_fields=gate_fields,
-                   rerun_after_signoff=True,
-                   description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once "
-                               "approved")
+KIND = StepKind.of(
+    "thaw_posts",
+    run,
+    side_effects=True,
+    signoff_at="after",
+    gate_fields=gate_fields,
+    rerun_after_signoff=True,
+    description="Propose release/reschedule/kill for every frozen post (re-checked); apply it once approved",
+)

@@ -17,8 +17,9 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(cwd)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _copy_tree(tmp_path: Path) -> Path:
@@ -44,7 +45,8 @@ def test_a_planted_upward_import_inside_a_function_breaks_the_build(tmp_path: Pa
         '"""Planted by the test: the language layer reaching up into the engine."""\n\n\n'
         "def sneaky() -> object:\n"
         "    from runbook.engine import commands\n\n"
-        "    return commands\n")
+        "    return commands\n"
+    )
     result = _lint(tree)
     assert result.returncode != 0
     assert "runbook.spec.planted -> runbook.engine.commands" in result.stdout

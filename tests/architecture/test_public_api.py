@@ -83,12 +83,31 @@ def test_example_plugin_works_once_installed(tmp_path: Path) -> None:
     before = subprocess.run(check, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert before.returncode == 1 and "unknown step kind 'legal_hold'" in before.stdout + before.stderr
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(source)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
     env["PYTHONPATH"] = str(site)
     after = subprocess.run(check, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert after.returncode == 0, after.stdout + after.stderr
-    plan = subprocess.run([str(RUNBOOK), "plan", str(source / "playbook.yaml"), "--as", "lena"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    plan = subprocess.run(
+        [str(RUNBOOK), "plan", str(source / "playbook.yaml"), "--as", "lena"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "legal_hold" in plan.stdout

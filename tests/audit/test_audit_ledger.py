@@ -64,8 +64,23 @@ def test_migration_adopts_existing_ledgers(sqlite_url: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0004_messaging")
-    incident = sa.table("incident", *(sa.column(c) for c in (
-        "id", "slug", "title", "playbook_id", "playbook_version", "inputs", "requester", "status", "created_at")))
+    incident = sa.table(
+        "incident",
+        *(
+            sa.column(c)
+            for c in (
+                "id",
+                "slug",
+                "title",
+                "playbook_id",
+                "playbook_version",
+                "inputs",
+                "requester",
+                "status",
+                "created_at",
+            )
+        ),
+    )
     rows = [  # two racing Slack access ledgers (oldest won), a queue ledger named in queue_meta, a crisis
         ("a1", "2026-01-01-slack-access-ledger", "slack-access", "2026-01-01 10:00:00"),
         ("a2", "2026-01-01-slack-access-ledger-2", "slack-access", "2026-01-01 10:00:01"),
@@ -75,9 +90,19 @@ def test_migration_adopts_existing_ledgers(sqlite_url: str) -> None:
     ]
     with engine.begin() as connection:
         for id_, slug, playbook, ts in rows:
-            connection.execute(incident.insert().values(id=id_, slug=slug, title="t", playbook_id=playbook,
-                                                        playbook_version=1, inputs="{}", requester="x",
-                                                        status="open", created_at=ts))
+            connection.execute(
+                incident.insert().values(
+                    id=id_,
+                    slug=slug,
+                    title="t",
+                    playbook_id=playbook,
+                    playbook_version=1,
+                    inputs="{}",
+                    requester="x",
+                    status="open",
+                    created_at=ts,
+                )
+            )
         connection.execute(sa.text("INSERT INTO queue_meta (key, value) VALUES ('ledger_incident', 'q1')"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -12,11 +12,22 @@ from runbook.checks.policy import AccountPolicy
 from runbook.sandbox.scenarios import SCENARIOS
 
 
-def check(text: str, *, platform: str = "x", account: str = "brand", language: str = "en", media=(),  # noqa: ANN001
-          author: str | None = None, policy: Policy | None = None, context: str = "publish"):
+def check(
+    text: str,
+    *,
+    platform: str = "x",
+    account: str = "brand",
+    language: str = "en",
+    media=(),  # noqa: ANN001
+    author: str | None = None,
+    policy: Policy | None = None,
+    context: str = "publish",
+):
     checker = Checker(policy or Policy(), links=False)
-    return checker.check(Draft(account=account, platform=platform, text=text, media=tuple(media), author=author,
-                               language=language), context=context)
+    return checker.check(
+        Draft(account=account, platform=platform, text=text, media=tuple(media), author=author, language=language),
+        context=context,
+    )
 
 
 def blocks(result) -> set[str]:  # noqa: ANN001
@@ -56,25 +67,36 @@ def test_digiorno_joke_is_held_by_the_trending_hashtag_rule() -> None:
 
 
 # -- one family at a time ----------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "language", "rule"), [
-    ("Our thoughts and prayers are with everyone in church today", "en", "topic.religion"),
-    ("Don't forget to vote in the election on Tuesday!", "en", "topic.politics"),
-    ("Sad to hear about the shooting downtown, stay safe", "en", "topic.violence"),
-    ("Our hearts go out to the earthquake victims", "en", "topic.tragedy"),
-    ("Vergeet niet te stemmen: de verkiezingen zijn morgen", "nl", "topic.politics"),
-    ("Wij staan stil bij de slachtoffers van de ramp", "nl", "topic.tragedy"),
-    ("Stop huiselijk geweld", "nl", "topic.violence"),
-    ("Fijne ramadan aan iedereen die meedoet", "nl", "topic.religion"),
-])
+@pytest.mark.parametrize(
+    ("text", "language", "rule"),
+    [
+        ("Our thoughts and prayers are with everyone in church today", "en", "topic.religion"),
+        ("Don't forget to vote in the election on Tuesday!", "en", "topic.politics"),
+        ("Sad to hear about the shooting downtown, stay safe", "en", "topic.violence"),
+        ("Our hearts go out to the earthquake victims", "en", "topic.tragedy"),
+        ("Vergeet niet te stemmen: de verkiezingen zijn morgen", "nl", "topic.politics"),
+        ("Wij staan stil bij de slachtoffers van de ramp", "nl", "topic.tragedy"),
+        ("Stop huiselijk geweld", "nl", "topic.violence"),
+        ("Fijne ramadan aan iedereen die meedoet", "nl", "topic.religion"),
+    ],
+)
 def test_sensitive_topics(text: str, language: str, rule: str) -> None:
     assert rule in blocks(check(text, language=language))
 
 
-@pytest.mark.parametrize("text", ["Our Christmas sale starts today", "Follow @prayerapp for updates",
-                                  "A killer deal on winter boots", "Votes are in: the blue sneaker wins"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our Christmas sale starts today",
+        "Follow @prayerapp for updates",
+        "A killer deal on winter boots",
+        "Votes are in: the blue sneaker wins",
+    ],
+)
 def test_sensitive_topics_leave_ordinary_marketing_alone(text: str) -> None:
     assert not {r for r in blocks(check(text, policy=Policy(reviewed_hashtags=[]))) if r.startswith("topic.")} - (
-        {"topic.politics"} if "Votes" in text else set())
+        {"topic.politics"} if "Votes" in text else set()
+    )
 
 
 def test_personal_content_party_and_selfie_in_both_languages() -> None:
@@ -94,8 +116,10 @@ def test_account_policy_author_and_platform() -> None:
 
 
 def test_malformed_tags_and_mentions() -> None:
-    result = check("Thanks @ everyone and @@brand, see #summer-sale and # and #2024 via @this_handle_is_too_long",
-                   policy=Policy(reviewed_hashtags=["summer", "2024"]))
+    result = check(
+        "Thanks @ everyone and @@brand, see #summer-sale and # and #2024 via @this_handle_is_too_long",
+        policy=Policy(reviewed_hashtags=["summer", "2024"]),
+    )
     found = {(f.rule, f.match) for f in result.warnings}
     assert ("mention.malformed", "@") in found and ("mention.malformed", "@@brand") in found
     assert ("mention.malformed", "@this_handle_is_too_long") in found
@@ -109,11 +133,14 @@ def test_platform_length_and_media_limits(tmp_path: Path) -> None:
     assert "platform.length" not in blocks(check("a" * 250 + " https://example.com/" + "x" * 200))  # links count 23
     assert "platform.length" in blocks(check("é" * 301, platform="bluesky"))
     assert "platform.length" not in blocks(check("e\u0301" * 300, platform="bluesky"))  # 300 graphemes
-    assert "platform.length" not in blocks(check("a" * 2200, platform="instagram", media=media_refs(
-        [{"name": "a.jpg", "sha256": "0" * 64}])))
+    assert "platform.length" not in blocks(
+        check("a" * 2200, platform="instagram", media=media_refs([{"name": "a.jpg", "sha256": "0" * 64}]))
+    )
     assert "platform.media" in blocks(check("No picture", platform="instagram"))
     five = media_refs([{"name": f"{n}.jpg", "sha256": f"{n}" * 64} for n in range(1, 6)])
-    assert "platform.media" in blocks(check("Five pictures", media=five, policy=Policy(asset_hashes=[f"{n}" * 64 for n in range(1, 6)])))
+    assert "platform.media" in blocks(
+        check("Five pictures", media=five, policy=Policy(asset_hashes=[f"{n}" * 64 for n in range(1, 6)]))
+    )
 
 
 def test_spelling_in_english_and_dutch() -> None:
@@ -134,6 +161,7 @@ def test_cheerful_posts_are_flagged_only_during_a_thaw() -> None:
 def test_links(site: str) -> None:
     checker = Checker(Policy(link_timeout=0.5), links=True)
     try:
+
         def findings(path: str) -> list[tuple[str, str]]:
             result = checker.check(Draft(account="brand", platform="x", text=f"See {site}{path}."))
             return [(f.rule, f.message) for f in result.findings if f.family == "links"]

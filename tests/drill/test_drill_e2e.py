@@ -38,12 +38,24 @@ def test_auto_drill_on_us_airways_end_to_end(engine, fake, scenarios):
     # re-gathers new people every round and ends once the public is quiet, and each sign-off round is
     # a flow process restart; the full scenario at --speed 60 takes its 6 simulated hours.
     full = scenarios["us-airways"]
-    scenario = full.model_copy(update={
-        "duration": timedelta(minutes=90), "injects": [i for i in full.injects if i.at < timedelta(minutes=90)],
-        "audiences": [a.model_copy(update={"size": max(1, a.size // 10)}) for a in full.audiences]})
+    scenario = full.model_copy(
+        update={
+            "duration": timedelta(minutes=90),
+            "injects": [i for i in full.injects if i.at < timedelta(minutes=90)],
+            "audiences": [a.model_copy(update={"size": max(1, a.size // 10)}) for a in full.audiences],
+        }
+    )
     try:
-        run = run_drill(services=services, scenario=scenario, seed=3, speed=60,
-                        policy=load_policy(find_policy("textbook")), requester="ana", timeout=420, on_start=open_room)
+        run = run_drill(
+            services=services,
+            scenario=scenario,
+            seed=3,
+            speed=60,
+            policy=load_policy(find_policy("textbook")),
+            requester="ana",
+            timeout=420,
+            on_start=open_room,
+        )
     finally:
         app.close()
     incident = run.incident
@@ -71,8 +83,16 @@ def test_auto_drill_on_us_airways_end_to_end(engine, fake, scenarios):
     assert len(result.mentions) > 20
     # A live textbook drill does far better than doing nothing; each component is shown.
     assert result.score.total > 40, result.score.to_json()["components"]
-    assert {c.name for c in result.score.components} == {"freeze", "statement", "first_reply", "doctrine", "replies",
-                                                          "freeze_held", "peak", "area"}
+    assert {c.name for c in result.score.components} == {
+        "freeze",
+        "statement",
+        "first_reply",
+        "doctrine",
+        "replies",
+        "freeze_held",
+        "peak",
+        "area",
+    }
     md = render_drill(result, "md", postmortem=build_report(services.db, incident.id))
     assert md.startswith("# Post-mortem: \\[DRILL\\] ") and "## Drill score" in md and "### Moments that moved it" in md
     assert md.count("- statement at T+") == 1

@@ -69,8 +69,8 @@ def real_api():
 def configured(tmp_path, real_api):
     """Services whose step kinds are given the real channel, as a channel configuration would."""
     from runbook.db import init_db, make_engine
-    from runbook.steps.registry import load_kinds
     from runbook.settings import Settings
+    from runbook.steps.registry import load_kinds
 
     base, _calls = real_api
     channel = HttpChannel(base)
@@ -79,8 +79,13 @@ def configured(tmp_path, real_api):
         def configured_channel(self):
             return channel
 
-    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                        roster=REPO / "roster.yaml", playbooks_dir=REPO / "playbooks", templates_dir=REPO / "templates")
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        roster=REPO / "roster.yaml",
+        playbooks_dir=REPO / "playbooks",
+        templates_dir=REPO / "templates",
+    )
     db = make_engine(settings.resolved_database_url)
     init_db(db)
     yield WithRealChannel(settings=settings, db=db, kinds=load_kinds())
@@ -99,15 +104,32 @@ def delete_through_step(services, *, kind: str):
     from runbook.steps.delete_post import DeleteParams
 
     ensure_account(services.db, handle="USAirways", platform="x")
-    post = SandboxChannel(services.db).publish(account="USAirways", platform="x", text="the offending post",
-                                                key=f"offending-{kind}")
+    post = SandboxChannel(services.db).publish(
+        account="USAirways", platform="x", text="the offending post", key=f"offending-{kind}"
+    )
     url = post_url("USAirways", post.ref)
-    plan = plan_for(services=services, playbook_ref="social-media-mistake",
-                    inputs={"summary": "offensive reply", "offending_post": url}, requester="ana")
-    incident = create_incident(services.db, playbook_id=plan.playbook_id, playbook_version=plan.playbook_version,
-                               inputs=plan.inputs, requester="ana", title=f"{kind} test", kind=kind)
-    run = Run(services=services, incident=incident, plan=plan, record=AuditRecorder(db=services.db, incident_id=incident.id),
-              chat=None)
+    plan = plan_for(
+        services=services,
+        playbook_ref="social-media-mistake",
+        inputs={"summary": "offensive reply", "offending_post": url},
+        requester="ana",
+    )
+    incident = create_incident(
+        services.db,
+        playbook_id=plan.playbook_id,
+        playbook_version=plan.playbook_version,
+        inputs=plan.inputs,
+        requester="ana",
+        title=f"{kind} test",
+        kind=kind,
+    )
+    run = Run(
+        services=services,
+        incident=incident,
+        plan=plan,
+        record=AuditRecorder(db=services.db, incident_id=incident.id),
+        chat=None,
+    )
     ctx = run.step_context(plan.step("delete"), decision=None)
     outputs = services.kinds["delete_post"].run(ctx, DeleteParams(post=url))
     return ctx, outputs, post

@@ -3,9 +3,9 @@ team does (tests on the simulated series), scored 0 for doing nothing and 100 fo
 
 from __future__ import annotations
 
-import pytest
-
 import json
+
+import pytest
 
 from runbook.drill.actions import Action
 from runbook.drill.baseline import baselines, rehearse
@@ -14,9 +14,11 @@ from runbook.drill.public import Judge, simulate
 from runbook.drill.score import compute, moments
 
 SCENARIOS = ["us-airways", "red-cross", "digiorno", "cloudbank-outage", "versmarkt-nl"]
-GOOD_EN = ("We are deeply sorry for our post today. It was our mistake and we own it. We removed it, and we are "
-           "reviewing how every post from this account is checked before it goes out. Everyone who saw it deserves "
-           "respect from us, and we did not show it.")
+GOOD_EN = (
+    "We are deeply sorry for our post today. It was our mistake and we own it. We removed it, and we are "
+    "reviewing how every post from this account is checked before it goes out. Everyone who saw it deserves "
+    "respect from us, and we did not show it."
+)
 BLAME_EN = "We are sorry if anyone was offended. A glitch in our system caused this, and our agency sent it."
 
 
@@ -38,8 +40,10 @@ def judges():
 def test_textbook_scores_at_least_90_do_nothing_at_most_10_and_bad_policies_clearly_lower(name, scenarios, judges):
     scenario = scenarios[name]
     judge = judges[scenario.language]
-    score = {p: rehearse(scenario, load_policy(find_policy(p)), seed=11, judge=judge)[0]
-             for p in ("do-nothing", "textbook", "blame-statement", "copy-paste")}
+    score = {
+        p: rehearse(scenario, load_policy(find_policy(p)), seed=11, judge=judge)[0]
+        for p in ("do-nothing", "textbook", "blame-statement", "copy-paste")
+    }
     assert score["textbook"].total >= 90, score["textbook"].to_json()["components"]
     assert score["do-nothing"].total <= 10
     assert score["blame-statement"].total <= score["textbook"].total - 15
@@ -60,8 +64,13 @@ def test_same_seed_and_actions_give_the_same_mentions_and_score_byte_for_byte(sc
     public2, actions2 = play_offline(scenario, policy, seed=5, judge=fresh)
     assert public2 is not public1 and actions1 == actions2
     assert [m.to_json() for m in public1.mentions] == [m.to_json() for m in public2.mentions]
-    again = compute(scenario=scenario, actions=actions2, mentions=[m.to_json() for m in public2.mentions],
-                    baselines=baselines(scenario, seed=5, judge=fresh), judge=fresh)
+    again = compute(
+        scenario=scenario,
+        actions=actions2,
+        mentions=[m.to_json() for m in public2.mentions],
+        baselines=baselines(scenario, seed=5, judge=fresh),
+        judge=fresh,
+    )
     assert json.dumps(first.to_json(), sort_keys=True) == json.dumps(again.to_json(), sort_keys=True)
     # Replaying the recorded actions in one go gives the public the policy met minute by minute.
     replay = simulate(scenario, seed=5, actions=actions1, judge=judges["en"])
@@ -81,8 +90,12 @@ def test_same_seed_and_actions_give_the_same_mentions_and_score_byte_for_byte(sc
 def test_an_early_freeze_and_a_good_statement_make_the_storm_decay_faster(scenarios, judges):
     scenario = scenarios["us-airways"]
     nothing = simulate(scenario, seed=2, actions=[], judge=judges["en"])
-    calmed = simulate(scenario, seed=2, actions=[Action(at=3, kind="freeze"), Action(at=30, kind="statement", text=GOOD_EN)],
-                      judge=judges["en"])
+    calmed = simulate(
+        scenario,
+        seed=2,
+        actions=[Action(at=3, kind="freeze"), Action(at=30, kind="statement", text=GOOD_EN)],
+        judge=judges["en"],
+    )
     # Identical before the team acts: the same people, the same posts.
     assert nothing.mentions[:10] == calmed.mentions[:10] and negative(nothing, 0, 3) == negative(calmed, 0, 3)
     # Two hours after the statement far fewer negative posts, and a smaller negative share.
@@ -96,8 +109,12 @@ def test_an_early_freeze_and_a_good_statement_make_the_storm_decay_faster(scenar
 def test_a_blaming_conditional_statement_flares_up(scenarios, judges):
     scenario = scenarios["us-airways"]
     base = [Action(at=3, kind="freeze")]
-    good = simulate(scenario, seed=2, actions=[*base, Action(at=30, kind="statement", text=GOOD_EN)], judge=judges["en"])
-    bad = simulate(scenario, seed=2, actions=[*base, Action(at=30, kind="statement", text=BLAME_EN)], judge=judges["en"])
+    good = simulate(
+        scenario, seed=2, actions=[*base, Action(at=30, kind="statement", text=GOOD_EN)], judge=judges["en"]
+    )
+    bad = simulate(
+        scenario, seed=2, actions=[*base, Action(at=30, kind="statement", text=BLAME_EN)], judge=judges["en"]
+    )
     silent = simulate(scenario, seed=2, actions=base, judge=judges["en"])
     assert negative(bad, 30, 90) > 1.5 * negative(silent, 30, 90) > negative(good, 30, 90)
     assert any(r["kind"] == "statement" and not r["good"] and "doctrine.blame" in r["what"] for r in bad.reactions)
@@ -106,8 +123,12 @@ def test_a_blaming_conditional_statement_flares_up(scenarios, judges):
 def test_silence_past_the_statement_deadline_flares_up(scenarios, judges):
     scenario = scenarios["us-airways"]
     deadline = int(scenario.deadlines.statement.total_seconds() // 60)
-    on_time = simulate(scenario, seed=4, actions=[Action(at=deadline - 1, kind="statement", text=GOOD_EN)], judge=judges["en"])
-    late = simulate(scenario, seed=4, actions=[Action(at=deadline + 30, kind="statement", text=GOOD_EN)], judge=judges["en"])
+    on_time = simulate(
+        scenario, seed=4, actions=[Action(at=deadline - 1, kind="statement", text=GOOD_EN)], judge=judges["en"]
+    )
+    late = simulate(
+        scenario, seed=4, actions=[Action(at=deadline + 30, kind="statement", text=GOOD_EN)], judge=judges["en"]
+    )
     assert any(r["kind"] == "silence" for r in late.reactions)
     assert not any(r["kind"] == "silence" for r in on_time.reactions)
     assert negative(late, deadline, deadline + 30) > 1.2 * negative(on_time, deadline, deadline + 30)
@@ -133,8 +154,13 @@ def test_personal_replies_silence_people_copy_paste_and_wrong_quotes_make_them_r
     out = {}
     for style in ("personal", "copy_paste", "wrong_quote"):
         policy = load_policy(find_policy("textbook"))
-        policy = policy.model_copy(update={"replies": policy.replies.model_copy(update={
-            "style": style, "text": {"en": "Thank you for your feedback. We take this very seriously."}})})
+        policy = policy.model_copy(
+            update={
+                "replies": policy.replies.model_copy(
+                    update={"style": style, "text": {"en": "Thank you for your feedback. We take this very seriously."}}
+                )
+            }
+        )
         public, actions = play_offline(scenario, policy, seed=8, judge=judges["en"])
         answered = {a.to for a in actions if a.kind == "reply"}
         after = [m for m in public.mentions if m.author in answered and m.t > 120]
@@ -167,8 +193,12 @@ def test_injects_arrive_and_a_freeze_stops_the_staff_post(scenarios, judges):
     assert any("publishes without a comment" in r["what"] for r in nothing.reactions)
     frozen = simulate(scenario, seed=1, actions=[Action(at=5, kind="freeze")], judge=judges["en"])
     assert not any(m.author == "crewlife_jo" for m in frozen.mentions)
-    answered = simulate(scenario, seed=1, actions=[Action(at=50, kind="reply", to="AviationDesk", text="Statement soon.")],
-                        judge=judges["en"])
+    answered = simulate(
+        scenario,
+        seed=1,
+        actions=[Action(at=50, kind="reply", to="AviationDesk", text="Statement soon.")],
+        judge=judges["en"],
+    )
     assert not any("publishes without a comment" in r["what"] for r in answered.reactions)
 
 
@@ -192,12 +222,26 @@ def test_the_drill_report_section_is_byte_for_byte_the_same_for_the_same_seed_an
     def report(judge):
         public, actions = play_offline(scenario, policy, seed=9, judge=judge)
         mentions = [m.to_json() for m in public.mentions]
-        score = compute(scenario=scenario, actions=actions, mentions=mentions,
-                        baselines=baselines(scenario, seed=9, judge=judge), judge=judge)
-        result = DrillResult(incident=None, scenario=scenario, seed=9, speed=60, policy=policy.name, actions=actions,
-                             mentions=mentions, score=score,
-                             moments=moments(scenario=scenario, actions=actions, mentions=mentions),
-                             verified=True, replay_identical=True)
+        score = compute(
+            scenario=scenario,
+            actions=actions,
+            mentions=mentions,
+            baselines=baselines(scenario, seed=9, judge=judge),
+            judge=judge,
+        )
+        result = DrillResult(
+            incident=None,
+            scenario=scenario,
+            seed=9,
+            speed=60,
+            policy=policy.name,
+            actions=actions,
+            mentions=mentions,
+            score=score,
+            moments=moments(scenario=scenario, actions=actions, mentions=mentions),
+            verified=True,
+            replay_identical=True,
+        )
         return drill_section_md(result), str(drill_section_html(result))
 
     first, second = report(Judge("nl")), report(Judge("nl"))

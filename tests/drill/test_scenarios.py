@@ -59,13 +59,20 @@ def test_cli_check_and_rehearse(tmp_path):
 
 
 def test_deadlines_scale_with_the_drill_speed():
+    from runbook.engine.commands import plan_for
     from runbook.engine.services import build_services
     from runbook.plan import scale_deadlines
     from runbook.settings import Settings
-    from runbook.engine.commands import plan_for
 
-    services = build_services(Settings(home=Path("/tmp/unused-w16"), database_url="sqlite://", roster=ROOT / "roster.yaml",
-                                       playbooks_dir=ROOT / "playbooks", templates_dir=ROOT / "templates"))
+    services = build_services(
+        Settings(
+            home=Path("/tmp/unused-w16"),
+            database_url="sqlite://",
+            roster=ROOT / "roster.yaml",
+            playbooks_dir=ROOT / "playbooks",
+            templates_dir=ROOT / "templates",
+        )
+    )
     plan = plan_for(services=services, playbook_ref="social-media-mistake", inputs={"summary": "x"}, requester="ana")
     fast = scale_deadlines(plan, 60)
     assert plan.step("delete-decision").gate.timeout_seconds == 1800
@@ -77,9 +84,11 @@ def test_deadlines_scale_with_the_drill_speed():
 
 
 def test_the_drill_package_starts_without_prefect_or_slack():
-    code = ("import sys; import runbook.drill.public, runbook.drill.score, runbook.drill.policy; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'slack_sdk', 'slack_bolt')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys; import runbook.drill.public, runbook.drill.score, runbook.drill.policy; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'slack_sdk', 'slack_bolt')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -92,8 +101,9 @@ def test_report_and_history_refuse_what_is_not_a_drill_in_one_line(tmp_path, mon
     monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "home"))
     db = make_engine(url)
     init_db(db)
-    real = create_incident(db, playbook_id="social-media-mistake", playbook_version=1, inputs={}, requester="ana",
-                           title="a real one")
+    real = create_incident(
+        db, playbook_id="social-media-mistake", playbook_version=1, inputs={}, requester="ana", title="a real one"
+    )
     runner = CliRunner()
     refused = runner.invoke(app, ["drill", "report", real.slug])
     assert refused.exit_code == 1 and f"{real.slug} is not a drill" in refused.output

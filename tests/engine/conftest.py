@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from runbook.engine.prefect_io import wait_for_deployments  # noqa: F401 - also used by test_production
 
 # Before Prefect is imported anywhere in this session: a private home, no telemetry.
@@ -51,8 +52,13 @@ class EngineEnv:
     def start(self, playbook: str, inputs: dict | None = None, *, requester: str = "ron", title: str | None = None):
         from runbook.engine import commands
 
-        started = commands.start(services=self.services, playbook_ref=playbook, inputs=inputs or {},
-                                 requester=requester, title=title or playbook)
+        started = commands.start(
+            services=self.services,
+            playbook_ref=playbook,
+            inputs=inputs or {},
+            requester=requester,
+            title=title or playbook,
+        )
         return started.incident
 
     def approve(self, incident, step: str, person: str, **kwargs):
@@ -70,8 +76,11 @@ class EngineEnv:
     def trail(self, incident) -> list[tuple[str, str | None, str]]:
         """(action, step, actor) of every event but the chat messages and the identity
         attestations the CLI and the Slack app record before each decision."""
-        return [(e.action, e.step, e.actor) for e in self.events(incident)
-                if e.action not in ("chat.posted", "identity.attested")]
+        return [
+            (e.action, e.step, e.actor)
+            for e in self.events(incident)
+            if e.action not in ("chat.posted", "identity.attested")
+        ]
 
     def wait_for(self, incident, action: str, *, step: str | None = None, count: int = 1, timeout: float = 90):
         end = time.monotonic() + timeout
@@ -91,8 +100,9 @@ class EngineEnv:
             if current.status in CLOSED:
                 return current
             time.sleep(0.25)
-        raise AssertionError(f"{incident.slug} still {current.status} after {timeout}s; trail: {self.trail(incident)}\n"
-                             f"{self.tail()}")
+        raise AssertionError(
+            f"{incident.slug} still {current.status} after {timeout}s; trail: {self.trail(incident)}\n{self.tail()}"
+        )
 
     def flow_state(self, incident) -> str:
         from runbook.audit import get_incident
@@ -159,8 +169,14 @@ def merged_roster(target: Path) -> Path:
 def start_worker(*, env: dict, cwd: Path, log: Path) -> subprocess.Popen:
     handle = open(log, "ab")
     # Its own session, so teardown can stop the worker and the flow processes it spawned.
-    return subprocess.Popen([sys.executable, "-m", "flows.worker"], cwd=cwd, env=env, stdout=handle,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flows.worker"],
+        cwd=cwd,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop_worker(process: subprocess.Popen, *, sig: int = signal.SIGTERM) -> None:
@@ -197,10 +213,15 @@ def engine(prefect_api, tmp_path_factory):
 
     workdir = tmp_path_factory.mktemp("engine")
     runbook_env = settings_env(workdir)
-    env = {**os.environ, **runbook_env, "PREFECT_API_URL": prefect_api,
-           "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")])}
-    services = build_services(Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}),
-                              migrate=True)
+    env = {
+        **os.environ,
+        **runbook_env,
+        "PREFECT_API_URL": prefect_api,
+        "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    services = build_services(
+        Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}), migrate=True
+    )
     services.kinds = engine_kinds()
     log = workdir / "worker.log"
     worker = start_worker(env=env, cwd=workdir, log=log)

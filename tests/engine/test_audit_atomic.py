@@ -44,14 +44,17 @@ def fault(db: sa.Engine, *, table: str, when: str, timing: str = "AFTER", op: st
     """A trigger that raises inside the writing transaction when a row of `table` matches `when`
     (SQL over NEW). AFTER UPDATE on the incident: the status change is made, then the fault."""
     if db.dialect.name == "sqlite":
-        ddl = [f"CREATE TRIGGER test_fault {timing} {op} ON {table} WHEN {when} "
-               f"BEGIN SELECT RAISE(ABORT, '{FAULT}'); END"]
+        ddl = [
+            f"CREATE TRIGGER test_fault {timing} {op} ON {table} WHEN {when} BEGIN SELECT RAISE(ABORT, '{FAULT}'); END"
+        ]
         drop = ["DROP TRIGGER test_fault"]
     else:
-        ddl = [f"CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS "
-               f"$$ BEGIN RAISE EXCEPTION '{FAULT}'; END $$",
-               f"CREATE TRIGGER test_fault {timing} {op} ON {table} FOR EACH ROW WHEN ({when}) "
-               f"EXECUTE FUNCTION test_fault()"]
+        ddl = [
+            f"CREATE FUNCTION test_fault() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{FAULT}'; END $$",
+            f"CREATE TRIGGER test_fault {timing} {op} ON {table} FOR EACH ROW WHEN ({when}) "
+            f"EXECUTE FUNCTION test_fault()",
+        ]
         drop = [f"DROP TRIGGER test_fault ON {table}", "DROP FUNCTION test_fault()"]
     with db.begin() as connection:
         for sql in ddl:
@@ -75,11 +78,15 @@ def at_event(action: str) -> dict[str, str]:
 @contextmanager
 def running(services, playbook: str, inputs: dict) -> Iterator[Run]:
     """An incident started (no flow run) and its Run entered, as the flow's tasks find it."""
-    started = commands.start(services=services, playbook_ref=playbook, inputs=inputs, requester="ron",
-                             create_run=False)
+    started = commands.start(services=services, playbook_ref=playbook, inputs=inputs, requester="ron", create_run=False)
     incident = started.incident
-    run = Run(services=services, incident=incident, plan=started.plan, chat=services.chat(incident.id),
-              record=LoggingRecorder(db=services.db, incident_id=incident.id))
+    run = Run(
+        services=services,
+        incident=incident,
+        plan=started.plan,
+        chat=services.chat(incident.id),
+        record=LoggingRecorder(db=services.db, incident_id=incident.id),
+    )
     token = enter(run)
     try:
         yield run
@@ -114,7 +121,9 @@ def test_a_fault_in_the_close_leaves_neither_the_close_nor_its_event(services, w
 
         # The rerun (the task had no result) closes it, with its event, checkpointed, once.
         assert close.fn(once="close", status="completed", outcome="completed", reason="", step_id=None) == {
-            "status": "completed", "outcome": "completed"}
+            "status": "completed",
+            "outcome": "completed",
+        }
         close.fn(once="close", status="completed", outcome="completed", reason="", step_id=None)
         trail = events(services.db, run.incident.id)
         assert get_incident(services.db, run.incident.id).status == "completed"
@@ -148,13 +157,33 @@ def test_a_fault_at_the_grant_leaves_neither_the_decision_nor_running(services, 
     with running(services, "t-gate", {"summary": "verdict"}) as run:
         request = open_gate.fn(once="go-ahead-open-0", step_id="go-ahead", phase=0, tally={})
         before = actions(services, run)
-        ballot = {"approve": True, "person": "alma", "channel": "prefect-ui", "comment": "", "escalate": False,
-                  "decision_id": "d1", "fields": {"choice": "proceed"}}
-        args = {"once": "go-ahead-verdict-0", "step_id": "go-ahead", "wait": "w0", "ballot": ballot, "tally": {},
-                "request": request}
-        spot = {"status": at_status("running"), "grant": at_event("signoff.granted"),
-                "checkpoint": {"table": "audit_checkpoint", "when": "NEW.reason LIKE 'sign-off%'",
-                               "timing": "BEFORE", "op": "INSERT"}}[where]
+        ballot = {
+            "approve": True,
+            "person": "alma",
+            "channel": "prefect-ui",
+            "comment": "",
+            "escalate": False,
+            "decision_id": "d1",
+            "fields": {"choice": "proceed"},
+        }
+        args = {
+            "once": "go-ahead-verdict-0",
+            "step_id": "go-ahead",
+            "wait": "w0",
+            "ballot": ballot,
+            "tally": {},
+            "request": request,
+        }
+        spot = {
+            "status": at_status("running"),
+            "grant": at_event("signoff.granted"),
+            "checkpoint": {
+                "table": "audit_checkpoint",
+                "when": "NEW.reason LIKE 'sign-off%'",
+                "timing": "BEFORE",
+                "op": "INSERT",
+            },
+        }[where]
         with fault(services.db, **spot), pytest.raises(Exception, match=FAULT):
             record_verdict.fn(**args)
         assert get_incident(services.db, run.incident.id).status == "waiting"
@@ -175,10 +204,18 @@ def test_a_fault_at_the_grant_leaves_neither_the_decision_nor_running(services, 
 def test_a_refused_decision_changes_no_status(services):
     with running(services, "t-gate", {"summary": "refused"}) as run:
         request = open_gate.fn(once="go-ahead-open-0", step_id="go-ahead", phase=0, tally={})
-        ballot = {"approve": True, "person": "sid", "channel": "prefect-ui", "comment": "", "escalate": False,
-                  "decision_id": "d2", "fields": {"choice": "proceed"}}
-        result = record_verdict.fn(once="go-ahead-verdict-0", step_id="go-ahead", wait="w0", ballot=ballot,
-                                   tally={}, request=request)
+        ballot = {
+            "approve": True,
+            "person": "sid",
+            "channel": "prefect-ui",
+            "comment": "",
+            "escalate": False,
+            "decision_id": "d2",
+            "fields": {"choice": "proceed"},
+        }
+        result = record_verdict.fn(
+            once="go-ahead-verdict-0", step_id="go-ahead", wait="w0", ballot=ballot, tally={}, request=request
+        )
         assert result["outcome"] == "refused"
         assert get_incident(services.db, run.incident.id).status == "waiting"
         assert actions(services, run)[-2:] == ["signoff.requested", "signoff.refused"]

@@ -11,29 +11,66 @@ from runbook.plan import GatePlan
 from runbook.spec.models import FieldType, InputField
 from runbook.spec.roster import Roster
 
-ROSTER = Roster.model_validate({"people": [
-    {"id": "ana", "name": "Ana", "roles": ["comms_lead"], "deputy": "dan"},
-    {"id": "ben", "name": "Ben", "roles": ["comms_lead"]},
-    {"id": "lea", "name": "Lea", "roles": ["legal"]},
-    {"id": "dan", "name": "Dan", "roles": []},
-    {"id": "ron", "name": "Ron", "roles": ["comms_lead"]},
-]})
+ROSTER = Roster.model_validate(
+    {
+        "people": [
+            {"id": "ana", "name": "Ana", "roles": ["comms_lead"], "deputy": "dan"},
+            {"id": "ben", "name": "Ben", "roles": ["comms_lead"]},
+            {"id": "lea", "name": "Lea", "roles": ["legal"]},
+            {"id": "dan", "name": "Dan", "roles": []},
+            {"id": "ron", "name": "Ron", "roles": ["comms_lead"]},
+        ]
+    }
+)
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def gate(**kw) -> GatePlan:
-    base = dict(at="before", roles=["comms_lead", "legal"], quorum=1, not_requester=False, timeout_seconds=None,
-                escalate_to=[], on_timeout="fail", prompt=None, fields={}, signers=["ana", "ben", "lea", "ron"],
-                escalation=[])
+    base = dict(
+        at="before",
+        roles=["comms_lead", "legal"],
+        quorum=1,
+        not_requester=False,
+        timeout_seconds=None,
+        escalate_to=[],
+        on_timeout="fail",
+        prompt=None,
+        fields={},
+        signers=["ana", "ben", "lea", "ron"],
+        escalation=[],
+    )
     base.update(kw)
     return GatePlan(**base)
 
 
-def decide(g: GatePlan, person: str, *, tally: Tally = Tally(), approve: bool = True, escalate: bool = False,
-           decision_id: str = "", fields=None, deadline=None, now=NOW):
-    return judge(gate=g, roster=ROSTER, requester="ron", tally=tally, now=now, deadline=deadline,
-                 ballot=Ballot(approve=approve, person=person, channel="cli", escalate=escalate,
-                               decision_id=decision_id, fields=fields or {}))
+def decide(
+    g: GatePlan,
+    person: str,
+    *,
+    tally: Tally = Tally(),  # noqa: B008 - Tally is frozen
+    approve: bool = True,
+    escalate: bool = False,
+    decision_id: str = "",
+    fields=None,
+    deadline=None,
+    now=NOW,
+):
+    return judge(
+        gate=g,
+        roster=ROSTER,
+        requester="ron",
+        tally=tally,
+        now=now,
+        deadline=deadline,
+        ballot=Ballot(
+            approve=approve,
+            person=person,
+            channel="cli",
+            escalate=escalate,
+            decision_id=decision_id,
+            fields=fields or {},
+        ),
+    )
 
 
 def test_one_approval_by_a_role_holder_grants():
@@ -41,11 +78,14 @@ def test_one_approval_by_a_role_holder_grants():
     assert verdict.outcome == "granted" and verdict.tally.approvals == ("ana",)
 
 
-@pytest.mark.parametrize(("person", "reason"), [
-    ("zed", "'zed' is not in the roster"),
-    ("", "no person given"),
-    ("dan", "dan holds none of the roles comms_lead, legal"),
-])
+@pytest.mark.parametrize(
+    ("person", "reason"),
+    [
+        ("zed", "'zed' is not in the roster"),
+        ("", "no person given"),
+        ("dan", "dan holds none of the roles comms_lead, legal"),
+    ],
+)
 def test_unknown_people_and_people_without_the_role_are_refused(person, reason):
     verdict = decide(gate(), person)
     assert verdict.outcome == "refused" and reason in verdict.reason
@@ -95,8 +135,11 @@ def test_escalation_people_may_sign_only_once_escalated():
 
 
 def test_fields_are_typed_required_and_merged_across_approvers():
-    fields = {"choice": InputField(type=FieldType.choice, options=["delete", "keep"], required=True),
-              "text": InputField(type=FieldType.text), "ok": InputField(type=FieldType.bool, default=False)}
+    fields = {
+        "choice": InputField(type=FieldType.choice, options=["delete", "keep"], required=True),
+        "text": InputField(type=FieldType.text),
+        "ok": InputField(type=FieldType.bool, default=False),
+    }
     g = gate(quorum=2, fields=fields)
     assert "choice is required" in decide(g, "ana").reason
     assert "choice: must be one of delete, keep" in decide(g, "ana", fields={"choice": "burn"}).reason

@@ -23,8 +23,15 @@ def test_console_chat_records_in_the_audit_trail_and_survives_a_new_process(tmp_
     init_db(db)
     incident = create_incident(db, playbook_id="p", playbook_version=1, inputs={}, requester="ron", title="t")
     out = io.StringIO()
-    request = SignoffRequest(incident_id=incident.id, incident_slug=incident.slug, step_id="statement",
-                             title="Approve", prompt="Approve it", signers=["ana", "ben"], quorum=2)
+    request = SignoffRequest(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        step_id="statement",
+        title="Approve",
+        prompt="Approve it",
+        signers=["ana", "ben"],
+        quorum=2,
+    )
     ConsoleChat(engine=db, incident_id=incident.id, out=out).request_signoff(None, request, key="s1")
     # A fresh instance (a rerun in another process) finds the key in the trail and stays quiet.
     ConsoleChat(engine=db, incident_id=incident.id, out=out).request_signoff(None, request, key="s1")

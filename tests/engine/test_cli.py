@@ -33,16 +33,22 @@ def test_plan_prints_the_dry_run(offline_env):
     assert [s["id"] for s in as_json["steps"]] == ["hello", "go-ahead", "done"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["plan", "nope", "--as", "ron"], "error: no playbook 'nope'"),
-    (["plan", "t-gate", "--as", "ron"], "error: summary: required"),
-    (["start", "t-gate", "-i", "summary=x", "--as", "zed"], "error: 'zed' is not in the roster"),
-    (["start", "t-gate", "-i", "summary", "--as", "ron"], "error: --input 'summary': write it as name=value"),
-    (["start", "t-gate", "-i", "summary=x", "--as", "ron"], "error: no Prefect server answers at http://127.0.0.1:9/api"),
-    (["approve", "nope", "go-ahead", "--as", "alma"], "error: no incident 'nope'"),
-    (["status", "nope"], "error: no incident 'nope'"),
-    (["cancel", "nope", "--as", "alma", "--reason", "x"], "error: no incident 'nope'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "nope", "--as", "ron"], "error: no playbook 'nope'"),
+        (["plan", "t-gate", "--as", "ron"], "error: summary: required"),
+        (["start", "t-gate", "-i", "summary=x", "--as", "zed"], "error: 'zed' is not in the roster"),
+        (["start", "t-gate", "-i", "summary", "--as", "ron"], "error: --input 'summary': write it as name=value"),
+        (
+            ["start", "t-gate", "-i", "summary=x", "--as", "ron"],
+            "error: no Prefect server answers at http://127.0.0.1:9/api",
+        ),
+        (["approve", "nope", "go-ahead", "--as", "alma"], "error: no incident 'nope'"),
+        (["status", "nope"], "error: no incident 'nope'"),
+        (["cancel", "nope", "--as", "alma", "--reason", "x"], "error: no incident 'nope'"),
+    ],
+)
 def test_refusals_are_one_line_and_exit_1(offline_env, args, message):
     result = invoke(args, offline_env)
     assert result.exit_code == 1
@@ -69,7 +75,10 @@ def test_start_approve_status_cancel_through_the_cli(engine):
     for args, message in [
         (["approve", slug, "go-ahead", "--as", "zed"], "error: 'zed' is not in the roster"),
         (["approve", slug, "hello", "--as", "alma"], "error: step hello has no sign-off"),
-        (["approve", slug, "go-ahead", "--as", "alma", "-f", "colour=red"], "error: step go-ahead asks for no field 'colour'"),
+        (
+            ["approve", slug, "go-ahead", "--as", "alma", "-f", "colour=red"],
+            "error: step go-ahead asks for no field 'colour'",
+        ),
     ]:
         result = invoke(args, env)
         assert result.exit_code == 1 and result.output.startswith(message), result.output
@@ -122,10 +131,15 @@ def test_the_ui_calls_the_api_where_the_browser_reaches_it_and_the_worker_log_is
     from runbook.engine.worker import quiet_logs
 
     assert ui_environment(host="127.0.0.1", port=4311) == {
-        "PREFECT_UI_URL": "http://127.0.0.1:4311", "PREFECT_UI_API_URL": "http://127.0.0.1:4311/api"}
+        "PREFECT_UI_URL": "http://127.0.0.1:4311",
+        "PREFECT_UI_API_URL": "http://127.0.0.1:4311/api",
+    }
     assert ui_environment(host="0.0.0.0", port=4200)["PREFECT_UI_API_URL"] == "http://127.0.0.1:4200/api"
     behind_proxy = ui_environment(host="127.0.0.1", port=4200, public_url="https://prefect.example/")
-    assert behind_proxy == {"PREFECT_UI_URL": "https://prefect.example", "PREFECT_UI_API_URL": "https://prefect.example/api"}
+    assert behind_proxy == {
+        "PREFECT_UI_URL": "https://prefect.example",
+        "PREFECT_UI_API_URL": "https://prefect.example/api",
+    }
     assert ui_url_from_api("https://prefect.example/api/") == "https://prefect.example"
     quiet_logs()
     assert logging.getLogger("apscheduler.scheduler").getEffectiveLevel() == logging.WARNING

@@ -75,17 +75,24 @@ def test_a_reschedule_is_audited_before_it_is_made_and_a_failed_one_too(engine):
     from uuid import uuid4
 
     from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
     from runbook.audit import create_incident, events, verify
     from runbook.engine.prefect_io import RESPOND_FLOW
     from runbook.engine.recovery import Stale, _crash_recoveries, _reschedule
 
     db = engine.services.db
-    incident = create_incident(db, playbook_id="t-gate", playbook_version=1, inputs={}, requester="ron",
-                               title="recovery intent")
-    stale = Stale(flow_run_id=str(uuid4()), flow=RESPOND_FLOW, state="Crashed", reason="its process is gone",
-                  incident_id=incident.id)
-    with get_client(sync_client=True) as client, pytest.raises(Exception):
+    incident = create_incident(
+        db, playbook_id="t-gate", playbook_version=1, inputs={}, requester="ron", title="recovery intent"
+    )
+    stale = Stale(
+        flow_run_id=str(uuid4()),
+        flow=RESPOND_FLOW,
+        state="Crashed",
+        reason="its process is gone",
+        incident_id=incident.id,
+    )
+    with get_client(sync_client=True) as client, pytest.raises(ObjectNotFound):
         _reschedule(client, db, stale)
     trail = events(db, incident.id)
     assert [e.action for e in trail] == ["flow.recovered", "flow.recover_failed"]

@@ -17,9 +17,12 @@ def actions(engine, incident, *, step: str | None = None) -> list[str]:
 
 def decisions(engine, incident, step: str) -> list[tuple[str, str, str]]:
     """(action, actor, reason) of every decision on `step`."""
-    return [(e.action, e.actor, e.details.get("reason", "")) for e in engine.events(incident)
-            if e.step == step and e.action in ("signoff.approved", "signoff.refused", "signoff.rejected",
-                                                "signoff.timed_out")]
+    return [
+        (e.action, e.actor, e.details.get("reason", ""))
+        for e in engine.events(incident)
+        if e.step == step
+        and e.action in ("signoff.approved", "signoff.refused", "signoff.rejected", "signoff.timed_out")
+    ]
 
 
 def test_approve_runs_the_step_and_records_who_where_and_the_run_ids(engine):
@@ -29,11 +32,17 @@ def test_approve_runs_the_step_and_records_who_where_and_the_run_ids(engine):
 
     assert closed.status == "completed"
     assert actions(engine, incident) == [
-        "incident.started", "flow.started",
-        "step.started", "step.finished",  # hello
-        "signoff.requested", "signoff.approved", "signoff.granted",
-        "step.started", "step.finished",  # go-ahead, after its gate
-        "step.started", "step.finished",  # done
+        "incident.started",
+        "flow.started",
+        "step.started",
+        "step.finished",  # hello
+        "signoff.requested",
+        "signoff.approved",
+        "signoff.granted",
+        "step.started",
+        "step.finished",  # go-ahead, after its gate
+        "step.started",
+        "step.finished",  # done
         "incident.completed",
     ]
     approved = next(e for e in engine.events(incident) if e.action == "signoff.approved")
@@ -53,7 +62,9 @@ def test_approve_runs_the_step_and_records_who_where_and_the_run_ids(engine):
     assert engine.flow_state(incident) == "Completed"
     # The Prefect UI shows a markdown artifact per step (tied to its task run) and the progress.
     kinds = artifacts_of(closed.flow_run_id)
-    assert {f"{closed.slug}-hello", f"{closed.slug}-go-ahead", f"{closed.slug}-done"} <= {k for k, t, _ in kinds if t == "markdown"}
+    assert {f"{closed.slug}-hello", f"{closed.slug}-go-ahead", f"{closed.slug}-done"} <= {
+        k for k, t, _ in kinds if t == "markdown"
+    }
     assert all(task_run for _, t, task_run in kinds if t == "markdown")
     assert any(t == "progress" and k == f"{closed.slug}-progress" for k, t, _ in kinds)
 
@@ -63,7 +74,9 @@ def artifacts_of(flow_run_id: str) -> list[tuple[str, str, str | None]]:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
     return [(a.key, a.type, a.task_run_id) for a in found]
 
 
@@ -94,8 +107,11 @@ def test_quorum_of_two_needs_two_different_people_and_never_the_requester(engine
     assert closed.status == "completed"
     got = decisions(engine, incident, "statement")
     assert [(a, who) for a, who, _ in got] == [
-        ("signoff.refused", "alma"), ("signoff.approved", "ben"), ("signoff.refused", "ben"),
-        ("signoff.refused", "sid"), ("signoff.approved", "lea"),
+        ("signoff.refused", "alma"),
+        ("signoff.approved", "ben"),
+        ("signoff.refused", "ben"),
+        ("signoff.refused", "sid"),
+        ("signoff.approved", "lea"),
     ]
     assert "two-person rule" in got[0][2]
     assert "already approved" in got[2][2]
@@ -116,8 +132,13 @@ def test_timeout_escalates_to_a_deputy_who_approves(engine):
 
     assert closed.status == "completed"
     assert actions(engine, incident, step="legal-check") == [
-        "signoff.requested", "signoff.timed_out", "signoff.escalated", "signoff.approved", "signoff.granted",
-        "step.started", "step.finished",
+        "signoff.requested",
+        "signoff.timed_out",
+        "signoff.escalated",
+        "signoff.approved",
+        "signoff.granted",
+        "step.started",
+        "step.finished",
     ]
     timed_out = next(e for e in engine.events(incident) if e.action == "signoff.timed_out")
     assert (timed_out.actor, timed_out.channel) == ("system", "flow")
@@ -154,10 +175,19 @@ def test_a_failing_step_is_retried_then_fails_the_incident(engine):
 
     assert closed.status == "failed"
     assert actions(engine, incident, step="flaky") == [
-        "step.started", "step.attempt_failed", "step.started", "step.attempt_failed", "step.started", "step.finished",
+        "step.started",
+        "step.attempt_failed",
+        "step.started",
+        "step.attempt_failed",
+        "step.started",
+        "step.finished",
     ]
-    assert actions(engine, incident, step="broken") == ["step.started", "step.attempt_failed", "step.started",
-                                                        "step.failed"]
+    assert actions(engine, incident, step="broken") == [
+        "step.started",
+        "step.attempt_failed",
+        "step.started",
+        "step.failed",
+    ]
     failed = next(e for e in engine.events(incident) if e.action == "step.failed")
     assert failed.details["attempt"] == 2 and "flaky failure 2 of 99" in failed.details["error"]
     closing = next(e for e in engine.events(incident) if e.action == "incident.failed")
@@ -199,7 +229,12 @@ def test_an_immediate_step_runs_at_start_and_its_after_gate_can_edit_the_result(
 
     assert closed.status == "completed"
     assert actions(engine, incident, step="freeze") == [
-        "step.started", "step.finished", "signoff.requested", "signoff.approved", "signoff.granted"]
+        "step.started",
+        "step.finished",
+        "signoff.requested",
+        "signoff.approved",
+        "signoff.granted",
+    ]
     after = next(e for e in engine.events(incident) if e.step == "after" and e.action == "step.finished")
     assert after.details["outputs"]["text"] == "frozen, edited"  # the approver's edit superseded the output
 

@@ -43,32 +43,40 @@ def test_one_os_user_cannot_complete_a_two_person_rule_alone(engine, strict_rost
     engine.wait_for(incident, "signoff.requested", step="statement")
 
     # 1. The CLI, run by the OS user mapped to alma, claiming to be lea: refused, exit 1.
-    claimed = CliRunner().invoke(app, ["approve", incident.slug, "statement", "--as", "lea", "-f", "text=ok",
-                                      "--verdict-wait", "120"], env=env)
+    claimed = CliRunner().invoke(
+        app, ["approve", incident.slug, "statement", "--as", "lea", "-f", "text=ok", "--verdict-wait", "120"], env=env
+    )
     assert claimed.exit_code == 1, claimed.output
     assert "needs an identity verified by slack or cli; lea's was only claimed" in claimed.output
 
     # 2. A resume straight through the Prefect API, claiming Slack with an invented decision id.
     flow_run_id = get_incident(engine.services.db, incident.id).flow_run_id
-    send_decision(flow_run_id=flow_run_id, step_id="statement", wait=60,
-                  run_input=decision_input(approve=True, person="ben", channel="slack", decision_id="slack-invented",
-                                           fields={"text": "ok"}))
+    send_decision(
+        flow_run_id=flow_run_id,
+        step_id="statement",
+        wait=60,
+        run_input=decision_input(
+            approve=True, person="ben", channel="slack", decision_id="slack-invented", fields={"text": "ok"}
+        ),
+    )
     forged = engine.wait_for(incident, "signoff.refused", count=2, timeout=180)
     assert forged.details["decision_id"] == "slack-invented"
     assert forged.channel == "prefect-ui"
-    assert forged.details["identity"] == {"method": "claim", "verified": False, "as": None,
-                                          "claimed_channel": "slack"}
+    assert forged.details["identity"] == {"method": "claim", "verified": False, "as": None, "claimed_channel": "slack"}
 
     # 3. alma from her own OS account: verified, counted (1 of 2); the rule still needs a second person.
-    mine = CliRunner().invoke(app, ["approve", incident.slug, "statement", "--as", "alma", "-f", "text=ok",
-                                   "--verdict-wait", "120"], env=env)
+    mine = CliRunner().invoke(
+        app, ["approve", incident.slug, "statement", "--as", "alma", "-f", "text=ok", "--verdict-wait", "120"], env=env
+    )
     assert mine.exit_code == 0, mine.output
     approved = engine.wait_for(incident, "signoff.approved", step="statement")
     assert (approved.actor, approved.channel) == ("alma", "cli")
     assert approved.details["identity"]["method"] == "os-user" and approved.details["identity"]["verified"]
     assert approved.details["approvals"] == ["alma"]
     attested = [e for e in engine.events(incident) if e.action == "identity.attested"]
-    assert [(e.actor, e.details["os_user"]) for e in attested] == [("lea", getpass.getuser()),
-                                                                   ("alma", getpass.getuser())]
+    assert [(e.actor, e.details["os_user"]) for e in attested] == [
+        ("lea", getpass.getuser()),
+        ("alma", getpass.getuser()),
+    ]
     assert get_incident(engine.services.db, incident.id).status == "waiting"
     CliRunner().invoke(app, ["cancel", incident.slug, "--as", "alma", "--reason", "test over"], env=env)

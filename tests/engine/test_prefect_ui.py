@@ -101,11 +101,20 @@ def test_the_ui_form_refusal_and_approval_and_a_cheap_replay(engine):
         time.sleep(0.5)
     time.sleep(1.0)
     names = task_runs(run_id)
-    expected = ["begin", "hello", "go-ahead-signoff", "go-ahead-decision-0", "go-ahead-decision-1", "go-ahead",
-                "done", "close"]
+    expected = [
+        "begin",
+        "hello",
+        "go-ahead-signoff",
+        "go-ahead-decision-0",
+        "go-ahead-decision-1",
+        "go-ahead",
+        "done",
+        "close",
+    ]
     # (Prefect may suffix a task run's name with a counter: "close-271".)
-    assert sorted(next(e for e in expected if re.fullmatch(re.escape(e) + r"(-\d+)?", name)) for name in names) \
-        == sorted(expected), names
+    assert sorted(
+        next(e for e in expected if re.fullmatch(re.escape(e) + r"(-\d+)?", name)) for name in names
+    ) == sorted(expected), names
     assert len(names) <= 2 * (3 + 1 + 1)  # steps + sign-off decisions
     # The story of the incident is in the run's log (Prefect's run logger; the worker prints it).
     log = engine.worker_log.read_text(errors="replace")

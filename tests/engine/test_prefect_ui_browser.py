@@ -34,12 +34,23 @@ def ui(tmp_path_factory):
     port = free_port(4311)
     assert port != 4200
     runbook_env = settings_env(work)
-    env = {**os.environ, **runbook_env, "PREFECT_HOME": str(work / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        **runbook_env,
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     for name in ("PREFECT_API_URL", "PREFECT_UI_URL", "PREFECT_UI_API_URL"):
         env.pop(name, None)
     log = open(work / "server.log", "ab")
-    server = subprocess.Popen([sys.executable, "-m", "runbook.cli.main", "server", "--port", str(port)], cwd=REPO,
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "runbook.cli.main", "server", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     worker = None
     try:
@@ -47,12 +58,16 @@ def ui(tmp_path_factory):
         while not healthy(f"{url}/api", timeout=2):
             assert server.poll() is None and time.monotonic() < end, (work / "server.log").read_text()[-2000:]
             time.sleep(0.5)
-        worker = start_worker(env={**env, "PREFECT_API_URL": f"{url}/api", "PREFECT_LOGGING_TO_API_ENABLED": "true"},
-                              cwd=work, log=work / "worker.log")
+        worker = start_worker(
+            env={**env, "PREFECT_API_URL": f"{url}/api", "PREFECT_LOGGING_TO_API_ENABLED": "true"},
+            cwd=work,
+            log=work / "worker.log",
+        )
         with temporary_settings(updates={PREFECT_API_URL: f"{url}/api"}):
             wait_for_deployments(120)
-            services = build_services(Settings(**{k.removeprefix("RUNBOOK_").lower(): v
-                                                  for k, v in runbook_env.items()}), migrate=True)
+            services = build_services(
+                Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}), migrate=True
+            )
             yield url, services, work
     finally:
         if worker is not None:
@@ -111,8 +126,13 @@ def test_the_ui_form_its_refusal_reason_and_an_approval_recorded_as_prefect_ui(u
     # The server hands the UI its own address, not 127.0.0.1:4200.
     with urllib.request.urlopen(f"{url}/ui-settings", timeout=10) as response:  # noqa: S310 - loopback
         assert json.loads(response.read())["api_url"] == f"{url}/api"
-    started = commands.start(services=services, playbook_ref="t-gate", inputs={"summary": "browser test"},
-                             requester="ron", title="Browser test")
+    started = commands.start(
+        services=services,
+        playbook_ref="t-gate",
+        inputs={"summary": "browser test"},
+        requester="ron",
+        title="Browser test",
+    )
     incident, run_id = started.incident, started.flow_run_id
     _wait(lambda: view(run_id).waiting_for == "go-ahead", "suspended run")
 
@@ -135,8 +155,9 @@ def test_the_ui_form_its_refusal_reason_and_an_approval_recorded_as_prefect_ui(u
         assert "'mallory' is not in the roster" in card.inner_text()
 
         _submit(card, person="alma", choice="hold")
-        closed = _wait(lambda: (i := get_incident(services.db, incident.id)).status in ("completed", "failed") and i,
-                       "the close")
+        closed = _wait(
+            lambda: (i := get_incident(services.db, incident.id)).status in ("completed", "failed") and i, "the close"
+        )
         assert closed.status == "completed"
         page.close()
     approved = [e for e in events(services.db, incident.id) if e.action == "signoff.approved"]

@@ -55,30 +55,40 @@ def _kill_group(process: subprocess.Popen) -> None:
 
 
 def _cli(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runbook.cli.main", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_runs_survive_sigkilled_workers_without_repeating_side_effects(databases, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from runbook.audit import get_incident, verify
     from runbook.audit import events as read_events
+    from runbook.audit import get_incident, verify
     from runbook.engine.localserver import start_local_server
     from runbook.engine.prefect_io import view
     from runbook.engine.services import build_services
     from runbook.settings import Settings
 
     prefect_db, app_db = databases
-    server = start_local_server(prefect_home=tmp_path / "prefect", log=tmp_path / "server.log",
-                                env={"PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{PG}/{prefect_db}"})
+    server = start_local_server(
+        prefect_home=tmp_path / "prefect",
+        log=tmp_path / "server.log",
+        env={"PREFECT_API_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{PG}/{prefect_db}"},
+    )
     runbook_env = {**settings_env(tmp_path), "RUNBOOK_DATABASE_URL": f"postgresql+psycopg://{PG}/{app_db}"}
-    env = {**os.environ, **runbook_env, "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        **runbook_env,
+        "PREFECT_API_URL": server.api_url,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
     upgraded = _cli(["db", "upgrade"], env)  # the owner's step; every other command only checks
     assert upgraded.returncode == 0, upgraded.stderr
-    services = build_services(Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}),
-                              migrate=True)
+    services = build_services(
+        Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}), migrate=True
+    )
     home = tmp_path / "home"
     workers: list[subprocess.Popen] = []
 
@@ -95,7 +105,9 @@ def test_runs_survive_sigkilled_workers_without_repeating_side_effects(databases
             if predicate():
                 return
             time.sleep(0.3)
-        logs = "\n".join((tmp_path / f"worker-{n}.log").read_text(errors="replace")[-3000:] for n in range(len(workers)))
+        logs = "\n".join(
+            (tmp_path / f"worker-{n}.log").read_text(errors="replace")[-3000:] for n in range(len(workers))
+        )
         raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
     try:

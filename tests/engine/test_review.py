@@ -14,22 +14,36 @@ pytestmark = pytest.mark.prefect
 
 def test_after_gate_is_applied_in_rounds_once_each(engine):
     incident = engine.start("t-review", {}, requester="ron")
-    engine.approve(incident, "batch", "alma", fields={"note": "bad"})     # refused by the kind's check
-    engine.approve(incident, "batch", "alma", fields={"note": "again"})   # applied; asks for another round
+    engine.approve(incident, "batch", "alma", fields={"note": "bad"})  # refused by the kind's check
+    engine.approve(incident, "batch", "alma", fields={"note": "again"})  # applied; asks for another round
     engine.wait_for(incident, "signoff.requested", step="batch", count=2)
     # As the Slack app sends it: attested with the Slack user id of the signed click.
-    engine.approve(incident, "batch", "ben", fields={"note": "done"}, channel="slack",
-                   evidence={"method": "slack-signature", "slack_user": "U0BEN"})
+    engine.approve(
+        incident,
+        "batch",
+        "ben",
+        fields={"note": "done"},
+        channel="slack",
+        evidence={"method": "slack-signature", "slack_user": "U0BEN"},
+    )
     closed = engine.wait_closed(incident)
     assert closed.status == "completed", engine.trail(incident)
 
     trail = [(a, s) for a, s, _ in engine.trail(incident) if s == "batch"]
     assert trail == [
-        ("step.started", "batch"), ("step.finished", "batch"),
-        ("signoff.requested", "batch"), ("signoff.refused", "batch"), ("signoff.approved", "batch"),
-        ("signoff.granted", "batch"), ("step.started", "batch"), ("step.applied", "batch"),
-        ("signoff.requested", "batch"), ("signoff.approved", "batch"), ("signoff.granted", "batch"),
-        ("step.started", "batch"), ("step.applied", "batch"),
+        ("step.started", "batch"),
+        ("step.finished", "batch"),
+        ("signoff.requested", "batch"),
+        ("signoff.refused", "batch"),
+        ("signoff.approved", "batch"),
+        ("signoff.granted", "batch"),
+        ("step.started", "batch"),
+        ("step.applied", "batch"),
+        ("signoff.requested", "batch"),
+        ("signoff.approved", "batch"),
+        ("signoff.granted", "batch"),
+        ("step.started", "batch"),
+        ("step.applied", "batch"),
     ]
     events = engine.events(incident)
     refused = next(e for e in events if e.action == "signoff.refused")
@@ -45,19 +59,25 @@ def test_after_gate_is_applied_in_rounds_once_each(engine):
     ledger = Path(engine.services.settings.home) / "reviews.jsonl"
     mine = [json.loads(line) for line in ledger.read_text().splitlines() if line.startswith(f'{{"key": "{incident.id}')]
     assert [(r["note"], r["person"], r["approvers"], r["channel"]) for r in mine] == [
-        ("again", "alma", ["alma"], "cli"), ("done", "ben", ["ben"], "slack")]
+        ("again", "alma", ["alma"], "cli"),
+        ("done", "ben", ["ben"], "slack"),
+    ]
     # Each round ran as its own task, named after the step.
+    import time
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    import time
 
     wanted = {"batch-apply-0", "batch-apply-1", "batch-signoff-review-1"}
     end = time.monotonic() + 20  # task runs reach the server through events, a moment later
     with get_client(sync_client=True) as client:
         while True:
-            names = {t.name for t in client.read_task_runs(flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[closed.flow_run_id])))}
+            names = {
+                t.name
+                for t in client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[closed.flow_run_id]))
+                )
+            }
             if wanted <= names or time.monotonic() > end:
                 break
             time.sleep(0.5)

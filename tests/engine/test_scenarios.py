@@ -19,8 +19,10 @@ def played(engine):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
-        futures = {name: pool.submit(play, services=engine.services, scenario=scenario, timeout=400)
-                   for name, scenario in SCENARIOS.items()}
+        futures = {
+            name: pool.submit(play, services=engine.services, scenario=scenario, timeout=400)
+            for name, scenario in SCENARIOS.items()
+        }
         yield futures
 
 
@@ -52,7 +54,12 @@ def assert_common(events, *, replies: bool) -> None:
     assert step_actions(events, "freeze")[-1] == "signoff.granted"
     assert "step.applied" not in step_actions(events, "freeze")
     # The assessment and the convened teams.
-    assert one(events, "step.finished", "assess").details["outputs"]["severity"] in ("low", "medium", "high", "critical")
+    assert one(events, "step.finished", "assess").details["outputs"]["severity"] in (
+        "low",
+        "medium",
+        "high",
+        "critical",
+    )
     assert one(events, "step.finished", "convene").details["outputs"]
     # The post was deleted once, on the decision.
     assert one(events, "post.deleted", "delete")
@@ -91,8 +98,14 @@ def test_us_airways_offensive_media(engine, played):
     # The statement needs two people: the requester (ana) is refused by the two-person rule, and an
     # edit with an excuse is refused by the step's own check before it counts.
     statement = [(e.action, e.actor) for e in events if e.step == "statement" and e.action.startswith("signoff.")]
-    assert statement == [("signoff.requested", "system"), ("signoff.refused", "ana"), ("signoff.refused", "lena"),
-                         ("signoff.approved", "lena"), ("signoff.approved", "bram"), ("signoff.granted", "system")]
+    assert statement == [
+        ("signoff.requested", "system"),
+        ("signoff.refused", "ana"),
+        ("signoff.refused", "lena"),
+        ("signoff.approved", "lena"),
+        ("signoff.approved", "bram"),
+        ("signoff.granted", "system"),
+    ]
     refused = [e for e in events if e.step == "statement" and e.action == "signoff.refused"][1]
     assert "doctrine." in refused.details["reason"]
     applied = one(events, "step.applied", "statement")

@@ -48,8 +48,9 @@ class World:
 def build_world(db, scenario: str, *, days: int = 14, per_hour: float = 8.0, storm: int = STORM_SIZE) -> World:  # noqa: ANN001
     spec = SCENARIOS[scenario]
     t0 = datetime.fromisoformat(spec.historic_start)
-    load_traffic(db, Traffic(account=spec.brand, per_hour=per_hour), start=t0 - timedelta(days=days),
-                 end=t0 + timedelta(days=1))
+    load_traffic(
+        db, Traffic(account=spec.brand, per_hour=per_hour), start=t0 - timedelta(days=days), end=t0 + timedelta(days=1)
+    )
     result = load_storm(db, scenario, mentions_count=storm)
     ingest_channel(db, SandboxChannel(db), source="sandbox", account=spec.brand, platform="x")
     return World(engine=db, scenario=scenario, brand=spec.brand, t0=t0, offending_ref=result.offending_ref)
@@ -115,22 +116,49 @@ def roster():  # noqa: ANN201
 def make_incident(db, title: str = "Offensive reply sent from @brand"):  # noqa: ANN001, ANN201
     from runbook import audit
 
-    return audit.create_incident(db, playbook_id="social-media-mistake", playbook_version=1, inputs={},
-                                 requester="ana", title=title)
+    return audit.create_incident(
+        db, playbook_id="social-media-mistake", playbook_version=1, inputs={}, requester="ana", title=title
+    )
 
 
-def step_context(db, incident, *, step_id: str, steps: dict | None = None, chat: Any = None,  # noqa: ANN001
-                 inputs: dict | None = None, roster: Any = None, now: datetime | None = None, channel: Any = None):  # noqa: ANN201
+def step_context(
+    db,
+    incident,
+    *,
+    step_id: str,
+    steps: dict | None = None,
+    chat: Any = None,  # noqa: ANN001
+    inputs: dict | None = None,
+    roster: Any = None,
+    now: datetime | None = None,
+    channel: Any = None,
+):  # noqa: ANN201
     from runbook import audit
     from runbook.steps.base import StepContext, StepServices
 
-    services = StepServices(db=db, channel=channel if channel is not None else SandboxChannel(db),
-                            roster=(lambda: roster) if roster is not None else None,
-                            clock=(lambda: now) if now is not None else None)
+    services = StepServices(
+        db=db,
+        channel=channel if channel is not None else SandboxChannel(db),
+        roster=(lambda: roster) if roster is not None else None,
+        clock=(lambda: now) if now is not None else None,
+    )
     return StepContext(
-        incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
-        inputs=inputs or {}, steps=steps or {},
-        audit=lambda action, details=None: audit.append(db, incident_id=incident.id, actor="system",
-                                                        channel="flow", action=action, step=step_id,
-                                                        details=dict(details or {})),
-        chat=chat, channel="incident-channel", services=services)
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        requester="ana",
+        step_id=step_id,
+        inputs=inputs or {},
+        steps=steps or {},
+        audit=lambda action, details=None: audit.append(
+            db,
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action=action,
+            step=step_id,
+            details=dict(details or {}),
+        ),
+        chat=chat,
+        channel="incident-channel",
+        services=services,
+    )

@@ -26,8 +26,14 @@ def main() -> None:
         if pages == args.die_on_page:
             os._exit(3)
 
-    ingest_channel(engine, SandboxChannel(engine), source="sandbox", account=args.account, page_size=500,
-                   before_commit=before_commit)
+    ingest_channel(
+        engine,
+        SandboxChannel(engine),
+        source="sandbox",
+        account=args.account,
+        page_size=500,
+        before_commit=before_commit,
+    )
 
 
 if __name__ == "__main__":

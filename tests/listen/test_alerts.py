@@ -22,8 +22,9 @@ from tests.listen.conftest import REPO, ButtonChat, RecordingChat, build_world
 
 
 def config_for(world, **rule) -> ListeningConfig:  # noqa: ANN001
-    return ListeningConfig(brands=[Brand(id="usair", accounts=[AccountRef(platform="x", handle=world.brand)])],
-                           rules=[AlertRule(**rule)])
+    return ListeningConfig(
+        brands=[Brand(id="usair", accounts=[AccountRef(platform="x", handle=world.brand)])], rules=[AlertRule(**rule)]
+    )
 
 
 class FakeStarter:
@@ -33,8 +34,14 @@ class FakeStarter:
 
     def __call__(self, **kwargs):  # noqa: ANN204
         self.calls.append(kwargs)
-        return audit.create_incident(self.engine, playbook_id=kwargs["playbook"], playbook_version=1,
-                                     inputs=kwargs["inputs"], requester=kwargs["requester"], title=kwargs["title"])
+        return audit.create_incident(
+            self.engine,
+            playbook_id=kwargs["playbook"],
+            playbook_version=1,
+            inputs=kwargs["inputs"],
+            requester=kwargs["requester"],
+            title=kwargs["title"],
+        )
 
 
 def test_one_alert_per_spike_audited_announced_and_closed_when_quiet(sqlite_engine) -> None:  # noqa: ANN001
@@ -63,8 +70,10 @@ def test_one_alert_per_spike_audited_announced_and_closed_when_quiet(sqlite_engi
     assert len(alert.details["top_authors"]) == 5
 
     trail = audit.events(sqlite_engine, ledger_incident(sqlite_engine))
-    assert [e.action for e in trail if e.action.startswith("listen.")] == ["listen.alert_opened",
-                                                                           "listen.alert_resolved"]
+    assert [e.action for e in trail if e.action.startswith("listen.")] == [
+        "listen.alert_opened",
+        "listen.alert_resolved",
+    ]
     assert trail[0].details["check"]["volume"] == alert.volume
     assert audit.verify(sqlite_engine, ledger_incident(sqlite_engine)).ok
 
@@ -78,9 +87,25 @@ def test_the_database_allows_one_open_alert_per_brand(engine) -> None:  # noqa: 
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    row = dict(brand="b", status="open", reasons=[], opened_at=now, last_seen_at=now, window_start=now,
-               window_end=now, volume=1, peak_volume=1, baseline_mean=0, baseline_std=0, threshold=0, negative=0,
-               negative_share=0, baseline_negative_share=0, checks=1, details={})
+    row = dict(
+        brand="b",
+        status="open",
+        reasons=[],
+        opened_at=now,
+        last_seen_at=now,
+        window_start=now,
+        window_end=now,
+        volume=1,
+        peak_volume=1,
+        baseline_mean=0,
+        baseline_std=0,
+        threshold=0,
+        negative=0,
+        negative_share=0,
+        baseline_negative_share=0,
+        checks=1,
+        details={},
+    )
     with engine.begin() as connection:
         connection.execute(alerts.insert().values(id="a1", **row))
     with pytest.raises(IntegrityError), engine.begin() as connection:
@@ -95,11 +120,13 @@ def test_an_alert_rule_starts_the_playbook_once(sqlite_engine) -> None:  # noqa:
     world = build_world(sqlite_engine, "red-cross", storm=800)
     starter = FakeStarter(sqlite_engine)
     chat = RecordingChat()
-    config = config_for(world, auto_start=True, requester="ana", playbook="wrong-account-post",
-                        inputs={"account": "RedCross"})
+    config = config_for(
+        world, auto_start=True, requester="ana", playbook="wrong-account-post", inputs={"account": "RedCross"}
+    )
     for minutes in (30, 45, 60):
-        run_once(sqlite_engine, config, now=world.t0 + timedelta(minutes=minutes), chat=chat, starter=starter,
-                 ingest=False)
+        run_once(
+            sqlite_engine, config, now=world.t0 + timedelta(minutes=minutes), chat=chat, starter=starter, ingest=False
+        )
     [call] = starter.calls
     assert call["playbook"] == "wrong-account-post" and call["requester"] == "ana" and call["via"] == "cli"
     assert call["inputs"]["account"] == "RedCross" and call["inputs"]["summary"].startswith("Mention spike: usair")
@@ -130,8 +157,11 @@ def test_two_clicks_at_once_start_one_incident(sqlite_engine) -> None:  # noqa: 
 
     def click(person: str) -> None:
         try:
-            results.append(start_from_alert(sqlite_engine, alert.id, playbook="hashtag-misuse", requester=person,
-                                            starter=slow_starter))
+            results.append(
+                start_from_alert(
+                    sqlite_engine, alert.id, playbook="hashtag-misuse", requester=person, starter=slow_starter
+                )
+            )
         except AlertBusy as exc:
             results.append(exc)
 
@@ -147,21 +177,31 @@ def test_two_clicks_at_once_start_one_incident(sqlite_engine) -> None:  # noqa: 
 
 
 def test_start_through_the_engine_start_verb(sqlite_engine, tmp_path: Path) -> None:  # noqa: ANN001
-    from runbook.engine.services import Services
     from runbook.engine.listen_wiring import engine_starter
+    from runbook.engine.services import Services
     from runbook.settings import Settings
     from runbook.steps.registry import load_kinds
 
     world = build_world(sqlite_engine, "us-airways", storm=600)
     run_once(sqlite_engine, config_for(world), now=world.t0 + timedelta(minutes=40), ingest=False)
     [alert] = list_alerts(sqlite_engine)
-    settings = Settings(home=tmp_path, database_url=sqlite_engine.url.render_as_string(hide_password=False),
-                        roster=REPO / "roster.yaml", playbooks_dir=REPO / "playbooks", templates_dir=REPO / "templates")
+    settings = Settings(
+        home=tmp_path,
+        database_url=sqlite_engine.url.render_as_string(hide_password=False),
+        roster=REPO / "roster.yaml",
+        playbooks_dir=REPO / "playbooks",
+        templates_dir=REPO / "templates",
+    )
     services = Services(settings=settings, db=sqlite_engine, kinds=load_kinds())
     notes: list[str] = []
-    incident = start_from_alert(sqlite_engine, alert.id, playbook="social-media-mistake", requester="ana",
-                                starter=engine_starter(services, create_run=False, notes=notes),
-                                extra_inputs={"not_an_input": "dropped"})
+    incident = start_from_alert(
+        sqlite_engine,
+        alert.id,
+        playbook="social-media-mistake",
+        requester="ana",
+        starter=engine_starter(services, create_run=False, notes=notes),
+        extra_inputs={"not_an_input": "dropped"},
+    )
     assert incident.playbook_id == "social-media-mistake" and incident.requester == "ana"
     assert incident.inputs["summary"].startswith("Mention spike: usair: ")
     assert incident.inputs["offending_post"].endswith(f"/status/{world.offending_ref}")
@@ -174,16 +214,24 @@ def test_start_through_the_engine_start_verb(sqlite_engine, tmp_path: Path) -> N
         fresh = list_alerts(sqlite_engine)[0]
         with sqlite_engine.begin() as connection:
             connection.execute(alerts.update().values(incident_id=None, start_claim=None))
-        start_from_alert(sqlite_engine, fresh.id, playbook="social-media-mistake", requester="jay",
-                         starter=engine_starter(services, create_run=False))
+        start_from_alert(
+            sqlite_engine,
+            fresh.id,
+            playbook="social-media-mistake",
+            requester="jay",
+            starter=engine_starter(services, create_run=False),
+        )
     assert get_alert(sqlite_engine, alert.id).start_claim is None  # the failed start let go of its claim
 
 
 def test_config_file(tmp_path: Path, sqlite_engine) -> None:  # noqa: ANN001
     path = tmp_path / "listening.yaml"
-    path.write_text("brands:\n  - id: usair\n    accounts: [{platform: x, handle: '@USAirways'}]\n    window: 30m\n"
-                    "    k: 2.5\nrules:\n  - {brands: [usair], playbook: social-media-mistake, auto_start: true, "
-                    "requester: ana}\n  - {playbook: null}\n", encoding="utf-8")
+    path.write_text(
+        "brands:\n  - id: usair\n    accounts: [{platform: x, handle: '@USAirways'}]\n    window: 30m\n"
+        "    k: 2.5\nrules:\n  - {brands: [usair], playbook: social-media-mistake, auto_start: true, "
+        "requester: ana}\n  - {playbook: null}\n",
+        encoding="utf-8",
+    )
     config = load_config(path, engine=sqlite_engine)
     brand = config.brand("usair")
     assert brand.pairs() == [("x", "USAirways")] and brand.rule().window == timedelta(minutes=30)
@@ -215,8 +263,13 @@ def test_check_alert_and_assessment_on_both_databases(engine) -> None:  # noqa: 
     assert alert.checks == 2 and alert.peak_volume >= alert.volume
     concerns = alert.details["concerns"]
     assert concerns and concerns[0]["size"] > 10 and "what people are upset about:" in alert.text()
-    result = assess(engine, accounts=world.pairs, since=world.t0, until=world.t0 + timedelta(hours=2),
-                    offending_ref=world.offending_ref)
+    result = assess(
+        engine,
+        accounts=world.pairs,
+        since=world.t0,
+        until=world.t0 + timedelta(hours=2),
+        offending_ref=world.offending_ref,
+    )
     assert result.severity in ("high", "critical") and result.ratio > 20
 
 
@@ -245,4 +298,8 @@ def test_a_surge_through_the_night_stays_one_alert_announced_again_on_day_two(sq
     assert any("still open and spiking again" in text for text in chat.texts())
     trail = audit.events(sqlite_engine, ledger_incident(sqlite_engine))
     assert [e.action for e in trail if e.action.startswith("listen.alert")] == [
-        "listen.alert_opened", "listen.alert_sustained", "listen.alert_sustained", "listen.alert_resolved"]
+        "listen.alert_opened",
+        "listen.alert_sustained",
+        "listen.alert_sustained",
+        "listen.alert_resolved",
+    ]

@@ -28,8 +28,14 @@ EXPECTED = {
 @pytest.mark.parametrize("scenario", list(EXPECTED))
 def test_severity_and_factors_of_each_storm(worlds, scenario: str) -> None:  # noqa: ANN001
     world = worlds[scenario]
-    result = assess(world.engine, accounts=world.pairs, since=world.t0, until=world.t0 + timedelta(hours=3),
-                    offending_ref=world.offending_ref, channel=SandboxChannel(world.engine))
+    result = assess(
+        world.engine,
+        accounts=world.pairs,
+        since=world.t0,
+        until=world.t0 + timedelta(hours=3),
+        offending_ref=world.offending_ref,
+        channel=SandboxChannel(world.engine),
+    )
     severity, staff, hostility = EXPECTED[scenario]
     assert (result.severity, result.involves_staff) == (severity, staff), result.summary
     assert result.factor_points.get("hostility", 0) == hostility
@@ -44,8 +50,9 @@ def test_severity_and_factors_of_each_storm(worlds, scenario: str) -> None:  # n
     post = result.offending_post
     assert post["ref"] == world.offending_ref and post["live"] is True and result.post_live is True
     assert post["answers"] > 500 and result.spread >= post["answers"]
-    assert [a["followers"] for a in result.top_authors] == sorted((a["followers"] for a in result.top_authors),
-                                                                   reverse=True)
+    assert [a["followers"] for a in result.top_authors] == sorted(
+        (a["followers"] for a in result.top_authors), reverse=True
+    )
     assert result.reach >= result.top_reach > 0
     # The storms' "BREAKING ... under fire" lines come from ordinary people: no press without media.
     assert "press" not in result.audiences and result.media_mentions == 0
@@ -58,8 +65,13 @@ def test_severity_and_factors_of_each_storm(worlds, scenario: str) -> None:  # n
 
 def test_the_us_airways_screenshots_count_as_spread(worlds) -> None:  # noqa: ANN001
     world = worlds["us-airways"]
-    result = assess(world.engine, accounts=world.pairs, since=world.t0, until=world.t0 + timedelta(hours=3),
-                    offending_ref=world.offending_ref)
+    result = assess(
+        world.engine,
+        accounts=world.pairs,
+        since=world.t0,
+        until=world.t0 + timedelta(hours=3),
+        offending_ref=world.offending_ref,
+    )
     assert result.offending_post["screenshots"] > 20
     assert result.offending_post["live"] is None  # no channel given: its state is unknown, not "deleted"
 
@@ -74,7 +86,15 @@ def test_a_quiet_day_is_low(worlds) -> None:  # noqa: ANN001
 
 def test_severity_bands() -> None:
     assert [severity_of(n) for n in (0, 2, 3, 5, 6, 8, 9, 14)] == [
-        "low", "low", "medium", "medium", "high", "high", "critical", "critical"]
+        "low",
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+        "critical",
+        "critical",
+    ]
 
 
 def test_the_step_kind_outputs_drive_later_conditions(sqlite_engine) -> None:  # noqa: ANN001
@@ -84,8 +104,9 @@ def test_the_step_kind_outputs_drive_later_conditions(sqlite_engine) -> None:  #
     incident = make_incident(sqlite_engine)
     chat = RecordingChat()
     ctx = step_context(sqlite_engine, incident, step_id="assess", chat=chat, now=world.t0 + timedelta(hours=3))
-    params = AssessParams.model_validate({"accounts": "x:RedCross", "offending_post":
-                                          f"https://social.example/RedCross/status/{world.offending_ref}"})
+    params = AssessParams.model_validate(
+        {"accounts": "x:RedCross", "offending_post": f"https://social.example/RedCross/status/{world.offending_ref}"}
+    )
     produced = run(ctx, params)
     outputs = AssessOutputs.model_validate(produced.model_dump()).model_dump(mode="json")
     assert outputs["severity"] == "medium" and outputs["involves_staff"] is True
@@ -141,15 +162,23 @@ def test_press_means_media_authors_or_domains_not_the_word_says(sqlite_engine) -
     from runbook.listen.store import store_mentions
 
     t0 = datetime.fromisoformat("2025-03-01T12:00:00+00:00")
-    texts = [("nytimes", "Airline strands hundreds overnight @SkyLark"),
-             ("jan", "Lees dit: https://nos.nl/artikel/123 @SkyLark"),
-             ("ann", "My cousin says @SkyLark lost her bag, the news says it is chaos")]
-    store_mentions(sqlite_engine, [NewMention(platform="x", ref=f"p{i}", account="SkyLark", author=a, text=t,
-                                              created_at=t0 + timedelta(minutes=i)) for i, (a, t) in enumerate(texts)],
-                   source="t")
+    texts = [
+        ("nytimes", "Airline strands hundreds overnight @SkyLark"),
+        ("jan", "Lees dit: https://nos.nl/artikel/123 @SkyLark"),
+        ("ann", "My cousin says @SkyLark lost her bag, the news says it is chaos"),
+    ]
+    store_mentions(
+        sqlite_engine,
+        [
+            NewMention(
+                platform="x", ref=f"p{i}", account="SkyLark", author=a, text=t, created_at=t0 + timedelta(minutes=i)
+            )
+            for i, (a, t) in enumerate(texts)
+        ],
+        source="t",
+    )
     result = assess(sqlite_engine, accounts=[("x", "SkyLark")], since=t0, until=t0 + timedelta(hours=1))
     assert result.media_mentions == 2 and result.media_authors == ["jan", "nytimes"]
     assert "press" in result.audiences and result.factor_points["press"] == 1
-    custom = assess(sqlite_engine, accounts=[("x", "SkyLark")], since=t0, until=t0 + timedelta(hours=1),
-                    media=["ann"])
+    custom = assess(sqlite_engine, accounts=[("x", "SkyLark")], since=t0, until=t0 + timedelta(hours=1), media=["ann"])
     assert custom.media_authors == ["ann"]

@@ -22,14 +22,20 @@ T0 = datetime.fromisoformat("2025-02-07T08:00:00+00:00")
 
 
 def sample(name: str) -> list[tuple[str, str]]:
-    return [tuple(line.split("\t", 1)) for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines()
-            if line and not line.startswith("#")]
+    return [
+        tuple(line.split("\t", 1))
+        for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
 
 
 def grouped(name: str, language: str, brand: str):  # noqa: ANN201
     rows = sample(name)
-    docs = [Doc(key=str(i), text=t, language=language, author=f"a{i}", followers=i) for i, (r, t) in enumerate(rows)
-            if r not in CALM]
+    docs = [
+        Doc(key=str(i), text=t, language=language, author=f"a{i}", followers=i)
+        for i, (r, t) in enumerate(rows)
+        if r not in CALM
+    ]
     calm = [Doc(key=f"b{i}", text=t, language=language, negative=False) for i, (r, t) in enumerate(rows) if r in CALM]
     report = find_concerns(docs, background=calm, stop=[brand])
     reasons = {str(i): r for i, (r, _) in enumerate(rows)}
@@ -43,12 +49,30 @@ def best_match(mix: dict[str, Counter], reason: str) -> tuple[str, float, float]
     return cid, mix[cid][reason] / sum(mix[cid].values()), mix[cid][reason] / total
 
 
-@pytest.mark.parametrize(("name", "language", "brand", "reasons", "words"), [
-    ("airline_en.txt", "en", "SkyLark", ["delay", "cancel", "bag", "service", "rude"],
-     {"delay": "delay", "cancel": "cancel", "bag": "lu", "service": "service", "rude": "rude"}),
-    ("rail_nl.txt", "nl", "SnelTrein", ["vertraging", "geannuleerd", "koffer", "klantenservice"],
-     {"vertraging": "vertraging", "geannuleerd": "geannuleerd", "koffer": "koffer", "klantenservice": "klantenservice"}),
-])
+@pytest.mark.parametrize(
+    ("name", "language", "brand", "reasons", "words"),
+    [
+        (
+            "airline_en.txt",
+            "en",
+            "SkyLark",
+            ["delay", "cancel", "bag", "service", "rude"],
+            {"delay": "delay", "cancel": "cancel", "bag": "lu", "service": "service", "rude": "rude"},
+        ),
+        (
+            "rail_nl.txt",
+            "nl",
+            "SnelTrein",
+            ["vertraging", "geannuleerd", "koffer", "klantenservice"],
+            {
+                "vertraging": "vertraging",
+                "geannuleerd": "geannuleerd",
+                "koffer": "koffer",
+                "klantenservice": "klantenservice",
+            },
+        ),
+    ],
+)
 def test_each_complaint_reason_is_a_concern_of_its_own(name, language, brand, reasons, words) -> None:  # noqa: ANN001
     report, mix = grouped(name, language, brand)
     seen = set()
@@ -66,7 +90,7 @@ def test_each_complaint_reason_is_a_concern_of_its_own(name, language, brand, re
 
 def test_a_hashtag_joke_is_not_mixed_with_cold_pizza() -> None:
     report, mix = grouped("pizza_en.txt", "en", "CrustCo")
-    for cid, counts in mix.items():
+    for _cid, counts in mix.items():
         assert len(counts) == 1, mix  # every concern is about one thing
     labels = " ".join(c.label for c in report.concerns)
     assert "delivery" in labels or "cold" in labels
@@ -88,11 +112,31 @@ def test_media_means_handles_or_link_domains() -> None:
 def store_week(engine) -> None:  # noqa: ANN001
     items = []
     for i, (reason, text) in enumerate(sample("airline_en.txt")):
-        items.append(NewMention(platform="x", ref=f"a{i}", account="SkyLark", author=f"p{i}", text=text,
-                                created_at=T0 + timedelta(minutes=i), author_followers=10 * i, language="en",
-                                sentiment=0.4 if reason in CALM else -0.5))
-    items.append(NewMention(platform="x", ref="other", account="OtherCo", author="z", text="@OtherCo lost my bag",
-                            created_at=T0, sentiment=-0.5, language="en"))
+        items.append(
+            NewMention(
+                platform="x",
+                ref=f"a{i}",
+                account="SkyLark",
+                author=f"p{i}",
+                text=text,
+                created_at=T0 + timedelta(minutes=i),
+                author_followers=10 * i,
+                language="en",
+                sentiment=0.4 if reason in CALM else -0.5,
+            )
+        )
+    items.append(
+        NewMention(
+            platform="x",
+            ref="other",
+            account="OtherCo",
+            author="z",
+            text="@OtherCo lost my bag",
+            created_at=T0,
+            sentiment=-0.5,
+            language="en",
+        )
+    )
     store_mentions(engine, items, source="test")
 
 

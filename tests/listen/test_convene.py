@@ -18,22 +18,36 @@ from tests.listen.conftest import HERE, REPO, RecordingChat, RoomChat, build_wor
 
 RULES = {
     "always": ["communication", "marketing"],
-    "rules": [{"when": "steps.assess.outputs.severity in ['high', 'critical']", "teams": ["management", "board"]},
-              {"when": "steps.assess.outputs.involves_staff", "teams": ["human_resources"]}],
+    "rules": [
+        {"when": "steps.assess.outputs.severity in ['high', 'critical']", "teams": ["management", "board"]},
+        {"when": "steps.assess.outputs.involves_staff", "teams": ["human_resources"]},
+    ],
     "ack_within": "15m",
 }
 NOW = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def assessed(severity: str, staff: bool) -> dict:
-    return {"assess": {"outputs": {"severity": severity, "involves_staff": staff, "summary": f"Severity {severity}"},
-                       "status": "completed"}}
+    return {
+        "assess": {
+            "outputs": {"severity": severity, "involves_staff": staff, "summary": f"Severity {severity}"},
+            "status": "completed",
+        }
+    }
 
 
 def convene(engine, roster, *, severity: str, staff: bool, chat=None):  # noqa: ANN001, ANN201
     incident = make_incident(engine)
-    ctx = step_context(engine, incident, step_id="convene", steps=assessed(severity, staff), chat=chat,
-                       roster=roster, now=NOW, inputs={"summary": "Offensive reply"})
+    ctx = step_context(
+        engine,
+        incident,
+        step_id="convene",
+        steps=assessed(severity, staff),
+        chat=chat,
+        roster=roster,
+        now=NOW,
+        inputs={"summary": "Offensive reply"},
+    )
     return incident, run(ctx, ConveneParams.model_validate(RULES))
 
 
@@ -42,8 +56,12 @@ def test_critical_convenes_management_and_the_board(sqlite_engine, roster) -> No
     incident, out = convene(sqlite_engine, roster, severity="critical", staff=False, chat=chat)
     assert out.teams == ["communication", "marketing", "management", "board"]
     assert out.rules_matched == [RULES["rules"][0]["when"]]
-    assert out.by_team == {"communication": ["ana", "bram", "noor"], "marketing": ["sam", "jay"],
-                           "management": ["eva"], "board": ["eva"]}
+    assert out.by_team == {
+        "communication": ["ana", "bram", "noor"],
+        "marketing": ["sam", "jay"],
+        "management": ["eva"],
+        "board": ["eva"],
+    }
     assert out.people == ["ana", "bram", "noor", "sam", "jay", "eva"] and out.missing_teams == []
     assert [a["team"] for a in out.asked if a["person"] == "eva"] == ["management"]
     assert out.deadline == (NOW + timedelta(minutes=15)).isoformat() and out.acknowledged == []
@@ -67,8 +85,14 @@ def test_staff_involvement_convenes_human_resources(sqlite_engine, roster) -> No
 
 def test_rerun_keeps_the_first_requests(sqlite_engine, roster) -> None:  # noqa: ANN001
     incident, first = convene(sqlite_engine, roster, severity="low", staff=False)
-    later = step_context(sqlite_engine, incident, step_id="convene", steps=assessed("low", False), roster=roster,
-                         now=NOW + timedelta(minutes=5))
+    later = step_context(
+        sqlite_engine,
+        incident,
+        step_id="convene",
+        steps=assessed("low", False),
+        roster=roster,
+        now=NOW + timedelta(minutes=5),
+    )
     acknowledge(sqlite_engine, incident_id=incident.id, person="ana", now=NOW + timedelta(minutes=1))
     second = run(later, ConveneParams.model_validate(RULES))
     assert second.deadline == first.deadline and second.acknowledged == ["ana"]
@@ -93,11 +117,15 @@ def test_a_person_who_does_not_acknowledge_is_escalated_to_their_deputy(sqlite_e
     states = {(r.person, r.level): r.state for r in ack_status(sqlite_engine, incident.id)}
     assert states[("sam", 0)] == "escalated" and states[("eva", 0)] == "escalated"
     assert states[("ana", 0)] == "acknowledged"
-    actions = [(e.action, e.details.get("person"), e.details.get("deputy")) for e in audit.events(sqlite_engine, incident.id)
-               if e.action.startswith("convene.") and e.action != "convene.requested"]
+    actions = [
+        (e.action, e.details.get("person"), e.details.get("deputy"))
+        for e in audit.events(sqlite_engine, incident.id)
+        if e.action.startswith("convene.") and e.action != "convene.requested"
+    ]
     assert ("convene.escalated", "sam", "noor") in actions and ("convene.unanswered", "eva", None) in actions
-    assert [a for a in actions if a[0] == "convene.acknowledged"] == [("convene.acknowledged", p, None)
-                                                                       for p in ("ana", "bram", "noor", "jay")]
+    assert [a for a in actions if a[0] == "convene.acknowledged"] == [
+        ("convene.acknowledged", p, None) for p in ("ana", "bram", "noor", "jay")
+    ]
     texts = chats[incident.id].texts()
     assert "sam (marketing) did not acknowledge by 09:15 UTC; their deputy noor is on it already." in texts
     assert any("nobody stands in for them" in t for t in texts)
@@ -112,14 +140,19 @@ def test_a_deputy_is_asked_with_a_fresh_deadline_and_can_be_escalated_again(sqli
     [first] = escalate_overdue(sqlite_engine, roster=roster, now=NOW + timedelta(minutes=11))
     assert (first.person, first.deputy) == ("ana", "bram")  # bram answered already: nobody new is asked
     incident2 = make_incident(sqlite_engine, "second")
-    ctx2 = step_context(sqlite_engine, incident2, step_id="convene", steps=assessed("low", False), roster=roster, now=NOW)
+    ctx2 = step_context(
+        sqlite_engine, incident2, step_id="convene", steps=assessed("low", False), roster=roster, now=NOW
+    )
     run(ctx2, ConveneParams(always=["marketing"], ack_within=timedelta(minutes=10)))
     acknowledge(sqlite_engine, incident_id=incident2.id, person="jay", now=NOW)
     asked = RecordingChat()
-    [to_noor] = escalate_overdue(sqlite_engine, roster=roster, now=NOW + timedelta(minutes=10),
-                                 chat_for=lambda _: asked)
-    assert asked.texts() == [f"sam (marketing) did not acknowledge by 09:10 UTC; asking their deputy noor "
-                             f"(by 09:20 UTC): runbook ack {incident2.slug} --as noor"]
+    [to_noor] = escalate_overdue(
+        sqlite_engine, roster=roster, now=NOW + timedelta(minutes=10), chat_for=lambda _: asked
+    )
+    assert asked.texts() == [
+        f"sam (marketing) did not acknowledge by 09:10 UTC; asking their deputy noor "
+        f"(by 09:20 UTC): runbook ack {incident2.slug} --as noor"
+    ]
     assert (to_noor.person, to_noor.deputy) == ("sam", "noor")
     assert to_noor.deadline == NOW + timedelta(minutes=20)
     [noor] = [r for r in ack_status(sqlite_engine, incident2.id) if r.person == "noor"]
@@ -127,8 +160,9 @@ def test_a_deputy_is_asked_with_a_fresh_deadline_and_can_be_escalated_again(sqli
     chat = RecordingChat()
     [after] = escalate_overdue(sqlite_engine, roster=roster, now=NOW + timedelta(minutes=21), chat_for=lambda _: chat)
     assert (after.person, after.deputy) == ("noor", None)  # noor has no deputy
-    assert chat.texts() == ["noor (marketing) did not acknowledge by 09:20 UTC; nobody stands in for them: "
-                            "find someone for the team."]
+    assert chat.texts() == [
+        "noor (marketing) did not acknowledge by 09:20 UTC; nobody stands in for them: find someone for the team."
+    ]
 
 
 def test_unknown_team_and_bad_rule(sqlite_engine, roster) -> None:  # noqa: ANN001
@@ -172,8 +206,11 @@ def test_ack_and_acks_commands(sqlite_url, roster, tmp_path: Path, monkeypatch) 
     assert "escalated" in lines["sam"] and "(deputy of ana)" not in lines["bram"]
 
 
-def test_the_kinds_run_from_a_playbook_through_the_engine_executor(sqlite_engine, tmp_path: Path,  # noqa: ANN001
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_kinds_run_from_a_playbook_through_the_engine_executor(
+    sqlite_engine,
+    tmp_path: Path,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from runbook.engine import services as engine_services
     from runbook.engine.commands import plan_for
     from runbook.engine.context import Run
@@ -186,20 +223,39 @@ def test_the_kinds_run_from_a_playbook_through_the_engine_executor(sqlite_engine
     from runbook.steps.registry import load_kinds
 
     world = build_world(sqlite_engine, "us-airways", days=8, storm=1500)
-    settings = Settings(home=tmp_path, database_url=sqlite_engine.url.render_as_string(hide_password=False),
-                        roster=REPO / "roster.yaml", playbooks_dir=HERE / "playbooks", templates_dir=REPO / "templates")
+    settings = Settings(
+        home=tmp_path,
+        database_url=sqlite_engine.url.render_as_string(hide_password=False),
+        roster=REPO / "roster.yaml",
+        playbooks_dir=HERE / "playbooks",
+        templates_dir=REPO / "templates",
+    )
     services = Services(settings=settings, db=sqlite_engine, kinds=load_kinds())
-    inputs = {"summary": "Offensive image sent to a customer", "account": "x:USAirways",
-              "offending_post": f"https://social.example/USAirways/status/{world.offending_ref}",
-              "until": (world.t0 + timedelta(hours=2)).isoformat()}
+    inputs = {
+        "summary": "Offensive image sent to a customer",
+        "account": "x:USAirways",
+        "offending_post": f"https://social.example/USAirways/status/{world.offending_ref}",
+        "until": (world.t0 + timedelta(hours=2)).isoformat(),
+    }
     plan = plan_for(services=services, playbook_ref="listen-e2e", inputs=inputs, requester="ana")
-    incident = audit.create_incident(sqlite_engine, playbook_id=plan.playbook_id, playbook_version=1,
-                                     inputs=plan.inputs, requester="ana", title="e2e")
+    incident = audit.create_incident(
+        sqlite_engine,
+        playbook_id=plan.playbook_id,
+        playbook_version=1,
+        inputs=plan.inputs,
+        requester="ana",
+        title="e2e",
+    )
     chat = RecordingChat()
     made: list[dict] = []  # the engine's artifacts hook (outside a flow run there is no Prefect API to send to)
     monkeypatch.setattr(engine_services, "_artifacts_hook", lambda **kwargs: made.append(kwargs))
-    run_ = Run(services=services, incident=incident, plan=plan, record=Recorder(db=sqlite_engine, incident_id=incident.id),
-               chat=chat)
+    run_ = Run(
+        services=services,
+        incident=incident,
+        plan=plan,
+        record=Recorder(db=sqlite_engine, incident_id=incident.id),
+        chat=chat,
+    )
     for step in plan.steps:
         if step.when and not evaluate_when(step.when, run_.expressions()):
             run_.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
@@ -210,8 +266,12 @@ def test_the_kinds_run_from_a_playbook_through_the_engine_executor(sqlite_engine
     outs = {k: v["outputs"] for k, v in run_.steps.items()}
     assert outs["assess"]["severity"] == "critical" and outs["assess"]["post_live"] is True
     assert [a["kind"] for a in made] == ["markdown", "table", "table"]  # the concerns table too
-    assert outs["delete"] == {"ref": world.offending_ref, "deleted": True, "already_gone": False,
-                              "warning": outs["delete"]["warning"]}
+    assert outs["delete"] == {
+        "ref": world.offending_ref,
+        "deleted": True,
+        "already_gone": False,
+        "warning": outs["delete"]["warning"],
+    }
     assert "screenshots survive" in outs["delete"]["warning"]
     from runbook.spec.expressions import render_text
 

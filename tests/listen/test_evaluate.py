@@ -25,23 +25,32 @@ def test_scores_by_hand() -> None:
 
 
 def test_label_map_either_way_round() -> None:
-    assert parse_label_map(["negative=neg,pos=positive", "meh=neutral"]) == {"neg": "negative", "pos": "positive",
-                                                                             "meh": "neutral"}
+    assert parse_label_map(["negative=neg,pos=positive", "meh=neutral"]) == {
+        "neg": "negative",
+        "pos": "positive",
+        "meh": "neutral",
+    }
     with pytest.raises(EvaluationError, match="one side must be"):
         parse_label_map(["bad=awful"])
 
 
 def test_evaluate_a_jsonl_export_with_its_own_labels(tmp_path: Path) -> None:
-    rows = [{"mood": "BAD", "body": "@SkyJet thanks for nothing, lost my bag"},
-            {"mood": "GOOD", "body": "@SkyJet lovely crew, thank you!"},
-            {"mood": "", "body": "@SkyJet unlabelled"},
-            {"mood": "MEH", "body": "@SkyJet do you fly to Oslo?"}]
+    rows = [
+        {"mood": "BAD", "body": "@SkyJet thanks for nothing, lost my bag"},
+        {"mood": "GOOD", "body": "@SkyJet lovely crew, thank you!"},
+        {"mood": "", "body": "@SkyJet unlabelled"},
+        {"mood": "MEH", "body": "@SkyJet do you fly to Oslo?"},
+    ]
     path = tmp_path / "labelled.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     with pytest.raises(EvaluationError, match=r"labelled.jsonl:1: unknown label 'BAD'.*labels seen: BAD, GOOD, MEH"):
         evaluate_file(path, label_column="mood", text_column="body")
-    report = evaluate_file(path, label_column="mood", text_column="body",
-                           label_map=parse_label_map(["BAD=negative,GOOD=positive,MEH=neutral"]))
+    report = evaluate_file(
+        path,
+        label_column="mood",
+        text_column="body",
+        label_map=parse_label_map(["BAD=negative,GOOD=positive,MEH=neutral"]),
+    )
     assert report.rows == 3 and report.skipped == [(3, "mood: empty")]
     assert report.scores.accuracy == 1.0
     assert report.vader.confusion["negative"]["negative"] == 0  # plain VADER reads "thanks" as praise

@@ -44,8 +44,11 @@ def test_brandwatch_style_csv_keeps_good_rows_and_reports_bad_ones_by_line(sqlit
     report = import_mentions(sqlite_engine, path, account="DiGiorno")
     assert report.header_line == 5
     assert report.columns["text"] == "Full Text" and report.columns["ref"] == "Mention Id"
-    assert report.bad == [(8, "created_at: cannot read 'not a date' as a date"), (9, "text: missing"),
-                          (12, "author_followers: not a number: 'lots'")]
+    assert report.bad == [
+        (8, "created_at: cannot read 'not a date' as a date"),
+        (9, "text: missing"),
+        (12, "author_followers: not a number: 'lots'"),
+    ]
     assert (report.rows, report.good, report.inserted) == (7, 4, 4)
     stored = {m.ref: m for m in mentions_in_window(sqlite_engine, **WIDE)}
     assert set(stored) == {"501", "502", "505", "507"}
@@ -61,10 +64,19 @@ def test_brandwatch_style_csv_keeps_good_rows_and_reports_bad_ones_by_line(sqlit
 
 def test_map_names_columns_and_jsonl_reaches_into_objects(sqlite_engine, tmp_path) -> None:  # noqa: ANN001
     rows = [
-        {"id_str": "9001", "full_text": "@USAirways what did you just send?!", "created_at": "Mon Apr 14 16:25:00 +0000 2014",
-         "user": {"screen_name": "zed", "followers_count": 5400}, "retweets": 3},
-        {"id_str": "9002", "full_text": "@USAirways unbelievable", "created_at": "2014-04-14T16:26:00Z",
-         "user": {"screen_name": "yan", "followers_count": 12}},
+        {
+            "id_str": "9001",
+            "full_text": "@USAirways what did you just send?!",
+            "created_at": "Mon Apr 14 16:25:00 +0000 2014",
+            "user": {"screen_name": "zed", "followers_count": 5400},
+            "retweets": 3,
+        },
+        {
+            "id_str": "9002",
+            "full_text": "@USAirways unbelievable",
+            "created_at": "2014-04-14T16:26:00Z",
+            "user": {"screen_name": "yan", "followers_count": 12},
+        },
     ]
     lines = [json.dumps(r) for r in rows] + ["{not json", "[1, 2]", json.dumps({"id_str": "9003"})]
     path = write(tmp_path, "tweets.jsonl", "\n".join(lines) + "\n")
@@ -97,8 +109,14 @@ def test_custom_columns_need_map_and_rows_without_ids_dedup_on_their_url(sqlite_
 
 
 def test_import_and_live_ingestion_share_one_identity(sqlite_engine, tmp_path) -> None:  # noqa: ANN001
-    live = NewMention(platform="x", ref="501", account="DiGiorno", author="amy", text="live copy",
-                      created_at=datetime(2014, 9, 8, 22, 45, tzinfo=UTC))
+    live = NewMention(
+        platform="x",
+        ref="501",
+        account="DiGiorno",
+        author="amy",
+        text="live copy",
+        created_at=datetime(2014, 9, 8, 22, 45, tzinfo=UTC),
+    )
     assert store_mentions(sqlite_engine, [live, live], source="sandbox") == 1
     report = import_mentions(sqlite_engine, write(tmp_path, "bw.csv", BRANDWATCH), account="DiGiorno")
     assert report.inserted == 3
@@ -118,18 +136,19 @@ def test_cli_import_reports_bad_lines_and_exits_1(tmp_path, monkeypatch) -> None
     assert f"{path}:8: created_at: cannot read 'not a date' as a date" in result.output
     bad_map = CliRunner().invoke(app, ["mentions", "import", str(path), "--map", "x"])
     assert bad_map.exit_code == 2
-    listed = CliRunner().invoke(app, ["mentions", "list", "--since", "2014-09-08T00:00:00", "--until",
-                                      "2014-09-09T00:00:00", "--json"])
+    listed = CliRunner().invoke(
+        app, ["mentions", "list", "--since", "2014-09-08T00:00:00", "--until", "2014-09-09T00:00:00", "--json"]
+    )
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == 4
 
 
 # -- an export that helps (issue 11) and keeps every good row (issue 17) ----------------------
-CARE_EXPORT = '''\
+CARE_EXPORT = """\
 post_id,mood,mood_reason,carrier,name,retweet_count,text,tweet_created
 71,negative,Lost Luggage,Sky Jet Air,ann,0,"@SkyJetAir my bag never arrived, third day now",2024-03-04 08:00:00 -0800
 72,positive,,Sky Jet Air,bob,2,"@SkyJetAir lovely crew this morning",2024-03-04 08:05:00 -0800
 73,neutral,,Sky Jet Air,cid,many,,yesterday-ish
-'''
+"""
 
 
 def test_first_error_names_what_is_missing_lists_columns_and_suggests_a_map(sqlite_engine, tmp_path) -> None:  # noqa: ANN001
@@ -158,8 +177,9 @@ def test_first_error_names_what_is_missing_lists_columns_and_suggests_a_map(sqli
 def test_all_problems_of_a_row_handles_and_columns_kept_in_meta(sqlite_engine, tmp_path) -> None:  # noqa: ANN001
     path = write(tmp_path, "care.csv", CARE_EXPORT)
     report = import_mentions(sqlite_engine, path, platform="x", mapping=parse_map(["carrier=account"]))
-    assert report.bad == [(4, "text: missing; created_at: cannot read 'yesterday-ish' as a date; "
-                              "engagement: not a number: 'many'")]
+    assert report.bad == [
+        (4, "text: missing; created_at: cannot read 'yesterday-ish' as a date; engagement: not a number: 'many'")
+    ]
     assert report.kept_in_meta == ["mood", "mood_reason"]
     stored = {m.author: m for m in mentions_in_window(sqlite_engine, **WIDE)}
     assert stored["ann"].account == "SkyJetAir" and stored["ann"].meta["mood_reason"] == "Lost Luggage"
@@ -167,34 +187,48 @@ def test_all_problems_of_a_row_handles_and_columns_kept_in_meta(sqlite_engine, t
     assert stored["bob"].label == "positive" and not stored["bob"].needs_answer and stored["bob"].engagement == 2
 
     other = write(tmp_path, "other.csv", CARE_EXPORT.replace("7", "8"))
-    import_mentions(sqlite_engine, other, platform="x", account="@skyjet_help",
-                    mapping=parse_map(["carrier=account"]))
+    import_mentions(sqlite_engine, other, platform="x", account="@skyjet_help", mapping=parse_map(["carrier=account"]))
     overridden = [m for m in mentions_in_window(sqlite_engine, **WIDE) if m.account == "skyjet_help"]
     assert len(overridden) == 2 and overridden[0].meta["account_in_file"] == "Sky Jet Air"
 
 
 def test_a_mixed_import_stores_every_good_row(engine, tmp_path) -> None:  # noqa: ANN001
     huge = "x" * 131_073
-    csv_text = ("id,text,created_at\n"
-                "1,@SkyJetAir fine,2024-03-04T08:00:00Z\n"
-                f'2,"@SkyJetAir {huge}",2024-03-04T08:01:00Z\n'
-                "3,@SkyJetAir a NUL \x00 here,2024-03-04T08:02:00Z\n"
-                "4,@SkyJetAir also fine,2024-03-04T08:03:00Z\n")
+    csv_text = (
+        "id,text,created_at\n"
+        "1,@SkyJetAir fine,2024-03-04T08:00:00Z\n"
+        f'2,"@SkyJetAir {huge}",2024-03-04T08:01:00Z\n'
+        "3,@SkyJetAir a NUL \x00 here,2024-03-04T08:02:00Z\n"
+        "4,@SkyJetAir also fine,2024-03-04T08:03:00Z\n"
+    )
     report = import_mentions(engine, write(tmp_path, "mixed.csv", csv_text), platform="x", account="SkyJetAir")
     assert [line for line, _ in report.bad] == [3, 4]
     assert "longer than 131,072 characters" in report.bad[0][1] and report.bad[1][1] == "text: contains a NUL byte"
     assert report.inserted == 2
 
     deep = '{"a":' * 100_000 + "1" + "}" * 100_000
-    lines = [json.dumps({"id": "j1", "text": "@SkyJetAir json fine", "created_at": "2024-03-04T09:00:00Z"}), deep,
-             json.dumps({"id": "j2", "text": "@SkyJetAir nested", "created_at": "2024-03-04T09:01:00Z",
-                         "x": json.loads('{"a":' * 40 + "1" + "}" * 40)}),
-             json.dumps({"id": "j3", "text": "@SkyJetAir nul \u0000", "created_at": "2024-03-04T09:02:00Z"}),
-             json.dumps({"id": "j4", "text": "@SkyJetAir json also fine", "created_at": "2024-03-04T09:03:00Z"})]
-    report = import_mentions(engine, write(tmp_path, "mixed.jsonl", "\n".join(lines) + "\n"), platform="x",
-                             account="SkyJetAir")
-    assert report.bad == [(2, "nested deeper than 32 levels"), (3, "nested deeper than 32 levels"),
-                          (4, "text: contains a NUL byte")]
+    lines = [
+        json.dumps({"id": "j1", "text": "@SkyJetAir json fine", "created_at": "2024-03-04T09:00:00Z"}),
+        deep,
+        json.dumps(
+            {
+                "id": "j2",
+                "text": "@SkyJetAir nested",
+                "created_at": "2024-03-04T09:01:00Z",
+                "x": json.loads('{"a":' * 40 + "1" + "}" * 40),
+            }
+        ),
+        json.dumps({"id": "j3", "text": "@SkyJetAir nul \u0000", "created_at": "2024-03-04T09:02:00Z"}),
+        json.dumps({"id": "j4", "text": "@SkyJetAir json also fine", "created_at": "2024-03-04T09:03:00Z"}),
+    ]
+    report = import_mentions(
+        engine, write(tmp_path, "mixed.jsonl", "\n".join(lines) + "\n"), platform="x", account="SkyJetAir"
+    )
+    assert report.bad == [
+        (2, "nested deeper than 32 levels"),
+        (3, "nested deeper than 32 levels"),
+        (4, "text: contains a NUL byte"),
+    ]
     assert report.inserted == 2
     stored = sorted(m.ref for m in mentions_in_window(engine, **WIDE))
     assert stored == ["1", "4", "j1", "j4"]
@@ -219,8 +253,9 @@ def test_encodings_detected_or_refused(sqlite_engine, tmp_path, monkeypatch) -> 
 
     monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("RUNBOOK_DATABASE_URL", raising=False)
-    result = CliRunner().invoke(app, ["mentions", "import", str(latin), "--platform", "x", "--account", "SkyJetAir",
-                                      "--encoding", "utf-8"])
+    result = CliRunner().invoke(
+        app, ["mentions", "import", str(latin), "--platform", "x", "--account", "SkyJetAir", "--encoding", "utf-8"]
+    )
     assert result.exit_code == 1 and "is not utf-8" in result.output and "Traceback" not in result.output
     warned = CliRunner().invoke(app, ["mentions", "import", str(latin), "--platform", "x", "--account", "SkyJetAir"])
     assert warned.exit_code == 0 and "warning:" in warned.output and "Windows-1252" in warned.output

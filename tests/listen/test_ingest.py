@@ -89,8 +89,9 @@ def test_a_failure_between_fetch_and_commit_loses_nothing(engine) -> None:  # no
             raise RuntimeError("worker died")
 
     with pytest.raises(RuntimeError, match="worker died"):
-        ingest_channel(engine, channel, source="sandbox", account="DiGiorno", page_size=500,
-                       before_commit=fail_on_second_page)
+        ingest_channel(
+            engine, channel, source="sandbox", account="DiGiorno", page_size=500, before_commit=fail_on_second_page
+        )
     assert stored(engine) == (500, 500)  # the first page committed, the second rolled back with its cursor
     assert read_cursor(engine, source="sandbox", account="DiGiorno") == "500"
     resumed = ingest_channel(engine, channel, source="sandbox", account="DiGiorno", page_size=500)
@@ -102,9 +103,14 @@ def test_a_killed_process_between_fetch_and_commit_loses_nothing(sqlite_engine) 
     engine = sqlite_engine
     load_storm(engine, "us-airways", mentions_count=1200)
     url = engine.url.render_as_string(hide_password=False)
-    child = subprocess.run([sys.executable, str(REPO / "tests/listen/crash_ingest.py"), url, "USAirways",
-                            "--die-on-page", "2"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, str(REPO / "tests/listen/crash_ingest.py"), url, "USAirways", "--die-on-page", "2"],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == 3, child.stderr
     assert stored(engine) == (500, 500)
     resumed = ingest_channel(engine, SandboxChannel(engine), source="sandbox", account="USAirways", page_size=500)

@@ -9,14 +9,17 @@ from runbook.listen.sentiment import DutchLexiconAnalyzer, default_analyzer, is_
 from runbook.sandbox.storm import generate
 
 
-@pytest.mark.parametrize(("text", "language"), [
-    ("@brand this is disgusting. Explain yourselves.", "en"),
-    ("Never flying @brand again after that reply. Unbelievable.", "en"),
-    ("@brand dit is echt schandalig. Wie keurt dit goed? 😡", "nl"),
-    ("Benieuwd hoe @brand dit gaat oplossen #fail", "nl"),
-    ("Der Service ist heute nicht gut", "de"),
-    ("😡😡 #fail @brand", "und"),
-])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("@brand this is disgusting. Explain yourselves.", "en"),
+        ("Never flying @brand again after that reply. Unbelievable.", "en"),
+        ("@brand dit is echt schandalig. Wie keurt dit goed? 😡", "nl"),
+        ("Benieuwd hoe @brand dit gaat oplossen #fail", "nl"),
+        ("Der Service ist heute nicht gut", "de"),
+        ("😡😡 #fail @brand", "und"),
+    ],
+)
 def test_language_of_short_posts(text: str, language: str) -> None:
     assert detect_language(text) == language
 
@@ -73,8 +76,10 @@ def test_a_plugged_in_analyser_fills_the_verdict_columns_from_its_score(sqlite_e
     from runbook.listen import NewMention, mentions_in_window, store_mentions
 
     at = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
-    items = [NewMention(platform="x", ref=ref, account="SkyJet", author="amy", text=text, created_at=at)
-             for ref, text in (("1", "WHERE IS MY BAG"), ("2", "thanks for nothing"))]
+    items = [
+        NewMention(platform="x", ref=ref, account="SkyJet", author="amy", text=text, created_at=at)
+        for ref, text in (("1", "WHERE IS MY BAG"), ("2", "thanks for nothing"))
+    ]
     store_mentions(sqlite_engine, items, source="t", analyzer=load_analyzer(f"{__name__}:UpperIsAngry"))
     stored = {m.ref: m for m in mentions_in_window(sqlite_engine, since=at, until=datetime(2025, 1, 1, tzinfo=UTC))}
     assert (stored["1"].label, stored["1"].needs_answer, stored["1"].negative) == ("negative", True, True)

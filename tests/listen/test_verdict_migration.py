@@ -21,11 +21,14 @@ def test_old_mentions_get_a_verdict_from_their_score(db_url: str) -> None:
     now = datetime(2024, 3, 4, 8, 0, tzinfo=UTC)
     with engine.begin() as connection:
         for ref, score in (("a", -0.6), ("b", 0.4), ("c", 0.0)):
-            connection.execute(sa.text(
-                "INSERT INTO mention (platform, ref, account, author, author_followers, text, language, sentiment, "
-                "negative, epoch, created_at, kind, engagement, source, ingested_at, meta) VALUES ('x', :ref, "
-                "'SkyJet', 'amy', 1, 'old', 'en', :score, :negative, 1, :now, 'mention', 0, 't', :now, '{}')"),
-                {"ref": ref, "score": score, "negative": int(score <= -0.05), "now": now})
+            connection.execute(
+                sa.text(
+                    "INSERT INTO mention (platform, ref, account, author, author_followers, text, language, sentiment, "
+                    "negative, epoch, created_at, kind, engagement, source, ingested_at, meta) VALUES ('x', :ref, "
+                    "'SkyJet', 'amy', 1, 'old', 'en', :score, :negative, 1, :now, 'mention', 0, 't', :now, '{}')"
+                ),
+                {"ref": ref, "score": score, "negative": int(score <= -0.05), "now": now},
+            )
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0005_w11a")
     with engine.connect() as connection:

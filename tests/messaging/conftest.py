@@ -23,23 +23,39 @@ REPO = Path(__file__).parents[2]
 TEMPLATES = REPO / "templates"
 
 BRANDS = {
-    "social-media-mistake": {"name": "US Airways", "handle": "USAirways",
-                             "values": [{"name": "respect", "words": ["respectful"]}, {"name": "safety"}],
-                             "audience": ["passengers", "customers"]},
-    "wrong-account-post": {"name": "the American Red Cross", "handle": "RedCross",
-                           "values": [{"name": "care", "say": "helping people in need", "words": ["helping"]}],
-                           "audience": ["donors", "volunteers"]},
-    "hashtag-misuse": {"name": "DiGiorno", "handle": "DiGiorno", "values": [{"name": "respect"}],
-                       "audience": ["customers"]},
+    "social-media-mistake": {
+        "name": "US Airways",
+        "handle": "USAirways",
+        "values": [{"name": "respect", "words": ["respectful"]}, {"name": "safety"}],
+        "audience": ["passengers", "customers"],
+    },
+    "wrong-account-post": {
+        "name": "the American Red Cross",
+        "handle": "RedCross",
+        "values": [{"name": "care", "say": "helping people in need", "words": ["helping"]}],
+        "audience": ["donors", "volunteers"],
+    },
+    "hashtag-misuse": {
+        "name": "DiGiorno",
+        "handle": "DiGiorno",
+        "values": [{"name": "respect"}],
+        "audience": ["customers"],
+    },
 }
 
 
 def make_brand(case: str = "hashtag-misuse") -> Brand:
     spec = BRANDS[case]
-    policy = Policy(accounts={spec["handle"]: {"kind": "brand", "platforms": ["x", "facebook", "linkedin", "instagram"]}},
-                    link_checks=False,
-                    brand={"name": spec["name"], "values": spec["values"], "audience": spec["audience"],
-                           "handles": {"x": spec["handle"], "facebook": spec["handle"], "linkedin": spec["handle"]}})
+    policy = Policy(
+        accounts={spec["handle"]: {"kind": "brand", "platforms": ["x", "facebook", "linkedin", "instagram"]}},
+        link_checks=False,
+        brand={
+            "name": spec["name"],
+            "values": spec["values"],
+            "audience": spec["audience"],
+            "handles": {"x": spec["handle"], "facebook": spec["handle"], "linkedin": spec["handle"]},
+        },
+    )
     return brand_from_policy(policy)
 
 
@@ -57,20 +73,47 @@ def checker(brand: Brand) -> Iterator[Checker]:
 
 @pytest.fixture
 def incident(engine):  # noqa: ANN001, ANN201, F811
-    return audit.create_incident(engine, playbook_id="hashtag-misuse", playbook_version=1,
-                                 inputs={"hashtag": "#WhyIStayed", "summary": "pizza joke on #WhyIStayed"},
-                                 requester="ana", title="We joined #WhyIStayed with a pizza joke")
+    return audit.create_incident(
+        engine,
+        playbook_id="hashtag-misuse",
+        playbook_version=1,
+        inputs={"hashtag": "#WhyIStayed", "summary": "pizza joke on #WhyIStayed"},
+        requester="ana",
+        title="We joined #WhyIStayed with a pizza joke",
+    )
 
 
-def step_context(engine: Any, incident: Any, step_id: str, *, steps: dict[str, Any] | None = None,
-                 decision: dict[str, Any] | None = None, **services: Any) -> StepContext:
+def step_context(
+    engine: Any,
+    incident: Any,
+    step_id: str,
+    *,
+    steps: dict[str, Any] | None = None,
+    decision: dict[str, Any] | None = None,
+    **services: Any,
+) -> StepContext:
     def record(action: str, details: Any = None) -> None:
-        audit.append(engine, incident_id=incident.id, actor="system", channel="flow", action=action, step=step_id,
-                     details=dict(details or {}))
+        audit.append(
+            engine,
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action=action,
+            step=step_id,
+            details=dict(details or {}),
+        )
 
-    return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
-                       inputs=dict(incident.inputs), steps=steps if steps is not None else {}, audit=record,
-                       decision=decision, services=step_services(engine, **services))
+    return StepContext(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        requester="ana",
+        step_id=step_id,
+        inputs=dict(incident.inputs),
+        steps=steps if steps is not None else {},
+        audit=record,
+        decision=decision,
+        services=step_services(engine, **services),
+    )
 
 
 def step_services(engine: Any, **services: Any) -> StepServices:
@@ -101,8 +144,13 @@ def load_digiorno(engine: Any, count: int, *, seed: int = 1) -> Any:
 def reply_params(**overrides: Any) -> Any:
     from runbook.steps.reply_individually import KIND
 
-    base = {"template": "replies/hashtag-misuse.en.j2", "template_nl": "replies/hashtag-misuse.nl.j2",
-            "since": storm_start(31), "rate_limit": "1000/1s", "batch_size": 2000}
+    base = {
+        "template": "replies/hashtag-misuse.en.j2",
+        "template_nl": "replies/hashtag-misuse.nl.j2",
+        "since": storm_start(31),
+        "rate_limit": "1000/1s",
+        "batch_size": 2000,
+    }
     return KIND.params.model_validate(base | overrides)
 
 
@@ -120,8 +168,17 @@ def replies_by_person(engine: Any) -> dict[str, int]:
     from runbook.sandbox.tables import mentions, posts
 
     with engine.connect() as connection:
-        rows = connection.execute(sa.select(mentions.c.author).select_from(
-            posts.join(mentions, sa.literal("m", sa.String) + sa.cast(mentions.c.id, sa.String) == posts.c.in_reply_to))).scalars().all()
+        rows = (
+            connection.execute(
+                sa.select(mentions.c.author).select_from(
+                    posts.join(
+                        mentions, sa.literal("m", sa.String) + sa.cast(mentions.c.id, sa.String) == posts.c.in_reply_to
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     counts: dict[str, int] = {}
     for author in rows:
         counts[author.casefold()] = counts.get(author.casefold(), 0) + 1

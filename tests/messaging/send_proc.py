@@ -15,8 +15,14 @@ from tests.messaging.conftest import make_brand, reply_params, step_context
 def main(url: str, incident_id: str, rate: str) -> None:
     engine = make_engine(url)
     incident = audit.get_incident(engine, incident_id)
-    ctx = step_context(engine, incident, "replies", decision={"actions": "", "approve_flagged": True, "person": "sam"},
-                       brand=make_brand(), channel=SandboxChannel(engine))
+    ctx = step_context(
+        engine,
+        incident,
+        "replies",
+        decision={"actions": "", "approve_flagged": True, "person": "sam"},
+        brand=make_brand(),
+        channel=SandboxChannel(engine),
+    )
     print("sending", flush=True)
     KIND.run(ctx, reply_params(rate_limit=rate, answer="all"))
     print("finished", flush=True)

@@ -41,10 +41,12 @@ def test_the_snippet_validates_inside_the_shipped_playbook(tmp_path, name: str) 
     head = re.split(r"(?m)^(?=  - id: )", shipped)[0]
     steps = [replacing.get(step_id, block) for step_id, block in _blocks(shipped).items()]
     path = tmp_path / name
-    path.write_text(head + "".join(b if b.endswith("\n\n") else b.rstrip("\n") + "\n\n" for b in steps),
-                    encoding="utf-8")
-    playbook = load_playbook(path, kinds=load_kinds(), roster=load_roster(REPO / "roster.yaml"),
-                             templates_dir=TEMPLATES)
+    path.write_text(
+        head + "".join(b if b.endswith("\n\n") else b.rstrip("\n") + "\n\n" for b in steps), encoding="utf-8"
+    )
+    playbook = load_playbook(
+        path, kinds=load_kinds(), roster=load_roster(REPO / "roster.yaml"), templates_dir=TEMPLATES
+    )
     uses = {step.id: step.uses for step in playbook.steps}
     assert uses["statement"] == "draft_statement" and uses["publish"] == "publish"
     assert set(replacing) <= set(uses) and all(uses[i] != "checklist" for i in replacing)
@@ -61,14 +63,30 @@ SAID = {
 @pytest.mark.parametrize("language", ["en", "nl"])
 def test_each_shipped_reply_template_drafts_a_personal_checked_reply(case: str, language: str) -> None:
     brand = make_brand(case)
-    base = base_context(incident={"id": "i", "slug": "s"}, inputs={"hashtag": "#WhyIStayed"}, steps={},
-                        brand=brand, language=language) | {"statement": {"url": "", "urls": []}}
+    base = base_context(
+        incident={"id": "i", "slug": "s"}, inputs={"hashtag": "#WhyIStayed"}, steps={}, brand=brand, language=language
+    ) | {"statement": {"url": "", "urls": []}}
     with MessageChecker(brand, links=False) as checker:
-        drafter = ReplyDrafter(templates=Templates(TEMPLATES), checker=checker, base=base,
-                               template_for={language: f"replies/{case}.{language}.j2"})
-        rows = [SimpleNamespace(id=i, author=f"person{i}", platform="x", language=language, concern=concern,
-                                said=SAID[case], person=f"x:person{i}", mention_refs=["m1"], account=BRANDS[case]["handle"])
-                for i, concern in enumerate(["hurt", "explain", "supportive", "mocking", "general", "leave"])]
+        drafter = ReplyDrafter(
+            templates=Templates(TEMPLATES),
+            checker=checker,
+            base=base,
+            template_for={language: f"replies/{case}.{language}.j2"},
+        )
+        rows = [
+            SimpleNamespace(
+                id=i,
+                author=f"person{i}",
+                platform="x",
+                language=language,
+                concern=concern,
+                said=SAID[case],
+                person=f"x:person{i}",
+                mention_refs=["m1"],
+                account=BRANDS[case]["handle"],
+            )
+            for i, concern in enumerate(["hurt", "explain", "supportive", "mocking", "general", "leave"])
+        ]
         drafts = [drafter.draft(r) for r in rows]
     for row, draft in zip(rows, drafts, strict=True):
         assert draft.text.startswith(f"@{row.author} ") and len(draft.text) <= 280, draft.text

@@ -50,16 +50,24 @@ def test_check_statement_blocks_with_rule_ids(runner, tmp_path, monkeypatch) -> 
 
 def test_check_statement_passes_a_good_dutch_statement_from_stdin(runner, tmp_path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.chdir(tmp_path)
-    text = ("Het spijt ons. We gebruikten de hashtag WhyIStayed zonder te lezen waar die over gaat. Dat was onze "
-            "fout. We hebben het bericht verwijderd en we gaan iedereen persoonlijk antwoorden. U verdient respect.")
-    result = runner.invoke(app, ["check-statement", "--lang", "nl", "--platform", "x", "--no-links", "--json", "-"],
-                           input=text)
+    text = (
+        "Het spijt ons. We gebruikten de hashtag WhyIStayed zonder te lezen waar die over gaat. Dat was onze "
+        "fout. We hebben het bericht verwijderd en we gaan iedereen persoonlijk antwoorden. U verdient respect."
+    )
+    result = runner.invoke(
+        app, ["check-statement", "--lang", "nl", "--platform", "x", "--no-links", "--json", "-"], input=text
+    )
     assert result.exit_code == 0, result.output
     assert '"blocked": false' in result.output
     assert runner.invoke(app, ["check-statement", "--lang", "de", "-"], input=text).exit_code == 2
 
 
 def test_the_console_script_is_registered() -> None:
-    done = subprocess.run([sys.executable, "-m", "runbook.cli.main", "check-statement", "--help"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", "check-statement", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "--platform" in done.stdout

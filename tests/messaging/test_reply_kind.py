@@ -15,8 +15,16 @@ from tests.messaging.conftest import actions, load_digiorno, replies_by_person, 
 
 def _call(engine, incident, brand, checker, *, shown=None, decision=None, channel=None, **params):  # noqa: ANN001, ANN003, ANN202
     steps = {"replies": {"outputs": shown.model_dump()}} if shown is not None else {}
-    ctx = step_context(engine, incident, "replies", steps=steps, decision=decision, brand=brand, checker=checker,
-                       channel=channel or SandboxChannel(engine))
+    ctx = step_context(
+        engine,
+        incident,
+        "replies",
+        steps=steps,
+        decision=decision,
+        brand=brand,
+        checker=checker,
+        channel=channel or SandboxChannel(engine),
+    )
     return REPLY.run(ctx, reply_params(**params))
 
 
@@ -26,17 +34,30 @@ def test_batches_are_reviewed_reply_by_reply_until_everyone_is_answered(engine, 
     assert first.phase == "review" and first.awaiting_review and first.batch == 1 and len(first.items) == 40
     assert first.people > 40 and first.coverage["drafted"] == first.people and first.near_duplicates > 0
     assert SandboxChannel(engine).posts()[1:] == []  # nothing sent before a person approved it
-    planned = [p for e in audit.events(engine, incident.id) if e.action == "replies.planned"
-               for p in e.details["people"]]
+    planned = [
+        p for e in audit.events(engine, incident.id) if e.action == "replies.planned" for p in e.details["people"]
+    ]
     assert len(planned) == first.people and all(p["mentioned_at"] for p in planned)
     clean = [i for i in first.items if not i["near_duplicate"] and not i["blocked"]]
     flagged = [i for i in first.items if i["near_duplicate"]]
     edited, skipped, held, blamed = clean[0], clean[1], clean[2], flagged[0]
-    lines = "\n".join([f"{edited['id']}: @{edited['handle']} You are right, and we are sorry. We deleted the post.",
-                       f"{skipped['id']} skip", f"@{held['handle']} hold",
-                       f"{blamed['id']}: @{blamed['handle']} Sorry, an intern picked the hashtag."])
-    second = _call(engine, incident, brand, checker, shown=first, batch_size=40,
-                   decision={"actions": lines, "approve_flagged": False, "person": "sam"})
+    lines = "\n".join(
+        [
+            f"{edited['id']}: @{edited['handle']} You are right, and we are sorry. We deleted the post.",
+            f"{skipped['id']} skip",
+            f"@{held['handle']} hold",
+            f"{blamed['id']}: @{blamed['handle']} Sorry, an intern picked the hashtag.",
+        ]
+    )
+    second = _call(
+        engine,
+        incident,
+        brand,
+        checker,
+        shown=first,
+        batch_size=40,
+        decision={"actions": lines, "approve_flagged": False, "person": "sam"},
+    )
     sent_now = len(clean) - 2  # every clean reply but the skipped and the held one (the edit included)
     assert second.sent == sent_now and second.coverage["sent"] == sent_now and second.coverage["skipped"] == 1
     assert second.batch == 2
@@ -47,15 +68,32 @@ def test_batches_are_reviewed_reply_by_reply_until_everyone_is_answered(engine, 
     assert "You are right, and we are sorry" in " ".join(posts.values())
     assert "intern" not in " ".join(posts.values())
     # The engine re-runs a call after a crash with the same decision: nothing changes.
-    rerun = _call(engine, incident, brand, checker, shown=first, batch_size=40,
-                  decision={"actions": lines, "approve_flagged": False, "person": "sam"})
+    rerun = _call(
+        engine,
+        incident,
+        brand,
+        checker,
+        shown=first,
+        batch_size=40,
+        decision={"actions": lines, "approve_flagged": False, "person": "sam"},
+    )
     assert rerun.coverage == second.coverage and rerun.batch == 2 and rerun.sent == 0
     out = second
     fix = f"{blamed['id']}: @{blamed['handle']} We are sorry. We picked that hashtag without reading it."
     while out.awaiting_review:
-        out = _call(engine, incident, brand, checker, shown=out, batch_size=40,
-                    decision={"actions": fix if any(i["id"] == blamed["id"] for i in out.items) else "",
-                              "approve_flagged": True, "person": "noor"})
+        out = _call(
+            engine,
+            incident,
+            brand,
+            checker,
+            shown=out,
+            batch_size=40,
+            decision={
+                "actions": fix if any(i["id"] == blamed["id"] for i in out.items) else "",
+                "approve_flagged": True,
+                "person": "noor",
+            },
+        )
     assert out.phase == "done" and out.coverage["sent"] == out.people - 1 and out.coverage_percent < 100
     assert out.table == [{"status": s, "people": n} for s, n in out.coverage.items()]
     counts = replies_by_person(engine)
@@ -87,8 +125,15 @@ def test_a_failed_send_is_tracked_and_retried(engine, incident, brand, checker) 
     first = _call(engine, incident, brand, checker)
     victim = first.items[0]["handle"]
     flaky = FlakyChannel(SandboxChannel(engine), f"@{victim} ")
-    out = _call(engine, incident, brand, checker, shown=first, channel=flaky,
-                decision={"actions": "", "approve_flagged": True, "person": "sam"})
+    out = _call(
+        engine,
+        incident,
+        brand,
+        checker,
+        shown=first,
+        channel=flaky,
+        decision={"actions": "", "approve_flagged": True, "person": "sam"},
+    )
     assert out.coverage["failed"] == 1 and out.phase == "done"
     failed = [e for e in audit.events(engine, incident.id) if e.action == "reply.failed"]
     assert failed[0].details["error"] == "ChannelError: 503 from the network" and failed[0].details["attempts"] == 1

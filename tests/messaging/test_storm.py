@@ -14,8 +14,7 @@ import pytest
 
 from runbook import audit
 from runbook.sandbox import SandboxChannel
-from tests.messaging.conftest import (REPO, distinct_people, load_digiorno, replies_by_person, reply_params,
-                                      step_context)
+from tests.messaging.conftest import REPO, distinct_people, load_digiorno, replies_by_person, reply_params, step_context
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +28,18 @@ def test_storm_every_person_answered_once_even_after_a_kill(db_url, engine, bran
 
     load_digiorno(engine, 2000)
     people = distinct_people(engine)
-    incident = audit.create_incident(engine, playbook_id="hashtag-misuse", playbook_version=1,
-                                     inputs={"hashtag": "#WhyIStayed"}, requester="ana", title="DiGiorno storm")
+    incident = audit.create_incident(
+        engine,
+        playbook_id="hashtag-misuse",
+        playbook_version=1,
+        inputs={"hashtag": "#WhyIStayed"},
+        requester="ana",
+        title="DiGiorno storm",
+    )
     # DiGiorno answered every person who interacted: the filter is set to everyone here.
-    first = KIND.run(step_context(engine, incident, "replies", brand=brand, checker=checker), reply_params(answer="all"))
+    first = KIND.run(
+        step_context(engine, incident, "replies", brand=brand, checker=checker), reply_params(answer="all")
+    )
     assert first.people == len(people) > 800 and len(first.items) == first.people
     # The storm's people repeat each other, so do the first drafts: flagged for a person to rewrite.
     flagged = [i for i in first.items if i["near_duplicate"]]
@@ -41,9 +48,14 @@ def test_storm_every_person_answered_once_even_after_a_kill(db_url, engine, bran
     assert len({i["draft"] for i in first.items}) > 100  # built from what each person said, not one text
     assert {i["language"] for i in first.items} == {"en", "nl"}
 
-    proc = subprocess.Popen([sys.executable, "-m", "tests.messaging.send_proc", db_url, incident.id, "150/1s"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.messaging.send_proc", db_url, incident.id, "150/1s"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         deadline = time.monotonic() + 60
         while _replied(engine) < 200 and proc.poll() is None and time.monotonic() < deadline:
@@ -55,9 +67,17 @@ def test_storm_every_person_answered_once_even_after_a_kill(db_url, engine, bran
     at_kill = _replied(engine)
     assert 200 <= at_kill < len(people), output
 
-    resumed = KIND.run(step_context(engine, incident, "replies", brand=brand, checker=checker,
-                                    decision={"actions": "", "approve_flagged": True, "person": "sam"}),
-                       reply_params(answer="all"))
+    resumed = KIND.run(
+        step_context(
+            engine,
+            incident,
+            "replies",
+            brand=brand,
+            checker=checker,
+            decision={"actions": "", "approve_flagged": True, "person": "sam"},
+        ),
+        reply_params(answer="all"),
+    )
     assert resumed.phase == "done" and not resumed.awaiting_review
     assert resumed.coverage["sent"] == len(people) and resumed.coverage_percent == 100.0
     counts = replies_by_person(engine)

@@ -14,7 +14,7 @@ from tests.messaging.conftest import BRANDS, TEMPLATES, make_brand
 
 
 def test_slack_escapes_only_amp_lt_gt_in_values_and_plain_escapes_nothing() -> None:
-    context = {"said": '<@U123> & "quotes" \'apostrophes\' *bold*'}
+    context = {"said": "<@U123> & \"quotes\" 'apostrophes' *bold*"}
     slack = Templates(target="slack").render_string("<!here> {{ said }}", context)
     assert slack == "<!here> &lt;@U123&gt; &amp; \"quotes\" 'apostrophes' *bold*"  # the template's own markup stays
     plain = Templates(target="plain").render_string("{{ said }}", context)
@@ -60,10 +60,16 @@ def test_vary_is_stable_per_key_and_varies_across_keys() -> None:
 @pytest.mark.parametrize("language", ["en", "nl"])
 def test_every_shipped_statement_renders_with_variants_within_the_limits(case: str, language: str) -> None:
     brand: Brand = make_brand(case)
-    context = base_context(incident={"id": "i", "slug": "s", "title": "t"}, inputs={"hashtag": "#WhyIStayed"},
-                           steps={}, brand=brand, language=language)
-    long_form, variants = render_statement(Templates(TEMPLATES), f"statements/{case}.{language}.j2", context,
-                                           ["x", "facebook", "bluesky"])
+    context = base_context(
+        incident={"id": "i", "slug": "s", "title": "t"},
+        inputs={"hashtag": "#WhyIStayed"},
+        steps={},
+        brand=brand,
+        language=language,
+    )
+    long_form, variants = render_statement(
+        Templates(TEMPLATES), f"statements/{case}.{language}.j2", context, ["x", "facebook", "bluesky"]
+    )
     assert len(variants["x"]) <= 280 and len(variants["bluesky"]) <= 300
     assert len(long_form) > len(variants["x"])  # the short form is not the long one cut off
     assert "#" not in long_form + variants["x"]  # never joins a hashtag again

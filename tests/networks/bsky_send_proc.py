@@ -35,11 +35,23 @@ def main(url: str, incident_id: str, channels_file: str, brand_handle: str, die_
             return out
 
         channel._create = create_then_die
-    ctx = step_context(engine, incident, "replies", decision={"actions": "", "approve_flagged": True, "person": "sam"},
-                       brand=bluesky_brand(brand_handle), channel=channel)
+    ctx = step_context(
+        engine,
+        incident,
+        "replies",
+        decision={"actions": "", "approve_flagged": True, "person": "sam"},
+        brand=bluesky_brand(brand_handle),
+        channel=channel,
+    )
     print("sending", flush=True)
-    out = KIND.run(ctx, reply_params(template="replies/social-media-mistake.en.j2",
-                                     template_nl="replies/social-media-mistake.nl.j2", rate_limit="1000/1s"))
+    out = KIND.run(
+        ctx,
+        reply_params(
+            template="replies/social-media-mistake.en.j2",
+            template_nl="replies/social-media-mistake.nl.j2",
+            rate_limit="1000/1s",
+        ),
+    )
     print("finished", out.coverage, flush=True)
 
 

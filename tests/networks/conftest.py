@@ -35,12 +35,22 @@ def unique_handle(prefix: str) -> str:
 
 def channels_yaml(net: localbsky.LocalBluesky, accounts: dict[str, str]) -> bytes:
     """A channels file for `accounts` (account id -> handle), each password in BSKY_PW_<ID>."""
-    lines = ["brands:", "  brand: {name: US Airways}", "channels:",
-             f"  bsky: {{platform: bluesky, service: \"{net.pds}\", appview: \"{net.appview}\","
-             " tuning: {timeout: 10, budget: 30}}", "accounts:"]
+    lines = [
+        "brands:",
+        "  brand: {name: US Airways}",
+        "channels:",
+        f'  bsky: {{platform: bluesky, service: "{net.pds}", appview: "{net.appview}",'
+        " tuning: {timeout: 10, budget: 30}}",
+        "accounts:",
+    ]
     for account_id, handle in accounts.items():
-        lines += [f"  {account_id}:", "    brand: brand", "    channel: bsky", f"    handle: {handle}",
-                  f"    token_env: BSKY_PW_{account_id.upper().replace('-', '_')}"]
+        lines += [
+            f"  {account_id}:",
+            "    brand: brand",
+            "    channel: bsky",
+            f"    handle: {handle}",
+            f"    token_env: BSKY_PW_{account_id.upper().replace('-', '_')}",
+        ]
     return ("\n".join(lines) + "\n").encode()
 
 

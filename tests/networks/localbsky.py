@@ -63,8 +63,11 @@ class LocalBluesky:
 
         password = f"pw-{uuid.uuid4().hex}"
         client = Client(base_url=self.pds)
-        made = client.com.atproto.server.create_account(models.ComAtprotoServerCreateAccount.Data(
-            handle=handle, email=f"{handle.split('.')[0]}@example.test", password=password))
+        made = client.com.atproto.server.create_account(
+            models.ComAtprotoServerCreateAccount.Data(
+                handle=handle, email=f"{handle.split('.')[0]}@example.test", password=password
+            )
+        )
         self.passwords[handle] = password
         return made.did
 
@@ -75,8 +78,15 @@ class LocalBluesky:
         client.login(handle, self.passwords[handle], fetch_bsky_profile=False)
         return client
 
-    def post(self, handle: str, text: str, *, mention: tuple[str, str] | None = None, reply_to: str | None = None,
-             client=None):  # noqa: ANN001, ANN201
+    def post(
+        self,
+        handle: str,
+        text: str,
+        *,
+        mention: tuple[str, str] | None = None,
+        reply_to: str | None = None,
+        client=None,
+    ):  # noqa: ANN001, ANN201
         """`handle` posts `text` (+ " @<mention handle>" with its facet, as the app makes it), optionally
         as a reply to the post `reply_to`; returns the created record's uri and cid."""
         from atproto import client_utils, models
@@ -87,9 +97,8 @@ class LocalBluesky:
             builder.text(" ").mention(f"@{mention[0]}", mention[1])
         reply = None
         if reply_to is not None:
-            did, _, rkey = reply_to[len("at://"):].split("/")
-            parent = client.com.atproto.repo.get_record({"repo": did, "collection": "app.bsky.feed.post",
-                                                         "rkey": rkey})
+            did, _, rkey = reply_to[len("at://") :].split("/")
+            parent = client.com.atproto.repo.get_record({"repo": did, "collection": "app.bsky.feed.post", "rkey": rkey})
             ref = models.create_strong_ref(parent)
             root = parent.value.reply.root if parent.value.reply else ref
             reply = models.AppBskyFeedPost.ReplyRef(parent=ref, root=root)
@@ -130,12 +139,24 @@ def start(log_dir: Path, *, timeout: float = 180.0) -> LocalBluesky:
         admin.execute(f'CREATE DATABASE "{database}"')
     url = sa.make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
     log = log_dir / "bluesky-network.log"
-    env = {**os.environ, "DB_POSTGRES_URL": url, "DB_POSTGRES_SCHEMA": "runbook", "REDIS_HOST": REDIS,
-           "PATH": f"{NODE.parent}:{os.environ.get('PATH', '')}", "LOG_ENABLED": "false",
-           "ATPROTO_DEV_ENV": (MODULES / "dist" / "index.js").as_uri()}
+    env = {
+        **os.environ,
+        "DB_POSTGRES_URL": url,
+        "DB_POSTGRES_SCHEMA": "runbook",
+        "REDIS_HOST": REDIS,
+        "PATH": f"{NODE.parent}:{os.environ.get('PATH', '')}",
+        "LOG_ENABLED": "false",
+        "ATPROTO_DEV_ENV": (MODULES / "dist" / "index.js").as_uri(),
+    }
     with log.open("wb") as errors:
-        process = subprocess.Popen([str(NODE), str(SCRIPT)], cwd=SCRIPT.parent, env=env, stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=errors)
+        process = subprocess.Popen(
+            [str(NODE), str(SCRIPT)],
+            cwd=SCRIPT.parent,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     line = b""
@@ -151,5 +172,6 @@ def start(log_dir: Path, *, timeout: float = 180.0) -> LocalBluesky:
         tail = log.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"the local Bluesky network did not start within {timeout:.0f}s:\n{tail}")
     info = json.loads(line)
-    return LocalBluesky(pds=info["pds"], appview=info["appview"], plc=info["plc"], database=database,
-                        process=process, log=log)
+    return LocalBluesky(
+        pds=info["pds"], appview=info["appview"], plc=info["plc"], database=database, process=process, log=log
+    )

@@ -13,12 +13,14 @@ from tests.networks.conftest import bluesky_adapter, unique_handle
 
 pytestmark = pytest.mark.bluesky
 
-STATEMENT = ("Earlier today we replied to a customer with an inappropriate image. We are deeply sorry. "
-             "The image was shared by mistake while we flagged it for our team; we removed it at once. "
-             "We are reviewing how this happened so it cannot happen again, and we will share what we change. "
-             "To the customer who wrote to us, @{customer}: we are reaching out to you directly. "
-             "Our full statement is at https://example.com/statement and we will keep answering under "
-             "#USAirways. Thank you for holding us to a higher standard; you deserve better from us.")
+STATEMENT = (
+    "Earlier today we replied to a customer with an inappropriate image. We are deeply sorry. "
+    "The image was shared by mistake while we flagged it for our team; we removed it at once. "
+    "We are reviewing how this happened so it cannot happen again, and we will share what we change. "
+    "To the customer who wrote to us, @{customer}: we are reaching out to you directly. "
+    "Our full statement is at https://example.com/statement and we will keep answering under "
+    "#USAirways. Thank you for holding us to a higher standard; you deserve better from us."
+)
 
 
 def test_a_long_statement_goes_out_as_one_thread_with_facets_once(bsky, sqlite_engine) -> None:  # noqa: ANN001
@@ -45,13 +47,15 @@ def test_a_long_statement_goes_out_as_one_thread_with_facets_once(bsky, sqlite_e
     features = {}
     for post in parts:
         rkey = post.ref.rsplit("/", 1)[1]
-        record = client.com.atproto.repo.get_record({"repo": channel.did, "collection": "app.bsky.feed.post",
-                                                     "rkey": rkey}).value
+        record = client.com.atproto.repo.get_record(
+            {"repo": channel.did, "collection": "app.bsky.feed.post", "rkey": rkey}
+        ).value
         raw = post.text.encode()
         for facet in record.facets or []:
             feature = facet.features[0]
-            features[raw[facet.index.byte_start:facet.index.byte_end].decode()] = (
-                getattr(feature, "did", None) or getattr(feature, "uri", None) or getattr(feature, "tag", None))
+            features[raw[facet.index.byte_start : facet.index.byte_end].decode()] = (
+                getattr(feature, "did", None) or getattr(feature, "uri", None) or getattr(feature, "tag", None)
+            )
     assert features[f"@{customer}"] == customer_did
     assert features["https://example.com/statement"] == "https://example.com/statement"
     assert features["#USAirways"] == "USAirways"
@@ -86,12 +90,25 @@ def test_an_image_goes_up_as_a_blob_with_its_alt_text_in_a_reply(bsky, sqlite_en
     bsky.create_account(brand)
     channel = bluesky_adapter(bsky, sqlite_engine, brand)
     png = tmp_path / "dot.png"
-    png.write_bytes(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+    png.write_bytes(
+        base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+        )
+    )
     first = channel.publish(text="Our statement", key="k-first")
-    receipt = channel.publish(text="Our update", media=[{"path": str(png), "alt": "a dot", "type": "image/png"}],
-                              key="k-img", reply_to=first.ref)
-    record = bsky.client(brand).com.atproto.repo.get_record({"repo": channel.did, "collection": "app.bsky.feed.post",
-                                                             "rkey": receipt.ref.rsplit("/", 1)[1]}).value
+    receipt = channel.publish(
+        text="Our update",
+        media=[{"path": str(png), "alt": "a dot", "type": "image/png"}],
+        key="k-img",
+        reply_to=first.ref,
+    )
+    record = (
+        bsky.client(brand)
+        .com.atproto.repo.get_record(
+            {"repo": channel.did, "collection": "app.bsky.feed.post", "rkey": receipt.ref.rsplit("/", 1)[1]}
+        )
+        .value
+    )
     assert record.embed.images[0].alt == "a dot" and record.embed.images[0].image.mime_type == "image/png"
     assert record.reply.parent.uri == first.ref == record.reply.root.uri  # published as a reply
 
@@ -106,15 +123,35 @@ def test_the_offending_post_is_deleted_by_the_delete_step_once(bsky, sqlite_engi
     channel = bluesky_adapter(bsky, sqlite_engine, brand)
     offending = channel.publish(text="the offending post", key="seed:offending")
     assert channel.get_post(offending.ref)["live"]
-    incident = audit.create_incident(sqlite_engine, playbook_id="social-media-mistake", playbook_version=1,
-                                     inputs={}, requester="ana", title="offending post")
+    incident = audit.create_incident(
+        sqlite_engine,
+        playbook_id="social-media-mistake",
+        playbook_version=1,
+        inputs={},
+        requester="ana",
+        title="offending post",
+    )
 
     def run() -> object:
-        ctx = StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id="delete",
-                          inputs={}, steps={}, decision=None, services=StepServices(db=sqlite_engine, channel=channel),
-                          audit=lambda action, details=None: audit.append(
-                              sqlite_engine, incident_id=incident.id, actor="system", channel="flow", action=action,
-                              step="delete", details=dict(details or {})))
+        ctx = StepContext(
+            incident_id=incident.id,
+            incident_slug=incident.slug,
+            requester="ana",
+            step_id="delete",
+            inputs={},
+            steps={},
+            decision=None,
+            services=StepServices(db=sqlite_engine, channel=channel),
+            audit=lambda action, details=None: audit.append(
+                sqlite_engine,
+                incident_id=incident.id,
+                actor="system",
+                channel="flow",
+                action=action,
+                step="delete",
+                details=dict(details or {}),
+            ),
+        )
         return DELETE.run(ctx, DELETE.params(post=offending.ref, reason="inappropriate image"))
 
     first = run()

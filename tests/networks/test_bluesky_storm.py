@@ -22,18 +22,31 @@ from tests.networks.conftest import bluesky_adapter, environ_for, unique_handle,
 pytestmark = pytest.mark.bluesky
 REPO = Path(__file__).parents[2]
 
-SAID = ["that reply was disgusting, how did this happen?", "please delete that image now",
-        "I am never flying with you again", "who approved this?", "this is so hurtful to see",
-        "explain how this got through your checks", "unbelievable, do better"]
+SAID = [
+    "that reply was disgusting, how did this happen?",
+    "please delete that image now",
+    "I am never flying with you again",
+    "who approved this?",
+    "this is so hurtful to see",
+    "explain how this got through your checks",
+    "unbelievable, do better",
+]
 
 
 def bluesky_brand(handle: str) -> Any:
     from runbook.checks import Policy
     from runbook.messaging.brand import brand_from_policy
 
-    policy = Policy(accounts={handle: {"kind": "brand", "platforms": ["bluesky"]}}, link_checks=False,
-                    brand={"name": "US Airways", "values": [{"name": "respect", "words": ["respectful"]}],
-                           "audience": ["passengers", "customers"], "handles": {"bluesky": handle}})
+    policy = Policy(
+        accounts={handle: {"kind": "brand", "platforms": ["bluesky"]}},
+        link_checks=False,
+        brand={
+            "name": "US Airways",
+            "values": [{"name": "respect", "words": ["respectful"]}],
+            "audience": ["passengers", "customers"],
+            "handles": {"bluesky": handle},
+        },
+    )
     return brand_from_policy(policy)
 
 
@@ -78,18 +91,28 @@ def test_a_mention_storm_is_ingested_exactly_once_across_crashes_and_restarts(bs
     total = _storm(bsky, channel, people, 3, offending)
     _wait_for(channel, total)
 
-    first = ingest_channel(sqlite_engine, channel, source="bluesky", account=brand, platform="bluesky",
-                           page_size=4, max_pages=1)
+    first = ingest_channel(
+        sqlite_engine, channel, source="bluesky", account=brand, platform="bluesky", page_size=4, max_pages=1
+    )
     assert (first.fetched, first.inserted) == (4, 4)
 
     def crash(connection, items) -> None:  # noqa: ANN001
         raise RuntimeError("power cut between fetch and commit")
 
     with pytest.raises(RuntimeError, match="power cut"):
-        ingest_channel(sqlite_engine, channel, source="bluesky", account=brand, platform="bluesky", page_size=4,
-                       before_commit=crash)
-    assert len(_stored(sqlite_engine)) == 4 and read_cursor(sqlite_engine, source="bluesky", account=brand,
-                                                             platform="bluesky") == first.cursor
+        ingest_channel(
+            sqlite_engine,
+            channel,
+            source="bluesky",
+            account=brand,
+            platform="bluesky",
+            page_size=4,
+            before_commit=crash,
+        )
+    assert (
+        len(_stored(sqlite_engine)) == 4
+        and read_cursor(sqlite_engine, source="bluesky", account=brand, platform="bluesky") == first.cursor
+    )
 
     from runbook.channels import bluesky as module
 
@@ -111,8 +134,9 @@ def test_a_mention_storm_is_ingested_exactly_once_across_crashes_and_restarts(bs
     assert Counter(author for _, author in rows) == {**{p: 3 for p in people}, late[0]: 2}
 
 
-def test_each_person_gets_one_reply_even_when_the_worker_dies_mid_replies(bsky, sqlite_url, sqlite_engine,
-                                                                           tmp_path) -> None:  # noqa: ANN001
+def test_each_person_gets_one_reply_even_when_the_worker_dies_mid_replies(
+    bsky, sqlite_url, sqlite_engine, tmp_path
+) -> None:  # noqa: ANN001
     from runbook import audit
     from runbook.steps.reply_individually import KIND
     from tests.messaging.conftest import reply_params, step_context
@@ -127,19 +151,35 @@ def test_each_person_gets_one_reply_even_when_the_worker_dies_mid_replies(bsky, 
     _wait_for(channel, total)
     ingest_channel(sqlite_engine, channel, source="bluesky", account=brand, platform="bluesky")
 
-    incident = audit.create_incident(sqlite_engine, playbook_id="social-media-mistake", playbook_version=1,
-                                     inputs={"summary": "offensive image in a reply"}, requester="ana",
-                                     title="US Airways reply")
-    params = reply_params(template="replies/social-media-mistake.en.j2",
-                          template_nl="replies/social-media-mistake.nl.j2", rate_limit="1000/1s")
-    first = KIND.run(step_context(sqlite_engine, incident, "replies", brand=bluesky_brand(brand), channel=channel),
-                     params)
+    incident = audit.create_incident(
+        sqlite_engine,
+        playbook_id="social-media-mistake",
+        playbook_version=1,
+        inputs={"summary": "offensive image in a reply"},
+        requester="ana",
+        title="US Airways reply",
+    )
+    params = reply_params(
+        template="replies/social-media-mistake.en.j2",
+        template_nl="replies/social-media-mistake.nl.j2",
+        rate_limit="1000/1s",
+    )
+    first = KIND.run(
+        step_context(sqlite_engine, incident, "replies", brand=bluesky_brand(brand), channel=channel), params
+    )
     assert first.phase == "review" and first.people == len(people)
 
     channels_file = write_channels(tmp_path, bsky, {"brand": brand})
     env = {**os.environ, "PYTHONPATH": str(REPO), **environ_for(bsky, {"brand": brand})}
-    command = [sys.executable, "-m", "tests.networks.bsky_send_proc", sqlite_url, incident.id, str(channels_file),
-               brand]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.networks.bsky_send_proc",
+        sqlite_url,
+        incident.id,
+        str(channels_file),
+        brand,
+    ]
     died = subprocess.run([*command, "3"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert died.returncode == 9, died.stdout + died.stderr
     replies = [p for p in channel.recent_posts(limit=100) if p.in_reply_to and p.ref != offending]
@@ -154,6 +194,7 @@ def test_each_person_gets_one_reply_even_when_the_worker_dies_mid_replies(bsky, 
     assert per_person == {p: 1 for p in people}  # everyone answered, nobody twice
     sent = [e for e in audit.events(sqlite_engine, incident.id) if e.action == "reply.sent"]
     assert len(sent) == len(people) == len({e.details["person"] for e in sent})
-    out = KIND.run(step_context(sqlite_engine, incident, "replies", brand=bluesky_brand(brand), channel=channel),
-                   params)
+    out = KIND.run(
+        step_context(sqlite_engine, incident, "replies", brand=bluesky_brand(brand), channel=channel), params
+    )
     assert out.phase == "done" and out.coverage["sent"] == len(people)

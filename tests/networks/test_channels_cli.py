@@ -24,8 +24,12 @@ OTHER = "tok-2f9a77d0-person"
 
 @pytest.fixture
 def server() -> Iterator[MockServer]:
-    seed = SeedConfig(accounts=[SeedAccount(username="usairways", access_token=TOKEN),
-                                SeedAccount(username="alice", access_token=OTHER)])
+    seed = SeedConfig(
+        accounts=[
+            SeedAccount(username="usairways", access_token=TOKEN),
+            SeedAccount(username="alice", access_token=OTHER),
+        ]
+    )
     with MockServer(seed=seed) as running:
         yield running
 
@@ -88,10 +92,9 @@ def test_list_and_check_report_each_account_and_problem(tmp_path, server, monkey
     assert TOKEN not in out
 
 
-def test_steps_name_accounts_by_id_and_the_monitor_ingests_them(tmp_path, server, sqlite_engine,
-                                                                 monkeypatch) -> None:  # noqa: ANN001
-    from runbook.channels.registry import ConfiguredChannels
+def test_steps_name_accounts_by_id_and_the_monitor_ingests_them(tmp_path, server, sqlite_engine, monkeypatch) -> None:  # noqa: ANN001
     from runbook.channels.config import load_channels_config
+    from runbook.channels.registry import ConfiguredChannels
     from runbook.listen.config import ListeningConfig
     from runbook.listen.monitor import run_once
 
@@ -112,19 +115,21 @@ def test_steps_name_accounts_by_id_and_the_monitor_ingests_them(tmp_path, server
     assert router.delete(by_handle.ref, key="del") is True
 
     server.client("alice").status_post("@usairways what happened?")
-    config = ListeningConfig.model_validate({"sources": [{"name": "networks", "kind": "channels"}],
-                                             "brands": [{"id": "usairways", "accounts": [
-                                                 {"platform": "mastodon", "handle": "usairways"}]}]})
+    config = ListeningConfig.model_validate(
+        {
+            "sources": [{"name": "networks", "kind": "channels"}],
+            "brands": [{"id": "usairways", "accounts": [{"platform": "mastodon", "handle": "usairways"}]}],
+        }
+    )
     tick = run_once(sqlite_engine, config, check=False, escalate=False)
     assert not tick.errors and [r.inserted for r in tick.ingested] == [1]
     assert run_once(sqlite_engine, config, check=False, escalate=False).ingested[0].inserted == 0
 
 
-def test_secrets_reach_no_output_channel(tmp_path, server, sqlite_engine, monkeypatch, caplog,
-                                         capsys) -> None:  # noqa: ANN001
-    from runbook import audit
+def test_secrets_reach_no_output_channel(tmp_path, server, sqlite_engine, monkeypatch, caplog, capsys) -> None:  # noqa: ANN001
     import io
 
+    from runbook import audit
     from runbook.audit.export import write_events
     from runbook.channels.config import load_channels_config
     from runbook.channels.registry import ConfiguredChannels
@@ -137,20 +142,44 @@ def test_secrets_reach_no_output_channel(tmp_path, server, sqlite_engine, monkey
     secret_file.write_text(TOKEN + "\n")
     path = channels_file(tmp_path, server, token_line="token_file: token.txt")
     env = {"RUNBOOK_CHANNELS": str(path)}
-    outputs = [run("channels", "list", "--json", env=env)[1], run("channels", "check", "--json", env=env)[1],
-               run("channels", "check", env=env)[1]]
+    outputs = [
+        run("channels", "list", "--json", env=env)[1],
+        run("channels", "check", "--json", env=env)[1],
+        run("channels", "check", env=env)[1],
+    ]
     monkeypatch.setenv("RUNBOOK_CHANNELS", str(path))
     router = ConfiguredChannels(load_channels_config(path), engine=sqlite_engine)
-    incident = audit.create_incident(sqlite_engine, playbook_id="social-media-mistake", playbook_version=1,
-                                     inputs={}, requester="ana", title="secrets")
+    incident = audit.create_incident(
+        sqlite_engine,
+        playbook_id="social-media-mistake",
+        playbook_version=1,
+        inputs={},
+        requester="ana",
+        title="secrets",
+    )
     offending = router.publish(account="usairways-masto", platform="mastodon", text="offending", key="seed")
     chat = ConsoleChat(engine=sqlite_engine, incident_id=incident.id)
-    ctx = StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id="delete",
-                      inputs={}, steps={}, decision=None, chat=chat, channel="#war-room",
-                      services=StepServices(db=sqlite_engine, channel=router),
-                      audit=lambda action, details=None: audit.append(
-                          sqlite_engine, incident_id=incident.id, actor="system", channel="flow", action=action,
-                          step="delete", details=dict(details or {})))
+    ctx = StepContext(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        requester="ana",
+        step_id="delete",
+        inputs={},
+        steps={},
+        decision=None,
+        chat=chat,
+        channel="#war-room",
+        services=StepServices(db=sqlite_engine, channel=router),
+        audit=lambda action, details=None: audit.append(
+            sqlite_engine,
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action=action,
+            step="delete",
+            details=dict(details or {}),
+        ),
+    )
     result = DELETE.run(ctx, DELETE.params(post=offending.ref, reason="test"))
     outputs.append(result.model_dump_json())
     # A failing call (the instance down) must not carry the token in its error either.

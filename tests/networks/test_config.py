@@ -46,7 +46,8 @@ def test_cross_checks_name_the_field() -> None:
     with pytest.raises(SpecError) as caught:
         parse_channels_config(bad, "c.yaml")
     assert [str(e) for e in caught.value.errors] == [
-        "c.yaml:7:12: accounts.usairways-bsky.brand: unknown brand 'nobody'; declare it under brands:"]
+        "c.yaml:7:12: accounts.usairways-bsky.brand: unknown brand 'nobody'; declare it under brands:"
+    ]
 
 
 def test_a_secret_written_into_the_file_is_refused() -> None:
@@ -57,8 +58,9 @@ def test_a_secret_written_into_the_file_is_refused() -> None:
     assert "looks like a secret written into the config" in text and "app_password_env" in text
 
 
-def test_secrets_resolve_from_env_or_file_and_errors_never_hold_them(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_resolve_from_env_or_file_and_errors_never_hold_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "token.txt").write_text("s3cr3t-from-file\n")
     raw = GOOD.replace(b"token_env: TEST_BSKY_PASSWORD", b"token_file: token.txt")
     (tmp_path / "channels.yaml").write_bytes(raw)

@@ -26,20 +26,24 @@ PEOPLE = ["alice", "bob", "carol", "dan"]
 
 @pytest.fixture
 def server() -> Iterator[MockServer]:
-    seed = SeedConfig(accounts=[SeedAccount(username="usairways", display_name="US Airways",
-                                            access_token=BRAND_TOKEN),
-                                *[SeedAccount(username=p, display_name=p.title(), access_token=f"{p}-tok")
-                                  for p in PEOPLE]])
+    seed = SeedConfig(
+        accounts=[
+            SeedAccount(username="usairways", display_name="US Airways", access_token=BRAND_TOKEN),
+            *[SeedAccount(username=p, display_name=p.title(), access_token=f"{p}-tok") for p in PEOPLE],
+        ]
+    )
     with MockServer(seed=seed) as running:
         yield running
 
 
 def adapter(server: MockServer, engine: Any, **options: Any) -> Any:
     extra = "".join(f"    {k}: {v}\n" for k, v in options.items())
-    raw = (f"brands:\n  brand: {{name: US Airways}}\nchannels:\n  masto: {{platform: mastodon, service: "
-           f"\"{server.base_url}\", tuning: {{timeout: 2, budget: 10, attempts: 3, breaker_failures: 3}}}}\n"
-           f"accounts:\n  brand-masto:\n    brand: brand\n    channel: masto\n    handle: usairways\n"
-           f"    token_env: MASTO_TOKEN\n" + (f"    options:\n{extra.replace('    ', '      ')}" if extra else ""))
+    raw = (
+        f"brands:\n  brand: {{name: US Airways}}\nchannels:\n  masto: {{platform: mastodon, service: "
+        f'"{server.base_url}", tuning: {{timeout: 2, budget: 10, attempts: 3, breaker_failures: 3}}}}\n'
+        f"accounts:\n  brand-masto:\n    brand: brand\n    channel: masto\n    handle: usairways\n"
+        f"    token_env: MASTO_TOKEN\n" + (f"    options:\n{extra.replace('    ', '      ')}" if extra else "")
+    )
     config = parse_channels_config(raw.encode(), "channels.yaml")
     return build_adapter(config, "brand-masto", engine=engine, environ={"MASTO_TOKEN": BRAND_TOKEN})
 
@@ -50,8 +54,11 @@ def fault(server: MockServer, spec: dict[str, Any]) -> None:
 
 def test_visibility_content_warning_idempotency_and_live_state(server, sqlite_engine) -> None:  # noqa: ANN001
     channel = adapter(server, sqlite_engine, visibility="unlisted")
-    receipt = channel.publish(text="We are sorry for the image we sent.", key="inc:publish:mastodon",
-                              content_warning="Statement about an offensive image")
+    receipt = channel.publish(
+        text="We are sorry for the image we sent.",
+        key="inc:publish:mastodon",
+        content_warning="Statement about an offensive image",
+    )
     status = server.client("alice").status(receipt.ref.rsplit(":", 1)[1])
     assert status["visibility"] == "unlisted" and status["spoiler_text"] == "Statement about an offensive image"
     assert status["sensitive"] is True
@@ -95,8 +102,13 @@ def test_limits_come_from_the_instance(server, sqlite_engine) -> None:  # noqa: 
     # Many instances raise the limit (the fake always says 500): read what the instance says.
     instance = httpx.get(f"{server.base_url}/api/v2/instance").json()
     instance["configuration"]["statuses"]["max_characters"] = 5000
-    fault(server, {"match": {"methods": ["GET"], "path_regex": "^/api/v2/instance/?$"},
-                   "effect": {"type": "status", "status": 200, "body": instance}})  # Mastodon.py asks /api/v2/instance/
+    fault(
+        server,
+        {
+            "match": {"methods": ["GET"], "path_regex": "^/api/v2/instance/?$"},
+            "effect": {"type": "status", "status": 200, "body": instance},
+        },
+    )  # Mastodon.py asks /api/v2/instance/
     raised = adapter(server, sqlite_engine)
     assert raised.limits().max_chars == 5000
     assert check_limits(raised.limits(), text="z" * 1200) == []  # allowed here, where 500 would refuse it
@@ -106,23 +118,26 @@ def test_mentions_are_ingested_once_and_each_person_gets_one_reply(server, sqlit
     channel = adapter(server, sqlite_engine)
     offending = channel.publish(text="the offending reply", key="seed")
     clients = {p: server.client(p) for p in PEOPLE}
-    for n, (person, client) in enumerate(clients.items()):
+    for n, client in enumerate(clients.values()):
         for k in range(3):
             if n % 2:
-                client.status_post(f"@usairways that was awful {k}",
-                                   in_reply_to_id=offending.ref.rsplit(":", 1)[1])
+                client.status_post(f"@usairways that was awful {k}", in_reply_to_id=offending.ref.rsplit(":", 1)[1])
             else:
                 client.status_post(f"@usairways how could you {k}")
-    first = ingest_channel(sqlite_engine, channel, source="mastodon", account="usairways", platform="mastodon",
-                           page_size=5, max_pages=1)
+    first = ingest_channel(
+        sqlite_engine, channel, source="mastodon", account="usairways", platform="mastodon", page_size=5, max_pages=1
+    )
     assert first.inserted == 5
     restarted = adapter(server, sqlite_engine)
-    rest = ingest_channel(sqlite_engine, restarted, source="mastodon", account="usairways", platform="mastodon",
-                          page_size=5)
+    rest = ingest_channel(
+        sqlite_engine, restarted, source="mastodon", account="usairways", platform="mastodon", page_size=5
+    )
     assert rest.inserted == 12 - 5
     clients["alice"].status_post("@usairways one more thing")
-    assert ingest_channel(sqlite_engine, restarted, source="mastodon", account="usairways",
-                          platform="mastodon").inserted == 1
+    assert (
+        ingest_channel(sqlite_engine, restarted, source="mastodon", account="usairways", platform="mastodon").inserted
+        == 1
+    )
 
     page = restarted.mentions(limit=1000)
     assert len(page.items) == 13 and all(m.platform == "mastodon" for m in page.items)
@@ -158,11 +173,25 @@ def test_429_with_reset_5xx_and_a_dead_instance(server, sqlite_engine) -> None: 
     channel = adapter(server, sqlite_engine)
     channel.me  # noqa: B018 - logged in before the faults
     reset = int(time.time()) + 1
-    fault(server, {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "count": 1,
-                   "effect": {"type": "ratelimit", "headers": {"X-RateLimit-Reset": str(reset), "Retry-After": "1",
-                                                               "X-RateLimit-Remaining": "0"}}})
-    fault(server, {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "count": 1,
-                   "effect": {"type": "status", "status": 503}})
+    fault(
+        server,
+        {
+            "match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+            "count": 1,
+            "effect": {
+                "type": "ratelimit",
+                "headers": {"X-RateLimit-Reset": str(reset), "Retry-After": "1", "X-RateLimit-Remaining": "0"},
+            },
+        },
+    )
+    fault(
+        server,
+        {
+            "match": {"methods": ["POST"], "path": "/api/v1/statuses"},
+            "count": 1,
+            "effect": {"type": "status", "status": 503},
+        },
+    )
     began = time.monotonic()
     receipt = channel.publish(text="after a rate limit and an outage", key="k-429")
     assert receipt.created and time.monotonic() - began >= 0.5 and channel.guard.retries >= 2

@@ -53,8 +53,10 @@ def test_page_posts_comments_replies_delete(fake, monkeypatch, sqlite_engine) ->
     statement = fb.publish(account="acme-fb", text="We got this wrong. Here is what changes.", key="stmt")
     assert statement.created and not fb.publish(account="acme-fb", text="ignored", key="stmt").created
     assert fake.objects[statement.ref]["message"] == "We got this wrong. Here is what changes."
-    comments = [fake.add_comment(statement.ref, name, f"comment {n} from {name}")
-                for n, name in enumerate(["Ana", "Bo", "Cy", "Ana"])]
+    comments = [
+        fake.add_comment(statement.ref, name, f"comment {n} from {name}")
+        for n, name in enumerate(["Ana", "Bo", "Cy", "Ana"])
+    ]
     nested = fake.add_comment(comments[0], "Dee", "replying to Ana")
     page = fb.mentions("acme", limit=3)
     assert [m.ref for m in page.items] == comments[:3]
@@ -98,14 +100,38 @@ def test_graph_errors_and_throttling_codes(fake, monkeypatch) -> None:  # noqa: 
         fb.graph.call("get", "GET", "101_404")
     assert caught.value.missing and "fbtrace_id" in str(caught.value)
     # A throttling code on HTTP 400 is retried after the time Meta gives, not raised as a refusal.
-    fake.fail(Fault(400, {"error": {"message": "(#32) Page request limit reached", "type": "OAuthException",
-                                    "code": 32, "fbtrace_id": "Aabc"}}, {"retry-after": "0.2"}))
+    fake.fail(
+        Fault(
+            400,
+            {
+                "error": {
+                    "message": "(#32) Page request limit reached",
+                    "type": "OAuthException",
+                    "code": 32,
+                    "fbtrace_id": "Aabc",
+                }
+            },
+            {"retry-after": "0.2"},
+        )
+    )
     began = time.monotonic()
     assert fb.recent_posts() == []
     assert time.monotonic() - began >= 0.2 and fb.guard.retries == 1
     # Transient code 2 on HTTP 500 is retried too.
-    fake.fail(Fault(500, {"error": {"message": "Service temporarily unavailable", "type": "OAuthException",
-                                    "code": 2, "is_transient": True, "fbtrace_id": "Adef"}}))
+    fake.fail(
+        Fault(
+            500,
+            {
+                "error": {
+                    "message": "Service temporarily unavailable",
+                    "type": "OAuthException",
+                    "code": 2,
+                    "is_transient": True,
+                    "fbtrace_id": "Adef",
+                }
+            },
+        )
+    )
     assert fb.recent_posts() == [] and fb.guard.retries == 2
     # A Page throttled for longer than the call's budget is reported, not waited for.
     fake.throttle_code = 4
@@ -114,9 +140,13 @@ def test_graph_errors_and_throttling_codes(fake, monkeypatch) -> None:  # noqa: 
     fake.throttle_code = None
     assert fb.guard.limiter.delay() > 50  # the account waits out Meta's minute before its next call
     fb.guard.limiter.blocked_until = 0  # (the test does not)
-    headroom = usage({"x-app-usage": '{"call_count":28,"total_time":25,"total_cputime":25}',
-                      "x-business-use-case-usage": '{"101":[{"type":"pages","call_count":40,"total_cputime":5,'
-                                                   '"total_time":5,"estimated_time_to_regain_access":0}]}'})
+    headroom = usage(
+        {
+            "x-app-usage": '{"call_count":28,"total_time":25,"total_cputime":25}',
+            "x-business-use-case-usage": '{"101":[{"type":"pages","call_count":40,"total_cputime":5,'
+            '"total_time":5,"estimated_time_to_regain_access":0}]}',
+        }
+    )
     assert headroom.remaining == 60 and headroom.limit == 100
     check = fb.check()
     assert check.ok and check.identity == "acme (101)" and check.headroom is not None
@@ -124,8 +154,9 @@ def test_graph_errors_and_throttling_codes(fake, monkeypatch) -> None:  # noqa: 
 
 
 def test_scheduled_posts_queue_lists_holds_and_restores(fake) -> None:  # noqa: ANN001
-    queue = MetaScheduledQueue("meta-acme", page_id="101", account="acme", token=TOKEN, base_url=fake.url,
-                               version=VERSION)
+    queue = MetaScheduledQueue(
+        "meta-acme", page_id="101", account="acme", token=TOKEN, base_url=fake.url, version=VERSION
+    )
     later = time.time() + 3600
     ids = [fake.add_scheduled(f"Autumn teaser {n}", later + n * 60) for n in range(130)]  # two pages
     listed = queue.scheduled()
@@ -143,8 +174,9 @@ def test_scheduled_posts_queue_lists_holds_and_restores(fake) -> None:  # noqa: 
     gone = replace(listed[2], run_at=datetime.now(UTC))
     fake.objects[ids[2]]["is_published"] = True
     assert queue.hold(gone) == "published" and ids[2] in fake.objects  # not deleted: it is out
-    bad = MetaScheduledQueue("meta-acme", page_id="101", account="acme", token="wrong", base_url=fake.url,
-                             version=VERSION)
+    bad = MetaScheduledQueue(
+        "meta-acme", page_id="101", account="acme", token="wrong", base_url=fake.url, version=VERSION
+    )
     with pytest.raises(RemoteQueueError, match="Invalid OAuth access token") as caught:
         bad.scheduled()
     assert TOKEN not in str(caught.value)

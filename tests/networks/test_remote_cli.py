@@ -51,8 +51,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
     with FakeBuffer(token=BUFFER_SECRET) as buffer, FakeGraph(page_token=META_SECRET, page_name="brand") as graph:
         profile = buffer.add_profile("twitter", "brand")
         (tmp_path / "buffer.token").write_text(BUFFER_SECRET + "\n")
-        (tmp_path / "channels.yaml").write_text(CHANNELS % {"graph": graph.url, "buffer": buffer.url,
-                                                             "profile": profile})
+        (tmp_path / "channels.yaml").write_text(
+            CHANNELS % {"graph": graph.url, "buffer": buffer.url, "profile": profile}
+        )
         monkeypatch.setenv("RUNBOOK_HOME", str(tmp_path / "home"))
         monkeypatch.setenv("RUNBOOK_ROSTER", str(ROSTER))
         monkeypatch.setenv("TEST_META_SECRET", META_SECRET)
@@ -75,8 +76,21 @@ def test_freeze_and_thaw_cover_remote_queues_without_leaking_secrets(world, capl
     for n in range(3):
         buffer.add_update(profile, f"Buffer post {n}", later + n)
         graph.add_scheduled(f"Page post {n}", later + 60 * n)
-    code, out = run("posts", "schedule", "--account", "brand", "--platform", "x", "--at", "+2h",
-                    "--text", "Local post", "--as", "sam", "--no-links")
+    code, out = run(
+        "posts",
+        "schedule",
+        "--account",
+        "brand",
+        "--platform",
+        "x",
+        "--at",
+        "+2h",
+        "--text",
+        "Local post",
+        "--as",
+        "sam",
+        "--no-links",
+    )
     assert code == 0, out
     code, out = run("freeze", "--as", "ana", "--reason", "offensive reply", "--json")
     assert code == 0, out
@@ -99,8 +113,9 @@ def test_freeze_and_thaw_cover_remote_queues_without_leaking_secrets(world, capl
     trail = " ".join(json.dumps(r.details) for r in events)
     actions = [r.action for r in events]
     assert "freeze.remote" in actions and actions.count("remote.released") == 6
-    written = " ".join(p.read_text(errors="ignore") for p in (home / "home").rglob("*") if p.is_file()
-                       and p.suffix != ".db")
+    written = " ".join(
+        p.read_text(errors="ignore") for p in (home / "home").rglob("*") if p.is_file() and p.suffix != ".db"
+    )
     db_bytes = (home / "home" / "runbook.db").read_bytes()
     for secret in (BUFFER_SECRET, META_SECRET):
         for text in (out, proposal, applied, caplog.text, trail, written):
@@ -111,8 +126,21 @@ def test_freeze_and_thaw_cover_remote_queues_without_leaking_secrets(world, capl
 def test_a_broken_remote_queue_does_not_stop_the_local_freeze(world) -> None:  # noqa: ANN001
     run, buffer, graph, profile, home = world
     (home / "buffer.token").unlink()
-    code, out = run("posts", "schedule", "--account", "brand", "--platform", "x", "--at", "+2h",
-                    "--text", "Local post", "--as", "sam", "--no-links")
+    code, out = run(
+        "posts",
+        "schedule",
+        "--account",
+        "brand",
+        "--platform",
+        "x",
+        "--at",
+        "+2h",
+        "--text",
+        "Local post",
+        "--as",
+        "sam",
+        "--no-links",
+    )
     code, out = run("freeze", "--as", "ana")
     assert code == 0 and "1 post(s) frozen" in out
     assert "error: remote queues not frozen: buffer-main: cannot read secret file" in out

@@ -20,8 +20,7 @@ from runbook.queue import NewPost, list_freezes, propose_thaw, schedule_posts
 from runbook.queue.remote import reconcile_remote
 from runbook.queue.remote_tables import remote_holds
 from runbook.queue.times import utcnow
-from tests.networks.fakes.fixtures import (BUFFER_TOKEN, checker, db_url, engine, fake_buffer, jobs,  # noqa: F401
-                                           pg_url, sqlite_url)
+from tests.networks.fakes.fixtures import BUFFER_TOKEN, checker, db_url, engine, fake_buffer, jobs, pg_url, sqlite_url  # noqa: F401
 
 SCRIPT = Path(__file__).parent / "fakes" / "remote_freeze_proc.py"
 POSTS = 200
@@ -30,8 +29,9 @@ pytestmark = pytest.mark.slow
 
 def _run_until(args: list[str], killed_when) -> subprocess.Popen:  # noqa: ANN001
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "TEST_BUFFER_TOKEN": BUFFER_TOKEN}
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     deadline = time.monotonic() + 60
     while not killed_when() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -47,14 +47,30 @@ def _states(engine) -> Counter:  # noqa: ANN001
 
 
 def test_killed_mid_freeze_then_reconciled(engine, db_url, fake_buffer, checker, jobs) -> None:  # noqa: ANN001, F811
-    schedule_posts(engine, [NewPost(account="brand", platform="x", text="Local post", author="sam",
-                                    run_at=utcnow().replace(microsecond=0).replace(year=utcnow().year + 1))],
-                   checker=checker, jobs=jobs, actor="sam", channel="cli")
+    schedule_posts(
+        engine,
+        [
+            NewPost(
+                account="brand",
+                platform="x",
+                text="Local post",
+                author="sam",
+                run_at=utcnow().replace(microsecond=0).replace(year=utcnow().year + 1),
+            )
+        ],
+        checker=checker,
+        jobs=jobs,
+        actor="sam",
+        channel="cli",
+    )
     pid = fake_buffer.add_profile("twitter", "brand")
     later = time.time() + 7200
-    texts = {fake_buffer.add_update(pid, f"Scheduled post {n}", later + 60 * n,
-                                    media={"picture": f"https://cdn.example/{n}.jpg"}): f"Scheduled post {n}"
-             for n in range(POSTS)}
+    texts = {
+        fake_buffer.add_update(
+            pid, f"Scheduled post {n}", later + 60 * n, media={"picture": f"https://cdn.example/{n}.jpg"}
+        ): f"Scheduled post {n}"
+        for n in range(POSTS)
+    }
     fake_buffer.delay = 0.01  # a remote API answering in 10 ms: the freeze takes a while
     _run_until([db_url, fake_buffer.url, pid, "freeze"], lambda: len(fake_buffer.destroyed) >= 40)
 
@@ -62,8 +78,9 @@ def test_killed_mid_freeze_then_reconciled(engine, db_url, fake_buffer, checker,
     assert sum(states.values()) == POSTS and states["intent"] > 0  # all recorded before any removal
     assert 40 <= len(fake_buffer.destroyed) < POSTS and fake_buffer.pending()  # killed midway
     fake_buffer.delay = 0
-    queue = BufferQueue("buffer-main", token=BUFFER_TOKEN, profiles={pid: "brand"}, base_url=fake_buffer.url,
-                        rate_limit=None)
+    queue = BufferQueue(
+        "buffer-main", token=BUFFER_TOKEN, profiles={pid: "brand"}, base_url=fake_buffer.url, rate_limit=None
+    )
     lines = reconcile_remote(engine, [queue])
     assert any("200 post(s) held" in line for line in lines), lines
     assert fake_buffer.pending() == [] and _states(engine) == {"held": POSTS}  # nothing left scheduled

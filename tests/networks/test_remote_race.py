@@ -17,28 +17,48 @@ from runbook.queue.remote import freeze_everything, reconcile_remote
 from runbook.queue.remote_tables import remote_holds
 from runbook.queue.thaw import apply_thaw
 from runbook.queue.times import utcnow
-from tests.networks.fakes.fixtures import (BUFFER_TOKEN, checker, db_url, engine, fake_buffer,  # noqa: F401
-                                           incident, jobs, pg_url, sqlite_url)
+from tests.networks.fakes.fixtures import (  # noqa: F401
+    BUFFER_TOKEN,
+    checker,
+    db_url,
+    engine,
+    fake_buffer,
+    incident,
+    jobs,
+    pg_url,
+    sqlite_url,
+)
 
 POSTS, SPREAD = 300, 10
 
 
 @pytest.mark.slow
-def test_freeze_mid_burst_holds_everything_due_after_its_commit(engine, fake_buffer, checker, jobs,  # noqa: F811
-                                                                incident) -> None:  # noqa: F811
+def test_freeze_mid_burst_holds_everything_due_after_its_commit(
+    engine,
+    fake_buffer,
+    checker,
+    jobs,  # noqa: F811
+    incident,
+) -> None:  # noqa: F811
     from datetime import timedelta
 
-    schedule_posts(engine, [NewPost(account="brand", platform="x", text="Local post", author="sam",
-                                    run_at=utcnow() + timedelta(hours=6))], checker=checker, jobs=jobs, actor="sam",
-                   channel="cli")
+    schedule_posts(
+        engine,
+        [NewPost(account="brand", platform="x", text="Local post", author="sam", run_at=utcnow() + timedelta(hours=6))],
+        checker=checker,
+        jobs=jobs,
+        actor="sam",
+        channel="cli",
+    )
     pid = fake_buffer.add_profile("twitter", "brand")
     start = math.ceil(time.time()) + 1
     texts = {}
     for n in range(POSTS):
         due = start + (n * SPREAD) // POSTS  # whole seconds, as Buffer keeps them: 30 due each second
         texts[fake_buffer.add_update(pid, f"Burst post {n}", due)] = due
-    queue = BufferQueue("buffer-main", token=BUFFER_TOKEN, profiles={pid: "brand"}, base_url=fake_buffer.url,
-                        rate_limit=None)
+    queue = BufferQueue(
+        "buffer-main", token=BUFFER_TOKEN, profiles={pid: "brand"}, base_url=fake_buffer.url, rate_limit=None
+    )
     while time.time() < start + SPREAD / 2:  # mid-burst
         time.sleep(0.01)
     local, remote = freeze_everything(engine, remote=[queue], incident_id=incident.id, actor="ana", channel="cli")
@@ -61,10 +81,12 @@ def test_freeze_mid_burst_holds_everything_due_after_its_commit(engine, fake_buf
     assert all(rows[rid].text == f"Burst post {list(texts).index(rid)}" for rid in held)
     assert fake_buffer.pending() == []
     assert remote.held == len(held) and len(remote.uncertain) == len(uncertain) and remote.last_held_ms is not None
-    print(f"race: {len(out)} out before the freeze, {len(held)} held, {len(uncertain)} uncertain, "
-          f"{len(late)} due after the local commit "
-          f"and out before their hold; local commit {local.commit_ms:.1f} ms, last remote hold "
-          f"{remote.last_held_ms:.0f} ms after the call")
+    print(
+        f"race: {len(out)} out before the freeze, {len(held)} held, {len(uncertain)} uncertain, "
+        f"{len(late)} due after the local commit "
+        f"and out before their hold; local commit {local.commit_ms:.1f} ms, last remote hold "
+        f"{remote.last_held_ms:.0f} ms after the call"
+    )
 
     plan = propose_thaw(engine, local.id, actor="ana", channel="cli", checker=checker)
     items = [i for i in plan.items if i.post.id.startswith("rq-")]
@@ -81,6 +103,7 @@ def test_freeze_mid_burst_holds_everything_due_after_its_commit(engine, fake_buf
     assert all(n == 1 for n in created.values())  # restored exactly once
     assert set(created) == {i.post.text for i in items} - killed_texts
     with engine.connect() as c:
-        states = Counter(c.execute(sa.select(remote_holds.c.status).where(
-            remote_holds.c.remote_id.in_(held | uncertain))).scalars())
+        states = Counter(
+            c.execute(sa.select(remote_holds.c.status).where(remote_holds.c.remote_id.in_(held | uncertain))).scalars()
+        )
     assert states == {"restored": len(items) - len(killed), "killed": len(killed)}

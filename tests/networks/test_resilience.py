@@ -11,8 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from runbook.channels.resilience import (AccountLimiter, Guard, Policy, http_failure, parse_rate_headers,
-                                         parse_retry_after)
+from runbook.channels.resilience import (
+    AccountLimiter,
+    Guard,
+    Policy,
+    http_failure,
+    parse_rate_headers,
+    parse_retry_after,
+)
 from runbook.ports.channel import ChannelUnavailable
 
 
@@ -93,8 +99,11 @@ def test_a_refusal_is_not_retried(server) -> None:
 def test_timeouts_then_the_breaker_opens_and_fails_fast(server) -> None:
     url, script = server
     script.answers = [(200, {}, 1.0)]  # slower than the client's timeout, every time
-    guard = Guard("bluesky:brand", policy=Policy(attempts=2, backoff=0.01, breaker_failures=2, breaker_reset=60),
-                  classify=_classify)
+    guard = Guard(
+        "bluesky:brand",
+        policy=Policy(attempts=2, backoff=0.01, breaker_failures=2, breaker_reset=60),
+        classify=_classify,
+    )
     with httpx.Client(timeout=0.2) as client:
         for _ in range(2):
             with pytest.raises(ChannelUnavailable, match="failed after 2 attempt"):
@@ -120,8 +129,10 @@ def test_budget_stops_a_retry_after_longer_than_the_step_may_wait(server) -> Non
 def test_rate_limit_headers_pause_the_shared_limiter(server) -> None:
     url, script = server
     reset = int(time.time()) + 2  # whole seconds: the wait is between 1 and 2 s
-    script.answers = [(200, {"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)}, 0),
-                      (200, {}, 0)]
+    script.answers = [
+        (200, {"ratelimit-limit": "3000", "ratelimit-remaining": "0", "ratelimit-reset": str(reset)}, 0),
+        (200, {}, 0),
+    ]
     limiter = AccountLimiter()
     guard = Guard("t", limiter=limiter, classify=_classify)
     with httpx.Client(timeout=2) as client:
@@ -141,11 +152,14 @@ def test_limiter_keeps_to_n_per_period() -> None:
 
 def test_header_parsing_of_each_network() -> None:
     now = 1_800_000_000.0
-    x = parse_rate_headers({"x-rate-limit-limit": "300", "x-rate-limit-remaining": "7",
-                            "x-rate-limit-reset": "1800000900"}, now=now)
+    x = parse_rate_headers(
+        {"x-rate-limit-limit": "300", "x-rate-limit-remaining": "7", "x-rate-limit-reset": "1800000900"}, now=now
+    )
     assert (x.limit, x.remaining, x.reset_at) == (300, 7, 1_800_000_900)
-    masto = parse_rate_headers({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299",
-                                "X-RateLimit-Reset": "2027-02-01T00:00:00.000Z"}, now=now)
+    masto = parse_rate_headers(
+        {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "299", "X-RateLimit-Reset": "2027-02-01T00:00:00.000Z"},
+        now=now,
+    )
     assert masto.remaining == 299 and masto.reset_at > now
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=now) == 0.0
     assert parse_retry_after("2.5") == 2.5 and parse_retry_after("soon") is None

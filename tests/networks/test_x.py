@@ -48,13 +48,20 @@ def _channel(fake: FakeX, monkeypatch, engine=None, timeout: float = 2.0) -> XCh
 
 def test_publish_reply_delete_and_fetch(fake, monkeypatch, sqlite_engine) -> None:  # noqa: ANN001
     x = _channel(fake, monkeypatch, sqlite_engine)
-    first = x.publish(account="acme-x", text="We are sorry. Here is what we are changing.", key="stmt:1",
-                      reply_settings="mentionedUsers", media=[{"media_id": "1455952740635586573"}])
+    first = x.publish(
+        account="acme-x",
+        text="We are sorry. Here is what we are changing.",
+        key="stmt:1",
+        reply_settings="mentionedUsers",
+        media=[{"media_id": "1455952740635586573"}],
+    )
     again = x.publish(account="acme-x", text="We are sorry. Here is what we are changing.", key="stmt:1")
     assert first.created and not again.created and again.ref == first.ref
     assert fake.count("POST", "/2/tweets") == 1
     stored = fake.posts[first.ref]
-    assert stored["reply_settings"] == "mentionedUsers" and stored["attachments"] == {"media_keys": ["3_1455952740635586573"]}
+    assert stored["reply_settings"] == "mentionedUsers" and stored["attachments"] == {
+        "media_keys": ["3_1455952740635586573"]
+    }
 
     complaint = fake.add_post("ana", "@acme this reply was offensive")
     answer = x.reply(account="acme-x", to_ref=complaint, text="@ana You are right, and we are sorry.", key="reply:ana")
@@ -74,10 +81,12 @@ def test_limits_are_reported_before_anything_is_sent(fake, monkeypatch) -> None:
     x = _channel(fake, monkeypatch)
     assert weighted_length("a" * 280) == 280 and weighted_length("日" * 141) == 282
     assert weighted_length("see https://example.com/" + "a" * 200 + " ok") == 4 + 23 + 3
-    for text, media, expected in [("a" * 281, None, "281 weighted characters over the limit of 280"),
-                                  ("日本" * 71, None, "284 weighted characters"),
-                                  ("ok", [{"media_id": str(n)} for n in range(5)], "5 media over the limit of 4"),
-                                  ("ok", [{"path": "cat.png"}], "no media_id")]:
+    for text, media, expected in [
+        ("a" * 281, None, "281 weighted characters over the limit of 280"),
+        ("日本" * 71, None, "284 weighted characters"),
+        ("ok", [{"media_id": str(n)} for n in range(5)], "5 media over the limit of 4"),
+        ("ok", [{"path": "cat.png"}], "no media_id"),
+    ]:
         with pytest.raises(RejectedByLimits) as caught:
             x.publish(account="acme-x", text=text, media=media, key=f"k{len(text)}")
         assert expected in str(caught.value)
@@ -107,10 +116,19 @@ def test_mentions_every_page_oldest_first_and_cursor_resumes(fake, monkeypatch) 
 def test_429_with_retry_after_is_honoured_and_posts_once(fake, monkeypatch) -> None:  # noqa: ANN001
     x = _channel(fake, monkeypatch)
     reset = str(int(time.time()) + 900)
-    fake.fail(Fault(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                          "status": 429}, {"retry-after": "1", "x-rate-limit-limit": "100",
-                                           "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset},
-                    match="POST /2/tweets"))
+    fake.fail(
+        Fault(
+            429,
+            {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
+            {
+                "retry-after": "1",
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": reset,
+            },
+            match="POST /2/tweets",
+        )
+    )
     began = time.monotonic()
     receipt = x.publish(account="acme-x", text="Statement after a 429", key="k429")
     assert time.monotonic() - began >= 0.95  # waited as told, not the 15-minute reset
@@ -118,9 +136,18 @@ def test_429_with_retry_after_is_honoured_and_posts_once(fake, monkeypatch) -> N
     assert x.guard.limiter.headroom.limit == 100  # the headers of the last answer
 
     # Without Retry-After, the x-rate-limit-reset of a spent window says when to try again.
-    fake.fail(Fault(429, {"title": "Too Many Requests", "type": "about:blank", "status": 429},
-                    {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0",
-                     "x-rate-limit-reset": str(int(time.time()) + 2)}, match="POST /2/tweets"))
+    fake.fail(
+        Fault(
+            429,
+            {"title": "Too Many Requests", "type": "about:blank", "status": 429},
+            {
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(int(time.time()) + 2),
+            },
+            match="POST /2/tweets",
+        )
+    )
     began = time.monotonic()
     assert x.publish(account="acme-x", text="Statement after a spent window", key="k429b").created
     assert time.monotonic() - began >= 1.0 and len(fake.posts) == 2
@@ -186,7 +213,8 @@ def test_the_fakes_bodies_are_checked_for_real() -> None:
     assert check(models["create"], {"data": {"id": "1", "text": "t", "edit_history_post_ids": ["1"]}}) == []
     assert check(models["create"], {"data": {"id": 1}})  # wrong type, missing text
     assert check(models["mentions"], {"data": [{"id": "1", "text": "t", "colour": "red"}]}) == [
-        "data[0].colour: not declared by GetUsersMentionsResponse"]
+        "data[0].colour: not declared by GetUsersMentionsResponse"
+    ]
 
 
 def test_mentions_go_through_the_ingestion_cursor_exactly_once(fake, monkeypatch, sqlite_engine) -> None:  # noqa: ANN001

@@ -35,14 +35,35 @@ def jobs(engine) -> Iterator[JobBook]:  # noqa: ANN001, F811
 
 @pytest.fixture
 def incident(engine):  # noqa: ANN001, ANN201, F811
-    return audit.create_incident(engine, playbook_id="social-media-mistake", playbook_version=1, inputs={},
-                                 requester="ana", title="Offensive reply sent from @brand")
+    return audit.create_incident(
+        engine,
+        playbook_id="social-media-mistake",
+        playbook_version=1,
+        inputs={},
+        requester="ana",
+        title="Offensive reply sent from @brand",
+    )
 
 
-def make_posts(engine, checker, jobs, *, count: int, at: datetime, account: str = "brand",  # noqa: ANN001
-               text: str = "Autumn menu post {i}", author: str = "sam") -> list[Any]:
-    return schedule_posts(engine, [NewPost(account=account, platform="x", text=text.format(i=i), run_at=at, author=author)
-                                   for i in range(count)], checker=checker, jobs=jobs, actor=author, channel="cli")
+def make_posts(
+    engine,
+    checker,
+    jobs,
+    *,
+    count: int,
+    at: datetime,
+    account: str = "brand",  # noqa: ANN001
+    text: str = "Autumn menu post {i}",
+    author: str = "sam",
+) -> list[Any]:
+    return schedule_posts(
+        engine,
+        [NewPost(account=account, platform="x", text=text.format(i=i), run_at=at, author=author) for i in range(count)],
+        checker=checker,
+        jobs=jobs,
+        actor=author,
+        channel="cli",
+    )
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.05) -> bool:

@@ -31,8 +31,14 @@ class Slow:
 def main() -> None:
     url, delay, stale = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     engine = make_engine(url)
-    service = QueueScheduler(engine, channel=Slow(SandboxChannel(engine), delay), checker=Checker(links=False),
-                             workers=4, poll_seconds=0.2, stale_after=timedelta(seconds=stale))
+    service = QueueScheduler(
+        engine,
+        channel=Slow(SandboxChannel(engine), delay),
+        checker=Checker(links=False),
+        workers=4,
+        poll_seconds=0.2,
+        stale_after=timedelta(seconds=stale),
+    )
     service.start()
     print("ready", flush=True)
     time.sleep(3600)

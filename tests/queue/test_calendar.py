@@ -10,14 +10,17 @@ from runbook.queue.calendar import read_calendar
 
 def test_csv_bad_rows_by_line_good_rows_kept(tmp_path: Path) -> None:
     path = tmp_path / "calendar.csv"
-    path.write_text("account,platform,at,text,media,author\n"
-                    "brand,x,2099-01-01T09:00:00Z,Good morning,,\n"
-                    "brand,x,tomorrow,Bad time,,\n"
-                    "brand,tiktok,2099-01-01T10:00:00Z,Bad platform,,\n"
-                    ",x,2099-01-01T10:00:00Z,No account,,\n"
-                    "brand,instagram,2099-01-01T11:00:00+01:00,\"Text, with a comma\",a.jpg;b.jpg,noor\n"
-                    "brand,x,2099-01-01T12:00:00Z,too,many,cells,here\n"
-                    "brand,x,2001-01-01T12:00:00Z,In the past,,\n", encoding="utf-8")
+    path.write_text(
+        "account,platform,at,text,media,author\n"
+        "brand,x,2099-01-01T09:00:00Z,Good morning,,\n"
+        "brand,x,tomorrow,Bad time,,\n"
+        "brand,tiktok,2099-01-01T10:00:00Z,Bad platform,,\n"
+        ",x,2099-01-01T10:00:00Z,No account,,\n"
+        'brand,instagram,2099-01-01T11:00:00+01:00,"Text, with a comma",a.jpg;b.jpg,noor\n'
+        "brand,x,2099-01-01T12:00:00Z,too,many,cells,here\n"
+        "brand,x,2001-01-01T12:00:00Z,In the past,,\n",
+        encoding="utf-8",
+    )
     calendar = read_calendar(path, default_author="sam")
     assert [p.text for p in calendar.posts] == ["Good morning", "Text, with a comma"]
     assert calendar.posts[1].media == ("a.jpg", "b.jpg") and calendar.posts[1].author == "noor"
@@ -32,18 +35,29 @@ def test_csv_header_problems(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("account,platform,when,text\nbrand,x,now,hi\n", encoding="utf-8")
     assert read_calendar(path, default_author="sam").errors == [
-        f"{path}:1: header lacks column(s) at (have: account, platform, when, text)"]
+        f"{path}:1: header lacks column(s) at (have: account, platform, when, text)"
+    ]
 
 
 def test_jsonl_bad_lines_by_number(tmp_path: Path) -> None:
     path = tmp_path / "calendar.jsonl"
-    rows = [json.dumps({"account": "brand", "platform": "x", "at": "+1h", "text": "Hello"}),
-            "{not json",
-            json.dumps(["a list"]),
-            json.dumps({"account": "brand", "platform": "x", "at": "+1h", "text": "x", "colour": "red"}),
-            "",
-            json.dumps({"account": "brand", "platform": "bluesky", "at": "+2h", "text": "Hoi", "language": "nl",
-                        "media": ["x.png"]})]
+    rows = [
+        json.dumps({"account": "brand", "platform": "x", "at": "+1h", "text": "Hello"}),
+        "{not json",
+        json.dumps(["a list"]),
+        json.dumps({"account": "brand", "platform": "x", "at": "+1h", "text": "x", "colour": "red"}),
+        "",
+        json.dumps(
+            {
+                "account": "brand",
+                "platform": "bluesky",
+                "at": "+2h",
+                "text": "Hoi",
+                "language": "nl",
+                "media": ["x.png"],
+            }
+        ),
+    ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     calendar = read_calendar(path, default_author="sam")
     assert [p.text for p in calendar.posts] == ["Hello", "Hoi"] and calendar.posts[1].language == "nl"

@@ -39,12 +39,27 @@ def test_check_post_exit_codes(cli) -> None:  # noqa: ANN001
 
 
 def test_schedule_freeze_thaw_round_trip(cli, tmp_path: Path) -> None:  # noqa: ANN001
-    code, out = cli("posts", "schedule", "--account", "brand", "--platform", "x", "--at", "+1h",
-                    "--text", "New store opening", "--as", "sam", "--no-links", "--json")
+    code, out = cli(
+        "posts",
+        "schedule",
+        "--account",
+        "brand",
+        "--platform",
+        "x",
+        "--at",
+        "+1h",
+        "--text",
+        "New store opening",
+        "--as",
+        "sam",
+        "--no-links",
+        "--json",
+    )
     assert code == 0, out
     post_id = json.loads(out)["id"]
-    code, out = cli("posts", "schedule", "--account", "brand", "--platform", "x", "--at", "someday",
-                    "--text", "x", "--no-links")
+    code, out = cli(
+        "posts", "schedule", "--account", "brand", "--platform", "x", "--at", "someday", "--text", "x", "--no-links"
+    )
     assert code == 2 and "--at: not a time: 'someday'" in out
     code, out = cli("freeze", "--as", "nobody")
     assert code == 2 and "--as nobody: not on the roster" in out
@@ -65,8 +80,9 @@ def test_schedule_freeze_thaw_round_trip(cli, tmp_path: Path) -> None:  # noqa: 
 
 
 def test_import_reports_bad_rows_and_keeps_good_ones(cli, tmp_path: Path) -> None:  # noqa: ANN001
-    (tmp_path / "cal.csv").write_text("account,platform,at,text\nbrand,x,+1h,Good\nbrand,x,soon,Bad\n",
-                                      encoding="utf-8")
+    (tmp_path / "cal.csv").write_text(
+        "account,platform,at,text\nbrand,x,+1h,Good\nbrand,x,soon,Bad\n", encoding="utf-8"
+    )
     code, out = cli("posts", "import", "cal.csv", "--as", "sam", "--no-links")
     assert code == 1 and "cal.csv:3: not a time: 'soon'" in out and "1 post(s) imported" in out
     code, out = cli("posts", "list", "--json")

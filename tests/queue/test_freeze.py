@@ -26,8 +26,9 @@ def test_freeze_moves_exactly_the_scheduled_posts_in_scope(engine, checker, jobs
     killed = cancel_post(engine, brand[0].id, actor="sam", channel="cli")
     assert held.status == "needs_review" and killed.status == "killed"
 
-    result = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli", accounts=["@brand"],
-                        reason="Offensive reply")
+    result = freeze_now(
+        engine, incident_id=incident.id, actor="ana", channel="cli", accounts=["@brand"], reason="Offensive reply"
+    )
 
     assert result.created and result.scope == ["brand"]
     assert sorted(result.post_ids) == sorted(p.id for p in brand[1:])
@@ -73,8 +74,10 @@ def test_freeze_racing_200_due_posts(engine, checker, jobs, incident) -> None:  
         assert channel.started_event.wait(15), "the posts never started firing"
         result = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli")
         freeze_returned = time.monotonic()
-        assert wait_until(lambda: not list_posts(engine, status="scheduled") and not list_posts(engine, status="publishing"),
-                          timeout=30)
+        assert wait_until(
+            lambda: not list_posts(engine, status="scheduled") and not list_posts(engine, status="publishing"),
+            timeout=30,
+        )
     finally:
         service.shutdown()
 

@@ -20,11 +20,27 @@ from tests.queue.conftest import make_posts, soon
 
 def _ctx(engine, incident, step_id: str, decision=None) -> StepContext:  # noqa: ANN001
     def record(action: str, details=None) -> None:  # noqa: ANN001
-        audit.append(engine, incident_id=incident.id, actor="system", channel="flow", action=action, step=step_id,
-                     details=dict(details or {}))
+        audit.append(
+            engine,
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action=action,
+            step=step_id,
+            details=dict(details or {}),
+        )
 
-    return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
-                       inputs={}, steps={}, audit=record, decision=decision, services=StepServices(db=engine, channel=SandboxChannel(engine)))
+    return StepContext(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        requester="ana",
+        step_id=step_id,
+        inputs={},
+        steps={},
+        audit=record,
+        decision=decision,
+        services=StepServices(db=engine, channel=SandboxChannel(engine)),
+    )
 
 
 def test_the_kinds_declare_what_the_engine_needs() -> None:
@@ -35,8 +51,10 @@ def test_the_kinds_declare_what_the_engine_needs() -> None:
 
 
 def test_kind_modules_import_neither_prefect_nor_apscheduler() -> None:
-    code = ("import sys, runbook.steps.freeze_posts, runbook.steps.thaw_posts, runbook.steps.registry as r; r.load_kinds();"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'apscheduler')]; print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys, runbook.steps.freeze_posts, runbook.steps.thaw_posts, runbook.steps.registry as r; r.load_kinds();"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'apscheduler')]; print(bad); sys.exit(bool(bad))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -14,18 +14,43 @@ from runbook.queue.times import utcnow
 def _legacy_rows(engine, incident) -> None:  # noqa: ANN001
     now = utcnow()
     with engine.begin() as connection:
-        connection.execute(freezes.insert().values(
-            id="aaaaaaaaaaaa", incident_id=incident.id, scope=["all"], actor="ana", channel="cli", reason="r",
-            created_at=now, post_count=0, publishing=[], status="thawed", thawed_at=now, audit_seq=None))
-        connection.execute(thaws.insert().values(
-            id="bbbbbbbbbbbb", freeze_id="aaaaaaaaaaaa", status="applied", key=None, proposed_by="ana",
-            proposed_at=now, approved_by="bram", applied_at=now, overrides={}))
+        connection.execute(
+            freezes.insert().values(
+                id="aaaaaaaaaaaa",
+                incident_id=incident.id,
+                scope=["all"],
+                actor="ana",
+                channel="cli",
+                reason="r",
+                created_at=now,
+                post_count=0,
+                publishing=[],
+                status="thawed",
+                thawed_at=now,
+                audit_seq=None,
+            )
+        )
+        connection.execute(
+            thaws.insert().values(
+                id="bbbbbbbbbbbb",
+                freeze_id="aaaaaaaaaaaa",
+                status="applied",
+                key=None,
+                proposed_by="ana",
+                proposed_at=now,
+                approved_by="bram",
+                applied_at=now,
+                overrides={},
+            )
+        )
 
 
 def test_lost_freeze_and_thaw_events_are_appended_once(engine, incident) -> None:  # noqa: ANN001
     _legacy_rows(engine, incident)
-    assert repair_audit(engine) == ["freeze aaaaaaaaaaaa: freeze.created appended",
-                                    "thaw bbbbbbbbbbbb: thaw.applied appended"]
+    assert repair_audit(engine) == [
+        "freeze aaaaaaaaaaaa: freeze.created appended",
+        "thaw bbbbbbbbbbbb: thaw.applied appended",
+    ]
     assert repair_audit(engine) == []
     trail = audit.events(engine, incident.id)
     assert [(e.action, e.details.get("repaired")) for e in trail] == [("freeze.created", True), ("thaw.applied", True)]

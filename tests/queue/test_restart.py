@@ -25,8 +25,13 @@ pytestmark = pytest.mark.slow
 
 def _start(url: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), url, "0.05", "0.5"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), url, "0.05", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -42,16 +47,26 @@ def test_scheduler_killed_and_restarted_during_a_freeze(engine, db_url, checker,
     outside = make_posts(engine, checker, jobs, count=5, at=soon(4.5), account="careers")
     proc = _start(db_url)
     try:
-        assert wait_until(lambda: SandboxChannel(engine).find(f"post:{first[0].id}") is not None
-                          or any(p.status != "scheduled" for p in list_posts(engine, account="brand")), timeout=15)
+        assert wait_until(
+            lambda: (
+                SandboxChannel(engine).find(f"post:{first[0].id}") is not None
+                or any(p.status != "scheduled" for p in list_posts(engine, account="brand"))
+            ),
+            timeout=15,
+        )
         result = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli", accounts=["brand"])
         returned_at = utcnow()
         proc.send_signal(signal.SIGKILL)  # mid-stream: some posts may be left in `publishing`
         proc.wait(10)
         time.sleep(max(0.0, (later[0].run_at - utcnow()).total_seconds()) + 0.5)
         proc = _start(db_url)
-        assert wait_until(lambda: all(SandboxChannel(engine).find(f"post:{p.id}") for p in outside)
-                          and not list_posts(engine, status="publishing"), timeout=20)
+        assert wait_until(
+            lambda: (
+                all(SandboxChannel(engine).find(f"post:{p.id}") for p in outside)
+                and not list_posts(engine, status="publishing")
+            ),
+            timeout=20,
+        )
     finally:
         proc.kill()
         proc.wait(10)

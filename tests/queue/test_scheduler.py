@@ -72,8 +72,11 @@ def test_posts_left_publishing_are_settled_from_the_channel(engine, checker, job
     channel = SandboxChannel(engine)
     channel.publish(account="brand", platform="x", text=reached.text, key=reached.key)  # it got out, then a crash
     with engine.begin() as connection:
-        connection.execute(posts_table.update().where(posts_table.c.id.in_([reached.id, lost.id]))
-                           .values(status="publishing", publishing_at=utcnow() - timedelta(minutes=10)))
+        connection.execute(
+            posts_table.update()
+            .where(posts_table.c.id.in_([reached.id, lost.id]))
+            .values(status="publishing", publishing_at=utcnow() - timedelta(minutes=10))
+        )
     service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
     report = service.start()
     service.shutdown()

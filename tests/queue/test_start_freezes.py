@@ -39,10 +39,20 @@ def test_start_freezes_without_a_worker(sqlite_url: str, sqlite_engine, checker,
     book.close()
     (tmp_path / "playbooks").mkdir()
     (tmp_path / "playbooks" / "freeze-first.yaml").write_text(PLAYBOOK, encoding="utf-8")
-    settings = Settings(home=tmp_path / "home", database_url=sqlite_url, playbooks_dir=tmp_path / "playbooks",
-                        roster=Path(__file__).parents[2] / "roster.yaml", templates_dir=tmp_path)
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=sqlite_url,
+        playbooks_dir=tmp_path / "playbooks",
+        roster=Path(__file__).parents[2] / "roster.yaml",
+        templates_dir=tmp_path,
+    )
     services = build_services(settings, migrate=True)
-    started = commands.start(services=services, playbook_ref="freeze-first", inputs={"summary": "Offensive reply"},
-                             requester="ana", create_run=False)
+    started = commands.start(
+        services=services,
+        playbook_ref="freeze-first",
+        inputs={"summary": "Offensive reply"},
+        requester="ana",
+        create_run=False,
+    )
     assert started.immediate == ["freeze"]
     assert {p.status for p in list_posts(sqlite_engine)} == {"frozen"} and len(posts) == 4

@@ -10,8 +10,17 @@ import pytest
 import sqlalchemy as sa
 
 from runbook import audit
-from runbook.queue import (QueueError, apply_thaw, cancel_post, freeze_now, get_freeze, get_post, list_posts,
-                           parse_actions, propose_thaw)
+from runbook.queue import (
+    QueueError,
+    apply_thaw,
+    cancel_post,
+    freeze_now,
+    get_freeze,
+    get_post,
+    list_posts,
+    parse_actions,
+    propose_thaw,
+)
 from runbook.queue.service import QueueScheduler
 from runbook.queue.times import utcnow
 from runbook.sandbox import SandboxChannel
@@ -28,7 +37,8 @@ def _job_ids(engine) -> set[str]:  # noqa: ANN001
 
 
 def test_thaw_with_overdue_posts_reschedules_them_and_publishes_nothing_until_approved(
-        engine, checker, jobs, incident) -> None:  # noqa: ANN001
+    engine, checker, jobs, incident
+) -> None:  # noqa: ANN001
     overdue = make_posts(engine, checker, jobs, count=4, at=soon(0.6))
     future = make_posts(engine, checker, jobs, count=2, at=soon(3600), text="Our new store opens {i}")
     cheerful = make_posts(engine, checker, jobs, count=1, at=soon(3600), text="Big sale! 50% off everything {i}")[0]
@@ -48,15 +58,30 @@ def test_thaw_with_overdue_posts_reschedules_them_and_publishes_nothing_until_ap
         assert slots[0] > utcnow() + timedelta(minutes=29)
         assert {b - a for a, b in zip(slots, slots[1:], strict=False)} == {timedelta(minutes=10)}
         # Proposed again with short slots, so the test sees them go out; then wait past them.
-        plan = propose_thaw(engine, freeze.id, actor="ana", channel="cli", checker=checker,
-                            reschedule_after=timedelta(seconds=0.3), spacing=timedelta(milliseconds=200))
+        plan = propose_thaw(
+            engine,
+            freeze.id,
+            actor="ana",
+            channel="cli",
+            checker=checker,
+            reschedule_after=timedelta(seconds=0.3),
+            spacing=timedelta(milliseconds=200),
+        )
         time.sleep(1.2)
         assert _sent(engine) == set() and {p.status for p in list_posts(engine)} == {"frozen"}  # not before approval
 
         # The approver kills one overdue post and releases the cheerful one after all.
         overrides = parse_actions(f"{overdue[0].id}=kill\n{cheerful.id}=release\n")
-        applied = apply_thaw(engine, plan.id, approver="bram", channel="cli", jobs=service.jobs, overrides=overrides,
-                             reschedule_after=timedelta(seconds=0.5), spacing=timedelta(milliseconds=200))
+        applied = apply_thaw(
+            engine,
+            plan.id,
+            approver="bram",
+            channel="cli",
+            jobs=service.jobs,
+            overrides=overrides,
+            reschedule_after=timedelta(seconds=0.5),
+            spacing=timedelta(milliseconds=200),
+        )
         outcomes = {i.post.id: i.outcome for i in applied.items}
         assert outcomes[overdue[0].id] == "killed" and outcomes[cheerful.id] == "released"
         assert {outcomes[p.id] for p in overdue[1:]} == {"rescheduled"}
@@ -73,8 +98,14 @@ def test_thaw_with_overdue_posts_reschedules_them_and_publishes_nothing_until_ap
     assert again.status == "applied"
     actions = [e.action for e in audit.events(engine, incident.id)]
     assert actions.count("thaw.applied") == 1
-    assert {"freeze.created", "thaw.proposed", "post.killed", "post.rescheduled", "post.released",
-            "post.published"} <= set(actions)
+    assert {
+        "freeze.created",
+        "thaw.proposed",
+        "post.killed",
+        "post.rescheduled",
+        "post.released",
+        "post.published",
+    } <= set(actions)
     assert audit.verify(engine).ok
 
 
@@ -84,8 +115,9 @@ def test_killed_posts_never_publish(engine, checker, jobs, incident) -> None:  #
     frozen = make_posts(engine, checker, jobs, count=2, at=soon(0.7))
     freeze = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli")
     plan = propose_thaw(engine, freeze.id, actor="ana", channel="cli", checker=checker)
-    apply_thaw(engine, plan.id, approver="bram", channel="cli", jobs=jobs,
-               overrides={p.id: ("kill", None) for p in frozen})
+    apply_thaw(
+        engine, plan.id, approver="bram", channel="cli", jobs=jobs, overrides={p.id: ("kill", None) for p in frozen}
+    )
     service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
     service.start()
     try:
@@ -100,8 +132,9 @@ def test_killed_posts_never_publish(engine, checker, jobs, incident) -> None:  #
 def test_release_into_another_active_freeze_keeps_the_post_frozen(engine, checker, jobs, incident) -> None:  # noqa: ANN001
     post = make_posts(engine, checker, jobs, count=1, at=soon(3600))[0]
     first = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli", accounts=["brand"])
-    other_incident = audit.create_incident(engine, playbook_id="hashtag-misuse", playbook_version=1, inputs={},
-                                           requester="bram", title="Second crisis")
+    other_incident = audit.create_incident(
+        engine, playbook_id="hashtag-misuse", playbook_version=1, inputs={}, requester="bram", title="Second crisis"
+    )
     second = freeze_now(engine, incident_id=other_incident.id, actor="bram", channel="cli")
     plan = propose_thaw(engine, first.id, actor="ana", channel="cli", checker=checker)
     applied = apply_thaw(engine, plan.id, approver="ana", channel="cli", jobs=jobs)
@@ -128,7 +161,9 @@ def test_bad_overrides_are_refused_with_their_lines(engine, checker, jobs, incid
     freeze = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli")
     plan = propose_thaw(engine, freeze.id, actor="ana", channel="cli", checker=checker)
     with pytest.raises(QueueError, match="not in thaw"):
-        apply_thaw(engine, plan.id, approver="bram", channel="cli", jobs=jobs, overrides={"ffffffffffff": ("kill", None)})
+        apply_thaw(
+            engine, plan.id, approver="bram", channel="cli", jobs=jobs, overrides={"ffffffffffff": ("kill", None)}
+        )
     newer = propose_thaw(engine, freeze.id, actor="ana", channel="cli", checker=checker)
     with pytest.raises(QueueError, match="superseded"):
         apply_thaw(engine, plan.id, approver="bram", channel="cli", jobs=jobs)

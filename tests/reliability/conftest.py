@@ -53,18 +53,47 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     dispose_engines()
 
 
-def step_context(engine: Any, incident: Any, step_id: str, *, decision: dict | None = None,
-                 steps: dict | None = None, **services: Any) -> StepContext:
+def step_context(
+    engine: Any,
+    incident: Any,
+    step_id: str,
+    *,
+    decision: dict | None = None,
+    steps: dict | None = None,
+    **services: Any,
+) -> StepContext:
     """What the engine hands a kind: its audit goes to the incident's trail like the flow's."""
-    def record(action: str, details: dict | None = None) -> None:
-        audit.append(engine, incident_id=incident.id, actor="system", channel="flow", action=action, step=step_id,
-                     details=dict(details or {}))
 
-    return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester="ana", step_id=step_id,
-                       inputs={}, steps=steps or {}, audit=record, decision=decision,
-                       services=StepServices(db=engine, **{"channel": SandboxChannel(engine), **services}))
+    def record(action: str, details: dict | None = None) -> None:
+        audit.append(
+            engine,
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action=action,
+            step=step_id,
+            details=dict(details or {}),
+        )
+
+    return StepContext(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        requester="ana",
+        step_id=step_id,
+        inputs={},
+        steps=steps or {},
+        audit=record,
+        decision=decision,
+        services=StepServices(db=engine, **{"channel": SandboxChannel(engine), **services}),
+    )
 
 
 def new_incident(engine: Any, title: str = "Offensive reply sent from @brand") -> Any:
-    return audit.create_incident(engine, playbook_id="social-media-mistake", playbook_version=1,
-                                 inputs={"summary": title}, requester="ana", title=title)
+    return audit.create_incident(
+        engine,
+        playbook_id="social-media-mistake",
+        playbook_version=1,
+        inputs={"summary": title},
+        requester="ana",
+        title=title,
+    )

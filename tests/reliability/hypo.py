@@ -22,9 +22,13 @@ def machine_settings() -> settings:
     name = os.environ.get("RUNBOOK_HYPOTHESIS", "ci")
     if name not in PROFILES:
         raise ValueError(f"RUNBOOK_HYPOTHESIS must be one of {', '.join(PROFILES)}, got {name!r}")
-    return settings(deadline=None, derandomize=name == "ci", database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-                    **PROFILES[name])
+    return settings(
+        deadline=None,
+        derandomize=name == "ci",
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        **PROFILES[name],
+    )
 
 
 # The long profile runs for many minutes: no per-test timeout then (pytest-timeout's 0).

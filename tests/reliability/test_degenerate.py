@@ -25,9 +25,23 @@ def _schedule(engine, n: int, *, account: str = "brand", minutes: int = 60) -> l
 
     checker, jobs = Checker(links=False), JobBook(engine)
     try:
-        return schedule_posts(engine, [NewPost(account=account, platform="x", text=f"Autumn menu {i}",
-                                               run_at=utcnow() + timedelta(minutes=minutes), author="sam")
-                                       for i in range(n)], checker=checker, jobs=jobs, actor="sam", channel="cli")
+        return schedule_posts(
+            engine,
+            [
+                NewPost(
+                    account=account,
+                    platform="x",
+                    text=f"Autumn menu {i}",
+                    run_at=utcnow() + timedelta(minutes=minutes),
+                    author="sam",
+                )
+                for i in range(n)
+            ],
+            checker=checker,
+            jobs=jobs,
+            actor="sam",
+            channel="cli",
+        )
     finally:
         jobs.close()
         checker.close()
@@ -65,13 +79,17 @@ def test_freeze_and_thaw_of_nothing_through_the_playbook_steps(cli) -> None:  # 
     assert frozen.created and frozen.frozen == 0
     proposal = THAW.run(step_context(engine, incident, "thaw"), THAW.params())
     assert proposal.phase == "proposed" and proposal.counts == {} and proposal.actions == ""
-    applied = THAW.run(step_context(engine, incident, "thaw", decision={"person": "bram", "actions": ""}),
-                       THAW.params())
+    applied = THAW.run(
+        step_context(engine, incident, "thaw", decision={"person": "bram", "actions": ""}), THAW.params()
+    )
     assert applied.phase == "applied" and applied.counts == {} and applied.remaining == []
     assert get_freeze(engine, frozen.freeze_id).status == "thawed"
     trail = [e.action for e in audit.events(engine, incident.id)]
-    assert [a for a in trail if a.startswith(("freeze.", "thaw."))] == ["freeze.created", "thaw.proposed",
-                                                                         "thaw.applied"]
+    assert [a for a in trail if a.startswith(("freeze.", "thaw."))] == [
+        "freeze.created",
+        "thaw.proposed",
+        "thaw.applied",
+    ]
     _verified(engine)
 
 
@@ -97,8 +115,15 @@ def test_replies_to_nobody_finish_at_once(cli) -> None:  # noqa: ANN001
     brand = make_brand()
     checker = Checker(brand.policy, links=False)
     try:
-        ctx = step_context(engine, incident, "replies", brand=brand, checker=checker, channel=SandboxChannel(engine),
-                           templates_dir=str(TEMPLATES))
+        ctx = step_context(
+            engine,
+            incident,
+            "replies",
+            brand=brand,
+            checker=checker,
+            channel=SandboxChannel(engine),
+            templates_dir=str(TEMPLATES),
+        )
         out = REPLY.run(ctx, reply_params())
     finally:
         checker.close()
@@ -114,7 +139,7 @@ def test_a_statement_for_zero_platforms_is_refused_before_anything_runs(cli, tmp
         DRAFT.params.model_validate({"template": "statements/apology.j2", "platforms": []})
     with pytest.raises(ValueError, match="platforms"):
         PUBLISH.params.model_validate({"statement": "statement", "platforms": []})
-    book = (tmp_path / "zero.yaml")
+    book = tmp_path / "zero.yaml"
     book.write_text(_zero_platform_playbook(), encoding="utf-8")
     code, out = cli("check", str(book))
     assert code == 1 and "Traceback" not in out
@@ -122,13 +147,20 @@ def test_a_statement_for_zero_platforms_is_refused_before_anything_runs(cli, tmp
 
 
 def test_publish_with_a_platform_filter_matching_no_variant_is_a_clear_failure(cli) -> None:  # noqa: ANN001
-    from runbook.steps.publish import NotApproved
     from runbook.steps.publish import KIND as PUBLISH
+    from runbook.steps.publish import NotApproved
 
     engine = cli.db
     incident = new_incident(engine)
-    steps = {"statement": {"outputs": {"variants": {"x": {"account": "brand", "text": "We are sorry."}},
-                                       "approved_by": ["bram"], "language": "en"}}}
+    steps = {
+        "statement": {
+            "outputs": {
+                "variants": {"x": {"account": "brand", "text": "We are sorry."}},
+                "approved_by": ["bram"],
+                "language": "en",
+            }
+        }
+    }
     with pytest.raises(NotApproved, match="no drafted variant for linkedin"):
         PUBLISH.run(step_context(engine, incident, "publish", steps=steps), PUBLISH.params(platforms=["linkedin"]))
 
@@ -188,8 +220,13 @@ def test_cancelled_while_frozen_through_the_playbook(cli) -> None:  # noqa: ANN0
 
     services = cli.services
     _schedule(services.db, 3)
-    started = commands.start(services=services, playbook_ref="social-media-mistake",
-                             inputs={"summary": "Offensive reply"}, requester="ana", create_run=False)
+    started = commands.start(
+        services=services,
+        playbook_ref="social-media-mistake",
+        inputs={"summary": "Offensive reply"},
+        requester="ana",
+        create_run=False,
+    )
     assert started.immediate == ["freeze"]  # the playbook's freeze step ran as the incident started
     commands.cancel(services=services, incident_ref=started.incident.slug, person="ana", reason="false alarm")
     [orphan] = orphaned_freezes(services.db)
@@ -198,8 +235,11 @@ def test_cancelled_while_frozen_through_the_playbook(cli) -> None:  # noqa: ANN0
     assert [f.id for f in again] == [orphan.id]
     trail = [e.action for e in audit.events(services.db, started.incident.id)]
     assert trail.count("freeze.orphaned") == 1 and trail.count("incident.cancelled") == 1
-    posted = [e for e in audit.events(services.db, started.incident.id) if e.action == "chat.posted"
-              and "still holds 3 post(s)" in json.dumps(e.details)]
+    posted = [
+        e
+        for e in audit.events(services.db, started.incident.id)
+        if e.action == "chat.posted" and "still holds 3 post(s)" in json.dumps(e.details)
+    ]
     assert len(posted) == 1
     [row] = commands.status(services=services)
     assert row.freeze["id"] == orphan.id and row.freeze["orphaned"]
@@ -211,13 +251,18 @@ def test_a_second_freeze_through_the_cli_says_what_the_first_holds(cli) -> None:
     code, out = cli("freeze", "--as", "ana", "--json")
     first = json.loads(out)
     code, out = cli("freeze", "--as", "bram", "--accounts", "brand")
-    assert code == 0 and f"already held by another active freeze (they join this one if that one thaws first): " \
-                          f"2 by {first['id']}" in out, out
+    assert (
+        code == 0
+        and f"already held by another active freeze (they join this one if that one thaws first): 2 by {first['id']}"
+        in out
+    ), out
     second_id = out.split()[1].rstrip(":")
     cli("thaw", first["id"], "--as", "ana", "--no-links")
     code, out = cli("thaw", first["id"], "--as", "bram", "--apply")
     assert code == 0 and "2 held_by_freeze" in out, out
-    assert {p.freeze_id for p in list_posts(cli.db)} == {second_id} and {p.status for p in list_posts(cli.db)} == {"frozen"}
+    assert {p.freeze_id for p in list_posts(cli.db)} == {second_id} and {p.status for p in list_posts(cli.db)} == {
+        "frozen"
+    }
     assert [f.id for f in active_freezes(cli.db)] == [second_id]
     assert {p.id for p in posts} == set(get_freeze(cli.db, second_id).post_ids)
     _verified(cli.db)

@@ -26,15 +26,21 @@ def test_escalated_people_are_invited_and_can_decide(online, engine) -> None:  #
     fake.wait_response(lambda p: "Started" in p.get("text", ""), timeout=60)
     incident = online.incidents("t-escalate-invite")[-1]
     room = online.incident(incident.id).channel
-    first = {u for c in fake.of("conversations.invite") if c.params["channel"] == room for u in c.params["users"].split(",")}
+    first = {
+        u for c in fake.of("conversations.invite") if c.params["channel"] == room for u in c.params["users"].split(",")
+    }
     assert "U0BEN" not in first  # a comms lead is only asked once legal's deadline passed
 
     escalated = online.wait_event(incident.id, "signoff.escalated", step="legal-check", timeout=90)
     assert {"ben", "dan"} <= set(escalated.details["signers"])
 
     def invited(calls):  # noqa: ANN001, ANN202
-        users = {u for c in calls if c.method == "conversations.invite" and c.params.get("channel") == room
-                 for u in c.params["users"].split(",")}
+        users = {
+            u
+            for c in calls
+            if c.method == "conversations.invite" and c.params.get("channel") == room
+            for u in c.params["users"].split(",")
+        }
         return {"U0BEN", "U0DAN"} <= users and users
 
     fake.wait_for(invited, timeout=60, what="escalation invites")
@@ -50,4 +56,3 @@ def test_escalated_people_are_invited_and_can_decide(online, engine) -> None:  #
     assert granted.details["approvers"] == ["ben"] and granted.details["escalated"] is True
     online.wait_event(incident.id, "incident.completed", timeout=90)
     assert verify(online.services.db, incident.id).ok
-

@@ -20,8 +20,17 @@ from runbook import audit
 from runbook.checks import Checker
 from runbook.db import dispose_engines, init_db, make_engine
 from runbook.ports.channel import Receipt
-from runbook.queue import (NewPost, QueueError, apply_thaw, approve_post, cancel_post, fire_post, freeze_now,
-                           propose_thaw, schedule_posts)
+from runbook.queue import (
+    NewPost,
+    QueueError,
+    apply_thaw,
+    approve_post,
+    cancel_post,
+    fire_post,
+    freeze_now,
+    propose_thaw,
+    schedule_posts,
+)
 from runbook.queue.fire import recover_interrupted
 from runbook.queue.gate import covering_freeze
 from runbook.queue.jobs import JobBook
@@ -105,8 +114,10 @@ class QueueMachine(RuleBasedStateMachine):
     # -- helpers ---------------------------------------------------------------------------------
     def _snapshot(self) -> dict[str, tuple[str, str | None]]:
         with self.engine.connect() as connection:
-            return {r.id: (r.status, r.freeze_id) for r in connection.execute(
-                sa.select(posts.c.id, posts.c.status, posts.c.freeze_id))}
+            return {
+                r.id: (r.status, r.freeze_id)
+                for r in connection.execute(sa.select(posts.c.id, posts.c.status, posts.c.freeze_id))
+            }
 
     def _ids(self, *statuses: str) -> list[str]:
         """Post ids in the order they were created (ids are random: sorting them would make the
@@ -122,8 +133,16 @@ class QueueMachine(RuleBasedStateMachine):
             return connection.execute(sa.select(freezes.c.status).where(freezes.c.id == freeze_id)).scalar()
 
     def _new(self, n: int, account: int, minutes: int, text: int) -> list[NewPost]:
-        return [NewPost(account=ACCOUNTS[(account + i) % 2], platform="x", text=f"{TEXTS[(text + i) % 3]} {i}",
-                        run_at=self.clock + timedelta(minutes=minutes + i), author="sam") for i in range(n)]
+        return [
+            NewPost(
+                account=ACCOUNTS[(account + i) % 2],
+                platform="x",
+                text=f"{TEXTS[(text + i) % 3]} {i}",
+                run_at=self.clock + timedelta(minutes=minutes + i),
+                author="sam",
+            )
+            for i in range(n)
+        ]
 
     # -- rules -------------------------------------------------------------------------------------
     @rule(account=st.integers(0, 1), minutes=st.integers(1, 600), text=st.integers(0, 2))
@@ -131,8 +150,15 @@ class QueueMachine(RuleBasedStateMachine):
         self._schedule(1, account, minutes, text)
 
     def _schedule(self, n: int, account: int, minutes: int, text: int) -> None:
-        made = schedule_posts(self.engine, self._new(n, account, minutes, text), checker=self.checker, jobs=self.jobs,
-                              actor="sam", channel="cli", now=self.clock)
+        made = schedule_posts(
+            self.engine,
+            self._new(n, account, minutes, text),
+            checker=self.checker,
+            jobs=self.jobs,
+            actor="sam",
+            channel="cli",
+            now=self.clock,
+        )
         self.created += [p.id for p in made]
 
     @rule(n=st.integers(1, 4), account=st.integers(0, 1), minutes=st.integers(1, 600), text=st.integers(0, 2))
@@ -159,8 +185,9 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 100))
     def propose(self, pick: int) -> None:
         active = self._active()
-        plan = propose_thaw(self.engine, active[pick % len(active)], actor="ana", channel="cli",
-                            checker=self.checker, now=self.clock)
+        plan = propose_thaw(
+            self.engine, active[pick % len(active)], actor="ana", channel="cli", checker=self.checker, now=self.clock
+        )
         self.thaws.append(plan.id)
 
     @precondition(lambda self: self.thaws)
@@ -171,8 +198,9 @@ class QueueMachine(RuleBasedStateMachine):
         thaw = get_thaw(self.engine, self.thaws[pick % len(self.thaws)])
         chosen = {item.post.id: (action, None) for item, action in zip(thaw.items, overrides)}
         try:
-            apply_thaw(self.engine, thaw.id, approver="bram", channel="cli", jobs=self.jobs, overrides=chosen,
-                       now=self.clock)
+            apply_thaw(
+                self.engine, thaw.id, approver="bram", channel="cli", jobs=self.jobs, overrides=chosen, now=self.clock
+            )
         except QueueError as exc:
             assert "superseded" in str(exc) or "became" in str(exc), exc
 
@@ -195,8 +223,9 @@ class QueueMachine(RuleBasedStateMachine):
     def restart_scheduler(self) -> None:
         self.jobs.close()
         self.jobs = JobBook(self.engine)
-        recover_interrupted(self.engine, channel=self.network, stale_after=timedelta(0), actor="system:scheduler",
-                            audit_channel="flow")
+        recover_interrupted(
+            self.engine, channel=self.network, stale_after=timedelta(0), actor="system:scheduler", audit_channel="flow"
+        )
 
     @rule(minutes=st.integers(-30, 24 * 60))
     def clock_jump(self, minutes: int) -> None:
@@ -211,7 +240,7 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def every_state_change_has_exactly_one_audit_event(self) -> None:
         now = self._snapshot()
-        events = audit.events(self.engine, self.trail)[self.seen:]
+        events = audit.events(self.engine, self.trail)[self.seen :]
         self.seen += len(events)
         mentioned: dict[str, list[str]] = {}
         for event in events:

@@ -51,8 +51,12 @@ def test_a_failed_incident_resumes_and_completes_without_repeating_side_effects(
     assert trail.count(("signoff.requested", "approve-it")) == 1
     assert trail.count(("step.failed", "send")) == 1 and trail.count(("step.finished", "send")) == 1
     assert trail.count(("step.finished", "effect")) == 1 and trail.count(("step.finished", "after")) == 1
-    assert [a for a, _ in trail if a.startswith("incident.")] == ["incident.started", "incident.failed",
-                                                                   "incident.resumed", "incident.completed"]
+    assert [a for a, _ in trail if a.startswith("incident.")] == [
+        "incident.started",
+        "incident.failed",
+        "incident.resumed",
+        "incident.completed",
+    ]
     event = next(e for e in engine.events(incident) if e.action == "incident.resumed")
     assert event.actor == "ana" and event.details["reason"] == "channel fixed"
     report = audit.verify(engine.services.db, incident.id)

@@ -24,8 +24,9 @@ PLUGIN = HERE / "plugin"
 
 
 def _cli(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runbook.cli.main", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_a_worker_killed_mid_apply_is_recovered_without_repeating_side_effects(tmp_path) -> None:  # noqa: ANN001
@@ -40,10 +41,16 @@ def test_a_worker_killed_mid_apply_is_recovered_without_repeating_side_effects(t
     server = start_local_server(prefect_home=tmp_path / "prefect", log=tmp_path / "server.log", timeout=300)
     runbook_env = settings_env(tmp_path)
     shutil.copy(HERE / "playbooks" / "t-review-kill.yaml", Path(runbook_env["RUNBOOK_PLAYBOOKS_DIR"]))
-    env = {**os.environ, **runbook_env, "PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")])}
-    services = build_services(Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}),
-                              migrate=True)
+    env = {
+        **os.environ,
+        **runbook_env,
+        "PREFECT_API_URL": server.api_url,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    services = build_services(
+        Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}), migrate=True
+    )
     home = Path(runbook_env["RUNBOOK_HOME"])
     workers: list[subprocess.Popen] = []
 
@@ -57,7 +64,9 @@ def test_a_worker_killed_mid_apply_is_recovered_without_repeating_side_effects(t
             if predicate():
                 return
             time.sleep(0.2)
-        logs = "\n".join((tmp_path / f"worker-{n}.log").read_text(errors="replace")[-3000:] for n in range(len(workers)))
+        logs = "\n".join(
+            (tmp_path / f"worker-{n}.log").read_text(errors="replace")[-3000:] for n in range(len(workers))
+        )
         raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
     try:

@@ -22,14 +22,34 @@ START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class SignoffMachine(RuleBasedStateMachine):
-    @initialize(quorum=st.integers(1, 3), not_requester=st.booleans(), escalation=st.lists(st.sampled_from(PEOPLE),
-                max_size=2, unique=True), timeout=st.sampled_from([None, 600]))
+    @initialize(
+        quorum=st.integers(1, 3),
+        not_requester=st.booleans(),
+        escalation=st.lists(st.sampled_from(PEOPLE), max_size=2, unique=True),
+        timeout=st.sampled_from([None, 600]),
+    )
     def gate(self, quorum: int, not_requester: bool, escalation: list[str], timeout: int | None) -> None:
-        self.roles = {"ana": ["comms_lead"], "ben": ["comms_lead"], "lea": ["legal"], "dan": [], "ron": ["comms_lead"],
-                      "eve": []}
-        self.plan = GatePlan(at="before", roles=["comms_lead", "legal"], quorum=quorum, not_requester=not_requester,
-                             timeout_seconds=timeout, escalate_to=[], on_timeout="fail", prompt=None, fields={},
-                             signers=[p for p in PEOPLE if self.roles[p]], escalation=escalation)
+        self.roles = {
+            "ana": ["comms_lead"],
+            "ben": ["comms_lead"],
+            "lea": ["legal"],
+            "dan": [],
+            "ron": ["comms_lead"],
+            "eve": [],
+        }
+        self.plan = GatePlan(
+            at="before",
+            roles=["comms_lead", "legal"],
+            quorum=quorum,
+            not_requester=not_requester,
+            timeout_seconds=timeout,
+            escalate_to=[],
+            on_timeout="fail",
+            prompt=None,
+            fields={},
+            signers=[p for p in PEOPLE if self.roles[p]],
+            escalation=escalation,
+        )
         self.now = START
         self.deadline = START + timedelta(seconds=timeout) if timeout else None
         self.tally = Tally()
@@ -40,28 +60,42 @@ class SignoffMachine(RuleBasedStateMachine):
 
     # -- the flow's loop (await_gate): judge, carry the tally, escalate once on the first timeout ---------
     def _roster(self) -> Roster:
-        return Roster.model_validate({"people": [{"id": p, "name": p.title(), "roles": r} for p, r in self.roles.items()]})
+        return Roster.model_validate(
+            {"people": [{"id": p, "name": p.title(), "roles": r} for p, r in self.roles.items()]}
+        )
 
     def _submit(self, ballot: Ballot) -> None:
         if self.final is not None:
             return  # await_gate has returned: nobody is listening any more
         roster = self._roster()
         before = self.tally
-        verdict = judge(gate=self.plan, roster=roster, requester=REQUESTER, tally=before, ballot=ballot, now=self.now,
-                        deadline=self.deadline)
+        verdict = judge(
+            gate=self.plan,
+            roster=roster,
+            requester=REQUESTER,
+            tally=before,
+            ballot=ballot,
+            now=self.now,
+            deadline=self.deadline,
+        )
         self.history.append((verdict.outcome, ballot.person))
         if verdict.outcome in ("approved", "granted"):
             person = roster.person(ballot.person)
             authorised = bool(set(person.roles) & set(self.plan.roles)) or (
-                before.escalated and person.id in self.plan.escalation)
+                before.escalated and person.id in self.plan.escalation
+            )
             assert authorised, (ballot, self.roles, before)
             assert not (self.plan.not_requester and person.id == REQUESTER)
         if ballot.decision_id and ballot.decision_id in before.decision_ids:
             assert verdict.outcome == "refused" and verdict.tally.approvals == before.approvals
         self.tally = verdict.tally
         if verdict.outcome == "timeout" and self.plan.escalation and not before.escalated:
-            self.tally = Tally(approvals=self.tally.approvals, escalated=True, decision_ids=self.tally.decision_ids,
-                               fields=self.tally.fields)
+            self.tally = Tally(
+                approvals=self.tally.approvals,
+                escalated=True,
+                decision_ids=self.tally.decision_ids,
+                fields=self.tally.fields,
+            )
             self.deadline = self.now + timedelta(seconds=self.plan.timeout_seconds)
         elif verdict.final:
             self.final = verdict.outcome

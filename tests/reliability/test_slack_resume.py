@@ -23,14 +23,35 @@ class Verbs:
 
 
 def _failed_incident(services):  # noqa: ANN001, ANN202
-    started = commands.start(services=services, playbook_ref="s-respond", inputs={"summary": "bad post"},
-                             requester="ana", channel="C0ROOM", create_run=False)
+    started = commands.start(
+        services=services,
+        playbook_ref="s-respond",
+        inputs={"summary": "bad post"},
+        requester="ana",
+        channel="C0ROOM",
+        create_run=False,
+    )
     incident = started.incident
-    audit.append(services.db, incident_id=incident.id, actor="system", channel="flow", action="step.failed",
-                 step="hello", details={"error": "RuntimeError: the network refused"})
-    audit.update_incident(services.db, incident.id, status="failed", event={
-        "actor": "system", "channel": "flow", "action": "incident.failed",
-        "details": {"outcome": "failed", "reason": "hello: RuntimeError", "step": "hello"}})
+    audit.append(
+        services.db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="step.failed",
+        step="hello",
+        details={"error": "RuntimeError: the network refused"},
+    )
+    audit.update_incident(
+        services.db,
+        incident.id,
+        status="failed",
+        event={
+            "actor": "system",
+            "channel": "flow",
+            "action": "incident.failed",
+            "details": {"outcome": "failed", "reason": "hello: RuntimeError", "step": "hello"},
+        },
+    )
     return incident
 
 
@@ -41,8 +62,13 @@ def test_the_resume_button_resumes_a_failed_incident(offline_services, fake) -> 
     try:
         incident = _failed_incident(offline_services)
         chat = offline_services.chat(incident.id)
-        chat.post_failure("C0ROOM", f"{incident.slug}: failed (hello: RuntimeError)", incident_id=incident.id,
-                          step_id="hello", key=f"{incident.id}:closed")
+        chat.post_failure(
+            "C0ROOM",
+            f"{incident.slug}: failed (hello: RuntimeError)",
+            incident_id=incident.id,
+            step_id="hello",
+            key=f"{incident.id}:closed",
+        )
         [message] = [c for c in fake.posts("C0ROOM") if "failed" in c.params.get("text", "")]
         blocks = message.params["blocks"]
         blocks = blocks if isinstance(blocks, list) else __import__("json").loads(blocks)

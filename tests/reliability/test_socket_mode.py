@@ -15,10 +15,22 @@ from tests.slack.test_slack_serve import serve_env, start, stop
 
 
 def _envelope(fake, n: int) -> dict:  # noqa: ANN001
-    return {"envelope_id": f"env-{n}", "type": "slash_commands", "accepts_response_payload": True,
-            "payload": {"token": "legacyverificationtoken123", "team_id": "T0BRAND", "channel_id": "C0GENERAL",
-                        "user_id": "U0ANA", "command": "/crisis", "text": "help", "api_app_id": "A0RUNBOOK",
-                        "response_url": f"{fake.base}/response/socket-{n}", "trigger_id": f"trig.socket.{n}"}}
+    return {
+        "envelope_id": f"env-{n}",
+        "type": "slash_commands",
+        "accepts_response_payload": True,
+        "payload": {
+            "token": "legacyverificationtoken123",
+            "team_id": "T0BRAND",
+            "channel_id": "C0GENERAL",
+            "user_id": "U0ANA",
+            "command": "/crisis",
+            "text": "help",
+            "api_app_id": "A0RUNBOOK",
+            "response_url": f"{fake.base}/response/socket-{n}",
+            "trigger_id": f"trig.socket.{n}",
+        },
+    }
 
 
 def test_socket_mode_reconnects_after_a_disconnect(tmp_path, fake) -> None:  # noqa: ANN001, F811

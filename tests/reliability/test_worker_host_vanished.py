@@ -20,15 +20,24 @@ def test_a_run_of_a_vanished_host_is_rescheduled_and_completes(engine) -> None: 
 
     from runbook.engine.recovery import LABEL_GRACE, recover
 
-    started = commands.start(services=engine.services, playbook_ref="t-when", inputs={}, requester="ron",
-                             title="host vanished", create_run=False)
+    started = commands.start(
+        services=engine.services,
+        playbook_ref="t-when",
+        inputs={},
+        requester="ron",
+        title="host vanished",
+        create_run=False,
+    )
     incident = started.incident
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(RESPOND_DEPLOYMENT)
         # Not due for an hour: the live worker leaves it alone until recovery reschedules it.
         run = client.create_flow_run_from_deployment(
-            deployment.id, parameters={"incident_id": incident.id}, name=incident.slug,
-            state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(hours=1)))
+            deployment.id,
+            parameters={"incident_id": incident.id},
+            name=incident.slug,
+            state=Scheduled(scheduled_time=datetime.now(UTC) + timedelta(hours=1)),
+        )
         audit.update_incident(engine.services.db, incident.id, flow_run_id=str(run.id))
         # What a worker on another machine left behind when that machine died mid-step.
         client.set_flow_run_state(run.id, Running(), force=True)

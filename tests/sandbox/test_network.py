@@ -25,8 +25,14 @@ def test_publish_is_idempotent_by_key(engine) -> None:  # noqa: ANN001
 def test_concurrent_writers_with_one_key_write_once(engine) -> None:  # noqa: ANN001
     channel = SandboxChannel(engine)
     with ThreadPoolExecutor(8) as pool:
-        receipts = list(pool.map(lambda n: channel.reply(account="brand", platform="x", to_ref="m1",
-                                                         text=f"Sorry, Elle ({n})", key="reply:elle"), range(16)))
+        receipts = list(
+            pool.map(
+                lambda n: channel.reply(
+                    account="brand", platform="x", to_ref="m1", text=f"Sorry, Elle ({n})", key="reply:elle"
+                ),
+                range(16),
+            )
+        )
     assert len({r.ref for r in receipts}) == 1 and sum(r.created for r in receipts) == 1
     assert len(channel.posts()) == 1
 
@@ -60,7 +66,10 @@ def test_storm_is_deterministic_and_loads_once(engine) -> None:  # noqa: ANN001
     assert {m.meta["tone"] for m in one} >= {"angry", "mocking", "concerned"}
 
     result = load_storm(engine, "us-airways", mentions_count=500, seed=7, start=start)
-    assert result.inserted == 500 and load_storm(engine, "us-airways", mentions_count=500, seed=7, start=start).inserted == 0
+    assert (
+        result.inserted == 500
+        and load_storm(engine, "us-airways", mentions_count=500, seed=7, start=start).inserted == 0
+    )
     channel = SandboxChannel(engine)
     page = channel.mentions("USAirways", limit=200)
     rest = channel.mentions("USAirways", since=page.cursor, limit=1000)

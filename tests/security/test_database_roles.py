@@ -23,8 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runbook.cli.main", *args], env={**os.environ, **env}, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", *args],
+        env={**os.environ, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_insert_or_replace_cannot_rewrite_the_chain_on_sqlite(sqlite_engine: sa.Engine) -> None:
@@ -33,12 +39,21 @@ def test_insert_or_replace_cannot_rewrite_the_chain_on_sqlite(sqlite_engine: sa.
     audit.checkpoint(sqlite_engine, incident.id, reason="test")
     (second,) = [e for e in audit.events(sqlite_engine, incident.id) if e.seq == 2]
     with pytest.raises(sa.exc.DBAPIError, match="append-only: REPLACE refused"), sqlite_engine.begin() as c:
-        c.execute(sa.text("INSERT OR REPLACE INTO audit_event (id, incident_id, seq, ts, actor, channel, action, "
-                          "details, prev_hash, hash) SELECT id, incident_id, seq, ts, 'mallory', channel, action, "
-                          "details, prev_hash, hash FROM audit_event WHERE id = :id"), {"id": second.id})
+        c.execute(
+            sa.text(
+                "INSERT OR REPLACE INTO audit_event (id, incident_id, seq, ts, actor, channel, action, "
+                "details, prev_hash, hash) SELECT id, incident_id, seq, ts, 'mallory', channel, action, "
+                "details, prev_hash, hash FROM audit_event WHERE id = :id"
+            ),
+            {"id": second.id},
+        )
     with pytest.raises(sa.exc.DBAPIError, match="append-only: REPLACE refused"), sqlite_engine.begin() as c:
-        c.execute(sa.text("INSERT OR REPLACE INTO audit_checkpoint (id, incident_id, seq, hash, ts, reason) "
-                          "SELECT id, incident_id, seq, 'x', ts, reason FROM audit_checkpoint"))
+        c.execute(
+            sa.text(
+                "INSERT OR REPLACE INTO audit_checkpoint (id, incident_id, seq, hash, ts, reason) "
+                "SELECT id, incident_id, seq, 'x', ts, reason FROM audit_checkpoint"
+            )
+        )
     assert [e.actor for e in audit.events(sqlite_engine, incident.id)][1] == second.actor
     assert audit.verify(sqlite_engine).ok
 
@@ -49,7 +64,8 @@ def test_verify_reports_a_missing_trigger_on_sqlite_and_upgrade_restores_it(sqli
     report = audit.verify(sqlite_engine)
     assert not report.ok
     assert [(p.kind, p.message) for p in report.problems] == [
-        ("trigger", "trigger audit_event_no_update on audit_event is missing (run `runbook db upgrade`)")]
+        ("trigger", "trigger audit_event_no_update on audit_event is missing (run `runbook db upgrade`)")
+    ]
     env = {"RUNBOOK_DATABASE_URL": sqlite_url}
     verified = _cli(["audit", "verify"], env)  # the check is read-only: it does not repair on the way
     assert verified.returncode == 1
@@ -69,7 +85,8 @@ def test_verify_reports_a_disabled_trigger_and_upgrade_reenables_it(engine: sa.E
     assert not report.ok
     assert {p.message for p in report.problems} == {
         "trigger audit_event_no_update_delete on audit_event is disabled (run `runbook db upgrade` as the owner)",
-        "trigger audit_event_no_truncate on audit_event is disabled (run `runbook db upgrade` as the owner)"}
+        "trigger audit_event_no_truncate on audit_event is disabled (run `runbook db upgrade` as the owner)",
+    }
     init_db(engine)  # what `runbook db upgrade` runs
     assert audit.verify(engine).ok
     with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
@@ -114,8 +131,10 @@ def test_a_least_privilege_role_runs_freeze_start_and_verify(pg_url: str, app_ro
         for statement in grants.stdout.splitlines():
             connection.exec_driver_sql(statement)
     # The role can change no schema and no audit row.
-    with pytest.raises(sa.exc.DBAPIError, match="permission denied|must be owner"), \
-            make_engine(app_url).begin() as connection:
+    with (
+        pytest.raises(sa.exc.DBAPIError, match="permission denied|must be owner"),
+        make_engine(app_url).begin() as connection,
+    ):
         connection.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER USER")
     with pytest.raises(sa.exc.DBAPIError, match="permission denied"), make_engine(app_url).begin() as connection:
         connection.exec_driver_sql("DELETE FROM audit_event")
@@ -126,8 +145,13 @@ def test_a_least_privilege_role_runs_freeze_start_and_verify(pg_url: str, app_ro
     assert frozen.returncode == 0, frozen.stderr
     assert "Traceback" not in frozen.stderr
     services = build_services(Settings(database_url=app_url, home=tmp_path / "home"), migrate=True)
-    started = start(services=services, playbook_ref="social-media-mistake", requester="ana", create_run=False,
-                    inputs={"summary": "Offensive reply sent from @brand", "accounts": "all"})
+    started = start(
+        services=services,
+        playbook_ref="social-media-mistake",
+        requester="ana",
+        create_run=False,
+        inputs={"summary": "Offensive reply sent from @brand", "accounts": "all"},
+    )
     assert audit.get_incident(services.db, started.incident.id).status
     assert "freeze" in started.immediate
     verified = _cli(["audit", "verify"], app)

@@ -11,16 +11,22 @@ from runbook.engine.identity import ATTESTED, establish, required
 from runbook.plan import GatePlan
 from runbook.spec.roster import Roster
 
-ROSTER = Roster.model_validate({
-    "people": [{"id": "ana", "name": "Ana", "slack_id": "U0ANA", "roles": ["comms_lead"]},
-               {"id": "lena", "name": "Lena", "slack_id": "U0LENA", "roles": ["legal"]}],
-    "cli_users": {"ana.devries": "ana"},
-    "require_identity": {"statement": ["slack"]},
-})
+ROSTER = Roster.model_validate(
+    {
+        "people": [
+            {"id": "ana", "name": "Ana", "slack_id": "U0ANA", "roles": ["comms_lead"]},
+            {"id": "lena", "name": "Lena", "slack_id": "U0LENA", "roles": ["legal"]},
+        ],
+        "cli_users": {"ana.devries": "ana"},
+        "require_identity": {"statement": ["slack"]},
+    }
+)
 
 
 def attested(decision_id: str, person: str, channel: str, **details):
-    return SimpleNamespace(action=ATTESTED, actor=person, channel=channel, details={"decision_id": decision_id, **details})
+    return SimpleNamespace(
+        action=ATTESTED, actor=person, channel=channel, details={"decision_id": decision_id, **details}
+    )
 
 
 def test_establish_matches_decisions_to_attestations():
@@ -39,16 +45,34 @@ def test_establish_matches_decisions_to_attestations():
 
 
 def test_a_gate_requiring_a_verified_identity_refuses_claims():
-    gate = GatePlan(at="before", roles=["comms_lead", "legal"], quorum=2, not_requester=True, timeout_seconds=None,
-                    escalate_to=[], on_timeout="fail", prompt=None, fields={}, signers=["ana", "lena"], escalation=[])
+    gate = GatePlan(
+        at="before",
+        roles=["comms_lead", "legal"],
+        quorum=2,
+        not_requester=True,
+        timeout_seconds=None,
+        escalate_to=[],
+        on_timeout="fail",
+        prompt=None,
+        fields={},
+        signers=["ana", "lena"],
+        escalation=[],
+    )
     need = required(ROSTER, SimpleNamespace(require_identity={"*": ["cli"]}), "statement")
     assert need == ("slack", "cli")
     now = datetime.now(UTC)
 
     def vote(person: str, verified_as: str):
-        return judge(gate=gate, roster=ROSTER, requester="sam", tally=Tally(), now=now, deadline=None,
-                     ballot=Ballot(approve=True, person=person, channel="cli", verified_as=verified_as),
-                     required=need)
+        return judge(
+            gate=gate,
+            roster=ROSTER,
+            requester="sam",
+            tally=Tally(),
+            now=now,
+            deadline=None,
+            ballot=Ballot(approve=True, person=person, channel="cli", verified_as=verified_as),
+            required=need,
+        )
 
     refused = vote("lena", "")
     assert refused.outcome == "refused"

@@ -48,14 +48,16 @@ def imported(cli) -> list[str]:
 @pytest.mark.parametrize("cli", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 def test_a_mixed_csv_stores_its_good_rows(cli, tmp_path: Path) -> None:
     (tmp_path / "img.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    rows = [b"account,platform,at,text,media",
-            b"brand,x,+1h,Good one,",
-            b"brand,x,+1h," + b"y" * 131_073 + b",",
-            b"brand,x,+1h,with a \x00 NUL,",
-            b"brand,x,+1h,caf\xe9 in Latin-1,",
-            b"brand,x,+1h,endless media,/dev/zero",
-            b"brand,x,+1h,a folder as media,.",
-            b"brand,x,+1h,Good two,img.png"]
+    rows = [
+        b"account,platform,at,text,media",
+        b"brand,x,+1h,Good one,",
+        b"brand,x,+1h," + b"y" * 131_073 + b",",
+        b"brand,x,+1h,with a \x00 NUL,",
+        b"brand,x,+1h,caf\xe9 in Latin-1,",
+        b"brand,x,+1h,endless media,/dev/zero",
+        b"brand,x,+1h,a folder as media,.",
+        b"brand,x,+1h,Good two,img.png",
+    ]
     (tmp_path / "cal.csv").write_bytes(b"\n".join(rows) + b"\n")
     code, out = cli("posts", "import", "cal.csv", "--as", "sam", "--no-links")
     assert code == 1
@@ -71,8 +73,12 @@ def test_a_mixed_csv_stores_its_good_rows(cli, tmp_path: Path) -> None:
 
 def test_jsonl_depth_and_an_explicit_encoding(cli, tmp_path: Path) -> None:
     good = {"account": "brand", "platform": "x", "at": "+1h", "text": "Good"}
-    lines = [json.dumps(good), "[" * 100_000 + "]" * 100_000,
-             json.dumps({**good, "text": {"nested": ["object"]}}), json.dumps({**good, "text": "Also good"})]
+    lines = [
+        json.dumps(good),
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({**good, "text": {"nested": ["object"]}}),
+        json.dumps({**good, "text": "Also good"}),
+    ]
     (tmp_path / "cal.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, out = cli("posts", "import", "cal.jsonl", "--as", "sam", "--no-links")
     assert code == 1 and "Traceback" not in out

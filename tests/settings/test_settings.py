@@ -20,37 +20,49 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # -- (a) each group reads its variables ----------------------------------------------------------
 
+
 def plain(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
-@pytest.mark.parametrize(("variable", "value", "read", "expected"), [
-    ("RUNBOOK_HOME", "/srv/rb", lambda s: s.paths.home, Path("/srv/rb")),
-    ("RUNBOOK_ROSTER", "/etc/roster.yaml", lambda s: s.paths.resolved_roster, Path("/etc/roster.yaml")),
-    ("RUNBOOK_PLAYBOOKS_DIR", "pb", lambda s: s.paths.playbooks_dir, Path("pb")),
-    ("RUNBOOK_TEMPLATES_DIR", "tpl", lambda s: s.paths.templates_dir, Path("tpl")),
-    ("RUNBOOK_DATABASE_URL", "postgresql+psycopg://db/rb", lambda s: s.resolved_database_url,
-     "postgresql+psycopg://db/rb"),
-    ("PREFECT_API_URL", "http://p:4200/api", lambda s: s.prefect.api_url, "http://p:4200/api"),
-    ("PREFECT_UI_URL", "https://ui.example", lambda s: s.prefect.ui_url, "https://ui.example"),
-    ("PREFECT_UI_API_URL", "https://ui.example/api", lambda s: s.prefect.ui_api_url, "https://ui.example/api"),
-    ("PREFECT_HOME", "/var/prefect", lambda s: s.prefect.home, Path("/var/prefect")),
-    ("RUNBOOK_SLACK_BOT_TOKEN", "xoxb-1", lambda s: plain(s.slack.bot_token), "xoxb-1"),
-    ("SLACK_BOT_TOKEN", "xoxb-2", lambda s: plain(s.slack.bot_token), "xoxb-2"),
-    ("SLACK_SIGNING_SECRET", "sig", lambda s: plain(s.slack.signing_secret), "sig"),
-    ("SLACK_APP_TOKEN", "xapp-1", lambda s: plain(s.slack.app_token), "xapp-1"),
-    ("RUNBOOK_SLACK_API_URL", "http://fake/api/", lambda s: s.slack.api_url, "http://fake/api/"),
-    ("RUNBOOK_SLACK_AUDIT_ECHO", "off", lambda s: s.slack.audit_echo, "off"),
-    ("RUNBOOK_DECISION_KEY", "k3y", lambda s: plain(s.signoffs.decision_key), "k3y"),
-    ("RUNBOOK_REQUIRE_IDENTITY", '{"statement": ["slack"]}', lambda s: s.signoffs.require_identity,
-     {"statement": ["slack"]}),
-    ("RUNBOOK_LISTENING", "/etc/listening.yaml", lambda s: s.listening_file(), Path("/etc/listening.yaml")),
-    ("RUNBOOK_WORKER_LIMIT", "4", lambda s: s.worker.limit, 4),
-    ("RUNBOOK_WORKER_SCHEDULER", "0", lambda s: s.worker.scheduler, False),
-    ("RUNBOOK_WORKER_VERBOSE", "yes", lambda s: s.worker.verbose, True),
-    ("RUNBOOK_CHANNELS", "/etc/channels.yaml", lambda s: s.channels.file, Path("/etc/channels.yaml")),
-    ("RUNBOOK_BLUESKY_PDS", "http://pds:2583", lambda s: s.channels.bluesky_pds, "http://pds:2583"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "read", "expected"),
+    [
+        ("RUNBOOK_HOME", "/srv/rb", lambda s: s.paths.home, Path("/srv/rb")),
+        ("RUNBOOK_ROSTER", "/etc/roster.yaml", lambda s: s.paths.resolved_roster, Path("/etc/roster.yaml")),
+        ("RUNBOOK_PLAYBOOKS_DIR", "pb", lambda s: s.paths.playbooks_dir, Path("pb")),
+        ("RUNBOOK_TEMPLATES_DIR", "tpl", lambda s: s.paths.templates_dir, Path("tpl")),
+        (
+            "RUNBOOK_DATABASE_URL",
+            "postgresql+psycopg://db/rb",
+            lambda s: s.resolved_database_url,
+            "postgresql+psycopg://db/rb",
+        ),
+        ("PREFECT_API_URL", "http://p:4200/api", lambda s: s.prefect.api_url, "http://p:4200/api"),
+        ("PREFECT_UI_URL", "https://ui.example", lambda s: s.prefect.ui_url, "https://ui.example"),
+        ("PREFECT_UI_API_URL", "https://ui.example/api", lambda s: s.prefect.ui_api_url, "https://ui.example/api"),
+        ("PREFECT_HOME", "/var/prefect", lambda s: s.prefect.home, Path("/var/prefect")),
+        ("RUNBOOK_SLACK_BOT_TOKEN", "xoxb-1", lambda s: plain(s.slack.bot_token), "xoxb-1"),
+        ("SLACK_BOT_TOKEN", "xoxb-2", lambda s: plain(s.slack.bot_token), "xoxb-2"),
+        ("SLACK_SIGNING_SECRET", "sig", lambda s: plain(s.slack.signing_secret), "sig"),
+        ("SLACK_APP_TOKEN", "xapp-1", lambda s: plain(s.slack.app_token), "xapp-1"),
+        ("RUNBOOK_SLACK_API_URL", "http://fake/api/", lambda s: s.slack.api_url, "http://fake/api/"),
+        ("RUNBOOK_SLACK_AUDIT_ECHO", "off", lambda s: s.slack.audit_echo, "off"),
+        ("RUNBOOK_DECISION_KEY", "k3y", lambda s: plain(s.signoffs.decision_key), "k3y"),
+        (
+            "RUNBOOK_REQUIRE_IDENTITY",
+            '{"statement": ["slack"]}',
+            lambda s: s.signoffs.require_identity,
+            {"statement": ["slack"]},
+        ),
+        ("RUNBOOK_LISTENING", "/etc/listening.yaml", lambda s: s.listening_file(), Path("/etc/listening.yaml")),
+        ("RUNBOOK_WORKER_LIMIT", "4", lambda s: s.worker.limit, 4),
+        ("RUNBOOK_WORKER_SCHEDULER", "0", lambda s: s.worker.scheduler, False),
+        ("RUNBOOK_WORKER_VERBOSE", "yes", lambda s: s.worker.verbose, True),
+        ("RUNBOOK_CHANNELS", "/etc/channels.yaml", lambda s: s.channels.file, Path("/etc/channels.yaml")),
+        ("RUNBOOK_BLUESKY_PDS", "http://pds:2583", lambda s: s.channels.bluesky_pds, "http://pds:2583"),
+    ],
+)
 def test_each_variable_reaches_its_group(variable, value, read, expected) -> None:  # noqa: ANN001
     assert read(Settings({variable: value})) == expected
     assert read(Settings({})) != expected  # the default differs, so the variable did it
@@ -71,7 +83,8 @@ def test_defaults_without_any_variable(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_a_child_process_environment_rebuilds_the_same_paths_from_another_directory(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     parent = Settings({"RUNBOOK_HOME": "state", "RUNBOOK_PLAYBOOKS_DIR": "pb"})
     env = parent.child_env()
@@ -91,15 +104,22 @@ def test_the_process_environment_is_the_default_source(monkeypatch: pytest.Monke
 
 
 def test_an_empty_variable_counts_as_unset_and_runbook_names_win_over_slacks() -> None:
-    settings = Settings({"RUNBOOK_WORKER_LIMIT": "", "RUNBOOK_SLACK_BOT_TOKEN": "xoxb-ours",
-                         "SLACK_BOT_TOKEN": "xoxb-theirs"})
+    settings = Settings(
+        {"RUNBOOK_WORKER_LIMIT": "", "RUNBOOK_SLACK_BOT_TOKEN": "xoxb-ours", "SLACK_BOT_TOKEN": "xoxb-theirs"}
+    )
     assert settings.worker.limit is None
     assert settings.slack.bot_token is not None and settings.slack.bot_token.get_secret_value() == "xoxb-ours"
 
 
 def test_keyword_overrides_win_over_the_environment_and_unknown_names_are_refused() -> None:
-    settings = Settings({"RUNBOOK_HOME": "/env"}, home=Path("/given"), database_url="sqlite://", worker_limit=2,
-                        channels=Path("c.yaml"), slack_bot_token=SecretStr("xoxb-x"))
+    settings = Settings(
+        {"RUNBOOK_HOME": "/env"},
+        home=Path("/given"),
+        database_url="sqlite://",
+        worker_limit=2,
+        channels=Path("c.yaml"),
+        slack_bot_token=SecretStr("xoxb-x"),
+    )
     assert settings.paths.home == Path("/given") and settings.resolved_database_url == "sqlite://"
     assert settings.worker.limit == 2 and settings.channels.file == Path("c.yaml")
     # the flat names other packages still read
@@ -117,14 +137,18 @@ def test_secrets_stay_out_of_repr() -> None:
 
 # -- (b) a bad value is one clear line naming the variable ---------------------------------------
 
-@pytest.mark.parametrize(("variable", "value", "says"), [
-    ("RUNBOOK_WORKER_LIMIT", "four", "valid integer"),
-    ("RUNBOOK_WORKER_LIMIT", "0", "greater than or equal to 1"),
-    ("RUNBOOK_WORKER_SCHEDULER", "maybe", "valid boolean"),
-    ("RUNBOOK_SLACK_AUDIT_ECHO", "loud", "'thread' or 'off'"),
-    ("RUNBOOK_REQUIRE_IDENTITY", "{statement", "not JSON"),
-    ("RUNBOOK_REQUIRE_IDENTITY", '{"statement": ["email"]}', "'slack' or 'cli'"),
-])
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("RUNBOOK_WORKER_LIMIT", "four", "valid integer"),
+        ("RUNBOOK_WORKER_LIMIT", "0", "greater than or equal to 1"),
+        ("RUNBOOK_WORKER_SCHEDULER", "maybe", "valid boolean"),
+        ("RUNBOOK_SLACK_AUDIT_ECHO", "loud", "'thread' or 'off'"),
+        ("RUNBOOK_REQUIRE_IDENTITY", "{statement", "not JSON"),
+        ("RUNBOOK_REQUIRE_IDENTITY", '{"statement": ["email"]}', "'slack' or 'cli'"),
+    ],
+)
 def test_a_bad_value_names_its_variable(variable: str, value: str, says: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Settings({variable: value})
@@ -133,8 +157,9 @@ def test_a_bad_value_names_its_variable(variable: str, value: str, says: str) ->
     assert "\n" not in message
 
 
-def test_the_cli_turns_a_bad_setting_into_one_line_and_exit_7(monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_turns_a_bad_setting_into_one_line_and_exit_7(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from runbook.cli.main import main
 
     monkeypatch.setenv("RUNBOOK_WORKER_LIMIT", "lots")
@@ -142,20 +167,24 @@ def test_the_cli_turns_a_bad_setting_into_one_line_and_exit_7(monkeypatch: pytes
         main(["db", "check"])
     assert exited.value.code == 7
     err = capsys.readouterr().err
-    assert err.strip() == ("error: RUNBOOK_WORKER_LIMIT: Input should be a valid integer, unable to parse string "
-                           "as an integer (got 'lots')")
+    assert err.strip() == (
+        "error: RUNBOOK_WORKER_LIMIT: Input should be a valid integer, unable to parse string "
+        "as an integer (got 'lots')"
+    )
 
 
 def test_the_worker_process_refuses_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
     env = child_environment({"RUNBOOK_WORKER_SCHEDULER": "sometimes", "RUNBOOK_HOME": str(tmp_path)})
-    done = subprocess.run([sys.executable, "-m", "flows.worker"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 7
     assert done.stderr.strip().startswith("error: RUNBOOK_WORKER_SCHEDULER: Input should be a valid boolean")
     assert "Traceback" not in done.stderr
 
 
 # -- secrets named in channels.yaml ----------------------------------------------------------------
+
 
 def test_read_secret_from_a_variable_or_a_file_and_one_line_when_missing(tmp_path: Path) -> None:
     assert read_secret(env="TOKEN", environ={"TOKEN": " abc \n"}).get_secret_value() == "abc"
@@ -216,8 +245,13 @@ def environment_reads(source: str) -> list[int]:
         writes.update(id(t.value) for t in targets if isinstance(t, ast.Subscript))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT and isinstance(node.value, ast.Name) \
-                and node.value.id == "os" and id(node) not in writes:
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ENVIRONMENT
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+            and id(node) not in writes
+        ):
             found.append(node.lineno)
         elif isinstance(node, ast.ImportFrom) and node.module == "os" and {a.name for a in node.names} & ENVIRONMENT:
             found.append(node.lineno)

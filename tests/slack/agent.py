@@ -35,8 +35,15 @@ class SlackAgent:
         self.secret = secret
         self.response_base = response_base  # the fake's /response/ endpoint
 
-    def send(self, body: bytes, *, headers: dict[str, str] | None = None, signed: bool = True,
-             timestamp: int | str | None = None, content_type: str = "application/x-www-form-urlencoded") -> Answer:
+    def send(
+        self,
+        body: bytes,
+        *,
+        headers: dict[str, str] | None = None,
+        signed: bool = True,
+        timestamp: int | str | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+    ) -> Answer:
         out = {"Content-Type": content_type}
         if signed:
             out.update(sign(self.secret, body, timestamp if timestamp is not None else int(time.time())))
@@ -54,42 +61,91 @@ class SlackAgent:
     # -- payloads ---------------------------------------------------------------------------------------
     def command_body(self, text: str, *, user: str, channel: str = "C0GENERAL", response: str | None = None) -> bytes:
         n = next(_n)
-        return urlencode({
-            "token": VERIFICATION_TOKEN, "team_id": "T0BRAND", "team_domain": "brand", "channel_id": channel,
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": "/crisis",
-            "text": text, "api_app_id": "A0RUNBOOK", "is_enterprise_install": "false",
-            "response_url": f"{self.response_base}{response or f'cmd-{n}'}", "trigger_id": f"trig.cmd.{n}",
-        }).encode()
+        return urlencode(
+            {
+                "token": VERIFICATION_TOKEN,
+                "team_id": "T0BRAND",
+                "team_domain": "brand",
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/crisis",
+                "text": text,
+                "api_app_id": "A0RUNBOOK",
+                "is_enterprise_install": "false",
+                "response_url": f"{self.response_base}{response or f'cmd-{n}'}",
+                "trigger_id": f"trig.cmd.{n}",
+            }
+        ).encode()
 
     def command(self, text: str, *, user: str, **kwargs: Any) -> Answer:
         return self.send(self.command_body(text, user=user, **kwargs))
 
-    def click_body(self, action_id: str, value: str, *, user: str, channel: str = "C0GENERAL", ts: str = "1.0",
-                   trigger_id: str | None = None, response: str | None = None) -> bytes:
+    def click_body(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        channel: str = "C0GENERAL",
+        ts: str = "1.0",
+        trigger_id: str | None = None,
+        response: str | None = None,
+    ) -> bytes:
         n = next(_n)
         payload = {
-            "type": "block_actions", "token": VERIFICATION_TOKEN, "api_app_id": "A0RUNBOOK",
-            "team": {"id": "T0BRAND", "domain": "brand"}, "user": {"id": user, "team_id": "T0BRAND"},
-            "trigger_id": trigger_id or f"trig.click.{n}", "response_url": f"{self.response_base}{response or f'click-{n}'}",
+            "type": "block_actions",
+            "token": VERIFICATION_TOKEN,
+            "api_app_id": "A0RUNBOOK",
+            "team": {"id": "T0BRAND", "domain": "brand"},
+            "user": {"id": user, "team_id": "T0BRAND"},
+            "trigger_id": trigger_id or f"trig.click.{n}",
+            "response_url": f"{self.response_base}{response or f'click-{n}'}",
             "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-            "channel": {"id": channel}, "message": {"ts": ts, "type": "message"},
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "signoff", "value": value,
-                         "action_ts": f"{time.time():.6f}"}],
+            "channel": {"id": channel},
+            "message": {"ts": ts, "type": "message"},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "signoff",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
         return urlencode({"payload": json.dumps(payload)}).encode()
 
     def click(self, action_id: str, value: str, *, user: str, **kwargs: Any) -> Answer:
         return self.send(self.click_body(action_id, value, user=user, **kwargs))
 
-    def submit_body(self, callback_id: str, private_metadata: str, values: dict[str, Any], *, user: str,
-                    view_id: str | None = None, blocks: list[dict] | None = None) -> bytes:
+    def submit_body(
+        self,
+        callback_id: str,
+        private_metadata: str,
+        values: dict[str, Any],
+        *,
+        user: str,
+        view_id: str | None = None,
+        blocks: list[dict] | None = None,
+    ) -> bytes:
         payload = {
-            "type": "view_submission", "token": VERIFICATION_TOKEN, "api_app_id": "A0RUNBOOK",
-            "team": {"id": "T0BRAND", "domain": "brand"}, "user": {"id": user, "team_id": "T0BRAND"},
+            "type": "view_submission",
+            "token": VERIFICATION_TOKEN,
+            "api_app_id": "A0RUNBOOK",
+            "team": {"id": "T0BRAND", "domain": "brand"},
+            "user": {"id": user, "team_id": "T0BRAND"},
             "trigger_id": f"trig.view.{next(_n)}",
-            "view": {"id": view_id or f"V{next(_n):08d}", "type": "modal", "callback_id": callback_id,
-                     "private_metadata": private_metadata, "hash": "h1", "blocks": blocks or [],
-                     "state": {"values": values}},
+            "view": {
+                "id": view_id or f"V{next(_n):08d}",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "hash": "h1",
+                "blocks": blocks or [],
+                "state": {"values": values},
+            },
         }
         return urlencode({"payload": json.dumps(payload)}).encode()
 

@@ -59,8 +59,9 @@ class Harness:
     def incident(self, ref: str):
         return get_incident(self.services.db, ref)
 
-    def wait_event(self, incident_id: str, action: str, *, step: str | None = None, count: int = 1,
-                   timeout: float = 60.0):
+    def wait_event(
+        self, incident_id: str, action: str, *, step: str | None = None, count: int = 1, timeout: float = 60.0
+    ):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             hits = [e for e in self.events(incident_id) if e.action == action and (step is None or e.step == step)]
@@ -71,8 +72,14 @@ class Harness:
 
 
 def slack_settings(base: Settings, fake: FakeSlack, **extra) -> Settings:
-    return base.model_copy(update={"slack_bot_token": SecretStr(fake.token), "slack_signing_secret": SecretStr(SECRET),
-                                   "slack_api_url": fake.api_url, **extra})
+    return base.model_copy(
+        update={
+            "slack_bot_token": SecretStr(fake.token),
+            "slack_signing_secret": SecretStr(SECRET),
+            "slack_api_url": fake.api_url,
+            **extra,
+        }
+    )
 
 
 def serve(settings: Settings, services, fake: FakeSlack, **options) -> Harness:
@@ -81,8 +88,13 @@ def serve(settings: Settings, services, fake: FakeSlack, **options) -> Harness:
     app = create_app(settings=settings, services=services, **options)
     server = make_server(app.bolt, signing_secret=SECRET, host="127.0.0.1", port=0, quiet=app.quiet)
     server.start_background()
-    return Harness(app=app, server=server, fake=fake, services=services,
-                   agent=SlackAgent(server.url, SECRET, response_base=f"{fake.base}/response/"))
+    return Harness(
+        app=app,
+        server=server,
+        fake=fake,
+        services=services,
+        agent=SlackAgent(server.url, SECRET, response_base=f"{fake.base}/response/"),
+    )
 
 
 def stop(h: Harness) -> None:
@@ -102,9 +114,13 @@ def fake():
 def offline_services(tmp_path):
     from runbook.engine.services import build_services
 
-    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'runbook.db'}",
-                        roster=HERE / "roster.yaml", playbooks_dir=HERE / "playbooks",
-                        templates_dir=REPO / "templates")
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite:///{tmp_path / 'runbook.db'}",
+        roster=HERE / "roster.yaml",
+        playbooks_dir=HERE / "playbooks",
+        templates_dir=REPO / "templates",
+    )
     return build_services(settings, migrate=True)
 
 

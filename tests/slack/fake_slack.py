@@ -78,7 +78,11 @@ class FakeSlack:
             return [c for c in self.calls if c.method == method]
 
     def posts(self, channel: str | None = None) -> list[Call]:
-        return [c for c in self.of("chat.postMessage") if c.status == 200 and (channel is None or c.params.get("channel") == channel)]
+        return [
+            c
+            for c in self.of("chat.postMessage")
+            if c.status == 200 and (channel is None or c.params.get("channel") == channel)
+        ]
 
     def wait_for(self, predicate, *, timeout: float = 30.0, what: str = "condition"):
         end = time.monotonic() + timeout
@@ -99,7 +103,9 @@ class FakeSlack:
             if hits:
                 return hits[0]
             time.sleep(0.05)
-        raise AssertionError(f"no response_url post within {timeout}s; got {[p.get('text') for _, p, _ in self.responses]}")
+        raise AssertionError(
+            f"no response_url post within {timeout}s; got {[p.get('text') for _, p, _ in self.responses]}"
+        )
 
     # -- answering -----------------------------------------------------------------------------------
     def answer(self, method: str, params: dict[str, Any], authorization: str) -> tuple[int, dict[str, Any], dict]:
@@ -126,8 +132,16 @@ class FakeSlack:
             return 200, body, {}
 
     def _auth_test(self, p):
-        return {"ok": True, "url": "https://fake.slack.test/", "team": "Brand", "user": "runbook",
-                "team_id": "T0BRAND", "user_id": "U0BOT", "bot_id": "B0BOT", "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://fake.slack.test/",
+            "team": "Brand",
+            "user": "runbook",
+            "team_id": "T0BRAND",
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+            "is_enterprise_install": False,
+        }
 
     def _apps_connections_open(self, p):
         if not self.socket_url:
@@ -208,8 +222,9 @@ def _handler(fake: FakeSlack):
                 return self.do_POST()
             # For a fake running in another process (the benchmark): what it recorded so far.
             with fake._lock:
-                data = json.dumps([{"method": c.method, "params": c.params, "status": c.status}
-                                   for c in fake.calls]).encode()
+                data = json.dumps(
+                    [{"method": c.method, "params": c.params, "status": c.status} for c in fake.calls]
+                ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -223,7 +238,7 @@ def _handler(fake: FakeSlack):
             path = urlsplit(self.path).path
             if path.startswith("/api/"):
                 params.update({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
-                status, body, headers = fake.answer(path[len("/api/"):], params, self.headers.get("Authorization", ""))
+                status, body, headers = fake.answer(path[len("/api/") :], params, self.headers.get("Authorization", ""))
             elif path.startswith("/response/"):
                 with fake._lock:
                     fake.responses.append((path, params, time.monotonic()))

@@ -31,9 +31,11 @@ def test_help_and_parse_errors_are_answered_in_the_ack(offline):
     answer = offline.agent.command("help", user="U0ANA")
     assert answer.status == 200 and "/crisis start PLAYBOOK" in answer.json()["text"]
     answer = offline.agent.command("start ../../etc/passwd.yaml", user="U0ANA")
-    assert answer.json() == {"response_type": "ephemeral",
-                             "text": "⚠️ '../../etc/passwd.yaml' is not a playbook id (lower-case words joined by "
-                                     "dashes); see `/crisis list`"}
+    assert answer.json() == {
+        "response_type": "ephemeral",
+        "text": "⚠️ '../../etc/passwd.yaml' is not a playbook id (lower-case words joined by "
+        "dashes); see `/crisis list`",
+    }
     answer = offline.agent.command("start no-such-playbook", user="U0ANA", response="nope")
     assert answer.status == 200
     assert "no playbook `no-such-playbook`" in offline.fake.wait_response()["text"]
@@ -69,31 +71,54 @@ def test_start_opens_a_form_when_the_playbook_needs_more_and_reports_field_error
     assert view["callback_id"] == START_SUBMIT and len(view["title"]["text"]) <= 24
     inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert {k: v["type"] for k, v in inputs.items()} == {
-        "f:summary": "plain_text_input", "f:audience": "static_select", "f:reach": "number_input",
-        "f:link": "url_text_input"}
+        "f:summary": "plain_text_input",
+        "f:audience": "static_select",
+        "f:reach": "number_input",
+        "f:link": "url_text_input",
+    }
     assert inputs["f:summary"]["initial_value"] == "Bad post"
     token = view["private_metadata"]
     assert "s-form" not in token and "U0ANA" not in token  # opaque
 
-    bad = agent.submit(START_SUBMIT, token, {"f:summary": text_value("Bad post"), "f:audience": select_value(None),
-                                             "f:reach": number_value("lots"),
-                                             "f:link": {"value": {"type": "url_text_input", "value": "ftp://x"}}},
-                       user="U0ANA", blocks=view["blocks"])
+    bad = agent.submit(
+        START_SUBMIT,
+        token,
+        {
+            "f:summary": text_value("Bad post"),
+            "f:audience": select_value(None),
+            "f:reach": number_value("lots"),
+            "f:link": {"value": {"type": "url_text_input", "value": "ftp://x"}},
+        },
+        user="U0ANA",
+        blocks=view["blocks"],
+    )
     assert bad.status == 200
-    assert bad.json() == {"response_action": "errors", "errors": {
-        "f:audience": "Required", "f:reach": "Must be a whole number", "f:link": "Must be an http(s) url"}}
+    assert bad.json() == {
+        "response_action": "errors",
+        "errors": {"f:audience": "Required", "f:reach": "Must be a whole number", "f:link": "Must be an http(s) url"},
+    }
     assert not offline.incidents("s-form")
 
-    good = agent.submit(START_SUBMIT, token, {"f:summary": text_value("Bad post"), "f:audience": select_value("staff"),
-                                              "f:reach": number_value("250")}, user="U0ANA", blocks=view["blocks"])
+    good = agent.submit(
+        START_SUBMIT,
+        token,
+        {"f:summary": text_value("Bad post"), "f:audience": select_value("staff"), "f:reach": number_value("250")},
+        user="U0ANA",
+        blocks=view["blocks"],
+    )
     assert good.status == 200 and good.body == ""
     started = fake.wait_response(lambda p: "Started" in p.get("text", ""))
     incident = offline.incidents("s-form")[0]
     assert incident.inputs == {"summary": "Bad post", "audience": "staff", "reach": 250, "link": None}
     assert incident.slug in started["text"]
     # The same form cannot start a second incident.
-    agent.submit(START_SUBMIT, token, {"f:summary": text_value("Bad post"), "f:audience": select_value("staff"),
-                                       "f:reach": number_value("250")}, user="U0ANA", blocks=view["blocks"])
+    agent.submit(
+        START_SUBMIT,
+        token,
+        {"f:summary": text_value("Bad post"), "f:audience": select_value("staff"), "f:reach": number_value("250")},
+        user="U0ANA",
+        blocks=view["blocks"],
+    )
     assert len(offline.incidents("s-form")) == 1
 
 
@@ -105,15 +130,21 @@ def test_war_room_names_are_unique_and_the_status_message_is_pinned(offline):
     offline.agent.command("start s-respond twice", user="U0BEN")
     offline.fake.wait_response(lambda p: "Started" in p.get("text", ""), after=1)
     names = [(c.params["name"], c.params["is_private"]) for c in offline.fake.of("conversations.create")]
-    assert names == [(f"crisis-{date}-twice", "1"), (f"crisis-{date}-twice-2", "1"),
-                     (f"crisis-{date}-twice-2", "1"), (f"crisis-{date}-twice-2-2", "1")]
+    assert names == [
+        (f"crisis-{date}-twice", "1"),
+        (f"crisis-{date}-twice-2", "1"),
+        (f"crisis-{date}-twice-2", "1"),
+        (f"crisis-{date}-twice-2-2", "1"),
+    ]
     slugs = sorted(i.slug for i in offline.incidents("s-respond"))
     assert slugs == [f"{date}-twice", f"{date}-twice-2"]
     for incident in offline.incidents("s-respond"):
         room = [e for e in offline.events(incident.id) if e.action == "slack.war_room"][0]
         assert room.details["channel"] == incident.channel
-        assert any(c.params == {"channel": incident.channel, "timestamp": room.details["status_ts"]}
-                   for c in offline.fake.of("pins.add"))
+        assert any(
+            c.params == {"channel": incident.channel, "timestamp": room.details["status_ts"]}
+            for c in offline.fake.of("pins.add")
+        )
         assert "U0ANA" in offline.fake.channels[incident.channel]["members"]
 
 
@@ -155,8 +186,16 @@ def test_a_long_statement_stays_within_block_kit_limits():
     services = SimpleNamespace(roster=lambda: roster)
     signoffs = Signoffs(services=services, verbs=None, client=None, outbox=None, refs_=None, access=None)
     statement = "\n\n".join(f"Paragraph {n}. We are sorry & we will fix <this>. " * 12 for n in range(40))
-    request = SignoffRequest(incident_id="i", incident_slug="2024-05-01-x", step_id="statement", title="Approve",
-                             prompt=statement, signers=["ana", "lea"], quorum=2, approvals=["ana"])
+    request = SignoffRequest(
+        incident_id="i",
+        incident_slug="2024-05-01-x",
+        step_id="statement",
+        title="Approve",
+        prompt=statement,
+        signers=["ana", "lea"],
+        quorum=2,
+        approvals=["ana"],
+    )
     fields = {"text": InputField(type=FieldType.text, title="The statement")}
     text, blocks = signoffs.render(request, "tok" * 8, fields)
     assert len(blocks) <= bk.MAX_BLOCKS and bk.size(blocks) <= bk.MAX_TOTAL
@@ -178,7 +217,9 @@ def test_no_token_or_secret_reaches_the_logs(offline):
     try:
         offline.agent.command("start s-respond Logged run", user="U0ANA")
         offline.fake.wait_response(lambda p: "Started" in p.get("text", ""))
-        offline.agent.send(offline.agent.command_body("help", user="U0ANA"), headers={"X-Slack-Signature": "v0=" + "1" * 64})
+        offline.agent.send(
+            offline.agent.command_body("help", user="U0ANA"), headers={"X-Slack-Signature": "v0=" + "1" * 64}
+        )
         offline.app.relay.poll_once()
     finally:
         root.removeHandler(handler)
@@ -195,16 +236,26 @@ def test_slack_chat_request_signoff_posts_buttons_once_and_clicks_are_checked(of
     offline.agent.command("start s-respond Chat port", user="U0ANA")
     offline.fake.wait_response(lambda p: "Started" in p.get("text", ""))
     incident = offline.incidents("s-respond")[0]
-    chat = SlackChat(outbox=offline.app.outbox, db=offline.services.db, incident_id=incident.id,
-                     signoffs=offline.app.signoffs)
-    request = SignoffRequest(incident_id=incident.id, incident_slug=incident.slug, step_id="go-ahead",
-                             title="Go ahead?", prompt="Go ahead with <it> & more?", signers=["ana", "ben"])
+    chat = SlackChat(
+        outbox=offline.app.outbox, db=offline.services.db, incident_id=incident.id, signoffs=offline.app.signoffs
+    )
+    request = SignoffRequest(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        step_id="go-ahead",
+        title="Go ahead?",
+        prompt="Go ahead with <it> & more?",
+        signers=["ana", "ben"],
+    )
     key = f"{incident.id}:go-ahead:signoff:0"
     ref = chat.request_signoff(None, request, key=key)
     assert chat.request_signoff(None, request, key=key) == ref  # once per key
     offline.app.relay.poll_once()
-    with_buttons = [c for c in offline.fake.posts(incident.channel)
-                    if any(b["type"] == "actions" for b in c.params.get("blocks") or [])]
+    with_buttons = [
+        c
+        for c in offline.fake.posts(incident.channel)
+        if any(b["type"] == "actions" for b in c.params.get("blocks") or [])
+    ]
     assert len(with_buttons) == 1  # the relay saw it delivered and did not post it again
     token = with_buttons[0].params["blocks"][-1]["elements"][0]["value"]
     recorded = [e for e in offline.events(incident.id) if e.action == "chat.posted" and e.details["key"] == key]

@@ -82,8 +82,9 @@ def test_edits_have_their_own_lane(fake):
 
 def test_slack_chat_posts_once_per_key_and_records_it(fake, offline_services):
     db = offline_services.db
-    incident = create_incident(db, playbook_id="s-respond", playbook_version=1, inputs={}, requester="ana",
-                               title="chat test")
+    incident = create_incident(
+        db, playbook_id="s-respond", playbook_version=1, inputs={}, requester="ana", title="chat test"
+    )
     outbox = Outbox(client_for(fake), interval=0.01)
     chat = SlackChat(outbox=outbox, db=db, incident_id=incident.id)
     assert isinstance(chat, Chat)
@@ -107,10 +108,21 @@ def test_chat_factory_plugs_slack_into_the_engine_services(fake, offline_service
     from runbook.slack import chat_factory
 
     settings = Settings(slack_bot_token=SecretStr(fake.token), slack_api_url=fake.api_url)
-    services = Services(settings=offline_services.settings, db=offline_services.db, kinds=offline_services.kinds,
-                        chat_factory=chat_factory(settings))
-    incident = create_incident(services.db, playbook_id="s-respond", playbook_version=1, inputs={}, requester="ana",
-                               title="factory", channel="C00000077")
+    services = Services(
+        settings=offline_services.settings,
+        db=offline_services.db,
+        kinds=offline_services.kinds,
+        chat_factory=chat_factory(settings),
+    )
+    incident = create_incident(
+        services.db,
+        playbook_id="s-respond",
+        playbook_version=1,
+        inputs={},
+        requester="ana",
+        title="factory",
+        channel="C00000077",
+    )
     chat = services.chat(incident.id)
     assert isinstance(chat, SlackChat)
     assert chat.post(None, "from a worker", key="w1").startswith("slack:C00000077:")

@@ -48,10 +48,14 @@ def test_the_demo_incident_from_the_cli_gets_a_quiet_war_room(engine, slack_on_e
     room = get_incident(engine.services.db, incident.id).channel
     assert room and room.startswith("C"), "a CLI-started incident gets a war room when Slack is configured"
     status_ts = next(c.params["timestamp"] for c in fake.of("pins.add") if c.params["channel"] == room)
-    fake.wait_for(lambda calls: "completed" in fake.messages[(room, status_ts)]["text"], timeout=60,
-                  what="the final status")
-    fake.wait_for(lambda calls: any("playbook is complete" in c.params.get("text", "") for c in fake.posts(room)),
-                  timeout=60, what="the close-out")
+    fake.wait_for(
+        lambda calls: "completed" in fake.messages[(room, status_ts)]["text"], timeout=60, what="the final status"
+    )
+    fake.wait_for(
+        lambda calls: any("playbook is complete" in c.params.get("text", "") for c in fake.posts(room)),
+        timeout=60,
+        what="the close-out",
+    )
     time.sleep(1.0)  # the last echo lines
 
     top = [c for c in fake.posts(room) if not c.params.get("thread_ts")]
@@ -69,13 +73,17 @@ def test_the_demo_incident_from_the_cli_gets_a_quiet_war_room(engine, slack_on_e
     # Everyone convened was invited, not only the signers.
     convened = next(e for e in engine.events(incident) if e.action == "convene.requested").details["people"]
     roster = engine.services.roster()
-    invited = {u for c in fake.of("conversations.invite") if c.params["channel"] == room
-               for u in c.params["users"].split(",")}
+    invited = {
+        u for c in fake.of("conversations.invite") if c.params["channel"] == room for u in c.params["users"].split(",")
+    }
     assert {roster.person(p).slack_id for p in convened if roster.person(p).slack_id} <= invited
 
     # The pinned status: every version in order, no step ever goes back; it links the flow run.
-    versions = [c.params.get("blocks") for c in fake.of("chat.update")
-                if c.params.get("channel") == room and c.params.get("ts") == status_ts and c.status == 200]
+    versions = [
+        c.params.get("blocks")
+        for c in fake.of("chat.update")
+        if c.params.get("channel") == room and c.params.get("ts") == status_ts and c.status == 200
+    ]
     assert len(versions) >= 3
     best: dict[str, int] = {}
     for blocks in versions:

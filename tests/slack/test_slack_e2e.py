@@ -53,13 +53,19 @@ def test_start_to_completion_with_signoffs_given_in_slack(online):
     create = fake.of("conversations.create")[-1]
     assert create.params["name"] == f"crisis-{incident.slug}"
     room = online.incident(incident.id).channel
-    invited = {u for c in fake.of("conversations.invite") if c.params["channel"] == room for u in c.params["users"].split(",")}
+    invited = {
+        u for c in fake.of("conversations.invite") if c.params["channel"] == room for u in c.params["users"].split(",")
+    }
     assert {"U0ANA", "U0BEN"} <= invited
     status_ts = next(c.params["timestamp"] for c in fake.of("pins.add") if c.params["channel"] == room)
 
     # The notify step's text reaches the room escaped for mrkdwn (& < > only).
-    hello = fake.wait_for(lambda calls: [c for c in calls if c.method == "chat.postMessage"
-                                         and "War room for" in c.params.get("text", "")], what="hello message")[0]
+    hello = fake.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "chat.postMessage" and "War room for" in c.params.get("text", "")
+        ],
+        what="hello message",
+    )[0]
     assert "&lt;script&gt;" in hello.params["text"] and "&lt;everyone&gt; &amp; friends" in hello.params["text"]
 
     # -- go-ahead: plain buttons ------------------------------------------------------------------
@@ -84,8 +90,11 @@ def test_start_to_completion_with_signoffs_given_in_slack(online):
 
     # Ana double-clicks while Ben clicks too; then the first click is replayed byte for byte.
     first = agent.click_body(APPROVE, token, user="U0ANA", channel=room, ts=ts, response="ana-1")
-    bodies = [first, agent.click_body(APPROVE, token, user="U0ANA", channel=room, ts=ts, response="ana-2"),
-              agent.click_body(APPROVE, token, user="U0BEN", channel=room, ts=ts, response="ben")]
+    bodies = [
+        first,
+        agent.click_body(APPROVE, token, user="U0ANA", channel=room, ts=ts, response="ana-2"),
+        agent.click_body(APPROVE, token, user="U0BEN", channel=room, ts=ts, response="ben"),
+    ]
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(agent.send, bodies))
     assert [a.status for a in answers] == [200, 200, 200]
@@ -112,21 +121,37 @@ def test_start_to_completion_with_signoffs_given_in_slack(online):
     assert [e["action_id"] for e in blocks[-1]["elements"]] == [APPROVE, EDIT, REJECT]
     opened = len(fake.of("views.open"))
     agent.click(EDIT, token, user="U0BEN", channel=room, ts=ts)
-    view_call = fake.wait_for(lambda calls: [c for c in calls if c.method == "views.open"][opened:],
-                              what="views.open")[0]
+    view_call = fake.wait_for(lambda calls: [c for c in calls if c.method == "views.open"][opened:], what="views.open")[
+        0
+    ]
     view = view_call.params["view"]
     assert view["private_metadata"] == token and view["callback_id"] == SUBMIT
     inputs = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
     assert inputs == {"f:choice": "static_select", "f:affected": "number_input", "comment": "plain_text_input"}
 
-    bad = agent.submit(SUBMIT, token, {"f:choice": select_value(None), "f:affected": number_value("12.5")},
-                       user="U0BEN", blocks=view["blocks"])
+    bad = agent.submit(
+        SUBMIT,
+        token,
+        {"f:choice": select_value(None), "f:affected": number_value("12.5")},
+        user="U0BEN",
+        blocks=view["blocks"],
+    )
     assert bad.status == 200 and bad.seconds < 1.0
-    assert bad.json() == {"response_action": "errors",
-                          "errors": {"f:choice": "Required", "f:affected": "Must be a whole number"}}
-    good = agent.submit(SUBMIT, token, {"f:choice": select_value("high"), "f:affected": number_value("120"),
-                                        "comment": text_value("we checked the replies")},
-                        user="U0BEN", blocks=view["blocks"])
+    assert bad.json() == {
+        "response_action": "errors",
+        "errors": {"f:choice": "Required", "f:affected": "Must be a whole number"},
+    }
+    good = agent.submit(
+        SUBMIT,
+        token,
+        {
+            "f:choice": select_value("high"),
+            "f:affected": number_value("120"),
+            "comment": text_value("we checked the replies"),
+        },
+        user="U0BEN",
+        blocks=view["blocks"],
+    )
     assert good.status == 200 and good.body in ("", "{}")
 
     closed = _wait_closed(online, incident.id)
@@ -141,8 +166,10 @@ def test_start_to_completion_with_signoffs_given_in_slack(online):
     # The pinned status message was updated in place and ends completed; the timeline was echoed.
     fake.wait_for(lambda calls: "completed" in fake.messages[(room, status_ts)]["text"], what="final status")
     assert len(fake.of("pins.add")) == 1
-    fake.wait_for(lambda calls: any("incident.completed" in c.params.get("text", "") for c in fake.posts(room)),
-                  what="the timeline's last line")
+    fake.wait_for(
+        lambda calls: any("incident.completed" in c.params.get("text", "") for c in fake.posts(room)),
+        what="the timeline's last line",
+    )
     echoed = " ".join(c.params.get("text", "") for c in fake.posts(room))
     for action in ("incident.started", "signoff.granted", "step.finished", "incident.completed"):
         assert action in echoed

@@ -47,8 +47,10 @@ def test_seventy_slow_clients_do_not_delay_a_signed_request(offline, monkeypatch
     stop = threading.Event()
     closed: list[float] = []
     opened = time.monotonic()
-    threads = [threading.Thread(target=_trickle, args=(agent.host, agent.port, stop, closed, opened), daemon=True)
-               for _ in range(SLOW_CLIENTS)]
+    threads = [
+        threading.Thread(target=_trickle, args=(agent.host, agent.port, stop, closed, opened), daemon=True)
+        for _ in range(SLOW_CLIENTS)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -69,7 +71,6 @@ def test_seventy_slow_clients_do_not_delay_a_signed_request(offline, monkeypatch
             thread.join(timeout=5)
 
 
-
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "GET"])
 def test_other_methods_get_405(offline, method):
     import http.client
@@ -87,14 +88,17 @@ def _payload(**fields) -> bytes:
     return urlencode({"payload": json.dumps({**base, **fields})}).encode()
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (_payload(actions={"action_id": "x"}), "actions is not a list of objects"),
-    (_payload(actions=["x"]), "actions is not a list of objects"),
-    (_payload(type="view_submission", view={"id": "V1", "callback_id": "x"}), "view is not an object with a type"),
-    (urlencode({"payload": "[1, 2]"}).encode(), "payload is not an object with a type"),
-    (urlencode({"payload": "{not json"}).encode(), "unparsable body"),
-    (_payload(user="U0ANA"), "user is not an object"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (_payload(actions={"action_id": "x"}), "actions is not a list of objects"),
+        (_payload(actions=["x"]), "actions is not a list of objects"),
+        (_payload(type="view_submission", view={"id": "V1", "callback_id": "x"}), "view is not an object with a type"),
+        (urlencode({"payload": "[1, 2]"}).encode(), "payload is not an object with a type"),
+        (urlencode({"payload": "{not json"}).encode(), "unparsable body"),
+        (_payload(user="U0ANA"), "user is not an object"),
+    ],
+)
 def test_malformed_signed_payloads_get_400(offline, body, reason):
     answer = offline.agent.send(body)
     assert answer.status == 400

@@ -29,8 +29,13 @@ def test_post_url_reaches_the_assessment(offline):
 
     services = offline.services
     plan = plan_for(services=services, playbook_ref="s-assess", inputs=incident.inputs, requester="ana")
-    run = Run(services=services, incident=incident, plan=plan, chat=services.chat(incident.id),
-              record=Recorder(db=services.db, incident_id=incident.id))
+    run = Run(
+        services=services,
+        incident=incident,
+        plan=plan,
+        chat=services.chat(incident.id),
+        record=Recorder(db=services.db, incident_id=incident.id),
+    )
     outputs = execute_step(run, plan.step("assess"), decision=None)
     assert outputs["offending_post"]["ref"] == post_ref(POST)
 
@@ -72,17 +77,45 @@ def test_convened_people_are_invited_and_acknowledge_with_a_button(offline):
     incident = offline.incidents("s-respond")[0]
     room = offline.incident(incident.id).channel
     # What convene_teams does: ask Sam (not a signer) to join, post the briefing, audit the request.
-    request_acks(services.db, incident_id=incident.id, step_id="convene", people=[("sam", "marketing")],
-                 within=timedelta(minutes=15))
-    append(services.db, incident_id=incident.id, actor="system", channel="flow", action="chat.posted", step="convene",
-           details={"key": f"{incident.id}:convene:briefing", "channel": None, "kind": "message",
-                    "text": "Briefing: you are convened for this incident."})
-    append(services.db, incident_id=incident.id, actor="system", channel="flow", action="convene.requested",
-           step="convene", details={"people": ["sam"], "teams": ["marketing"]})
-    briefing = fake.wait_for(lambda calls: [c for c in fake.posts(room) if "Briefing" in c.params.get("text", "")],
-                             what="the briefing")[0]
-    fake.wait_for(lambda calls: any(c.params["channel"] == room and "U0SAM" in c.params["users"]
-                                    for c in fake.of("conversations.invite")), what="Sam invited")
+    request_acks(
+        services.db,
+        incident_id=incident.id,
+        step_id="convene",
+        people=[("sam", "marketing")],
+        within=timedelta(minutes=15),
+    )
+    append(
+        services.db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="chat.posted",
+        step="convene",
+        details={
+            "key": f"{incident.id}:convene:briefing",
+            "channel": None,
+            "kind": "message",
+            "text": "Briefing: you are convened for this incident.",
+        },
+    )
+    append(
+        services.db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="convene.requested",
+        step="convene",
+        details={"people": ["sam"], "teams": ["marketing"]},
+    )
+    briefing = fake.wait_for(
+        lambda calls: [c for c in fake.posts(room) if "Briefing" in c.params.get("text", "")], what="the briefing"
+    )[0]
+    fake.wait_for(
+        lambda calls: any(
+            c.params["channel"] == room and "U0SAM" in c.params["users"] for c in fake.of("conversations.invite")
+        ),
+        what="Sam invited",
+    )
     button = next(e for b in briefing.params["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert (button["action_id"], button["text"]["text"]) == (ACKNOWLEDGE, "Acknowledge")
 
@@ -107,19 +140,42 @@ def test_the_audit_echo_is_a_thread_under_the_status_and_a_failure_is_one_senten
     room = offline.incident(incident.id).channel
     status_ts = next(c.params["timestamp"] for c in fake.of("pins.add") if c.params["channel"] == room)
     reason = "hello: OperationalError: (sqlite3.OperationalError) no such table: posts [SQL: SELECT * FROM posts]"
-    append(offline.services.db, incident_id=incident.id, actor="system", channel="flow", action="chat.posted",
-           details={"key": f"{incident.id}:closed", "channel": None, "kind": "message",
-                    "text": closing_line(incident.slug, "failed", reason, "hello")})
-    append(offline.services.db, incident_id=incident.id, actor="system", channel="flow", action="chat.posted",
-           details={"key": f"{incident.id}:hello:checkpoint", "channel": None, "kind": "message",
-                    "text": "hello: sign-off granted. Audit checkpoint: seq 3, head 0123"})
-    stopped = fake.wait_for(lambda calls: [c for c in fake.posts(room) if "stopped" in c.params.get("text", "")],
-                            what="the failure line")[0]
+    append(
+        offline.services.db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="chat.posted",
+        details={
+            "key": f"{incident.id}:closed",
+            "channel": None,
+            "kind": "message",
+            "text": closing_line(incident.slug, "failed", reason, "hello"),
+        },
+    )
+    append(
+        offline.services.db,
+        incident_id=incident.id,
+        actor="system",
+        channel="flow",
+        action="chat.posted",
+        details={
+            "key": f"{incident.id}:hello:checkpoint",
+            "channel": None,
+            "kind": "message",
+            "text": "hello: sign-off granted. Audit checkpoint: seq 3, head 0123",
+        },
+    )
+    stopped = fake.wait_for(
+        lambda calls: [c for c in fake.posts(room) if "stopped" in c.params.get("text", "")], what="the failure line"
+    )[0]
     text = stopped.params["text"]
     assert "OperationalError" in text and "SQL" not in text and "sqlite3" not in text and "runbook status" in text
     assert not stopped.params.get("thread_ts")
-    fake.wait_for(lambda calls: [c for c in fake.posts(room) if "Audit checkpoint" in c.params.get("text", "")],
-                  what="the checkpoint")
+    fake.wait_for(
+        lambda calls: [c for c in fake.posts(room) if "Audit checkpoint" in c.params.get("text", "")],
+        what="the checkpoint",
+    )
     for call in fake.posts(room):
         said = call.params.get("text", "")
         if "incident.started" in said or "Audit checkpoint" in said:
@@ -139,15 +195,23 @@ def test_a_step_in_the_pinned_status_never_goes_back():
     def ev(action, step=None, **details):
         return SimpleNamespace(action=action, step=step, details=details, seq=0, ts=at, actor="system", channel="flow")
 
-    trail = [ev("incident.started", steps=["freeze", "decide", "publish"]),
-             # freeze: immediate, then confirmed by an "after" gate
-             ev("step.started", "freeze"), ev("step.finished", "freeze"), ev("signoff.requested", "freeze"),
-             ev("signoff.granted", "freeze"),
-             # decide: a "before" gate, granted, then the work
-             ev("signoff.requested", "decide"), ev("signoff.granted", "decide"), ev("step.started", "decide"),
-             ev("step.finished", "decide"),
-             # publish: retried after a failed attempt
-             ev("step.started", "publish"), ev("step.started", "publish"), ev("step.finished", "publish")]
+    trail = [
+        ev("incident.started", steps=["freeze", "decide", "publish"]),
+        # freeze: immediate, then confirmed by an "after" gate
+        ev("step.started", "freeze"),
+        ev("step.finished", "freeze"),
+        ev("signoff.requested", "freeze"),
+        ev("signoff.granted", "freeze"),
+        # decide: a "before" gate, granted, then the work
+        ev("signoff.requested", "decide"),
+        ev("signoff.granted", "decide"),
+        ev("step.started", "decide"),
+        ev("step.finished", "decide"),
+        # publish: retried after a failed attempt
+        ev("step.started", "publish"),
+        ev("step.started", "publish"),
+        ev("step.finished", "publish"),
+    ]
     best: dict[str, int] = {}
     for n in range(1, len(trail) + 1):
         _, state, _ = step_states(trail[:n])

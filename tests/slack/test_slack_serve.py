@@ -19,17 +19,31 @@ from tests.slack.conftest import HERE, REPO, SECRET
 
 def serve_env(tmp_path, fake, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "RUNBOOK_"))}
-    env.update({
-        "RUNBOOK_HOME": str(tmp_path / "home"), "RUNBOOK_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "RUNBOOK_ROSTER": str(HERE / "roster.yaml"), "RUNBOOK_PLAYBOOKS_DIR": str(HERE / "playbooks"),
-        "RUNBOOK_TEMPLATES_DIR": str(REPO / "templates"), "SLACK_BOT_TOKEN": fake.token,
-        "RUNBOOK_SLACK_API_URL": fake.api_url, "PYTHONPATH": str(REPO), **extra})
+    env.update(
+        {
+            "RUNBOOK_HOME": str(tmp_path / "home"),
+            "RUNBOOK_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "RUNBOOK_ROSTER": str(HERE / "roster.yaml"),
+            "RUNBOOK_PLAYBOOKS_DIR": str(HERE / "playbooks"),
+            "RUNBOOK_TEMPLATES_DIR": str(REPO / "templates"),
+            "SLACK_BOT_TOKEN": fake.token,
+            "RUNBOOK_SLACK_API_URL": fake.api_url,
+            "PYTHONPATH": str(REPO),
+            **extra,
+        }
+    )
     return env
 
 
 def start(args: list[str], env: dict, marker: str) -> tuple[subprocess.Popen, str, list[str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "runbook.cli.main", "serve", *args], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runbook.cli.main", "serve", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     for line in proc.stdout:
         lines.append(line)
@@ -62,11 +76,23 @@ def test_http_mode(tmp_path, fake):
 
 def test_serve_refuses_to_start_without_what_its_mode_needs(tmp_path, fake):
     env = serve_env(tmp_path, fake)
-    http = subprocess.run([sys.executable, "-m", "runbook.cli.main", "serve", "--http", "127.0.0.1:0"], env=env,
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    http = subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", "serve", "--http", "127.0.0.1:0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert http.returncode == 2 and "HTTP mode needs SLACK_SIGNING_SECRET" in http.stderr
-    socket_mode = subprocess.run([sys.executable, "-m", "runbook.cli.main", "serve"], env=env, capture_output=True,
-                                 text=True, cwd=REPO, timeout=60)
+    socket_mode = subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert socket_mode.returncode == 2 and "Socket Mode needs SLACK_APP_TOKEN" in socket_mode.stderr
 
 
@@ -77,10 +103,22 @@ def test_socket_mode_acks_over_the_websocket(tmp_path, fake):
 
     def slack_side(ws):
         ws.send(json.dumps({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}}))
-        envelope = {"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True,
-                    "payload": {"token": "legacyverificationtoken123", "team_id": "T0BRAND", "channel_id": "C0GENERAL",
-                                "user_id": "U0ANA", "command": "/crisis", "text": "help", "api_app_id": "A0RUNBOOK",
-                                "response_url": f"{fake.base}/response/socket", "trigger_id": "trig.socket.1"}}
+        envelope = {
+            "envelope_id": "env-1",
+            "type": "slash_commands",
+            "accepts_response_payload": True,
+            "payload": {
+                "token": "legacyverificationtoken123",
+                "team_id": "T0BRAND",
+                "channel_id": "C0GENERAL",
+                "user_id": "U0ANA",
+                "command": "/crisis",
+                "text": "help",
+                "api_app_id": "A0RUNBOOK",
+                "response_url": f"{fake.base}/response/socket",
+                "trigger_id": "trig.socket.1",
+            },
+        }
         sent = time.monotonic()
         ws.send(json.dumps(envelope))
         for message in ws:

@@ -18,33 +18,41 @@ from runbook.slack.warroom import channel_name
 from runbook.spec.models import FieldType, InputField
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("", cmd.Help()),
-    ("help", cmd.Help()),
-    ('start social-media-mistake "Offensive reply sent from @brand"',
-     cmd.Start("social-media-mistake", "Offensive reply sent from @brand")),
-    ("start Social-Media-Mistake “smart quotes”", cmd.Start("social-media-mistake", "smart quotes")),
-    ("start x a &amp; b &lt;c&gt;", cmd.Start("x", "a & b <c>")),
-    ("start x", cmd.Start("x", "")),
-    ("freeze", cmd.Freeze("")),
-    ("FREEZE  bad post went out", cmd.Freeze("bad post went out")),
-    ("status", cmd.Status(None)),
-    ("status 2024-05-01-offensive-reply", cmd.Status("2024-05-01-offensive-reply")),
-    ("status #crisis-2024-05-01-offensive-reply", cmd.Status("2024-05-01-offensive-reply")),
-    ("list", cmd.ListPlaybooks()),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", cmd.Help()),
+        ("help", cmd.Help()),
+        (
+            'start social-media-mistake "Offensive reply sent from @brand"',
+            cmd.Start("social-media-mistake", "Offensive reply sent from @brand"),
+        ),
+        ("start Social-Media-Mistake “smart quotes”", cmd.Start("social-media-mistake", "smart quotes")),
+        ("start x a &amp; b &lt;c&gt;", cmd.Start("x", "a & b <c>")),
+        ("start x", cmd.Start("x", "")),
+        ("freeze", cmd.Freeze("")),
+        ("FREEZE  bad post went out", cmd.Freeze("bad post went out")),
+        ("status", cmd.Status(None)),
+        ("status 2024-05-01-offensive-reply", cmd.Status("2024-05-01-offensive-reply")),
+        ("status #crisis-2024-05-01-offensive-reply", cmd.Status("2024-05-01-offensive-reply")),
+        ("list", cmd.ListPlaybooks()),
+    ],
+)
 def test_parse(text, expected):
     assert cmd.parse(text) == expected
 
 
-@pytest.mark.parametrize("text, says", [
-    ("start", "say which playbook"),
-    ("start ../../etc/passwd.yaml", "is not a playbook id"),
-    ("start playbooks/x.yaml", "is not a playbook id"),
-    ("status ../x", "is not an incident"),
-    ("launch x", "unknown command 'launch'; type `/crisis help`"),
-    ("start x " + "y" * 3001, "keep it under 3000"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("start", "say which playbook"),
+        ("start ../../etc/passwd.yaml", "is not a playbook id"),
+        ("start playbooks/x.yaml", "is not a playbook id"),
+        ("status ../x", "is not an incident"),
+        ("launch x", "unknown command 'launch'; type `/crisis help`"),
+        ("start x " + "y" * 3001, "keep it under 3000"),
+    ],
+)
 def test_parse_errors_say_what_to_type(text, says):
     with pytest.raises(cmd.ParseError, match=None) as info:
         cmd.parse(text)
@@ -52,7 +60,7 @@ def test_parse_errors_say_what_to_type(text, says):
 
 
 def test_escape_only_the_three_characters_slack_decodes():
-    assert bk.escape("a & b < c > d \"quoted\" it's") == "a &amp; b &lt; c &gt; d \"quoted\" it's"
+    assert bk.escape('a & b < c > d "quoted" it\'s') == 'a &amp; b &lt; c &gt; d "quoted" it\'s'
     assert bk.escape("<!channel> <@U123>") == "&lt;!channel&gt; &lt;@U123&gt;"
 
 
@@ -93,21 +101,36 @@ def test_form_fields_round_trip_with_errors():
     }
     blocks = [forms.input_block(n, f) for n, f in fields.items()]
     kinds = {b["block_id"]: b["element"]["type"] for b in blocks}
-    assert kinds == {"f:choice": "static_select", "f:affected": "number_input", "f:link": "url_text_input",
-                     "f:names": "plain_text_input", "f:staff": "checkboxes", "f:text": "plain_text_input"}
+    assert kinds == {
+        "f:choice": "static_select",
+        "f:affected": "number_input",
+        "f:link": "url_text_input",
+        "f:names": "plain_text_input",
+        "f:staff": "checkboxes",
+        "f:text": "plain_text_input",
+    }
     assert blocks[-1]["element"]["initial_value"] == "We are sorry."
-    state = {"f:choice": {"value": {"type": "static_select", "selected_option": {"value": "maybe"}}},
-             "f:affected": {"value": {"type": "number_input", "value": "many"}},
-             "f:link": {"value": {"type": "url_text_input", "value": "javascript:alert(1)"}},
-             "f:names": {"value": {"type": "plain_text_input", "value": "ana\nben, lea"}},
-             "f:staff": {"value": {"type": "checkboxes", "selected_options": [{"value": "true"}]}}}
+    state = {
+        "f:choice": {"value": {"type": "static_select", "selected_option": {"value": "maybe"}}},
+        "f:affected": {"value": {"type": "number_input", "value": "many"}},
+        "f:link": {"value": {"type": "url_text_input", "value": "javascript:alert(1)"}},
+        "f:names": {"value": {"type": "plain_text_input", "value": "ana\nben, lea"}},
+        "f:staff": {"value": {"type": "checkboxes", "selected_options": [{"value": "true"}]}},
+    }
     values, errors = forms.read(fields, state)
-    assert errors == {"f:choice": "Must be one of delete, keep", "f:affected": "Must be a whole number",
-                      "f:link": "Must be an http(s) url"}
+    assert errors == {
+        "f:choice": "Must be one of delete, keep",
+        "f:affected": "Must be a whole number",
+        "f:link": "Must be an http(s) url",
+    }
     assert values == {"names": ["ana", "ben", "lea"], "staff": True}
-    values, errors = forms.read(fields, {"f:choice": {"value": {"type": "static_select",
-                                                                "selected_option": {"value": "keep"}}},
-                                         "f:affected": {"value": {"type": "number_input", "value": "7"}}})
+    values, errors = forms.read(
+        fields,
+        {
+            "f:choice": {"value": {"type": "static_select", "selected_option": {"value": "keep"}}},
+            "f:affected": {"value": {"type": "number_input", "value": "7"}},
+        },
+    )
     assert errors == {} and values == {"choice": "keep", "affected": 7}
     _, errors = forms.read(fields, {})
     assert errors == {"f:choice": "Required", "f:affected": "Required"}
@@ -160,8 +183,13 @@ def test_the_manifest_declares_what_the_app_uses():
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
     # conversations.create/invite (private and public), chat.*, pins.add, the command itself
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"commands", "chat:write", "groups:write",
-                                                               "channels:manage", "pins:write"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "groups:write",
+        "channels:manage",
+        "pins:write",
+    }
 
 
 def test_gate_state_follows_each_message_of_a_gate():
@@ -181,8 +209,10 @@ def test_gate_state_follows_each_message_of_a_gate():
     decided, line, _ = gate_state(trail, "legal", 0)
     assert decided and "No decision in time" in line and "escalated request below" in line
     assert gate_state(trail, "legal", 1)[0] is False  # the escalated message stays open
-    trail += [ev("signoff.approved", actor="dan", channel="cli", approvals=["lea", "dan"]),
-              ev("signoff.granted", approvers=["lea", "dan"])]
+    trail += [
+        ev("signoff.approved", actor="dan", channel="cli", approvals=["lea", "dan"]),
+        ev("signoff.granted", approvers=["lea", "dan"]),
+    ]
     decided, line, _ = gate_state(trail, "legal", 1)
     assert decided and line == "✅ Approved by lea, dan (cli, slack) at 2024-05-01 12:30 UTC"
     rejected = [ev("signoff.requested", phase=0), ev("signoff.rejected", actor="ana", channel="ui")]
@@ -190,8 +220,13 @@ def test_gate_state_follows_each_message_of_a_gate():
     cancelled = [ev("signoff.requested", phase=0), ev("incident.cancelled", step=None, actor="ana", channel="cli")]
     assert "Incident cancelled by ana" in gate_state(cancelled, "legal", 0)[1]
     # An "after" gate reopened on new outputs: round 1 is open although round 0 was granted.
-    rounds = [ev("signoff.requested", phase=0), ev("signoff.approved", actor="ana", approvals=["ana"]),
-              ev("signoff.granted", approvers=["ana"]), ev("step.applied"), ev("signoff.requested", phase=0, review=1)]
+    rounds = [
+        ev("signoff.requested", phase=0),
+        ev("signoff.approved", actor="ana", approvals=["ana"]),
+        ev("signoff.granted", approvers=["ana"]),
+        ev("step.applied"),
+        ev("signoff.requested", phase=0, review=1),
+    ]
     assert gate_state(rounds, "legal", 0, 0)[0] is True
     assert gate_state(rounds, "legal", 0, 1) == (False, "", [])
     rounds += [ev("signoff.rejected", actor="ben", channel="slack")]

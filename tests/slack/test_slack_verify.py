@@ -16,10 +16,12 @@ def _listeners_ran(h) -> bool:
 
 
 CASES = {
-    "no timestamp header": lambda a, body: a.send(body, signed=False,
-                                                  headers={"X-Slack-Signature": sign(SECRET, body, int(time.time()))["X-Slack-Signature"]}),
-    "no signature header": lambda a, body: a.send(body, signed=False,
-                                                  headers={"X-Slack-Request-Timestamp": str(int(time.time()))}),
+    "no timestamp header": lambda a, body: a.send(
+        body, signed=False, headers={"X-Slack-Signature": sign(SECRET, body, int(time.time()))["X-Slack-Signature"]}
+    ),
+    "no signature header": lambda a, body: a.send(
+        body, signed=False, headers={"X-Slack-Request-Timestamp": str(int(time.time()))}
+    ),
     "no headers at all": lambda a, body: a.send(body, signed=False),
     "bad signature": lambda a, body: a.send(body, headers={"X-Slack-Signature": "v0=" + "0" * 64}),
     "signature of another body": lambda a, body: a.send(body + b"&x=1", headers=sign(SECRET, body, int(time.time()))),
@@ -28,8 +30,9 @@ CASES = {
     "future timestamp": lambda a, body: a.send(body, timestamp=int(time.time()) + 301),
     "non-integer timestamp": lambda a, body: a.send(body, timestamp="12abc"),
     "float timestamp": lambda a, body: a.send(body, timestamp=f"{time.time():.3f}"),
-    "empty timestamp": lambda a, body: a.send(body, signed=False, headers={"X-Slack-Request-Timestamp": "",
-                                                                         "X-Slack-Signature": "v0=" + "0" * 64}),
+    "empty timestamp": lambda a, body: a.send(
+        body, signed=False, headers={"X-Slack-Request-Timestamp": "", "X-Slack-Signature": "v0=" + "0" * 64}
+    ),
     "non-UTF-8 body": lambda a, body: a.send(b"text=\xff\xfe\xfa&command=%2Fcrisis"),
     "non-UTF-8 body, JSON": lambda a, body: a.send(b'{"text": "\xc3\x28"}', content_type="application/json"),
     "malformed signature": lambda a, body: a.send(body, headers={"X-Slack-Signature": "v1=abc"}),
@@ -49,8 +52,9 @@ def test_malformed_requests_get_401(offline, case):
 def test_a_valid_signature_passes_and_bolt_lazy_headers_are_ignored(offline):
     body = offline.agent.command_body("status", user="U0ANA")
     # Unsigned headers that would make Bolt run only a named lazy function: stripped.
-    answer = offline.agent.send(body, headers={"X-Slack-Bolt-Lazy-Only": "1",
-                                               "X-Slack-Bolt-Lazy-Function-Name": "run_command"})
+    answer = offline.agent.send(
+        body, headers={"X-Slack-Bolt-Lazy-Only": "1", "X-Slack-Bolt-Lazy-Function-Name": "run_command"}
+    )
     assert answer.status == 200
     assert "No open incidents" in offline.fake.wait_response()["text"]
 

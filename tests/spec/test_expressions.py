@@ -9,8 +9,10 @@ from runbook.spec.expressions import evaluate_when, expression_context, render_p
 
 CTX = expression_context(
     inputs={"accounts": ["brand", "support"], "summary": "Offensive reply"},
-    steps={"delete-decision": {"outputs": {"choice": "delete"}, "status": "completed"},
-           "assess": {"outputs": {"choice": "high", "involves_staff": False}, "status": "completed"}},
+    steps={
+        "delete-decision": {"outputs": {"choice": "delete"}, "status": "completed"},
+        "assess": {"outputs": {"choice": "high", "involves_staff": False}, "status": "completed"},
+    },
     incident={"slug": "2026-11-25-offensive-reply"},
 )
 
@@ -22,10 +24,21 @@ def test_conditions_see_outputs_and_kebab_aliases():
 
 
 def test_whole_expression_keeps_native_type_and_text_is_rendered():
-    rendered = render_params({"accounts": "{{ inputs.accounts }}", "note": "About {{ inputs.summary }}",
-                              "n": 3, "nested": ["{{ incident.slug }}"]}, CTX)
-    assert rendered == {"accounts": ["brand", "support"], "note": "About Offensive reply", "n": 3,
-                        "nested": ["2026-11-25-offensive-reply"]}
+    rendered = render_params(
+        {
+            "accounts": "{{ inputs.accounts }}",
+            "note": "About {{ inputs.summary }}",
+            "n": 3,
+            "nested": ["{{ incident.slug }}"],
+        },
+        CTX,
+    )
+    assert rendered == {
+        "accounts": ["brand", "support"],
+        "note": "About Offensive reply",
+        "n": 3,
+        "nested": ["2026-11-25-offensive-reply"],
+    }
 
 
 def test_undefined_names_are_errors_not_blanks():

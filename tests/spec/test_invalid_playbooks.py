@@ -38,8 +38,9 @@ def test_exact_error_lines(case):
 
 
 def _runbook(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "runbook.cli.main", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_cli_reports_every_invalid_file_without_traceback():
@@ -54,10 +55,15 @@ def test_cli_reports_every_invalid_file_without_traceback():
 def test_cli_json_lists_file_line_column_path_message():
     result = _runbook("check", "--json", str(INVALID / "quorum-zero.yaml"))
     assert result.returncode == 1
-    assert json.loads(result.stdout) == [{
-        "file": "tests/spec/invalid/quorum-zero.yaml", "line": 10, "column": 15,
-        "path": "steps[0].signoff.quorum", "message": "must be at least 1",
-    }]
+    assert json.loads(result.stdout) == [
+        {
+            "file": "tests/spec/invalid/quorum-zero.yaml",
+            "line": 10,
+            "column": 15,
+            "path": "steps[0].signoff.quorum",
+            "message": "must be at least 1",
+        }
+    ]
 
 
 def test_ten_megabyte_file_is_refused_clearly(tmp_path):

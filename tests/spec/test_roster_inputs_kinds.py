@@ -64,9 +64,16 @@ def _ctx(decision=None, chat=None):
     events = []
     db = make_engine("sqlite://")  # the human kinds never open it
     return StepContext(
-        incident_id="inc1", incident_slug="2026-11-25-x", requester="ana", step_id="s",
-        inputs={"summary": "Offensive reply"}, steps={}, audit=lambda a, d=None: events.append((a, d)),
-        chat=chat, channel="#crisis", decision=decision,
+        incident_id="inc1",
+        incident_slug="2026-11-25-x",
+        requester="ana",
+        step_id="s",
+        inputs={"summary": "Offensive reply"},
+        steps={},
+        audit=lambda a, d=None: events.append((a, d)),
+        chat=chat,
+        channel="#crisis",
+        decision=decision,
         services=StepServices(db=db, channel=SandboxChannel(db)),
     ), events
 
@@ -113,21 +120,28 @@ def test_notify_renders_and_posts_once_with_an_idempotency_key():
 
 def test_third_party_kinds_register_through_the_entry_point_group(tmp_path):
     pkg = tmp_path / "acme_steps.py"
-    pkg.write_text(textwrap.dedent("""
+    pkg.write_text(
+        textwrap.dedent("""
         from runbook.steps.base import Outputs, Params, StepKind
         class P(Params):
             hello: str
         KIND = StepKind(name="acme_hello", params=P, run=lambda ctx, p: Outputs())
-    """))
+    """)
+    )
     dist = tmp_path / "acme_steps-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-steps\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[runbook.steps]\nacme_hello = acme_steps:KIND\n")
     playbook = tmp_path / "p.yaml"
     playbook.write_text("id: p\ntitle: P\nsteps:\n  - id: a\n    uses: acme_hello\n    with: {hello: 3}\n")
-    result = subprocess.run([sys.executable, "-m", "runbook.cli.main", "check", str(playbook)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", "check", str(playbook)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     # the plugin's kind is known, and its own parameter model validates `with:`
     assert f"{playbook}:6:19: steps[0].with.hello: must be a valid string" in result.stderr
     assert result.returncode == 1

@@ -16,24 +16,51 @@ SHIPPED = ["social-media-mistake", "wrong-account-post", "hashtag-misuse", "serv
 
 
 def test_runbook_check_accepts_the_shipped_playbooks():
-    result = subprocess.run([sys.executable, "-m", "runbook.cli.main", "check", "playbooks/"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "runbook.cli.main", "check", "playbooks/"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "OK: 4/4 playbooks valid, roster roster.yaml" in result.stdout
 
 
 def test_social_media_mistake_follows_the_doctrine_order():
-    playbook = load_playbook(ROOT / "playbooks/social-media-mistake.yaml", kinds=load_kinds(),
-                             roster=load_roster(ROOT / "roster.yaml"), templates_dir=ROOT / "templates")
+    playbook = load_playbook(
+        ROOT / "playbooks/social-media-mistake.yaml",
+        kinds=load_kinds(),
+        roster=load_roster(ROOT / "roster.yaml"),
+        templates_dir=ROOT / "templates",
+    )
     order = [s.id for s in playbook.steps]
-    doctrine = ["freeze", "assess", "delete-decision", "delete", "convene", "statement", "publish", "replies", "thaw",
-                "review"]
+    doctrine = [
+        "freeze",
+        "assess",
+        "delete-decision",
+        "delete",
+        "convene",
+        "statement",
+        "publish",
+        "replies",
+        "thaw",
+        "review",
+    ]
     assert [s for s in order if s in doctrine] == doctrine
     uses = {s.id: s.uses for s in playbook.steps}
-    assert uses == {"freeze": "freeze_posts", "assess": "assess_impact", "delete-decision": "decide",
-                    "delete": "delete_post", "convene": "convene_teams", "statement": "draft_statement",
-                    "publish": "publish", "replies": "reply_individually", "thaw": "thaw_posts",
-                    "review": "postmortem"}
+    assert uses == {
+        "freeze": "freeze_posts",
+        "assess": "assess_impact",
+        "delete-decision": "decide",
+        "delete": "delete_post",
+        "convene": "convene_teams",
+        "statement": "draft_statement",
+        "publish": "publish",
+        "replies": "reply_individually",
+        "thaw": "thaw_posts",
+        "review": "postmortem",
+    }
     statement = playbook.step("statement").signoff
     assert statement.quorum == 2 and statement.not_requester and set(statement.roles) == {"comms_lead", "legal"}
 

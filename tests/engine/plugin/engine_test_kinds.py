@@ -61,8 +61,14 @@ def slow_effect(ctx: StepContext, params: EffectParams) -> EffectOutputs:
     return EffectOutputs(done=True)
 
 
-SLOW_EFFECT = StepKind(name="slow_effect", params=EffectParams, outputs=EffectOutputs, run=slow_effect,
-                       side_effects=True, description="an idempotent side effect that takes a while")
+SLOW_EFFECT = StepKind(
+    name="slow_effect",
+    params=EffectParams,
+    outputs=EffectOutputs,
+    run=slow_effect,
+    side_effects=True,
+    description="an idempotent side effect that takes a while",
+)
 
 
 class NoteParams(Params):
@@ -78,8 +84,15 @@ def note(ctx: StepContext, params: NoteParams) -> NoteOutputs:
     return NoteOutputs(text=params.text, at=time.time())
 
 
-IMMEDIATE_NOTE = StepKind(name="immediate_note", params=NoteParams, outputs=NoteOutputs, run=note, immediate=True,
-                          signoff_at="after", description="runs as the incident starts, like the freeze")
+IMMEDIATE_NOTE = StepKind(
+    name="immediate_note",
+    params=NoteParams,
+    outputs=NoteOutputs,
+    run=note,
+    immediate=True,
+    signoff_at="after",
+    description="runs as the incident starts, like the freeze",
+)
 
 
 # A kind reviewed in rounds, like reply_individually: each granted "after" sign-off is applied by
@@ -113,13 +126,26 @@ def review_effect(ctx: StepContext, params: ReviewParams) -> ReviewOutputs:
     seen = {json.loads(line)["key"] for line in ledger.read_text().splitlines()} if ledger.exists() else set()
     if key not in seen:
         with open(ledger, "a", encoding="utf-8") as out:
-            out.write(json.dumps({"key": key, "note": note, "person": ctx.decision.get("person"),
-                                  "approvers": ctx.decision.get("approvers"),
-                                  "channel": ctx.decision.get("channel")}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "key": key,
+                        "note": note,
+                        "person": ctx.decision.get("person"),
+                        "approvers": ctx.decision.get("approvers"),
+                        "channel": ctx.decision.get("channel"),
+                    }
+                )
+                + "\n"
+            )
     again = note == "again"
-    return ReviewOutputs(phase="review" if again else "done", awaiting_review=again,
-                         round=int(shown.get("round", 0)) + 1, applied=[*shown.get("applied", []), note],
-                         review=f"round {int(shown.get('round', 0)) + 1} for {params.target}")
+    return ReviewOutputs(
+        phase="review" if again else "done",
+        awaiting_review=again,
+        round=int(shown.get("round", 0)) + 1,
+        applied=[*shown.get("applied", []), note],
+        review=f"round {int(shown.get('round', 0)) + 1} for {params.target}",
+    )
 
 
 def _check_review(params: ReviewParams, outputs, fields, services) -> list[str]:
@@ -127,7 +153,15 @@ def _check_review(params: ReviewParams, outputs, fields, services) -> list[str]:
     return ["a bad note"] if fields.get("note") == "bad" else []
 
 
-REVIEW_EFFECT = StepKind(name="review_effect", params=ReviewParams, outputs=ReviewOutputs, run=review_effect,
-                         side_effects=True, signoff_at="after", gate_fields=_review_fields,
-                         rerun_after_signoff=True, check_decision=_check_review,
-                         description="reviewed and applied in rounds")
+REVIEW_EFFECT = StepKind(
+    name="review_effect",
+    params=ReviewParams,
+    outputs=ReviewOutputs,
+    run=review_effect,
+    side_effects=True,
+    signoff_at="after",
+    gate_fields=_review_fields,
+    rerun_after_signoff=True,
+    check_decision=_check_review,
+    description="reviewed and applied in rounds",
+)

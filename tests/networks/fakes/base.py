@@ -156,8 +156,14 @@ def _handler(fake: FakeServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             elif raw:
                 form = parse_qs(raw.decode(), keep_blank_values=True)
-            request = Request(self.command, split.path, parse_qs(split.query, keep_blank_values=True), form, body,
-                              {k.lower(): v for k, v in self.headers.items()})
+            request = Request(
+                self.command,
+                split.path,
+                parse_qs(split.query, keep_blank_values=True),
+                form,
+                body,
+                {k.lower(): v for k, v in self.headers.items()},
+            )
             fault = fake.take_fault(self.command, split.path)
             if fake.delay:
                 time.sleep(fake.delay)

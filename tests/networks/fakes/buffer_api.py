@@ -39,9 +39,15 @@ class FakeBuffer(FakeServer):
     # -- test set-up ----------------------------------------------------------------------------
     def add_profile(self, service: str, username: str) -> str:
         pid = f"{next(self.ids):024x}"
-        self.profiles[pid] = {"id": pid, "service": service, "service_username": username,
-                              "formatted_username": f"@{username}", "default": not self.profiles,
-                              "timezone": "UTC", "created_at": int(time.time())}
+        self.profiles[pid] = {
+            "id": pid,
+            "service": service,
+            "service_username": username,
+            "formatted_username": f"@{username}",
+            "default": not self.profiles,
+            "timezone": "UTC",
+            "created_at": int(time.time()),
+        }
         return pid
 
     def add_update(self, pid: str, text: str, due_at: float, media: dict[str, Any] | None = None) -> str:
@@ -57,8 +63,9 @@ class FakeBuffer(FakeServer):
         for update in sorted(self.updates.values(), key=lambda u: u["due_at"]):
             if update["status"] == "buffer" and update["due_at"] <= now:
                 update.update(status="sent", sent_at=now, service_update_id=str(next(self.ids)))
-                self.published.append({"id": update["id"], "text": update["text"], "due_at": update["due_at"],
-                                       "sent_at": now})
+                self.published.append(
+                    {"id": update["id"], "text": update["text"], "due_at": update["due_at"], "sent_at": now}
+                )
 
     # -- API ------------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -85,10 +92,14 @@ class FakeBuffer(FakeServer):
         with self.lock:
             out = []
             for p in self.profiles.values():
-                counts = {"pending": sum(1 for u in self.updates.values() if u["profile_id"] == p["id"]
-                                         and u["status"] == "buffer"),
-                          "sent": sum(1 for u in self.updates.values() if u["profile_id"] == p["id"]
-                                      and u["status"] == "sent")}
+                counts = {
+                    "pending": sum(
+                        1 for u in self.updates.values() if u["profile_id"] == p["id"] and u["status"] == "buffer"
+                    ),
+                    "sent": sum(
+                        1 for u in self.updates.values() if u["profile_id"] == p["id"] and u["status"] == "sent"
+                    ),
+                }
                 out.append({**p, "counts": counts})
         return Response(200, out)
 
@@ -107,7 +118,7 @@ class FakeBuffer(FakeServer):
         with self.lock:
             found = [dict(u) for u in self.updates.values() if u["profile_id"] == pid and u["status"] == status]
         found.sort(key=lambda u: u["due_at"] if status == "buffer" else -u["sent_at"])
-        return Response(200, {"total": len(found), "updates": found[(page - 1) * count: page * count]})
+        return Response(200, {"total": len(found), "updates": found[(page - 1) * count : page * count]})
 
     def _get(self, request: Request) -> Response:
         with self.lock:
@@ -130,8 +141,15 @@ class FakeBuffer(FakeServer):
         with self.lock:
             made = [self._new_update(pid, text, due, media or None) for pid in pids]
             count = sum(1 for u in self.updates.values() if u["status"] == "buffer")
-        return Response(200, {"success": True, "buffer_count": count, "buffer_percentage": min(100, count),
-                              "updates": [dict(u) for u in made]})
+        return Response(
+            200,
+            {
+                "success": True,
+                "buffer_count": count,
+                "buffer_percentage": min(100, count),
+                "updates": [dict(u) for u in made],
+            },
+        )
 
     def _destroy(self, request: Request) -> Response:
         with self.lock:
@@ -145,10 +163,20 @@ class FakeBuffer(FakeServer):
         uid = f"{next(self.ids):024x}"
         due_at = int(due_at)  # Buffer keeps whole seconds
         profile = self.profiles[pid]
-        update = {"id": uid, "created_at": int(time.time()), "day": time.strftime("%A %d %B", time.gmtime(due_at)),
-                  "due_at": due_at, "due_time": time.strftime("%I:%M %p", time.gmtime(due_at)).lower(),
-                  "profile_id": pid, "profile_service": profile["service"], "status": "buffer", "text": text,
-                  "text_formatted": text, "user_id": "4eb9276e0acb04bb81000067", "via": "api"}
+        update = {
+            "id": uid,
+            "created_at": int(time.time()),
+            "day": time.strftime("%A %d %B", time.gmtime(due_at)),
+            "due_at": due_at,
+            "due_time": time.strftime("%I:%M %p", time.gmtime(due_at)).lower(),
+            "profile_id": pid,
+            "profile_service": profile["service"],
+            "status": "buffer",
+            "text": text,
+            "text_formatted": text,
+            "user_id": "4eb9276e0acb04bb81000067",
+            "via": "api",
+        }
         if media:
             update["media"] = media
         self.updates[uid] = update

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.dbfixtures import db_url, engine, pg_url, sqlite_engine, sqlite_url  # noqa: F401
-from tests.queue.conftest import checker, incident, jobs  # noqa: F401  (the queue tests' own fixtures)
 from tests.networks.fakes.buffer_api import FakeBuffer
+from tests.queue.conftest import checker, incident, jobs  # noqa: F401  (the queue tests' own fixtures)
 
 BUFFER_TOKEN = "buf-SECRET-7f3a9c"  # a test secret: the tests grep outputs for it
 

@@ -25,13 +25,15 @@ MIN_LEAD, MAX_LEAD = 10 * 60, 30 * 24 * 3600  # scheduled_publish_time window th
 
 
 class FakeGraph(FakeServer):
-    def __init__(self, *, page_token: str = "page-token", page_id: str = "101", ig_id: str = "178414",
-                 page_name: str = "acme") -> None:
+    def __init__(
+        self, *, page_token: str = "page-token", page_id: str = "101", ig_id: str = "178414", page_name: str = "acme"
+    ) -> None:
         super().__init__()
         self.page_token, self.page_id, self.ig_id, self.page_name = page_token, page_id, ig_id, page_name
         self.objects: dict[str, dict[str, Any]] = {  # the Page, the IG user, posts, comments, media, containers
             page_id: {"kind": "page", "id": page_id, "name": page_name, "followers_count": 1200},
-            ig_id: {"kind": "ig_user", "id": ig_id, "username": page_name, "followers_count": 800}}
+            ig_id: {"kind": "ig_user", "id": ig_id, "username": page_name, "followers_count": 800},
+        }
         self.published: list[dict[str, Any]] = []  # scheduled posts the clock published: {id, message, due, at}
         self.deleted: list[str] = []
         self.calls_in_hour = 0
@@ -72,14 +74,23 @@ class FakeGraph(FakeServer):
 
     def scheduled(self) -> list[dict[str, Any]]:
         with self.lock:
-            return sorted((o for o in self.objects.values() if o.get("kind") == "post" and not o["is_published"]),
-                          key=lambda o: o["scheduled_publish_time"])
+            return sorted(
+                (o for o in self.objects.values() if o.get("kind") == "post" and not o["is_published"]),
+                key=lambda o: o["scheduled_publish_time"],
+            )
 
     def _post(self, message: str, *, published: bool, due: int | None) -> dict[str, Any]:
         pid = f"{self.page_id}_{self._id()}"
         now = time.time()
-        post = {"kind": "post", "id": pid, "message": message, "created_time": _iso(now), "is_published": published,
-                "scheduled_publish_time": due, "from": {"id": self.page_id, "name": self.page_name}}
+        post = {
+            "kind": "post",
+            "id": pid,
+            "message": message,
+            "created_time": _iso(now),
+            "is_published": published,
+            "scheduled_publish_time": due,
+            "from": {"id": self.page_id, "name": self.page_name},
+        }
         self.objects[pid] = post
         return post
 
@@ -87,13 +98,27 @@ class FakeGraph(FakeServer):
         parent = self.objects.get(on, {})
         if parent.get("kind", "").startswith("ig"):  # Instagram's comment shape
             cid, now = self._id(), _iso(time.time())
-            comment = {"kind": "ig_comment", "id": cid, "text": message, "username": who.get("username") or who["name"],
-                       "timestamp": now, "created_time": now, "on": on}
+            comment = {
+                "kind": "ig_comment",
+                "id": cid,
+                "text": message,
+                "username": who.get("username") or who["name"],
+                "timestamp": now,
+                "created_time": now,
+                "on": on,
+            }
             self.objects[cid] = comment
             return comment
         cid = f"{on.split('_')[-1]}_{self._id()}"
-        comment = {"kind": "comment", "id": cid, "message": message, "from": who, "created_time": _iso(time.time()),
-                   "on": on, "parent": {"id": on} if parent.get("kind") == "comment" else None}
+        comment = {
+            "kind": "comment",
+            "id": cid,
+            "message": message,
+            "from": who,
+            "created_time": _iso(time.time()),
+            "on": on,
+            "parent": {"id": on} if parent.get("kind") == "comment" else None,
+        }
         self.objects[cid] = comment
         return comment
 
@@ -102,8 +127,9 @@ class FakeGraph(FakeServer):
         for post in self.objects.values():
             if post.get("kind") == "post" and not post["is_published"] and post["scheduled_publish_time"] <= now:
                 post.update(is_published=True, created_time=_iso(now))
-                self.published.append({"id": post["id"], "message": post["message"],
-                                       "due": post["scheduled_publish_time"], "at": now})
+                self.published.append(
+                    {"id": post["id"], "message": post["message"], "due": post["scheduled_publish_time"], "at": now}
+                )
 
     # -- plumbing -------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:
@@ -113,13 +139,29 @@ class FakeGraph(FakeServer):
         with self.lock:
             self.calls_in_hour += 1
             usage = min(100, self.calls_in_hour // 10)
-        headers = {"x-app-usage": json.dumps({"call_count": usage, "total_cputime": usage // 2, "total_time": usage // 2}),
-                   "x-business-use-case-usage": json.dumps({self.page_id: [{
-                       "type": "pages", "call_count": usage, "total_cputime": usage // 2, "total_time": usage // 2,
-                       "estimated_time_to_regain_access": 0 if self.throttle_code is None else 1}]})}
+        headers = {
+            "x-app-usage": json.dumps({"call_count": usage, "total_cputime": usage // 2, "total_time": usage // 2}),
+            "x-business-use-case-usage": json.dumps(
+                {
+                    self.page_id: [
+                        {
+                            "type": "pages",
+                            "call_count": usage,
+                            "total_cputime": usage // 2,
+                            "total_time": usage // 2,
+                            "estimated_time_to_regain_access": 0 if self.throttle_code is None else 1,
+                        }
+                    ]
+                }
+            ),
+        }
         if self.throttle_code is not None:
-            messages = {4: "(#4) Application request limit reached", 17: "(#17) User request limit reached",
-                        32: "(#32) Page request limit reached", 613: "(#613) Calls to this api have exceeded the rate limit."}
+            messages = {
+                4: "(#4) Application request limit reached",
+                17: "(#17) User request limit reached",
+                32: "(#32) Page request limit reached",
+                613: "(#613) Calls to this api have exceeded the rate limit.",
+            }
             response = _error(400, messages[self.throttle_code], "OAuthException", self.throttle_code)
         else:
             response = super().dispatch(request)
@@ -127,8 +169,14 @@ class FakeGraph(FakeServer):
         return response
 
     def _missing(self, oid: str) -> Response:
-        return _error(400, f"Unsupported get request. Object with ID '{oid}' does not exist, cannot be loaded due to "
-                      "missing permissions, or does not support this operation.", "GraphMethodException", 100, 33)
+        return _error(
+            400,
+            f"Unsupported get request. Object with ID '{oid}' does not exist, cannot be loaded due to "
+            "missing permissions, or does not support this operation.",
+            "GraphMethodException",
+            100,
+            33,
+        )
 
     def _fields(self, request: Request, default: str) -> list[str]:
         return (request.arg("fields") or default).split(",")
@@ -146,7 +194,7 @@ class FakeGraph(FakeServer):
         limit = int(request.arg("limit", "25"))
         after = request.arg("after")
         start = int(after, 16) if after else 0
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         body: dict[str, Any] = {"data": [self._view(o, fields) for o in page]}
         if page:
             body["paging"] = {"cursors": {"before": f"{start:x}", "after": f"{start + len(page):x}"}}
@@ -175,8 +223,12 @@ class FakeGraph(FakeServer):
         due = request.arg("scheduled_publish_time")
         if not published:
             if due is None:
-                return _error(400, "(#100) Unpublished posts must be scheduled: pass scheduled_publish_time",
-                              "OAuthException", 100)
+                return _error(
+                    400,
+                    "(#100) Unpublished posts must be scheduled: pass scheduled_publish_time",
+                    "OAuthException",
+                    100,
+                )
             when = _when(due)
             if when is None or not time.time() + MIN_LEAD <= when <= time.time() + MAX_LEAD:
                 return _error(400, "(#100) The specified scheduled publish time is invalid.", "OAuthException", 100)
@@ -208,12 +260,23 @@ class FakeGraph(FakeServer):
             if oid not in self.objects:
                 return self._missing(oid)
             since = _when(request.arg("since") or "0") or 0
-            found = [o for o in self.objects.values() if o.get("kind") in ("comment", "ig_comment") and o["on"] == oid
-                     and _epoch(o["created_time"]) >= int(since)]
+            found = [
+                o
+                for o in self.objects.values()
+                if o.get("kind") in ("comment", "ig_comment")
+                and o["on"] == oid
+                and _epoch(o["created_time"]) >= int(since)
+            ]
         if (request.arg("filter") or "toplevel") == "stream" and request.params["edge"] == "comments":
             with self.lock:
-                found += [o for o in self.objects.values() if o.get("kind") == "comment" and o.get("parent")
-                          and self.objects.get(o["on"], {}).get("on") == oid and _epoch(o["created_time"]) >= int(since)]
+                found += [
+                    o
+                    for o in self.objects.values()
+                    if o.get("kind") == "comment"
+                    and o.get("parent")
+                    and self.objects.get(o["on"], {}).get("on") == oid
+                    and _epoch(o["created_time"]) >= int(since)
+                ]
         found.sort(key=lambda o: int(o["id"].split("_")[-1]))
         if (request.arg("order") or "chronological") == "reverse_chronological":
             found.reverse()
@@ -239,8 +302,13 @@ class FakeGraph(FakeServer):
             return _error(400, "(#100) The parameter image_url is required", "OAuthException", 100)
         with self.lock:
             cid = self._id()
-            self.objects[cid] = {"kind": "ig_container", "id": cid, "caption": request.arg("caption") or "",
-                                 "media_url": request.arg("image_url"), "status_code": "FINISHED"}
+            self.objects[cid] = {
+                "kind": "ig_container",
+                "id": cid,
+                "caption": request.arg("caption") or "",
+                "media_url": request.arg("image_url"),
+                "status_code": "FINISHED",
+            }
         return Response(200, {"id": cid})
 
     def _ig_publish(self, request: Request) -> Response:
@@ -249,15 +317,24 @@ class FakeGraph(FakeServer):
             if container is None or container["kind"] != "ig_container":
                 return _error(400, "(#100) Invalid creation_id", "OAuthException", 100)
             mid = self._id()
-            self.objects[mid] = {"kind": "ig_media", "id": mid, "caption": container["caption"],
-                                 "media_url": container["media_url"], "timestamp": _iso(time.time()),
-                                 "username": self.page_name, "permalink": f"https://www.instagram.com/p/{mid}/"}
+            self.objects[mid] = {
+                "kind": "ig_media",
+                "id": mid,
+                "caption": container["caption"],
+                "media_url": container["media_url"],
+                "timestamp": _iso(time.time()),
+                "username": self.page_name,
+                "permalink": f"https://www.instagram.com/p/{mid}/",
+            }
         return Response(200, {"id": mid})
 
     def _ig_media(self, request: Request) -> Response:
         with self.lock:
-            media = sorted((o for o in self.objects.values() if o.get("kind") == "ig_media"),
-                           key=lambda o: int(o["id"]), reverse=True)
+            media = sorted(
+                (o for o in self.objects.values() if o.get("kind") == "ig_media"),
+                key=lambda o: int(o["id"]),
+                reverse=True,
+            )
         return self._paged(request, media, self._fields(request, "id,caption,timestamp"))
 
 
@@ -280,8 +357,12 @@ def _when(value: str) -> float | None:
 
 
 def _error(status: int, message: str, kind: str, code: int, subcode: int | None = None) -> Response:
-    error: dict[str, Any] = {"message": message, "type": kind, "code": code,
-                             "fbtrace_id": f"A{abs(hash(message)) % 10**10:010d}"}
+    error: dict[str, Any] = {
+        "message": message,
+        "type": kind,
+        "code": code,
+        "fbtrace_id": f"A{abs(hash(message)) % 10**10:010d}",
+    }
     if subcode is not None:
         error["error_subcode"] = subcode
     return Response(status, {"error": error})

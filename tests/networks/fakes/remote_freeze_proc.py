@@ -17,8 +17,13 @@ from runbook.queue.thaw import apply_thaw
 def main() -> None:
     url, buffer_url, profile, mode = sys.argv[1:5]
     engine = make_engine(url)
-    queue = BufferQueue("buffer-main", token=os.environ["TEST_BUFFER_TOKEN"], profiles={profile: "brand"},
-                        base_url=buffer_url, rate_limit=None)
+    queue = BufferQueue(
+        "buffer-main",
+        token=os.environ["TEST_BUFFER_TOKEN"],
+        profiles={profile: "brand"},
+        base_url=buffer_url,
+        rate_limit=None,
+    )
     if mode == "freeze":
         freeze_everything(engine, remote=[queue], incident_id=None, actor="ana", channel="cli", reason="kill test")
     else:

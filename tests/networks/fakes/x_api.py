@@ -22,18 +22,31 @@ from pydantic import BaseModel
 from tests.networks.fakes.base import FakeServer, Request, Response
 
 # The per-user limits X publishes for these endpoints (15-minute windows).
-LIMITS = {"POST /2/tweets": 100, "DELETE /2/tweets": 50, "GET /2/tweets": 900, "GET mentions": 180,
-          "GET tweets": 900, "GET me": 75, "GET users": 900}
+LIMITS = {
+    "POST /2/tweets": 100,
+    "DELETE /2/tweets": 50,
+    "GET /2/tweets": 900,
+    "GET mentions": 180,
+    "GET tweets": 900,
+    "GET me": 75,
+    "GET users": 900,
+}
 WINDOW = 15 * 60
 
 
 def xdk_models() -> dict[str, type[BaseModel]]:
     from xdk import schemas
 
-    return {"create": schemas.CreatePostsResponse, "delete": schemas.DeletePostsResponse,
-            "get": schemas.GetPostsByIdResponse, "mentions": schemas.GetUsersMentionsResponse,
-            "timeline": schemas.GetUsersPostsResponse, "me": schemas.GetUsersMeResponse,
-            "user": schemas.GetUsersByUsernameResponse, "create_request": schemas.CreatePostsRequest}
+    return {
+        "create": schemas.CreatePostsResponse,
+        "delete": schemas.DeletePostsResponse,
+        "get": schemas.GetPostsByIdResponse,
+        "mentions": schemas.GetUsersMentionsResponse,
+        "timeline": schemas.GetUsersPostsResponse,
+        "me": schemas.GetUsersMeResponse,
+        "user": schemas.GetUsersByUsernameResponse,
+        "create_request": schemas.CreatePostsRequest,
+    }
 
 
 def undeclared(model: BaseModel, path: str = "") -> list[str]:
@@ -92,9 +105,12 @@ class FakeX(FakeServer):
 
     def add_user(self, username: str, followers: int = 10) -> str:
         uid = str(1000 + len(self.users))
-        self.users[uid] = {"id": uid, "name": username.title(), "username": username,
-                           "public_metrics": {"followers_count": followers, "following_count": 1, "listed_count": 0,
-                                              "post_count": 0}}
+        self.users[uid] = {
+            "id": uid,
+            "name": username.title(),
+            "username": username,
+            "public_metrics": {"followers_count": followers, "following_count": 1, "listed_count": 0, "post_count": 0},
+        }
         self.by_name[username.lower()] = uid
         return uid
 
@@ -103,16 +119,30 @@ class FakeX(FakeServer):
         with self.lock:
             return self._store(self.by_name[username.lower()], text, reply_to)["id"]
 
-    def _store(self, uid: str, text: str, reply_to: str | None, media: list[str] | None = None,
-               reply_settings: str | None = None) -> dict[str, Any]:
+    def _store(
+        self,
+        uid: str,
+        text: str,
+        reply_to: str | None,
+        media: list[str] | None = None,
+        reply_settings: str | None = None,
+    ) -> dict[str, Any]:
         pid = self._id()
-        post = {"id": pid, "text": text, "author_id": uid, "edit_history_post_ids": [pid],
-                "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                "conversation_id": pid}
+        post = {
+            "id": pid,
+            "text": text,
+            "author_id": uid,
+            "edit_history_post_ids": [pid],
+            "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "conversation_id": pid,
+        }
         if reply_to is not None and reply_to in self.posts:
             parent = self.posts[reply_to]
-            post.update(conversation_id=parent["conversation_id"], in_reply_to_user_id=parent["author_id"],
-                        referenced_posts=[{"type": "replied_to", "id": reply_to}])
+            post.update(
+                conversation_id=parent["conversation_id"],
+                in_reply_to_user_id=parent["author_id"],
+                referenced_posts=[{"type": "replied_to", "id": reply_to}],
+            )
         if media:
             post["attachments"] = {"media_keys": [f"3_{m}" for m in media]}
         if reply_settings:
@@ -161,8 +191,11 @@ class FakeX(FakeServer):
             reset = int(window[0] + WINDOW)
         if not self.enforce_limits:
             remaining = max(remaining, 0)
-        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(remaining, -1)),
-                "x-rate-limit-reset": str(reset)}
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(remaining, -1)),
+            "x-rate-limit-reset": str(reset),
+        }
 
     def _ok(self, kind: str, body: dict[str, Any], status: int = 200) -> Response:
         problems = check(self.models[kind], body)
@@ -184,8 +217,12 @@ class FakeX(FakeServer):
         body = request.json if isinstance(request.json, dict) else {}
         problems = check(self.models["create_request"], body)
         if problems:
-            return _problem(400, "Invalid Request", f"One or more parameters to your request was invalid: {problems}",
-                            kind="invalid-request")
+            return _problem(
+                400,
+                "Invalid Request",
+                f"One or more parameters to your request was invalid: {problems}",
+                kind="invalid-request",
+            )
         text = body.get("text") or ""
         media = (body.get("media") or {}).get("media_ids") or []
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
@@ -198,14 +235,22 @@ class FakeX(FakeServer):
             return _problem(400, "Invalid Request", "Too many media ids (at most 4)", kind="invalid-request")
         with self.lock:
             if reply_to is not None and (reply_to not in self.posts or reply_to in self.deleted):
-                return _problem(400, "Invalid Request", "The Tweet you are replying to has been deleted or is not "
-                                "visible to you.", kind="invalid-request")
-            if any(p["author_id"] == uid and p["text"] == text and p["id"] not in self.deleted
-                   for p in self.posts.values()):
+                return _problem(
+                    400,
+                    "Invalid Request",
+                    "The Tweet you are replying to has been deleted or is not visible to you.",
+                    kind="invalid-request",
+                )
+            if any(
+                p["author_id"] == uid and p["text"] == text and p["id"] not in self.deleted for p in self.posts.values()
+            ):
                 return _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
             post = self._store(uid, text, reply_to, media, body.get("reply_settings"))
-        return self._ok("create", {"data": {"id": post["id"], "text": post["text"],
-                                            "edit_history_post_ids": post["edit_history_post_ids"]}}, 201)
+        return self._ok(
+            "create",
+            {"data": {"id": post["id"], "text": post["text"], "edit_history_post_ids": post["edit_history_post_ids"]}},
+            201,
+        )
 
     def _delete(self, request: Request) -> Response:
         pid = request.params["id"]
@@ -221,10 +266,22 @@ class FakeX(FakeServer):
         return self._ok("delete", {"data": {"deleted": True}})
 
     def _not_found(self, pid: str) -> Response:
-        return self._ok("get", {"errors": [{
-            "value": pid, "detail": f"Could not find tweet with id: [{pid}].", "title": "Not Found Error",
-            "resource_type": "tweet", "parameter": "id", "resource_id": pid,
-            "type": "https://api.x.com/2/problems/resource-not-found"}]})
+        return self._ok(
+            "get",
+            {
+                "errors": [
+                    {
+                        "value": pid,
+                        "detail": f"Could not find tweet with id: [{pid}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "id",
+                        "resource_id": pid,
+                        "type": "https://api.x.com/2/problems/resource-not-found",
+                    }
+                ]
+            },
+        )
 
     def _fields(self, request: Request) -> set[str]:
         return set((request.arg("tweet.fields") or "").split(",")) - {""}
@@ -248,11 +305,22 @@ class FakeX(FakeServer):
     def _by_name(self, request: Request) -> Response:
         uid = self.by_name.get(request.params["name"].lower())
         if uid is None:
-            return self._ok("user", {"errors": [{
-                "value": request.params["name"], "detail": f"Could not find user with username: "
-                f"[{request.params['name']}].", "title": "Not Found Error", "resource_type": "user",
-                "parameter": "username", "resource_id": request.params["name"],
-                "type": "https://api.x.com/2/problems/resource-not-found"}]})
+            return self._ok(
+                "user",
+                {
+                    "errors": [
+                        {
+                            "value": request.params["name"],
+                            "detail": f"Could not find user with username: [{request.params['name']}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "username",
+                            "resource_id": request.params["name"],
+                            "type": "https://api.x.com/2/problems/resource-not-found",
+                        }
+                    ]
+                },
+            )
         return self._ok("user", {"data": self._user_view(uid, request)})
 
     def _page(self, request: Request, kind: str, found: list[dict[str, Any]]) -> Response:
@@ -261,15 +329,21 @@ class FakeX(FakeServer):
         except ValueError:
             size = 0
         if not 5 <= size <= 100:
-            return _problem(400, "Invalid Request", "The `max_results` query parameter value [%s] is not between "
-                            "5 and 100" % request.arg("max_results"), kind="invalid-request")
+            return _problem(
+                400,
+                "Invalid Request",
+                "The `max_results` query parameter value [{}] is not between 5 and 100".format(
+                    request.arg("max_results")
+                ),
+                kind="invalid-request",
+            )
         since = request.arg("since_id")
         if since:
             found = [p for p in found if int(p["id"]) > int(since)]
         found.sort(key=lambda p: int(p["id"]), reverse=True)  # newest first, as X returns them
         token = request.arg("pagination_token")
         start = int(token, 16) if token else 0
-        page = found[start:start + min(size, self.page_cap or size)]
+        page = found[start : start + min(size, self.page_cap or size)]
         meta: dict[str, Any] = {"result_count": len(page)}
         if page:
             meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
@@ -290,14 +364,20 @@ class FakeX(FakeServer):
             return _problem(404, "Not Found Error", "user not found")
         needle = f"@{user['username'].lower()}"
         with self.lock:
-            found = [p for p in self.posts.values() if p["id"] not in self.deleted and p["author_id"] != user["id"]
-                     and needle in p["text"].lower()]
+            found = [
+                p
+                for p in self.posts.values()
+                if p["id"] not in self.deleted and p["author_id"] != user["id"] and needle in p["text"].lower()
+            ]
         return self._page(request, "mentions", found)
 
     def _timeline(self, request: Request) -> Response:
         with self.lock:
-            found = [p for p in self.posts.values() if p["author_id"] == request.params["uid"]
-                     and p["id"] not in self.deleted]
+            found = [
+                p
+                for p in self.posts.values()
+                if p["author_id"] == request.params["uid"] and p["id"] not in self.deleted
+            ]
         return self._page(request, "timeline", found)
 
 
@@ -311,6 +391,10 @@ def weighted_length(text: str) -> int:
 
 
 def _problem(status: int, title: str, detail: str, *, kind: str | None = None) -> Response:
-    body: dict[str, Any] = {"title": title, "detail": detail, "status": status,
-                            "type": f"https://api.x.com/2/problems/{kind}" if kind else "about:blank"}
+    body: dict[str, Any] = {
+        "title": title,
+        "detail": detail,
+        "status": status,
+        "type": f"https://api.x.com/2/problems/{kind}" if kind else "about:blank",
+    }
     return Response(status, body)

@@ -46,6 +46,13 @@ def slow_review(ctx: StepContext, params: SlowReviewParams) -> SlowReviewOutputs
     return SlowReviewOutputs(phase="applied", awaiting_review=False, done=list(params.targets))
 
 
-SLOW_REVIEW = StepKind(name="slow_review", params=SlowReviewParams, outputs=SlowReviewOutputs, run=slow_review,
-                       side_effects=True, signoff_at="after", rerun_after_signoff=True,
-                       description="reviewed, then applied slowly target by target")
+SLOW_REVIEW = StepKind(
+    name="slow_review",
+    params=SlowReviewParams,
+    outputs=SlowReviewOutputs,
+    run=slow_review,
+    side_effects=True,
+    signoff_at="after",
+    rerun_after_signoff=True,
+    description="reviewed, then applied slowly target by target",
+)

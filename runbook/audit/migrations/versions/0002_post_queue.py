@@ -147,12 +147,24 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for index, table in (("ix_sandbox_mention_account", "sandbox_mention"),
-                         ("ix_apscheduler_jobs_next_run_time", "apscheduler_jobs"),
-                         ("ix_queue_thaw_freeze_id", "queue_thaw"),
-                         ("ix_queue_post_freeze_id", "queue_post"),
-                         ("ix_queue_post_status_account", "queue_post")):
+    for index, table in (
+        ("ix_sandbox_mention_account", "sandbox_mention"),
+        ("ix_apscheduler_jobs_next_run_time", "apscheduler_jobs"),
+        ("ix_queue_thaw_freeze_id", "queue_thaw"),
+        ("ix_queue_post_freeze_id", "queue_post"),
+        ("ix_queue_post_status_account", "queue_post"),
+    ):
         op.drop_index(index, table_name=table)
-    for table in ("sandbox_mention", "sandbox_post", "sandbox_account", "apscheduler_jobs", "queue_meta",
-                  "queue_thaw_item", "queue_thaw", "queue_freeze_post", "queue_freeze", "queue_post"):
+    for table in (
+        "sandbox_mention",
+        "sandbox_post",
+        "sandbox_account",
+        "apscheduler_jobs",
+        "queue_meta",
+        "queue_thaw_item",
+        "queue_thaw",
+        "queue_freeze_post",
+        "queue_freeze",
+        "queue_post",
+    ):
         op.drop_table(table)

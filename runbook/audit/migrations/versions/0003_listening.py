@@ -88,8 +88,14 @@ def upgrade() -> None:
         sa.Column("start_claim", sa.String(64), nullable=True),
     )
     # At most one open alert per brand, also across processes: the second opener's INSERT fails.
-    op.create_index("ux_listen_alert_open_brand", "listen_alert", ["brand"], unique=True,
-                    sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+    op.create_index(
+        "ux_listen_alert_open_brand",
+        "listen_alert",
+        ["brand"],
+        unique=True,
+        sqlite_where=sa.text("status = 'open'"),
+        postgresql_where=sa.text("status = 'open'"),
+    )
     op.create_index("ix_listen_alert_opened_at", "listen_alert", ["opened_at"])
 
     op.create_table(

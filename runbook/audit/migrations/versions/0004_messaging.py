@@ -55,8 +55,10 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.UniqueConstraint("incident_id", "step_id", "person", name="uq_messaging_reply_person"),
-        sa.CheckConstraint("status IN ('pending', 'drafted', 'approved', 'sent', 'skipped', 'failed')",
-                           name="ck_messaging_reply_status"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'drafted', 'approved', 'sent', 'skipped', 'failed')",
+            name="ck_messaging_reply_status",
+        ),
     )
     op.create_index("ix_messaging_reply_status", "messaging_reply", ["incident_id", "step_id", "status"])
     op.create_table(

@@ -28,8 +28,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kind", sa.String(20), nullable=False, server_default="incident"))
         batch.create_index("ix_incident_kind", ["kind"])
     bind = op.get_bind()
-    incident = sa.table("incident", sa.column("id"), sa.column("slug"), sa.column("playbook_id"),
-                        sa.column("kind"), sa.column("created_at"))
+    incident = sa.table(
+        "incident",
+        sa.column("id"),
+        sa.column("slug"),
+        sa.column("playbook_id"),
+        sa.column("kind"),
+        sa.column("created_at"),
+    )
     meta = sa.table("queue_meta", sa.column("key"), sa.column("value"))
     bind.execute(incident.update().where(incident.c.playbook_id.in_(LEDGERS)).values(kind="ledger"))
     for name in LEDGERS:
@@ -37,11 +43,14 @@ def upgrade() -> None:
         if name == "post-queue":  # the queue recorded which of its ledgers is the one
             chosen = bind.execute(sa.select(meta.c.value).where(meta.c.key == "ledger_incident")).scalar()
         if chosen is None:  # the others let the oldest win
-            chosen = bind.execute(sa.select(incident.c.id).where(incident.c.playbook_id == name)
-                                  .order_by(incident.c.created_at, incident.c.id).limit(1)).scalar()
+            chosen = bind.execute(
+                sa.select(incident.c.id)
+                .where(incident.c.playbook_id == name)
+                .order_by(incident.c.created_at, incident.c.id)
+                .limit(1)
+            ).scalar()
         if chosen is not None:
             bind.execute(incident.update().where(incident.c.id == chosen).values(slug=f"ledger-{name}"))
-
 
     # A freeze kept on purpose after its incident ended, and when its orphaning was flagged.
     with op.batch_alter_table("queue_freeze") as batch:

@@ -26,8 +26,10 @@ def upgrade() -> None:
     with op.batch_alter_table("mention") as batch:
         batch.add_column(sa.Column("label", sa.String(8), nullable=False, server_default="neutral"))
         batch.add_column(sa.Column("needs_answer", sa.SmallInteger(), nullable=False, server_default="0"))
-    op.execute("UPDATE mention SET label = CASE WHEN negative = 1 THEN 'negative' "
-               "WHEN sentiment >= 0.05 THEN 'positive' ELSE 'neutral' END, needs_answer = negative")
+    op.execute(
+        "UPDATE mention SET label = CASE WHEN negative = 1 THEN 'negative' "
+        "WHEN sentiment >= 0.05 THEN 'positive' ELSE 'neutral' END, needs_answer = negative"
+    )
     op.create_index("ix_mention_account_epoch_answer", "mention", ["account", "epoch", "needs_answer"])
 
 
