@@ -419,7 +419,9 @@ def scheduler(
     import signal
     import threading
 
+    from runbook.channels.registry import channel_for
     from runbook.queue.service import QueueScheduler
+    from runbook.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = qs.database()
@@ -428,7 +430,13 @@ def scheduler(
         signal.signal(signum, lambda *_: stop.set())
     with qs.checker(policy, no_links) as checker:
         service = QueueScheduler(
-            engine, checker=checker, poll_seconds=poll, grace_seconds=grace, workers=workers, audit_channel="cli"
+            engine,
+            channel=channel_for(engine, path=Settings().channels.file),
+            checker=checker,
+            poll_seconds=poll,
+            grace_seconds=grace,
+            workers=workers,
+            audit_channel="cli",
         )
         typer.echo(f"scheduler running on {engine.url.render_as_string(hide_password=True)} (Ctrl-C to stop)")
         service.run_forever(stop)

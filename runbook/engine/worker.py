@@ -12,11 +12,14 @@ import logging
 import os
 import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runbook.engine.prefect_io import DEPLOYMENT_NAME
-from runbook.engine.services import build_services, export_settings
+from runbook.engine.services import Services, build_services, export_settings
 from runbook.settings import Settings
+
+if TYPE_CHECKING:
+    from runbook.queue.service import QueueScheduler
 
 log = logging.getLogger("runbook.worker")
 
@@ -34,6 +37,14 @@ def _running(runner) -> set[str]:
         return {str(run_id) for found in maps for run_id in list(found)}
     except Exception:  # noqa: BLE001 - a map changed while read: judge by labels this round
         return set()
+
+
+def post_queue(services: Services) -> QueueScheduler:
+    """The post queue's scheduler, publishing where configuration says (the channels file's
+    accounts, else the sandbox): due posts of a real brand must never land in the sandbox."""
+    from runbook.queue.service import QueueScheduler
+
+    return QueueScheduler(services.db, channel=services.configured_channel())
 
 
 def run_worker(
@@ -57,9 +68,7 @@ def run_worker(
     services = build_services(settings, migrate=True)
     queue = None
     if scheduler:
-        from runbook.queue.service import QueueScheduler
-
-        queue = QueueScheduler(services.db)
+        queue = post_queue(services)
         queue.start()
 
     from prefect.runner import Runner

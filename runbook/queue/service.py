@@ -20,6 +20,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED
 from sqlalchemy.engine import Engine
 
 from runbook.checks import Checker
+from runbook.ports.channel import Channel
 from runbook.queue import fire
 from runbook.queue.fire import Runtime, mark_missed, recover_interrupted
 from runbook.queue.jobs import DEFAULT_GRACE_SECONDS, JobBook, new_scheduler
@@ -32,11 +33,14 @@ log = logging.getLogger(__name__)
 
 
 class QueueScheduler:
+    """`channel` is where due posts publish: the entry point passes the one configuration chose
+    (the channels file's accounts, else the sandbox), so the queue never picks a network itself."""
+
     def __init__(
         self,
         engine: Engine,
         *,
-        channel: Any = None,
+        channel: Channel,
         checker: Checker | None = None,
         grace_seconds: int = DEFAULT_GRACE_SECONDS,
         poll_seconds: float = 1.0,
@@ -46,10 +50,6 @@ class QueueScheduler:
         actor: str = "system:scheduler",
         audit_channel: str = "flow",
     ) -> None:
-        if channel is None:
-            from runbook.sandbox import SandboxChannel
-
-            channel = SandboxChannel(engine)
         self.engine = engine
         self.channel = channel
         self.checker = checker or Checker()

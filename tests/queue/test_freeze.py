@@ -104,7 +104,7 @@ def test_frozen_posts_jobs_fire_and_do_nothing(engine, checker, jobs, incident) 
     assert _jobs_left(engine) == 5
     freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli")  # no job is touched
     assert _jobs_left(engine) == 5
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2)
     service.start()
     try:
         # APScheduler deletes a date job when it submits it: all five fired.

@@ -25,7 +25,7 @@ def test_a_job_missed_beyond_the_grace_holds_its_post(engine, checker, incident)
     post = make_posts(engine, checker, book, count=1, at=soon(0.2))[0]
     book.close()
     time.sleep(1.6)  # the scheduler is "down" past the post's time and the grace
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2, grace_seconds=1)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2, grace_seconds=1)
     service.start()
     try:
         assert wait_until(lambda: get_post(engine, post.id).status == "needs_review", timeout=10)
@@ -44,7 +44,9 @@ def test_the_schedulers_grace_applies_to_jobs_written_with_another(engine, check
     post = make_posts(engine, checker, book, count=1, at=soon(0.2))[0]
     book.close()
     time.sleep(1.6)
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2, grace_seconds=1)  # `scheduler --grace 1`
+    service = QueueScheduler(
+        engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2, grace_seconds=1
+    )  # `scheduler --grace 1`
     service.start()
     try:
         assert wait_until(lambda: get_post(engine, post.id).status != "scheduled", timeout=10)
@@ -58,7 +60,7 @@ def test_a_lost_job_is_written_again(engine, checker, jobs) -> None:  # noqa: AN
     post = make_posts(engine, checker, jobs, count=1, at=soon(0.5))[0]
     with engine.begin() as connection:  # as if a crash happened between submit and run
         connection.execute(sa.text("DELETE FROM apscheduler_jobs"))
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2)
     report = service.start()
     try:
         assert report["jobs_restored"] == [post.id]
@@ -77,7 +79,7 @@ def test_posts_left_publishing_are_settled_from_the_channel(engine, checker, job
             .where(posts_table.c.id.in_([reached.id, lost.id]))
             .values(status="publishing", publishing_at=utcnow() - timedelta(minutes=10))
         )
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2)
     report = service.start()
     service.shutdown()
     assert report["recovered"] == {"published": [reached.id], "held": [lost.id]}
@@ -97,7 +99,7 @@ def test_a_held_post_needs_a_second_person(engine, checker, jobs) -> None:  # no
         approve_post(engine, post.id, reviewer="sam", channel="cli", jobs=jobs)
     approved = approve_post(engine, post.id, reviewer="noor", channel="cli", jobs=jobs, comment="checked the tag")
     assert approved.status == "scheduled" and approved.reviewed_rules == ["hashtag.unreviewed"]
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2)
     service.start()
     try:
         assert wait_until(lambda: get_post(engine, post.id).status == "published", timeout=10)

@@ -43,7 +43,7 @@ def test_thaw_with_overdue_posts_reschedules_them_and_publishes_nothing_until_ap
     future = make_posts(engine, checker, jobs, count=2, at=soon(3600), text="Our new store opens {i}")
     cheerful = make_posts(engine, checker, jobs, count=1, at=soon(3600), text="Big sale! 50% off everything {i}")[0]
     freeze = freeze_now(engine, incident_id=incident.id, actor="ana", channel="cli")
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2)
     service.start()
     try:
         time.sleep(1.2)  # the overdue posts' jobs fire during the freeze and are consumed
@@ -118,7 +118,7 @@ def test_killed_posts_never_publish(engine, checker, jobs, incident) -> None:  #
     apply_thaw(
         engine, plan.id, approver="bram", channel="cli", jobs=jobs, overrides={p.id: ("kill", None) for p in frozen}
     )
-    service = QueueScheduler(engine, checker=checker, poll_seconds=0.2)
+    service = QueueScheduler(engine, channel=SandboxChannel(engine), checker=checker, poll_seconds=0.2)
     service.start()
     try:
         time.sleep(1.5)  # past every post's time: their jobs fire and find them killed
