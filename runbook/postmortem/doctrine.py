@@ -128,7 +128,7 @@ def _apologise(facts: Facts, gates: list[Signoff]) -> list[DoctrineCheck]:
 
 def _no_formula(facts: Facts, metrics: Metrics) -> list[DoctrineCheck]:
     label = "People answered individually"
-    sent = facts.all(n.REPLY_SENT)
+    sent = facts.sent_first
     if sent:
         one = _yes(label, sent[0].ts, [e.seq for e in sent[:50]], f"{metrics.replies_answered.value:.0f} personal replies")
     else:

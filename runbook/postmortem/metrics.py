@@ -4,34 +4,50 @@ are absent is `not_recorded` with the reason in words; one whose interval is sti
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from datetime import datetime
 
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts, StepFacts
-from runbook.postmortem.model import Deviation, FollowUp, Metric, Metrics, PersonReply, Signoff
+from runbook.postmortem.model import METRIC_FIELDS, Deviation, FollowUp, Metric, Metrics, Signoff, Unit, unchecked
+from runbook.postmortem.replies import People
 
 
-def ok(value: float, unit: str, source: str, evidence: list[int] | None = None) -> Metric:
-    return Metric(value=value, unit=unit, status="ok", source=source, evidence=sorted(set(evidence or [])))
+def _tidy(evidence: list[int] | None) -> list[int]:
+    """Sorted, each seq once; a list that already is (the people's evidence, possibly a million
+    long) is kept as it is rather than copied."""
+    if not evidence:
+        return []
+    if all(a < b for a, b in zip(evidence, itertools.islice(evidence, 1, None))):
+        return evidence
+    return sorted(set(evidence))
 
 
-def missing(unit: str, source: str) -> Metric:
+def ok(value: float, unit: Unit, source: str, evidence: list[int] | None = None) -> Metric:
+    # Unvalidated: the values are typed here, and evidence may be long and shared between metrics.
+    return unchecked(Metric, METRIC_FIELDS, {"value": float(value), "unit": unit, "status": "ok", "source": source,
+                                             "evidence": _tidy(evidence)})
+
+
+def missing(unit: Unit, source: str) -> Metric:
     return Metric(value=None, unit=unit, status="not_recorded", source=source)
 
 
-def pending(unit: str, source: str, evidence: list[int] | None = None) -> Metric:
+def pending(unit: Unit, source: str, evidence: list[int] | None = None) -> Metric:
     return Metric(value=None, unit=unit, status="pending", source=source, evidence=evidence or [])
 
 
-def withheld(unit: str) -> Metric:
+def withheld(unit: Unit) -> Metric:
     return Metric(value=None, unit=unit, status="withheld",
                   source="withheld: the audit trail failed verification, so no number from it can be trusted")
 
 
 def since_start(facts: Facts, ts: datetime) -> float:
-    return (ts - facts.start).total_seconds()
+    offset = facts.offset(ts)
+    assert offset is not None, "an event was recorded, so the incident has a start"
+    return offset
 
 
 def p90(values: list[float]) -> float:
@@ -153,7 +169,7 @@ def statement_counts(facts: Facts) -> tuple[Metric, Metric]:
     # Versions in order: drafts, the kind's recorded edits, and any text an approver gave at the
     # sign-off. An edit seen at the gate and again in statement.edited is one change, not two.
     latest, changes, evidence = None, 0, []
-    for event in facts.events:
+    for event in facts.all(n.STATEMENT_DRAFTED, n.STATEMENT_EDITED, n.SIGNOFF_APPROVED):
         if event.action in (n.STATEMENT_DRAFTED, n.STATEMENT_EDITED):
             text = event.details.get("text")
         elif event.action == n.SIGNOFF_APPROVED and event.step in steps:
@@ -192,10 +208,10 @@ def signoff_metrics(gates: list[Signoff]) -> dict[str, Metric]:
     }
 
 
-def reply_metrics(facts: Facts, people: list[PersonReply], recorded: bool) -> dict[str, Metric]:
+def reply_metrics(facts: Facts, people: People, recorded: bool) -> dict[str, Metric]:
     keys = ("replies_to_answer", "replies_answered", "replies_skipped", "replies_failed", "reply_time_median",
             "reply_time_p90", "reply_coverage")
-    units = {"reply_time_median": "seconds", "reply_time_p90": "seconds", "reply_coverage": "percent"}
+    units: dict[str, Unit] = {"reply_time_median": "seconds", "reply_time_p90": "seconds", "reply_coverage": "percent"}
     steps = facts.role("replies")
     if not recorded:
         out = {k: _gone(facts, steps, units.get(k, "count"), "no reply events (reply.*, replies.planned)")
@@ -204,29 +220,29 @@ def reply_metrics(facts: Facts, people: list[PersonReply], recorded: bool) -> di
         if manual is not None:
             out["replies_answered"] = manual
         return out
-    by_state = {state: [p for p in people if p.state == state] for state in ("sent", "skipped", "failed")}
-    waits = [p.seconds_to_answer for p in by_state["sent"] if p.seconds_to_answer is not None]
-    seqs = lambda group: [s for p in group for s in p.evidence]  # noqa: E731
+    answered = people.count("sent")
+    waits = people.waits()
+    # Two lists shared by the metrics that rest on them: at half a million people each is large.
+    everyone, sent = people.evidence(), people.evidence("sent")
     out = {
         "replies_to_answer": ok(len(people), "count", "distinct people in replies.planned and reply.* events",
-                                seqs(people)),
-        "replies_answered": ok(len(by_state["sent"]), "count", "people with a reply.sent", seqs(by_state["sent"])),
-        "replies_skipped": ok(len(by_state["skipped"]), "count", "people with a reply.skipped and no reply sent",
-                              seqs(by_state["skipped"])),
-        "replies_failed": ok(len(by_state["failed"]), "count", "people whose reply.failed was never followed by "
-                                                               "a reply.sent", seqs(by_state["failed"])),
+                                everyone),
+        "replies_answered": ok(answered, "count", "people with a reply.sent", sent),
+        "replies_skipped": ok(people.count("skipped"), "count", "people with a reply.skipped and no reply sent",
+                              people.evidence("skipped")),
+        "replies_failed": ok(people.count("failed"), "count", "people whose reply.failed was never followed by "
+                                                              "a reply.sent", people.evidence("failed")),
     }
     if waits:
         out["reply_time_median"] = ok(statistics.median(waits), "seconds", "median of reply.sent - the person's "
-                                                                           "mention", seqs(by_state["sent"]))
-        out["reply_time_p90"] = ok(p90(waits), "seconds", "nearest-rank p90 of the same", seqs(by_state["sent"]))
+                                                                           "mention", sent)
+        out["reply_time_p90"] = ok(p90(waits), "seconds", "nearest-rank p90 of the same", sent)
     else:
-        why = "no reply sent yet" if not by_state["sent"] else "the reply events carry no mention time"
+        why = "no reply sent yet" if not answered else "the reply events carry no mention time"
         out["reply_time_median"] = missing("seconds", why)
         out["reply_time_p90"] = missing("seconds", why)
-    out["reply_coverage"] = (ok(round(100.0 * len(by_state["sent"]) / len(people), 1), "percent",
-                                "answered / to answer", seqs(people)) if people
-                             else missing("percent", "nobody on the list to answer"))
+    out["reply_coverage"] = (ok(round(100.0 * answered / len(people), 1), "percent", "answered / to answer", everyone)
+                             if len(people) else missing("percent", "nobody on the list to answer"))
     return out
 
 
@@ -249,7 +265,7 @@ def duration(facts: Facts) -> Metric:
 
 def compute(facts: Facts, *, gates: list[Signoff], people: list[PersonReply], replies_recorded: bool,
             deviations: list[Deviation], follow_ups: list[FollowUp]) -> Metrics:
-    if not facts.events:
+    if not facts.count:
         return withheld_metrics("not_recorded")
     drafts, edits = statement_counts(facts)
     review = facts.role("review")

@@ -5,12 +5,13 @@ are the documentation dashboards read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 MetricStatus = Literal["ok", "not_recorded", "withheld", "pending"]
 Unit = Literal["seconds", "count", "percent"]
@@ -240,6 +241,7 @@ class TimelineLine(_Model):
 
 TIMELINE_FIELDS = frozenset(TimelineEntry.model_fields)
 PERSON_FIELDS = frozenset(PersonReply.model_fields)
+METRIC_FIELDS = frozenset(Metric.model_fields)
 
 
 class Span(_Model):
@@ -290,7 +292,7 @@ class Report(_Model):
     verification: Verification
     metrics: Metrics
     signoffs: list[Signoff] | None = Field(description="null when withheld")
-    replies: list[PersonReply] | None = Field(description="null when withheld; empty when no replies were recorded")
+    replies: Sequence[PersonReply] | None = Field(description="null when withheld; empty when no replies were recorded")
     doctrine: list[DoctrineStep] | None
     deviations: list[Deviation] | None
     follow_ups: list[FollowUp] | None

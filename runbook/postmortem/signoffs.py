@@ -9,6 +9,10 @@ from runbook.postmortem.index import Facts
 from runbook.postmortem.model import Approval, Escalation, Refusal, Signoff
 
 
+SIGNOFF_ACTIONS = (n.SIGNOFF_REQUESTED, n.SIGNOFF_APPROVED, n.SIGNOFF_GRANTED, n.SIGNOFF_REJECTED, n.SIGNOFF_REFUSED,
+                   n.SIGNOFF_TIMED_OUT, n.SIGNOFF_ESCALATED)
+
+
 def _open(event) -> dict:
     return {"step": event.step, "requested_at": event.ts, "requested_seq": event.seq, "outcome": "pending",
             "decided_at": None, "decided_seq": None, "wait_seconds": None,
@@ -23,9 +27,9 @@ def _decide(gate: dict, event, outcome: str) -> None:
 
 def signoffs(facts: Facts) -> list[Signoff]:
     gates: dict[str, dict] = {}
-    for event in facts.events:
+    for event in facts.all(*SIGNOFF_ACTIONS):
         action = event.action
-        if not action.startswith("signoff.") or event.step is None:
+        if event.step is None:
             continue
         if action == n.SIGNOFF_REQUESTED:
             gates.setdefault(event.step, _open(event))

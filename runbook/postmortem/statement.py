@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts
 from runbook.postmortem.model import Bucket, Series, Statement
+from runbook.postmortem.replies import micros
 
 # Where a text of the statement can be read, newest wins: a draft, an edit, the approved fields,
 # the step's outputs (an edited text supersedes what the step produced).
@@ -63,9 +64,9 @@ def _slot(start: datetime, end: datetime) -> int:
 
 def series(facts: Facts, engine: Engine | None) -> Series | None:
     start = facts.start
-    if start is None or not facts.events:
+    if start is None or facts.last_event is None:
         return None
-    end = facts.closed.ts if facts.closed else facts.events[-1].ts
+    end = facts.closed.ts if facts.closed else facts.last_event.ts
     width = _slot(start, end)
     slots = int((end - start).total_seconds() // width) + 1
 
@@ -73,8 +74,9 @@ def series(facts: Facts, engine: Engine | None) -> Series | None:
         return start + timedelta(seconds=i * width)
 
     sent = [0] * slots
-    for event in facts.all(n.REPLY_SENT):
-        i = int((event.ts - start).total_seconds() // width)
+    first, per = micros(start), width * 1_000_000
+    for us in facts.sent_times:
+        i = (us - first) // per
         if 0 <= i < slots:
             sent[i] += 1
     replies = [Bucket(at=at(i), count=c) for i, c in enumerate(sent)]

@@ -4,7 +4,9 @@ the timeline chart, and a condensed view that folds long runs of machine events 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from runbook.postmortem import names as n
@@ -127,15 +129,6 @@ def plain(d: dict[str, Any]) -> str:
     return "; ".join(bits)
 
 
-def entries(facts: Facts, *, broken: set[int], trusted: bool) -> list[TimelineEntry]:
-    # Unvalidated: every value comes typed from the trail, and 100,000 events must stay fast.
-    start = facts.start if trusted else None
-    return [unchecked(TimelineEntry, TIMELINE_FIELDS, {
-        "seq": e.seq, "at": e.ts, "offset_seconds": (e.ts - start).total_seconds() if start else None,
-        "actor": e.actor, "channel": e.channel, "action": e.action, "step": e.step, "human": e.human,
-        "summary": clip(summary(e)), "broken": e.seq in broken}) for e in facts.events]
-
-
 def spans(facts: Facts, gates: list[Signoff]) -> list[Span]:
     out = []
     for step in facts.steps.values():
@@ -153,13 +146,23 @@ def spans(facts: Facts, gates: list[Signoff]) -> list[Span]:
     return out
 
 
-@dataclass(frozen=True)
-class Fold:
-    """A run of machine events of one step, shown as one line (every event still counted)."""
+def entry(event: Event, start: datetime | None, broken: bool) -> TimelineEntry:
+    """One event as a timeline row. Unvalidated: every value comes typed from the trail, and a
+    million events must stay fast."""
+    return unchecked(TimelineEntry, TIMELINE_FIELDS, {
+        "seq": event.seq, "at": event.ts, "offset_seconds": (event.ts - start).total_seconds() if start else None,
+        "actor": event.actor, "channel": event.channel, "action": event.action, "step": event.step,
+        "human": event.human, "summary": clip(summary(event)), "broken": broken})
 
-    first: TimelineEntry
-    last: TimelineEntry
+
+@dataclass
+class Fold:
+    """A run of machine events shown as one line (every event still counted)."""
+
+    first: Event
+    last: Event
     actions: dict[str, int]
+    step: str | None
 
     @property
     def count(self) -> int:
@@ -174,46 +177,84 @@ class Fold:
         parts = ", ".join(f"{n} × {action}" for action, n in self.actions.items())
         return f"{self.count} machine events: {parts} (seq {self.first.seq}–{self.last.seq})"
 
-
-def _foldable(entry: TimelineEntry) -> bool:
-    return not entry.human and not entry.broken
-
-
-def condensed(timeline: list[TimelineEntry], *, run: int = 6) -> list[TimelineEntry | Fold]:
-    """Folds runs of more than `run` consecutive machine events of the same step (a reply storm,
-    thousands of chat messages) into one line. People's actions and broken entries never fold."""
-    out: list[TimelineEntry | Fold] = []
-    i = 0
-    while i < len(timeline):
-        entry = timeline[i]
-        j = i + 1
-        if _foldable(entry):
-            while j < len(timeline) and timeline[j].step == entry.step and _foldable(timeline[j]):
-                j += 1
-        if j - i > run:
-            actions: dict[str, int] = {}
-            for e in timeline[i:j]:
-                actions[e.action] = actions.get(e.action, 0) + 1
-            out.append(Fold(entry, timeline[j - 1], actions))
-        else:
-            out.extend(timeline[i:j])
-        i = j
-    return out
+    def add(self, event: Event) -> None:
+        self.last = event
+        self.actions[event.action] = self.actions.get(event.action, 0) + 1
+        if event.step != self.step:
+            self.step = None  # a fold across steps (past LINES): it belongs to none of them
 
 
-def summary_lines(timeline: list[TimelineEntry]) -> list[TimelineLine]:
-    """`condensed` as typed lines: what the report shows and the JSON carries without `--events`."""
-    out = []
-    for item in condensed(timeline):
-        if isinstance(item, Fold):
-            e = item.first
-            out.append(TimelineLine(seq=e.seq, last_seq=item.last.seq, at=e.at, last_at=item.last.at,
-                                    offset_seconds=e.offset_seconds, actor=e.actor, channel=e.channel,
-                                    action=item.action, step=e.step, human=False, summary=item.summary,
-                                    count=item.count))
-        else:
-            out.append(TimelineLine(seq=item.seq, last_seq=item.seq, at=item.at, last_at=item.at,
-                                    offset_seconds=item.offset_seconds, actor=item.actor, channel=item.channel,
-                                    action=item.action, step=item.step, human=item.human, summary=item.summary,
-                                    count=1, broken=item.broken))
-    return out
+RUN = 6  # a run of more machine events than this, of one step, folds into one line
+LINES = 2_000  # past this many lines, machine runs fold whatever their step: the summary stays bounded
+
+
+class Timeline:
+    """The condensed timeline, folded as events stream by: people's actions and broken entries one
+    by one, runs of more than RUN machine events of one step as one line. Holds only its lines and
+    one pending run, so its size depends on how many times people acted, not on the trail's length.
+    `sink`, when given, receives every event as a full `TimelineEntry` (the JSON's `--events`)."""
+
+    def __init__(self, *, trusted: bool, broken: frozenset[int] = frozenset(),
+                 sink: Callable[[TimelineEntry], None] | None = None) -> None:
+        self.trusted, self.broken, self.sink = trusted, broken, sink
+        self.lines: list[Event | Fold] = []
+        self._run: list[Event] = []
+        self._fold: Fold | None = None
+        self._start: datetime | None = None
+        self._started = False
+        self.events = 0
+
+    def _flush(self) -> None:
+        if self._fold is not None:
+            self.lines.append(self._fold)
+            self._fold = None
+        self.lines.extend(self._run)
+        self._run = []
+
+    def add(self, event: Event) -> None:
+        self.events += 1
+        broken = event.seq in self.broken
+        # Streamed rows count from incident.started, or from the first event until it appears.
+        if self.trusted and (self._start is None or event.action == n.INCIDENT_STARTED and not self._started):
+            self._start = event.ts
+            self._started = event.action == n.INCIDENT_STARTED
+        if self.sink is not None:
+            self.sink(entry(event, self._start, broken))
+        if event.human or broken:
+            self._flush()
+            self.lines.append(event)
+            return
+        current = self._fold.first if self._fold is not None else self._run[0] if self._run else None
+        if current is not None and (event.step == current.step or len(self.lines) >= LINES):
+            if self._fold is not None:
+                self._fold.add(event)
+            else:
+                self._run.append(event)
+                if len(self._run) > RUN:
+                    fold = Fold(self._run[0], self._run[0], {}, self._run[0].step)
+                    fold.actions[self._run[0].action] = 1
+                    for later in self._run[1:]:
+                        fold.add(later)
+                    self._fold, self._run = fold, []
+            return
+        self._flush()
+        self._run.append(event)
+
+    def summary(self, start: datetime | None) -> list[TimelineLine]:
+        """The lines as the report shows them (`start`: the incident's, for offsets; None untrusted)."""
+        self._flush()
+        out = []
+        for item in self.lines:
+            if isinstance(item, Fold):
+                e = item.first
+                out.append(TimelineLine(seq=e.seq, last_seq=item.last.seq, at=e.ts, last_at=item.last.ts,
+                                        offset_seconds=(e.ts - start).total_seconds() if start else None,
+                                        actor=e.actor, channel=e.channel, action=item.action, step=item.step,
+                                        human=False, summary=item.summary, count=item.count))
+            else:
+                row = entry(item, start, item.seq in self.broken)
+                out.append(TimelineLine(seq=row.seq, last_seq=row.seq, at=row.at, last_at=row.at,
+                                        offset_seconds=row.offset_seconds, actor=row.actor, channel=row.channel,
+                                        action=row.action, step=row.step, human=row.human, summary=row.summary,
+                                        count=1, broken=row.broken))
+        return out

@@ -38,7 +38,7 @@ class _Assets(HTMLParser):
 
 @pytest.fixture
 def reports(lite):
-    return {name: build_report(lite, build(lite).incident.id) for name, build in SCENARIOS.items()}
+    return {name: build_report(lite, build(lite).incident.id, events=True) for name, build in SCENARIOS.items()}
 
 
 def test_html_is_self_contained_with_an_svg_timeline(reports) -> None:
@@ -130,7 +130,7 @@ def test_a_reply_storm_folds_in_md_and_html_but_json_keeps_every_event(lite) -> 
                      step="replies", details={"person": f"storm{i}"}, now=start + timedelta(minutes=61, seconds=i))
     audit.append(lite, incident_id=expected.incident.id, actor="noor", channel="slack", action="reply.skipped",
                  step="replies", details={"person": "storm-bot"}, now=start + timedelta(minutes=70))
-    report = build_report(lite, expected.incident.id)
+    report = build_report(lite, expected.incident.id, events=True)
     markdown = render(report, "md")
     folds = re.findall(r"\d+ machine events: [^|]*?(\d+) × reply\.sent[^|]*", markdown)
     assert max(int(n) for n in folds) >= 300

@@ -13,7 +13,7 @@ from tests.postmortem.scenarios import SCENARIOS
 @pytest.fixture(params=sorted(SCENARIOS))
 def built(request, engine):
     expected = SCENARIOS[request.param](engine)
-    return expected, build_report(engine, expected.incident.slug)
+    return expected, build_report(engine, expected.incident.slug, events=True)
 
 
 def test_every_metric_matches_the_scripted_timings(built) -> None:
