@@ -2,14 +2,16 @@
 (targets: < 2 s for 100,000; < 20 s and < 300 MB peak RSS for 1,000,000). Not a test:
 `.venv/bin/python bench/postmortem.py [--sizes ...]`; writes bench/results/postmortem.json. Trails are
 written in bulk with the real hash chain: a DiGiorno-like incident whose bulk is individual replies.
-Each build runs in a fresh process, so its peak resident memory is its own (imports included).
+Each build runs in a fresh child process, so its peak resident memory (os.wait4's rusage of that
+child, imports included) is the build's own; writing the fixture is neither timed nor counted.
+`--cli` also runs the real `runbook postmortem` once per format.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,7 +23,7 @@ from typing import Any
 from runbook import audit
 from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
 from runbook.db import dispose_engines, init_db, make_engine, write_transaction
-from runbook.postmortem import build_report, render
+from runbook.postmortem import build_report, render, write_json
 
 T0 = datetime(2014, 9, 8, 20, 15, tzinfo=UTC)
 _events = audit.AuditEvent.__table__
@@ -58,7 +60,8 @@ def _trail(n: int) -> list[tuple[float, str, str, str | None, dict[str, Any]]]:
 
 
 def write_trail(engine, incident_id: str, n: int) -> int:  # noqa: ANN001
-    rows, prev = [], GENESIS_HASH
+    """Hash and insert the trail in batches: the generator never holds the million rows."""
+    prev, batch, count = GENESIS_HASH, [], 0
     for seq, (offset, actor, action, step, details) in enumerate(_trail(n), start=1):
         ts = T0 + timedelta(seconds=offset)
         channel = "flow" if actor == "system" else "slack"
@@ -66,29 +69,60 @@ def write_trail(engine, incident_id: str, n: int) -> int:  # noqa: ANN001
                "action": action, "step": step, "prev_hash": prev}
         row["hash"] = prev = digest(canonical_row(**row, details_json=canonical_json(details)))
         row["details"] = details
-        rows.append(row)
-    for start in range(0, len(rows), 20_000):
-        write_transaction(engine, lambda c, batch=rows[start:start + 20_000]: c.execute(_events.insert(), batch))
-    return len(rows)
+        batch.append(row)
+        count += 1
+        if len(batch) == 20_000:
+            write_transaction(engine, lambda c, rows=batch: c.execute(_events.insert(), rows))
+            batch = []
+    if batch:
+        write_transaction(engine, lambda c, rows=batch: c.execute(_events.insert(), rows))
+    return count
 
 
 TARGETS = {"report_s_for_100k": 2.0, "report_s_for_1m": 20.0, "peak_rss_mb_for_1m": 300.0}
 
 
-def measure(url: str, n: int, repeat: int = 3) -> dict[str, float]:
+def _child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run `args` as a child process: (wall seconds, its own peak RSS in MB, its stdout). wait4 gives
+    the rusage of that one child, so the figure is the build's, never the fixture writer's."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, stdout=out, stderr=err, text=True, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode:
+            raise RuntimeError(f"{args} failed ({child.returncode}): {err.read()[-2000:]}")
+        return wall, usage.ru_maxrss / 1024, out.read()  # Linux: ru_maxrss in kB
+
+
+def measure(url: str, n: int, repeat: int = 3, cli: bool = False) -> dict[str, float]:
     engine = make_engine(url)
     init_db(engine)
     incident = audit.create_incident(engine, playbook_id="hashtag-misuse", playbook_version=1, inputs={},
                                      requester="sam", title=f"bench {n}", now=T0)
-    count = write_trail(engine, incident.id, n)
+    count = write_trail(engine, incident.id, n)  # not timed: the fixture
     dispose_engines()
-    # A fresh process builds the report: its peak RSS is the build's, not the trail writer's.
-    done = subprocess.run([sys.executable, __file__, "--build", url, incident.id, "--repeat", str(repeat)],
-                          capture_output=True, text=True, check=True)
-    return {"events": count, **json.loads(done.stdout.strip().splitlines()[-1])}
+    # A fresh process builds the report, as the CLI does: its peak RSS is the build's alone.
+    _, rss, out = _child([sys.executable, __file__, "--build", url, incident.id, "--repeat", str(repeat)])
+    result = {"events": count, **json.loads(out.strip().splitlines()[-1]), "peak_rss_mb": rss}
+    if cli:  # the real command, one process per format, as a user runs it
+        env = {**os.environ, "RUNBOOK_DATABASE_URL": url}
+        with tempfile.TemporaryDirectory() as folder:
+            for fmt in ("md", "html", "json"):
+                target = Path(folder) / f"report.{fmt}"
+                wall, rss, _ = _child([sys.executable, "-m", "runbook.cli.main", "postmortem", incident.id,
+                                       "-f", fmt, "-o", str(target)], env)
+                result[f"cli_{fmt}_s"], result[f"cli_{fmt}_peak_rss_mb"] = wall, rss
+                result[f"cli_{fmt}_mb"] = target.stat().st_size / 1e6
+    return result
 
 
 def build_once(url: str, incident_id: str, repeat: int) -> dict[str, float]:
+    """In the child: build (best of `repeat`), then write md, html and json to files as the CLI
+    does; `total_s` is one build plus the three writes."""
     engine = make_engine(url)
     out: dict[str, float] = {}
     times, cpu = [], []
@@ -101,18 +135,28 @@ def build_once(url: str, incident_id: str, repeat: int) -> dict[str, float]:
     # measures the neighbours.
     out["report_s"], out["report_worst_s"], out["report_cpu_s"] = min(times), max(times), min(cpu)
     assert report.state == "final", report.notices
-    for fmt in ("md", "html", "json"):
-        start = time.perf_counter()
-        text = render(report, fmt)
-        out[f"{fmt}_s"] = time.perf_counter() - start
-        out[f"{fmt}_mb"] = len(text.encode()) / 1e6
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+    written = 0.0
+    with tempfile.TemporaryDirectory() as folder:
+        for fmt in ("md", "html", "json"):
+            target = Path(folder) / f"report.{fmt}"
+            start = time.perf_counter()
+            with target.open("w", encoding="utf-8") as file:
+                if fmt == "json":
+                    write_json(report, file)
+                else:
+                    file.write(render(report, fmt))
+            out[f"{fmt}_s"] = time.perf_counter() - start
+            out[f"{fmt}_mb"] = target.stat().st_size / 1e6
+            written += out[f"{fmt}_s"]
+    out["total_s"] = out["report_s"] + written
+    out["timeline_lines"] = len(report.timeline_summary)
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Post-mortem report time for incidents of growing size.")
+    parser = argparse.ArgumentParser(description="Post-mortem report time and peak memory for incidents of growing size.")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000, 1_000_000])
+    parser.add_argument("--cli", action="store_true", help="also time the real `runbook postmortem` per format")
     parser.add_argument("--build", nargs=2, metavar=("URL", "INCIDENT"), help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -123,11 +167,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for n in args.sizes:
             url = f"sqlite:///{Path(folder) / f'bench-{n}.db'}"
-            r = measure(url, n, repeat=1 if n > 200_000 else 3)
-            print(f"{r['events']:>9,.0f} events: report {r['report_s']:.2f} s wall, {r['report_cpu_s']:.2f} s CPU "
-                  f"(worst wall {r['report_worst_s']:.2f} s; verify + read + compute); render md "
-                  f"{r['md_s']:.2f} s ({r['md_mb']:.1f} MB), html {r['html_s']:.2f} s ({r['html_mb']:.1f} MB), "
-                  f"json {r['json_s']:.2f} s ({r['json_mb']:.1f} MB); peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+            r = measure(url, n, repeat=1 if n > 200_000 else 3, cli=args.cli)
+            print(f"{r['events']:>9,.0f} events: build {r['report_s']:.2f} s wall, {r['report_cpu_s']:.2f} s CPU "
+                  f"(worst wall {r['report_worst_s']:.2f} s; verify + read + fold in one pass); write md "
+                  f"{r['md_s']:.2f} s ({r['md_mb']:.2f} MB), html {r['html_s']:.2f} s ({r['html_mb']:.2f} MB), "
+                  f"json {r['json_s']:.2f} s ({r['json_mb']:.1f} MB); build + 3 formats {r['total_s']:.2f} s; "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB; {r['timeline_lines']:.0f} timeline lines", flush=True)
+            if args.cli:
+                print("           runbook postmortem: " + ", ".join(
+                    f"{fmt} {r[f'cli_{fmt}_s']:.2f} s, {r[f'cli_{fmt}_peak_rss_mb']:.0f} MB peak"
+                    for fmt in ("md", "html", "json")), flush=True)
             results.append(r)
             dispose_engines()
     target = Path(__file__).parent / "results" / "postmortem.json"

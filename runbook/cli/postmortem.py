@@ -45,20 +45,21 @@ def postmortem_command(
 ) -> None:
     """The incident's post-mortem, built only from its audit trail after verifying it."""
     from runbook.audit import IncidentNotFound
-    from runbook.postmortem import build_report, render
+    from runbook.postmortem import Written
 
     if fmt not in FORMATS:
         _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     engine = _engine()
     try:
-        report = build_report(engine, incident)
+        built = Written(engine, incident, fmt, events=with_events)  # JSON streams out; --events spooled
     except IncidentNotFound:
         _fail(f"no incident {incident!r} (give its id or slug)")
-    text = render(report, fmt, events=with_events)
+    report = built.report
     if output is None:
-        sys.stdout.write(text)
+        built.write(sys.stdout)
     else:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as out:
+            built.write(out)
         typer.echo(f"wrote the {report.state} post-mortem of {report.incident.slug} to {output}", err=True)
     if report.state == "partial":
         typer.echo(f"note: {report.incident.slug} is still running; this is a partial report", err=True)

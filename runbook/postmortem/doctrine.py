@@ -140,7 +140,7 @@ def _no_formula(facts: Facts, metrics: Metrics) -> list[DoctrineCheck]:
     if coverage.status != "ok":
         every = _unknown(label, "coverage not recorded" if coverage.status != "pending" else "replies still going")
     elif coverage.value >= 100.0:
-        every = _yes(label, None, coverage.evidence[-1:], "coverage 100%")
+        every = _yes(label, None, list(coverage.evidence[-1:]), "coverage 100%")
     elif facts.running:
         every = _unknown(label, f"coverage so far {coverage.value:g}%")
     else:

@@ -4,28 +4,30 @@ are absent is `not_recorded` with the reason in words; one whose interval is sti
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
+from array import array
+from collections.abc import Sequence
 from datetime import datetime
 
+from runbook.postmortem import fmt
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts, StepFacts
 from runbook.postmortem.model import METRIC_FIELDS, Deviation, FollowUp, Metric, Metrics, Signoff, Unit, unchecked
 from runbook.postmortem.replies import People
 
 
-def _tidy(evidence: list[int] | None) -> list[int]:
-    """Sorted, each seq once; a list that already is (the people's evidence, possibly a million
-    long) is kept as it is rather than copied."""
+def _tidy(evidence: Sequence[int] | None) -> Sequence[int]:
+    """Sorted, each seq once; evidence that already is (the people's flat arrays, possibly a
+    million long) is kept as it is rather than copied."""
     if not evidence:
         return []
-    if all(a < b for a, b in zip(evidence, itertools.islice(evidence, 1, None))):
+    if isinstance(evidence, array) or fmt.increasing(evidence):
         return evidence
     return sorted(set(evidence))
 
 
-def ok(value: float, unit: Unit, source: str, evidence: list[int] | None = None) -> Metric:
+def ok(value: float, unit: Unit, source: str, evidence: Sequence[int] | None = None) -> Metric:
     # Unvalidated: the values are typed here, and evidence may be long and shared between metrics.
     return unchecked(Metric, METRIC_FIELDS, {"value": float(value), "unit": unit, "status": "ok", "source": source,
                                              "evidence": _tidy(evidence)})

@@ -49,7 +49,7 @@ class Metric(_Model):
                                              "withheld: the trail failed verification; pending: the incident is "
                                              "still running and the interval has not ended")
     source: str = Field("", description="How it was computed, in words (which events, which anchor)")
-    evidence: list[int] = Field(default_factory=list, description="Audit seq numbers the number rests on")
+    evidence: Sequence[int] = Field(default_factory=list, description="Audit seq numbers the number rests on")
 
 
 class Metrics(_Model):

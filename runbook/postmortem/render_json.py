@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from pydantic import TypeAdapter
 
-from runbook.postmortem.model import SCHEMA_VERSION, PersonReply, Report, TimelineEntry
+from runbook.postmortem.model import SCHEMA_VERSION, Metric, PersonReply, Report, TimelineEntry
 
 SCHEMA_ID = "https://runbook.example/schemas/postmortem.schema.json"
 CHUNK = 2_000  # items of a long array serialised at once
@@ -103,6 +103,21 @@ class EventSpool:
         self._file.close()
 
 
+def _metric(out: IO[str], metric: Metric) -> None:
+    """A metric two levels down, its evidence (a list or a flat array) written a chunk at a time."""
+    head = _indent(_indent(metric.model_dump_json(indent=2, exclude={"evidence"})))
+    out.write(head[: -len("\n    }")] + ',\n      "evidence": ')
+    evidence = metric.evidence
+    if not evidence:
+        out.write("[]")
+    else:
+        for start in range(0, len(evidence), CHUNK * 10):
+            chunk = evidence[start:start + CHUNK * 10]
+            out.write(("[\n        " if start == 0 else ",\n        ") + ",\n        ".join(map(str, chunk)))
+        out.write("\n      ]")
+    out.write("\n    }")
+
+
 def write_json(report: Report, out: IO[str], *, events: bool | EventSpool = False) -> None:
     """The JSON report, written field by field as `report.model_dump_json(indent=2)` would, with
     the long arrays (people, every metric's evidence, the events) streamed out in chunks."""
@@ -124,7 +139,7 @@ def write_json(report: Report, out: IO[str], *, events: bool | EventSpool = Fals
             out.write("{")
             for i, (key, metric) in enumerate(value):
                 out.write(("\n" if i == 0 else ",\n") + f'    "{key}": ')
-                out.write(_indent(_indent(metric.model_dump_json(indent=2))))
+                _metric(out, metric)
             out.write("\n  }")
         else:
             out.write(_indent(_FIELDS[name].dump_json(value, indent=2).decode()))

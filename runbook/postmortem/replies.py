@@ -173,10 +173,11 @@ class People(Sequence[PersonReply]):
                     out.append((answered - mentioned) / 1e6)
         return out
 
-    def evidence(self, *states: str) -> list[int]:
-        """The seq numbers naming the people in `states` (everyone when none), sorted, each once."""
+    def evidence(self, *states: str) -> array[int]:
+        """The seq numbers naming the people in `states` (everyone when none), sorted, each once:
+        a flat array (8 bytes a number), as a metric resting on a million events needs."""
         wanted = {STATES.index(s) for s in states} if states else None
-        out: list[int] = []
+        out = array("q")
         last = -1
         state = self._state
         for seq, who in zip(self._seq, self._who, strict=True):
