@@ -240,6 +240,11 @@ class Timeline:
         self._flush()
         self._run.append(event)
 
+    @property
+    def held(self) -> int:
+        """Events and folds held right now: what the timeline costs in memory, whatever the trail."""
+        return len(self.lines) + len(self._run) + (self._fold is not None)
+
     def summary(self, start: datetime | None) -> list[TimelineLine]:
         """The lines as the report shows them (`start`: the incident's, for offsets; None untrusted)."""
         self._flush()
