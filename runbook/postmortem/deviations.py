@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts
-from runbook.postmortem.model import Deviation
+from runbook.postmortem.model import Deviation, DeviationKind
+from runbook.postmortem.trail import Event
 
 _BY_DESIGN = "condition is false"
 _READ = (n.STEP_SKIPPED, n.SIGNOFF_TIMED_OUT, n.STEP_FAILED, n.STEP_ATTEMPT_FAILED, n.SIGNOFF_REJECTED,
@@ -23,7 +24,7 @@ def _text(value: object, limit: int = 300) -> str:
 def deviations(facts: Facts) -> list[Deviation]:
     out: list[Deviation] = []
 
-    def add(kind: str, event, detail: str) -> None:
+    def add(kind: DeviationKind, event: Event, detail: str) -> None:
         out.append(Deviation(kind=kind, step=event.step, at=event.ts, seq=event.seq, detail=_text(detail)))
 
     frozen_since = None

@@ -157,6 +157,11 @@ class Facts:
             s.failed = s.failed or event
 
 
+def finished(steps: list[StepFacts]) -> list[tuple[StepFacts, Event]]:
+    """The steps that finished, in order, each with its step.finished event."""
+    return [(s, s.finished) for s in steps if s.finished is not None]
+
+
 def _claimed(step: StepFacts) -> bool:
     """A step whose kind already has a part (e.g. id `freeze` using thaw_posts) is judged by its kind."""
     return any(step.uses in kinds for kinds, _ in n.ROLES.values())

@@ -9,10 +9,11 @@ import statistics
 from array import array
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 from runbook.postmortem import fmt
 from runbook.postmortem import names as n
-from runbook.postmortem.index import Facts, StepFacts
+from runbook.postmortem.index import Facts, StepFacts, finished
 from runbook.postmortem.model import METRIC_FIELDS, Deviation, FollowUp, Metric, Metrics, Signoff, Unit, unchecked
 from runbook.postmortem.replies import People
 
@@ -62,7 +63,7 @@ def _when(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _gone(facts: Facts, steps: list[StepFacts], unit: str, what: str) -> Metric:
+def _gone(facts: Facts, steps: list[StepFacts], unit: Unit, what: str) -> Metric:
     """A step-based metric with no data: pending while that step can still happen."""
     if steps and facts.running and any(s.outcome in ("running", "not_reached") for s in steps):
         return pending(unit, f"{what}: step {steps[0].id} has not finished yet")
@@ -92,13 +93,16 @@ def time_to_detect(facts: Facts) -> Metric:
     if not signals:
         return missing("seconds", "no spike alert (listen.alert_linked) and no first mention of a trigger post "
                                   "the trail names")
-    before = [s for s in signals if s[0] <= facts.start]
+    start = facts.start
+    if start is None:
+        return missing("seconds", "the trail holds no events")
+    before = [s for s in signals if s[0] <= start]
     if not before:
         return missing("seconds", f"the first alert or mention recorded ({_when(signals[0][0])}) came after the "
                                   "incident started: the team found it first")
     at, label, seq = before[0]
     evidence = [seq] + ([facts.started.seq] if facts.started else [])
-    return ok((facts.start - at).total_seconds(), "seconds",
+    return ok((start - at).total_seconds(), "seconds",
               f"{label} ({_when(at)}) to incident.started", evidence)
 
 
@@ -107,11 +111,10 @@ def time_to_freeze(facts: Facts) -> Metric:
     if created is not None:
         return ok(since_start(facts, created.ts), "seconds", "incident.started to freeze.created", [created.seq])
     steps = facts.role("freeze")
-    done = next((s for s in steps if s.finished is not None), None)
-    if done is not None:
-        return ok(since_start(facts, done.finished.ts), "seconds",
+    for done, end in finished(steps)[:1]:
+        return ok(since_start(facts, end.ts), "seconds",
                   f"incident.started to the end of the manual step {done.id} (a person confirmed the freeze)",
-                  [done.finished.seq])
+                  [end.seq])
     return _gone(facts, steps, "seconds", "no freeze recorded")
 
 
@@ -153,12 +156,11 @@ def time_to_first_statement(facts: Facts) -> Metric:
         return ok(since_start(facts, published.ts), "seconds", "incident.started to statement.published",
                   [published.seq])
     steps = facts.role("publish")
-    done = next((s for s in steps if s.finished is not None), None)
-    if done is not None:
+    for done, end in finished(steps)[:1]:
         manual = done.uses != "publish"
         how = " (a person confirmed it was published)" if manual else ""
-        return ok(since_start(facts, done.finished.ts), "seconds",
-                  f"incident.started to the end of step {done.id}{how}", [done.finished.seq])
+        return ok(since_start(facts, end.ts), "seconds",
+                  f"incident.started to the end of step {done.id}{how}", [end.seq])
     return _gone(facts, steps, "seconds", "no statement published")
 
 
@@ -193,9 +195,9 @@ def statement_counts(facts: Facts) -> tuple[Metric, Metric]:
 # -- sign-offs, replies, the rest ----------------------------------------------------------------
 
 def signoff_metrics(gates: list[Signoff]) -> dict[str, Metric]:
-    decided = [g for g in gates if g.wait_seconds is not None]
-    waits = [g.wait_seconds for g in decided]
-    ev = [g.decided_seq for g in decided]
+    decided = [(g.wait_seconds, g.decided_seq) for g in gates if g.wait_seconds is not None and g.decided_seq is not None]
+    waits = [wait for wait, _ in decided]
+    ev = [seq for _, seq in decided]
     refused = [r.seq for g in gates for r in g.refused]
     escalated = [e.seq for g in gates for e in g.escalations]
     none = "no sign-off was decided yet" if gates else "no sign-off was requested"
@@ -265,7 +267,7 @@ def duration(facts: Facts) -> Metric:
     return ok(since_start(facts, facts.closed.ts), "seconds", f"incident.started to {facts.closed.action}", evidence)
 
 
-def compute(facts: Facts, *, gates: list[Signoff], people: list[PersonReply], replies_recorded: bool,
+def compute(facts: Facts, *, gates: list[Signoff], people: People, replies_recorded: bool,
             deviations: list[Deviation], follow_ups: list[FollowUp]) -> Metrics:
     if not facts.count:
         return withheld_metrics("not_recorded")
@@ -292,8 +294,8 @@ def compute(facts: Facts, *, gates: list[Signoff], people: list[PersonReply], re
     )
 
 
-def withheld_metrics(status: str = "withheld") -> Metrics:
-    units = {name: ("seconds" if name.startswith(("time", "duration", "signoff_wait", "reply_time")) else
+def withheld_metrics(status: Literal["withheld", "not_recorded"] = "withheld") -> Metrics:
+    units: dict[str, Unit] = {name: ("seconds" if name.startswith(("time", "duration", "signoff_wait", "reply_time")) else
                     "percent" if name == "reply_coverage" else "count") for name in Metrics.model_fields}
     if status == "withheld":
         return Metrics(**{name: withheld(unit) for name, unit in units.items()})

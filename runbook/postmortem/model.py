@@ -15,6 +15,8 @@ SCHEMA_VERSION: Literal["1"] = "1"
 
 MetricStatus = Literal["ok", "not_recorded", "withheld", "pending"]
 Unit = Literal["seconds", "count", "percent"]
+DeviationKind = Literal["skipped", "timeout", "failed", "retried", "rejected", "cancelled", "silence_broken",
+                        "publishing_at_freeze", "start_failed", "statement_refused"]
 
 
 from runbook.postmortem.concerns import ConcernRow  # noqa: E402 - issue 11: the concerns section
@@ -183,8 +185,7 @@ class DoctrineStep(_Model):
 
 
 class Deviation(_Model):
-    kind: Literal["skipped", "timeout", "failed", "retried", "rejected", "cancelled", "silence_broken",
-                  "publishing_at_freeze", "start_failed", "statement_refused"]
+    kind: DeviationKind
     step: str | None
     at: datetime
     seq: int

@@ -19,8 +19,9 @@ from runbook.postmortem import names as n
 from runbook.postmortem.model import FollowUp
 from runbook.postmortem.replies import parse_time
 
-_e = AuditEvent.__table__.c
-_i = Incident.__table__.c
+_incidents = sa.inspect(Incident).local_table
+_e = sa.inspect(AuditEvent).local_table.c
+_i = _incidents.c
 
 
 def remind_at(follow_up: FollowUp, *, hour: int, now: datetime) -> datetime | None:
@@ -71,7 +72,7 @@ def due_reminders(engine: Engine, *, now: datetime | None = None) -> list[Due]:
     """Scheduled reminders whose time has come and that have not fired yet, oldest first."""
     now = as_utc(now)
     query = (sa.select(_e.incident_id, _e.seq, _e.action, _e.details, _i.slug, _i.channel)
-             .join(Incident.__table__, _i.id == _e.incident_id)
+             .join(_incidents, _i.id == _e.incident_id)
              .where(_e.action.in_((n.FOLLOWUP_SCHEDULED, n.FOLLOWUP_REMINDED))))
     scheduled: dict[tuple[str, int], Due] = {}
     fired: set[tuple[str, int]] = set()

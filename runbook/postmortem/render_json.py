@@ -19,7 +19,7 @@ from runbook.postmortem.model import SCHEMA_VERSION, Metric, PersonReply, Report
 SCHEMA_ID = "https://runbook.example/schemas/postmortem.schema.json"
 CHUNK = 2_000  # items of a long array serialised at once
 _FIELDS: dict[str, TypeAdapter[Any]] = {name: TypeAdapter(field.annotation)
-                                        for name, field in Report.model_fields.items()}
+                                        for name, field in Report.model_fields.items() if field.annotation is not None}
 _PEOPLE: TypeAdapter[list[Any]] = TypeAdapter(list[PersonReply])
 _ENTRIES: TypeAdapter[list[Any]] = TypeAdapter(list[TimelineEntry])
 

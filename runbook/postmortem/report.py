@@ -125,7 +125,7 @@ def _untrusted(found: Scan, now: datetime, sink: Entries | None) -> Report:
         timeline.add(event)
     return Report(generated_at=now, state="untrusted", notices=[notice], incident=_summary(found, None),
                   verification=_verification(found), metrics=withheld_metrics(), signoffs=None, replies=None,
-                  doctrine=None, deviations=None, follow_ups=None, spans=None,
+                  doctrine=None, deviations=None, follow_ups=None, spans=None, statement=None, series=None,
                   timeline_summary=timeline.summary(None), timeline=_kept(sink))
 
 

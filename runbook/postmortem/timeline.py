@@ -47,7 +47,8 @@ def _requested(d: dict[str, Any], action: str) -> str:
 
 
 def _alert(d: dict[str, Any], action: str) -> str:
-    trigger = d.get("trigger") if isinstance(d.get("trigger"), dict) else {}
+    found = d.get("trigger")
+    trigger: dict[str, Any] = found if isinstance(found, dict) else {}
     return (f"spike alert {str(d.get('alert', ''))[:8]} linked" + (" (it started the playbook)" if d.get("auto") else "")
             + (f": {d['headline']}" if d.get("headline") else "")
             + (f"; likely trigger {trigger.get('ref')}" if trigger.get("ref") else ""))
