@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from runbook import audit
@@ -29,8 +30,9 @@ T0 = datetime(2014, 9, 8, 20, 15, tzinfo=UTC)
 _events = audit.AuditEvent.__table__
 
 
-def _trail(n: int) -> list[tuple[float, str, str, str | None, dict[str, Any]]]:
-    """(offset s, actor, action, step, details) for an incident of about `n` events."""
+def _trail(n: int) -> Iterator[tuple[float, str, str, str | None, dict[str, Any]]]:
+    """(offset s, actor, action, step, details) for an incident of about `n` events, generated
+    lazily (the writer never holds the million rows)."""
     head: list[tuple[float, str, str, str | None, dict[str, Any]]] = [
         (0, "sam", "incident.started", None, {"playbook": "hashtag-misuse", "version": 1, "title": "bench",
                                                "steps": ["freeze", "statement", "publish", "replies", "thaw"]}),
@@ -43,20 +45,20 @@ def _trail(n: int) -> list[tuple[float, str, str, str | None, dict[str, Any]]]:
         (1001, "system", "step.started", "replies", {"uses": "reply_individually"}),
     ]
     people = max((n - len(head) - 4) // 2, 1)
-    body = []
+    yield from head
     for start in range(0, people, 1000):
         chunk = range(start, min(start + 1000, people))
-        body.append((1002, "system", "replies.planned", "replies",
-                     {"people": [{"person": f"u{i}", "mentioned_at": (T0 + timedelta(seconds=i % 900)).isoformat()}
-                                 for i in chunk]}))
+        yield (1002, "system", "replies.planned", "replies",
+               {"people": [{"person": f"u{i}", "mentioned_at": (T0 + timedelta(seconds=i % 900)).isoformat()}
+                           for i in chunk]})
     for i in range(people):
         at = 1010 + i * 0.05
-        body.append((at, "system", "reply.drafted", "replies", {"person": f"u{i}"}))
-        body.append((at + 0.01, "system", "reply.sent", "replies", {"person": f"u{i}", "ref": f"x:{i}"}))
+        yield (at, "system", "reply.drafted", "replies", {"person": f"u{i}"})
+        yield (at + 0.01, "system", "reply.sent", "replies", {"person": f"u{i}", "ref": f"x:{i}"})
     tail = [(1010 + people * 0.05 + 1, "system", "step.finished", "replies", {"outputs": {}}),
             (1010 + people * 0.05 + 2, "ana", "thaw.applied", "thaw", {"outcomes": {"released": 3}}),
             (1010 + people * 0.05 + 3, "system", "incident.completed", None, {"outcome": "completed"})]
-    return head + body + tail
+    yield from tail
 
 
 def write_trail(engine, incident_id: str, n: int) -> int:  # noqa: ANN001
@@ -82,20 +84,31 @@ def write_trail(engine, incident_id: str, n: int) -> int:  # noqa: ANN001
 TARGETS = {"report_s_for_100k": 2.0, "report_s_for_1m": 20.0, "peak_rss_mb_for_1m": 300.0}
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM). Not ru_maxrss: a child's ru_maxrss starts
+    from its parent's high-water mark at fork, so it would count the fixture writer too."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+# The real CLI in a child, reporting its own peak memory as it exits (the command exits through
+# SystemExit, so atexit is where the whole run, imports to last write, has been seen).
+_CLI = ("import atexit, sys; from bench.postmortem import peak_rss_mb; "
+        "atexit.register(lambda: print(f'PEAK {peak_rss_mb()}', file=sys.stderr)); "
+        "from runbook.cli.main import main; sys.argv = ['runbook'] + sys.argv[1:]; main()")
+
+
 def _child(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run `args` as a child process: (wall seconds, its own peak RSS in MB, its stdout). wait4 gives
-    the rusage of that one child, so the figure is the build's, never the fixture writer's."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(args, stdout=out, stderr=err, text=True, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if child.returncode:
-            raise RuntimeError(f"{args} failed ({child.returncode}): {err.read()[-2000:]}")
-        return wall, usage.ru_maxrss / 1024, out.read()  # Linux: ru_maxrss in kB
+    """Run `args` as a child process: (wall seconds, its peak RSS in MB as it reported it, stdout)."""
+    start = time.perf_counter()
+    done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1])
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"{args} failed ({done.returncode}): {done.stderr[-2000:]}")
+    peak = next(float(line.split()[1]) for line in reversed(done.stderr.splitlines()) if line.startswith("PEAK "))
+    return wall, peak, done.stdout
 
 
 def measure(url: str, n: int, repeat: int = 3, cli: bool = False) -> dict[str, float]:
@@ -113,8 +126,8 @@ def measure(url: str, n: int, repeat: int = 3, cli: bool = False) -> dict[str, f
         with tempfile.TemporaryDirectory() as folder:
             for fmt in ("md", "html", "json"):
                 target = Path(folder) / f"report.{fmt}"
-                wall, rss, _ = _child([sys.executable, "-m", "runbook.cli.main", "postmortem", incident.id,
-                                       "-f", fmt, "-o", str(target)], env)
+                wall, rss, _ = _child([sys.executable, "-c", _CLI, "postmortem", incident.id, "-f", fmt,
+                                       "-o", str(target)], env)
                 result[f"cli_{fmt}_s"], result[f"cli_{fmt}_peak_rss_mb"] = wall, rss
                 result[f"cli_{fmt}_mb"] = target.stat().st_size / 1e6
     return result
@@ -149,7 +162,9 @@ def build_once(url: str, incident_id: str, repeat: int) -> dict[str, float]:
             out[f"{fmt}_mb"] = target.stat().st_size / 1e6
             written += out[f"{fmt}_s"]
     out["total_s"] = out["report_s"] + written
+    out["total_cpu_s"] = time.process_time()  # the whole child: imports, builds and writes
     out["timeline_lines"] = len(report.timeline_summary)
+    print(f"PEAK {peak_rss_mb()}", file=sys.stderr)
     return out
 
 
@@ -171,7 +186,8 @@ def main() -> None:
             print(f"{r['events']:>9,.0f} events: build {r['report_s']:.2f} s wall, {r['report_cpu_s']:.2f} s CPU "
                   f"(worst wall {r['report_worst_s']:.2f} s; verify + read + fold in one pass); write md "
                   f"{r['md_s']:.2f} s ({r['md_mb']:.2f} MB), html {r['html_s']:.2f} s ({r['html_mb']:.2f} MB), "
-                  f"json {r['json_s']:.2f} s ({r['json_mb']:.1f} MB); build + 3 formats {r['total_s']:.2f} s; "
+                  f"json {r['json_s']:.2f} s ({r['json_mb']:.1f} MB); build + 3 formats {r['total_s']:.2f} s wall "
+                  f"({r['total_cpu_s']:.2f} s CPU for the whole child); "
                   f"peak RSS {r['peak_rss_mb']:.0f} MB; {r['timeline_lines']:.0f} timeline lines", flush=True)
             if args.cli:
                 print("           runbook postmortem: " + ", ".join(

@@ -57,6 +57,7 @@ class Metric(_Model):
 class Metrics(_Model):
     """Every metric of issue 8, always present (dashboards can rely on the keys)."""
 
+    # One field per metric, by name: a schema dashboards read key by key, not repeated logic.
     duration: Metric = Field(description="incident.started to the closing event")
     time_to_detect: Metric = Field(description="The earlier of the first spike alert (the listen_alert named by "
                                                "listen.alert_linked) and the first mention answering the trigger post, "

@@ -9,12 +9,22 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from pydantic import TypeAdapter
 
 from runbook.postmortem.model import SCHEMA_VERSION, Metric, PersonReply, Report, TimelineEntry
+from runbook.postmortem.replies import People
+
+_fast: Callable[[list[Any]], str] | None
+try:  # Prefect's dependency
+    import orjson
+
+    def _fast(rows: list[Any]) -> str:
+        return orjson.dumps(rows, option=orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z).decode()
+except ImportError:  # pragma: no cover
+    _fast = None
 
 SCHEMA_ID = "https://runbook.example/schemas/postmortem.schema.json"
 CHUNK = 2_000  # items of a long array serialised at once
@@ -49,6 +59,20 @@ def _array(out: IO[str], items: Iterable[Any], adapter: TypeAdapter[list[Any]]) 
     for chunk in _batched(items):
         out.write(",\n" if wrote else "[\n")
         out.write(_items(adapter, chunk))
+        wrote = True
+    out.write("\n  ]" if wrote else "[]")
+
+
+def _people(out: IO[str], people: Sequence[PersonReply]) -> None:
+    if _fast is None or not isinstance(people, People):
+        _array(out, people, _PEOPLE)
+        return
+    # The people's plain records through orjson: byte for byte what pydantic writes for the
+    # models (UTC as Z, two-space indent), several times faster at half a million people.
+    wrote = False
+    for chunk in _batched(people.records()):
+        out.write(",\n" if wrote else "[\n")
+        out.write("  " + _indent(_fast(chunk)[2:-2]))
         wrote = True
     out.write("\n  ]" if wrote else "[]")
 
@@ -111,9 +135,10 @@ def _metric(out: IO[str], metric: Metric) -> None:
     if not evidence:
         out.write("[]")
     else:
-        for start in range(0, len(evidence), CHUNK * 10):
-            chunk = evidence[start:start + CHUNK * 10]
-            out.write(("[\n        " if start == 0 else ",\n        ") + ",\n        ".join(map(str, chunk)))
+        step = CHUNK * 10
+        for start in range(0, len(evidence), step):
+            text = ",\n        ".join(map(str, evidence[start:start + step]))
+            out.write(("[\n        " if start == 0 else ",\n        ") + text)
         out.write("\n      ]")
     out.write("\n    }")
 
@@ -133,7 +158,7 @@ def write_json(report: Report, out: IO[str], *, events: bool | EventSpool = Fals
             else:
                 _array(out, report.timeline, _ENTRIES)
         elif name == "replies" and value is not None:
-            _array(out, value, _PEOPLE)
+            _people(out, value)
         elif name == "metrics":
             # One metric at a time: each may rest on a million seq numbers.
             out.write("{")

@@ -148,17 +148,23 @@ class People(Sequence[PersonReply]):
         planned = self._planned_at[i]
         return planned if planned != _NONE else self._reply_at[i]
 
-    def _reply(self, i: int) -> PersonReply:
+    def _record(self, i: int) -> dict[str, Any]:
         evidence, k = [], self._head[i]
         while k >= 0:
             evidence.append(self._seq[k])
             k = self._next[k]
         mentioned, answered = self._mentioned(i), self._answered[i]
         wait = (answered - mentioned) / 1e6 if answered != _NONE and mentioned != _NONE else None
+        return {"person": self._names[i], "state": STATES[self._state[i]], "mentioned_at": _time(mentioned),
+                "answered_at": _time(answered), "seconds_to_answer": wait, "evidence": evidence}
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Each person as the fields of a `PersonReply` (what the JSON writes, without the models)."""
+        return (self._record(i) for i in range(len(self)))
+
+    def _reply(self, i: int) -> PersonReply:
         # Unvalidated (one per person, possibly hundreds of thousands): the values are typed above.
-        return unchecked(PersonReply, PERSON_FIELDS, {
-            "person": self._names[i], "state": STATES[self._state[i]], "mentioned_at": _time(mentioned),
-            "answered_at": _time(answered), "seconds_to_answer": wait, "evidence": evidence})
+        return unchecked(PersonReply, PERSON_FIELDS, self._record(i))
 
     def count(self, state: str) -> int:
         return self._state.count(STATES.index(state))

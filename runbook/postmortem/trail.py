@@ -32,7 +32,9 @@ _e = sa.inspect(AuditEvent).local_table.c
 BATCH = 5_000  # rows per fetch: enough to amortise the round trip, small enough to stay flat in memory
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and one Event is made
+# per audit row. Nothing writes to an Event once made.
+@dataclass(slots=True)
 class Event:
     seq: int
     ts: datetime
