@@ -22,6 +22,8 @@ _SENT = STATES.index("sent")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _NONE = -(2**63)  # no time recorded (times are kept as integer microseconds: exact, 8 bytes each)
+_NO_TIMES = array("q", [_NONE] * 3)
+_NO_LINKS = array("i", [-1, -1])
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -60,11 +62,13 @@ class People(Sequence[PersonReply]):
         self._index: dict[str, int] = {}
         self._names: list[str] = []
         self._state = bytearray()
-        # Mention times named by replies.planned win over those a reply event carries.
-        self._planned_at, self._reply_at, self._answered = array("q"), array("q"), array("q")
-        # Evidence: one flat, seq-ordered array of (seq, person), each person's entries chained.
+        # Three times a person, interleaved: the mention time replies.planned names (it wins), the
+        # one a reply event carries, and when the reply was sent.
+        self._times = array("q")
+        # Evidence: one flat, seq-ordered array of (seq, person), each person's entries chained
+        # through `_next` from the (head, tail) pair in `_links`.
         self._seq, self._who, self._next = array("q"), array("i"), array("i")
-        self._head, self._tail = array("i"), array("i")
+        self._links = array("i")
 
     def _track(self, who: str) -> int:
         i = self._index.get(who)
@@ -72,14 +76,13 @@ class People(Sequence[PersonReply]):
             i = self._index[who] = len(self._names)
             self._names.append(who)
             self._state.append(0)
-            for times in (self._planned_at, self._reply_at, self._answered):
-                times.append(_NONE)
-            self._head.append(-1)
-            self._tail.append(-1)
+            self._times.extend(_NO_TIMES)
+            self._links.extend(_NO_LINKS)
         return i
 
     def _note(self, i: int, seq: int) -> None:
-        tail = self._tail[i]
+        links = self._links
+        tail = links[2 * i + 1]
         if tail >= 0 and self._seq[tail] == seq:
             return  # one event may name a person twice
         k = len(self._seq)
@@ -89,20 +92,27 @@ class People(Sequence[PersonReply]):
         if tail >= 0:
             self._next[tail] = k
         else:
-            self._head[i] = k
-        self._tail[i] = k
+            links[2 * i] = k
+        links[2 * i + 1] = k
 
     def add(self, event: Event) -> None:
+        # The hot path of a reply storm: one call per planned person and per reply event.
+        times, track, note = self._times, self._track, self._note
         if event.action == n.REPLIES_PLANNED:
             self.recorded = True
+            seq = event.seq
             for entry in event.details.get("people") or ():
-                who = _person(entry) if isinstance(entry, dict) else (str(entry) if entry else None)
-                if who is None:
-                    continue
-                i = self._track(who)
-                self._note(i, event.seq)
-                if isinstance(entry, dict) and self._planned_at[i] == _NONE:
-                    self._planned_at[i] = micros(parse_time(entry.get("mentioned_at") or entry.get("mention_at")))
+                if isinstance(entry, dict):
+                    who = _person(entry)
+                    if who is None:
+                        continue
+                    i = track(who)
+                    note(i, seq)
+                    when = entry.get("mentioned_at") or entry.get("mention_at")
+                    if when and times[3 * i] == _NONE:
+                        times[3 * i] = micros(parse_time(when))
+                elif entry:
+                    note(track(str(entry)), seq)
             return
         rank = _RANK.get(event.action)
         if rank is None:
@@ -112,14 +122,15 @@ class People(Sequence[PersonReply]):
         who = _person(d)
         if who is None:
             return
-        i = self._track(who)
-        self._note(i, event.seq)
-        if self._reply_at[i] == _NONE:
-            self._reply_at[i] = micros(parse_time(d.get("mentioned_at") or d.get("mention_at")))
+        i = track(who)
+        note(i, event.seq)
+        when = d.get("mentioned_at") or d.get("mention_at")
+        if when and times[3 * i + 1] == _NONE:
+            times[3 * i + 1] = micros(parse_time(when))
         if rank >= self._state[i]:
             self._state[i] = rank
-        if rank == _SENT and self._answered[i] == _NONE:
-            self._answered[i] = micros(event.ts)
+        if rank == _SENT and times[3 * i + 2] == _NONE:
+            times[3 * i + 2] = micros(event.ts)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -145,15 +156,15 @@ class People(Sequence[PersonReply]):
         return (self._reply(i) for i in range(len(self)))
 
     def _mentioned(self, i: int) -> int:
-        planned = self._planned_at[i]
-        return planned if planned != _NONE else self._reply_at[i]
+        planned = self._times[3 * i]
+        return planned if planned != _NONE else self._times[3 * i + 1]
 
     def _record(self, i: int) -> dict[str, Any]:
-        evidence, k = [], self._head[i]
+        evidence, k = [], self._links[2 * i]
         while k >= 0:
             evidence.append(self._seq[k])
             k = self._next[k]
-        mentioned, answered = self._mentioned(i), self._answered[i]
+        mentioned, answered = self._mentioned(i), self._times[3 * i + 2]
         wait = (answered - mentioned) / 1e6 if answered != _NONE and mentioned != _NONE else None
         return {"person": self._names[i], "state": STATES[self._state[i]], "mentioned_at": _time(mentioned),
                 "answered_at": _time(answered), "seconds_to_answer": wait, "evidence": evidence}
@@ -174,7 +185,7 @@ class People(Sequence[PersonReply]):
         out = []
         for i, state in enumerate(self._state):
             if state == _SENT:
-                mentioned, answered = self._mentioned(i), self._answered[i]
+                mentioned, answered = self._mentioned(i), self._times[3 * i + 2]
                 if mentioned != _NONE and answered != _NONE:
                     out.append((answered - mentioned) / 1e6)
         return out

@@ -94,23 +94,27 @@ def scan(engine: Engine, ref: str, fold: Callable[[Event], None]) -> Scan:
     from runbook.audit.verify import _event_query, _IncidentWalk, _load_checkpoints
 
     incident = incident_of(engine, ref)
-    head: list[Any] = [None, None]
+    last: list[Sequence[Any]] = []
 
-    def rows(stream: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-        for row in stream:
-            fold(_event(row))
-            head[0], head[1] = row[1], row[9]
-            yield row
+    def rows(batches: Iterator[Sequence[Sequence[Any]]]) -> Iterator[Sequence[Any]]:
+        row = None
+        for batch in batches:  # a batch at a time: the per-row fetch of a Result costs more
+            for row in batch:
+                fold(_event(row))
+                yield row
+        if row is not None:
+            last.append(row)
 
     with engine.connect() as connection, connection.begin():
         recorded = _load_checkpoints(connection, incident.id).pop(incident.id, {})
         count = sum(len(hashes) for hashes in recorded.values())
         walk = _IncidentWalk(incident.id, recorded)
         stream = connection.execution_options(yield_per=BATCH).execute(_event_query(incident.id))
-        walk.run(rows(iter(stream)))
+        walk.run(rows(stream.partitions()))
     report = VerifyReport(ok=not walk.problems, checked=walk.checked, incidents=1, problems=walk.problems)
-    return Scan(incident=incident, verification=report, checkpoints=count, head_seq=head[0], head_hash=head[1],
-                engine=engine)
+    head = last[0] if last else None
+    return Scan(incident=incident, verification=report, checkpoints=count, engine=engine,
+                head_seq=head[1] if head else None, head_hash=head[9] if head else None)
 
 
 def events(engine: Engine, incident_id: str) -> Iterator[Event]:
