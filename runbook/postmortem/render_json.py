@@ -137,8 +137,10 @@ def _metric(out: IO[str], metric: Metric) -> None:
     else:
         step = CHUNK * 10
         for start in range(0, len(evidence), step):
-            text = ",\n        ".join(map(str, evidence[start:start + step]))
-            out.write(("[\n        " if start == 0 else ",\n        ") + text)
+            chunk = list(evidence[start:start + step])
+            text = ("      " + _indent(_indent(_indent(_fast(chunk)[2:-2]))) if _fast is not None
+                    else "        " + ",\n        ".join(map(str, chunk)))
+            out.write(("[\n" if start == 0 else ",\n") + text)
         out.write("\n      ]")
     out.write("\n    }")
 

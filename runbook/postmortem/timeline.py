@@ -1,5 +1,6 @@
 """The timeline: every audited event as one readable line (actor, channel, what it did), the bars of
-the timeline chart, and a condensed view that folds long runs of machine events for md and HTML.
+the timeline chart, and the condensed view every format shows, folded as the trail streams by so
+that its size follows what people did, not how long the trail is.
 """
 
 from __future__ import annotations

@@ -74,9 +74,11 @@ def _utc(value: datetime | str) -> datetime:
 
 
 def _event(row: Sequence[Any]) -> Event:
-    details = row[7]
-    return Event(row[1], _utc(row[2]), row[3], row[4], row[5], row[6],
-                 _loads(details) if isinstance(details, str | bytes) else details)
+    # Once per audit row: the common cases (a naive SQLite time, JSON text) tested first.
+    ts, details = row[2], row[7]
+    ts = ts.replace(tzinfo=UTC) if type(ts) is datetime and ts.tzinfo is None else _utc(ts)
+    return Event(row[1], ts, row[3], row[4], row[5], row[6],
+                 _loads(details) if isinstance(details, (str, bytes)) else details)
 
 
 def incident_of(engine: Engine, ref: str) -> Incident:
