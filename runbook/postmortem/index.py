@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -165,11 +164,3 @@ def finished(steps: list[StepFacts]) -> list[tuple[StepFacts, Event]]:
 def _claimed(step: StepFacts) -> bool:
     """A step whose kind already has a part (e.g. id `freeze` using thaw_posts) is judged by its kind."""
     return any(step.uses in kinds for kinds, _ in n.ROLES.values())
-
-
-def index(events: Iterable[Event]) -> Facts:
-    """The fold of `events` (in seq order)."""
-    facts = Facts()
-    for event in events:
-        facts.add(event)
-    return facts
