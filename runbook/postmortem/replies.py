@@ -122,7 +122,9 @@ class People(Sequence[PersonReply]):
         who = _person(d)
         if who is None:
             return
-        i = track(who)
+        i = self._index.get(who)
+        if i is None:
+            i = track(who)
         note(i, event.seq)
         when = d.get("mentioned_at") or d.get("mention_at")
         if when and times[3 * i + 1] == _NONE:

@@ -215,6 +215,11 @@ class Timeline:
 
     def add(self, event: Event) -> None:
         self.events += 1
+        fold = self._fold
+        if (fold is not None and self.sink is None and event.step == fold.first.step and not self.broken
+                and self._started and not event.human):
+            fold.add(event)  # the hot path of a storm: one more machine event of the running fold
+            return
         broken = event.seq in self.broken
         # Streamed rows count from incident.started, or from the first event until it appears.
         if self.trusted and (self._start is None or event.action == n.INCIDENT_STARTED and not self._started):
