@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from runbook.cli.common import Output, ReportFormat, check_format, command_group, database, fail, mount, write_output
+from runbook.cli.common import Output, ReportFormat, check_format, command_group, database, fail, mount
 
 FORMATS = ("md", "html", "json")
 
@@ -35,17 +35,20 @@ def postmortem_command(
 ) -> None:
     """The incident's post-mortem, built only from its audit trail after verifying it."""
     from runbook.audit import IncidentNotFound
-    from runbook.postmortem import build_report, render
+    from runbook.postmortem import Written
 
     check_format(fmt, FORMATS)
     engine = database()
     try:
-        report = build_report(engine, incident)
+        built = Written(engine, incident, fmt, events=with_events)  # JSON streams out; --events spooled
     except IncidentNotFound:
         fail(f"no incident {incident!r} (give its id or slug)")
-    text = render(report, fmt, events=with_events)
-    write_output(text, output)
-    if output is not None:
+    report = built.report
+    if output is None:
+        built.write(sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8") as out:
+            built.write(out)
         typer.echo(f"wrote the {report.state} post-mortem of {report.incident.slug} to {output}", err=True)
     if report.state == "partial":
         typer.echo(f"note: {report.incident.slug} is still running; this is a partial report", err=True)

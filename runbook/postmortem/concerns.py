@@ -25,19 +25,29 @@ class ConcernRow(BaseModel):
 
 def concerns_from(facts: Any) -> list[ConcernRow]:
     """The concerns of the last finished assess_impact step (empty when none recorded them)."""
-    found = [s for s in facts.steps.values() if s.uses == "assess_impact" and s.finished is not None] \
-        if hasattr(facts, "steps") else []
+    found = (
+        [s for s in facts.steps.values() if s.uses == "assess_impact" and s.finished is not None]
+        if hasattr(facts, "steps")
+        else []
+    )
     if not found:
         return []
     step = found[-1]
     out = []
     for c in (step.finished.details.get("outputs") or {}).get("concerns") or []:
         try:
-            out.append(ConcernRow(id=str(c["id"]), label=str(c["label"]), size=int(c["size"]),
-                                  negative_share=float(c.get("negative_share", 0.0)),
-                                  samples=[str(s)[:280] for s in (c.get("samples") or [])[:3]],
-                                  top_authors=[str(a.get("author")) for a in (c.get("top_authors") or [])[:3]],
-                                  step=step.id, seq=step.finished.seq))
+            out.append(
+                ConcernRow(
+                    id=str(c["id"]),
+                    label=str(c["label"]),
+                    size=int(c["size"]),
+                    negative_share=float(c.get("negative_share", 0.0)),
+                    samples=[str(s)[:280] for s in (c.get("samples") or [])[:3]],
+                    top_authors=[str(a.get("author")) for a in (c.get("top_authors") or [])[:3]],
+                    step=step.id,
+                    seq=step.finished.seq,
+                )
+            )
         except (KeyError, TypeError, ValueError):
             continue  # a malformed entry is left out, not a broken report
     return out
@@ -49,7 +59,19 @@ def concerns_md(report: Any) -> list[str]:
     rows = getattr(report, "concerns", None)
     if not rows:
         return []
-    table = [[md(f"{c.id} {c.label}"), str(c.size), f"{c.negative_share:.0%}", md(", ".join(c.top_authors)),
-              md(c.samples[0][:120] if c.samples else ""), str(c.seq)] for c in rows]
-    return (["## What people were upset about", ""]
-            + _table(["concern", "mentions", "negative", "top authors", "example", "evidence (seq)"], table) + [""])
+    table = [
+        [
+            md(f"{c.id} {c.label}"),
+            str(c.size),
+            f"{c.negative_share:.0%}",
+            md(", ".join(c.top_authors)),
+            md(c.samples[0][:120] if c.samples else ""),
+            str(c.seq),
+        ]
+        for c in rows
+    ]
+    return (
+        ["## What people were upset about", ""]
+        + _table(["concern", "mentions", "negative", "top authors", "example", "evidence (seq)"], table)
+        + [""]
+    )

@@ -7,9 +7,23 @@ from __future__ import annotations
 
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts
-from runbook.postmortem.model import Deviation
+from runbook.postmortem.model import Deviation, DeviationKind
+from runbook.postmortem.trail import Event
 
 _BY_DESIGN = "condition is false"
+_READ = (
+    n.STEP_SKIPPED,
+    n.SIGNOFF_TIMED_OUT,
+    n.STEP_FAILED,
+    n.STEP_ATTEMPT_FAILED,
+    n.SIGNOFF_REJECTED,
+    "incident.cancelled",
+    n.STATEMENT_REFUSED,
+    n.FLOW_START_FAILED,
+    n.FREEZE_CREATED,
+    n.THAW_APPLIED,
+    n.POST_PUBLISHED,
+)
 
 
 def _text(value: object, limit: int = 300) -> str:
@@ -20,11 +34,11 @@ def _text(value: object, limit: int = 300) -> str:
 def deviations(facts: Facts) -> list[Deviation]:
     out: list[Deviation] = []
 
-    def add(kind: str, event, detail: str) -> None:
+    def add(kind: DeviationKind, event: Event, detail: str) -> None:
         out.append(Deviation(kind=kind, step=event.step, at=event.ts, seq=event.seq, detail=_text(detail)))
 
     frozen_since = None
-    for event in facts.events:
+    for event in facts.all(*_READ):
         d, action = event.details, event.action
         if action == n.STEP_SKIPPED and not str(d.get("reason", "")).startswith(_BY_DESIGN):
             add("skipped", event, d.get("reason") or "skipped")

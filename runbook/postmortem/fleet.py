@@ -16,8 +16,18 @@ from runbook.audit import list_incidents
 from runbook.postmortem.model import Metrics, Report
 from runbook.postmortem.report import build_report
 
-INCIDENT_COLUMNS = ["slug", "title", "playbook", "severity", "status", "started_at", "closed_at", "report_state",
-                    "verified", "broken_entries"]
+INCIDENT_COLUMNS = [
+    "slug",
+    "title",
+    "playbook",
+    "severity",
+    "status",
+    "started_at",
+    "closed_at",
+    "report_state",
+    "verified",
+    "broken_entries",
+]
 METRIC_COLUMNS = list(Metrics.model_fields)
 COLUMNS = INCIDENT_COLUMNS + METRIC_COLUMNS
 # The headline numbers, whose medians across incidents show the trend.
@@ -27,19 +37,29 @@ TREND = ["time_to_detect", "time_to_freeze", "time_to_first_statement", "signoff
 def row(report: Report) -> dict[str, Any]:
     i = report.incident
     out: dict[str, Any] = {
-        "slug": i.slug, "title": i.title, "playbook": f"{i.playbook_id} v{i.playbook_version}",
-        "severity": i.severity or "", "status": i.status,
+        "slug": i.slug,
+        "title": i.title,
+        "playbook": f"{i.playbook_id} v{i.playbook_version}",
+        "severity": i.severity or "",
+        "status": i.status,
         "started_at": i.started_at.isoformat() if i.started_at else "",
-        "closed_at": i.closed_at.isoformat() if i.closed_at else "", "report_state": report.state,
-        "verified": report.verification.ok, "broken_entries": len(report.verification.problems),
+        "closed_at": i.closed_at.isoformat() if i.closed_at else "",
+        "report_state": report.state,
+        "verified": report.verification.ok,
+        "broken_entries": len(report.verification.problems),
     }
     for name, metric in report.metrics:
         out[name] = metric.value if metric.status == "ok" else None
     return out
 
 
-def reports(engine: Engine, *, since: datetime | None = None, now: datetime | None = None,
-            kinds: tuple[str, ...] = ("incident",)) -> list[Report]:
+def reports(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    kinds: tuple[str, ...] = ("incident",),
+) -> list[Report]:
     """Reports of real incidents (not ledgers; drills only when `kinds` says so)."""
     found = []
     for incident in list_incidents(engine, kind=kinds):

@@ -111,8 +111,20 @@ def follow_ups(facts: Facts) -> list[FollowUp]:
         record = scheduled.get((source.seq, number))
         if record is not None:
             done = fired.get(record.seq)
-            reminder = Reminder(remind_at=parse_time(record.details.get("remind_at")) or record.ts, seq=record.seq,
-                                fired_at=done.ts if done else None, fired_seq=done.seq if done else None)
-        out.append(FollowUp(what=item.what, owner=item.owner, due=item.due, due_text=item.due_text,
-                            source_seq=source.seq, reminder=reminder))
+            reminder = Reminder(
+                remind_at=parse_time(record.details.get("remind_at")) or record.ts,
+                seq=record.seq,
+                fired_at=done.ts if done else None,
+                fired_seq=done.seq if done else None,
+            )
+        out.append(
+            FollowUp(
+                what=item.what,
+                owner=item.owner,
+                due=item.due,
+                due_text=item.due_text,
+                source_seq=source.seq,
+                reminder=reminder,
+            )
+        )
     return out

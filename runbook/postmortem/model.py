@@ -5,18 +5,32 @@ are the documentation dashboards read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 MetricStatus = Literal["ok", "not_recorded", "withheld", "pending"]
 Unit = Literal["seconds", "count", "percent"]
+DeviationKind = Literal[
+    "skipped",
+    "timeout",
+    "failed",
+    "retried",
+    "rejected",
+    "cancelled",
+    "silence_broken",
+    "publishing_at_freeze",
+    "start_failed",
+    "statement_refused",
+]
 
 
 from runbook.postmortem.concerns import ConcernRow  # noqa: E402 - issue 11: the concerns section
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,20 +58,25 @@ class Metric(_Model):
 
     value: float | None = Field(description="The number (seconds, a count or a percentage); null unless status is ok")
     unit: Unit
-    status: MetricStatus = Field(description="ok; not_recorded: the trail holds no data for it (never invented); "
-                                             "withheld: the trail failed verification; pending: the incident is "
-                                             "still running and the interval has not ended")
+    status: MetricStatus = Field(
+        description="ok; not_recorded: the trail holds no data for it (never invented); "
+        "withheld: the trail failed verification; pending: the incident is "
+        "still running and the interval has not ended"
+    )
     source: str = Field("", description="How it was computed, in words (which events, which anchor)")
-    evidence: list[int] = Field(default_factory=list, description="Audit seq numbers the number rests on")
+    evidence: Sequence[int] = Field(default_factory=list, description="Audit seq numbers the number rests on")
 
 
 class Metrics(_Model):
     """Every metric of issue 8, always present (dashboards can rely on the keys)."""
 
+    # One field per metric, by name: a schema dashboards read key by key, not repeated logic.
     duration: Metric = Field(description="incident.started to the closing event")
-    time_to_detect: Metric = Field(description="The earlier of the first spike alert (the listen_alert named by "
-                                               "listen.alert_linked) and the first mention answering the trigger post, "
-                                               "to incident.started")
+    time_to_detect: Metric = Field(
+        description="The earlier of the first spike alert (the listen_alert named by "
+        "listen.alert_linked) and the first mention answering the trigger post, "
+        "to incident.started"
+    )
     time_to_freeze: Metric = Field(description="incident.started to freeze.created (or the manual freeze step's end)")
     posts_frozen: Metric
     posts_released: Metric
@@ -69,13 +88,17 @@ class Metrics(_Model):
     signoffs: Metric = Field(description="Sign-off gates opened")
     signoff_wait_median: Metric = Field(description="Median wait of the decided sign-offs")
     signoff_wait_max: Metric
-    refused_attempts: Metric = Field(description="Decisions the flow refused to count (wrong role, two-person rule, ...)")
+    refused_attempts: Metric = Field(
+        description="Decisions the flow refused to count (wrong role, two-person rule, ...)"
+    )
     escalations: Metric
     replies_to_answer: Metric = Field(description="Distinct people on the list to answer")
     replies_answered: Metric
     replies_skipped: Metric
     replies_failed: Metric = Field(description="People whose reply failed and was never sent")
-    reply_time_median: Metric = Field(description="Median of (reply sent - that person's mention), over answered people")
+    reply_time_median: Metric = Field(
+        description="Median of (reply sent - that person's mention), over answered people"
+    )
     reply_time_p90: Metric = Field(description="90th percentile (nearest rank) of the same")
     reply_coverage: Metric = Field(description="answered / to answer, in percent")
     deviations: Metric = Field(description="Skips that were not by design, timeouts, failures, rejections")
@@ -95,12 +118,16 @@ class IncidentSummary(_Model):
     flow_run_id: str | None
     started_at: datetime | None = Field(description="Time of incident.started (the first event if it is missing)")
     closed_at: datetime | None = Field(description="Time of the closing event (incident.completed/failed/cancelled)")
-    outcome: str | None = Field(description="completed, failed or cancelled, from the closing event; null while running")
+    outcome: str | None = Field(
+        description="completed, failed or cancelled, from the closing event; null while running"
+    )
 
 
 class Problem(_Model):
     seq: int
-    kind: str = Field(description="hash_mismatch, gap, order, broken_link, checkpoint_mismatch, missing_checkpoint_event")
+    kind: str = Field(
+        description="hash_mismatch, gap, order, broken_link, checkpoint_mismatch, missing_checkpoint_event"
+    )
     message: str
 
 
@@ -165,8 +192,10 @@ class PersonReply(_Model):
 
 class DoctrineCheck(_Model):
     label: str
-    done: bool | None = Field(description="true done; false the playbook called for it and it did not happen; "
-                                          "null nothing about it in the trail (not recorded)")
+    done: bool | None = Field(
+        description="true done; false the playbook called for it and it did not happen; "
+        "null nothing about it in the trail (not recorded)"
+    )
     at: datetime | None = None
     evidence: list[int] = Field(default_factory=list)
     note: str = ""
@@ -182,8 +211,7 @@ class DoctrineStep(_Model):
 
 
 class Deviation(_Model):
-    kind: Literal["skipped", "timeout", "failed", "retried", "rejected", "cancelled", "silence_broken",
-                  "publishing_at_freeze", "start_failed", "statement_refused"]
+    kind: DeviationKind
     step: str | None
     at: datetime
     seq: int
@@ -200,7 +228,9 @@ class Reminder(_Model):
 class FollowUp(_Model):
     what: str
     owner: str | None = Field(description="null when the sign-off named nobody")
-    due: date | None = Field(description="Due date; null when none could be read (relative dates count from the sign-off)")
+    due: date | None = Field(
+        description="Due date; null when none could be read (relative dates count from the sign-off)"
+    )
     due_text: str = Field(description="The due date as written")
     source_seq: int = Field(description="The sign-off event the follow-up was read from")
     reminder: Reminder | None = None
@@ -240,6 +270,7 @@ class TimelineLine(_Model):
 
 TIMELINE_FIELDS = frozenset(TimelineEntry.model_fields)
 PERSON_FIELDS = frozenset(PersonReply.model_fields)
+METRIC_FIELDS = frozenset(Metric.model_fields)
 
 
 class Span(_Model):
@@ -255,8 +286,10 @@ class Span(_Model):
 class Statement(_Model):
     """The statement as published: its full text and where it went."""
 
-    text: str | None = Field(description="The approved text (the last draft, edit or approval before publishing); "
-                                         "null when the trail does not hold it")
+    text: str | None = Field(
+        description="The approved text (the last draft, edit or approval before publishing); "
+        "null when the trail does not hold it"
+    )
     text_seq: int | None = Field(description="The event the text was read from")
     published_at: datetime
     seq: int = Field(description="The first statement.published event")
@@ -275,8 +308,9 @@ class Series(_Model):
     """What the charts draw, over the incident (not the whole trail's events)."""
 
     bucket_seconds: int
-    mentions: list[Bucket] | None = Field(description="Brand mentions per slot from the listening store; null when "
-                                                       "the store is not there")
+    mentions: list[Bucket] | None = Field(
+        description="Brand mentions per slot from the listening store; null when the store is not there"
+    )
     replies: list[Bucket] = Field(description="Individual replies sent per slot (reply.sent)")
 
 
@@ -284,27 +318,34 @@ class Report(_Model):
     schema_version: Literal["1"] = SCHEMA_VERSION
     generated_at: datetime
     state: Literal["final", "partial", "untrusted"] = Field(
-        description="final: closed and verified; partial: verified but still running; untrusted: verification failed")
+        description="final: closed and verified; partial: verified but still running; untrusted: verification failed"
+    )
     notices: list[str] = Field(description="Plain-words warnings shown at the top of every format")
     incident: IncidentSummary
     verification: Verification
     metrics: Metrics
     signoffs: list[Signoff] | None = Field(description="null when withheld")
-    replies: list[PersonReply] | None = Field(description="null when withheld; empty when no replies were recorded")
+    replies: Sequence[PersonReply] | None = Field(description="null when withheld; empty when no replies were recorded")
     doctrine: list[DoctrineStep] | None
     deviations: list[Deviation] | None
     follow_ups: list[FollowUp] | None
     spans: list[Span] | None = Field(description="Bars of the timeline chart; null when withheld")
-    statement: Statement | None = Field(None, description="The published statement; null when none was published "
-                                                          "or the report is withheld")
+    statement: Statement | None = Field(
+        None, description="The published statement; null when none was published or the report is withheld"
+    )
     series: Series | None = Field(None, description="Mentions and replies over time; null when withheld")
     timeline_summary: list[TimelineLine] = Field(
-        default_factory=list, description="The timeline as shown in the report: people's actions one by one, long "
-                                          "runs of machine events folded; every event counted")
+        default_factory=list,
+        description="The timeline as shown in the report: people's actions one by one, long "
+        "runs of machine events folded; every event counted",
+    )
     timeline: list[TimelineEntry] = Field(
-        default_factory=list, description="Every audited event, in seq order (in the JSON only with `--events`)")
-    concerns: list[ConcernRow] | None = Field(default=None, description="What people were upset about (the "
-                                              "assessment's concerns); null when withheld or not assessed")
+        default_factory=list, description="Every audited event, in seq order (in the JSON only with `--events`)"
+    )
+    concerns: list[ConcernRow] | None = Field(
+        default=None,
+        description="What people were upset about (the assessment's concerns); null when withheld or not assessed",
+    )
 
     @property
     def trusted(self) -> bool:

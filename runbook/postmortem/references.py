@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from runbook.audit.models import as_utc
 from runbook.postmortem import names as n
-from runbook.postmortem.index import Facts
+from runbook.postmortem.index import Facts, finished
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,10 @@ def trigger_refs(facts: Facts) -> list[TriggerRef]:
         trigger = event.details.get("trigger") or {}
         if isinstance(trigger, dict) and trigger.get("ref"):
             found.append(TriggerRef(str(trigger["ref"]), trigger.get("platform"), event.seq))
-    for step in facts.role("assess"):
-        post = (step.finished.details.get("outputs") or {}).get("offending_post") if step.finished else None
+    for _, end in finished(facts.role("assess")):
+        post = (end.details.get("outputs") or {}).get("offending_post")
         if isinstance(post, dict) and post.get("ref"):
-            found.append(TriggerRef(str(post["ref"]), post.get("platform"), step.finished.seq))
+            found.append(TriggerRef(str(post["ref"]), post.get("platform"), end.seq))
     return found
 
 
@@ -59,10 +59,10 @@ def resolve(engine: Engine, facts: Facts) -> None:
                 query = sa.select(alerts.c.id, alerts.c.opened_at).where(alerts.c.id.in_(list(ids)))
                 opened = {row.id: as_utc(row.opened_at) for row in connection.execute(query)}
             for trigger in refs:
-                query = sa.select(sa.func.min(mentions.c.created_at)).where(mentions.c.in_reply_to == trigger.ref)
+                earliest = sa.select(sa.func.min(mentions.c.created_at)).where(mentions.c.in_reply_to == trigger.ref)
                 if trigger.platform:
-                    query = query.where(mentions.c.platform == trigger.platform)
-                first = connection.execute(query).scalar()
+                    earliest = earliest.where(mentions.c.platform == trigger.platform)
+                first = connection.execute(earliest).scalar()
                 if first is not None:
                     first_mentions[trigger.ref] = as_utc(first)
     except DBAPIError:  # the listening tables are not migrated in this database

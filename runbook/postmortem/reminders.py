@@ -19,8 +19,9 @@ from runbook.postmortem import names as n
 from runbook.postmortem.model import FollowUp
 from runbook.postmortem.replies import parse_time
 
-_e = AuditEvent.__table__.c
-_i = Incident.__table__.c
+_incidents = sa.inspect(Incident).local_table
+_e = sa.inspect(AuditEvent).local_table.c
+_i = _incidents.c
 
 
 def remind_at(follow_up: FollowUp, *, hour: int, now: datetime) -> datetime | None:
@@ -31,8 +32,16 @@ def remind_at(follow_up: FollowUp, *, hour: int, now: datetime) -> datetime | No
     return max(when, now)
 
 
-def schedule(engine: Engine, *, incident_id: str, follow_ups: list[FollowUp], step: str | None,
-             existing: set[tuple[int, int]], hour: int = 9, now: datetime | None = None) -> list[AuditEvent]:
+def schedule(
+    engine: Engine,
+    *,
+    incident_id: str,
+    follow_ups: list[FollowUp],
+    step: str | None,
+    existing: set[tuple[int, int]],
+    hour: int = 9,
+    now: datetime | None = None,
+) -> list[AuditEvent]:
     """Append one followup.scheduled per follow-up that has a due date and no reminder yet.
 
     `existing` holds (source_seq, item) pairs already scheduled, so a retried step adds nothing.
@@ -43,11 +52,25 @@ def schedule(engine: Engine, *, incident_id: str, follow_ups: list[FollowUp], st
         when = remind_at(item, hour=hour, now=now)
         if when is None or (item.source_seq, number) in existing:
             continue
-        made.append(append(engine, incident_id=incident_id, actor="system", channel="flow",
-                           action=n.FOLLOWUP_SCHEDULED, step=step, now=now,
-                           details={"source_seq": item.source_seq, "item": number, "what": item.what,
-                                    "owner": item.owner, "due": item.due.isoformat() if item.due else None,
-                                    "remind_at": when.isoformat()}))
+        made.append(
+            append(
+                engine,
+                incident_id=incident_id,
+                actor="system",
+                channel="flow",
+                action=n.FOLLOWUP_SCHEDULED,
+                step=step,
+                now=now,
+                details={
+                    "source_seq": item.source_seq,
+                    "item": number,
+                    "what": item.what,
+                    "owner": item.owner,
+                    "due": item.due.isoformat() if item.due else None,
+                    "remind_at": when.isoformat(),
+                },
+            )
+        )
     return made
 
 
@@ -63,16 +86,20 @@ class Due:
     def text(self) -> str:
         d = self.details
         owner = d.get("owner") or "nobody named"
-        return (f"Policy follow-up from {self.slug} is due {d.get('due') or 'now'}: {d.get('what')} "
-                f"(owner: {owner}). Close it or give it a new date in the next review.")
+        return (
+            f"Policy follow-up from {self.slug} is due {d.get('due') or 'now'}: {d.get('what')} "
+            f"(owner: {owner}). Close it or give it a new date in the next review."
+        )
 
 
 def due_reminders(engine: Engine, *, now: datetime | None = None) -> list[Due]:
     """Scheduled reminders whose time has come and that have not fired yet, oldest first."""
     now = as_utc(now)
-    query = (sa.select(_e.incident_id, _e.seq, _e.action, _e.details, _i.slug, _i.channel)
-             .join(Incident.__table__, _i.id == _e.incident_id)
-             .where(_e.action.in_((n.FOLLOWUP_SCHEDULED, n.FOLLOWUP_REMINDED))))
+    query = (
+        sa.select(_e.incident_id, _e.seq, _e.action, _e.details, _i.slug, _i.channel)
+        .join(_incidents, _i.id == _e.incident_id)
+        .where(_e.action.in_((n.FOLLOWUP_SCHEDULED, n.FOLLOWUP_REMINDED)))
+    )
     scheduled: dict[tuple[str, int], Due] = {}
     fired: set[tuple[str, int]] = set()
     with engine.connect() as connection:
@@ -92,8 +119,19 @@ def fire_due(engine: Engine, *, chat_for: Callable[[str], Any], now: datetime | 
     done = []
     for due in due_reminders(engine, now=now):
         chat_for(due.incident_id).post(due.channel, due.text(), key=f"{due.incident_id}:followup:{due.scheduled_seq}")
-        append(engine, incident_id=due.incident_id, actor="system", channel="flow", action=n.FOLLOWUP_REMINDED,
-               now=now, details={"scheduled_seq": due.scheduled_seq, "what": due.details.get("what"),
-                                 "owner": due.details.get("owner"), "due": due.details.get("due")})
+        append(
+            engine,
+            incident_id=due.incident_id,
+            actor="system",
+            channel="flow",
+            action=n.FOLLOWUP_REMINDED,
+            now=now,
+            details={
+                "scheduled_seq": due.scheduled_seq,
+                "what": due.details.get("what"),
+                "owner": due.details.get("owner"),
+                "due": due.details.get("due"),
+            },
+        )
         done.append(due)
     return done

@@ -207,10 +207,14 @@ class _Formatters:
 def _charts(report: Report) -> dict:
     s = report.series
     return {
-        "mentions_chart": charts.bars(s.mentions, bucket_seconds=s.bucket_seconds, label="mentions", key="mentions",
-                                      share=True) if s is not None and s.mentions else "",
-        "replies_chart": charts.bars(s.replies, bucket_seconds=s.bucket_seconds, label="replies sent",
-                                     key="replies") if s is not None else "",
+        "mentions_chart": charts.bars(
+            s.mentions, bucket_seconds=s.bucket_seconds, label="mentions", key="mentions", share=True
+        )
+        if s is not None and s.mentions
+        else "",
+        "replies_chart": charts.bars(s.replies, bucket_seconds=s.bucket_seconds, label="replies sent", key="replies")
+        if s is not None
+        else "",
         "waits_chart": charts.waits(report.signoffs or []),
     }
 
@@ -218,10 +222,19 @@ def _charts(report: Report) -> dict:
 def render_html(report: Report) -> str:
     rows = report.timeline_summary
     return _template.render(
-        r=report, css=CSS, f=_Formatters, outcome=outcome_words(report), chart=timeline_svg(report), groups=fmt.METRIC_GROUPS, rows=rows,
+        r=report,
+        css=CSS,
+        f=_Formatters,
+        outcome=outcome_words(report),
+        chart=timeline_svg(report),
+        groups=fmt.METRIC_GROUPS,
+        rows=rows,
         **_charts(report),
-        state_words={"final": "final", "partial": "PARTIAL: the incident is still running",
-                     "untrusted": "UNTRUSTED: the audit trail failed verification"},
+        state_words={
+            "final": "final",
+            "partial": "PARTIAL: the incident is still running",
+            "untrusted": "UNTRUSTED: the audit trail failed verification",
+        },
         doctrine_words=fmt.DOCTRINE_WORDS,
         check_words={True: "✔ yes", False: "✘ no", None: "? not recorded"},
         check_class={True: "check-yes", False: "check-no", None: "check-unknown"},

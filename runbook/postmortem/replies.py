@@ -1,21 +1,29 @@
 """Individual replies, person by person (doctrine step 5): who was on the list, who was answered,
-skipped or failed, and how long each person waited. Reads the reply events issue 6 will record.
+skipped or failed, and how long each person waited. Folded from the reply events as they stream
+by, into flat arrays: a trail answering half a million people stays tens of megabytes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from array import array
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, overload
 
 from runbook.audit.models import as_utc
 from runbook.postmortem import names as n
-from runbook.postmortem.index import Facts
 from runbook.postmortem.model import PERSON_FIELDS, PersonReply, unchecked
+from runbook.postmortem.trail import Event
 
 # A later, stronger state wins: a failed send that a retry delivered is "sent".
-_RANK = {"pending": 0, "drafted": 1, "failed": 2, "skipped": 3, "sent": 4}
-_STATE = {n.REPLY_DRAFTED: "drafted", n.REPLY_SENT: "sent", n.REPLY_SKIPPED: "skipped", n.REPLY_FAILED: "failed"}
+STATES = ("pending", "drafted", "failed", "skipped", "sent")
+_RANK = {n.REPLY_DRAFTED: 1, n.REPLY_FAILED: 2, n.REPLY_SKIPPED: 3, n.REPLY_SENT: 4}
+_SENT = STATES.index("sent")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_NONE = -(2**63)  # no time recorded (times are kept as integer microseconds: exact, 8 bytes each)
+_NO_TIMES = array("q", [_NONE] * 3)
+_NO_LINKS = array("i", [-1, -1])
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -36,57 +44,168 @@ def _person(details: dict[str, Any]) -> str | None:
     return str(who) if who else None
 
 
-def _mentioned(details: dict[str, Any]) -> datetime | None:
-    return parse_time(details.get("mentioned_at") or details.get("mention_at"))
+def micros(ts: datetime | None) -> int:
+    """Integer microseconds since the epoch (exact, unlike a float timestamp); _NONE for None."""
+    return _NONE if ts is None else (ts - _EPOCH) // _US
 
 
-@dataclass
-class _Track:
-    state: str = "pending"
-    mentioned_at: datetime | None = None
-    answered_at: datetime | None = None
-    evidence: list[int] = field(default_factory=list)
+def _time(micros: int) -> datetime | None:
+    return None if micros == _NONE else _EPOCH + timedelta(microseconds=micros)
 
 
-def _note(track: _Track, seq: int) -> None:
-    # Events arrive in seq order, so the evidence stays sorted; one event may name a person twice.
-    if not track.evidence or track.evidence[-1] != seq:
-        track.evidence.append(seq)
+class People(Sequence[PersonReply]):
+    """Everyone on the list to answer, in the order first named, as a read-only sequence of
+    `PersonReply` made on demand. Fed with `add`; `recorded` is False while no reply event came."""
 
+    def __init__(self) -> None:
+        self.recorded = False
+        self._index: dict[str, int] = {}
+        self._names: list[str] = []
+        self._state = bytearray()
+        # Three times a person, interleaved: the mention time replies.planned names (it wins), the
+        # one a reply event carries, and when the reply was sent.
+        self._times = array("q")
+        # Evidence: one flat, seq-ordered array of (seq, person), each person's entries chained
+        # through `_next` from the (head, tail) pair in `_links`.
+        self._seq, self._who, self._next = array("q"), array("i"), array("i")
+        self._links = array("i")
 
-def replies(facts: Facts) -> tuple[list[PersonReply], bool]:
-    """(people, recorded): `recorded` is False when the trail holds no reply events at all."""
-    people: dict[str, _Track] = {}
-    planned = facts.all(n.REPLIES_PLANNED)
-    for event in planned:
-        for entry in event.details.get("people") or ():
-            who = _person(entry) if isinstance(entry, dict) else (str(entry) if entry else None)
-            if who is None:
-                continue
-            track = people.setdefault(who, _Track())
-            _note(track, event.seq)
-            if isinstance(entry, dict):
-                track.mentioned_at = track.mentioned_at or _mentioned(entry)
-    reply_events = facts.all(*_STATE)
-    for event in reply_events:
-        who = _person(event.details)
+    def _track(self, who: str) -> int:
+        i = self._index.get(who)
+        if i is None:
+            i = self._index[who] = len(self._names)
+            self._names.append(who)
+            self._state.append(0)
+            self._times.extend(_NO_TIMES)
+            self._links.extend(_NO_LINKS)
+        return i
+
+    def _note(self, i: int, seq: int) -> None:
+        links = self._links
+        tail = links[2 * i + 1]
+        if tail >= 0 and self._seq[tail] == seq:
+            return  # one event may name a person twice
+        k = len(self._seq)
+        self._seq.append(seq)
+        self._who.append(i)
+        self._next.append(-1)
+        if tail >= 0:
+            self._next[tail] = k
+        else:
+            links[2 * i] = k
+        links[2 * i + 1] = k
+
+    def add(self, event: Event) -> None:
+        # The hot path of a reply storm: one call per planned person and per reply event.
+        times, track, note = self._times, self._track, self._note
+        if event.action == n.REPLIES_PLANNED:
+            self.recorded = True
+            seq = event.seq
+            for entry in event.details.get("people") or ():
+                if isinstance(entry, dict):
+                    who = _person(entry)
+                    if who is None:
+                        continue
+                    i = track(who)
+                    note(i, seq)
+                    when = entry.get("mentioned_at") or entry.get("mention_at")
+                    if when and times[3 * i] == _NONE:
+                        times[3 * i] = micros(parse_time(when))
+                elif entry:
+                    note(track(str(entry)), seq)
+            return
+        rank = _RANK.get(event.action)
+        if rank is None:
+            return
+        self.recorded = True
+        d = event.details
+        who = _person(d)
         if who is None:
-            continue
-        track = people.setdefault(who, _Track())
-        _note(track, event.seq)
-        track.mentioned_at = track.mentioned_at or _mentioned(event.details)
-        state = _STATE[event.action]
-        if _RANK[state] >= _RANK[track.state]:
-            track.state = state
-        if state == "sent" and track.answered_at is None:
-            track.answered_at = event.ts
-    out = []
-    for who, track in people.items():
-        wait = None
-        if track.answered_at is not None and track.mentioned_at is not None:
-            wait = (track.answered_at - track.mentioned_at).total_seconds()
-        # Unvalidated (one per person, possibly tens of thousands): the values are typed above.
-        out.append(unchecked(PersonReply, PERSON_FIELDS, {
-            "person": who, "state": track.state, "mentioned_at": track.mentioned_at,
-            "answered_at": track.answered_at, "seconds_to_answer": wait, "evidence": track.evidence}))
-    return out, bool(planned or reply_events)
+            return
+        found = self._index.get(who)
+        i = track(who) if found is None else found
+        note(i, event.seq)
+        when = d.get("mentioned_at") or d.get("mention_at")
+        if when and times[3 * i + 1] == _NONE:
+            times[3 * i + 1] = micros(parse_time(when))
+        if rank >= self._state[i]:
+            self._state[i] = rank
+        if rank == _SENT and times[3 * i + 2] == _NONE:
+            times[3 * i + 2] = micros(event.ts)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @overload
+    def __getitem__(self, index: int) -> PersonReply: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PersonReply]: ...
+
+    def __getitem__(self, index: int | slice) -> PersonReply | list[PersonReply]:
+        if isinstance(index, slice):
+            return [self._reply(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._reply(index)
+
+    def __iter__(self) -> Iterator[PersonReply]:
+        return (self._reply(i) for i in range(len(self)))
+
+    def _mentioned(self, i: int) -> int:
+        planned = self._times[3 * i]
+        return planned if planned != _NONE else self._times[3 * i + 1]
+
+    def _record(self, i: int) -> dict[str, Any]:
+        evidence, k = [], self._links[2 * i]
+        while k >= 0:
+            evidence.append(self._seq[k])
+            k = self._next[k]
+        mentioned, answered = self._mentioned(i), self._times[3 * i + 2]
+        wait = (answered - mentioned) / 1e6 if answered != _NONE and mentioned != _NONE else None
+        return {
+            "person": self._names[i],
+            "state": STATES[self._state[i]],
+            "mentioned_at": _time(mentioned),
+            "answered_at": _time(answered),
+            "seconds_to_answer": wait,
+            "evidence": evidence,
+        }
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Each person as the fields of a `PersonReply` (what the JSON writes, without the models)."""
+        return (self._record(i) for i in range(len(self)))
+
+    def _reply(self, i: int) -> PersonReply:
+        # Unvalidated (one per person, possibly hundreds of thousands): the values are typed above.
+        return unchecked(PersonReply, PERSON_FIELDS, self._record(i))
+
+    def count(self, state: str) -> int:
+        return self._state.count(STATES.index(state))
+
+    def waits(self) -> list[float]:
+        """Seconds from mention to reply of everyone answered whose mention time is known."""
+        out = []
+        for i, state in enumerate(self._state):
+            if state == _SENT:
+                mentioned, answered = self._mentioned(i), self._times[3 * i + 2]
+                if mentioned != _NONE and answered != _NONE:
+                    out.append((answered - mentioned) / 1e6)
+        return out
+
+    def evidence(self, *states: str) -> array[int]:
+        """The seq numbers naming the people in `states` (everyone when none), sorted, each once:
+        a flat array (8 bytes a number), as a metric resting on a million events needs."""
+        wanted = {STATES.index(s) for s in states} if states else None
+        out = array("q")
+        last = -1
+        state = self._state
+        for seq, who in zip(self._seq, self._who, strict=True):
+            if seq != last and (wanted is None or state[who] in wanted):
+                out.append(seq)
+                last = seq
+        return out

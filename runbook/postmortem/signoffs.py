@@ -8,12 +8,35 @@ from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts
 from runbook.postmortem.model import Approval, Escalation, Refusal, Signoff
 
+SIGNOFF_ACTIONS = (
+    n.SIGNOFF_REQUESTED,
+    n.SIGNOFF_APPROVED,
+    n.SIGNOFF_GRANTED,
+    n.SIGNOFF_REJECTED,
+    n.SIGNOFF_REFUSED,
+    n.SIGNOFF_TIMED_OUT,
+    n.SIGNOFF_ESCALATED,
+)
+
 
 def _open(event) -> dict:
-    return {"step": event.step, "requested_at": event.ts, "requested_seq": event.seq, "outcome": "pending",
-            "decided_at": None, "decided_seq": None, "wait_seconds": None,
-            "quorum": int(event.details.get("quorum") or 1), "approvers": [], "approvals": [], "refused": [],
-            "escalations": [], "timed_out": False, "rejected_by": None, "_timeout": None}
+    return {
+        "step": event.step,
+        "requested_at": event.ts,
+        "requested_seq": event.seq,
+        "outcome": "pending",
+        "decided_at": None,
+        "decided_seq": None,
+        "wait_seconds": None,
+        "quorum": int(event.details.get("quorum") or 1),
+        "approvers": [],
+        "approvals": [],
+        "refused": [],
+        "escalations": [],
+        "timed_out": False,
+        "rejected_by": None,
+        "_timeout": None,
+    }
 
 
 def _decide(gate: dict, event, outcome: str) -> None:
@@ -23,9 +46,9 @@ def _decide(gate: dict, event, outcome: str) -> None:
 
 def signoffs(facts: Facts) -> list[Signoff]:
     gates: dict[str, dict] = {}
-    for event in facts.events:
+    for event in facts.all(*SIGNOFF_ACTIONS):
         action = event.action
-        if not action.startswith("signoff.") or event.step is None:
+        if event.step is None:
             continue
         if action == n.SIGNOFF_REQUESTED:
             gates.setdefault(event.step, _open(event))
@@ -35,8 +58,15 @@ def signoffs(facts: Facts) -> list[Signoff]:
             continue  # a verdict without a request, or noise after the verdict: the timeline shows it
         d = event.details
         if action == n.SIGNOFF_APPROVED:
-            gate["approvals"].append(Approval(person=event.actor, at=event.ts, channel=event.channel, seq=event.seq,
-                                              comment=str(d.get("comment") or "")))
+            gate["approvals"].append(
+                Approval(
+                    person=event.actor,
+                    at=event.ts,
+                    channel=event.channel,
+                    seq=event.seq,
+                    comment=str(d.get("comment") or ""),
+                )
+            )
         elif action == n.SIGNOFF_GRANTED:
             _decide(gate, event, "granted")
             gate["approvers"] = [str(p) for p in d.get("approvers") or [a.person for a in gate["approvals"]]]
@@ -44,16 +74,24 @@ def signoffs(facts: Facts) -> list[Signoff]:
             _decide(gate, event, "rejected")
             gate["rejected_by"] = event.actor
         elif action == n.SIGNOFF_REFUSED:
-            gate["refused"].append(Refusal(person=event.actor, at=event.ts, channel=event.channel, seq=event.seq,
-                                           reason=str(d.get("reason") or "")))
+            gate["refused"].append(
+                Refusal(
+                    person=event.actor,
+                    at=event.ts,
+                    channel=event.channel,
+                    seq=event.seq,
+                    reason=str(d.get("reason") or ""),
+                )
+            )
         elif action == n.SIGNOFF_TIMED_OUT:
             gate["timed_out"] = True
             gate["_timeout"] = event
         elif action == n.SIGNOFF_ESCALATED:
             # The engine records the timeout first, then the escalation that keeps the gate open.
             gate["_timeout"] = None
-            gate["escalations"].append(Escalation(at=event.ts, seq=event.seq,
-                                                  to=[str(p) for p in d.get("to") or d.get("signers") or []]))
+            gate["escalations"].append(
+                Escalation(at=event.ts, seq=event.seq, to=[str(p) for p in d.get("to") or d.get("signers") or []])
+            )
     out = []
     for gate in gates.values():
         timeout = gate.pop("_timeout")

@@ -13,11 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from runbook.postmortem import names as n
 from runbook.postmortem.index import Facts
 from runbook.postmortem.model import Bucket, Series, Statement
+from runbook.postmortem.replies import micros
 
 # Where a text of the statement can be read, newest wins: a draft, an edit, the approved fields,
 # the step's outputs (an edited text supersedes what the step produced).
-_TEXT_SOURCES = (n.STATEMENT_DRAFTED, n.STATEMENT_EDITED, n.SIGNOFF_APPROVED, n.SIGNOFF_GRANTED,
-                 *n.STEP_FINISHED)
+_TEXT_SOURCES = (n.STATEMENT_DRAFTED, n.STATEMENT_EDITED, n.SIGNOFF_APPROVED, n.SIGNOFF_GRANTED, *n.STEP_FINISHED)
 SLOTS = 48  # bars per chart, whatever the incident's length
 
 
@@ -47,8 +47,10 @@ def published_statement(facts: Facts) -> Statement | None:
     posts = []
     for event in published:
         d = event.details
-        for platform in ([d["platform"]] if d.get("platform") else list(d.get("platforms") or [])):
-            posts.append({"platform": str(platform), "account": str(d.get("account") or ""), "url": str(d.get("url") or "")})
+        for platform in [d["platform"]] if d.get("platform") else list(d.get("platforms") or []):
+            posts.append(
+                {"platform": str(platform), "account": str(d.get("account") or ""), "url": str(d.get("url") or "")}
+            )
     return Statement(text=text, text_seq=seq, published_at=first.ts, seq=first.seq, posts=posts)
 
 
@@ -63,9 +65,9 @@ def _slot(start: datetime, end: datetime) -> int:
 
 def series(facts: Facts, engine: Engine | None) -> Series | None:
     start = facts.start
-    if start is None or not facts.events:
+    if start is None or facts.last_event is None:
         return None
-    end = facts.closed.ts if facts.closed else facts.events[-1].ts
+    end = facts.closed.ts if facts.closed else facts.last_event.ts
     width = _slot(start, end)
     slots = int((end - start).total_seconds() // width) + 1
 
@@ -73,8 +75,9 @@ def series(facts: Facts, engine: Engine | None) -> Series | None:
         return start + timedelta(seconds=i * width)
 
     sent = [0] * slots
-    for event in facts.all(n.REPLY_SENT):
-        i = int((event.ts - start).total_seconds() // width)
+    first, per = micros(start), width * 1_000_000
+    for us in facts.sent_times:
+        i = (us - first) // per
         if 0 <= i < slots:
             sent[i] += 1
     replies = [Bucket(at=at(i), count=c) for i, c in enumerate(sent)]
@@ -91,8 +94,11 @@ def _mentions(engine: Engine | None, start: datetime, width: int, slots: int, at
     first = int(start.timestamp())
     last = first + slots * width
     slot = sa.cast((mentions.c.epoch - first) / width, sa.Integer)
-    query = (sa.select(slot.label("slot"), sa.func.count().label("n"), sa.func.sum(mentions.c.negative).label("neg"))
-             .where(mentions.c.epoch >= first, mentions.c.epoch < last).group_by(slot))
+    query = (
+        sa.select(slot.label("slot"), sa.func.count().label("n"), sa.func.sum(mentions.c.negative).label("neg"))
+        .where(mentions.c.epoch >= first, mentions.c.epoch < last)
+        .group_by(slot)
+    )
     try:
         with engine.connect() as connection:
             rows = connection.execute(query).all()

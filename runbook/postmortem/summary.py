@@ -13,12 +13,17 @@ def summary_text(report: Report) -> str:
     if report.state == "untrusted":
         problems = report.verification.problems
         seqs = fmt.seqs([p.seq for p in problems], limit=6)
-        return (f"WARNING: the audit trail of {slug} FAILED verification ({len(problems)} broken entries at seq {seqs}). "
-                f"The post-mortem withholds every metric. Check it with `runbook audit verify --incident {slug}`.")
+        return (
+            f"WARNING: the audit trail of {slug} FAILED verification ({len(problems)} broken entries at seq {seqs}). "
+            f"The post-mortem withholds every metric. Check it with `runbook audit verify --incident {slug}`."
+        )
     m = report.metrics
     head = "Post-mortem" + (" (PARTIAL: incident still running)" if report.state == "partial" else "")
-    replies = (f"{fmt.value(m.replies_answered)} of {fmt.value(m.replies_to_answer)} answered "
-               f"({fmt.value(m.reply_coverage)})" if m.replies_to_answer.status == "ok" else fmt.value(m.replies_answered))
+    replies = (
+        f"{fmt.value(m.replies_answered)} of {fmt.value(m.replies_to_answer)} answered ({fmt.value(m.reply_coverage)})"
+        if m.replies_to_answer.status == "ok"
+        else fmt.value(m.replies_answered)
+    )
     reminders = sum(1 for f in report.follow_ups or [] if f.reminder is not None)
     lines = [
         f"{head} of {slug}, from its verified audit trail (seq 1-{report.verification.head_seq}):",

@@ -46,42 +46,60 @@ def timeline_svg(report: Report) -> Markup:
         return TOP + LANE * lanes.index(lane)
 
     # No xmlns: the HTML parser puts inline <svg> in the SVG namespace, and the file stays free of URLs.
-    parts = [f'<svg viewBox="0 0 {WIDTH} {height}" width="100%" '
-             f'role="img" aria-labelledby="tl-title" class="timeline-chart">',
-             f'<title id="tl-title">Timeline of {escape(report.incident.slug)}</title>',
-             f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>']
+    parts = [
+        f'<svg viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'role="img" aria-labelledby="tl-title" class="timeline-chart">',
+        f'<title id="tl-title">Timeline of {escape(report.incident.slug)}</title>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+    ]
     step = _tick(total)
     for n in range(int(total // step) + 1):
         tx = LABEL + plot * n * step / total
         parts.append(f'<line x1="{tx:.1f}" y1="{TOP - 6}" x2="{tx:.1f}" y2="{height - 34}" stroke="#e3e6ea"/>')
-        parts.append(f'<text x="{tx:.1f}" y="{TOP - 12}" font-size="11" text-anchor="middle" fill="#555">'
-                     f'{escape(fmt.offset(n * step))}</text>')
+        parts.append(
+            f'<text x="{tx:.1f}" y="{TOP - 12}" font-size="11" text-anchor="middle" fill="#555">'
+            f"{escape(fmt.offset(n * step))}</text>"
+        )
     for lane in lanes:
         ly = y(lane)
-        parts.append(f'<text x="{LABEL - 8}" y="{ly + 16}" font-size="12" text-anchor="end" fill="#222">'
-                     f'{escape(clip(lane, 26))}</text>')
-        parts.append(f'<line x1="{LABEL}" y1="{ly + LANE - 1}" x2="{WIDTH - RIGHT}" y2="{ly + LANE - 1}" stroke="#f0f1f3"/>')
+        parts.append(
+            f'<text x="{LABEL - 8}" y="{ly + 16}" font-size="12" text-anchor="end" fill="#222">'
+            f"{escape(clip(lane, 26))}</text>"
+        )
+        parts.append(
+            f'<line x1="{LABEL}" y1="{ly + LANE - 1}" x2="{WIDTH - RIGHT}" y2="{ly + LANE - 1}" stroke="#f0f1f3"/>'
+        )
     for span in spans:
         sx, ex = x(span.start), x(span.end or t1)
         inset = 8 if span.kind == "wait" else 4
         dash = ' stroke="#333" stroke-dasharray="4 3"' if span.end is None else ""
         length = fmt.duration((span.end - span.start).total_seconds()) if span.end else "still open"
-        parts.append(f'<rect x="{sx:.1f}" y="{y(span.lane) + inset:.1f}" width="{max(ex - sx, 2):.1f}" '
-                     f'height="{LANE - 2 * inset}" rx="2" fill="{_COLOURS[span.kind]}"{dash}>'
-                     f'<title>{escape(span.label)}: {escape(length)}</title></rect>')
+        parts.append(
+            f'<rect x="{sx:.1f}" y="{y(span.lane) + inset:.1f}" width="{max(ex - sx, 2):.1f}" '
+            f'height="{LANE - 2 * inset}" rx="2" fill="{_COLOURS[span.kind]}"{dash}>'
+            f"<title>{escape(span.label)}: {escape(length)}</title></rect>"
+        )
     for entry in report.timeline_summary:  # people's decisions never fold
         colour = _DECISIONS.get(entry.action)
         if colour is None or not entry.human or entry.step not in lanes:
             continue
-        parts.append(f'<circle cx="{x(entry.at):.1f}" cy="{y(entry.step) + LANE / 2:.1f}" r="4.5" fill="{colour}" '
-                     f'stroke="#fff"><title>seq {entry.seq}: {escape(entry.actor)} {escape(entry.summary)}</title></circle>')
-    legend = [("step running", _COLOURS["step"]), ("waiting for sign-off", _COLOURS["wait"]),
-              ("queue frozen", _COLOURS["freeze"]), ("approved", _DECISIONS["signoff.approved"]),
-              ("refused or rejected", _DECISIONS["signoff.refused"])]
+        parts.append(
+            f'<circle cx="{x(entry.at):.1f}" cy="{y(entry.step) + LANE / 2:.1f}" r="4.5" fill="{colour}" '
+            f'stroke="#fff"><title>seq {entry.seq}: {escape(entry.actor)} {escape(entry.summary)}</title></circle>'
+        )
+    legend = [
+        ("step running", _COLOURS["step"]),
+        ("waiting for sign-off", _COLOURS["wait"]),
+        ("queue frozen", _COLOURS["freeze"]),
+        ("approved", _DECISIONS["signoff.approved"]),
+        ("refused or rejected", _DECISIONS["signoff.refused"]),
+    ]
     lx = LABEL
     for label, colour in legend:
-        parts.append(f'<rect x="{lx}" y="{height - 22}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{lx + 16}" y="{height - 12}" font-size="11" fill="#333">{label}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{height - 22}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{lx + 16}" y="{height - 12}" font-size="11" fill="#333">{label}</text>'
+        )
         lx += 30 + 7 * len(label)
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,10 +1,13 @@
-"""Reading one incident's audit trail for the post-mortem, only after `runbook.audit.verify` judged it.
+"""Reading one incident's audit trail for the post-mortem in a single streamed pass: every row is
+checked by `runbook.audit.verify`'s own walk and handed, in seq order, to the report's folds.
 
-Rows are read as slotted tuples, not SQLModel objects: a report over 100,000 events must stay fast.
+Rows arrive in batches (`yield_per`: a server-side cursor on PostgreSQL, incremental fetches on
+SQLite), so memory does not grow with the trail; a single SELECT is a consistent snapshot on both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,23 +15,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from runbook.audit import AuditCheckpoint, AuditEvent, Incident, IncidentNotFound, VerifyReport, checkpoints, get_incident
-from runbook.audit import verify as verify_chain
+from runbook.audit import AuditEvent, Incident, IncidentNotFound, VerifyReport, get_incident
 
 try:  # Prefect's dependency; about twice as fast as json on large trails
-    from orjson import loads as _loads
+    from orjson import loads as _orjson_loads
+
+    def _loads(text: str | bytes) -> Any:
+        return _orjson_loads(text)
 except ImportError:  # pragma: no cover
-    from json import loads as _loads
+    from json import loads as _json_loads
 
-_e = AuditEvent.__table__.c
-# Read through the DBAPI cursor: at 100,000 events SQLAlchemy's Row objects and type processing
-# cost more than the query. SQLite hands back text (parsed below with C parsers), PostgreSQL aware
-# datetimes and parsed JSON; a single SELECT is a consistent snapshot on both.
-_READ = ("SELECT seq, ts, actor, channel, action, step, details FROM audit_event "
-         "WHERE incident_id = {p} AND seq <= {p} ORDER BY seq")
+    def _loads(text: str | bytes) -> Any:
+        return _json_loads(text)
 
 
-@dataclass(frozen=True, slots=True)
+_e = sa.inspect(AuditEvent).local_table.c
+BATCH = 5_000  # rows per fetch: enough to amortise the round trip, small enough to stay flat in memory
+
+
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and one Event is made
+# per audit row. Nothing writes to an Event once made.
+@dataclass(slots=True)
 class Event:
     seq: int
     ts: datetime
@@ -45,13 +52,15 @@ class Event:
 
 
 @dataclass
-class Trail:
+class Scan:
+    """What one pass found: the incident, the verification of its chain and the head it covers."""
+
     incident: Incident
-    events: list[Event]
     verification: VerifyReport
-    checkpoints: list[AuditCheckpoint]
+    checkpoints: int
+    engine: Engine  # where the rows the trail points at are looked up
+    head_seq: int | None = None
     head_hash: str | None = None
-    engine: Engine | None = None  # where the rows the trail points at are looked up
 
     @property
     def ok(self) -> bool:
@@ -65,32 +74,66 @@ def _utc(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def read_events(engine: Engine, incident_id: str, *, upto: int | None = None) -> list[Event]:
-    sql = _READ.format(p="?" if engine.dialect.paramstyle == "qmark" else "%s")
-    with engine.connect() as connection:
-        cursor = connection.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(sql, (incident_id, upto if upto is not None else 2**62))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-    return [Event(seq, _utc(ts), actor, channel, action, step, _loads(details) if isinstance(details, str | bytes)
-                  else details) for seq, ts, actor, channel, action, step, details in rows]
+def _event(row: Sequence[Any]) -> Event:
+    # Once per audit row: the common cases (a naive SQLite time, JSON text) tested first.
+    ts, details = row[2], row[7]
+    ts = ts.replace(tzinfo=UTC) if type(ts) is datetime and ts.tzinfo is None else _utc(ts)
+    return Event(
+        row[1], ts, row[3], row[4], row[5], row[6], _loads(details) if isinstance(details, (str, bytes)) else details
+    )
 
 
-def load_trail(engine: Engine, ref: str) -> Trail:
-    """Verify the incident's chain, then read it. Raises IncidentNotFound."""
+def incident_of(engine: Engine, ref: str) -> Incident:
     incident = get_incident(engine, ref)
     if incident is None:
         raise IncidentNotFound(ref)
-    report = verify_chain(engine, incident.id)
-    # A verified chain is contiguous from 1, so `checked` is its head: events appended after the
-    # verification (a running incident) are left out rather than trusted unchecked.
-    found = read_events(engine, incident.id, upto=report.checked if report.ok else None)
-    head = None
-    if found:
-        with engine.connect() as connection:
-            head = connection.execute(sa.select(_e.hash).where(
-                _e.incident_id == incident.id, _e.seq == found[-1].seq)).scalar()
-    return Trail(incident=incident, events=found, verification=report, checkpoints=checkpoints(engine, incident.id),
-                 head_hash=head, engine=engine)
+    return incident
+
+
+def scan(engine: Engine, ref: str, fold: Callable[[Event], None]) -> Scan:
+    """Verify the incident's chain and hand every row to `fold`, in one streamed pass. Raises
+    IncidentNotFound. When the chain fails, `fold` has seen rows that are not to be trusted: the
+    caller throws its result away (see `events`)."""
+    # The audit package's own walk, so the report states exactly what `runbook audit verify` would.
+    from runbook.audit.verify import _event_query, _IncidentWalk, _load_checkpoints
+
+    incident = incident_of(engine, ref)
+    last: list[Sequence[Any]] = []
+
+    def rows(batches: Iterator[Sequence[Sequence[Any]]]) -> Iterator[Sequence[Any]]:
+        row = None
+        for batch in batches:  # a batch at a time: the per-row fetch of a Result costs more
+            for row in batch:
+                fold(_event(row))
+                yield row
+        if row is not None:
+            last.append(row)
+
+    with engine.connect() as connection, connection.begin():
+        recorded = _load_checkpoints(connection, incident.id).pop(incident.id, {})
+        count = sum(len(hashes) for hashes in recorded.values())
+        walk = _IncidentWalk(incident.id, recorded)
+        stream = connection.execution_options(yield_per=BATCH).execute(_event_query(incident.id))
+        walk.run(rows(stream.partitions()))
+    report = VerifyReport(ok=not walk.problems, checked=walk.checked, incidents=1, problems=walk.problems)
+    head = last[0] if last else None
+    return Scan(
+        incident=incident,
+        verification=report,
+        checkpoints=count,
+        engine=engine,
+        head_seq=head[1] if head else None,
+        head_hash=head[9] if head else None,
+    )
+
+
+def events(engine: Engine, incident_id: str) -> Iterator[Event]:
+    """Every stored event of the incident in seq order, unverified, streamed (the untrusted report)."""
+    query = (
+        sa.select(_e.incident_id, _e.seq, _e.ts, _e.actor, _e.channel, _e.action, _e.step, _e.details)
+        .where(_e.incident_id == incident_id)
+        .order_by(_e.seq)
+    )
+    with engine.connect() as connection:
+        for row in connection.execution_options(yield_per=BATCH).execute(query):
+            yield _event(row)

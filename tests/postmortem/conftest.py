@@ -17,4 +17,3 @@ def lite(tmp_path: Path):
     init_db(engine)
     yield engine
     dispose_engines()
-

@@ -12,16 +12,20 @@ from pathlib import Path
 import pytest
 
 from runbook.postmortem import build_report, render
-from tests.postmortem.scenarios import digiorno
-
 from tests.browser import CHROMIUM, FLAGS, browser, needs_chromium
+from tests.postmortem.scenarios import digiorno
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, "--headless", *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    return subprocess.run(
+        [CHROMIUM, "--headless", *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def test_html_report_renders_in_headless_chromium(lite, tmp_path: Path, record_property) -> None:
@@ -63,8 +67,15 @@ def test_the_report_prints_on_one_page_width_with_its_charts(lite, tmp_path: Pat
     expected = digiorno(lite)
     # A long unbreakable word in a row (a link, a hash): it must wrap, not push the table off the page.
     link = "https://social.example/x/digiorno/status/" + "9" * 120
-    append(lite, incident_id=expected.incident.id, actor="system", channel="flow", action="post.checked",
-           step="publish", details={"post": link, "outcome": "sha256:" + "ab" * 40})
+    append(
+        lite,
+        incident_id=expected.incident.id,
+        actor="system",
+        channel="flow",
+        action="post.checked",
+        step="publish",
+        details={"post": link, "outcome": "sha256:" + "ab" * 40},
+    )
     page_file = tmp_path / "postmortem.html"
     page_file.write_text(render(build_report(lite, expected.incident.id), "html"), encoding="utf-8")
     with browser() as chrome:

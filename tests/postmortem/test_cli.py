@@ -82,7 +82,10 @@ def test_incidents_report_table_and_csv(world, tmp_path: Path) -> None:
     us, rc, dg = by[built["us-airways"].slug], by[built["red-cross"].slug], by[built["digiorno"].slug]
     assert (us["time_to_detect"], rc["time_to_detect"], dg["time_to_detect"]) == ("690.0", "", "1020.0")
     assert (us["time_to_first_statement"], rc["time_to_first_statement"], dg["time_to_first_statement"]) == (
-        "2040.0", "2520.0", "1980.0")
+        "2040.0",
+        "2520.0",
+        "1980.0",
+    )
     assert (dg["reply_coverage"], dg["replies_answered"], us["replies_answered"]) == ("66.7", "4.0", "")
     assert rc["escalations"] == "1.0" and us["refused_attempts"] == "2.0"
     assert all(r["report_state"] == "final" and r["verified"] == "True" for r in rows)
@@ -130,7 +133,9 @@ def test_incidents_list_filters_and_never_lists_ledgers(world) -> None:
     assert [r["slug"] for r in hits] == [built["digiorno"].slug]
     playbook = built["red-cross"].playbook_id
     by_playbook = json.loads(cli("incidents", "list", "--playbook", playbook, "--json").stdout)
-    assert {r["playbook"] for r in by_playbook} == {playbook} and built["red-cross"].slug in {r["slug"] for r in by_playbook}
+    assert {r["playbook"] for r in by_playbook} == {playbook} and built["red-cross"].slug in {
+        r["slug"] for r in by_playbook
+    }
     status = built["digiorno"].status
     assert all(r["status"] == status for r in json.loads(cli("incidents", "list", "--status", status, "--json").stdout))
     assert json.loads(cli("incidents", "list", "--since", "2999-01-01", "--json").stdout) == []

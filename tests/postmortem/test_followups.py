@@ -15,16 +15,22 @@ from tests.postmortem.scenarios import digiorno, us_airways
 BASE = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Second-person check on media (owner: Bram, 2 weeks)", ("Second-person check on media", "Bram", date(2026, 12, 7))),
-    ("Read every hashtag (owner: Noor, now)", ("Read every hashtag", "Noor", date(2026, 11, 23))),
-    ("Lock the media library | Sam | 2026-12-01", ("Lock the media library", "Sam", date(2026, 12, 1))),
-    ("Lock the media library | Sam", ("Lock the media library", "Sam", None)),
-    ("- Update the protocol; owner: Ana; due: 2026-12-15", ("Update the protocol", "Ana", date(2026, 12, 15))),
-    ("1. Train the team (Eva, in 1 month)", ("Train the team", "Eva", date(2026, 12, 23))),
-    ("Train the team", ("Train the team", None, None)),
-    ("Review tools (owner: Omar, by Friday)", ("Review tools", "Omar", None)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Second-person check on media (owner: Bram, 2 weeks)",
+            ("Second-person check on media", "Bram", date(2026, 12, 7)),
+        ),
+        ("Read every hashtag (owner: Noor, now)", ("Read every hashtag", "Noor", date(2026, 11, 23))),
+        ("Lock the media library | Sam | 2026-12-01", ("Lock the media library", "Sam", date(2026, 12, 1))),
+        ("Lock the media library | Sam", ("Lock the media library", "Sam", None)),
+        ("- Update the protocol; owner: Ana; due: 2026-12-15", ("Update the protocol", "Ana", date(2026, 12, 15))),
+        ("1. Train the team (Eva, in 1 month)", ("Train the team", "Eva", date(2026, 12, 23))),
+        ("Train the team", ("Train the team", None, None)),
+        ("Review tools (owner: Omar, by Friday)", ("Review tools", "Omar", None)),
+    ],
+)
 def test_follow_up_lines(text: str, expected: tuple) -> None:
     (item,) = parse_follow_ups(text, BASE)
     assert (item.what, item.owner, item.due) == expected
@@ -41,11 +47,17 @@ def test_reminders_fire_once_when_due(lite) -> None:
     expected = us_airways(lite)
     report = build_report(lite, expected.incident.id)
     assert [f.reminder.remind_at.isoformat() for f in report.follow_ups] == [
-        "2014-04-28T09:00:00+00:00", "2014-05-01T09:00:00+00:00"]
+        "2014-04-28T09:00:00+00:00",
+        "2014-05-01T09:00:00+00:00",
+    ]
     # Scheduling again adds nothing: the report already joins each follow-up to its reminder.
     existing = {(f.source_seq, i) for i, f in enumerate(report.follow_ups) if f.reminder}
-    assert reminders.schedule(lite, incident_id=expected.incident.id, follow_ups=report.follow_ups, step="review",
-                              existing=existing) == []
+    assert (
+        reminders.schedule(
+            lite, incident_id=expected.incident.id, follow_ups=report.follow_ups, step="review", existing=existing
+        )
+        == []
+    )
 
     assert reminders.due_reminders(lite, now=datetime(2014, 4, 28, 8, 59, tzinfo=UTC)) == []
     posted: list[tuple] = []

@@ -32,13 +32,14 @@ class _Assets(HTMLParser):
         self.tags.add(tag)
         for name, value in attrs:
             if name in ("src", "href", "xlink:href", "srcset", "data", "action", "poster") or (
-                    name == "style" and "url(" in (value or "")):
+                name == "style" and "url(" in (value or "")
+            ):
                 self.refs.append(f"{tag}.{name}={value}")
 
 
 @pytest.fixture
 def reports(lite):
-    return {name: build_report(lite, build(lite).incident.id) for name, build in SCENARIOS.items()}
+    return {name: build_report(lite, build(lite).incident.id, events=True) for name, build in SCENARIOS.items()}
 
 
 def test_html_is_self_contained_with_an_svg_timeline(reports) -> None:
@@ -70,8 +71,15 @@ def test_markdown_tables_hold_and_start_with_the_summary(reports) -> None:
                     cells = lines[j].replace("\\|", "")
                     assert cells.count("|") == columns, (name, lines[j])
                     j += 1
-        for heading in ("## Summary", "## Metrics", "## Sign-offs", "## Doctrine review", "## Deviations",
-                        "## Policy follow-ups", "## Timeline"):
+        for heading in (
+            "## Summary",
+            "## Metrics",
+            "## Sign-offs",
+            "## Doctrine review",
+            "## Deviations",
+            "## Policy follow-ups",
+            "## Timeline",
+        ):
             assert heading in markdown, (name, heading)
 
 
@@ -97,10 +105,24 @@ def test_partial_and_untrusted_reports_validate_too(lite) -> None:
 
 def test_text_from_the_trail_cannot_become_markup(lite) -> None:
     expected = digiorno(lite, stop_after=60 * 60)
-    audit.append(lite, incident_id=expected.incident.id, actor="mallory<b>", channel="slack", action="signoff.refused",
-                 step="thaw", details={"reason": EVIL})
-    audit.append(lite, incident_id=expected.incident.id, actor="ana", channel="slack", action="signoff.granted",
-                 step="review", details={"approvers": ["ana"], "fields": {"follow_ups": EVIL + " (owner: x, now)"}})
+    audit.append(
+        lite,
+        incident_id=expected.incident.id,
+        actor="mallory<b>",
+        channel="slack",
+        action="signoff.refused",
+        step="thaw",
+        details={"reason": EVIL},
+    )
+    audit.append(
+        lite,
+        incident_id=expected.incident.id,
+        actor="ana",
+        channel="slack",
+        action="signoff.granted",
+        step="review",
+        details={"approvers": ["ana"], "fields": {"follow_ups": EVIL + " (owner: x, now)"}},
+    )
     report = build_report(lite, expected.incident.id)
     html = render(report, "html")
     assert "<script>" not in html and "<img" not in html and "mallory<b>" not in html
@@ -126,11 +148,27 @@ def test_a_reply_storm_folds_in_md_and_html_but_json_keeps_every_event(lite) -> 
     expected = digiorno(lite, stop_after=60 * 60)
     start = expected.script.t0
     for i in range(300):
-        audit.append(lite, incident_id=expected.incident.id, actor="system", channel="flow", action="reply.sent",
-                     step="replies", details={"person": f"storm{i}"}, now=start + timedelta(minutes=61, seconds=i))
-    audit.append(lite, incident_id=expected.incident.id, actor="noor", channel="slack", action="reply.skipped",
-                 step="replies", details={"person": "storm-bot"}, now=start + timedelta(minutes=70))
-    report = build_report(lite, expected.incident.id)
+        audit.append(
+            lite,
+            incident_id=expected.incident.id,
+            actor="system",
+            channel="flow",
+            action="reply.sent",
+            step="replies",
+            details={"person": f"storm{i}"},
+            now=start + timedelta(minutes=61, seconds=i),
+        )
+    audit.append(
+        lite,
+        incident_id=expected.incident.id,
+        actor="noor",
+        channel="slack",
+        action="reply.skipped",
+        step="replies",
+        details={"person": "storm-bot"},
+        now=start + timedelta(minutes=70),
+    )
+    report = build_report(lite, expected.incident.id, events=True)
     markdown = render(report, "md")
     folds = re.findall(r"\d+ machine events: [^|]*?(\d+) × reply\.sent[^|]*", markdown)
     assert max(int(n) for n in folds) >= 300
@@ -190,5 +228,7 @@ def test_charts_statement_and_no_json_in_the_timeline(reports) -> None:
 def test_an_unknown_action_reads_as_words() -> None:
     from runbook.postmortem.timeline import plain
 
-    assert plain({"post": "x:1", "retried": True, "tags": ["a", "b"], "meta": {"k": 1}, "once": "z"}) == \
-        "post x:1; retried; tags a, b; meta (1 item(s))"
+    assert (
+        plain({"post": "x:1", "retried": True, "tags": ["a", "b"], "meta": {"k": 1}, "once": "z"})
+        == "post x:1; retried; tags a, b; meta (1 item(s))"
+    )

@@ -13,7 +13,7 @@ from tests.postmortem.scenarios import SCENARIOS
 @pytest.fixture(params=sorted(SCENARIOS))
 def built(request, engine):
     expected = SCENARIOS[request.param](engine)
-    return expected, build_report(engine, expected.incident.slug)
+    return expected, build_report(engine, expected.incident.slug, events=True)
 
 
 def test_every_metric_matches_the_scripted_timings(built) -> None:
@@ -91,8 +91,15 @@ def test_red_cross_escalation_and_manual_steps(engine) -> None:
 def _bare(engine, steps=("assess", "statement", "publish")):
     from tests.postmortem.scenarios import _script
 
-    return _script(engine, start="2026-11-23T09:00:00+00:00", playbook="social-media-mistake", requester="ana",
-                   title="Detection", inputs={}, steps=list(steps))
+    return _script(
+        engine,
+        start="2026-11-23T09:00:00+00:00",
+        playbook="social-media-mistake",
+        requester="ana",
+        title="Detection",
+        inputs={},
+        steps=list(steps),
+    )
 
 
 def test_time_to_detect_from_the_post_the_assessment_names(lite) -> None:
@@ -100,8 +107,9 @@ def test_time_to_detect_from_the_post_the_assessment_names(lite) -> None:
 
     s = _bare(lite)
     listening(s, 1, alert_opened=30 * M, first_mention=-20 * M, trigger="77", account="brand")  # alert after start
-    s.step(60, 120, "assess", "assess_impact", severity="high", offending_post={"ref": "77", "platform": "x",
-                                                                                  "spread": 40})
+    s.step(
+        60, 120, "assess", "assess_impact", severity="high", offending_post={"ref": "77", "platform": "x", "spread": 40}
+    )
     report = build_report(lite, s.incident.id)
     m = report.metrics.time_to_detect
     assert (m.status, m.value) == ("ok", 20 * M)

@@ -25,9 +25,19 @@ class Chat:
 
 def context(engine, incident, *, chat, artifacts=None) -> StepContext:
     services = StepServices(db=engine, channel=SandboxChannel(engine), artifacts=artifacts)
-    return StepContext(incident_id=incident.id, incident_slug=incident.slug, requester=incident.requester,
-                       step_id="review", inputs=incident.inputs, steps={}, audit=lambda *a, **k: None, chat=chat,
-                       channel="crisis-digiorno", decision={"follow_ups": "given at the gate"}, services=services)
+    return StepContext(
+        incident_id=incident.id,
+        incident_slug=incident.slug,
+        requester=incident.requester,
+        step_id="review",
+        inputs=incident.inputs,
+        steps={},
+        audit=lambda *a, **k: None,
+        chat=chat,
+        channel="crisis-digiorno",
+        decision={"follow_ups": "given at the gate"},
+        services=services,
+    )
 
 
 def test_postmortem_kind_sets_reminders_attaches_and_posts(lite) -> None:
@@ -81,8 +91,10 @@ def test_a_failing_artifact_hook_does_not_fail_the_review(lite) -> None:
 def test_postmortem_kind_fails_on_a_broken_trail_after_saying_so(lite) -> None:
     kind = load_kinds()["postmortem"]
     expected = digiorno(lite, stop_after=90 * M)
-    tamper(lite, ("UPDATE audit_event SET actor = 'mallory' WHERE incident_id = :i AND seq = 7",
-                  {"i": expected.incident.id}))
+    tamper(
+        lite,
+        ("UPDATE audit_event SET actor = 'mallory' WHERE incident_id = :i AND seq = 7", {"i": expected.incident.id}),
+    )
     chat, attached = Chat(), []
     with pytest.raises(RuntimeError, match="failed verification"):
         kind.run(context(lite, expected.incident, chat=chat, artifacts=lambda **kw: attached.append(kw)), kind.params())
@@ -110,9 +122,12 @@ def test_the_shipped_review_step_can_use_the_kind(tmp_path) -> None:
         assert "postmortem" in review and "items" not in review
         (tmp_path / f"{name}.yaml").write_text(head + "  - id: review\n" + review)
         roster = load_roster(root / "roster.yaml")
-        playbook = load_playbook(tmp_path / f"{name}.yaml", kinds=load_kinds(), roster=roster,
-                                 templates_dir=root / "templates")
-        inputs = {k: v for k, v in {"summary": "x", "hashtag": "#x", "account": "@brand"}.items() if k in playbook.inputs}
+        playbook = load_playbook(
+            tmp_path / f"{name}.yaml", kinds=load_kinds(), roster=roster, templates_dir=root / "templates"
+        )
+        inputs = {
+            k: v for k, v in {"summary": "x", "hashtag": "#x", "account": "@brand"}.items() if k in playbook.inputs
+        }
         plan = build_plan(playbook=playbook, roster=roster, kinds=load_kinds(), requester="sam", inputs=inputs)
         gate = plan.step("review").gate
         assert gate.at == "before" and "follow_ups" in gate.fields

@@ -19,20 +19,34 @@ TRUSTED_NUMBERS = ["2h 42m", "34m 00s", "11m 30s", "6m 59s", "1h 25m", "419.5"]
 
 
 def _edit_a_row(engine, incident_id: str) -> None:
-    seq = next(e.seq for e in audit.events(engine, incident_id) if e.action == "signoff.granted" and e.step == "statement")
-    tamper(engine, ("UPDATE audit_event SET actor = 'mallory' WHERE incident_id = :i AND seq = :s",
-                    {"i": incident_id, "s": seq - 1}))
+    seq = next(
+        e.seq for e in audit.events(engine, incident_id) if e.action == "signoff.granted" and e.step == "statement"
+    )
+    tamper(
+        engine,
+        (
+            "UPDATE audit_event SET actor = 'mallory' WHERE incident_id = :i AND seq = :s",
+            {"i": incident_id, "s": seq - 1},
+        ),
+    )
 
 
 def _delete_a_row(engine, incident_id: str) -> None:
-    tamper(engine, ("DELETE FROM audit_event WHERE incident_id = :i AND action = 'signoff.refused'", {"i": incident_id}))
+    tamper(
+        engine, ("DELETE FROM audit_event WHERE incident_id = :i AND action = 'signoff.refused'", {"i": incident_id})
+    )
 
 
 def _forge_and_rehash(engine, incident_id: str) -> None:
     event = next(e for e in audit.events(engine, incident_id) if e.action == "signoff.approved")
     forged = rehash(event, actor="mallory")
-    tamper(engine, ("UPDATE audit_event SET actor = 'mallory', hash = :h WHERE incident_id = :i AND seq = :s",
-                    {"h": forged, "i": incident_id, "s": event.seq}))
+    tamper(
+        engine,
+        (
+            "UPDATE audit_event SET actor = 'mallory', hash = :h WHERE incident_id = :i AND seq = :s",
+            {"h": forged, "i": incident_id, "s": event.seq},
+        ),
+    )
 
 
 @pytest.mark.parametrize("attack", [_edit_a_row, _delete_a_row, _forge_and_rehash])
@@ -41,7 +55,7 @@ def test_tampered_trail_warns_and_withholds_every_number(engine, attack) -> None
     trusted = build_report(engine, expected.incident.id)
     assert trusted.state == "final"
     attack(engine, expected.incident.id)
-    report = build_report(engine, expected.incident.id)
+    report = build_report(engine, expected.incident.id, events=True)
     assert report.state == "untrusted" and not report.verification.ok
     assert report.verification.problems
     assert "FAILED verification" in report.notices[0] and "withholds every metric" in report.notices[0]
@@ -76,8 +90,9 @@ def test_trigger_left_dropped_is_still_caught(lite) -> None:
     expected = us_airways(lite)
     with lite.begin() as connection:
         triggers.remove(connection)
-        connection.exec_driver_sql(f"UPDATE audit_event SET details = '{{}}' WHERE incident_id = "
-                                   f"'{expected.incident.id}' AND seq = 4")
+        connection.exec_driver_sql(
+            f"UPDATE audit_event SET details = '{{}}' WHERE incident_id = '{expected.incident.id}' AND seq = 4"
+        )
     report = build_report(lite, expected.incident.id)
     assert report.state == "untrusted"
     assert [(p.seq, p.kind) for p in report.verification.problems] == [(4, "hash_mismatch")]
@@ -106,27 +121,35 @@ def test_running_incident_gives_a_partial_report(engine) -> None:
     assert re.search(r'stroke-dasharray="4 3"', html)  # open bars are drawn dashed
 
 
-def test_events_after_verification_are_not_trusted_unchecked(lite, monkeypatch) -> None:
-    """An event appended between verify and read (a running incident) is left out of the report."""
+def test_events_appended_during_the_pass_are_not_trusted_unchecked(lite, monkeypatch) -> None:
+    """An event appended while the report streams the trail (a running incident) is left out: the
+    one pass is one snapshot, so the report covers exactly the events it verified."""
     from runbook.postmortem import trail
 
     expected = digiorno(lite, stop_after=H)
-    real_verify = trail.verify_chain
+    read_row = trail._event
+    appended: list[audit.AuditEvent] = []
 
-    def verify_then_append(engine, incident_id):
-        report = real_verify(engine, incident_id)
-        audit.append(engine, incident_id=incident_id, actor="system", channel="flow", action="late.event")
-        return report
+    def read_then_append(row):
+        if not appended:
+            appended.append(
+                audit.append(
+                    lite, incident_id=expected.incident.id, actor="system", channel="flow", action="late.event"
+                )
+            )
+        return read_row(row)
 
-    monkeypatch.setattr(trail, "verify_chain", verify_then_append)
-    report = build_report(lite, expected.incident.id)
-    assert report.verification.head_seq == report.verification.checked
+    monkeypatch.setattr(trail, "_event", read_then_append)
+    report = build_report(lite, expected.incident.id, events=True)
+    assert appended and report.verification.ok
+    assert report.verification.head_seq == report.verification.checked == appended[0].seq - 1
     assert "late.event" not in {e.action for e in report.timeline}
 
 
 def test_an_incident_without_events_says_there_is_nothing_yet(lite) -> None:
-    incident = audit.create_incident(lite, playbook_id="social-media-mistake", playbook_version=1, inputs={},
-                                     requester="ana", title="Just created")
+    incident = audit.create_incident(
+        lite, playbook_id="social-media-mistake", playbook_version=1, inputs={}, requester="ana", title="Just created"
+    )
     report = build_report(lite, incident.slug)
     assert report.state == "partial" and report.verification.ok and report.verification.head_seq is None
     assert report.notices == ["The audit trail of this incident holds no events: there is nothing to report yet."]
