@@ -1,15 +1,19 @@
 """What every real adapter shares: its identity (account id, platform, handle), its Guard built from
-the configured tuning with the account's process-wide limiter, and the shape of a `check()`."""
+the configured tuning with the account's process-wide limiter, its database (the write ledger), how it
+is built from the channels file, and the shape of a `check()`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from runbook.channels.config import AccountConfig, ChannelConfig, Tuning
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, Tuning
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limiter_for
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["AccountCheck", "Adapter"]
 
@@ -54,10 +58,12 @@ class Adapter:
         account: AccountConfig,
         channel: ChannelConfig,
         *,
+        engine: Engine | None = None,
         tuning: Tuning | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.account_id = account_id
+        self.engine = engine
         self.config = account
         self.channel_config = channel
         self.handle = account.handle
@@ -79,6 +85,21 @@ class Adapter:
             classify=self.classify,
             sleep=sleep if sleep is not None else time.sleep,
         )  # Guard's own default
+
+    @classmethod
+    def from_config(
+        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
+    ) -> Self:
+        """The adapter of `account_id` as the channels file configures it (what the registry calls)."""
+        account = config.account(account_id)
+        return cls(
+            account_id, account, config.channel_of(account_id), engine=engine, **cls.credentials(account), **kwargs
+        )
+
+    @classmethod
+    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
+        """Secrets the constructor takes as arguments; adapters that read theirs when logging in take none."""
+        return {}
 
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None

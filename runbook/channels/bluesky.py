@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, split_thread
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (
@@ -32,8 +32,6 @@ from runbook.ports.channel import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from runbook.channels.ledger import Ledger
 
 __all__ = ["BlueskyChannel", "parse_uri"]
@@ -80,7 +78,6 @@ class BlueskyChannel(Adapter):
         account: AccountConfig,
         channel: ChannelConfig,
         *,
-        engine: Engine | None = None,
         environ: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -89,17 +86,9 @@ class BlueskyChannel(Adapter):
             raise ConfigError(f"account '{account_id}': the bluesky channel needs service: (the PDS URL)")
         self.service = channel.service.rstrip("/")
         self.environ = environ
-        self.engine = engine
         self._client: Any = None
         self._did: str | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(
-        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-    ) -> BlueskyChannel:
-        account = config.account(account_id)
-        return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
 
     # -- session --------------------------------------------------------------------------------
     def _make_client(self) -> Any:

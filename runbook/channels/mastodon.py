@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from runbook.channels.base import AccountCheck, Adapter
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
 from runbook.ports.channel import (
@@ -35,8 +35,6 @@ from runbook.ports.channel import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from runbook.channels.ledger import Ledger
 
 __all__ = ["MastodonChannel", "html_to_text"]
@@ -64,7 +62,6 @@ class MastodonChannel(Adapter):
         account: AccountConfig,
         channel: ChannelConfig,
         *,
-        engine: Engine | None = None,
         environ: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -74,7 +71,6 @@ class MastodonChannel(Adapter):
         self.service = channel.service.rstrip("/")
         self.host = urlparse(self.service).netloc or self.service
         self.environ = environ
-        self.engine = engine
         options = {**channel.options, **account.options}
         self.visibility = str(options.get("visibility", "public"))
         self.reply_visibility = str(options.get("reply_visibility", self.visibility))
@@ -86,13 +82,6 @@ class MastodonChannel(Adapter):
         self._me: Any = None
         self._limits: Limits | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(
-        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-    ) -> MastodonChannel:
-        account = config.account(account_id)
-        return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
 
     # -- client -----------------------------------------------------------------------------------
     @property
