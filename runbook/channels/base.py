@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, Tuning
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError, Tuning
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limiter_for
 
 if TYPE_CHECKING:
@@ -100,6 +100,13 @@ class Adapter:
     def credentials(cls, account: AccountConfig) -> dict[str, Any]:
         """Secrets the constructor takes as arguments; adapters that read theirs when logging in take none."""
         return {}
+
+    def _service_url(self, what: str) -> str:
+        """The channel's `service:` URL without a trailing slash, for adapters that cannot guess it."""
+        service = self.channel_config.service
+        if not service:
+            raise ConfigError(f"account '{self.account_id}': the {self.platform} channel needs service: ({what})")
+        return service.rstrip("/")
 
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None

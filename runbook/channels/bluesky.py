@@ -82,9 +82,7 @@ class BlueskyChannel(Adapter):
         **kwargs: Any,
     ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
-        if not channel.service:
-            raise ConfigError(f"account '{account_id}': the bluesky channel needs service: (the PDS URL)")
-        self.service = channel.service.rstrip("/")
+        self.service = self._service_url("the PDS URL")
         self.environ = environ
         self._client: Any = None
         self._did: str | None = None

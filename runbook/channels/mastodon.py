@@ -66,9 +66,7 @@ class MastodonChannel(Adapter):
         **kwargs: Any,
     ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
-        if not channel.service:
-            raise ConfigError(f"account '{account_id}': the mastodon channel needs service: (the instance URL)")
-        self.service = channel.service.rstrip("/")
+        self.service = self._service_url("the instance URL")
         self.host = urlparse(self.service).netloc or self.service
         self.environ = environ
         options = {**channel.options, **account.options}
