@@ -115,8 +115,34 @@ class Adapter:
         """Whether `ref` names one of this account's posts (the router routes deletes by it)."""
         return False
 
-    def check(self) -> AccountCheck:  # pragma: no cover - every adapter overrides
-        return AccountCheck(self.account_id, self.platform, self.handle)
+    def check(self) -> AccountCheck:
+        """`channels check`: log in, then look at who the credentials are and what they allow. A login
+        that fails is the one problem reported, in the network's own words (`login_problem`)."""
+        result = AccountCheck(self.account_id, self.platform, self.handle)
+        try:
+            login = self.login()
+        except ConfigError as exc:
+            result.problem(str(exc))
+            return result
+        except Exception as exc:
+            problem = self.login_problem(exc)
+            if problem is None:
+                raise
+            result.problem(problem)
+            return result
+        self.check_login(login, result)
+        return result
+
+    def login(self) -> Any:  # pragma: no cover - adapters using this check() override it
+        """Log in (or reuse the session) and return what `check_login` reads."""
+        raise NotImplementedError
+
+    def login_problem(self, exc: Exception) -> str | None:
+        """How a failed login reads in `channels check`; None: not a login failure, so it is raised."""
+        return None
+
+    def check_login(self, login: Any, result: AccountCheck) -> None:  # pragma: no cover - overridden
+        """Identity, scopes, limits and headroom of a logged-in account, problems added to `result`."""
 
 
 def _rate(value: str | None) -> tuple[int | None, float]:

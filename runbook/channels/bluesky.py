@@ -550,20 +550,15 @@ class BlueskyChannel(Adapter):
         return True
 
     # -- channels check -------------------------------------------------------------------------------
-    def check(self) -> AccountCheck:
-        result = AccountCheck(self.account_id, self.platform, self.handle)
-        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
-        try:
-            client = self.client
-        except ConfigError as exc:
-            result.problem(str(exc))
-            return result
-        except ChannelError as exc:
-            result.problem(f"cannot log in at {self.service}: {exc}")
-            return result
-        except Exception as exc:  # noqa: BLE001 - the SDK's auth refusal
-            result.problem(f"login refused at {self.service}: {_first_line(exc)}")
-            return result
+    def login(self) -> Any:
+        return self.client
+
+    def login_problem(self, exc: Exception) -> str | None:
+        if isinstance(exc, ChannelError):
+            return f"cannot log in at {self.service}: {exc}"
+        return f"login refused at {self.service}: {_first_line(exc)}"  # the SDK's auth refusal
+
+    def check_login(self, client: Any, result: AccountCheck) -> None:
         session = client._session
         result.identity = f"{session.handle} ({session.did})"
         if session.handle != self.handle.lstrip("@"):
@@ -578,7 +573,6 @@ class BlueskyChannel(Adapter):
             result.problem(f"mentions unavailable (notifications need the AppView): {_first_line(exc)}")
         result.limits = self.limits().__dict__
         result.rate_headroom(self.guard.limiter.headroom)
-        return result
 
 
 def _rkeys(native: str) -> list[str]:

@@ -430,20 +430,17 @@ class MastodonChannel(Adapter):
         return True
 
     # -- channels check -------------------------------------------------------------------------------
-    def check(self) -> AccountCheck:
-        result = AccountCheck(self.account_id, self.platform, self.handle)
-        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
-        try:
-            me = self.me
-        except ConfigError as exc:
-            result.problem(str(exc))
-            return result
-        except ChannelUnavailable as exc:
-            result.problem(f"cannot reach {self.service}: {exc}")
-            return result
-        except ChannelError as exc:  # a refusal: a revoked token, a suspended account
-            result.problem(str(exc).removeprefix("mastodon: "))
-            return result
+    def login(self) -> Any:
+        return self.me
+
+    def login_problem(self, exc: Exception) -> str | None:
+        if isinstance(exc, ChannelUnavailable):
+            return f"cannot reach {self.service}: {exc}"
+        if isinstance(exc, ChannelError):  # a refusal: a revoked token, a suspended account
+            return str(exc).removeprefix("mastodon: ")
+        return None
+
+    def check_login(self, me: Any, result: AccountCheck) -> None:
         result.identity = f"@{me['acct']}@{self.host}"
         if me["acct"].casefold() != self.handle.lstrip("@").split("@")[0].casefold():
             result.problem(f"the token belongs to @{me['acct']}, not {self.handle}")
@@ -458,4 +455,3 @@ class MastodonChannel(Adapter):
             result.problem("the token cannot read mentions: it needs the read:notifications scope")
         result.limits = self.limits().__dict__
         result.rate_headroom(self.guard.limiter.headroom)
-        return result
