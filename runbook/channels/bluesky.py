@@ -20,7 +20,7 @@ from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, s
 from runbook.channels.config import AccountConfig, ChannelConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     Limits,
@@ -81,6 +81,7 @@ class BlueskyChannel(Adapter):
         environ: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
+        # The registry's constructor, as in MastodonChannel; only `environ` (where secrets are read) is ours.
         super().__init__(account_id, account, channel, **kwargs)
         self.service = self._service_url("the PDS URL")
         self.environ = environ

@@ -22,7 +22,7 @@ from runbook.channels.config import AccountConfig, ChannelConfig
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
 from runbook.channels.writes import LedgeredWrites
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     Limits,

@@ -19,7 +19,7 @@ from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.config import AccountConfig, ChannelConfig
 from runbook.channels.resilience import Failure, http_failure
 from runbook.channels.writes import LedgeredWrites
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     Limits,
