@@ -162,6 +162,7 @@ def bench_send(rate: str, sends: int) -> dict:
     )
 
     def ctx(decision=None) -> StepContext:  # noqa: ANN001
+        # The tests build step contexts the same way (tests/listen/conftest.py); bench imports no tests.
         return StepContext(
             incident_id=incident.id,
             incident_slug=incident.slug,

@@ -1,15 +1,19 @@
 """What every real adapter shares: its identity (account id, platform, handle), its Guard built from
-the configured tuning with the account's process-wide limiter, and the shape of a `check()`."""
+the configured tuning with the account's process-wide limiter, its database (the write ledger), how it
+is built from the channels file, and the shape of a `check()`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from runbook.channels.config import AccountConfig, ChannelConfig, Tuning
+from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError, Tuning
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limiter_for
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["AccountCheck", "Adapter"]
 
@@ -54,10 +58,12 @@ class Adapter:
         account: AccountConfig,
         channel: ChannelConfig,
         *,
+        engine: Engine | None = None,
         tuning: Tuning | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.account_id = account_id
+        self.engine = engine
         self.config = account
         self.channel_config = channel
         self.handle = account.handle
@@ -80,6 +86,28 @@ class Adapter:
             sleep=sleep if sleep is not None else time.sleep,
         )  # Guard's own default
 
+    @classmethod
+    def from_config(
+        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
+    ) -> Self:
+        """The adapter of `account_id` as the channels file configures it (what the registry calls)."""
+        account = config.account(account_id)
+        return cls(
+            account_id, account, config.channel_of(account_id), engine=engine, **cls.credentials(account), **kwargs
+        )
+
+    @classmethod
+    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
+        """Secrets the constructor takes as arguments; adapters that read theirs when logging in take none."""
+        return {}
+
+    def _service_url(self, what: str) -> str:
+        """The channel's `service:` URL without a trailing slash, for adapters that cannot guess it."""
+        service = self.channel_config.service
+        if not service:
+            raise ConfigError(f"account '{self.account_id}': the {self.platform} channel needs service: ({what})")
+        return service.rstrip("/")
+
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None
 
@@ -87,8 +115,34 @@ class Adapter:
         """Whether `ref` names one of this account's posts (the router routes deletes by it)."""
         return False
 
-    def check(self) -> AccountCheck:  # pragma: no cover - every adapter overrides
-        return AccountCheck(self.account_id, self.platform, self.handle)
+    def check(self) -> AccountCheck:
+        """`channels check`: log in, then look at who the credentials are and what they allow. A login
+        that fails is the one problem reported, in the network's own words (`login_problem`)."""
+        result = AccountCheck(self.account_id, self.platform, self.handle)
+        try:
+            login = self.login()
+        except ConfigError as exc:
+            result.problem(str(exc))
+            return result
+        except Exception as exc:
+            problem = self.login_problem(exc)
+            if problem is None:
+                raise
+            result.problem(problem)
+            return result
+        self.check_login(login, result)
+        return result
+
+    def login(self) -> Any:  # pragma: no cover - adapters using this check() override it
+        """Log in (or reuse the session) and return what `check_login` reads."""
+        raise NotImplementedError
+
+    def login_problem(self, exc: Exception) -> str | None:
+        """How a failed login reads in `channels check`; None: not a login failure, so it is raised."""
+        return None
+
+    def check_login(self, login: Any, result: AccountCheck) -> None:  # pragma: no cover - overridden
+        """Identity, scopes, limits and headroom of a logged-in account, problems added to `result`."""
 
 
 def _rate(value: str | None) -> tuple[int | None, float]:

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from runbook.channels.base import AccountCheck, Adapter
 from runbook.channels.bluesky_text import MAX_GRAPHEMES, find_facets, new_tid, split_thread
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     Limits,
@@ -32,8 +32,6 @@ from runbook.ports.channel import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from runbook.channels.ledger import Ledger
 
 __all__ = ["BlueskyChannel", "parse_uri"]
@@ -80,26 +78,16 @@ class BlueskyChannel(Adapter):
         account: AccountConfig,
         channel: ChannelConfig,
         *,
-        engine: Engine | None = None,
         environ: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
+        # The registry's constructor, as in MastodonChannel; only `environ` (where secrets are read) is ours.
         super().__init__(account_id, account, channel, **kwargs)
-        if not channel.service:
-            raise ConfigError(f"account '{account_id}': the bluesky channel needs service: (the PDS URL)")
-        self.service = channel.service.rstrip("/")
+        self.service = self._service_url("the PDS URL")
         self.environ = environ
-        self.engine = engine
         self._client: Any = None
         self._did: str | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(
-        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-    ) -> BlueskyChannel:
-        account = config.account(account_id)
-        return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
 
     # -- session --------------------------------------------------------------------------------
     def _make_client(self) -> Any:
@@ -563,20 +551,15 @@ class BlueskyChannel(Adapter):
         return True
 
     # -- channels check -------------------------------------------------------------------------------
-    def check(self) -> AccountCheck:
-        result = AccountCheck(self.account_id, self.platform, self.handle)
-        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
-        try:
-            client = self.client
-        except ConfigError as exc:
-            result.problem(str(exc))
-            return result
-        except ChannelError as exc:
-            result.problem(f"cannot log in at {self.service}: {exc}")
-            return result
-        except Exception as exc:  # noqa: BLE001 - the SDK's auth refusal
-            result.problem(f"login refused at {self.service}: {_first_line(exc)}")
-            return result
+    def login(self) -> Any:
+        return self.client
+
+    def login_problem(self, exc: Exception) -> str | None:
+        if isinstance(exc, ChannelError):
+            return f"cannot log in at {self.service}: {exc}"
+        return f"login refused at {self.service}: {_first_line(exc)}"  # the SDK's auth refusal
+
+    def check_login(self, client: Any, result: AccountCheck) -> None:
         session = client._session
         result.identity = f"{session.handle} ({session.did})"
         if session.handle != self.handle.lstrip("@"):
@@ -591,7 +574,6 @@ class BlueskyChannel(Adapter):
             result.problem(f"mentions unavailable (notifications need the AppView): {_first_line(exc)}")
         result.limits = self.limits().__dict__
         result.rate_headroom(self.guard.limiter.headroom)
-        return result
 
 
 def _rkeys(native: str) -> list[str]:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from runbook.channels.base import AccountCheck, Adapter
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError
+from runbook.channels.config import AccountConfig, ChannelConfig, ConfigError
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, http_failure
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     ChannelUnavailable,
@@ -35,8 +35,6 @@ from runbook.ports.channel import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from runbook.channels.ledger import Ledger
 
 __all__ = ["MastodonChannel", "html_to_text"]
@@ -64,17 +62,13 @@ class MastodonChannel(Adapter):
         account: AccountConfig,
         channel: ChannelConfig,
         *,
-        engine: Engine | None = None,
         environ: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
-        if not channel.service:
-            raise ConfigError(f"account '{account_id}': the mastodon channel needs service: (the instance URL)")
-        self.service = channel.service.rstrip("/")
+        self.service = self._service_url("the instance URL")
         self.host = urlparse(self.service).netloc or self.service
         self.environ = environ
-        self.engine = engine
         options = {**channel.options, **account.options}
         self.visibility = str(options.get("visibility", "public"))
         self.reply_visibility = str(options.get("reply_visibility", self.visibility))
@@ -86,13 +80,6 @@ class MastodonChannel(Adapter):
         self._me: Any = None
         self._limits: Limits | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(
-        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-    ) -> MastodonChannel:
-        account = config.account(account_id)
-        return cls(account_id, account, config.channels[account.channel], engine=engine, **kwargs)
 
     # -- client -----------------------------------------------------------------------------------
     @property
@@ -443,20 +430,17 @@ class MastodonChannel(Adapter):
         return True
 
     # -- channels check -------------------------------------------------------------------------------
-    def check(self) -> AccountCheck:
-        result = AccountCheck(self.account_id, self.platform, self.handle)
-        # Like the other adapters' check(), but each network fails its login its own ways (own messages).
-        try:
-            me = self.me
-        except ConfigError as exc:
-            result.problem(str(exc))
-            return result
-        except ChannelUnavailable as exc:
-            result.problem(f"cannot reach {self.service}: {exc}")
-            return result
-        except ChannelError as exc:  # a refusal: a revoked token, a suspended account
-            result.problem(str(exc).removeprefix("mastodon: "))
-            return result
+    def login(self) -> Any:
+        return self.me
+
+    def login_problem(self, exc: Exception) -> str | None:
+        if isinstance(exc, ChannelUnavailable):
+            return f"cannot reach {self.service}: {exc}"
+        if isinstance(exc, ChannelError):  # a refusal: a revoked token, a suspended account
+            return str(exc).removeprefix("mastodon: ")
+        return None
+
+    def check_login(self, me: Any, result: AccountCheck) -> None:
         result.identity = f"@{me['acct']}@{self.host}"
         if me["acct"].casefold() != self.handle.lstrip("@").split("@")[0].casefold():
             result.problem(f"the token belongs to @{me['acct']}, not {self.handle}")
@@ -471,4 +455,3 @@ class MastodonChannel(Adapter):
             result.problem("the token cannot read mentions: it needs the read:notifications scope")
         result.limits = self.limits().__dict__
         result.rate_headroom(self.guard.limiter.headroom)
-        return result

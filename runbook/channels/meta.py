@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
+from runbook.channels.config import AccountConfig, ChannelConfig
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
 from runbook.channels.writes import LedgeredWrites
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     Limits,
@@ -35,7 +35,7 @@ from runbook.ports.channel import (
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    pass
 
 __all__ = ["GraphClient", "GraphError", "MetaChannel", "MetaScheduledQueue"]
 
@@ -204,13 +204,11 @@ class MetaChannel(LedgeredWrites, Adapter):
         channel: ChannelConfig,
         *,
         token: str,
-        engine: Engine | None = None,
         http: httpx.Client | None = None,
         **kwargs: Any,
     ) -> None:
         self.platform = channel.platform  # facebook | instagram
         super().__init__(account_id, account, channel, **kwargs)
-        self.engine = engine
         options = {**channel.options, **account.options}
         self.node = str(options.get("ig_user_id" if self.platform == "instagram" else "page_id") or "")
         if not self.node:
@@ -227,18 +225,8 @@ class MetaChannel(LedgeredWrites, Adapter):
         )
 
     @classmethod
-    def from_config(
-        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-    ) -> MetaChannel:
-        account = config.account(account_id)
-        return cls(
-            account_id,
-            account,
-            config.channel_of(account_id),
-            token=account.secret("token").get_secret_value(),
-            engine=engine,
-            **kwargs,
-        )
+    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
+        return {"token": account.secret("token").get_secret_value()}
 
     def __repr__(self) -> str:
         return f"MetaChannel({self.account_id!r}, {self.platform}:{self.node})"

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from runbook.channels.base import AccountCheck, Adapter
-from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig
+from runbook.channels.config import AccountConfig, ChannelConfig
 from runbook.channels.resilience import Failure, http_failure
 from runbook.channels.writes import LedgeredWrites
-from runbook.ports.channel import (
+from runbook.ports.channel import (  # the one port every adapter implements: these imports repeat
     AccountInfo,
     ChannelError,
     Limits,
@@ -31,7 +31,7 @@ from runbook.ports.channel import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    pass
 
 __all__ = ["XChannel", "XError", "weighted_length"]
 
@@ -70,25 +70,19 @@ class XChannel(LedgeredWrites, Adapter):
         channel: ChannelConfig,
         *,
         token: str,
-        engine: Engine | None = None,
         base_url: str | None = None,
         http: httpx.Client | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         self._token = token
-        self.engine = engine
         self.base_url = base_url or channel.service or API
         self.http = http or httpx.Client(base_url=self.base_url, timeout=self.policy.timeout)
         self._user_id: str | None = str(account.options["user_id"]) if "user_id" in account.options else None
 
     @classmethod
-    def from_config(
-        cls, account_id: str, config: ChannelsConfig, *, engine: Engine | None = None, **kwargs: Any
-    ) -> XChannel:
-        account = config.account(account_id)
-        token = account.secret("token").get_secret_value()
-        return cls(account_id, account, config.channel_of(account_id), token=token, engine=engine, **kwargs)
+    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
+        return {"token": account.secret("token").get_secret_value()}
 
     def __repr__(self) -> str:  # never the token
         return f"XChannel({self.account_id!r}, @{self.handle})"

@@ -95,6 +95,7 @@ def personal_reply(person: str, said: str, language: str) -> str:
     concern = concern_of(said, language)
     if blocking_words((language,), "reply").search(quote):
         quote = ""  # their word ("hacked") in our mouth reads as an excuse: answer without quoting it
+    # Dutch and English written out whole, not one template: the sentences are translated, not filled in.
     if language == "nl":
         opener = {
             "hurt": "U heeft gelijk dat u boos bent",

@@ -18,7 +18,7 @@ from runbook.db import write_transaction
 from runbook.listen.language import LanguageDetector
 from runbook.listen.model import KINDS, NewMention
 from runbook.listen.sentiment import SentimentAnalyzer
-from runbook.listen.store import existing_refs, insert_rows, score_rows
+from runbook.listen.store import insert_rows, score_unstored
 from runbook.listen.tables import cursors
 from runbook.ports.channel import Channel, Mention
 
@@ -121,19 +121,8 @@ def ingest_channel(
         if not page.items:
             break
         items = [from_channel_mention(m) for m in page.items]
-        with engine.connect() as connection:  # a page fetched again after a crash is not re-scored
-            known: set[tuple[str, str]] = set()
-            for plat in {m.platform for m in items}:
-                known |= {
-                    (plat, r) for r in existing_refs(connection, plat, [m.ref for m in items if m.platform == plat])
-                }
-        rows = score_rows(
-            [m for m in items if (m.platform, m.ref) not in known],
-            source=source,
-            analyzer=analyzer,
-            detector=detector,
-            now=now,
-        )
+        # A page fetched again after a crash is not re-scored.
+        rows = score_unstored(engine, items, source=source, analyzer=analyzer, detector=detector, now=now)
         old, new = cursor, page.cursor
 
         def work(connection: Connection, rows=rows, old=old, new=new, items=items) -> int:

@@ -257,65 +257,49 @@ def check_spike(
         if volume >= threshold:
             reasons.append("volume")
         why.append(f"volume {volume} {'>=' if reasons else '<'} {threshold:.0f}")
-        return Check(
-            brand=brand,
-            at=at,
-            window_start=at - rule.window,
-            volume=volume,
-            negative=negative,
-            baseline_windows=len(vols),
-            baseline_mean=usual,
-            baseline_std=deviation,
-            threshold=threshold,
-            negative_mean=neg_usual,
-            negative_std=neg_deviation,
-            negative_threshold=threshold,
-            baseline_negative_share=base_share,
-            reasons=reasons,
-            mode=mode,
-            lower_threshold=threshold,
-            history_hours=history,
-            explanation=why,
-        )
-    threshold = max(usual + rule.k * deviation, rule.min_ratio * usual, float(rule.min_volume))
-    lower = usual + rule.k_low * deviation
-    where = "the same hour of the week" if mode == "hour_of_week" else "the same time of day"
-    why.append(
-        f"volume {volume} in the last {span}; usual {_fmt(usual)} (median of {len(vols)} windows at {where}: "
-        f"{', '.join(str(v) for v in vols[:14])}{' ...' if len(vols) > 14 else ''}), deviation "
-        f"{_fmt(deviation)}; alert at {_fmt(threshold)} = max(usual + {_fmt(rule.k)} x deviation, "
-        f"{_fmt(rule.min_ratio)} x usual, minimum {rule.min_volume}); stays open above {_fmt(lower)}"
-    )
-    if volume >= threshold:
-        reasons.append("volume")
-    neg_threshold = max(neg_usual + rule.k * neg_deviation, rule.min_ratio * neg_usual, float(rule.min_negative))
-    share = negative / volume if volume else 0.0
-    # The share must rise too (sentiment turning); negatives flooding in at three times their alert
-    # level need half that rise (a storm big enough to drown its own share).
-    if negative >= neg_threshold and (
-        share >= base_share + rule.negative_rise
-        or (share >= base_share + rule.negative_rise / 2 and negative >= 3 * neg_threshold)
-    ):
-        reasons.append("negative")
-    why.append(
-        f"negative {negative} ({share:.0%}); usual {_fmt(neg_usual)} ({base_share:.0%} of mentions); alert at "
-        f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%} (or "
-        f"{_fmt(3 * neg_threshold)} and {base_share + rule.negative_rise / 2:.0%})"
-    )
-    # Sustained elevation: the last hours together against the same hours on earlier days.
-    s_offsets, _ = _offsets(series, rule, s, days)
-    s_samples = [series.span("volumes", j, s) for j in s_offsets]
-    s_volume = series.span("volumes", 0, s)
-    s_usual, s_dev = robust(s_samples)
-    s_threshold = max(rule.sustained_ratio * s_usual, s_usual + rule.k * s_dev, float(rule.min_volume))
-    if len(s_samples) >= rule.min_samples:
-        if s_volume >= s_threshold:
-            reasons.append("sustained")
+        # Warm-up alerts on volume alone: one threshold for all, no sustained comparison yet.
+        neg_threshold = lower = threshold
+        s_volume, s_usual, s_threshold = 0, 0.0, 0.0
+    else:
+        threshold = max(usual + rule.k * deviation, rule.min_ratio * usual, float(rule.min_volume))
+        lower = usual + rule.k_low * deviation
+        where = "the same hour of the week" if mode == "hour_of_week" else "the same time of day"
         why.append(
-            f"last {_fmt(rule.sustained_window.total_seconds() / 3600)}h: {s_volume} against usual "
-            f"{_fmt(s_usual)} ({s_volume / max(s_usual, 1):.1f}x); sustained elevation at {_fmt(s_threshold)} "
-            f"(at least {_fmt(rule.sustained_ratio)}x)"
+            f"volume {volume} in the last {span}; usual {_fmt(usual)} (median of {len(vols)} windows at {where}: "
+            f"{', '.join(str(v) for v in vols[:14])}{' ...' if len(vols) > 14 else ''}), deviation "
+            f"{_fmt(deviation)}; alert at {_fmt(threshold)} = max(usual + {_fmt(rule.k)} x deviation, "
+            f"{_fmt(rule.min_ratio)} x usual, minimum {rule.min_volume}); stays open above {_fmt(lower)}"
         )
+        if volume >= threshold:
+            reasons.append("volume")
+        neg_threshold = max(neg_usual + rule.k * neg_deviation, rule.min_ratio * neg_usual, float(rule.min_negative))
+        share = negative / volume if volume else 0.0
+        # The share must rise too (sentiment turning); negatives flooding in at three times their alert
+        # level need half that rise (a storm big enough to drown its own share).
+        if negative >= neg_threshold and (
+            share >= base_share + rule.negative_rise
+            or (share >= base_share + rule.negative_rise / 2 and negative >= 3 * neg_threshold)
+        ):
+            reasons.append("negative")
+        why.append(
+            f"negative {negative} ({share:.0%}); usual {_fmt(neg_usual)} ({base_share:.0%} of mentions); alert at "
+            f"{_fmt(neg_threshold)} and a share of at least {base_share + rule.negative_rise:.0%} (or "
+            f"{_fmt(3 * neg_threshold)} and {base_share + rule.negative_rise / 2:.0%})"
+        )
+        # Sustained elevation: the last hours together against the same hours on earlier days.
+        s_offsets, _ = _offsets(series, rule, s, days)
+        s_samples = [series.span("volumes", j, s) for j in s_offsets]
+        s_volume = series.span("volumes", 0, s)
+        s_usual, s_dev = robust(s_samples)
+        s_threshold = max(rule.sustained_ratio * s_usual, s_usual + rule.k * s_dev, float(rule.min_volume))
+        if len(s_samples) >= rule.min_samples:
+            if s_volume >= s_threshold:
+                reasons.append("sustained")
+            why.append(
+                f"last {_fmt(rule.sustained_window.total_seconds() / 3600)}h: {s_volume} against usual "
+                f"{_fmt(s_usual)} ({s_volume / max(s_usual, 1):.1f}x); sustained elevation at {_fmt(s_threshold)} "
+                f"(at least {_fmt(rule.sustained_ratio)}x)"
+            )
     return Check(
         brand=brand,
         at=at,

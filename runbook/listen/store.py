@@ -121,6 +121,26 @@ def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     return inserted
 
 
+def score_unstored(
+    engine: Engine,
+    items: Sequence[NewMention],
+    *,
+    source: str,
+    analyzer: SentimentAnalyzer | None = None,
+    detector: LanguageDetector | None = None,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """`score_rows` of the items not stored yet: scoring is the costly part, so what a re-import or
+    a page fetched again already stored is looked up first (read only, before the write)."""
+    by_platform: dict[str, list[str]] = {}
+    for m in items:
+        by_platform.setdefault(m.platform, []).append(m.ref)
+    with engine.connect() as connection:
+        known = {(p, r) for p, refs in by_platform.items() for r in existing_refs(connection, p, refs)}
+    fresh = [m for m in items if (m.platform, m.ref) not in known]
+    return score_rows(fresh, source=source, analyzer=analyzer, detector=detector, now=now)
+
+
 def _unique(items: Iterable[NewMention]) -> list[NewMention]:
     seen: set[tuple[str, str]] = set()
     out = []
@@ -143,19 +163,8 @@ def store_mentions(
     """Score and store mentions in one transaction; returns how many were new."""
     from runbook.db import write_transaction
 
-    fresh = _unique(items)
-    with engine.connect() as connection:  # skip scoring what is stored already (re-imports)
-        by_platform: dict[str, list[str]] = {}
-        for m in fresh:
-            by_platform.setdefault(m.platform, []).append(m.ref)
-        known = {(p, r) for p, refs in by_platform.items() for r in existing_refs(connection, p, refs)}
-    rows = score_rows(
-        [m for m in fresh if (m.platform, m.ref) not in known],
-        source=source,
-        analyzer=analyzer,
-        detector=detector,
-        now=now,
-    )
+    # Re-imports skip scoring what is stored already.
+    rows = score_unstored(engine, _unique(items), source=source, analyzer=analyzer, detector=detector, now=now)
     return write_transaction(engine, lambda connection: insert_rows(connection, rows))
 
 

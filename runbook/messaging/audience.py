@@ -35,6 +35,33 @@ class Heard:
     needs_answer: bool | None = None  # the stored verdict: a complaint, a question, a call for help
 
 
+def _heard(
+    m: Any,
+    *,
+    created_at: datetime,
+    language: str | None,
+    kind: str | None = None,
+    negative: bool | None = None,
+    needs_answer: bool | None = None,
+) -> Heard:
+    """A stored mention or a network's mention as Heard: the fields both carry under the same names."""
+    return Heard(
+        ref=m.ref,
+        platform=m.platform,
+        account=m.account,
+        author=m.author,
+        text=m.text,
+        created_at=created_at,
+        language=language,
+        in_reply_to=m.in_reply_to,
+        followers=m.author_followers,
+        kind=kind,
+        meta=dict(m.meta or {}),
+        negative=negative,
+        needs_answer=needs_answer,
+    )
+
+
 def heard_in_window(
     engine: Any, *, accounts: Sequence[str] | None, platforms: Sequence[str] | None, since: datetime, until: datetime
 ) -> list[Heard]:
@@ -50,18 +77,11 @@ def from_listening(
 
     found = mentions_in_window(engine, since=since, until=until, accounts=accounts, platforms=platforms)
     return [
-        Heard(
-            ref=m.ref,
-            platform=m.platform,
-            account=m.account,
-            author=m.author,
-            text=m.text,
+        _heard(
+            m,
             created_at=m.created_at,
             language=m.language if m.language not in (None, "", "und") else None,
-            in_reply_to=m.in_reply_to,
-            followers=m.author_followers,
             kind=m.kind,
-            meta=dict(m.meta or {}),
             negative=m.negative,
             needs_answer=getattr(m, "needs_answer", None),
         )
@@ -90,20 +110,7 @@ def from_channel(
                 at = as_utc(m.created_at)
                 if since <= at < until and (platforms is None or m.platform in platforms):
                     lang = (m.meta or {}).get("lang")
-                    out.append(
-                        Heard(
-                            ref=m.ref,
-                            platform=m.platform,
-                            account=m.account,
-                            author=m.author,
-                            text=m.text,
-                            created_at=at,
-                            language=lang if isinstance(lang, str) else None,
-                            in_reply_to=m.in_reply_to,
-                            followers=m.author_followers,
-                            meta=dict(m.meta or {}),
-                        )
-                    )
+                    out.append(_heard(m, created_at=at, language=lang if isinstance(lang, str) else None))
             if len(got.items) < page or got.cursor in (None, cursor):
                 break
             cursor = got.cursor

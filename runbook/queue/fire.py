@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from runbook.checks import Checker, Draft, media_refs
+from runbook.checks import Checker
 from runbook.db import write_transaction
 from runbook.queue import ledger
 from runbook.queue.model import FAILED, NEEDS_REVIEW, PUBLISHED, PUBLISHING, SCHEDULED, Post
@@ -126,16 +126,7 @@ def fire_post(
         return f"skipped:{post.status if post else 'missing'}"
     # Checks run before the compare-and-set: a slow link check must not leave the post in
     # `publishing`, where a freeze would have to report it instead of freezing it.
-    result = checker.check(
-        Draft(
-            account=post.account,
-            platform=post.platform,
-            text=post.text,
-            media=media_refs(post.media),
-            author=post.author,
-            language=post.language,
-        )
-    )
+    result = checker.check(post.draft())
     accepted = set(post.reviewed_rules or [])
     new_blocks = [f for f in result.blocks if f.rule not in accepted]
     if new_blocks:

@@ -29,11 +29,17 @@ def record(
     details: dict[str, Any],
     step: str | None = None,
 ) -> int:
-    """Append one event (to the ledger when `incident_id` is None); returns its sequence number."""
-    target = incident_id or ledger_incident(engine)
+    """Append one event (to the ledger when `incident_id` is None); returns its sequence number.
+    Same arguments as `record_in`, which appends inside the caller's transaction instead."""
     # A ledger row is checkpointed in the same transaction by runbook.audit (kind "ledger").
     return audit.append(
-        engine, incident_id=target, actor=actor, channel=channel, action=action, step=step, details=details
+        engine,
+        incident_id=target(engine, incident_id),
+        actor=actor,
+        channel=channel,
+        action=action,
+        step=step,
+        details=details,
     ).seq
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from runbook.checks import Draft, media_refs
 from runbook.errors import NotFound, RunbookError
 
 SCHEDULED, NEEDS_REVIEW, FROZEN, PUBLISHING = "scheduled", "needs_review", "frozen", "publishing"
@@ -75,6 +76,17 @@ class Post:
     def key(self) -> str:
         """Idempotency key of this post's publish on the channel."""
         return f"post:{self.id}"
+
+    def draft(self) -> Draft:
+        """The post as the checks see it: what fires and what thaws check alike."""
+        return Draft(
+            account=self.account,
+            platform=self.platform,
+            text=self.text,
+            media=media_refs(self.media),
+            author=self.author,
+            language=self.language,
+        )
 
     def label(self, width: int = 50) -> str:
         """How a post is named to people: id, account, platform and the start of its text."""

@@ -18,7 +18,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from runbook.checks import Checker, CheckResult, Draft, media_refs
+from runbook.checks import Checker, CheckResult
 from runbook.db import write_transaction
 from runbook.queue import ledger, remote_thaw
 from runbook.queue.freeze import get_freeze
@@ -119,17 +119,7 @@ def propose_thaw(
     slots = _slots(overdue, now + reschedule_after, spacing)
     items: list[ThawItem] = []
     for post in frozen:
-        result = checker.check(
-            Draft(
-                account=post.account,
-                platform=post.platform,
-                text=post.text,
-                media=media_refs(post.media),
-                author=post.author,
-                language=post.language,
-            ),
-            context="thaw",
-        )
+        result = checker.check(post.draft(), context="thaw")
         proposed, reason = propose_action(
             result,
             accepted=post.reviewed_rules or [],

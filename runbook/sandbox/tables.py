@@ -10,6 +10,8 @@ from sqlalchemy.schema import SchemaItem
 
 from runbook.audit.models import UTCDateTime
 
+# Column lists look alike across the packages' tables (ids, keys, timestamps) on purpose: each
+# table mirrors its own frozen migration column for column, so none is built from another's helper.
 metadata = sa.MetaData()
 
 

@@ -150,27 +150,14 @@ def _walk(node: yaml.Node, loc: Loc, doc: Document, errors: list[SpecIssue]) -> 
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, tuple[int, int]] = {}
         for key_node, value_node in node.value:
+            refused: str | None = None
             if key_node.tag == "tag:yaml.org,2002:merge":
-                errors.append(
-                    SpecIssue(
-                        doc.file,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        format_path(loc),
-                        "merge keys (<<) are not supported; write the keys out",
-                    )
-                )
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                errors.append(
-                    SpecIssue(
-                        doc.file,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        format_path(loc),
-                        "a key must be a plain name",
-                    )
-                )
+                refused = "merge keys (<<) are not supported; write the keys out"
+            elif not isinstance(key_node, yaml.ScalarNode):
+                refused = "a key must be a plain name"
+            if refused is not None:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                errors.append(SpecIssue(doc.file, line, col, format_path(loc), refused))
                 continue
             key = key_node.value
             key_pos = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
