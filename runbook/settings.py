@@ -272,6 +272,29 @@ class Settings:
         for name, group_type in self.GROUPS.items():
             setattr(self, name, group_type.from_env(environ, by_group[name], given_as=given_as[name]))
 
+    def replace(self, **overrides: Any) -> Settings:
+        """A copy with some settings changed, named as for the constructor (`slack_bot_token=`,
+        `roster=`...); the groups not named are shared, the others validated again."""
+        updates: dict[str, dict[str, object]] = {name: {} for name in self.GROUPS}
+        for key, value in overrides.items():
+            if key not in _OVERRIDES:
+                raise TypeError(f"Settings has no setting {key!r} (known: {', '.join(sorted(_OVERRIDES))})")
+            group, field = _OVERRIDES[key]
+            updates[group][field] = value
+        copy = object.__new__(Settings)
+        for name, group_type in self.GROUPS.items():
+            current = getattr(self, name)
+            if updates[name]:
+                raw = {**dict(current), **updates[name]}
+                try:
+                    current = group_type.model_validate(raw)
+                except ValidationError as exc:
+                    raise group_type._error(
+                        exc, raw, {field: f"replace({field}=...)" for field in updates[name]}
+                    ) from None
+            setattr(copy, name, current)
+        return copy
+
     def __repr__(self) -> str:
         return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.GROUPS) + ")"
 

@@ -285,3 +285,15 @@ def test_no_module_but_settings_reads_the_environment() -> None:
         for line in environment_reads(path.read_text(encoding="utf-8")):
             offenders.append(f"{path.relative_to(ROOT)}:{line}")
     assert not offenders, "read the environment through runbook.settings instead: " + ", ".join(offenders)
+
+
+def test_replace_changes_the_named_settings_only_and_validates_them() -> None:
+    base = Settings({"RUNBOOK_HOME": "/srv/state", "RUNBOOK_WORKER_LIMIT": "3"})
+    changed = base.replace(slack_api_url="http://127.0.0.1:9/api/", roster=Path("other.yaml"))
+    assert changed.slack.api_url == "http://127.0.0.1:9/api/" and changed.paths.roster == Path("other.yaml")
+    assert changed.paths.home == Path("/srv/state") and changed.worker.limit == 3
+    assert base.slack.api_url is None and base.paths.roster is None  # the original is untouched
+    with pytest.raises(ConfigurationError, match="replace\\(limit=...\\)"):
+        base.replace(worker_limit="four")
+    with pytest.raises(TypeError, match="no setting 'colour'"):
+        base.replace(colour="red")

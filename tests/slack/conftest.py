@@ -72,13 +72,11 @@ class Harness:
 
 
 def slack_settings(base: Settings, fake: FakeSlack, **extra) -> Settings:
-    return base.model_copy(
-        update={
-            "slack_bot_token": SecretStr(fake.token),
-            "slack_signing_secret": SecretStr(SECRET),
-            "slack_api_url": fake.api_url,
-            **extra,
-        }
+    return base.replace(
+        slack_bot_token=SecretStr(fake.token),
+        slack_signing_secret=SecretStr(SECRET),
+        slack_api_url=fake.api_url,
+        **extra,
     )
 
 
