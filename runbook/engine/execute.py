@@ -4,11 +4,35 @@ No Prefect: the flow's step task calls it, and so does `runbook start` for immed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from runbook.audit import AuditEvent
 from runbook.engine.context import Run
+from runbook.engine.record import Entry
 from runbook.plan import StepPlan
+from runbook.ports.chat import ConsoleChat
 from runbook.spec.expressions import render_params
+
+
+@contextmanager
+def _chat_records(run: Run) -> Iterator[list[dict[str, Any]]]:
+    """The console chat's `chat.posted` records of the step's posts, committed by `_end` with the
+    step's last event: one write transaction instead of one more per message. Another chat (Slack)
+    posts outside this process and keeps its own intent records; nothing is collected for it."""
+    if not isinstance(run.chat, ConsoleChat):
+        yield []
+        return
+    with run.chat.deferred() as pending:
+        yield pending
+
+
+def _end(run: Run, pending: list[dict[str, Any]], entry: Entry) -> AuditEvent:
+    """Commit the step's collected chat records, then its end `entry`, in one transaction."""
+    committed = run.record.commit([*(Entry("chat.posted", details) for details in pending), entry])
+    pending.clear()  # written: `ConsoleChat.deferred` must not append them again
+    return committed.events[-1]
 
 
 def execute_step(
@@ -33,32 +57,41 @@ def execute_step(
         {"attempt": attempt, "uses": step.uses, "title": step.title, **({"immediate": True} if immediate else {})},
         step=step.id,
     )
-    try:
-        raw = render_params(step.with_, run.expressions())
-        params = kind.params.model_validate(raw)
-        produced = kind.run(run.step_context(step, decision=decision), params)
-        outputs = kind.outputs.model_validate(
-            produced.model_dump() if hasattr(produced, "model_dump") else produced
-        ).model_dump(mode="json")
-    except Exception as exc:
-        run.record(
-            "step.failed" if last_attempt else "step.attempt_failed",
-            {
-                "attempt": attempt,
-                "retries": step.retries,
-                "error": f"{type(exc).__name__}: {exc}"[:2000],
-                **({"immediate": True} if immediate else {}),
-            },
-            step=step.id,
-            once=f"{step.id}:failed" if last_attempt else None,
+    with _chat_records(run) as posted:
+        try:
+            raw = render_params(step.with_, run.expressions())
+            params = kind.params.model_validate(raw)
+            produced = kind.run(run.step_context(step, decision=decision), params)
+            outputs = kind.outputs.model_validate(
+                produced.model_dump() if hasattr(produced, "model_dump") else produced
+            ).model_dump(mode="json")
+        except Exception as exc:
+            _end(
+                run,
+                posted,
+                Entry(
+                    "step.failed" if last_attempt else "step.attempt_failed",
+                    {
+                        "attempt": attempt,
+                        "retries": step.retries,
+                        "error": f"{type(exc).__name__}: {exc}"[:2000],
+                        **({"immediate": True} if immediate else {}),
+                    },
+                    step=step.id,
+                    once=f"{step.id}:failed" if last_attempt else None,
+                ),
+            )
+            raise
+        _end(
+            run,
+            posted,
+            Entry(
+                "step.finished",
+                {"attempt": attempt, "outputs": outputs, **({"immediate": True} if immediate else {})},
+                step=step.id,
+                once=f"{step.id}:finished",
+            ),
         )
-        raise
-    run.record(
-        "step.finished",
-        {"attempt": attempt, "outputs": outputs, **({"immediate": True} if immediate else {})},
-        step=step.id,
-        once=f"{step.id}:finished",
-    )
     return outputs
 
 
@@ -76,29 +109,43 @@ def apply_decision(
     run.record(
         "step.started", {"attempt": attempt, "uses": step.uses, "title": step.title, "apply": review}, step=step.id
     )
-    try:
-        params = kind.params.model_validate(render_params(step.with_, run.expressions()))
-        produced = kind.run(run.step_context(step, decision=decision), params)
-        outputs = kind.outputs.model_validate(
-            produced.model_dump() if hasattr(produced, "model_dump") else produced
-        ).model_dump(mode="json")
-    except Exception as exc:
-        run.record(
-            "step.failed" if last_attempt else "step.attempt_failed",
-            {
-                "attempt": attempt,
-                "retries": step.retries,
-                "apply": review,
-                "error": f"{type(exc).__name__}: {exc}"[:2000],
-            },
-            step=step.id,
-            once=f"{step.id}:failed" if last_attempt else None,
+    with _chat_records(run) as posted:
+        try:
+            params = kind.params.model_validate(render_params(step.with_, run.expressions()))
+            produced = kind.run(run.step_context(step, decision=decision), params)
+            outputs = kind.outputs.model_validate(
+                produced.model_dump() if hasattr(produced, "model_dump") else produced
+            ).model_dump(mode="json")
+        except Exception as exc:
+            _end(
+                run,
+                posted,
+                Entry(
+                    "step.failed" if last_attempt else "step.attempt_failed",
+                    {
+                        "attempt": attempt,
+                        "retries": step.retries,
+                        "apply": review,
+                        "error": f"{type(exc).__name__}: {exc}"[:2000],
+                    },
+                    step=step.id,
+                    once=f"{step.id}:failed" if last_attempt else None,
+                ),
+            )
+            raise
+        _end(
+            run,
+            posted,
+            Entry(
+                "step.applied",
+                {
+                    "attempt": attempt,
+                    "review": review,
+                    "outputs": outputs,
+                    "approvers": list(decision.get("approvers") or []),
+                },
+                step=step.id,
+                once=once,
+            ),
         )
-        raise
-    run.record(
-        "step.applied",
-        {"attempt": attempt, "review": review, "outputs": outputs, "approvers": list(decision.get("approvers") or [])},
-        step=step.id,
-        once=once,
-    )
     return outputs
