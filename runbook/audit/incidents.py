@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from runbook.audit.chain import canonical_json
 from runbook.audit.errors import IncidentNotFound
 from runbook.audit.models import INCIDENT_TABLE, KINDS, STATUSES, TERMINAL_STATUSES, Incident, as_utc
-from runbook.audit.store import record_checkpoint
+from runbook.audit.store import append_in, record_checkpoint
 from runbook.db import write_transaction
 
 SLUG_MAX = 60
@@ -87,9 +87,12 @@ def create_incident(
     now: datetime | None = None,
     kind: str = "incident",
     slug: str | None = None,
+    event: dict[str, Any] | None = None,
 ) -> Incident:
     """Create an open incident; its slug is the UTC date plus the slugified title, unless `slug`
-    is given (a ledger's fixed slug: a clash is then an IntegrityError, not a new suffix)."""
+    is given (a ledger's fixed slug: a clash is then an IntegrityError, not a new suffix).
+    `event` (append's keyword arguments but the incident) is its first audit event, appended in the
+    same transaction: the incident and the record of its start commit together or not at all."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
     if not isinstance(inputs, dict):
@@ -119,6 +122,8 @@ def create_incident(
             slug=slug or _free_slug(connection, date, words),
         )
         connection.execute(_incidents.insert(), row)
+        if event is not None:
+            append_in(connection, incident_id=incident_id, **event)
         return Incident(**row)
 
     # On PostgreSQL two creators may pick the same free slug; the unique index refuses the
@@ -220,8 +225,6 @@ def update_incident_in(
     if changes:
         connection.execute(_incidents.update().where(_incidents.c.id == current.id).values(**changes))
     if event is not None:
-        from runbook.audit.store import append_in
-
         append_in(connection, incident_id=current.id, **event)
     if closing:
         record_checkpoint(connection, current.id, reason=f"incident {changes['status']}")

@@ -18,7 +18,7 @@ from runbook.audit import (
 )
 from runbook.engine.context import Run
 from runbook.engine.execute import execute_step
-from runbook.engine.record import Recorder
+from runbook.engine.record import Recorder, stamped
 from runbook.engine.services import Services
 from runbook.engine.status import IncidentStatus, incident_status
 from runbook.errors import RunbookError
@@ -97,6 +97,10 @@ def start(
         plan = scale_deadlines(plan, time_scale)
     summary = str(plan.inputs.get("summary") or "").strip().splitlines()
     title = (title or (summary[0] if summary else "") or plan.title)[:300]
+    # The incident and its `incident.started` commit in one transaction (audit before effect): no
+    # incident without the record of who started it. The resolved plan is part of the evidence
+    # (who could sign what, when it started) and the flow runs exactly this plan, whatever happens
+    # to the playbook file meanwhile.
     incident = create_incident(
         services.db,
         playbook_id=plan.playbook_id,
@@ -106,24 +110,24 @@ def start(
         title=title,
         channel=channel,
         kind=kind,
+        event={
+            "actor": requester,
+            "channel": via,
+            "action": "incident.started",
+            "details": stamped(
+                {
+                    "playbook": plan.playbook_id,
+                    "version": plan.playbook_version,
+                    "inputs": plan.inputs,
+                    "title": title,
+                    "steps": [s.id for s in plan.steps],
+                    "plan": plan.model_dump(mode="json", by_alias=True),
+                },
+                once="incident.started",
+            ),
+        },
     )
     record = Recorder(db=services.db, incident_id=incident.id)
-    # The resolved plan is part of the evidence (who could sign what, when it started) and the
-    # flow runs exactly this plan, whatever happens to the playbook file meanwhile.
-    record(
-        "incident.started",
-        {
-            "playbook": plan.playbook_id,
-            "version": plan.playbook_version,
-            "inputs": plan.inputs,
-            "title": title,
-            "steps": [s.id for s in plan.steps],
-            "plan": plan.model_dump(mode="json", by_alias=True),
-        },
-        actor=requester,
-        channel=via,
-        once="incident.started",
-    )
     immediate = _run_immediate(services=services, incident=incident, plan=plan, record=record)
     flow_run_id = None
     if create_run:
@@ -154,8 +158,27 @@ def launch(*, services: Services, incident: Any, tags: tuple[str, ...] = ()) -> 
             f"incident {incident.slug} created, but its flow run could not be created "
             f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?"
         ) from None
-    update_incident(services.db, incident.id, flow_run_id=flow_run_id)
+    record_launch(services=services, incident=incident, flow_run_id=flow_run_id)
     return flow_run_id
+
+
+def record_launch(*, services: Services, incident: Any, flow_run_id: str, **details: Any) -> None:
+    """Set the incident's flow run and append `flow.launched` (its id, and `details`) in one
+    transaction. A repeated launch (the run is idempotent per incident) finds the same id already
+    set and records nothing again."""
+    if getattr(incident, "flow_run_id", None) == flow_run_id:
+        return
+    update_incident(
+        services.db,
+        incident.id,
+        flow_run_id=flow_run_id,
+        event={
+            "actor": "system",
+            "channel": "flow",
+            "action": "flow.launched",
+            "details": {"flow_run_id": flow_run_id, **details},
+        },
+    )
 
 
 def _run_immediate(*, services: Services, incident: Any, plan: Plan, record: Recorder) -> list[str]:

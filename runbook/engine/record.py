@@ -39,6 +39,16 @@ def prefect_ids() -> dict[str, str]:
     return ids
 
 
+def stamped(details: dict[str, Any] | None, once: str | None = None) -> dict[str, Any]:
+    """An event's details as the engine records them: with the Prefect run ids, and the idempotency
+    key `once` (what `Recorder.find_once` looks up) when given."""
+    payload = dict(details or {})
+    payload.update(prefect_ids())
+    if once is not None:
+        payload["once"] = once
+    return payload
+
+
 @dataclass(frozen=True)
 class Entry:
     """One event to append; `once` is its idempotency key (see `Recorder.key`)."""
@@ -130,14 +140,7 @@ class Recorder:
         todo = [(n, entry, once) for n, (entry, once) in enumerate(keyed) if once is None or once not in known]
         if not todo:
             return Committed(events=[known[once] for _, once in keyed if once is not None], fresh=False)
-        ids = prefect_ids()
-        rows = []
-        for _, entry, once in todo:
-            payload = dict(entry.details or {})
-            payload.update(ids)
-            if once is not None:
-                payload["once"] = once
-            rows.append((entry, payload))
+        rows = [(entry, stamped(entry.details, once)) for _, entry, once in todo]
 
         def work(connection: Connection) -> tuple[list[AuditEvent], AuditCheckpoint | None]:
             appended = [

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runbook.audit import events, get_incident, update_incident
-from runbook.engine.commands import CommandError, _incident, _person, recorded_plan
+from runbook.engine.commands import CommandError, _incident, _person, record_launch, recorded_plan
 from runbook.engine.services import Services
 from runbook.plan import Plan, StepPlan
 
@@ -156,7 +156,7 @@ def resume(
                 f"{incident.slug} could not be resumed: no flow run was created "
                 f"({type(exc).__name__}: {exc}); is `runbook server` up and a `runbook worker` running?"
             ) from None
-        update_incident(services.db, incident.id, flow_run_id=flow_run_id)
+        record_launch(services=services, incident=incident, flow_run_id=flow_run_id, generation=generation)
     return Resumed(
         incident=get_incident(services.db, incident.id),
         generation=generation,

@@ -59,6 +59,8 @@ class LoggingRecorder(Recorder):
     finds already recorded: the Logs tab of a resumed run shows what happened since)."""
 
     def appended(self, event: AuditEvent) -> None:
+        if event.action == "chat.posted":
+            return  # a console message's record (runbook.engine.execute): the message was printed itself
         logger = run_logger()
         if logger is not None:
             logger.log(level(event.action), story(event))

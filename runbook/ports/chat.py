@@ -2,14 +2,16 @@
 
 `ConsoleChat` is the embedded default: it prints to the console and records each message once,
 by its idempotency key, in the audit trail (or in memory when it has no database), so a retried
-task or a restarted worker never posts the same message twice.
+task or a restarted worker never posts the same message twice. Inside `deferred()` those records
+are handed to the caller, which commits them with its own event (a step's end) in one transaction.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Protocol, runtime_checkable
@@ -81,6 +83,7 @@ class ConsoleChat:
         self._seen: dict[str, str] = {}
         self._loaded = False
         self._lock = threading.Lock()
+        self._local = threading.local()  # .pending: the deferred records of this thread, if deferring
 
     def post(self, channel: str | None, text: str, *, key: str) -> str:
         return self._once(channel=channel, text=text, key=key, kind="message")
@@ -117,14 +120,43 @@ class ConsoleChat:
         self._loaded = True
         return self._seen.get(key)
 
+    @contextmanager
+    def deferred(self) -> Iterator[list[dict[str, Any]]]:
+        """Collect the `chat.posted` records (their details) of this thread's posts in the yielded
+        list instead of appending each in a transaction of its own: the caller takes them and
+        commits them with its own event, e.g. a step's `step.finished` or `step.failed` (a console
+        print has no effect outside this process, so its record may wait for the step's end; the
+        in-memory key already stops a retry in this process from printing again). Records the
+        caller left in the list are appended on the way out, whatever happened."""
+        if getattr(self._local, "pending", None) is not None:
+            raise RuntimeError("ConsoleChat.deferred() is already active in this thread")
+        pending: list[dict[str, Any]] = []
+        self._local.pending = pending
+        try:
+            yield pending
+        finally:
+            self._local.pending = None
+            for details in pending:
+                self._append(details)
+            pending.clear()
+
     def _record(self, *, key: str, channel: str | None, text: str, kind: str) -> None:
         if self._engine is None or self._incident_id is None:
             return
-        from runbook.audit import append
-
         details = {"key": key, "channel": channel, "kind": kind, "text": text[:4000]}
         if self._annotate is not None:
             details.update(self._annotate())
+        pending = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.append(details)
+        else:
+            self._append(details)
+
+    def _append(self, details: dict[str, Any]) -> None:
+        from runbook.audit import append
+
+        if self._engine is None or self._incident_id is None:
+            return
         append(
             self._engine,
             incident_id=self._incident_id,

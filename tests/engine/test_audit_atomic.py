@@ -1,5 +1,6 @@
-"""Audit before effect in the engine: the close of an incident and every sign-off status change
-commit in one transaction with their audit events. A fault injected inside that transaction (a
+"""Audit before effect in the engine: the start and the launch of an incident, its close and every
+sign-off status change commit in one transaction with their audit events (and a step's console
+messages with the step's end). A fault injected inside that transaction (a
 database trigger raising after the status update, or at the audit insert) leaves neither the
 change nor its event, and the chain still verifies. On SQLite and on PostgreSQL.
 
@@ -11,21 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
 
-from runbook.audit import checkpoints, events, get_incident, verify
+from runbook.audit import checkpoints, events, get_incident, list_incidents, verify
 from runbook.db import init_db, make_engine
 from runbook.engine import commands
 from runbook.engine.context import Run, enter, leave
+from runbook.engine.execute import execute_step
 from runbook.engine.record import Entry
 from runbook.engine.runlog import LoggingRecorder
 from runbook.engine.runner import close
 from runbook.engine.services import build_services
 from runbook.engine.signoff import open_gate, record_verdict
 from runbook.settings import Settings
+from runbook.steps.base import Outputs, Params, StepContext, StepKind
 from tests.dbfixtures import db_url, pg_url, sqlite_url  # noqa: F401
 from tests.engine.conftest import settings_env
 
@@ -239,4 +244,122 @@ def test_commit_appends_all_or_nothing_and_once(services):
         assert not again.fresh and [e.seq for e in again.events] == [e.seq for e in done.events]
         assert get_incident(services.db, run.incident.id).status == "running"
         assert actions(services, run) == before + ["test.first", "test.second"]
+        assert_verifies(services, run)
+
+
+def started_titled(services, title: str) -> list:
+    return [i for i in list_incidents(services.db) if i.title == title]
+
+
+def test_a_fault_at_incident_started_leaves_no_incident(services):
+    start = {"services": services, "playbook_ref": "t-gate", "requester": "ron", "create_run": False}
+    with fault(services.db, **at_event("incident.started")), pytest.raises(Exception, match=FAULT):
+        commands.start(**start, inputs={"summary": "stranded"})
+    assert started_titled(services, "stranded") == []  # no incident without the record of its start
+    # An event the audit refuses (an unknown channel) refuses the incident too.
+    with pytest.raises(ValueError, match="channel must be one of"):
+        commands.start(**start, inputs={"summary": "stranded"}, via="carrier-pigeon")
+    assert started_titled(services, "stranded") == []
+
+    started = commands.start(**start, inputs={"summary": "stranded"})
+    assert [i.id for i in started_titled(services, "stranded")] == [started.incident.id]
+    trail = events(services.db, started.incident.id)
+    assert [e.action for e in trail] == ["incident.started"]
+    assert (trail[0].actor, trail[0].channel, trail[0].details["once"]) == ("ron", "cli", "incident.started")
+    assert commands.recorded_plan(services=services, incident=started.incident) == started.plan
+    assert verify(services.db, started.incident.id).ok
+
+
+def test_a_fault_at_flow_launched_leaves_the_incident_without_its_flow_run(services):
+    # `launch` creates the flow run in Prefect (test_flow.py), then records it with record_launch.
+    with running(services, "t-gate", {"summary": "launch"}) as run:
+        flow_run_id = str(uuid4())
+        before = actions(services, run)
+        with fault(services.db, **at_event("flow.launched")), pytest.raises(Exception, match=FAULT):
+            commands.record_launch(services=services, incident=run.incident, flow_run_id=flow_run_id)
+        assert get_incident(services.db, run.incident.id).flow_run_id is None
+        assert actions(services, run) == before
+
+        commands.record_launch(services=services, incident=run.incident, flow_run_id=flow_run_id)
+        launched = get_incident(services.db, run.incident.id)
+        assert launched.flow_run_id == flow_run_id
+        assert actions(services, run) == before + ["flow.launched"]
+        assert events(services.db, run.incident.id)[-1].details["flow_run_id"] == flow_run_id
+        # Launching again finds the same (idempotent) flow run already recorded: no second event.
+        commands.record_launch(services=services, incident=launched, flow_run_id=flow_run_id)
+        assert actions(services, run) == before + ["flow.launched"]
+        assert_verifies(services, run)
+
+
+def console_lines(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith("[chat")]
+
+
+def test_a_steps_console_message_commits_with_its_end_and_prints_once(services, capsys):
+    with running(services, "t-gate", {"summary": "chat"}) as run:
+        step = run.plan.step("hello")
+        capsys.readouterr()
+        # A step's message is recorded just before its end, in the same write transaction: two
+        # commits for the step (its start; its message and end), not one more per message.
+        commits: list[object] = []
+        count = commits.append  # one bound method: `remove` needs the very listener given to `listen`
+        sa.event.listen(services.db, "commit", count)
+        try:
+            execute_step(run, step.model_copy(update={"id": "greeting"}), decision=None)
+        finally:
+            sa.event.remove(services.db, "commit", count)
+        assert len(commits) == 2
+        posted, finished = events(services.db, run.incident.id)[-2:]
+        assert (posted.action, finished.action, finished.seq) == ("chat.posted", "step.finished", posted.seq + 1)
+        keys = chat_keys(services, run)
+        capsys.readouterr()
+        with fault(services.db, **at_event("step.finished")), pytest.raises(Exception, match=FAULT):
+            execute_step(run, step, decision=None)
+        assert len(console_lines(capsys)) == 1
+        # The message was to be recorded with step.finished; that failed, so it is recorded alone.
+        trail = events(services.db, run.incident.id)
+        assert [e.action for e in trail[-2:]] == ["step.started", "chat.posted"]
+        posted = trail[-1]
+        assert chat_keys(services, run) == keys + [posted.details["key"]]
+
+        # The task's retry in the same process: printed and recorded already, so neither again.
+        outputs = execute_step(run, step, decision=None, attempt=2)
+        assert console_lines(capsys) == []
+        trail = events(services.db, run.incident.id)
+        assert [e.action for e in trail[-3:]] == ["chat.posted", "step.started", "step.finished"]
+        assert trail[-1].details["outputs"] == outputs
+        assert chat_keys(services, run) == keys + [posted.details["key"]]
+        # A rerun after that (another process included) finds the step finished: no message at all.
+        execute_step(run, step, decision=None)
+        assert console_lines(capsys) == [] and len(events(services.db, run.incident.id)) == len(trail)
+        assert_verifies(services, run)
+
+
+class _Message(Params):
+    message: str
+
+
+def _posts_then_fails_once(ctx: StepContext, params: _Message) -> Outputs:
+    ctx.chat.post(ctx.channel, params.message, key=ctx.key("message"))
+    if not any(e.action == "step.attempt_failed" for e in events(ctx.services.db, ctx.incident_id)):
+        raise RuntimeError("failed after its message")
+    return Outputs()
+
+
+def test_a_failed_attempt_keeps_its_message_record_and_the_retry_posts_nothing_again(services, capsys):
+    kind = StepKind(name="posts_then_fails_once", params=_Message, outputs=Outputs, run=_posts_then_fails_once)
+    with running(services, "t-gate", {"summary": "retry"}) as run:
+        run.services = replace(services, kinds={**services.kinds, kind.name: kind})
+        step = run.plan.step("hello").model_copy(update={"uses": kind.name, "retries": 1})
+        capsys.readouterr()
+        with pytest.raises(RuntimeError, match="failed after its message"):
+            execute_step(run, step, decision=None, last_attempt=False)
+        trail = events(services.db, run.incident.id)
+        assert [e.action for e in trail[-3:]] == ["step.started", "chat.posted", "step.attempt_failed"]
+        assert trail[-2].seq + 1 == trail[-1].seq
+
+        execute_step(run, step, decision=None, attempt=2)
+        assert len(console_lines(capsys)) == 1
+        assert chat_keys(services, run).count(f"{run.incident.id}:hello:message") == 1
+        assert actions(services, run)[-3:] == ["step.attempt_failed", "step.started", "step.finished"]
         assert_verifies(services, run)

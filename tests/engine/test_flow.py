@@ -33,6 +33,7 @@ def test_approve_runs_the_step_and_records_who_where_and_the_run_ids(engine):
     assert closed.status == "completed"
     assert actions(engine, incident) == [
         "incident.started",
+        "flow.launched",  # by `start`, with the incident's flow_run_id (one transaction)
         "flow.started",
         "step.started",
         "step.finished",  # hello
@@ -221,9 +222,10 @@ def test_approve_refuses_unknown_incident_person_step_and_field(engine):
 def test_an_immediate_step_runs_at_start_and_its_after_gate_can_edit_the_result(engine):
     incident = engine.start("t-immediate", {"summary": "now"})
     # Already done when `start` returns, before the worker picked the run up.
-    assert actions(engine, incident) == ["incident.started", "step.started", "step.finished"]
-    assert engine.events(incident)[-1].details["immediate"] is True
-    assert engine.events(incident)[-1].details["outputs"]["text"] == "frozen for now"
+    assert actions(engine, incident)[:4] == ["incident.started", "step.started", "step.finished", "flow.launched"]
+    finished = next(e for e in engine.events(incident) if e.action == "step.finished")
+    assert finished.details["immediate"] is True
+    assert finished.details["outputs"]["text"] == "frozen for now"
     engine.approve(incident, "freeze", "alma", fields={"text": "frozen, edited"})
     closed = engine.wait_closed(incident)
 
