@@ -72,6 +72,7 @@ _SUMMARIES: dict[str, Any] = {
         action: lambda d, a: f"incident {n.CLOSING[a]}" + (f": {d['reason']}" if d.get("reason") else "")
         for action in n.CLOSING
     },
+    "flow.launched": lambda d, a: "flow run created" + (f" (resume {d['generation']})" if d.get("generation") else ""),
     "flow.started": lambda d, a: "flow run started",
     n.SIGNOFF_REQUESTED: _requested,
     n.SIGNOFF_APPROVED: _approved,

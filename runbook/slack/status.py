@@ -12,7 +12,7 @@ from runbook.slack import blocks as bk
 MARKS = {"pending": "▫️", "running": "⏳", "waiting": "✋", "completed": "✅", "skipped": "⏭️", "failed": "❌"}
 STATUS_MARKS = {"open": "🟡", "running": "🔵", "waiting": "✋", "completed": "✅", "failed": "❌", "cancelled": "⛔"}
 # Our own bookkeeping and the chat messages (posted on their own) are not echoed.
-QUIET = ("chat.posted", "slack.")
+QUIET = ("chat.posted", "slack.", "flow.launched")  # machine bookkeeping: nothing for the room
 
 
 def _hm(ts: datetime | None) -> str:

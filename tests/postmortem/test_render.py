@@ -232,3 +232,16 @@ def test_an_unknown_action_reads_as_words() -> None:
         plain({"post": "x:1", "retried": True, "tags": ["a", "b"], "meta": {"k": 1}, "once": "z"})
         == "post x:1; retried; tags a, b; meta (1 item(s))"
     )
+
+
+def test_a_launched_flow_run_reads_as_words_with_its_resume_generation() -> None:
+    from datetime import UTC, datetime
+
+    from runbook.postmortem.timeline import summary
+    from runbook.postmortem.trail import Event
+
+    def launched(**details) -> Event:  # noqa: ANN003
+        return Event(1, datetime.now(UTC), "system", "flow", "flow.launched", None, details)
+
+    assert summary(launched(flow_run_id="f-1")) == "flow run created"
+    assert summary(launched(flow_run_id="f-2", generation=2)) == "flow run created (resume 2)"
