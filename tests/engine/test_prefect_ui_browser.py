@@ -75,7 +75,9 @@ def ui(tmp_path_factory):
         stop_worker(server)
 
 
-def _wait(predicate, what: str, timeout: float = 90):
+# A submitted form resumes the run in a new flow process, which the worker starts on its next
+# poll: on a loaded 2-core CI machine that alone has taken over a minute.
+def _wait(predicate, what: str, timeout: float = 240):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         found = predicate()
