@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import configure_mappers
 
 from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
 from runbook.audit.errors import IncidentNotFound
@@ -25,6 +26,12 @@ from runbook.audit.models import (
     as_utc,
 )
 from runbook.db import inserted_id, write_transaction
+
+# Events are built with model_construct (no ORM instance state). Reading a field of such an
+# object goes through SQLAlchemy's instrumented attribute, which works only once the mappers are
+# configured; a process that never ran an ORM query (a CLI command, a flow process) has not, so
+# configure them here, once, at import.
+configure_mappers()
 
 _events = AUDIT_EVENT_TABLE
 _checkpoints = AUDIT_CHECKPOINT_TABLE
