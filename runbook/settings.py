@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
@@ -262,38 +262,35 @@ class Settings:
     channels: ChannelsSettings
 
     def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
-        by_group: dict[str, dict[str, object]] = {name: {} for name in self.GROUPS}
-        given_as: dict[str, dict[str, str]] = {name: {} for name in self.GROUPS}
-        for key, value in overrides.items():
-            if key not in _OVERRIDES:
-                raise TypeError(f"Settings() has no setting {key!r} (known: {', '.join(sorted(_OVERRIDES))})")
-            group, field = _OVERRIDES[key]
-            by_group[group][field], given_as[group][field] = value, f"Settings({key}=...)"
+        by_group, given_as = self._by_group(overrides, lambda key, field: f"Settings({key}=...)")
         for name, group_type in self.GROUPS.items():
             setattr(self, name, group_type.from_env(environ, by_group[name], given_as=given_as[name]))
 
     def replace(self, **overrides: Any) -> Settings:
         """A copy with some settings changed, named as for the constructor (`slack_bot_token=`,
         `roster=`...); the groups not named are shared, the others validated again."""
-        updates: dict[str, dict[str, object]] = {name: {} for name in self.GROUPS}
+        by_group, given_as = self._by_group(overrides, lambda key, field: f"replace({field}=...)")
+        copy = object.__new__(Settings)
+        for name, group_type in self.GROUPS.items():
+            current = getattr(self, name)
+            if by_group[name]:  # no environment: the current values, then the changes
+                current = group_type.from_env({}, {**dict(current), **by_group[name]}, given_as=given_as[name])
+            setattr(copy, name, current)
+        return copy
+
+    @classmethod
+    def _by_group(
+        cls, overrides: Mapping[str, Any], said: Callable[[str, str], str]
+    ) -> tuple[dict[str, dict[str, object]], dict[str, dict[str, str]]]:
+        """Overrides by constructor name, sorted into their groups' fields, with how each was given."""
+        by_group: dict[str, dict[str, object]] = {name: {} for name in cls.GROUPS}
+        given_as: dict[str, dict[str, str]] = {name: {} for name in cls.GROUPS}
         for key, value in overrides.items():
             if key not in _OVERRIDES:
                 raise TypeError(f"Settings has no setting {key!r} (known: {', '.join(sorted(_OVERRIDES))})")
             group, field = _OVERRIDES[key]
-            updates[group][field] = value
-        copy = object.__new__(Settings)
-        for name, group_type in self.GROUPS.items():
-            current = getattr(self, name)
-            if updates[name]:
-                raw = {**dict(current), **updates[name]}
-                try:
-                    current = group_type.model_validate(raw)
-                except ValidationError as exc:
-                    raise group_type._error(
-                        exc, raw, {field: f"replace({field}=...)" for field in updates[name]}
-                    ) from None
-            setattr(copy, name, current)
-        return copy
+            by_group[group][field], given_as[group][field] = value, said(key, field)
+        return by_group, given_as
 
     def __repr__(self) -> str:
         return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.GROUPS) + ")"
