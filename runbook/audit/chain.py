@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from runbook.canonical import canonical_json
 from runbook.canonical import dumps as _dumps
 
-__all__ = ["GENESIS_HASH", "canonical_json", "canonical_row", "canonical_ts", "digest"]
+__all__ = ["GENESIS_HASH", "canonical_json", "canonical_row", "canonical_ts", "canonical_ts_text", "digest"]
 
 GENESIS_HASH = "0" * 64
 
@@ -26,6 +26,17 @@ def canonical_ts(ts: datetime) -> str:
     return ts.isoformat(timespec="microseconds") + "+00:00"
 
 
+def canonical_ts_text(value: datetime | str) -> str:
+    """`canonical_ts` of a time as the database hands it back. SQLite's stored text, naive UTC
+    ('YYYY-MM-DD HH:MM:SS.ffffff', SQLAlchemy's format), is respliced without parsing: a trail of a
+    million rows is verified from its text. Any other spelling or a datetime goes through canonical_ts."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " " and value[19] == ".":
+            return f"{value[:10]}T{value[11:]}+00:00"
+        return canonical_ts(datetime.fromisoformat(value))
+    return canonical_ts(value)
+
+
 def _string(value: object) -> str:
     # The C string encoder json.dumps itself uses, without the per-call encoder set-up; the
     # hash of every row goes through here, so verification speed depends on it.
@@ -36,7 +47,7 @@ def canonical_row(
     *,
     incident_id: str,
     seq: int,
-    ts: datetime,
+    ts: datetime | str,
     actor: str,
     channel: str,
     action: str,
@@ -48,12 +59,12 @@ def canonical_row(
 
     Equal to `canonical_json([incident_id, seq, ts, actor, channel, action, step, details,
     prev_hash])`; `details_json` is spliced in as already-canonical text so verification can
-    hash the stored column without parsing it.
+    hash the stored column without parsing it; `ts` may be the database's own text (canonical_ts_text).
     """
     number = repr(seq) if type(seq) is int else _dumps(seq)
     step_text = "null" if step is None else _string(step)
     return (
-        f'[{_string(incident_id)},{number},"{canonical_ts(ts)}",{_string(actor)},{_string(channel)},'
+        f'[{_string(incident_id)},{number},"{canonical_ts_text(ts)}",{_string(actor)},{_string(channel)},'
         f"{_string(action)},{step_text},{details_json},{_string(prev_hash)}]"
     )
 

@@ -11,20 +11,21 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256
 from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, digest
+from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, canonical_ts_text, digest
 from runbook.audit.errors import IncidentNotFound
 from runbook.audit.models import AUDIT_CHECKPOINT_TABLE, AUDIT_EVENT_TABLE, INCIDENT_TABLE
 
 KINDS = ("hash_mismatch", "broken_link", "gap", "order", "checkpoint_mismatch", "missing_checkpoint_event", "trigger")
 # Problems of the database itself (a missing or disabled append-only trigger) name no incident.
 DATABASE = ""
-_STREAM_BATCH = 5_000
+STREAM_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -51,19 +52,21 @@ class VerifyReport:
         }
 
 
-# Row layout of the streamed query (see _event_query).
+# Row layout of the streamed query (see event_query).
 _INCIDENT, _SEQ, _TS, _ACTOR, _CHANNEL, _ACTION, _STEP, _DETAILS, _PREV, _HASH = range(10)
+Row = Sequence[Any]
 
 
-def _event_query(incident_id: str | None) -> sa.Select[*tuple[Any, ...]]:
+def event_query(incident_id: str | None) -> sa.Select[*tuple[Any, ...]]:
+    """The streamed rows, in (incident, seq) order: the ten columns of the layout above."""
     e = AUDIT_EVENT_TABLE.c
-    # Details as stored text: written canonically, it can be hashed without parsing.
-    # ts without the UTC-aware wrapper type: canonical_ts treats naive as UTC anyway, and
-    # skipping a conversion per row is measurable at 100,000 rows.
+    # Details as stored text: written canonically, it can be hashed without parsing. ts as the
+    # driver hands it back, without a type's conversion: SQLite's text is respliced into the
+    # canonical form (canonical_ts_text), PostgreSQL gives a datetime.
     query = sa.select(
         e.incident_id,
         e.seq,
-        sa.type_coerce(e.ts, sa.DateTime()),
+        sa.type_coerce(e.ts, sa.String()),
         e.actor,
         e.channel,
         e.action,
@@ -75,7 +78,7 @@ def _event_query(incident_id: str | None) -> sa.Select[*tuple[Any, ...]]:
     return query if incident_id is None else query.where(e.incident_id == incident_id)
 
 
-def _recompute(row: Sequence[Any], seq: int | None = None) -> str:
+def _recompute(row: Row, seq: int | None = None) -> str:
     """The hash `row` should carry (at `seq`, if given, instead of its own)."""
     incident_id, own_seq, ts, actor, channel, action, step, details, prev_hash, stored = row
 
@@ -105,7 +108,33 @@ def _recompute(row: Sequence[Any], seq: int | None = None) -> str:
         return expected
 
 
-def _is_swapped_pair(row: Sequence[Any], nxt: Sequence[Any], prev_hash: str) -> bool:
+_encode = json.encoder.encode_basestring_ascii
+
+
+def _intact(batch: Sequence[Row], seq: int, prev_hash: str) -> bool:
+    """True when `batch` continues an intact chain from (`seq`, `prev_hash`) as stored, every
+    row's hash matching its stored text exactly. The fast path of a healthy trail: one pass of
+    comprehensions, the same canonical form as canonical_row (a test holds them equal). Anything
+    else, including a valid but non-canonically spelled row, goes to the walk's careful path."""
+    try:
+        hashes = [
+            sha256(
+                f'[{_encode(incident)},{number},"{canonical_ts_text(ts)}",{_encode(actor)},{_encode(channel)},'
+                f"{_encode(action)},{'null' if step is None else _encode(step)},{details},{_encode(prev)}]".encode()
+            ).hexdigest()
+            for incident, number, ts, actor, channel, action, step, details, prev, _ in batch
+        ]
+    except (TypeError, ValueError):  # a value no canonical_row fast path handles: be careful
+        return False
+    stored = [row[_HASH] for row in batch]
+    return (
+        hashes == stored
+        and [row[_SEQ] for row in batch] == list(range(seq, seq + len(batch)))
+        and [row[_PREV] for row in batch] == [prev_hash, *stored[:-1]]
+    )
+
+
+def _is_swapped_pair(row: Row, nxt: Row, prev_hash: str) -> bool:
     """True when `row` and `nxt` are intact links whose seq numbers were exchanged."""
     return bool(
         nxt[_PREV] == prev_hash
@@ -115,46 +144,79 @@ def _is_swapped_pair(row: Sequence[Any], nxt: Sequence[Any], prev_hash: str) -> 
     )
 
 
-class _IncidentWalk:
-    """Walks one incident's rows in seq order, collecting problems."""
+class IncidentWalk:
+    """Walks one incident's rows in seq order, fed a batch at a time, collecting problems.
 
-    def __init__(self, incident_id: str, checkpoints: dict[int, list[str]]) -> None:
+    A batch that continues an intact chain is checked in one pass (`_intact`); from the first
+    batch that does not, every row goes through the careful path, which names each problem."""
+
+    def __init__(self, incident_id: str, checkpoints: dict[int, list[str]], *, careful: bool = False) -> None:
+        """`careful`: every row by the careful path from the start (the reference the fast path
+        must agree with)."""
         self.incident_id = incident_id
         self.checkpoints = checkpoints
         self.problems: list[Problem] = []
         self.checked = 0
+        self.last: Row | None = None  # the head: the last row fed
+        self._expected_seq, self._prev_hash = 1, GENESIS_HASH
+        self._careful = careful
+        self._pending: Row | None = None  # the careful path looks one row ahead (swapped pairs)
 
     def problem(self, seq: int, kind: str, message: str) -> None:
         self.problems.append(Problem(self.incident_id, seq, kind, message))
 
-    def run(self, rows: Iterator[Sequence[Any]]) -> None:
-        expected_seq, prev_hash = 1, GENESIS_HASH
-        row = next(rows, None)
-        while row is not None:
-            nxt = next(rows, None)
-            seq, consumed = row[_SEQ], [row]
-            if seq != expected_seq:
-                self._gap_or_duplicate(seq, expected_seq)
-                if _recompute(row) != row[_HASH]:
-                    self._altered(seq)
-            elif row[_PREV] != prev_hash or _recompute(row) != row[_HASH]:
-                if nxt is not None and _is_swapped_pair(row, nxt, prev_hash):
-                    self.problem(seq, "order", f"events {seq} and {nxt[_SEQ]} were swapped")
-                    consumed.append(nxt)
-                    seq, nxt = nxt[_SEQ], next(rows, None)
-                elif _recompute(row) != row[_HASH]:
-                    self._altered(seq)
-                else:
-                    self.problem(seq, "broken_link", f"event {seq} does not link to event {seq - 1}: prev_hash differs")
-            for done in consumed:
-                self._check_checkpoint(done)
-            self.checked += len(consumed)
-            # Carry on from this row as stored, so a later, separate tampering is reported too;
-            # after a swapped pair the first row is the one the rest of the chain hangs from.
-            expected_seq, prev_hash = seq + 1, row[_HASH]
-            row = nxt
+    def feed(self, batch: Sequence[Row]) -> None:
+        if not batch:
+            return
+        self.last = batch[-1]
+        if not self._careful and _intact(batch, self._expected_seq, self._prev_hash):
+            if self.checkpoints:
+                for row in batch:
+                    self._check_checkpoint(row)
+            self.checked += len(batch)
+            self._expected_seq, self._prev_hash = batch[-1][_SEQ] + 1, batch[-1][_HASH]
+            return
+        self._careful = True
+        for row in batch:
+            if self._pending is None:
+                self._pending = row
+            elif not self._step(self._pending, row):
+                self._pending = row
+            else:
+                self._pending = None
+
+    def finish(self) -> None:
+        """After the last batch: the held row, then checkpoints that name no event."""
+        if self._pending is not None:
+            self._step(self._pending, None)
+            self._pending = None
         for seq in sorted(self.checkpoints):
             self.problem(seq, "missing_checkpoint_event", f"a checkpoint names event {seq}, which no longer exists")
+        self.checkpoints = {}
+
+    def _step(self, row: Row, nxt: Row | None) -> bool:
+        """Check `row` (with `nxt` for a swapped pair); True when `nxt` was taken with it."""
+        seq, consumed = row[_SEQ], [row]
+        if seq != self._expected_seq:
+            self._gap_or_duplicate(seq, self._expected_seq)
+            if _recompute(row) != row[_HASH]:
+                self._altered(seq)
+        elif row[_PREV] != self._prev_hash or _recompute(row) != row[_HASH]:
+            if nxt is not None and _is_swapped_pair(row, nxt, self._prev_hash):
+                self.problem(seq, "order", f"events {seq} and {nxt[_SEQ]} were swapped")
+                consumed.append(nxt)
+                seq = nxt[_SEQ]
+            elif _recompute(row) != row[_HASH]:
+                self._altered(seq)
+            else:
+                self.problem(seq, "broken_link", f"event {seq} does not link to event {seq - 1}: prev_hash differs")
+        for done in consumed:
+            self._check_checkpoint(done)
+        self.checked += len(consumed)
+        # Carry on from this row as stored, so a later, separate tampering is reported too;
+        # after a swapped pair the first row is the one the rest of the chain hangs from.
+        self._expected_seq, self._prev_hash = seq + 1, row[_HASH]
+        return len(consumed) == 2
 
     def _altered(self, seq: int) -> None:
         self.problem(seq, "hash_mismatch", f"event {seq} was altered: its hash does not match its content")
@@ -166,7 +228,7 @@ class _IncidentWalk:
         else:
             self.problem(seq, "order", f"event {seq} appears again after event {expected_seq - 1}")
 
-    def _check_checkpoint(self, row: Sequence[Any]) -> None:
+    def _check_checkpoint(self, row: Row) -> None:
         for recorded in self.checkpoints.pop(row[_SEQ], ()):
             if recorded != row[_HASH]:
                 self.problem(
@@ -176,7 +238,8 @@ class _IncidentWalk:
                 )
 
 
-def _load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dict[str, dict[int, list[str]]]:
+def load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dict[str, dict[int, list[str]]]:
+    """Every recorded checkpoint, by incident then seq (a seq may have been checkpointed twice)."""
     c = AUDIT_CHECKPOINT_TABLE.c
     query = sa.select(c.incident_id, c.seq, c.hash)
     if incident_id is not None:
@@ -185,6 +248,13 @@ def _load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dic
     for owner, seq, recorded in connection.execute(query):
         found[owner][seq].append(recorded)
     return found
+
+
+def stream(connection: sa.Connection, incident_id: str | None) -> Iterator[Sequence[Row]]:
+    """The event rows in batches of STREAM_BATCH (a server-side cursor on PostgreSQL, incremental
+    fetches on SQLite), inside whatever transaction `connection` holds."""
+    result = connection.execution_options(yield_per=STREAM_BATCH).execute(event_query(incident_id))
+    return result.partitions()
 
 
 def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool | None = None) -> VerifyReport:
@@ -208,18 +278,26 @@ def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool | N
             if not order:
                 raise IncidentNotFound(incident_id)
             (incident_id,) = order
-        checkpoints = _load_checkpoints(connection, incident_id)
-        stream = connection.execution_options(yield_per=_STREAM_BATCH).execute(_event_query(incident_id))
-        checked, problems = 0, []
-        for owner, rows in itertools.groupby(stream, key=itemgetter(_INCIDENT)):
-            walk = _IncidentWalk(owner, checkpoints.pop(owner, {}))
-            walk.run(iter(rows))
-            checked += walk.checked
-            problems += walk.problems
+        checkpoints = load_checkpoints(connection, incident_id)
+        walks: list[IncidentWalk] = []
+        for batch in stream(connection, incident_id):
+            # A batch may hold the end of one incident and the start of the next (rows are in
+            # incident order, so equal ends mean a single incident).
+            if batch[0][_INCIDENT] == batch[-1][_INCIDENT]:
+                runs = [batch]
+            else:
+                runs = [list(rows) for _, rows in itertools.groupby(batch, key=itemgetter(_INCIDENT))]
+            for rows in runs:
+                owner = rows[0][_INCIDENT]
+                if not walks or walks[-1].incident_id != owner:
+                    walks.append(IncidentWalk(owner, checkpoints.pop(owner, {})))
+                walks[-1].feed(rows)
     # Checkpoints of incidents that have no events left at all.
-    for owner, recorded in checkpoints.items():
-        walk = _IncidentWalk(owner, recorded)
-        walk.run(iter(()))
+    walks += [IncidentWalk(owner, recorded) for owner, recorded in checkpoints.items()]
+    checked, problems = 0, []
+    for walk in walks:
+        walk.finish()
+        checked += walk.checked
         problems += walk.problems
     problems.sort(key=lambda problem: (order.get(problem.incident_id, len(order)), problem.seq))
     problems = database_problems + problems

@@ -75,12 +75,17 @@ def _utc(value: datetime | str) -> datetime:
 
 
 def _event(row: Sequence[Any]) -> Event:
-    # Once per audit row: the common cases (a naive SQLite time, JSON text) tested first.
+    # Once per audit row: the common cases (SQLite's time text, JSON text) tested first.
     ts, details = row[2], row[7]
-    ts = ts.replace(tzinfo=UTC) if type(ts) is datetime and ts.tzinfo is None else _utc(ts)
+    ts = _sqlite_time(ts) if type(ts) is str and len(ts) == 26 else _utc(ts)
     return Event(
         row[1], ts, row[3], row[4], row[5], row[6], _loads(details) if isinstance(details, (str, bytes)) else details
     )
+
+
+def _sqlite_time(text: str) -> datetime:
+    # 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC as SQLite stores it; the C parser reads the offset.
+    return datetime.fromisoformat(text + "+00:00")
 
 
 def incident_of(engine: Engine, ref: str) -> Incident:
@@ -95,28 +100,20 @@ def scan(engine: Engine, ref: str, fold: Callable[[Event], None]) -> Scan:
     IncidentNotFound. When the chain fails, `fold` has seen rows that are not to be trusted: the
     caller throws its result away (see `events`)."""
     # The audit package's own walk, so the report states exactly what `runbook audit verify` would.
-    from runbook.audit.verify import _event_query, _IncidentWalk, _load_checkpoints
+    from runbook.audit.verify import IncidentWalk, load_checkpoints, stream
 
     incident = incident_of(engine, ref)
-    last: list[Sequence[Any]] = []
-
-    def rows(batches: Iterator[Sequence[Sequence[Any]]]) -> Iterator[Sequence[Any]]:
-        row = None
-        for batch in batches:  # a batch at a time: the per-row fetch of a Result costs more
-            for row in batch:
-                fold(_event(row))
-                yield row
-        if row is not None:
-            last.append(row)
-
     with engine.connect() as connection, connection.begin():
-        recorded = _load_checkpoints(connection, incident.id).pop(incident.id, {})
+        recorded = load_checkpoints(connection, incident.id).pop(incident.id, {})
         count = sum(len(hashes) for hashes in recorded.values())
-        walk = _IncidentWalk(incident.id, recorded)
-        stream = connection.execution_options(yield_per=BATCH).execute(_event_query(incident.id))
-        walk.run(rows(stream.partitions()))
+        walk = IncidentWalk(incident.id, recorded)
+        for batch in stream(connection, incident.id):
+            walk.feed(batch)
+            for event in map(_event, batch):
+                fold(event)
+        walk.finish()
     report = VerifyReport(ok=not walk.problems, checked=walk.checked, incidents=1, problems=walk.problems)
-    head = last[0] if last else None
+    head = walk.last
     return Scan(
         incident=incident,
         verification=report,
