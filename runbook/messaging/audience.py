@@ -45,6 +45,8 @@ def _heard(
     needs_answer: bool | None = None,
 ) -> Heard:
     """A stored mention or a network's mention as Heard: the fields both carry under the same names."""
+    # Named one by one: a stored mention and a network's share these names but no type, and followers
+    # is author_followers.
     return Heard(
         ref=m.ref,
         platform=m.platform,

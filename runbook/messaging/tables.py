@@ -53,6 +53,7 @@ replies = sa.Table(
     sa.Index("ix_messaging_reply_status", "incident_id", "step_id", "status"),
 )
 
+# One row per review batch (incident, step, number): laid out like other tables, but 0004_messaging's own.
 batches = sa.Table(
     "messaging_reply_batch",
     metadata,

@@ -80,20 +80,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > 100:
             raise SecurityError("exponent larger than 100")
-        if (
-            operator == "*"
-            and isinstance(left, (str, list, tuple))
-            and isinstance(right, int)
-            and len(left) * right > 100_000
-        ):
-            raise SecurityError("repetition longer than 100,000")
-        if (
-            operator == "*"
-            and isinstance(right, (str, list, tuple))
-            and isinstance(left, int)
-            and len(right) * left > 100_000
-        ):
-            raise SecurityError("repetition longer than 100,000")
+        if operator == "*":
+            # `'x' * n` or `n * 'x'`: the count is whichever side is the int.
+            seq, times = (left, right) if isinstance(right, int) else (right, left)
+            if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > 100_000:
+                raise SecurityError("repetition longer than 100,000")
         return super().call_binop(context, operator, left, right)
 
 

@@ -117,6 +117,8 @@ def follow_ups(facts: Facts) -> list[FollowUp]:
                 fired_at=done.ts if done else None,
                 fired_seq=done.seq if done else None,
             )
+        # Item's four fields by name, plus the sign-off it came from and its reminder: FollowUp requires
+        # source_seq, which the parsed Item does not carry.
         out.append(
             FollowUp(
                 what=item.what,

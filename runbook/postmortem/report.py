@@ -103,6 +103,8 @@ def _summary(found: Scan, facts: Facts | None) -> IncidentSummary:
         if assessed is not None and assessed.finished is not None:
             outputs = assessed.finished.details.get("outputs") or {}
             severity = outputs.get("severity") or outputs.get("choice") or None  # assess_impact, or decide
+    # Field by field: the trail adds the start, close, outcome and a missing severity, which IncidentSummary
+    # requires and the incident row lacks, so model_validate(from_attributes=True) cannot build it.
     return IncidentSummary(
         id=i.id,
         slug=i.slug,

@@ -44,6 +44,12 @@ def _decide(gate: dict, event, outcome: str) -> None:
     gate["wait_seconds"] = (event.ts - gate["requested_at"]).total_seconds()
 
 
+def _answer(event) -> dict:
+    """Who answered the gate, when, through which channel, at which event: what an approval and a
+    refusal both record."""
+    return {"person": event.actor, "at": event.ts, "channel": event.channel, "seq": event.seq}
+
+
 def signoffs(facts: Facts) -> list[Signoff]:
     gates: dict[str, dict] = {}
     for event in facts.all(*SIGNOFF_ACTIONS):
@@ -58,15 +64,7 @@ def signoffs(facts: Facts) -> list[Signoff]:
             continue  # a verdict without a request, or noise after the verdict: the timeline shows it
         d = event.details
         if action == n.SIGNOFF_APPROVED:
-            gate["approvals"].append(
-                Approval(
-                    person=event.actor,
-                    at=event.ts,
-                    channel=event.channel,
-                    seq=event.seq,
-                    comment=str(d.get("comment") or ""),
-                )
-            )
+            gate["approvals"].append(Approval(**_answer(event), comment=str(d.get("comment") or "")))
         elif action == n.SIGNOFF_GRANTED:
             _decide(gate, event, "granted")
             gate["approvers"] = [str(p) for p in d.get("approvers") or [a.person for a in gate["approvals"]]]
@@ -74,15 +72,7 @@ def signoffs(facts: Facts) -> list[Signoff]:
             _decide(gate, event, "rejected")
             gate["rejected_by"] = event.actor
         elif action == n.SIGNOFF_REFUSED:
-            gate["refused"].append(
-                Refusal(
-                    person=event.actor,
-                    at=event.ts,
-                    channel=event.channel,
-                    seq=event.seq,
-                    reason=str(d.get("reason") or ""),
-                )
-            )
+            gate["refused"].append(Refusal(**_answer(event), reason=str(d.get("reason") or "")))
         elif action == n.SIGNOFF_TIMED_OUT:
             gate["timed_out"] = True
             gate["_timeout"] = event

@@ -306,6 +306,8 @@ class Timeline:
         for item in self.lines:
             if isinstance(item, Fold):
                 e = item.first
+                # A fold's line from its first and last events; the single-event line below fills the same fields
+                # from one TimelineEntry.
                 out.append(
                     TimelineLine(
                         seq=e.seq,
@@ -324,6 +326,8 @@ class Timeline:
                 )
             else:
                 row = entry(item, start, item.seq in self.broken)
+                # TimelineEntry's fields plus last = first and count 1: TimelineLine requires those, so
+                # model_validate(row, from_attributes=True) cannot build it.
                 out.append(
                     TimelineLine(
                         seq=row.seq,

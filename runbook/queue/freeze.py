@@ -76,6 +76,7 @@ def freeze_now(
             if other is not None:
                 return other
         connection.execute(
+            # Every queue_freeze column named: the post count, publishing list and audit seq are set below.
             freezes.insert().values(
                 id=freeze_id,
                 incident_id=incident_id,
@@ -129,6 +130,7 @@ def freeze_now(
             "held_elsewhere": _held_elsewhere(connection, freeze_id, scope),
             "commit_ms": round((time.perf_counter() - started) * 1000, 3),
         }
+        # The shared ledger.record_in, called with its keywords: the freeze and freeze.created commit together.
         seq = ledger.record_in(
             connection,
             incident_id=trail,
@@ -227,6 +229,8 @@ def get_freeze(engine: Engine, freeze_id: str) -> FreezeResult:
             ).scalars()
         )
         held = _held_elsewhere(connection, row.id, list(row.scope)) if row.status == "active" else {}
+    # From the stored row: its posts and other freezes' holds come from other queries, and created=False
+    # says the freeze was there already.
     return FreezeResult(
         id=row.id,
         incident_id=row.incident_id,

@@ -4,7 +4,7 @@ post queue's standing ledger incident for routine work (scheduling, publishing) 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -19,28 +19,21 @@ def ledger_incident(engine: Engine) -> str:
     return audit.ledger(engine, LEDGER_PLAYBOOK, title="Post queue ledger", actor=SYSTEM_ACTOR)
 
 
-def record(
-    engine: Engine,
-    *,
-    incident_id: str | None,
-    actor: str,
-    channel: str,
-    action: str,
-    details: dict[str, Any],
-    step: str | None = None,
-) -> int:
+class Event(TypedDict):
+    """What a queue event carries, whichever way it is appended (`record` or `record_in`)."""
+
+    actor: str
+    channel: str
+    action: str
+    details: dict[str, Any]
+    step: NotRequired[str | None]
+
+
+def record(engine: Engine, *, incident_id: str | None, **event: Unpack[Event]) -> int:
     """Append one event (to the ledger when `incident_id` is None); returns its sequence number.
-    Same arguments as `record_in`, which appends inside the caller's transaction instead."""
+    Same event as `record_in`, which appends inside the caller's transaction instead."""
     # A ledger row is checkpointed in the same transaction by runbook.audit (kind "ledger").
-    return audit.append(
-        engine,
-        incident_id=target(engine, incident_id),
-        actor=actor,
-        channel=channel,
-        action=action,
-        step=step,
-        details=details,
-    ).seq
+    return audit.append(engine, incident_id=target(engine, incident_id), **event).seq
 
 
 def target(engine: Engine, incident_id: str | None) -> str:
@@ -48,17 +41,6 @@ def target(engine: Engine, incident_id: str | None) -> str:
     return incident_id or ledger_incident(engine)
 
 
-def record_in(
-    connection: Connection,
-    *,
-    incident_id: str,
-    actor: str,
-    channel: str,
-    action: str,
-    details: dict[str, Any],
-    step: str | None = None,
-) -> int:
+def record_in(connection: Connection, *, incident_id: str, **event: Unpack[Event]) -> int:
     """Append one event inside the caller's transaction (the change and its audit commit together)."""
-    return audit.append_in(
-        connection, incident_id=incident_id, actor=actor, channel=channel, action=action, step=step, details=details
-    ).seq
+    return audit.append_in(connection, incident_id=incident_id, **event).seq

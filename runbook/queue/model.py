@@ -79,6 +79,7 @@ class Post:
 
     def draft(self) -> Draft:
         """The post as the checks see it: what fires and what thaws check alike."""
+        # Field by field: a Draft takes media as refs and none of the queue's own columns.
         return Draft(
             account=self.account,
             platform=self.platform,

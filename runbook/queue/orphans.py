@@ -77,6 +77,7 @@ def active_freezes(engine: Engine, *, now: datetime | None = None) -> list[Activ
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
+    # The freeze row with its incident and holding count, named field by field: ActiveFreeze adds the age.
     return [
         ActiveFreeze(
             id=r.id,

@@ -219,6 +219,7 @@ def _record_intents(engine: Engine, freeze_id: str, queue: str, listed: list[Rem
 
 
 def row_post(row: Any) -> RemotePost:
+    # Named field by field: remote_hold has more columns than RemotePost, and media and raw are copied out.
     return RemotePost(
         remote_id=row.remote_id,
         target=row.target,

@@ -127,6 +127,8 @@ def propose_items(
                 "at": slots.get(row.id),
             }
         )
+    # The proposal's columns, bound per row; apply_items writes the decision's columns the same way,
+    # but other columns in another state, so the two updates stay apart.
     write_transaction(
         engine,
         lambda c: c.execute(
@@ -215,6 +217,7 @@ def apply_items(
             if entry["hid"] in slots:
                 entry["at"], entry["action"] = slots[entry["hid"]], "reschedule"
         if decided:
+            # The decision's columns, bound per row like propose_items' proposal columns: other columns, other state.
             connection.execute(
                 remote_holds.update()
                 .where(remote_holds.c.id == sa.bindparam("h"), _THAWABLE)

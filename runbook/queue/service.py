@@ -65,6 +65,7 @@ class QueueScheduler:
         self._sweep_lock = threading.Lock()
 
     def start(self) -> dict[str, Any]:
+        # The service's own attributes handed to the scheduler's jobs, by name: one Runtime, built once here.
         fire.configure(
             Runtime(
                 engine=self.engine,

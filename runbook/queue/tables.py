@@ -87,6 +87,7 @@ thaws = sa.Table(
     sa.Column("overrides", sa.JSON(), nullable=True),
 )
 
+# remote_hold repeats these thaw columns (nullable there): each table is frozen with its own revision.
 thaw_items = sa.Table(
     "queue_thaw_item",
     metadata,

@@ -151,6 +151,7 @@ def propose_thaw(
         spacing=spacing,
         release_margin=RELEASE_MARGIN,
     )
+    # The plan from the proposal just made; get_thaw builds a ThawPlan from the stored row instead.
     plan = ThawPlan(
         id=thaw_id,
         freeze_id=freeze_id,
@@ -169,6 +170,7 @@ def propose_thaw(
             .values(status="superseded")
         )
         connection.execute(
+            # Every queue_thaw column named: a new proposal has no approval, application or overrides yet.
             thaws.insert().values(
                 id=thaw_id,
                 freeze_id=freeze_id,
@@ -504,6 +506,7 @@ def get_thaw(engine: Engine, thaw_id: str) -> ThawPlan:
                 ).scalars()
             )
         )
+    # Stored items joined with their posts; remote_thaw.items_of builds the same ThawItem from remote_hold rows.
     out = [
         ThawItem(
             post=PostRef(id=i.post_id, account=i.account, platform=i.platform, text=i.text),
@@ -519,6 +522,7 @@ def get_thaw(engine: Engine, thaw_id: str) -> ThawPlan:
         for i in items
     ]
     out += remote_thaw.items_of(engine, thaw_id)
+    # Named field by field: the row also holds key and overrides, which ThawPlan does not carry.
     return ThawPlan(
         id=row.id,
         freeze_id=row.freeze_id,

@@ -34,7 +34,8 @@ _COMMON_NL = {
     "mocking": ["De social media stagiair van @{brand} heeft het zwaar vandaag {emoji}"],
 }
 
-# Data: every scenario names every field, so the entries share their shape on purpose.
+# Data: every scenario names every field, so the entries share their shape on purpose, with each
+# other and with runbook.engine.demo's scenarios, which replay the same three incidents.
 SCENARIOS: dict[str, Scenario] = {
     "us-airways": Scenario(
         id="us-airways",
