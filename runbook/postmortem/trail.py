@@ -17,24 +17,21 @@ from sqlalchemy.engine import Engine
 
 from runbook.audit import AuditEvent, Incident, IncidentNotFound, VerifyReport, get_incident
 
+_loads: Callable[[str | bytes], Any]
 try:  # Prefect's dependency; about twice as fast as json on large trails
-    from orjson import loads as _orjson_loads
-
-    def _loads(text: str | bytes) -> Any:
-        return _orjson_loads(text)
+    from orjson import loads as _loads
 except ImportError:  # pragma: no cover
-    from json import loads as _json_loads
-
-    def _loads(text: str | bytes) -> Any:
-        return _json_loads(text)
+    from json import loads as _loads
 
 
+_fromisoformat = datetime.fromisoformat
 _e = sa.inspect(AuditEvent).local_table.c
 BATCH = 5_000  # rows per fetch: enough to amortise the round trip, small enough to stay flat in memory
 
 
-# Not frozen: a frozen dataclass sets each field through object.__setattr__, and one Event is made
-# per audit row. Nothing writes to an Event once made.
+# The audit row's columns again (runbook.audit.store's _Link), as the report's own light type rather
+# than the SQLModel row: one is made per streamed row. Not frozen: a frozen dataclass sets each field
+# through object.__setattr__. Nothing writes to an Event once made.
 @dataclass(slots=True)
 class Event:
     seq: int
@@ -77,15 +74,11 @@ def _utc(value: datetime | str) -> datetime:
 def _event(row: Sequence[Any]) -> Event:
     # Once per audit row: the common cases (SQLite's time text, JSON text) tested first.
     ts, details = row[2], row[7]
-    ts = _sqlite_time(ts) if type(ts) is str and len(ts) == 26 else _utc(ts)
+    # SQLite's 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC: the C parser reads the offset appended.
+    ts = _fromisoformat(ts + "+00:00") if type(ts) is str and len(ts) == 26 else _utc(ts)
     return Event(
         row[1], ts, row[3], row[4], row[5], row[6], _loads(details) if isinstance(details, (str, bytes)) else details
     )
-
-
-def _sqlite_time(text: str) -> datetime:
-    # 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC as SQLite stores it; the C parser reads the offset.
-    return datetime.fromisoformat(text + "+00:00")
 
 
 def incident_of(engine: Engine, ref: str) -> Incident:
