@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["block", "warn"]
@@ -15,7 +15,7 @@ class MediaRef:
     path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "sha256": self.sha256, "path": self.path}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,7 @@ class Finding:
     match: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "family": self.family,
-            "severity": self.severity,
-            "message": self.message,
-            "match": self.match,
-        }
+        return asdict(self)  # every field is a plain str
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
