@@ -105,6 +105,7 @@ def create_incident(
     incident_id = uuid4().hex
 
     def work(connection: Connection) -> Incident:
+        # Every column named: the arguments, and what an incident starts with (open, no flow run, not closed).
         row = _IncidentRow(
             id=incident_id,
             title=title,

@@ -1,13 +1,13 @@
 """What every real adapter shares: its identity (account id, platform, handle), its Guard built from
-the configured tuning with the account's process-wide limiter, its database (the write ledger), how it
-is built from the channels file, and the shape of a `check()`."""
+the configured tuning with the account's process-wide limiter, its database (the write ledger), where
+its secrets are read, how it is built from the channels file, and the shape of a `check()`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from runbook.channels.config import AccountConfig, ChannelConfig, ChannelsConfig, ConfigError, Tuning
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limiter_for
@@ -15,7 +15,11 @@ from runbook.channels.resilience import Failure, Guard, Headroom, Policy, limite
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-__all__ = ["AccountCheck", "Adapter"]
+    from runbook.channels.ledger import Ledger
+
+__all__ = ["AccountCheck", "Adapter", "TokenAdapter"]
+
+_Found = TypeVar("_Found")
 
 
 @dataclass
@@ -61,9 +65,11 @@ class Adapter:
         engine: Engine | None = None,
         tuning: Tuning | None = None,
         sleep: Callable[[float], None] | None = None,
+        environ: dict[str, str] | None = None,
     ) -> None:
         self.account_id = account_id
         self.engine = engine
+        self.environ = environ  # where secrets read at login are looked up (None: the process environment)
         self.config = account
         self.channel_config = channel
         self.handle = account.handle
@@ -108,6 +114,36 @@ class Adapter:
             raise ConfigError(f"account '{self.account_id}': the {self.platform} channel needs service: ({what})")
         return service.rstrip("/")
 
+    def _ledger(self) -> Ledger | None:
+        """The write ledger in the adapter's database; None without one (a check, a dry run)."""
+        if self.engine is None:
+            return None
+        from runbook.channels.ledger import Ledger
+
+        return Ledger(self.engine)
+
+    def delete_once(
+        self, key: str, ref: str, look: Callable[[], _Found | None], delete: Callable[[_Found], bool]
+    ) -> bool:
+        """Delete our post `ref` under `key`: `look()` finds it (None: gone), `delete(found)` deletes it
+        (False: someone else deleted it meanwhile). The intent goes in the write ledger first, so a post
+        already gone counts as deleted when an earlier attempt of this key claimed the same delete."""
+        ledger = self._ledger()
+        retried = ledger is not None and ledger.claim_delete(
+            key, account=self.account_id, platform=self.platform, ref=ref
+        )
+        found = look()
+        if found is None:
+            if ledger is not None and retried:
+                ledger.confirm(key, ref)
+                return True  # an earlier attempt of this very step deleted it
+            return False
+        if not delete(found):
+            return False
+        if ledger is not None:
+            ledger.confirm(key, ref)
+        return True
+
     def classify(self, exc: BaseException) -> Failure | None:  # pragma: no cover - every adapter overrides
         return None
 
@@ -143,6 +179,21 @@ class Adapter:
 
     def check_login(self, login: Any, result: AccountCheck) -> None:  # pragma: no cover - overridden
         """Identity, scopes, limits and headroom of a logged-in account, problems added to `result`."""
+
+
+class TokenAdapter(Adapter):
+    """An adapter built with its account's token in hand (X, Meta): the registry reads the secret
+    when it builds the adapter, and the adapter sends it as the bearer token of its HTTP calls."""
+
+    def __init__(
+        self, account_id: str, account: AccountConfig, channel: ChannelConfig, *, token: str, **kwargs: Any
+    ) -> None:
+        super().__init__(account_id, account, channel, **kwargs)
+        self._token = token  # never in a repr or a log line
+
+    @classmethod
+    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
+        return {"token": account.secret("token").get_secret_value()}
 
 
 def _rate(value: str | None) -> tuple[int | None, float]:

@@ -56,6 +56,7 @@ class Ledger:
         def work(connection: Connection) -> None:
             found = connection.execute(sa.select(writes.c.key).where(writes.c.key == key)).first()
             if found is None:
+                # Every column of channel_write named: the claim's arguments and an unconfirmed write's defaults.
                 connection.execute(
                     writes.insert().values(
                         key=key,
@@ -101,14 +102,4 @@ class Ledger:
 
 
 def _entry(row: Any) -> Entry:
-    return Entry(
-        key=row.key,
-        account=row.account,
-        platform=row.platform,
-        action=row.action,
-        native=row.native,
-        ref=row.ref,
-        parts=list(row.parts or []),
-        created_at=row.created_at,
-        done_at=row.done_at,
-    )
+    return Entry(**row._mapping)  # Entry's fields are the table's columns, in order

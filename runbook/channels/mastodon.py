@@ -56,19 +56,10 @@ class MastodonChannel(Adapter):
     platform = "mastodon"
     name = "mastodon"
 
-    def __init__(
-        self,
-        account_id: str,
-        account: AccountConfig,
-        channel: ChannelConfig,
-        *,
-        environ: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, account_id: str, account: AccountConfig, channel: ChannelConfig, **kwargs: Any) -> None:
         super().__init__(account_id, account, channel, **kwargs)
         self.service = self._service_url("the instance URL")
         self.host = urlparse(self.service).netloc or self.service
-        self.environ = environ
         options = {**channel.options, **account.options}
         self.visibility = str(options.get("visibility", "public"))
         self.reply_visibility = str(options.get("reply_visibility", self.visibility))
@@ -143,11 +134,10 @@ class MastodonChannel(Adapter):
         return self._me
 
     def _ledger(self) -> Ledger:
-        if self.engine is None:
+        ledger = super()._ledger()
+        if ledger is None:
             raise ConfigError("the mastodon adapter needs the database for its write ledger")
-        from runbook.channels.ledger import Ledger
-
-        return Ledger(self.engine)
+        return ledger
 
     # -- refs -------------------------------------------------------------------------------------
     def _ref(self, status_id: Any) -> str:
@@ -312,6 +302,7 @@ class MastodonChannel(Adapter):
             return None
         return entry.receipt()  # None when not confirmed: publishing again under the key lets Mastodon dedupe (1 h)
 
+    # The Channel port's publish() keywords, alike in every adapter; the network's own options follow.
     def publish(
         self,
         *,
@@ -408,26 +399,25 @@ class MastodonChannel(Adapter):
             "mediaPost", lambda: self.api.media_post(data, mime_type=kind, description=item.get("alt") or None)
         )["id"]
 
+    # delete() and the check hooks below fill in Adapter's templates (delete_once, check): alike in shape
+    # in each adapter, each in its network's calls and words.
     def delete(self, ref: str, *, key: str) -> bool:
         from mastodon import errors as e
 
         status_id = self._id(ref)
-        ledger = self._ledger()
-        retried = ledger.claim_delete(key, account=self.account_id, platform=self.platform, ref=ref)
-        status = self._status(ref)
-        if status is None:
-            if retried:
-                ledger.confirm(key, ref)
-                return True  # an earlier attempt of this very step deleted it
-            return False
-        if str(status["account"]["id"]) != str(self.me["id"]):
-            raise ChannelError(f"mastodon: {ref} is not a status of @{self.me['acct']}; only our own can be deleted")
-        try:
-            self._call("statusDelete", lambda: self.api.status_delete(status_id))
-        except e.MastodonNotFoundError:
-            return False  # deleted between our look and our delete: by someone else
-        ledger.confirm(key, ref)
-        return True
+
+        def delete_status(status: Any) -> bool:
+            if str(status["account"]["id"]) != str(self.me["id"]):
+                raise ChannelError(
+                    f"mastodon: {ref} is not a status of @{self.me['acct']}; only our own can be deleted"
+                )
+            try:
+                self._call("statusDelete", lambda: self.api.status_delete(status_id))
+            except e.MastodonNotFoundError:
+                return False  # deleted between our look and our delete: by someone else
+            return True
+
+        return self.delete_once(key, ref, lambda: self._status(ref), delete_status)
 
     # -- channels check -------------------------------------------------------------------------------
     def login(self) -> Any:

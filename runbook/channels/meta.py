@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-from runbook.channels.base import AccountCheck, Adapter
+from runbook.channels.base import AccountCheck, TokenAdapter
 from runbook.channels.config import AccountConfig, ChannelConfig
 from runbook.channels.limits import check_limits
 from runbook.channels.resilience import Failure, Guard, Headroom, Policy, http_failure, limiter_for
@@ -33,9 +33,6 @@ from runbook.ports.channel import (  # the one port every adapter implements: th
     RejectedByLimits,
 )
 from runbook.ports.remote_queue import HoldOutcome, RemotePost, RemoteQueueError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["GraphClient", "GraphError", "MetaChannel", "MetaScheduledQueue"]
 
@@ -96,6 +93,7 @@ def usage(headers: httpx.Headers | dict[str, str]) -> Headroom | None:
 class GraphClient:
     """Graph calls under a Guard: one per Page token, shared by the channel and the queue."""
 
+    # Keyword-only settings with defaults: alike in layout to other constructors, not in what they hold.
     def __init__(
         self,
         name: str,
@@ -194,7 +192,7 @@ def _scheduled_at(post: dict[str, Any]) -> datetime:
     return at
 
 
-class MetaChannel(LedgeredWrites, Adapter):
+class MetaChannel(LedgeredWrites, TokenAdapter):
     """A Facebook Page (`options.page_id`) or an Instagram professional account (`options.ig_user_id`)."""
 
     def __init__(
@@ -203,7 +201,6 @@ class MetaChannel(LedgeredWrites, Adapter):
         account: AccountConfig,
         channel: ChannelConfig,
         *,
-        token: str,
         http: httpx.Client | None = None,
         **kwargs: Any,
     ) -> None:
@@ -217,16 +214,12 @@ class MetaChannel(LedgeredWrites, Adapter):
             )
         self.graph = GraphClient(
             self.name,
-            token=token,
+            token=self._token,
             base_url=channel.service or API,
             version=str(options.get("version", VERSION)),
             http=http,
             guard=self.guard,
         )
-
-    @classmethod
-    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
-        return {"token": account.secret("token").get_secret_value()}
 
     def __repr__(self) -> str:
         return f"MetaChannel({self.account_id!r}, {self.platform}:{self.node})"
@@ -248,6 +241,7 @@ class MetaChannel(LedgeredWrites, Adapter):
             out.append("instagram: a post needs an image (media [{image_url: ...}])")
         return out
 
+    # The Channel port's publish() keywords, alike in every adapter; the network's own options follow.
     def publish(
         self,
         *,

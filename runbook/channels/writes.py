@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING
 from runbook.ports.channel import Receipt
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from runbook.channels.ledger import Ledger
     from runbook.channels.resilience import Guard
 
@@ -20,19 +18,15 @@ __all__ = ["LedgeredWrites"]
 
 
 class LedgeredWrites:
-    """Mixin for an Adapter with `engine`, `account_id`, `platform` and `guard`."""
+    """Mixin for an Adapter: it uses the adapter's `account_id`, `platform`, `guard` and `_ledger()`."""
 
-    engine: Engine | None
     account_id: str
     platform: str
     guard: Guard
 
-    def _ledger(self) -> Ledger | None:
-        if self.engine is None:
-            return None
-        from runbook.channels.ledger import Ledger
+    if TYPE_CHECKING:  # declared for mypy only: at run time Adapter's, later in the MRO, answers
 
-        return Ledger(self.engine)
+        def _ledger(self) -> Ledger | None: ...
 
     def write_once(self, key: str, action: str, write: Callable[[], str], find: Callable[[], str | None]) -> Receipt:
         """`write()` sends and returns the new ref; `find()` returns the ref if the write is already there."""

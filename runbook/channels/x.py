@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
-from runbook.channels.base import AccountCheck, Adapter
+from runbook.channels.base import AccountCheck, TokenAdapter
 from runbook.channels.config import AccountConfig, ChannelConfig
 from runbook.channels.resilience import Failure, http_failure
 from runbook.channels.writes import LedgeredWrites
@@ -29,9 +29,6 @@ from runbook.ports.channel import (  # the one port every adapter implements: th
     Receipt,
     RejectedByLimits,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["XChannel", "XError", "weighted_length"]
 
@@ -60,7 +57,7 @@ class XError(ChannelError):
         self.headers = headers
 
 
-class XChannel(LedgeredWrites, Adapter):
+class XChannel(LedgeredWrites, TokenAdapter):
     platform = "x"
 
     def __init__(
@@ -69,20 +66,14 @@ class XChannel(LedgeredWrites, Adapter):
         account: AccountConfig,
         channel: ChannelConfig,
         *,
-        token: str,
         base_url: str | None = None,
         http: httpx.Client | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(account_id, account, channel, **kwargs)
-        self._token = token
         self.base_url = base_url or channel.service or API
         self.http = http or httpx.Client(base_url=self.base_url, timeout=self.policy.timeout)
         self._user_id: str | None = str(account.options["user_id"]) if "user_id" in account.options else None
-
-    @classmethod
-    def credentials(cls, account: AccountConfig) -> dict[str, Any]:
-        return {"token": account.secret("token").get_secret_value()}
 
     def __repr__(self) -> str:  # never the token
         return f"XChannel({self.account_id!r}, @{self.handle})"

@@ -127,6 +127,7 @@ def export_command(
     typer.echo(f"wrote {count} events of {found.slug} to {output}", err=True)
 
 
+# Registered as db.py registers its group (a name, a help line, the commands): only those differ.
 def register(app: typer.Typer) -> None:
     mount(
         app,

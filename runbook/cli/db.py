@@ -72,6 +72,7 @@ def grants_command(
         fail(str(exc))
 
 
+# Registered as audit.py registers its group (a name, a help line, the commands): only those differ.
 def register(app: typer.Typer) -> None:
     mount(
         app,

@@ -92,6 +92,7 @@ def start(
             )
 
     try:
+        # Every option of the command, passed on by name to the drill driver (runbook.drill.run_drill).
         run = run_drill(
             services=services,
             scenario=spec,

@@ -238,6 +238,7 @@ def freeze(
         incident_id = found.id
     queues, problem = configured_queues()  # the remote queues of channels.yaml, if any
     try:
+        # The command's options passed on by name: who, from where and why the freeze was asked for.
         result, remote = freeze_everything(
             engine,
             remote=queues,

@@ -66,6 +66,7 @@ def is_ledger(incident: Any) -> bool:
 
 
 class Access:
+    # Keyword-only settings with defaults: alike in layout to other constructors, not in what they hold.
     def __init__(
         self,
         *,

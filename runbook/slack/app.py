@@ -93,6 +93,7 @@ def create_app(
         listener_executor=executor,
         ignoring_self_events_enabled=False,
     )
+    # The app's collaborators, each passed by name: every class takes its own set, so the calls only look alike.
     outbox = Outbox(client, interval=interval)
     access = Access(db=services.db, roster=services.roster)
     refs_ = Refs(services.db)
@@ -117,6 +118,7 @@ def create_app(
     if relay:
         state = services.settings.ensure_home() / "slack-relay.json"
         mode = "off" if echo is False or echo == "off" else settings.slack_audit_echo
+        # By name, as the wiring above: the relay takes the built collaborators plus its own state file and pace.
         relay_ = Relay(
             services=services,
             warrooms=warrooms,

@@ -136,6 +136,7 @@ class Signoffs:
         verdict_wait: float = 60.0,
         on_change: Callable[[str], None] | None = None,
     ):
+        # Plain wiring, alike in shape to Crisis.__init__: the two hold different collaborators.
         self.services = services
         self.verbs = verbs  # runbook.engine.commands (approve)
         self.client = client
@@ -399,6 +400,7 @@ class Signoffs:
     def _send(
         self, ref: refs.SignoffRef, *, person_id: str, approve: bool, comment: str, fields: dict[str, Any], dedupe: str
     ) -> dict[str, Any]:
+        # The decision's arguments named once for both verbs (prepare_decision, approve) of engine.commands.
         kwargs = dict(
             services=self.services,
             incident_ref=ref.incident_id,
