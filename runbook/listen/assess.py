@@ -186,6 +186,8 @@ def assess(
         + ("; staff involved" if staff else "")
         + (f"; concerns: {'; '.join(c['label'] for c in found[:4])}" if found else "")
     )
+    # Built by name from this function's computed locals (rounded, converted), not copied from one
+    # object; its likeness to audit/store.py's constructor call is shape only.
     return Assessment(
         severity=severity,
         score=score,

@@ -54,6 +54,8 @@ def top_authors(
         ]
 
 
+# The signature every evidence query here has (engine, accounts, then the window by keyword), so
+# assess and the alert details call them alike; each selects and shapes its own rows.
 def top_posts(
     engine: Engine,
     accounts: Sequence[tuple[str | None, str]] | None,
@@ -95,6 +97,7 @@ def top_posts(
         ]
 
 
+# The evidence queries' common signature again (see top_posts); the window is brand_window's.
 def trigger_post(
     engine: Engine,
     accounts: Sequence[tuple[str | None, str]] | None,

@@ -310,6 +310,8 @@ def check_spike(
                 f"{_fmt(s_usual)} ({s_volume / max(s_usual, 1):.1f}x); sustained elevation at {_fmt(s_threshold)} "
                 f"(at least {_fmt(rule.sustained_ratio)}x)"
             )
+    # The check's figures, each computed above and named here; features.py's Cues(...) reads alike in
+    # layout only, and a dict splat would lose the names mypy checks.
     return Check(
         brand=brand,
         at=at,
