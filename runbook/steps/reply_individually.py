@@ -92,6 +92,8 @@ class ReplyOutputs(Outputs):
     groups: list[dict[str, Any]] = []  # concern groups: id, label, topic, people (handles)
 
 
+# Declared like thaw_posts' gate_fields (an `actions` text field), in layout only: each kind's
+# field has its own title, line syntax and description, which approvers read at the gate.
 def gate_fields(params: ReplyParams) -> dict[str, InputField]:
     return {
         "actions": InputField(
