@@ -82,7 +82,7 @@ def measure_step_overhead(*, services, steps: int) -> dict:
     from runbook.engine.context import Run, enter, leave
     from runbook.engine.replay import call
     from runbook.engine.runlog import LoggingRecorder as Recorder
-    from runbook.engine.runner import _step_options, load_plan, run_step
+    from runbook.engine.runner import _step_options, load_plan, run_step, run_step_task
     from runbook.plan import Plan
     from runbook.ports.chat import ConsoleChat
     from runbook.steps.base import StepContext
@@ -137,14 +137,7 @@ def measure_step_overhead(*, services, steps: int) -> dict:
                 t0 = time.perf_counter()
                 bare(n)
                 t1 = time.perf_counter()
-                call(
-                    run_step,
-                    name=step.id,
-                    once=f"{step.id}-run",
-                    options=_step_options(step, "step"),
-                    step_id=step.id,
-                    decision=None,
-                )
+                run_step_task(step, None)
                 t2 = time.perf_counter()
                 bare_times.append(t1 - t0)
                 engine_times.append(t2 - t1)

@@ -255,6 +255,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="runbook-bench-listen-") as tmp:
         work = Path(tmp)
+        # Each stage below runs, prints its own line and frees its engines before the next: alike in
+        # layout, but the figures and the wording of each line are the stage's own.
         results["ingest"] = bench_ingest(_engine(_url(args.pg_url, work, "ingest")), args.ingest)
         i = results["ingest"]
         print(
@@ -282,6 +284,7 @@ def main() -> None:
                 f"  spread over 20 brands and 30 days: median {s['spread_20_brands_30_days']['median_s']}s", flush=True
             )
         dispose_engines()
+        # The assessment stage, laid out like the ingest stage above (see there).
         results["assess"] = bench_assess(_engine(_url(args.pg_url, work, "assess")), args.incident)
         a = results["assess"]
         print(

@@ -76,6 +76,8 @@ def people(count: int) -> list:
 
 def rows_of(found: list) -> list:
     return [
+        # Stand-ins for messaging_reply rows, each attribute named from the Person: the drafter reads them
+        # without a database. The likeness duplicates finds with demo.py's approve(...) call is layout only.
         SimpleNamespace(
             id=i,
             author=p.author,

@@ -108,6 +108,8 @@ def build_plan(
             )
             problems.extend(gate_problems)
             warnings.extend(gate_warnings)
+        # Field by field, not model_validate(step, from_attributes=True): five fields come from the kind or the gate,
+        # and title, with_, needs and timeout_seconds are renamed or converted from the spec's Step.
         steps.append(
             StepPlan(
                 id=step.id,
@@ -127,6 +129,8 @@ def build_plan(
         )
     if problems:
         raise PlanError(problems)
+    # Spelled out: the playbook's id and version become playbook_id and playbook_version, and the rest
+    # comes from this function's locals (resolved inputs, steps, warnings), so no object maps onto Plan.
     return Plan(
         playbook_id=playbook.id,
         playbook_version=playbook.version,

@@ -35,6 +35,8 @@ def _value(value: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+# Keyword-only like decision_input's signature (a shape duplicates pairs): the parts of one step's
+# artifact, named where publish_step passes them on, so outcome and detail cannot be swapped.
 def step_markdown(
     run: Run,
     *,

@@ -100,7 +100,8 @@ def start(
     # The incident and its `incident.started` commit in one transaction (audit before effect): no
     # incident without the record of who started it. The resolved plan is part of the evidence
     # (who could sign what, when it started) and the flow runs exactly this plan, whatever happens
-    # to the playbook file meanwhile.
+    # to the playbook file meanwhile. The plan's fields go over by name (as Plan(...) in plan.py is
+    # built): the incident row and the plan share field names, not a type.
     incident = create_incident(
         services.db,
         playbook_id=plan.playbook_id,
@@ -146,6 +147,8 @@ def launch(*, services: Services, incident: Any, tags: tuple[str, ...] = ()) -> 
     except Exception as exc:  # noqa: BLE001 - say what to do, keep the incident
         if type(exc).__name__ == "ObjectNotFound":
             exc = RuntimeError("the respond deployment is not registered (no `runbook worker` has run)")
+        # One audit event, each keyword named; ConsoleChat._append (ports/chat.py) writes another event
+        # the same way, and a helper over audit.append would only rename its keywords.
         append(
             services.db,
             incident_id=incident.id,
@@ -271,6 +274,8 @@ class Decision:
     run_input: dict[str, Any]
 
 
+# The keywords of a decision, as every entry point names them; approve() below takes the same ones
+# to pass them through, spelled out so each caller's keywords are type-checked.
 def prepare_decision(
     *,
     services: Services,
@@ -355,6 +360,8 @@ def send(
     }
 
 
+# prepare_decision's keywords again, plus wait and evidence: the one-call form the tests, the demo and
+# the benches use, passing each keyword through by name (no **kwargs, so mypy checks the callers).
 def approve(
     *,
     services: Services,
@@ -370,6 +377,7 @@ def approve(
 ) -> dict[str, Any]:
     """Send one decision to the run; the flow authorises and records it. `evidence`: how the
     caller established the person (runbook.engine.identity); a CLI caller's is its OS user."""
+    # The pass-through named above; other keyword calls (Slack's app, the CLI's drill) match it in layout only.
     decision = prepare_decision(
         services=services,
         incident_ref=incident_ref,

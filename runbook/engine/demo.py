@@ -53,8 +53,9 @@ class Scenario:
     scheduled: int = 3
 
 
-# Three declarations of one dataclass read alike by nature (duplicates reports their shape): they
-# are the doctrine's data, kept as literals so a scenario reads as its story.
+# Three declarations of one dataclass read alike by nature (duplicates reports their shape, with each
+# other and with the storms of the same names in runbook/sandbox/scenarios.py): they are the doctrine's
+# data, kept as literals so a scenario reads as its story.
 SCENARIOS: dict[str, Scenario] = {
     "us-airways": Scenario(
         name="us-airways",
@@ -518,6 +519,8 @@ def play(
         if ask is not None:
             answer = ask(step, pending, answer)
         try:
+            # Answer's fields go to approve() one by one, as mypy can check them (an asdict splat could not);
+            # the pair duplicates reports with bench/replies.py's rows is a shape only.
             commands.approve(
                 services=services,
                 incident_ref=incident.id,

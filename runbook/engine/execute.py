@@ -53,6 +53,8 @@ def execute_step(
     if done is not None:
         return dict((done.details or {}).get("outputs") or {})
     tag = {"immediate": True} if immediate else {}
+    # apply_decision makes the same call: both pass their parameters through to _run_kind by name,
+    # which holds the shared logic; what differs is `tag` and the `end` entry.
     return _run_kind(
         run,
         step,
@@ -77,7 +79,8 @@ def apply_decision(
     if done is not None:
         return dict((done.details or {}).get("outputs") or {})
     approvers = list(decision.get("approvers") or [])
-    # The same call as execute_step's: the shared logic is _run_kind; only `tag` and `end` differ.
+    # The same call as execute_step's, on purpose: the shared logic is _run_kind, and these lines only pass
+    # this function's own parameters through by name; only `tag` and `end` differ.
     return _run_kind(
         run,
         step,

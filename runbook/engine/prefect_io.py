@@ -171,6 +171,8 @@ def check_seal(given: str, **fields: Any) -> bool:
         return False
 
 
+# Keyword-only like step_markdown's and start_from_alert's signatures, which duplicates pairs by shape:
+# the fields of one sealed run input, each named so a caller cannot swap two strings.
 def decision_input(
     *,
     approve: bool,

@@ -143,6 +143,8 @@ class Recorder:
         rows = [(entry, stamped(entry.details, once)) for _, entry, once in todo]
 
         def work(connection: Connection) -> tuple[list[AuditEvent], AuditCheckpoint | None]:
+            # Entry's fields handed to append_in by name (other packages' audit appends share the layout): an
+            # Entry also carries `once`, already stamped into the details above, so it cannot be splatted.
             appended = [
                 append_in(
                     connection,

@@ -241,13 +241,7 @@ def _run_steps(run: Run):
         kept = restored(run, step)
         if kept is not None:  # resumed: its recorded result stands (or --from skipped it)
             if kept.pop("skipped_by_resume", False):
-                call(
-                    skip_step,
-                    name=step.id,
-                    once=f"{step.id}-skip",
-                    step_id=step.id,
-                    reason=f"resumed from {run.replay.start_at}",
-                )
+                _skip(step, f"resumed from {run.replay.start_at}")
             run.steps[step.id] = kept
             continue
         if step.when:
@@ -256,13 +250,7 @@ def _run_steps(run: Run):
             except Exception as exc:  # noqa: BLE001 - a condition that cannot be evaluated fails the step
                 return _fail(run, step, f"its condition could not be evaluated: {exc}")
             if not wanted:
-                call(
-                    skip_step,
-                    name=step.id,
-                    once=f"{step.id}-skip",
-                    step_id=step.id,
-                    reason=f"condition is false: {step.when}",
-                )
+                _skip(step, f"condition is false: {step.when}")
                 run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
                 continue
         decision: dict[str, Any] | None = granted_decision(run, step)
@@ -276,14 +264,7 @@ def _run_steps(run: Run):
                 return verdict
             decision = result.fields if result.outcome == "granted" else None
         try:
-            outputs = call(
-                run_step,
-                name=step.id,
-                once=f"{step.id}-run",
-                options=_step_options(step, "step"),
-                step_id=step.id,
-                decision=decision,
-            )
+            outputs = run_step_task(step, decision)
         except Exception as exc:  # noqa: BLE001 - the audit already holds the failure
             return _fail(run, step, f"{type(exc).__name__}: {exc}")
         run.steps[step.id] = {"outputs": outputs, "status": "completed", "decision": decision or {}}
@@ -296,6 +277,23 @@ def _run_steps(run: Run):
                 return verdict
     call(close, name="close", once="close", status="completed", outcome="completed", reason="", step_id=None)
     return Completed(message=f"{run.incident.slug} completed")
+
+
+def _skip(step: StepPlan, reason: str) -> None:
+    call(skip_step, name=step.id, once=f"{step.id}-skip", step_id=step.id, reason=reason)
+
+
+def run_step_task(step: StepPlan, decision: dict[str, Any] | None) -> dict[str, Any]:
+    """The flow's path for one step: its `run_step` task, with the step's options. Also what
+    bench/engine.py times, so the benchmark measures exactly this call."""
+    return call(
+        run_step,
+        name=step.id,
+        once=f"{step.id}-run",
+        options=_step_options(step, "step"),
+        step_id=step.id,
+        decision=decision,
+    )
 
 
 def _step_options(step: StepPlan, prefix: str) -> dict[str, Any]:
@@ -358,25 +356,11 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
     if result.outcome == "granted":
         return None
     if result.outcome == "rejected":
-        call(
-            close,
-            name="close",
-            once="close",
-            status="failed",
-            outcome="rejected",
-            reason=f"{step.id}: {result.reason}",
-            step_id=step.id,
-        )
+        _close_failed(step, "rejected", result.reason)
         return Completed(message=f"{step.id} rejected: {result.reason}", name="Rejected")
     on_timeout = gate_of(step).on_timeout
     if on_timeout == "skip":
-        call(
-            skip_step,
-            name=step.id,
-            once=f"{step.id}-skip",
-            step_id=step.id,
-            reason="sign-off timed out (on_timeout: skip)",
-        )
+        _skip(step, "sign-off timed out (on_timeout: skip)")
         run.steps[step.id] = {"outputs": {}, "status": "skipped", "decision": {}}
         return "skip"
     if on_timeout == "continue":
@@ -384,14 +368,19 @@ def _after_gate(run: Run, step: StepPlan, result) -> Any:
     return _fail(run, step, "sign-off timed out (on_timeout: fail)")
 
 
-def _fail(run: Run, step: StepPlan, reason: str):
+def _close_failed(step: StepPlan, outcome: str, reason: str) -> None:
+    """The run's `close` task for an end at `step` (rejected or failed), with the step in the reason."""
     call(
         close,
         name="close",
         once="close",
         status="failed",
-        outcome="failed",
+        outcome=outcome,
         reason=f"{step.id}: {reason}",
         step_id=step.id,
     )
+
+
+def _fail(run: Run, step: StepPlan, reason: str):
+    _close_failed(step, "failed", reason)
     return Failed(message=f"{step.id}: {reason}")

@@ -432,21 +432,26 @@ def _check_decision(run: Run, step: StepPlan, ballot: dict[str, Any]) -> list[st
         return [f"the fields could not be checked: {type(exc).__name__}: {exc}"]
 
 
+def _open(step: StepPlan, *, phase: int, tally: Tally, review: int) -> dict[str, Any]:
+    """The `open_gate` task of one phase (0: the request, 1: the escalation), once per review round."""
+    suffix = f"-review-{review}" if review else ""
+    return call(
+        open_gate,
+        name=f"{step.id}-{'escalation' if phase else 'signoff'}{suffix}",
+        once=f"{step.id}-open-{phase}{suffix}",
+        step_id=step.id,
+        phase=phase,
+        tally=tally.to_dict(),
+        review=review,
+    )
+
+
 def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0) -> GateResult:
     """Runs in the flow body: wait, authorise, repeat. Deterministic, so a rerun replays it.
     `review` > 0 reopens an "after" gate on new outputs: new request and wait keys, same step."""
     gate = gate_of(step)
     tally = Tally()
-    suffix = f"-review-{review}" if review else ""
-    request = call(
-        open_gate,
-        name=f"{step.id}-signoff{suffix}",
-        once=f"{step.id}-open-0{suffix}",
-        step_id=step.id,
-        phase=0,
-        tally=tally.to_dict(),
-        review=review,
-    )
+    request = _open(step, phase=0, tally=tally, review=review)
     n = first_wait
     refused = ""
     while True:
@@ -487,14 +492,6 @@ def await_gate(run: Run, step: StepPlan, *, review: int = 0, first_wait: int = 0
                 tally = Tally(
                     approvals=tally.approvals, escalated=True, decision_ids=tally.decision_ids, fields=tally.fields
                 )
-                request = call(
-                    open_gate,
-                    name=f"{step.id}-escalation{suffix}",
-                    once=f"{step.id}-open-1{suffix}",
-                    step_id=step.id,
-                    phase=1,
-                    tally=tally.to_dict(),
-                    review=review,
-                )
+                request = _open(step, phase=1, tally=tally, review=review)
                 continue
             return GateResult("timeout", approvers=list(tally.approvals), reason=result["reason"], waits=n)

@@ -228,6 +228,8 @@ def process_check(
         if check.elevated:
             return AlertOutcome(brand=brand.id, action="still_open", check=check, alert=_seen(engine, current, check))
         if as_utc(current.last_seen_at) + resolve_after <= now:
+            # The check's own arguments passed on by name (like the incident and thaw updates elsewhere, in
+            # shape only): resolve_alert is also the CLI's verb, so it takes keywords rather than a check.
             resolved = resolve_alert(
                 engine,
                 current.id,
@@ -417,6 +419,8 @@ def _notify(chat: Any, alerts_channel: str | None, alert: Alert, *, playbook: st
         chat.post(alerts_channel, text, key=key)
 
 
+# Engine, id, then keyword-only options, the shape ingest_channel's signature has too: the CLI
+# (`runbook alerts resolve`) and the monitor above each pass a different subset by name.
 def resolve_alert(
     engine: Engine,
     alert_id: str,
@@ -459,6 +463,8 @@ def resolve_alert(
     return get_alert(engine, alert.id) or alert
 
 
+# Keyword-only like decision_input's (engine/prefect_io.py), in shape only: the CLI and the
+# monitor's auto-start each name the playbook, requester and starter they pass.
 def start_from_alert(
     engine: Engine,
     alert_id: str,

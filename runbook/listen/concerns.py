@@ -493,14 +493,11 @@ def concerns_in_window(
     import sqlalchemy as sa
 
     from runbook.audit.models import as_utc
-    from runbook.listen.spikes import account_filter
-    from runbook.listen.store import epoch_of
+    from runbook.listen.spikes import brand_window
     from runbook.listen.tables import mentions
 
     since, until = as_utc(since), as_utc(until)
-    where = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
-    if accounts:
-        where.append(account_filter(accounts))
+    where = brand_window(accounts, since, until)
     columns = (
         mentions.c.ref,
         mentions.c.text,

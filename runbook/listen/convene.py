@@ -97,6 +97,8 @@ def request_acks(
         for person, team in people:
             if person not in have:
                 have.add(person)
+                # Every column named, as each package's inserts are (freeze, channel ledger): a new request
+                # is its full row, and a column added to the table must be added here on purpose.
                 connection.execute(
                     acks.insert().values(
                         incident_id=incident_id,
@@ -117,6 +119,8 @@ def request_acks(
     return ack_status(engine, incident_id, step_id)
 
 
+# Keyword-only like sandbox ensure_account's signature, in shape only: the CLI and Slack each name
+# the incident, the person and their channel (`via`); only the CLI picks a step.
 def acknowledge(
     engine: Engine,
     *,
@@ -246,6 +250,8 @@ def escalate_overdue(
                 "deputy_deadline": new_deadline.isoformat() if new_deadline else None,
             },
         )
+        # An Escalation from the request's identifying fields plus this round's outcome: it carries no id,
+        # level or timestamps of the row, so it is built by name rather than copied from AckRequest.
         done.append(
             Escalation(
                 incident_id=request.incident_id,

@@ -12,18 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from runbook.listen.refs import post_url
-from runbook.listen.spikes import account_filter
-from runbook.listen.store import epoch_of
+from runbook.listen.spikes import brand_window
 from runbook.listen.tables import mentions
 
 __all__ = ["find_post", "top_authors", "top_posts", "trigger_post"]
-
-
-def _where(accounts: Sequence[tuple[str | None, str]] | None, since: datetime, until: datetime) -> list:
-    terms = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
-    if accounts:
-        terms.append(account_filter(accounts))
-    return terms
 
 
 def top_authors(
@@ -43,7 +35,7 @@ def top_authors(
     order = followers.desc() if by == "reach" else engaged.desc()
     query = (
         sa.select(mentions.c.author, mentions.c.platform, followers, count, engaged, negative)
-        .where(*_where(accounts, since, until))
+        .where(*brand_window(accounts, since, until))
         .group_by(mentions.c.author, mentions.c.platform)
         .order_by(order, mentions.c.author)
         .limit(limit)
@@ -62,6 +54,8 @@ def top_authors(
         ]
 
 
+# The signature every evidence query here has (engine, accounts, then the window by keyword), so
+# assess and the alert details call them alike; each selects and shapes its own rows.
 def top_posts(
     engine: Engine,
     accounts: Sequence[tuple[str | None, str]] | None,
@@ -83,7 +77,7 @@ def top_posts(
             mentions.c.created_at,
             reach,
         )
-        .where(*_where(accounts, since, until))
+        .where(*brand_window(accounts, since, until))
         .order_by(reach.desc(), mentions.c.id)
         .limit(limit)
     )
@@ -103,6 +97,7 @@ def top_posts(
         ]
 
 
+# The evidence queries' common signature again (see top_posts); the window is brand_window's.
 def trigger_post(
     engine: Engine,
     accounts: Sequence[tuple[str | None, str]] | None,
@@ -115,7 +110,7 @@ def trigger_post(
     answers = sa.func.count().label("answers")
     query = (
         sa.select(mentions.c.in_reply_to, mentions.c.platform, mentions.c.account, answers)
-        .where(*_where(accounts, since, until), mentions.c.in_reply_to.is_not(None))
+        .where(*brand_window(accounts, since, until), mentions.c.in_reply_to.is_not(None))
         .group_by(mentions.c.in_reply_to, mentions.c.platform, mentions.c.account)
         .order_by(answers.desc(), mentions.c.in_reply_to)
         .limit(1)

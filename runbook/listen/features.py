@@ -218,6 +218,7 @@ def cues(text: str, language: str) -> Cues:
     question = "?" in text and "@" in text and bool(_HANDLE.search(text))
     info = question and not (found or sarcasm or help_) and any(_INFO_RE[lang].search(lowered) for lang in languages)
     thanks = not sarcasm and any(_THANKS_RE[lang].search(lowered) for lang in languages)
+    # Each cue computed above, named here: the likeness to spikes.py's Check(...) is keyword layout only.
     return Cues(
         complaint=tuple(found),
         sarcasm=sarcasm,

@@ -49,6 +49,8 @@ def from_channel_mention(m: Mention) -> NewMention:
         for k in ("likes", "reposts", "replies", "quotes")
         if isinstance(meta.get(k), (int, float))
     )
+    # Field by field from the port's Mention (both plain dataclasses, no model_validate): url, kind and
+    # engagement are derived from meta above, and the rest keep their names, which mypy checks one by one.
     return NewMention(
         platform=m.platform,
         ref=m.ref,
@@ -94,6 +96,8 @@ def _advance(
     # else: another ingester moved the cursor past this page meanwhile; its position stands.
 
 
+# Engine, channel, then keyword-only options, the shape resolve_alert's signature has too: the demo,
+# the drill, the monitor and the benches each set a different few of them by name.
 def ingest_channel(
     engine: Engine,
     channel: Channel,

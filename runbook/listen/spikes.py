@@ -136,6 +136,16 @@ def account_filter(accounts: Sequence[tuple[str | None, str]]) -> sa.ColumnEleme
     return terms[0] if len(terms) == 1 else sa.or_(*terms)
 
 
+def brand_window(
+    accounts: Sequence[tuple[str | None, str]] | None, since: datetime, until: datetime
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE terms for the mentions of the brand accounts (None: every account) in [since, until)."""
+    terms = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
+    if accounts:
+        terms.append(account_filter(accounts))
+    return terms
+
+
 def window_counts(
     engine: Engine, accounts: Sequence[tuple[str | None, str]], *, start: datetime, width: timedelta, count: int
 ) -> tuple[list[int], list[int], int | None]:
@@ -300,6 +310,8 @@ def check_spike(
                 f"{_fmt(s_usual)} ({s_volume / max(s_usual, 1):.1f}x); sustained elevation at {_fmt(s_threshold)} "
                 f"(at least {_fmt(rule.sustained_ratio)}x)"
             )
+    # The check's figures, each computed above and named here; features.py's Cues(...) reads alike in
+    # layout only, and a dict splat would lose the names mypy checks.
     return Check(
         brand=brand,
         at=at,

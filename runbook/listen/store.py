@@ -121,6 +121,8 @@ def insert_rows(connection: Connection, rows: Sequence[dict[str, Any]]) -> int:
     return inserted
 
 
+# score_rows' scoring keywords (source, analyzer, detector, now) again, as in store_mentions below: each
+# layer passes them on by name, so the importer's and the ingester's calls stay checked keyword by keyword.
 def score_unstored(
     engine: Engine,
     items: Sequence[NewMention],
@@ -151,6 +153,7 @@ def _unique(items: Iterable[NewMention]) -> list[NewMention]:
     return out
 
 
+# The same keywords as score_unstored above, which this passes them to unchanged (see there).
 def store_mentions(
     engine: Engine,
     items: Iterable[NewMention],

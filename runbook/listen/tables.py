@@ -15,7 +15,8 @@ metadata = sa.MetaData()
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # One row per mention, unique by the network's own id (platform, ref): ingestion, imports and
-# re-ingestion all insert-or-ignore on that key.
+# re-ingestion all insert-or-ignore on that key. It opens like convene_ack below (a big id, short
+# strings) only because both follow 0003_listening's column types.
 mentions = sa.Table(
     "mention",
     metadata,
@@ -48,6 +49,8 @@ mentions = sa.Table(
     sa.Index("ix_mention_account_epoch_answer", "account", "epoch", "needs_answer"),
 )
 
+# Where each ingester stopped, keyed by (source, account, platform) as 0003_listening made it; a
+# composite string key like messaging_reply_batch's, but this table's own.
 cursors = sa.Table(
     "mention_cursor",
     metadata,
@@ -59,6 +62,8 @@ cursors = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+# One row per spike alert, column for column with 0003_listening; its first string columns read
+# like sandbox_account's, a likeness of types only.
 alerts = sa.Table(
     "listen_alert",
     metadata,
@@ -94,6 +99,8 @@ alerts = sa.Table(
     sa.Index("ix_listen_alert_opened_at", "opened_at"),
 )
 
+# One row per person asked to acknowledge (a deputy gets a row of their own), as 0003_listening
+# created it; the opening id and strings match the mention table's types, not its meaning.
 acks = sa.Table(
     "convene_ack",
     metadata,

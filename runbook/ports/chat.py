@@ -157,6 +157,8 @@ class ConsoleChat:
 
         if self._engine is None or self._incident_id is None:
             return
+        # The chat.posted event, keyword by keyword like the engine's flow.start_failed append (commands.py):
+        # two events of their own; a helper over audit.append would only rename its keywords.
         append(
             self._engine,
             incident_id=self._incident_id,

@@ -125,6 +125,8 @@ def run(ctx: StepContext, params: AssessParams) -> AssessOutputs:
         post = find_post(channel, ref)
         posted = post.get("at") if post else None
         since = as_utc(posted) if isinstance(posted, datetime) else until - params.lookback
+    # The step's params handed to listen's assess by name: assess is listen's own function (the bench calls
+    # it too) and knows no step params, which may not be imported below the steps layer.
     result = assess(
         engine,
         accounts=_pairs(params.accounts),

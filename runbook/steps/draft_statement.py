@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 
 from runbook.spec.models import FieldType, InputField, TemplatePath
 from runbook.steps.base import Outputs, Params, StepContext, StepKind, StepServices
+from runbook.steps.messages import template_context
 
 if TYPE_CHECKING:
     from runbook.messaging.brand import Brand
@@ -84,19 +85,11 @@ def run(ctx: StepContext, params: StatementParams) -> StatementOutputs:
 def _draft(
     ctx: StepContext, params: StatementParams, brand: Brand, checker: MessageChecker, accounts: dict[str, str]
 ) -> StatementOutputs:
-    from runbook.messaging.context import base_context, incident_info
     from runbook.messaging.statement import check_variants, render_statement
     from runbook.messaging.templates import Templates
 
     templates = Templates(ctx.services.templates_dir)
-    context = base_context(
-        incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
-        inputs=ctx.inputs,
-        steps=ctx.steps,
-        brand=brand,
-        language=params.language,
-        extra=params.vars,
-    )
+    context = template_context(ctx, brand, language=params.language, extra=params.vars)
     long_form, variants = render_statement(templates, params.template, context, params.platforms)
     findings = check_variants(checker, variants, language=params.language, accounts=accounts)
     out = _outputs("drafted", params, long_form, long_form, variants, variants, findings, accounts)

@@ -16,6 +16,7 @@ from runbook.messaging.audience import DEFAULT_BOTS
 from runbook.spec.durations import Duration
 from runbook.spec.models import FieldType, InputField, TemplatePath
 from runbook.steps.base import Outputs, Params, StepContext, StepKind
+from runbook.steps.messages import template_context
 
 if TYPE_CHECKING:
     from runbook.messaging.audience import Person
@@ -91,6 +92,8 @@ class ReplyOutputs(Outputs):
     groups: list[dict[str, Any]] = []  # concern groups: id, label, topic, people (handles)
 
 
+# Declared like thaw_posts' gate_fields (an `actions` text field), in layout only: each kind's
+# field has its own title, line syntax and description, which approvers read at the gate.
 def gate_fields(params: ReplyParams) -> dict[str, InputField]:
     return {
         "actions": InputField(
@@ -167,7 +170,6 @@ def run(ctx: StepContext, params: ReplyParams) -> ReplyOutputs:
 
 
 def _drafter(ctx: StepContext, params: ReplyParams, brand: Brand, checker: MessageChecker) -> ReplyDrafter:
-    from runbook.messaging.context import base_context, incident_info
     from runbook.messaging.replies import ReplyDrafter
     from runbook.messaging.templates import Templates
 
@@ -175,14 +177,7 @@ def _drafter(ctx: StepContext, params: ReplyParams, brand: Brand, checker: Messa
     if params.statement and params.statement in ctx.steps:
         published = (ctx.steps[params.statement] or {}).get("outputs") or {}
         statement = {"url": published.get("url", ""), "urls": published.get("urls", [])}
-    base = base_context(
-        incident=incident_info(ctx.services.db, ctx.incident_id, ctx.incident_slug),
-        inputs=ctx.inputs,
-        steps=ctx.steps,
-        brand=brand,
-        language=params.language,
-        extra=params.vars,
-    )
+    base = template_context(ctx, brand, language=params.language, extra=params.vars)
     base["statement"] = statement or {"url": "", "urls": []}
     names: dict[str, str] = {params.language: params.template}
     if params.template_nl:

@@ -37,6 +37,8 @@ class ThawOutputs(Outputs):
     remaining: list[str] = []
 
 
+# Declared like reply_individually's gate_fields (see there): same InputField layout, this kind's
+# own words and POST_ID=action syntax.
 def gate_fields(params: ThawParams) -> dict[str, InputField]:
     return {
         "actions": InputField(
