@@ -172,6 +172,8 @@ def _check_status(status: object) -> None:
         raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
 
 
+# update_incident and update_incident_in keep one keyword signature, like append and append_in: the
+# first opens the write transaction that the second joins.
 def update_incident(
     engine: Engine,
     incident_id: str,

@@ -325,6 +325,7 @@ class MastodonChannel(Adapter):
             content_warning=content_warning,
         )
 
+    # The port's reply beside its publish: the same Mastodon extras (visibility, content warning).
     def reply(
         self,
         *,

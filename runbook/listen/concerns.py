@@ -153,6 +153,7 @@ class ConcernReport:
     since: str = ""
     until: str = ""
 
+    # Field by field: the JSON rounds the silhouette and nests the concerns.
     def to_dict(self) -> dict[str, Any]:
         return {
             "since": self.since,

@@ -200,6 +200,7 @@ class ImportReport:
     def duplicates(self) -> int:
         return self.good - self.inserted
 
+    # Field by field: the JSON adds `duplicates` and spells each bad line as {line, error}.
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,

@@ -156,6 +156,7 @@ class FreezeResult:
         names = "; ".join(p.label for p in self.publishing)
         return f"{head}\nalready publishing when the freeze committed ({len(self.publishing)}): {names}"
 
+    # Field by field, as ThawPlan's: times as ISO text and the publishing posts nested.
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -84,6 +84,7 @@ def validate(post: NewPost, *, now: datetime) -> list[str]:
     return problems
 
 
+# Keyword-only like propose_thaw and the other queue services: actor, channel and checker are always named.
 def schedule_posts(
     engine: Engine,
     new_posts: list[NewPost],

@@ -69,6 +69,7 @@ class SandboxChannel:
         self.strict_accounts = strict_accounts
 
     # -- writes ---------------------------------------------------------------------------
+    # The Channel port's publish() keywords (runbook.ports.channel), alike in every adapter.
     def publish(
         self,
         *,
