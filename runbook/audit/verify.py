@@ -25,7 +25,7 @@ from runbook.audit.models import AUDIT_CHECKPOINT_TABLE, AUDIT_EVENT_TABLE, INCI
 KINDS = ("hash_mismatch", "broken_link", "gap", "order", "checkpoint_mismatch", "missing_checkpoint_event", "trigger")
 # Problems of the database itself (a missing or disabled append-only trigger) name no incident.
 DATABASE = ""
-STREAM_BATCH = 5_000
+STREAM_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -57,14 +57,19 @@ _INCIDENT, _SEQ, _TS, _ACTOR, _CHANNEL, _ACTION, _STEP, _DETAILS, _PREV, _HASH =
 Row = Sequence[Any]
 
 
-def event_query(incident_id: str | None) -> sa.Select[*tuple[Any, ...]]:
-    """The streamed rows, in (incident, seq) order: the ten columns of the layout above."""
+def event_query(
+    incident_id: str | None, *, through: int | None = None, content_only: bool = False
+) -> sa.Select[*tuple[Any, ...]]:
+    """The streamed rows, in (incident, seq) order: the ten columns of the layout above. `through`:
+    rows up to that seq only. `content_only`: NULL in place of the incident id and both hashes (a
+    reader that folds the rows and leaves their verification to another process)."""
     e = AUDIT_EVENT_TABLE.c
+    nothing = sa.null()
     # Details as stored text: written canonically, it can be hashed without parsing. ts as the
     # driver hands it back, without a type's conversion: SQLite's text is respliced into the
     # canonical form (canonical_ts_text), PostgreSQL gives a datetime.
     query = sa.select(
-        e.incident_id,
+        nothing if content_only else e.incident_id,
         e.seq,
         sa.type_coerce(e.ts, sa.String()),
         e.actor,
@@ -72,10 +77,12 @@ def event_query(incident_id: str | None) -> sa.Select[*tuple[Any, ...]]:
         e.action,
         e.step,
         sa.cast(e.details, sa.Text),
-        e.prev_hash,
-        e.hash,
+        nothing if content_only else e.prev_hash,
+        nothing if content_only else e.hash,
     ).order_by(e.incident_id, e.seq)
-    return query if incident_id is None else query.where(e.incident_id == incident_id)
+    if incident_id is not None:
+        query = query.where(e.incident_id == incident_id)
+    return query if through is None else query.where(e.seq <= through)
 
 
 def _recompute(row: Row, seq: int | None = None) -> str:
@@ -250,11 +257,29 @@ def load_checkpoints(connection: sa.Connection, incident_id: str | None) -> dict
     return found
 
 
-def stream(connection: sa.Connection, incident_id: str | None) -> Iterator[Sequence[Row]]:
-    """The event rows in batches of STREAM_BATCH (a server-side cursor on PostgreSQL, incremental
-    fetches on SQLite), inside whatever transaction `connection` holds."""
-    result = connection.execution_options(yield_per=STREAM_BATCH).execute(event_query(incident_id))
+def stream(
+    connection: sa.Connection, incident_id: str | None, *, through: int | None = None, content_only: bool = False
+) -> Iterator[Sequence[Row]]:
+    """The event rows (see event_query) in batches of STREAM_BATCH (a server-side cursor on
+    PostgreSQL, incremental fetches on SQLite), inside whatever transaction `connection` holds."""
+    query = event_query(incident_id, through=through, content_only=content_only)
+    if connection.dialect.name == "sqlite":
+        return _sqlite_batches(connection, query)
+    result = connection.execution_options(yield_per=STREAM_BATCH).execute(query)
     return result.partitions()
+
+
+def _sqlite_batches(connection: sa.Connection, query: sa.Select[*tuple[Any, ...]]) -> Iterator[Sequence[Row]]:
+    # sqlite3's own cursor on the same connection (so inside the same transaction): its plain
+    # tuples, without SQLAlchemy's row objects, save about a fifth of the read at a million rows.
+    compiled = query.compile(dialect=connection.dialect)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), [compiled.params[name] for name in compiled.positiontup or ()])
+        while batch := cursor.fetchmany(STREAM_BATCH):
+            yield batch
+    finally:
+        cursor.close()
 
 
 def verify(engine: Engine, incident_id: str | None = None, *, triggers: bool | None = None) -> VerifyReport:

@@ -57,12 +57,20 @@ class _Kept(list[TimelineEntry]):
         self.append(entry)
 
 
-def build_report(engine: Engine, ref: str, *, now: datetime | None = None, events: bool | Entries = False) -> Report:
+def build_report(
+    engine: Engine,
+    ref: str,
+    *,
+    now: datetime | None = None,
+    events: bool | Entries = False,
+    apart_from: int | None = None,
+) -> Report:
     """The report of the incident `ref` (id or slug), from one streamed pass over its trail that
     verifies the chain and folds the events into the sections. Raises runbook.audit.IncidentNotFound.
 
     `events`: False (the default) keeps no event, only the condensed timeline; True keeps every
     event in `report.timeline`; an `Entries` (the JSON's spool) receives each as it streams by.
+    `apart_from`: from how many rows the chain is verified in a second process (see trail.scan).
     """
     now = as_utc(now)
     sink: Entries | None = _Kept() if events is True else events or None
@@ -74,7 +82,7 @@ def build_report(engine: Engine, ref: str, *, now: datetime | None = None, event
         timeline.add(event)
 
     with _no_collection():
-        found = scan(engine, ref, fold)
+        found = scan(engine, ref, fold, apart_from=apart_from)
         if not found.ok:
             del facts, timeline  # folded from rows that are not to be trusted
             if sink is not None:
