@@ -96,9 +96,7 @@ class People(Sequence[PersonReply]):
         links[2 * i + 1] = k
 
     def add(self, event: Event) -> None:
-        # The hot path of a reply storm: one call per reply event, two for most people. Kept flat
-        # (the person's look-up and the evidence link written out here, not called): at a million
-        # events each call saved is a second.
+        # The hot path of a reply storm: one call per reply event, two for most people.
         action = event.action
         if action == n.REPLIES_PLANNED:
             self._planned(event)
@@ -108,26 +106,13 @@ class People(Sequence[PersonReply]):
             return
         self.recorded = True
         d = event.details
-        who = d.get("person") or d.get("author")
-        if not who:
+        who = _person(d)
+        if who is None:
             return
-        if type(who) is not str:
-            who = str(who)
         i = self._index.get(who)
         if i is None:
             i = self._track(who)
-        seq, links = event.seq, self._links
-        tail = links[2 * i + 1]
-        if tail < 0 or self._seq[tail] != seq:  # see _note
-            k = len(self._seq)
-            self._seq.append(seq)
-            self._who.append(i)
-            self._next.append(-1)
-            if tail >= 0:
-                self._next[tail] = k
-            else:
-                links[2 * i] = k
-            links[2 * i + 1] = k
+        self._note(i, event.seq)
         times = self._times
         if "mentioned_at" in d or "mention_at" in d:
             when = d.get("mentioned_at") or d.get("mention_at")
