@@ -223,33 +223,38 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
         reason = f"its flow run ended {state.name.lower()} outside runbook"
         if state.type.value == "CRASHED":
             reason += f" after {MAX_CRASH_RECOVERIES} recoveries"
-        out.append(
-            Stale(
-                flow_run_id=incident.flow_run_id,
-                flow=RESPOND_FLOW,
-                state=state.name,
-                reason=reason,
-                incident_id=incident.id,
-            )
+        stale = Stale(
+            flow_run_id=incident.flow_run_id,
+            flow=RESPOND_FLOW,
+            state=state.name,
+            reason=reason,
+            incident_id=incident.id,
         )
         if dry_run:
+            out.append(stale)
             continue
-        # The close and its audit event commit together (never a closed incident without its event).
-        update_incident(
-            db,
-            incident.id,
-            status=status,
-            event={
-                "actor": "system",
-                "channel": "flow",
-                "action": f"incident.{status}",
-                "details": {
-                    "outcome": state.name.lower(),
-                    "reason": state.message or f"flow run {state.name.lower()}",
-                    "flow_run_id": incident.flow_run_id,
+        # The close and its audit event commit together (never a closed incident without its event),
+        # as a compare-and-set: the worker's sweep and `runbook recover` may both see it open.
+        try:
+            update_incident(
+                db,
+                incident.id,
+                status=status,
+                expect_status=incident.status,
+                event={
+                    "actor": "system",
+                    "channel": "flow",
+                    "action": f"incident.{status}",
+                    "details": {
+                        "outcome": state.name.lower(),
+                        "reason": state.message or f"flow run {state.name.lower()}",
+                        "flow_run_id": incident.flow_run_id,
+                    },
                 },
-            },
-        )
+            )
+        except ValueError:  # closed (or moved on) by another sweep since we listed it
+            continue
+        out.append(stale)
     return out
 
 

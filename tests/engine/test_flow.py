@@ -256,9 +256,17 @@ def test_an_incident_whose_run_was_cancelled_in_the_prefect_ui_is_closed_by_reco
     engine.wait_for(incident, "signoff.requested")
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(UUID(engine.events(incident)[1].details["flow_run_id"]), Cancelled(), force=True)
-    found = recover(db=engine.services.db)
-    assert [s.incident_id for s in found if s.reason.startswith("its flow run ended")] == [incident.id]
+    # The worker's own recovery sweep races these two calls: whichever lists it first closes it,
+    # once (a compare-and-set), and the others find it closed.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: recover(db=engine.services.db), range(2)))
+    closers = [s for found in runs for s in found if s.incident_id == incident.id]
+    assert all(s.reason == "its flow run ended cancelled outside runbook" for s in closers)
+    assert len(closers) <= 1
     from runbook.audit import get_incident
 
     assert get_incident(engine.services.db, incident.id).status == "cancelled"
     assert actions(engine, incident)[-1] == "incident.cancelled"
+    assert actions(engine, incident).count("incident.cancelled") == 1
