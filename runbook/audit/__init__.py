@@ -11,7 +11,7 @@ from runbook.audit.export import event_record, write_events
 from runbook.audit.incidents import create_incident, get_incident, list_incidents, update_incident, update_incident_in
 from runbook.audit.ledger import ledger, ledger_slug
 from runbook.audit.models import CHANNELS, KINDS, STATUSES, AuditCheckpoint, AuditEvent, Incident
-from runbook.audit.store import append, append_in, checkpoint, checkpoints, events, record_checkpoint
+from runbook.audit.store import append, append_in, append_once, checkpoint, checkpoints, events, record_checkpoint
 from runbook.audit.verify import Problem, VerifyReport, verify
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "VerifyReport",
     "append",
     "append_in",
+    "append_once",
     "canonical_json",
     "checkpoint",
     "checkpoints",

@@ -241,6 +241,38 @@ def append_in(
     )
 
 
+def append_once(engine: Engine, *, once: tuple[str, Any], **event: Any) -> AuditEvent | None:
+    """Append `event` (append's keywords) unless the incident already holds an event of the same
+    action whose details[once[0]] equals once[1]; None when it does. A compare-and-set for work two
+    processes may both find (two recovery sweeps and one crashed run): the check and the append
+    share one write transaction that holds the incident's lock from the start."""
+    key, value = once
+    details_json = _prepare(event["actor"], event["channel"], event["action"], event.get("step"), event.get("details"))
+
+    def work(connection: Connection) -> AuditEvent | None:
+        _lock_and_read_head(connection, event["incident_id"])
+        seen = connection.execute(
+            sa.select(_events.c.details).where(
+                _events.c.incident_id == event["incident_id"], _events.c.action == event["action"]
+            )
+        ).scalars()
+        if any(isinstance(details, dict) and details.get(key) == value for details in seen):
+            return None
+        return _insert(
+            connection,
+            incident_id=event["incident_id"],
+            actor=event["actor"],
+            channel=event["channel"],
+            action=event["action"],
+            step=event.get("step"),
+            details_json=details_json,
+            ts=as_utc(event.get("now")),
+            checkpoint=event.get("checkpoint"),
+        )
+
+    return write_transaction(engine, work)
+
+
 def events(engine: Engine, incident_id: str) -> list[AuditEvent]:
     """The incident's events ordered by seq (empty if it has none or does not exist)."""
     query = sa.select(_events).where(_events.c.incident_id == incident_id).order_by(_events.c.seq)

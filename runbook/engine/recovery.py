@@ -20,6 +20,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from runbook.engine.prefect_io import DEADLINE_FLOW, RESPOND_FLOW
@@ -40,6 +41,8 @@ class Stale:
     state: str
     reason: str
     incident_id: str | None
+    # The Prefect state this was judged on: one recovery per state, however many sweeps find it.
+    state_id: str | None = None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -133,6 +136,7 @@ def find_stale(
                 state=state.name,
                 reason=reason,
                 incident_id=(run.parameters or {}).get("incident_id"),
+                state_id=str(state.id),
             )
         )
     return out
@@ -147,11 +151,30 @@ def _crash_recoveries(db, incident_id: str) -> int:
     return crashed - failed
 
 
-def _reschedule(client, db, stale: Stale) -> None:
+def _record_intent(db, incident_id: str, stale: Stale, details: dict) -> bool:
+    """Append flow.recovered, once per judged Prefect state; False when another sweep already did."""
+    from runbook.audit import append, append_once
+
+    event: dict[str, Any] = {
+        "incident_id": incident_id,
+        "actor": "system",
+        "channel": "flow",
+        "action": "flow.recovered",
+    }
+    if stale.state_id is None:
+        append(db, **event, details=details)
+        return True
+    once = ("state_id", stale.state_id)
+    return append_once(db, once=once, **event, details={**details, "state_id": stale.state_id}) is not None
+
+
+def _reschedule(client, db, stale: Stale) -> bool:
     """Audit before effect: the recovery is recorded first, as the intent, then the run is
     rescheduled. A reschedule that fails is recorded as such (the next pass tries again); one whose
     intent cannot be recorded is not made (nor is it lost: the run is still stale at the next pass).
-    """
+    The intent is a compare-and-set on the Prefect state judged stale: when the worker's sweep and
+    `runbook recover` both find one crashed run, one reschedules it and the other returns False
+    (two reschedules could start the run twice)."""
     from prefect.states import Scheduled
 
     from runbook.audit import append
@@ -160,12 +183,12 @@ def _reschedule(client, db, stale: Stale) -> None:
     details = {"flow_run_id": stale.flow_run_id, "reason": stale.reason, "state": stale.state}
     if incident_id:
         try:
-            append(
-                db, incident_id=incident_id, actor="system", channel="flow", action="flow.recovered", details=details
-            )
+            if not _record_intent(db, incident_id, stale, details):
+                log.info("run %s was already recovered from this state by another sweep", stale.flow_run_id)
+                return False
         except Exception:  # noqa: BLE001 - left for the next pass, with its audit
             log.warning("could not audit the recovery of %s: not rescheduled", stale.flow_run_id, exc_info=True)
-            return
+            return False
     try:
         client.set_flow_run_state(
             UUID(stale.flow_run_id),
@@ -184,6 +207,7 @@ def _reschedule(client, db, stale: Stale) -> None:
             )
         raise
     log.warning("rescheduled %s run %s: %s", stale.flow, stale.flow_run_id, stale.reason)
+    return True
 
 
 def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
@@ -214,10 +238,10 @@ def reconcile(*, client, db, dry_run: bool = False) -> list[Stale]:
                     reason=f"its flow process crashed ({message or 'no message'}); "
                     f"recovery {crashes + 1} of {MAX_CRASH_RECOVERIES}",
                     incident_id=incident.id,
+                    state_id=str(state.id),
                 )
-                out.append(stale)
-                if not dry_run:
-                    _reschedule(client, db, stale)
+                if dry_run or _reschedule(client, db, stale):
+                    out.append(stale)
                 continue
         status = "cancelled" if state.type.value == "CANCELLED" else "failed"
         reason = f"its flow run ended {state.name.lower()} outside runbook"
@@ -266,8 +290,7 @@ def recover(*, db=None, stale_after: float = 120.0, dry_run: bool = False, busy=
         found = find_stale(client=client, stale_after=stale_after, busy=frozenset(busy() if busy else ()))
         if dry_run:
             return found + (reconcile(client=client, db=db, dry_run=True) if db is not None else [])
-        for stale in found:
-            _reschedule(client, db, stale)
+        found = [stale for stale in found if _reschedule(client, db, stale)]
         if db is not None:
             found += reconcile(client=client, db=db, dry_run=dry_run)
     return found

@@ -88,3 +88,53 @@ def test_checkpoint_records_the_head(engine: sa.Engine) -> None:
     assert [(c.seq, c.hash) for c in audit.checkpoints(engine, incident.id)] == [(3, events[-1].hash)]
     with pytest.raises(audit.IncidentNotFound):
         audit.checkpoint(engine, "nope", reason="x")
+
+
+def test_append_once_appends_one_event_per_key(engine: sa.Engine) -> None:
+    incident = new_incident(engine)
+    event = {"incident_id": incident.id, "actor": "system", "channel": "flow", "action": "flow.recovered"}
+
+    first = audit.append_once(engine, once=("state_id", "s1"), **event, details={"state_id": "s1"})
+    again = audit.append_once(engine, once=("state_id", "s1"), **event, details={"state_id": "s1", "n": 2})
+    other = audit.append_once(engine, once=("state_id", "s2"), **event, details={"state_id": "s2"})
+    # Another action with the same key is not the same work.
+    noted = audit.append_once(
+        engine, once=("state_id", "s1"), **{**event, "action": "flow.noted"}, details={"state_id": "s1"}
+    )
+
+    assert first is not None and other is not None and noted is not None
+    assert again is None
+    assert [(e.action, e.details) for e in audit.events(engine, incident.id)] == [
+        ("flow.recovered", {"state_id": "s1"}),
+        ("flow.recovered", {"state_id": "s2"}),
+        ("flow.noted", {"state_id": "s1"}),
+    ]
+
+
+def test_append_once_from_eight_threads_at_once_appends_once(engine: sa.Engine) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    incident = new_incident(engine)
+    start = threading.Barrier(8)
+
+    def race(_: int) -> bool:
+        start.wait()
+        details = {"state_id": "crashed-1"}
+        made = audit.append_once(
+            engine,
+            once=("state_id", "crashed-1"),
+            incident_id=incident.id,
+            actor="system",
+            channel="flow",
+            action="flow.recovered",
+            details=details,
+        )
+        return made is not None
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(race, range(8)))
+
+    assert won.count(True) == 1
+    assert [e.action for e in audit.events(engine, incident.id)] == ["flow.recovered"]
+    assert audit.verify(engine, incident.id).ok

@@ -57,7 +57,8 @@ def test_a_sigkilled_flow_process_is_recovered_not_failed(engine):
     actions = [(e.action, e.step) for e in events if e.action != "chat.posted"]
     assert closed.status == "completed", (actions, engine.tail())
     recovered = [e for e in events if e.action == "flow.recovered"]
-    assert recovered and recovered[0].details["state"] == "Crashed"
+    # One recovery, although this call and the worker's sweep may both have found the crash.
+    assert [e.details["state"] for e in recovered] == ["Crashed"], recovered
     # The interrupted step ran again; its side effect happened once; nothing before it repeated.
     assert [line for line in attempts.read_text().splitlines() if line == key] == [key, key]
     ledger = [json.loads(line)["key"] for line in (home / "effects.jsonl").read_text().splitlines()]
