@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check runbook flows tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest
 
 check: $(STAMP)
 	$(BIN)/runbook check playbooks/

@@ -11,7 +11,7 @@ import pytest
 from runbook.ports.channel import ChannelReads, RejectedByLimits
 from tests.networks.conftest import bluesky_adapter, unique_handle
 
-pytestmark = [pytest.mark.bluesky, pytest.mark.xdist_group("bluesky")]  # one local network, one Redis
+pytestmark = pytest.mark.bluesky
 
 STATEMENT = (
     "Earlier today we replied to a customer with an inappropriate image. We are deeply sorry. "

@@ -19,7 +19,7 @@ from runbook.listen.ingest import ingest_channel, read_cursor
 from runbook.listen.tables import mentions as stored_mentions
 from tests.networks.conftest import bluesky_adapter, environ_for, unique_handle, write_channels
 
-pytestmark = [pytest.mark.bluesky, pytest.mark.xdist_group("bluesky")]  # one local network, one Redis
+pytestmark = pytest.mark.bluesky
 REPO = Path(__file__).parents[2]
 
 SAID = [
