@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from runbook.audit.models import as_utc
 from runbook.listen import audiences, evidence
 from runbook.listen.spikes import account_filter, brand_window
-from runbook.listen.store import epoch_of
+from runbook.listen.store import epoch_range
 from runbook.listen.tables import mentions
 from runbook.ports.assessment import SEVERITIES, Assessment, Severity
 
@@ -231,7 +231,7 @@ def _accounts_in(engine: Engine, *, since: datetime, until: datetime) -> list[tu
     """The accounts mentioned in the window (the brand's, when the playbook says `all`)."""
     query = (
         sa.select(mentions.c.platform, mentions.c.account)
-        .where(mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until))
+        .where(*epoch_range(since, until))
         .distinct()
         .limit(50)
     )
@@ -243,7 +243,7 @@ def _count_since(
     engine: Engine, *, where_accounts: Sequence[tuple[str | None, str]], since: datetime, until: datetime
 ) -> int:
     query = sa.select(sa.func.count()).where(
-        account_filter(where_accounts), mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)
+        account_filter(where_accounts), *epoch_range(since, until)
     )
     with engine.connect() as connection:
         return int(connection.execute(query).scalar() or 0)
@@ -265,7 +265,7 @@ def _offending(
         if found is None:
             return None
         ref = found["ref"]
-    window = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until), mentions.c.in_reply_to == ref]
+    window = [*epoch_range(since, until), mentions.c.in_reply_to == ref]
     with engine.connect() as connection:
         kinds = {
             r[0]: int(r[1])

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from runbook.audit.models import as_utc
-from runbook.listen.store import epoch_of
+from runbook.listen.store import epoch_of, epoch_range
 from runbook.listen.tables import mentions
 
 __all__ = ["Check", "SpikeRule", "account_filter", "against_usual", "check_spike", "robust", "window_counts"]
@@ -140,7 +140,7 @@ def brand_window(
     accounts: Sequence[tuple[str | None, str]] | None, since: datetime, until: datetime
 ) -> list[sa.ColumnElement[bool]]:
     """WHERE terms for the mentions of the brand accounts (None: every account) in [since, until)."""
-    terms = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
+    terms = epoch_range(since, until)
     if accounts:
         terms.append(account_filter(accounts))
     return terms

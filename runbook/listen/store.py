@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -20,7 +21,7 @@ from runbook.listen.model import KINDS, NewMention, StoredMention
 from runbook.listen.sentiment import SentimentAnalyzer, default_analyzer, is_negative
 from runbook.listen.tables import mentions
 
-__all__ = ["epoch_of", "existing_refs", "insert_rows", "mentions_in_window", "score_rows", "store_mentions"]
+__all__ = ["epoch_of", "epoch_range", "existing_refs", "insert_rows", "mentions_in_window", "score_rows", "store_mentions"]
 
 _CHUNK = 1000
 _MAX_TEXT = 10_000
@@ -28,6 +29,13 @@ _MAX_TEXT = 10_000
 
 def epoch_of(moment: datetime) -> int:
     return int(as_utc(moment).timestamp())
+
+
+def epoch_range(since: datetime, until: datetime) -> list[sa.ColumnElement[bool]]:
+    """WHERE terms for mentions created in [since, until) on the whole-second epoch column. The end
+    rounds up: a mention from earlier in the same second as `until` (a window ending "now") is in."""
+    end = as_utc(until).timestamp()
+    return [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < math.ceil(end)]
 
 
 def existing_refs(connection: Connection, platform: str, refs: Sequence[str]) -> set[str]:
@@ -200,7 +208,7 @@ def window_filter(
     *, since: datetime, until: datetime, accounts: Sequence[str] | None = None, platforms: Sequence[str] | None = None
 ) -> list[sa.ColumnElement[bool]]:
     """WHERE terms for [since, until) on the indexed epoch column, optionally by account and platform."""
-    terms = [mentions.c.epoch >= epoch_of(since), mentions.c.epoch < epoch_of(until)]
+    terms = epoch_range(since, until)
     if accounts is not None:
         terms.append(mentions.c.account.in_(list(accounts)))
     if platforms is not None:

@@ -78,6 +78,27 @@ def test_mentions_in_window_filters(engine) -> None:  # noqa: ANN001
     assert len(mentions_in_window(engine, limit=7, **wide)) == 7
 
 
+def test_a_window_ending_now_keeps_a_mention_from_earlier_in_the_same_second(engine) -> None:  # noqa: ANN001
+    """The store keeps whole seconds; a reply step planning "until now" a moment after a mention
+    arrived must still see it (it once left the storm's last person out)."""
+    from runbook.listen.model import NewMention
+    from runbook.listen.store import store_mentions
+
+    second = datetime(2026, 12, 4, 9, 30, 15)
+    store_mentions(
+        engine,
+        [
+            NewMention("x", f"m{n}", "Brand", f"person{n}", "where is my bag?", second + timedelta(milliseconds=ms))
+            for n, ms in enumerate((100, 700))
+        ],
+        source="test",
+    )
+    now = second + timedelta(milliseconds=800)
+    found = mentions_in_window(engine, since=second - timedelta(hours=1), until=now)
+    assert [m.ref for m in found] == ["m0", "m1"]
+    assert mentions_in_window(engine, since=second - timedelta(hours=1), until=second) == []
+
+
 def test_a_failure_between_fetch_and_commit_loses_nothing(engine) -> None:  # noqa: ANN001
     load_storm(engine, "digiorno", mentions_count=1200)
     channel = SandboxChannel(engine)
