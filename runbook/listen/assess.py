@@ -229,12 +229,7 @@ def assess(
 
 def _accounts_in(engine: Engine, *, since: datetime, until: datetime) -> list[tuple[str | None, str]]:
     """The accounts mentioned in the window (the brand's, when the playbook says `all`)."""
-    query = (
-        sa.select(mentions.c.platform, mentions.c.account)
-        .where(*epoch_range(since, until))
-        .distinct()
-        .limit(50)
-    )
+    query = sa.select(mentions.c.platform, mentions.c.account).where(*epoch_range(since, until)).distinct().limit(50)
     with engine.connect() as connection:
         return [(r.platform, r.account) for r in connection.execute(query)]
 
@@ -242,9 +237,7 @@ def _accounts_in(engine: Engine, *, since: datetime, until: datetime) -> list[tu
 def _count_since(
     engine: Engine, *, where_accounts: Sequence[tuple[str | None, str]], since: datetime, until: datetime
 ) -> int:
-    query = sa.select(sa.func.count()).where(
-        account_filter(where_accounts), *epoch_range(since, until)
-    )
+    query = sa.select(sa.func.count()).where(account_filter(where_accounts), *epoch_range(since, until))
     with engine.connect() as connection:
         return int(connection.execute(query).scalar() or 0)
 

@@ -21,7 +21,15 @@ from runbook.listen.model import KINDS, NewMention, StoredMention
 from runbook.listen.sentiment import SentimentAnalyzer, default_analyzer, is_negative
 from runbook.listen.tables import mentions
 
-__all__ = ["epoch_of", "epoch_range", "existing_refs", "insert_rows", "mentions_in_window", "score_rows", "store_mentions"]
+__all__ = [
+    "epoch_of",
+    "epoch_range",
+    "existing_refs",
+    "insert_rows",
+    "mentions_in_window",
+    "score_rows",
+    "store_mentions",
+]
 
 _CHUNK = 1000
 _MAX_TEXT = 10_000
