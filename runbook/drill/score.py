@@ -239,6 +239,9 @@ LABELS = {
 }
 
 
+STATEMENT_SPREAD = 5  # simulated minutes within which statements are one publication
+
+
 def moments(
     *, scenario: Scenario, actions: list[Action], mentions: list[dict[str, Any]], window: int = 20
 ) -> list[dict[str, Any]]:
@@ -259,6 +262,7 @@ def moments(
     events: list[tuple[int, str]] = []
     seen: set[str] = set()
     frozen = False
+    statement_at: int | None = None
     for a in sorted(actions):
         if a.kind == "freeze":
             frozen = True
@@ -266,6 +270,12 @@ def moments(
             frozen = False
         if a.kind in ("freeze", "reply") and a.kind in seen:
             continue
+        if a.kind == "statement":
+            # One statement on three platforms is one moment, though publishing it takes a few real
+            # seconds (minutes at --speed 60); a statement later than that is a moment of its own.
+            if statement_at is not None and a.at - statement_at <= STATEMENT_SPREAD:
+                continue
+            statement_at = a.at
         if a.kind == "post" and not frozen:
             continue
         if a.kind in LABELS:

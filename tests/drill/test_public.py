@@ -212,6 +212,15 @@ def test_moments_say_what_moved_the_negative_share(scenarios, judges):
     assert [m["what"] for m in found][:2] == ["freeze", "statement"]
 
 
+def test_a_statement_published_across_a_minute_boundary_is_one_moment_and_a_later_one_another(scenarios):
+    """At --speed 60 a real second is a simulated minute: three platforms may land in two minutes."""
+    scenario = scenarios["us-airways"]
+    posted = [Action(at=t, kind="statement", text="We are sorry.", ref=f"s{t}") for t in (25, 25, 26)]
+    later = Action(at=70, kind="statement", text="What we changed.", ref="s70")
+    found = [m for m in moments(scenario=scenario, actions=[*posted, later], mentions=[]) if m["what"] == "statement"]
+    assert [m["t"] for m in found] == [25, 70]
+
+
 def test_the_drill_report_section_is_byte_for_byte_the_same_for_the_same_seed_and_actions(scenarios):
     from runbook.drill.report import drill_section_html, drill_section_md
     from runbook.drill.result import DrillResult
