@@ -56,6 +56,8 @@ class Adapter:
 
     platform = "?"
 
+    # Positional names, then keyword-only options: a shape duplicates pairs with slack/access.py's
+    # refuse(); only the form is alike, nothing is shared to extract.
     def __init__(
         self,
         account_id: str,

@@ -47,6 +47,8 @@ def post_queue(services: Services) -> QueueScheduler:
     return QueueScheduler(services.db, channel=services.configured_channel())
 
 
+# Keyword-only options, one per line: a shape duplicates pairs with postmortem/report.py's
+# build_report(); only the form is alike, nothing is shared to extract.
 def run_worker(
     *,
     respond: Any,
