@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.conftest import engine, prefect_api  # noqa: F401 - the session's harness and worker
 from tests.slack.conftest import fake  # noqa: F401 - the local fake Slack Web API
 
 

@@ -1,6 +1,5 @@
-"""Engine test fixtures: ONE Prefect test harness per session and one worker process serving the
-respond and deadline deployments against it, exactly as in production (sign-offs are suspends,
-so a flow run needs a deployment and a worker). Only tests that ask for `engine` pay for it.
+"""Engine test helpers: the settings, roster and worker process behind the session's `engine`
+fixture (defined once, in tests/conftest.py), and `EngineEnv`, which drives and observes it.
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from runbook.engine.prefect_io import wait_for_deployments  # noqa: F401 - also used by test_production
 
@@ -195,38 +192,3 @@ def stop_worker(process: subprocess.Popen, *, sig: int = signal.SIGTERM) -> None
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-@pytest.fixture(scope="session")
-def prefect_api():
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=60):
-        yield PREFECT_API_URL.value()
-
-
-@pytest.fixture(scope="session")
-def engine(prefect_api, tmp_path_factory):
-    from runbook.engine.services import build_services
-    from runbook.settings import Settings
-
-    workdir = tmp_path_factory.mktemp("engine")
-    runbook_env = settings_env(workdir)
-    env = {
-        **os.environ,
-        **runbook_env,
-        "PREFECT_API_URL": prefect_api,
-        "PYTHONPATH": os.pathsep.join([str(PLUGIN), str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    services = build_services(
-        Settings(**{k.removeprefix("RUNBOOK_").lower(): v for k, v in runbook_env.items()}), migrate=True
-    )
-    services.kinds = engine_kinds()
-    log = workdir / "worker.log"
-    worker = start_worker(env=env, cwd=workdir, log=log)
-    try:
-        wait_for_deployments()
-        yield EngineEnv(services=services, workdir=workdir, worker_log=log, env=env)
-    finally:
-        stop_worker(worker)

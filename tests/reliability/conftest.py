@@ -15,7 +15,6 @@ from runbook import audit
 from runbook.db import dispose_engines
 from runbook.sandbox import SandboxChannel
 from runbook.steps.base import StepContext, StepServices
-from tests.engine.conftest import engine, prefect_api  # noqa: F401 - the session's harness and worker
 
 REPO = Path(__file__).parents[2]
 

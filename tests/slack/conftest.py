@@ -17,7 +17,6 @@ from pydantic import SecretStr
 from runbook.audit import events, get_incident, list_incidents, update_incident
 from runbook.engine import commands
 from runbook.settings import Settings
-from tests.engine.conftest import engine, prefect_api  # noqa: F401 - the session's harness and worker
 from tests.slack.agent import SlackAgent
 from tests.slack.fake_slack import FakeSlack
 
