@@ -6,8 +6,9 @@ The names below are the supported public API; a third-party step kind imports on
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runbook.lazy import exports
 
 __version__ = "0.1.0"
 
@@ -77,13 +78,7 @@ if TYPE_CHECKING:
     from runbook.steps.registry import load_kinds
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runbook' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # cache: the next access is a plain attribute
-    return value
+__getattr__ = exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

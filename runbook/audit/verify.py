@@ -20,7 +20,6 @@ from sqlalchemy.engine import Engine
 
 from runbook.audit.chain import GENESIS_HASH, canonical_json, canonical_row, canonical_ts_text, digest
 from runbook.audit.errors import IncidentNotFound
-from runbook.audit.models import AUDIT_CHECKPOINT_TABLE, AUDIT_EVENT_TABLE, INCIDENT_TABLE
 
 KINDS = ("hash_mismatch", "broken_link", "gap", "order", "checkpoint_mismatch", "missing_checkpoint_event", "trigger")
 # Problems of the database itself (a missing or disabled append-only trigger) name no incident.
@@ -51,6 +50,18 @@ class VerifyReport:
             "problems": [vars(problem) for problem in self.problems],
         }
 
+
+# The three tables as light Core clauses naming only the columns read here, not the SQLModel tables
+# of runbook.audit.models: the post-mortem's second process (verify_apart) then verifies without
+# importing SQLModel and pydantic, about 16 MB of its memory. Nothing here relies on the columns'
+# types: times and details are read as stored text (event_query). tests/audit/test_verify_light.py
+# holds these names to the models' tables.
+AUDIT_EVENT_TABLE = sa.table(
+    "audit_event",
+    *map(sa.column, ("incident_id", "seq", "ts", "actor", "channel", "action", "step", "details", "prev_hash", "hash")),
+)
+AUDIT_CHECKPOINT_TABLE = sa.table("audit_checkpoint", *map(sa.column, ("incident_id", "seq", "hash")))
+INCIDENT_TABLE = sa.table("incident", *map(sa.column, ("id", "slug", "created_at")))
 
 # Row layout of the streamed query (see event_query).
 _INCIDENT, _SEQ, _TS, _ACTOR, _CHANNEL, _ACTION, _STEP, _DETAILS, _PREV, _HASH = range(10)
